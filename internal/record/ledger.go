@@ -1,0 +1,129 @@
+package record
+
+// Export says what became of a span the SDK ended.
+type Export uint8
+
+// Export outcomes, in pipeline order.
+const (
+	// ExportPending: the span ended but never reached the exporter, which
+	// after a flush means the SDK queue dropped it.
+	ExportPending Export = iota
+	// ExportFailed: the exporter was handed the span and returned an error.
+	ExportFailed
+	// ExportOK: the exporter acknowledged the span.
+	ExportOK
+)
+
+// String returns the outcome's name.
+func (e Export) String() string {
+	switch e {
+	case ExportPending:
+		return "dropped in SDK queue"
+	case ExportFailed:
+		return "export failed"
+	case ExportOK:
+		return "exported"
+	}
+	return "unknown"
+}
+
+// Ended is a span the ledger saw end in a simulated service, with what became
+// of it on the way out.
+type Ended struct {
+	Span
+	Export Export
+}
+
+// Header is a bit set of the trace-context headers seen on one request.
+type Header uint16
+
+// Trace-context headers tracerig recognises.
+const (
+	HeaderTraceparent Header = 1 << iota
+	HeaderTracestate
+	HeaderBaggage
+	HeaderB3Single    // b3
+	HeaderB3Multi     // X-B3-TraceId and friends
+	HeaderUberTraceID // uber-trace-id (Jaeger)
+)
+
+var headerNames = []struct {
+	h    Header
+	name string
+}{
+	{HeaderTraceparent, "traceparent"},
+	{HeaderTracestate, "tracestate"},
+	{HeaderBaggage, "baggage"},
+	{HeaderB3Single, "b3"},
+	{HeaderB3Multi, "x-b3-traceid"},
+	{HeaderUberTraceID, "uber-trace-id"},
+}
+
+// Has reports whether every header in o is in h.
+func (h Header) Has(o Header) bool { return h&o == o }
+
+// Names returns the header names in the set, in a fixed order.
+func (h Header) Names() []string {
+	var out []string
+	for _, n := range headerNames {
+		if h&n.h != 0 {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+// String returns the header names joined by commas, or "none".
+func (h Header) String() string {
+	names := h.Names()
+	if len(names) == 0 {
+		return "none"
+	}
+	s := names[0]
+	for _, n := range names[1:] {
+		s += "," + n
+	}
+	return s
+}
+
+// Context is a trace context as sent or received on one hop.
+type Context struct {
+	Trace   TraceID
+	Span    SpanID
+	Sampled bool
+}
+
+// IsValid reports whether both IDs are set.
+func (c Context) IsValid() bool { return c.Trace.IsValid() && c.Span.IsValid() }
+
+// Hop is one request from a caller to a callee instance, as both ends saw it.
+// The caller stamps every request with a hop ID in a header of tracerig's own
+// (which no fault strips), and each end records its side under that ID.
+type Hop struct {
+	ID      uint64 // harness hop ID
+	Parent  uint64 // hop ID of the request whose handler made this one; 0 for load
+	Request uint64 // sequence number of the load request that caused it
+	Attempt uint8  // 0 for the first try, then one per retry
+
+	From         string // calling service; "" for the load generator
+	FromInstance int
+	To           string // called service
+	ToInstance   int
+	Route        string // called route
+
+	// Caller side: Sent is the context put on the wire: the client span's for
+	// an instrumented caller, the forwarded one for an uninstrumented caller.
+	Sent        Context
+	SentHeaders Header
+	ClientSpan  bool // Sent.Span is a client span the caller started
+	SentAt      int64
+
+	// Callee side: Received says the callee saw the request at all; Got is the
+	// context its propagators extracted; Server is the span it started.
+	Received    bool
+	Got         Context
+	GotHeaders  Header
+	Server      Context
+	ServerSpan  bool // the callee started a recording or non-recording span
+	CalleeError bool // the callee answered with an error
+}

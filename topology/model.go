@@ -1,0 +1,172 @@
+// Package topology turns topology and scenario YAML files into an immutable,
+// validated model. Decoding is strict (unknown fields are errors), defaults
+// are applied before the file is read over them, and Validate is pure. Every
+// error carries the file, line, column and field path it is about.
+package topology
+
+import (
+	"time"
+)
+
+// Pos is a position in a source file.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// Topology is a graph of services.
+type Topology struct {
+	Name     string
+	Services []*Service // in file order
+	Limits   Limits
+	Pos      Pos
+}
+
+// Limits bounds what one topology may ask of the simulator.
+type Limits struct {
+	// MaxSpansPerRequest bounds the spans one entry request is expected to
+	// produce (fan-out times depth, retries not counted). Default 10000.
+	MaxSpansPerRequest int
+	Pos                Pos
+}
+
+// Protocol is how a service is called.
+type Protocol string
+
+// Protocols.
+const (
+	ProtocolHTTP Protocol = "http"
+	ProtocolGRPC Protocol = "grpc"
+)
+
+// Propagator names a context propagation format.
+type Propagator string
+
+// Propagators.
+const (
+	PropTraceContext Propagator = "tracecontext"
+	PropBaggage      Propagator = "baggage"
+	PropB3           Propagator = "b3"      // single header
+	PropB3Multi      Propagator = "b3multi" // X-B3-* headers
+	PropJaeger       Propagator = "jaeger"  // uber-trace-id
+)
+
+// SamplerType names a head sampler.
+type SamplerType string
+
+// Samplers, named as in OTEL_TRACES_SAMPLER.
+const (
+	SamplerAlwaysOn                SamplerType = "always_on"
+	SamplerAlwaysOff               SamplerType = "always_off"
+	SamplerTraceIDRatio            SamplerType = "traceidratio"
+	SamplerParentBasedAlwaysOn     SamplerType = "parentbased_always_on"
+	SamplerParentBasedAlwaysOff    SamplerType = "parentbased_always_off"
+	SamplerParentBasedTraceIDRatio SamplerType = "parentbased_traceidratio"
+)
+
+// Sampler is a service's head sampler. Default parentbased_always_on.
+type Sampler struct {
+	Type  SamplerType
+	Ratio float64 // for the traceidratio kinds
+	Pos   Pos
+}
+
+// Service is one simulated (or external) service.
+type Service struct {
+	Name      string
+	Protocol  Protocol // default http
+	Instances int      // default 1
+	Version   string   // resource service.version; default "1.0.0"
+	// Instrumented false makes a hop that emits no span; it forwards the
+	// trace headers it receives when ForwardHeaders is true (the default).
+	Instrumented   bool
+	ForwardHeaders bool
+	Propagators    []Propagator // default [tracecontext, baggage]
+	Sampler        Sampler
+	Routes         []*Route // in file order
+	Pos            Pos
+}
+
+// Route returns the route with the given name, or nil.
+func (s *Service) Route(name string) *Route {
+	for _, r := range s.Routes {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Route is one operation a service serves: "GET /checkout" for HTTP,
+// "shop.Payment/Charge" (service/method) for gRPC.
+type Route struct {
+	Name    string
+	Latency Latency
+	Errors  Errors
+	Calls   []Step // run in order
+	Pos     Pos
+}
+
+// Dist names a latency distribution.
+type Dist string
+
+// Distributions.
+const (
+	DistConstant  Dist = "constant"
+	DistUniform   Dist = "uniform"
+	DistNormal    Dist = "normal"
+	DistLognormal Dist = "lognormal"
+)
+
+// Latency is the time a route spends on its own work, before its calls.
+// The {p50, p99} form becomes a lognormal with median p50 and 99th
+// percentile p99: Mu = ln(p50), Sigma = ln(p99/p50) / 2.3263.
+type Latency struct {
+	Dist   Dist
+	Value  time.Duration // constant
+	Min    time.Duration // uniform
+	Max    time.Duration // uniform
+	Mean   time.Duration // normal
+	StdDev time.Duration // normal
+	P50    time.Duration // lognormal, as written
+	P99    time.Duration // lognormal, as written
+	Pos    Pos
+}
+
+// Errors makes a route fail at a rate.
+type Errors struct {
+	Rate       float64 // 0..1
+	HTTPStatus int     // default 500
+	GRPCCode   uint32  // default 13 (Internal)
+	Pos        Pos
+}
+
+// StepKind says which of its fields a Step uses.
+type StepKind uint8
+
+// Step kinds.
+const (
+	StepCall StepKind = iota
+	StepSequence
+	StepParallel
+)
+
+// Step is one node of a route's call tree: exactly one call, a sequence of
+// steps run in order, or a parallel group of steps run together.
+type Step struct {
+	Kind  StepKind
+	Call  *Call  // StepCall
+	Steps []Step // StepSequence, StepParallel
+	Pos   Pos
+}
+
+// Call is a request from a route to another service's route.
+type Call struct {
+	Service string
+	Route   string
+	Timeout time.Duration // 0: none
+	Retries int           // extra attempts after a failure
+	Backoff time.Duration // before the first retry, doubled each time; default 10ms
+	Pos     Pos
+}

@@ -1,0 +1,111 @@
+package topology
+
+import "time"
+
+// Scenario is a topology with the load to drive through it, the backend that
+// receives its spans, and the checks to run on what arrived.
+type Scenario struct {
+	File        string
+	Name        string // default: the file name without extension
+	Description string
+	Topology    *Topology
+	Runtime     Runtime // default inprocess
+	Backend     Backend
+	Seed        uint64 // default 1
+	Load        []Load
+	// Settle bounds how long to wait, after load ends, for the backend to
+	// hold every exported span. Default 10s.
+	Settle time.Duration
+	Expect []Expect // default: propagation {connected: true} and completeness {min: 1}
+	Pos    Pos
+}
+
+// Runtime names where services run.
+type Runtime string
+
+// Runtimes.
+const (
+	RuntimeInProcess Runtime = "inprocess"
+	RuntimeContainers Runtime = "containers"
+)
+
+// BackendType names a tracing backend.
+type BackendType string
+
+// Backends.
+const (
+	BackendEmbedded BackendType = "embedded"
+	BackendOTLP     BackendType = "otlp"
+)
+
+// Backend is where services export their spans.
+type Backend struct {
+	Type BackendType // default embedded
+	// Endpoint is host:port of an OTLP gRPC receiver, for type otlp.
+	Endpoint string
+	Pos      Pos
+}
+
+// Load is traffic on one entry route.
+type Load struct {
+	Service  string
+	Route    string
+	Rate     Rate
+	Duration time.Duration // 0 with Requests set: until Requests are sent
+	Requests int           // 0: no count limit
+	Weight   float64       // share of a load group; unused for now
+	Workers  int           // initial vegeta workers; default 10
+	Pos      Pos
+}
+
+// Rate is requests per period, constant or ramped linearly From → To over
+// the load's duration. Freq 0 with Ramp false means as fast as workers go.
+type Rate struct {
+	Freq int
+	Per  time.Duration
+	Ramp bool
+	To   int           // ramp end, per Per
+	Pos  Pos
+}
+
+// PerSecond returns the (start) rate in requests per second.
+func (r Rate) PerSecond() float64 {
+	if r.Per == 0 {
+		return 0
+	}
+	return float64(r.Freq) / r.Per.Seconds()
+}
+
+// ExpectKind names a check.
+type ExpectKind string
+
+// Checks.
+const (
+	ExpectPropagation  ExpectKind = "propagation"
+	ExpectCompleteness ExpectKind = "completeness"
+)
+
+// Expect is one check with its parameters.
+type Expect struct {
+	Kind         ExpectKind
+	Propagation  PropagationExpect
+	Completeness CompletenessExpect
+	Pos          Pos
+}
+
+// PropagationExpect parameterises the propagation check.
+type PropagationExpect struct {
+	// Connected requires every trace to be one tree and every hop to
+	// continue its caller's trace. Default true.
+	Connected bool
+}
+
+// CompletenessExpect parameterises the completeness check.
+type CompletenessExpect struct {
+	// Min is the least share of ended spans that must reach the backend
+	// exactly once. Default 1.
+	Min float64
+	// Within bounds the p99 delay from a trace's last span ending to it
+	// being queryable; 0: not checked.
+	Within time.Duration
+}
