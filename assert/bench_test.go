@@ -1,0 +1,69 @@
+package assert
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// benchInput returns 100k traces of 10 spans each through a five-service
+// chain (5 server spans, 4 client spans and one internal span per trace),
+// with 500k hops, every span ended and delivered.
+func benchInput(b *testing.B) Input {
+	b.Helper()
+	s := newSim(topo(svc("s0", "s1"), svc("s1", "s2"), svc("s2", "s3"), svc("s3", "s4"), svc("s4")))
+	const traces = 100_000
+	s.in.Hops = make([]record.Hop, 0, traces*5)
+	s.in.Ended = make([]record.Ended, 0, traces*10)
+	s.in.Backend = make([]record.Span, 0, traces*10)
+	s.run("s0", traces)
+	for i := range traces {
+		server := s.in.Backend[i*9] // the s4 server span ends first in each trace
+		sp := record.Span{Trace: server.Trace, ID: s.spanID(), Parent: server.ID, Service: "s4",
+			Name: "work", Kind: record.KindInternal, Start: server.Start, End: server.Start + 1, Arrived: server.Arrived}
+		s.in.Ended = append(s.in.Ended, record.Ended{Span: sp, Export: record.ExportOK})
+		s.in.Backend = append(s.in.Backend, sp)
+	}
+	if len(s.in.Backend) != traces*10 {
+		b.Fatalf("built %d spans", len(s.in.Backend))
+	}
+	return s.in
+}
+
+// perSpan reports time and bytes per backend span.
+func perSpan(b *testing.B, spans int, run func()) {
+	var before, after runtime.MemStats
+	b.ReportAllocs()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for b.Loop() {
+		run()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	n := float64(b.N) * float64(spans)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/span")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/span")
+}
+
+func BenchmarkPropagation(b *testing.B) {
+	in := benchInput(b)
+	exp := topology.PropagationExpect{Connected: true}
+	perSpan(b, len(in.Backend), func() {
+		if v := Propagation(in, exp); v.Status != StatusPass {
+			b.Fatalf("%s: %s", v.Status, v.Observed)
+		}
+	})
+}
+
+func BenchmarkCompleteness(b *testing.B) {
+	in := benchInput(b)
+	exp := topology.CompletenessExpect{Min: 1}
+	perSpan(b, len(in.Backend), func() {
+		if v := Completeness(in, exp); v.Status != StatusPass {
+			b.Fatalf("%s: %s", v.Status, v.Observed)
+		}
+	})
+}

@@ -1,0 +1,289 @@
+package assert
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// Completeness compares the ledger with the backend span by span: each span
+// that ended sampled is delivered exactly once, duplicated, or missing, and
+// a missing span is attributed to the stage that lost it (SDK queue, export,
+// backend). It also counts partial traces and spans the ledger does not
+// know, and measures how long traces took to become queryable. It does not
+// run without a backend read-back.
+func Completeness(in Input, exp topology.CompletenessExpect) Verdict {
+	var idx *spanIndex
+	if in.ReadBack {
+		idx = newSpanIndex(in.Backend)
+	}
+	return completeness(in, exp, idx)
+}
+
+// traceTally is what completeness learns about one backend trace.
+type traceTally struct {
+	maxEnd    int64 // latest End of its ledger spans
+	known     bool  // the ledger has spans of it
+	delivered bool  // at least one ledger span arrived
+	missing   bool  // at least one ledger span did not
+}
+
+// compCheck is one run of the completeness check.
+type compCheck struct {
+	in     Input
+	idx    *spanIndex
+	seen   []bool // per backend entry: the ledger knows it
+	traces []traceTally
+	lost   map[record.TraceID]bool // ledger traces absent from the backend
+	names  interner                // ledger service names
+	ended  []int                   // ended spans per ledger service
+	losses *findings
+	other  *findings
+	stats  map[string]float64
+}
+
+func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex) Verdict {
+	v := Verdict{
+		Check:    string(topology.ExpectCompleteness),
+		Expected: expectedCompleteness(exp),
+	}
+	if idx == nil {
+		v.Status = StatusNotRun
+		v.Measured = "ledger versus backend, span by span"
+		v.Reason = noReadBack(in)
+		return v
+	}
+	c := &compCheck{
+		in:     in,
+		idx:    idx,
+		seen:   make([]bool, len(idx.ents)),
+		traces: make([]traceTally, idx.numTraces()),
+		lost:   make(map[record.TraceID]bool),
+		names:  newInterner(),
+		losses: newFindings(),
+		other:  newFindings(),
+		stats:  make(map[string]float64),
+	}
+	c.match()
+	c.partial()
+	c.unexpected()
+	p50, p99, ok := c.queryable()
+	return c.verdict(v, exp, p50, p99, ok)
+}
+
+// expectedCompleteness renders the expectation.
+func expectedCompleteness(exp topology.CompletenessExpect) string {
+	s := fmt.Sprintf("at least %s of ended spans delivered exactly once", percent(exp.Min))
+	if exp.Within > 0 {
+		s += fmt.Sprintf("; p99 time until queryable at most %s", exp.Within)
+	}
+	return s
+}
+
+// match looks every ended span up in the backend and sorts it into
+// delivered once, duplicated, or missing by stage.
+func (c *compCheck) match() {
+	var once, dups, copies, pending, failed, backend int
+	var last record.TraceID
+	lastT, lastOK := int32(-1), false
+	for i := range c.in.Ended {
+		e := &c.in.Ended[i]
+		svc := c.names.id(e.Service)
+		for int(svc) >= len(c.ended) {
+			c.ended = append(c.ended, 0)
+		}
+		c.ended[svc]++
+		if i == 0 || e.Trace != last {
+			last = e.Trace
+			lastT, lastOK = c.idx.trace(e.Trace)
+		}
+		if lastOK {
+			tt := &c.traces[lastT]
+			tt.known = true
+			tt.maxEnd = max(tt.maxEnd, e.End)
+			if j, ok := c.idx.find(lastT, e.ID); ok {
+				tt.delivered = true
+				c.seen[j] = true
+				if n := int(c.idx.ents[j].copies); n > 1 {
+					dups++
+					copies += n - 1
+					c.other.add(e.Service, "delivered more than once", func() string {
+						return fmt.Sprintf("trace %s span %s (%s) ×%d", e.Trace, e.ID, e.Name, n)
+					})
+				} else {
+					once++
+				}
+				continue
+			}
+			tt.missing = true
+		} else {
+			c.lost[e.Trace] = true
+		}
+		switch e.Export {
+		case record.ExportPending:
+			pending++
+		case record.ExportFailed:
+			failed++
+		default:
+			backend++
+		}
+		c.losses.add(e.Service, lossMessage(e.Export), func() string {
+			return fmt.Sprintf("trace %s span %s (%s)", e.Trace, e.ID, e.Name)
+		})
+	}
+	c.setOf(c.losses)
+	c.setOf(c.other)
+	c.stats["spans_ended"] = float64(len(c.in.Ended))
+	c.stats["delivered"] = float64(once + dups)
+	c.stats["delivered_once"] = float64(once)
+	c.stats["duplicates"] = float64(dups)
+	c.stats["duplicate_copies"] = float64(copies)
+	c.stats["missing"] = float64(pending + failed + backend)
+	c.stats["missing_sdk_queue"] = float64(pending)
+	c.stats["missing_export"] = float64(failed)
+	c.stats["missing_backend"] = float64(backend)
+	ratio := 1.0
+	if n := len(c.in.Ended); n > 0 {
+		ratio = float64(once) / float64(n)
+	}
+	c.stats["completeness"] = ratio
+}
+
+// lossMessage names the stage that lost a span.
+func lossMessage(e record.Export) string {
+	switch e {
+	case record.ExportPending:
+		return "dropped in SDK queue"
+	case record.ExportFailed:
+		return "export failed"
+	}
+	return "lost in the backend (exported, never arrived)"
+}
+
+// setOf sets each per-service finding's Of to the spans that service ended.
+func (c *compCheck) setOf(fs *findings) {
+	for _, f := range fs.byKey {
+		if n, ok := c.names.ids[f.Subject]; ok {
+			f.Of = c.ended[n]
+		}
+	}
+}
+
+// partial counts traces with both delivered and missing spans, and traces
+// the ledger has that never reached the backend at all.
+func (c *compCheck) partial() {
+	known := len(c.lost)
+	n := 0
+	var f *Finding
+	for t := range c.traces {
+		tt := &c.traces[t]
+		if tt.known {
+			known++
+		}
+		if !tt.delivered || !tt.missing {
+			continue
+		}
+		n++
+		f = c.other.add("traces", "partial: some spans delivered, others missing", func() string {
+			return "trace " + c.idx.traceID(int32(t)).String()
+		})
+	}
+	if f != nil {
+		f.Of = known
+	}
+	c.stats["traces"] = float64(known)
+	c.stats["partial_traces"] = float64(n)
+	c.stats["traces_lost"] = float64(len(c.lost))
+}
+
+// unexpected reports backend spans the ledger does not know; they do not
+// fail the check.
+func (c *compCheck) unexpected() {
+	n := 0
+	x := c.idx
+	for j := range x.ents {
+		if c.seen[j] {
+			continue
+		}
+		n++
+		s := x.span(int32(j))
+		c.other.add(s.Service, "span unknown to the ledger", func() string {
+			return fmt.Sprintf("trace %s span %s (%s)", s.Trace, s.ID, s.Name)
+		})
+	}
+	c.stats["unexpected"] = float64(n)
+}
+
+// queryable returns the p50 and p99, across traces, of the delay from a
+// trace's last ledger span ending to its last span arriving in the backend.
+// Traces without arrival times are skipped; ok is false when none is left.
+func (c *compCheck) queryable() (p50, p99 time.Duration, ok bool) {
+	x := c.idx
+	var delays []int64
+	for t := range c.traces {
+		if !c.traces[t].known || !c.traces[t].delivered {
+			continue
+		}
+		lo, hi := x.segment(int32(t))
+		var arrived int64
+		for e := lo; e < hi; e++ {
+			arrived = max(arrived, x.span(e).Arrived)
+		}
+		if arrived != 0 {
+			delays = append(delays, arrived-c.traces[t].maxEnd)
+		}
+	}
+	if len(delays) == 0 {
+		return 0, 0, false
+	}
+	slices.Sort(delays)
+	p50, p99 = time.Duration(rank(delays, 0.50)), time.Duration(rank(delays, 0.99))
+	c.stats["queryable_traces"] = float64(len(delays))
+	c.stats["queryable_p50_seconds"] = p50.Seconds()
+	c.stats["queryable_p99_seconds"] = p99.Seconds()
+	return p50, p99, true
+}
+
+// rank returns the nearest-rank q-quantile of sorted values.
+func rank(sorted []int64, q float64) int64 {
+	i := int(q*float64(len(sorted))+0.999999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// verdict decides and words the result.
+func (c *compCheck) verdict(v Verdict, exp topology.CompletenessExpect, p50, p99 time.Duration, haveQ bool) Verdict {
+	ended := len(c.in.Ended)
+	ratio := c.stats["completeness"]
+	v.Stats = c.stats
+	v.Findings = merge(c.losses, c.other)
+	v.Measured = fmt.Sprintf("ledger versus backend, span by span, over %d ended spans in %d traces",
+		ended, int(c.stats["traces"]))
+	if ended == 0 {
+		v.Status = StatusFail
+		v.Observed = fmt.Sprintf("no spans ended: the run produced nothing to check (backend holds %d spans)", len(c.idx.ents))
+		return v
+	}
+	v.Observed = fmt.Sprintf("%s delivered exactly once (%d of %d); missing: %d dropped in SDK queue, %d export failed, %d lost in the backend; %d duplicated; %d partial %s; %d unexpected",
+		percent(ratio), int(c.stats["delivered_once"]), ended,
+		int(c.stats["missing_sdk_queue"]), int(c.stats["missing_export"]), int(c.stats["missing_backend"]),
+		int(c.stats["duplicates"]), int(c.stats["partial_traces"]), plural(int(c.stats["partial_traces"]), "trace", "traces"),
+		int(c.stats["unexpected"]))
+	if haveQ {
+		v.Observed += fmt.Sprintf("; queryable p50 %s, p99 %s", p50, p99)
+	} else {
+		v.Observed += "; time until queryable not measured (the backend gives no arrival times)"
+	}
+	v.Status = StatusPass
+	if ratio < exp.Min || (exp.Within > 0 && haveQ && p99 > exp.Within) {
+		v.Status = StatusFail
+	}
+	return v
+}
+
+// percent renders a ratio as a percentage without false precision.
+func percent(r float64) string {
+	return fmt.Sprintf("%.4g%%", r*100)
+}

@@ -1,0 +1,77 @@
+package assert
+
+import "github.com/tracerig/tracerig/topology"
+
+// edge is a caller → callee pair of service names.
+type edge struct{ from, to string }
+
+// predictedEdges returns the effective edges the topology predicts between
+// instrumented services: a direct call A → B where B is instrumented, and,
+// through an uninstrumented B, A → C for every call B's called route makes
+// (recursively, since B emits no span of its own). Calls to services the
+// topology does not define are kept as edges to that name.
+func predictedEdges(t *topology.Topology) map[edge]bool {
+	out := make(map[edge]bool)
+	if t == nil {
+		return out
+	}
+	svcs := services(t)
+	for _, a := range t.Services {
+		if !a.Instrumented {
+			continue
+		}
+		for _, r := range a.Routes {
+			w := edgeWalker{svcs: svcs, from: a.Name, out: out, seen: make(map[routeRef]bool)}
+			w.steps(r.Calls)
+		}
+	}
+	return out
+}
+
+// routeRef names one route of one service.
+type routeRef struct{ service, route string }
+
+// edgeWalker collects the effective edges out of one instrumented service.
+type edgeWalker struct {
+	svcs map[string]*topology.Service
+	from string
+	out  map[edge]bool
+	seen map[routeRef]bool // uninstrumented routes already walked
+}
+
+// steps walks a call tree.
+func (w *edgeWalker) steps(steps []topology.Step) {
+	for i := range steps {
+		s := &steps[i]
+		switch s.Kind {
+		case topology.StepCall:
+			if s.Call != nil {
+				w.call(s.Call)
+			}
+		default:
+			w.steps(s.Steps)
+		}
+	}
+}
+
+// call adds the edge for one call, or walks through an uninstrumented
+// callee's route (every route when the called one is unknown).
+func (w *edgeWalker) call(c *topology.Call) {
+	b := w.svcs[c.Service]
+	if b == nil || b.Instrumented {
+		w.out[edge{w.from, c.Service}] = true
+		return
+	}
+	routes := b.Routes
+	if r := b.Route(c.Route); r != nil {
+		routes = []*topology.Route{r}
+	}
+	for _, r := range routes {
+		ref := routeRef{b.Name, r.Name}
+		if w.seen[ref] {
+			continue
+		}
+		w.seen[ref] = true
+		w.steps(r.Calls)
+	}
+}

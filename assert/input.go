@@ -1,0 +1,72 @@
+// Package assert holds tracerig's checks: it compares the ledger (the ground
+// truth of every hop and every span that ended) with what the tracing backend
+// returned, and says per check what was measured, what was expected and what
+// was observed, with evidence. Checks return Verdicts; they never print and
+// never fail a test themselves.
+package assert
+
+import (
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// Input is everything a check may look at from one run.
+type Input struct {
+	// Topology is the graph the run simulated; it names propagators and says
+	// which services are instrumented. A nil topology skips the checks that
+	// need it.
+	Topology *topology.Topology
+	// Hops are the ledger's requests, as both ends recorded them.
+	Hops []record.Hop
+	// Ended are the spans the ledger saw end in a sampled state, with what
+	// became of each on the way out.
+	Ended []record.Ended
+	// Backend are the spans read back from the tracing backend, possibly with
+	// duplicates, missing spans or spans the ledger does not know.
+	Backend []record.Span
+	// ReadBack is false when no backend read-back was possible (spans were
+	// exported elsewhere); NoReadBack then says why.
+	ReadBack   bool
+	NoReadBack string
+}
+
+// Run runs the checks in order, one Verdict per Expect. The backend index is
+// built once and shared by the checks that need it.
+func Run(in Input, expects []topology.Expect) []Verdict {
+	var idx *spanIndex
+	index := func() *spanIndex {
+		if idx == nil && in.ReadBack {
+			idx = newSpanIndex(in.Backend)
+		}
+		return idx
+	}
+	out := make([]Verdict, 0, len(expects))
+	for _, e := range expects {
+		switch e.Kind {
+		case topology.ExpectPropagation:
+			out = append(out, propagation(in, e.Propagation, index()))
+		case topology.ExpectCompleteness:
+			out = append(out, completeness(in, e.Completeness, index()))
+		default:
+			out = append(out, Verdict{
+				Check:  string(e.Kind),
+				Status: StatusNotRun,
+				Reason: "unknown check " + string(e.Kind),
+			})
+		}
+	}
+	return out
+}
+
+// services maps service names to the topology's services; empty for a nil
+// topology.
+func services(t *topology.Topology) map[string]*topology.Service {
+	if t == nil {
+		return nil
+	}
+	m := make(map[string]*topology.Service, len(t.Services))
+	for _, s := range t.Services {
+		m[s.Name] = s
+	}
+	return m
+}

@@ -1,0 +1,325 @@
+package assert
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// want is what a propagation test expects: the status, and the findings as
+// "subject: message-substring" with counts, and nothing else.
+type want struct {
+	status   Status
+	findings map[string]int // "subject | message substring" → count
+	stats    map[string]float64
+}
+
+func TestPropagation(t *testing.T) {
+	connected := topology.PropagationExpect{Connected: true}
+	tests := []struct {
+		name string
+		in   func() Input
+		exp  topology.PropagationExpect
+		want want
+	}{{
+		name: "clean chain passes",
+		in: func() Input {
+			return newSim(topo(svc("frontend", "cart"), svc("cart", "inventory"), svc("inventory"))).run("frontend", 3).in
+		},
+		exp:  connected,
+		want: want{status: StatusPass, stats: map[string]float64{"hops_checked": 6, "breaks": 0, "traces": 3, "predicted_edges_exercised": 2}},
+	}, {
+		name: "clean chain through a forwarding proxy passes",
+		in: func() Input {
+			return newSim(topo(svc("frontend", "legacy-proxy"), proxy("legacy-proxy", true, "inventory"), svc("inventory"))).run("frontend", 3).in
+		},
+		exp:  connected,
+		want: want{status: StatusPass, stats: map[string]float64{"hops_checked": 6, "breaks": 0, "traces": 3, "predicted_edges_exercised": 1}},
+	}, {
+		name: "broken proxy fails on the right edge and no other",
+		in: func() Input {
+			return newSim(topo(svc("frontend", "cart", "legacy-proxy"), svc("cart"),
+				proxy("legacy-proxy", false, "inventory"), svc("inventory"))).run("frontend", 4).in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"legacy-proxy -> inventory | callee started a new trace: uninstrumented hop dropped the trace headers": 4,
+		}, stats: map[string]float64{"hop_breaks": 4, "edges_broken": 1, "hops_checked": 12}},
+	}, {
+		name: "not connected: same findings, pass",
+		in: func() Input {
+			return newSim(topo(svc("frontend", "legacy-proxy"), proxy("legacy-proxy", false, "inventory"), svc("inventory"))).run("frontend", 2).in
+		},
+		want: want{status: StatusPass, findings: map[string]int{
+			"legacy-proxy -> inventory | uninstrumented hop dropped the trace headers": 2,
+		}},
+	}, {
+		name: "propagator mismatch names both formats",
+		in: func() Input {
+			return newSim(topo(svc("frontend", "cart"), reads(svc("cart"), topology.PropB3))).run("frontend", 2).in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart | callee reads [b3] but received traceparent": 2,
+		}},
+	}, {
+		name: "mismatch behind a forwarding proxy is blamed on the proxy's edge",
+		in: func() Input {
+			return newSim(topo(svc("frontend", "p"), proxy("p", true, "cart"), reads(svc("cart"), topology.PropJaeger))).run("frontend", 1).in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"p -> cart | callee reads [jaeger] but received traceparent": 1,
+		}},
+	}, {
+		name: "headers lost in transit",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart")))
+			s.strip[edge{"frontend", "cart"}] = true
+			return s.run("frontend", 3).in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart | trace headers lost in transit (sent traceparent, received none)": 3,
+		}},
+	}, {
+		name: "caller sent no headers",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 1)
+			for i := range s.in.Hops {
+				if s.in.Hops[i].From == "frontend" {
+					s.in.Hops[i].SentHeaders, s.in.Hops[i].GotHeaders, s.in.Hops[i].Got = 0, 0, record.Context{}
+				}
+			}
+			return s.in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart | caller sent no trace headers (expected traceparent)": 1,
+		}},
+	}, {
+		name: "corrupt header the callee cannot parse",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 1)
+			for i := range s.in.Hops {
+				if s.in.Hops[i].From == "frontend" {
+					s.in.Hops[i].Got = record.Context{}
+				}
+			}
+			return s.in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart | callee started a new trace: callee could not parse the received traceparent header": 1,
+		}},
+	}, {
+		name: "callee continued a different trace",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 2)
+			for i := range s.in.Hops {
+				if s.in.Hops[i].From == "frontend" {
+					s.in.Hops[i].Got.Trace[15] ^= 0xff
+				}
+			}
+			return s.in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart | callee continued a different trace": 2,
+		}},
+	}, {
+		name: "upstream break is not counted again downstream",
+		in: func() Input {
+			return newSim(topo(svc("frontend", "p1"), proxy("p1", false, "p2"), proxy("p2", true, "cart"),
+				svc("cart", "inventory"), svc("inventory"))).run("frontend", 3).in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"p1 -> p2 | callee got no trace context: uninstrumented hop dropped the trace headers": 3,
+		}, stats: map[string]float64{"hops_upstream_broken": 3, "hop_breaks": 3}},
+	}, {
+		name: "wrong parent span",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 1)
+			for i := range s.in.Hops {
+				if s.in.Hops[i].From == "frontend" {
+					s.in.Hops[i].Got.Span[0] ^= 0xff
+				}
+			}
+			sp := s.backendSpan("cart", record.KindServer)
+			sp.Parent[0] ^= 0xff
+			return s.in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart | wrong parent span": 1,
+		}},
+	}, {
+		name: "server span's parent differs from what the ledger extracted",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 1)
+			s.backendSpan("cart", record.KindServer).Parent = s.backendSpan("frontend", record.KindServer).ID
+			return s.in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart | server span's parent is not the caller's client span": 1,
+		}},
+	}, {
+		name: "multi-root trace",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 1)
+			root := *s.backendSpan("frontend", record.KindServer)
+			root.ID[0] ^= 0xff
+			root.Service, root.Start = "stray", root.Start+1
+			s.in.Backend = append(s.in.Backend, root)
+			return s.in
+		},
+		exp:  connected,
+		want: want{status: StatusFail, findings: map[string]int{"stray | trace has 2 roots": 1}},
+	}, {
+		name: "orphan whose parent was lost belongs to completeness",
+		in: func() Input {
+			return newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 2).
+				drop(func(sp *record.Span) bool { return sp.Service == "frontend" && sp.Kind == record.KindClient }).in
+		},
+		exp: connected,
+		want: want{status: StatusPass, findings: map[string]int{
+			"cart | span's parent never reached the backend": 2,
+		}, stats: map[string]float64{"orphans": 2, "orphans_parent_lost": 2, "breaks": 0}},
+	}, {
+		name: "orphan with an unknown parent",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 1)
+			sp := *s.backendSpan("cart", record.KindServer)
+			sp.ID[0] ^= 0xff
+			sp.Parent[0] ^= 0xff
+			sp.Kind = record.KindInternal
+			s.in.Backend = append(s.in.Backend, sp)
+			return s.in
+		},
+		exp:  connected,
+		want: want{status: StatusFail, findings: map[string]int{"cart | span's parent is missing": 1}},
+	}, {
+		name: "unexpected edge",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"), svc("billing"))).run("frontend", 1)
+			sp := *s.backendSpan("cart", record.KindServer)
+			sp.ID[0] ^= 0xff
+			sp.Service = "billing"
+			s.in.Backend = append(s.in.Backend, sp)
+			return s.in
+		},
+		exp:  connected,
+		want: want{status: StatusFail, findings: map[string]int{"frontend -> billing | unexpected edge": 1}},
+	}, {
+		name: "predicted edge never observed",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 2)
+			for i := range s.in.Backend {
+				if s.in.Backend[i].Service == "cart" {
+					s.in.Backend[i].Service = "cart-v2"
+				}
+			}
+			return s.in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart | predicted edge never observed": 2,
+			"frontend -> cart-v2 | unexpected edge":            2,
+		}},
+	}, {
+		name: "no read-back checks the ledger only",
+		in: func() Input {
+			in := newSim(topo(svc("frontend", "legacy-proxy"), proxy("legacy-proxy", false, "inventory"), svc("inventory"))).run("frontend", 2).in
+			in.ReadBack, in.NoReadBack, in.Backend = false, "exported to an external OTLP endpoint", nil
+			return in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"legacy-proxy -> inventory | uninstrumented hop dropped the trace headers": 2,
+		}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := Propagation(tt.in(), tt.exp)
+			check(t, v, tt.want)
+		})
+	}
+}
+
+// check compares a verdict with what a test wants: the status, exactly the
+// wanted findings (by subject and message substring) with their counts, and
+// the named stats.
+func check(t *testing.T, v Verdict, w want) {
+	t.Helper()
+	if v.Status != w.status {
+		t.Errorf("status = %s, want %s (observed %q)", v.Status, w.status, v.Observed)
+	}
+	matched := make(map[string]bool)
+	for _, f := range v.Findings {
+		found := false
+		for k, n := range w.findings {
+			subj, msg, _ := strings.Cut(k, " | ")
+			if f.Subject == subj && strings.Contains(f.Message, msg) {
+				found, matched[k] = true, true
+				if f.Count != n {
+					t.Errorf("finding %q: count = %d, want %d", k, f.Count, n)
+				}
+				if len(f.Examples) == 0 && f.Count > 0 && !strings.Contains(f.Message, "predicted edge") {
+					t.Errorf("finding %q has no examples", k)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("unexpected finding %s: %s ×%d (examples %q)", f.Subject, f.Message, f.Count, f.Examples)
+		}
+	}
+	for k := range w.findings {
+		if !matched[k] {
+			t.Errorf("missing finding %q; observed %q", k, v.Observed)
+		}
+	}
+	for k, n := range w.stats {
+		if got := v.Stats[k]; got != n {
+			t.Errorf("stats[%s] = %v, want %v", k, got, n)
+		}
+	}
+}
+
+func TestPropagationFindingDetail(t *testing.T) {
+	in := newSim(topo(svc("frontend", "legacy-proxy"), proxy("legacy-proxy", false, "inventory"), svc("inventory"))).run("frontend", 7).in
+	v := Propagation(in, topology.PropagationExpect{Connected: true})
+	if len(v.Findings) != 1 {
+		t.Fatalf("findings = %+v", v.Findings)
+	}
+	f := v.Findings[0]
+	if f.Of != 7 || len(f.Examples) != maxExamples {
+		t.Errorf("of = %d, examples = %d; want 7 and %d", f.Of, len(f.Examples), maxExamples)
+	}
+	if !strings.HasPrefix(f.Examples[0], "request 1 hop ") || !strings.Contains(f.Examples[0], "got no context") {
+		t.Errorf("example = %q", f.Examples[0])
+	}
+	if want := "7 breaks on 1 edge (legacy-proxy -> inventory)"; v.Observed != want {
+		t.Errorf("observed = %q, want %q", v.Observed, want)
+	}
+}
+
+// TestOrphanCountedUnderCompleteness: a client span lost on the way leaves
+// its child an orphan; propagation passes and completeness counts the loss.
+func TestOrphanCountedUnderCompleteness(t *testing.T) {
+	in := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 2).
+		drop(func(sp *record.Span) bool { return sp.Service == "frontend" && sp.Kind == record.KindClient }).in
+	vs := Run(in, []topology.Expect{
+		{Kind: topology.ExpectPropagation, Propagation: topology.PropagationExpect{Connected: true}},
+		{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 1}},
+	})
+	if vs[0].Status != StatusPass || vs[1].Status != StatusFail {
+		t.Fatalf("statuses %s, %s; want pass, fail", vs[0].Status, vs[1].Status)
+	}
+	if got := vs[1].Stats["missing_backend"]; got != 2 {
+		t.Errorf("missing_backend = %v, want 2", got)
+	}
+}

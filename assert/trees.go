@@ -1,0 +1,223 @@
+package assert
+
+import (
+	"fmt"
+
+	"github.com/tracerig/tracerig/internal/record"
+)
+
+// pairTally counts backend parent → child pairs between two services.
+type pairTally struct {
+	count     int
+	predicted bool
+}
+
+// svcPair is a parent → child pair of interned service names.
+type svcPair [2]uint16
+
+// trees checks that every backend trace is one tree: one root and every
+// parent present. It returns the cross-service parent → child pairs it saw
+// and reports those the topology does not predict.
+func (c *propCheck) trees() map[svcPair]*pairTally {
+	x := c.idx
+	pred := predictedEdges(c.in.Topology)
+	pairs := make(map[svcPair]*pairTally)
+	perSvc := make([]int, len(x.names.names))
+	var orphans []int32
+	extraRoots := 0
+	for t := int32(0); int(t) < x.numTraces(); t++ {
+		lo, hi := x.segment(t)
+		roots := 0
+		for e := lo; e < hi; e++ {
+			perSvc[x.ents[e].svc]++
+			s := x.span(e)
+			if !s.Parent.IsValid() {
+				roots++
+				continue
+			}
+			p, ok := x.find(t, s.Parent)
+			if !ok {
+				orphans = append(orphans, e)
+				continue
+			}
+			if ps, cs := x.ents[p].svc, x.ents[e].svc; ps != cs {
+				c.pair(pairs, pred, svcPair{ps, cs}, s)
+			}
+		}
+		if roots > 1 {
+			extraRoots += c.multiRoot(t, roots)
+		}
+	}
+	c.unexpected(pairs)
+	c.orphans(orphans, perSvc)
+	c.stats["traces"] = float64(x.numTraces())
+	c.stats["spans"] = float64(len(x.ents))
+	c.stats["extra_roots"] = float64(extraRoots)
+	c.stats["orphans"] = float64(len(orphans))
+	return pairs
+}
+
+// pair counts one parent → child pair, and reports it when the topology
+// does not predict it and no broken hop already explains the child.
+func (c *propCheck) pair(pairs map[svcPair]*pairTally, pred map[edge]bool, k svcPair, child *record.Span) {
+	p := pairs[k]
+	if p == nil {
+		p = &pairTally{predicted: c.in.Topology == nil ||
+			pred[edge{c.idx.names.name(k[0]), child.Service}]}
+		pairs[k] = p
+	}
+	p.count++
+	if p.predicted || c.flagged[spanRef{child.Trace, child.ID}] {
+		return
+	}
+	from := c.idx.names.name(k[0])
+	c.breaks.add(edgeName(from, child.Service), "unexpected edge: the topology predicts no call",
+		func() string {
+			return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
+		})
+}
+
+// unexpected records how many pairs the topology did not predict.
+func (c *propCheck) unexpected(pairs map[svcPair]*pairTally) {
+	n, spans := 0, 0
+	for _, p := range pairs {
+		if !p.predicted {
+			n++
+			spans += p.count
+		}
+	}
+	c.stats["unexpected_edges"] = float64(n)
+	c.stats["unexpected_edge_spans"] = float64(spans)
+}
+
+// multiRoot reports the roots of trace t beyond the earliest one and returns
+// how many there are.
+func (c *propCheck) multiRoot(t int32, roots int) int {
+	x := c.idx
+	lo, hi := x.segment(t)
+	first := int32(-1)
+	for e := lo; e < hi; e++ {
+		if s := x.span(e); !s.Parent.IsValid() && (first < 0 || s.Start < x.span(first).Start) {
+			first = e
+		}
+	}
+	msg := fmt.Sprintf("trace has %d roots", roots)
+	for e := lo; e < hi; e++ {
+		s := x.span(e)
+		if e == first || s.Parent.IsValid() || c.flagged[spanRef{s.Trace, s.ID}] {
+			continue
+		}
+		f := c.breaks.add(s.Service, msg, func() string {
+			return fmt.Sprintf("trace %s span %s (%s) is a second root", s.Trace, s.ID, s.Name)
+		})
+		f.Of = x.numTraces()
+	}
+	return roots - 1
+}
+
+// Why an orphan's parent is missing, when the ledger knows.
+const (
+	parentUnknown   uint8 = iota // not in the ledger: a break
+	parentLost                   // ended sampled, never reached the backend
+	parentUnsampled              // a span the sampler dropped
+)
+
+// orphans reports spans whose parent is not in their trace, split by why:
+// lost before the backend (completeness), not sampled (sampling), or
+// unknown (a break).
+func (c *propCheck) orphans(orphans []int32, perSvc []int) {
+	x := c.idx
+	want := make(map[spanRef]uint8)
+	for _, e := range orphans {
+		s := x.span(e)
+		want[spanRef{s.Trace, s.Parent}] = parentUnknown
+	}
+	c.explainParents(want)
+	var lost, unsampled int
+	for _, e := range orphans {
+		s := x.span(e)
+		if c.flagged[spanRef{s.Trace, s.ID}] {
+			continue
+		}
+		ex := func() string {
+			return fmt.Sprintf("trace %s span %s (%s) has parent %s", s.Trace, s.ID, s.Name, s.Parent)
+		}
+		var f *Finding
+		switch want[spanRef{s.Trace, s.Parent}] {
+		case parentLost:
+			lost++
+			f = c.info.add(s.Service, "span's parent never reached the backend (counted under completeness)", ex)
+		case parentUnsampled:
+			unsampled++
+			f = c.info.add(s.Service, "span's parent was not sampled (a sampling decision, not a propagation break)", ex)
+		default:
+			f = c.breaks.add(s.Service, "span's parent is missing", ex)
+		}
+		f.Of = perSvc[x.ents[e].svc]
+	}
+	c.stats["orphans_parent_lost"] = float64(lost)
+	c.stats["orphans_parent_unsampled"] = float64(unsampled)
+}
+
+// explainParents marks the wanted parents the ledger knows: spans that ended
+// sampled (so they were lost on the way) and spans that were not sampled.
+func (c *propCheck) explainParents(want map[spanRef]uint8) {
+	if len(want) == 0 {
+		return
+	}
+	mark := func(r spanRef, why uint8) {
+		if _, ok := want[r]; ok {
+			want[r] = why
+		}
+	}
+	for i := range c.in.Ended {
+		s := &c.in.Ended[i].Span
+		mark(spanRef{s.Trace, s.ID}, parentLost)
+	}
+	for i := range c.in.Hops {
+		h := &c.in.Hops[i]
+		if h.ClientSpan && !h.Sent.Sampled {
+			mark(spanRef{h.Sent.Trace, h.Sent.Span}, parentUnsampled)
+		}
+		if h.ServerSpan && !h.Server.Sampled {
+			mark(spanRef{h.Server.Trace, h.Server.Span}, parentUnsampled)
+		}
+	}
+}
+
+// predicted reports effective edges the topology predicts and the ledger
+// exercised cleanly (continued, sampled, both spans in the backend) that the
+// backend never shows as a client → server pair. Edges whose hops all broke
+// or lost a span are explained elsewhere and not reported again.
+func (c *propCheck) predicted(pairs map[svcPair]*pairTally) {
+	if c.in.Topology == nil {
+		return
+	}
+	pred := predictedEdges(c.in.Topology)
+	exercised, unobserved := 0, 0
+	for e := range pred {
+		ev := c.evidence[e]
+		if ev == nil || ev.hops == 0 {
+			continue
+		}
+		exercised++
+		if c.observed(pairs, e) || ev.clean == 0 {
+			continue
+		}
+		unobserved++
+		f := c.breaks.add(edgeName(e.from, e.to),
+			"predicted edge never observed: no "+e.to+" span is a child of a "+e.from+" span", nil)
+		f.Count = ev.clean
+		f.Of = ev.hops
+	}
+	c.stats["predicted_edges"] = float64(len(pred))
+	c.stats["predicted_edges_exercised"] = float64(exercised)
+	c.stats["predicted_edges_unobserved"] = float64(unobserved)
+}
+
+// observed reports whether the backend shows a parent → child pair for e.
+func (c *propCheck) observed(pairs map[svcPair]*pairTally, e edge) bool {
+	a, ok1 := c.idx.names.ids[e.from]
+	b, ok2 := c.idx.names.ids[e.to]
+	return ok1 && ok2 && pairs[svcPair{a, b}] != nil
+}

@@ -1,0 +1,111 @@
+package assert
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Status is the outcome of one check.
+type Status string
+
+// Statuses.
+const (
+	StatusPass   Status = "pass"
+	StatusFail   Status = "fail"
+	StatusNotRun Status = "not-run"
+)
+
+// Verdict is the result of one check, as it goes into report.json.
+type Verdict struct {
+	Check    string    `json:"check"`  // "propagation", "completeness"
+	Status   Status    `json:"status"` // pass, fail or not-run
+	Measured string    `json:"measured"`
+	Expected string    `json:"expected"`
+	Observed string    `json:"observed"`
+	Reason   string    `json:"reason,omitempty"` // why the check did not run
+	Findings []Finding `json:"findings,omitempty"`
+	// Stats are the check's numbers, for reports and tests.
+	Stats map[string]float64 `json:"stats,omitempty"`
+}
+
+// Finding is one kind of problem on one subject (an edge, a service), with
+// how often it happened and a few examples as evidence.
+type Finding struct {
+	Subject  string   `json:"subject"` // "legacy-proxy -> inventory", "payment"
+	Message  string   `json:"message"`
+	Count    int      `json:"count"`
+	Of       int      `json:"of,omitempty"` // out of how many hops, spans or traces
+	Examples []string `json:"examples,omitempty"`
+}
+
+// maxExamples bounds Finding.Examples.
+const maxExamples = 5
+
+// findingKey identifies one Finding while findings are collected.
+type findingKey struct{ subject, message string }
+
+// findings collects Findings, one per (subject, message).
+type findings struct {
+	byKey map[findingKey]*Finding
+}
+
+func newFindings() *findings {
+	return &findings{byKey: make(map[findingKey]*Finding)}
+}
+
+// add counts one occurrence of message on subject; example is called only
+// while the finding still wants examples.
+func (fs *findings) add(subject, message string, example func() string) *Finding {
+	k := findingKey{subject, message}
+	f := fs.byKey[k]
+	if f == nil {
+		f = &Finding{Subject: subject, Message: message}
+		fs.byKey[k] = f
+	}
+	f.Count++
+	if example != nil && len(f.Examples) < maxExamples {
+		f.Examples = append(f.Examples, example())
+	}
+	return f
+}
+
+// total returns the sum of the counts.
+func (fs *findings) total() int {
+	n := 0
+	for _, f := range fs.byKey {
+		n += f.Count
+	}
+	return n
+}
+
+// subjects returns how many distinct subjects have findings.
+func (fs *findings) subjects() int {
+	seen := make(map[string]bool, len(fs.byKey))
+	for k := range fs.byKey {
+		seen[k.subject] = true
+	}
+	return len(seen)
+}
+
+// list returns the findings, largest count first, then by subject and
+// message, so reports are stable.
+func (fs *findings) list() []Finding {
+	out := make([]Finding, 0, len(fs.byKey))
+	for _, f := range fs.byKey {
+		out = append(out, *f)
+	}
+	slices.SortFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count),
+			cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
+	})
+	return out
+}
+
+// merge appends the findings of several collectors, in order, each sorted.
+func merge(sets ...*findings) []Finding {
+	var out []Finding
+	for _, s := range sets {
+		out = append(out, s.list()...)
+	}
+	return out
+}

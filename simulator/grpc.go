@@ -1,0 +1,217 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+// newGRPCServer serves every route of the service through one generic
+// handler: a route "pkg.Service/Method" is the full method "/pkg.Service/Method",
+// with empty messages both ways.
+func (in *instance) newGRPCServer() *grpc.Server {
+	opts := []grpc.ServerOption{grpc.UnknownServiceHandler(in.grpcHandler)}
+	var inner stats.Handler
+	if in.svc.Instrumented {
+		inner = otelgrpc.NewServerHandler(
+			otelgrpc.WithTracerProvider(in.tracer),
+			otelgrpc.WithMeterProvider(in.meter),
+			otelgrpc.WithPropagators(in.prop),
+		)
+	}
+	opts = append(opts, grpc.StatsHandler(&serverStats{inner: inner}))
+	return grpc.NewServer(opts...)
+}
+
+func (in *instance) grpcHandler(_ any, stream grpc.ServerStream) error {
+	ctx := stream.Context()
+	method, _ := grpc.MethodFromServerStream(stream)
+	route := in.svc.Route(strings.TrimPrefix(method, "/"))
+	if route == nil {
+		return status.Errorf(codes.Unimplemented, "%s serves no route %s", in.svc.Name, method)
+	}
+	if err := stream.RecvMsg(&emptypb.Empty{}); err != nil {
+		return err
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	get := mdGetter(md)
+	req := &inbound{route: route}
+	req.hop, req.request, _ = parseHop(get(hopMetadata))
+	if req.hop == 0 {
+		req.hop = in.rt.externalHop()
+	}
+	rec := recvRec{hop: req.hop, headers: headerSet(get)}
+	carrier := metadataCarrier(md)
+	if in.svc.Instrumented {
+		rec.got = extracted(in.prop, carrier)
+		sc := trace.SpanContextFromContext(ctx)
+		rec.server, rec.serverSpan = contextOf(sc), sc.IsValid()
+	} else {
+		rec.got = extracted(anyFormat, carrier)
+		if in.svc.ForwardHeaders {
+			req.forward = forwardableMD(md)
+		}
+	}
+	err := in.handle(ctx, req)
+	rec.calleeError = err != nil
+	in.shard.addRecv(rec)
+	switch {
+	case err == nil:
+		return stream.SendMsg(&emptypb.Empty{})
+	case errors.Is(err, errInjected):
+		return status.Error(codes.Code(route.Errors.GRPCCode), "injected error")
+	case ctx.Err() != nil:
+		return status.FromContextError(ctx.Err()).Err()
+	default:
+		return status.Error(codes.Unavailable, err.Error())
+	}
+}
+
+// serverStats puts the hop into the context before otelgrpc starts the
+// server span, so a trace the callee starts gets an ID derived from the hop.
+type serverStats struct{ inner stats.Handler }
+
+func (s *serverStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if hop, _, ok := parseHop(mdGetter(md)(hopMetadata)); ok {
+		ctx = withHop(ctx, hop)
+	}
+	if s.inner == nil {
+		return ctx
+	}
+	return s.inner.TagRPC(ctx, info)
+}
+
+func (s *serverStats) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	if s.inner != nil {
+		s.inner.HandleRPC(ctx, rs)
+	}
+}
+
+func (s *serverStats) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
+	if s.inner != nil {
+		return s.inner.TagConn(ctx, info)
+	}
+	return ctx
+}
+
+func (s *serverStats) HandleConn(ctx context.Context, cs stats.ConnStats) {
+	if s.inner != nil {
+		s.inner.HandleConn(ctx, cs)
+	}
+}
+
+// clientStats records what goes on the wire: it runs otelgrpc's TagRPC
+// (client span, injection into metadata) and then reads the result.
+type clientStats struct {
+	serverStats
+	from *instance
+}
+
+type outboundGRPCKey struct{}
+
+func (c *clientStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	if c.inner != nil {
+		ctx = c.inner.TagRPC(ctx, info)
+	}
+	o, ok := ctx.Value(outboundGRPCKey{}).(*outbound)
+	if !ok {
+		return ctx
+	}
+	md, _ := metadata.FromOutgoingContext(ctx)
+	rec := o.record()
+	rec.headers = headerSet(mdGetter(md))
+	if rec.clientSpan {
+		rec.sent = contextOf(trace.SpanContextFromContext(ctx))
+	} else {
+		rec.sent = extracted(anyFormat, metadataCarrier(md))
+	}
+	o.from.shard.addSend(rec)
+	return ctx
+}
+
+func (in *instance) conn(to *instance) (*grpc.ClientConn, error) {
+	in.connsMu.Lock()
+	defer in.connsMu.Unlock()
+	if c, ok := in.conns[to]; ok {
+		return c, nil
+	}
+	var inner stats.Handler
+	if in.svc.Instrumented {
+		inner = otelgrpc.NewClientHandler(
+			otelgrpc.WithTracerProvider(in.tracer),
+			otelgrpc.WithMeterProvider(in.meter),
+			otelgrpc.WithPropagators(in.prop),
+		)
+	}
+	c, err := grpc.NewClient(to.addr(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(&clientStats{serverStats: serverStats{inner: inner}, from: in}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	in.conns[to] = c
+	return c, nil
+}
+
+func (in *instance) sendGRPC(ctx context.Context, o *outbound) error {
+	c, err := in.conn(o.to)
+	if err != nil {
+		return err
+	}
+	md := metadata.Pairs(hopMetadata, formatHop(o.hop, o.request))
+	for k, v := range o.forward {
+		md.Set(k, v)
+	}
+	ctx = metadata.NewOutgoingContext(context.WithValue(ctx, outboundGRPCKey{}, o), md)
+	return c.Invoke(ctx, "/"+o.route, &emptypb.Empty{}, &emptypb.Empty{})
+}
+
+// metadataCarrier adapts gRPC metadata to a propagation.TextMapCarrier.
+type metadataCarrier metadata.MD
+
+func (m metadataCarrier) Get(key string) string {
+	if v := metadata.MD(m).Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (m metadataCarrier) Set(key, value string) { metadata.MD(m).Set(key, value) }
+
+func (m metadataCarrier) Keys() []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func mdGetter(md metadata.MD) func(string) string {
+	return metadataCarrier(md).Get
+}
+
+func forwardableMD(md metadata.MD) map[string]string {
+	return forwardable(headerFromMD(md))
+}
+
+func headerFromMD(md metadata.MD) map[string][]string {
+	h := make(map[string][]string, len(md))
+	for _, th := range traceHeaders {
+		if v := md.Get(th.name); len(v) > 0 {
+			h[th.name] = v
+		}
+	}
+	return h
+}

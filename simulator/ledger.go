@@ -1,0 +1,264 @@
+package simulator
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/tracerig/tracerig/internal/record"
+)
+
+// Ledger is the ground truth of a run: every span that ended in a simulated
+// service, what became of it on export, and both ends of every hop. It is the
+// oracle the checks compare the backend against.
+//
+// Records are fixed-size, IDs are arrays and strings are interned, so a span
+// costs 96 bytes (a 64-byte end record plus a 32-byte export record) and a
+// hop 160 bytes (a send and a receive record). Appends take one short lock
+// per shard; each service instance writes to its own shard.
+type Ledger struct {
+	syms   symbols
+	mu     sync.Mutex
+	shards []*shard
+	loads  *shard
+}
+
+// NewLedger returns an empty ledger.
+func NewLedger() *Ledger {
+	l := &Ledger{}
+	l.loads = l.newShard()
+	return l
+}
+
+// shard is the ledger of one writer.
+type shard struct {
+	l       *Ledger
+	mu      sync.Mutex
+	ended   []endRec
+	exports []exportRec
+	sends   []sendRec
+	recvs   []recvRec
+}
+
+type endRec struct {
+	trace   record.TraceID
+	id      record.SpanID
+	parent  record.SpanID
+	start   int64
+	end     int64
+	service uint32
+	inst    uint32
+	name    uint32
+	kind    record.Kind
+	status  record.Status
+}
+
+type exportRec struct {
+	trace record.TraceID
+	id    record.SpanID
+	ok    bool
+}
+
+type sendRec struct {
+	hop, parent, request uint64
+	sentAt               int64
+	sent                 record.Context
+	from, to, route      uint32
+	fromInst, toInst     uint16
+	headers              record.Header
+	attempt              uint8
+	clientSpan           bool
+}
+
+type recvRec struct {
+	hop         uint64
+	got, server record.Context
+	headers     record.Header
+	serverSpan  bool
+	calleeError bool
+}
+
+func (l *Ledger) newShard() *shard {
+	s := &shard{l: l}
+	l.mu.Lock()
+	l.shards = append(l.shards, s)
+	l.mu.Unlock()
+	return s
+}
+
+func (s *shard) addEnded(r endRec) {
+	s.mu.Lock()
+	s.ended = append(s.ended, r)
+	s.mu.Unlock()
+}
+
+func (s *shard) addExports(rs []exportRec) {
+	s.mu.Lock()
+	s.exports = append(s.exports, rs...)
+	s.mu.Unlock()
+}
+
+func (s *shard) addSend(r sendRec) {
+	s.mu.Lock()
+	s.sends = append(s.sends, r)
+	s.mu.Unlock()
+}
+
+func (s *shard) addRecv(r recvRec) {
+	s.mu.Lock()
+	s.recvs = append(s.recvs, r)
+	s.mu.Unlock()
+}
+
+// Totals are the ledger's counts so far.
+type Totals struct {
+	SpansEnded    int `json:"spans_ended"`
+	SpansExported int `json:"spans_exported"`
+	ExportFailed  int `json:"export_failed"`
+	Hops          int `json:"hops"`
+	Requests      int `json:"requests"`
+}
+
+// Totals counts what the ledger holds.
+func (l *Ledger) Totals() Totals {
+	var t Totals
+	for _, s := range l.snapshotShards() {
+		s.mu.Lock()
+		t.SpansEnded += len(s.ended)
+		for _, e := range s.exports {
+			if e.ok {
+				t.SpansExported++
+			} else {
+				t.ExportFailed++
+			}
+		}
+		t.Hops += len(s.sends)
+		s.mu.Unlock()
+	}
+	l.loads.mu.Lock()
+	t.Requests = len(l.loads.sends)
+	l.loads.mu.Unlock()
+	return t
+}
+
+func (l *Ledger) snapshotShards() []*shard {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*shard(nil), l.shards...)
+}
+
+// Snapshot is the ledger's content as shared records.
+type Snapshot struct {
+	Ended []record.Ended
+	Hops  []record.Hop
+}
+
+type spanKey struct {
+	trace record.TraceID
+	id    record.SpanID
+}
+
+// Snapshot returns every ended span with its export outcome and every hop
+// with both of its ends merged. Hops are in send order per writer.
+func (l *Ledger) Snapshot() Snapshot {
+	shards := l.snapshotShards()
+	outcome := make(map[spanKey]bool)
+	recvs := make(map[uint64]recvRec)
+	var nEnded, nSends int
+	for _, s := range shards {
+		s.mu.Lock()
+		for _, e := range s.exports {
+			k := spanKey{e.trace, e.id}
+			outcome[k] = outcome[k] || e.ok
+		}
+		for _, r := range s.recvs {
+			recvs[r.hop] = r
+		}
+		nEnded += len(s.ended)
+		nSends += len(s.sends)
+		s.mu.Unlock()
+	}
+	snap := Snapshot{Ended: make([]record.Ended, 0, nEnded), Hops: make([]record.Hop, 0, nSends)}
+	for _, s := range shards {
+		s.mu.Lock()
+		for _, e := range s.ended {
+			snap.Ended = append(snap.Ended, l.ended(e, outcome))
+		}
+		for _, r := range s.sends {
+			snap.Hops = append(snap.Hops, l.hop(r, recvs))
+		}
+		s.mu.Unlock()
+	}
+	return snap
+}
+
+func (l *Ledger) ended(e endRec, outcome map[spanKey]bool) record.Ended {
+	out := record.Ended{Span: record.Span{
+		Trace: e.trace, ID: e.id, Parent: e.parent, Start: e.start, End: e.end,
+		Service: l.syms.name(e.service), Instance: l.syms.name(e.inst), Name: l.syms.name(e.name),
+		Kind: e.kind, Status: e.status,
+	}}
+	if ok, seen := outcome[spanKey{e.trace, e.id}]; seen {
+		out.Export = record.ExportFailed
+		if ok {
+			out.Export = record.ExportOK
+		}
+	}
+	return out
+}
+
+func (l *Ledger) hop(s sendRec, recvs map[uint64]recvRec) record.Hop {
+	h := record.Hop{
+		ID: s.hop, Parent: s.parent, Request: s.request, Attempt: s.attempt,
+		From: l.syms.name(s.from), FromInstance: int(s.fromInst),
+		To: l.syms.name(s.to), ToInstance: int(s.toInst), Route: l.syms.name(s.route),
+		Sent: s.sent, SentHeaders: s.headers, ClientSpan: s.clientSpan, SentAt: s.sentAt,
+	}
+	if r, ok := recvs[s.hop]; ok {
+		h.Received = true
+		h.Got, h.GotHeaders = r.got, r.headers
+		h.Server, h.ServerSpan = r.server, r.serverSpan
+		h.CalleeError = r.calleeError
+	}
+	return h
+}
+
+// symbols interns the strings ledger records refer to by index.
+type symbols struct {
+	mu    sync.RWMutex
+	index map[string]uint32
+	names atomic.Pointer[[]string]
+}
+
+func (s *symbols) id(name string) uint32 {
+	s.mu.RLock()
+	id, ok := s.index[name]
+	s.mu.RUnlock()
+	if ok {
+		return id
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := s.index[name]; ok {
+		return id
+	}
+	if s.index == nil {
+		s.index = make(map[string]uint32)
+	}
+	var names []string
+	if p := s.names.Load(); p != nil {
+		names = *p
+	}
+	id = uint32(len(names))
+	names = append(names[:len(names):len(names)], name)
+	s.names.Store(&names)
+	s.index[name] = id
+	return id
+}
+
+func (s *symbols) name(id uint32) string {
+	p := s.names.Load()
+	if p == nil || int(id) >= len(*p) {
+		return ""
+	}
+	return (*p)[id]
+}

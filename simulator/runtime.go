@@ -1,0 +1,167 @@
+// Package simulator brings a topology up as real, OpenTelemetry-instrumented
+// services, drives load through them and keeps the ledger: the ground truth
+// of every trace started, every span ended and exported, and every hop.
+package simulator
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/tracerig/tracerig/topology"
+)
+
+// ExporterFunc creates the span exporter of one service instance. It is
+// called once per instrumented instance; exporters may share a connection.
+type ExporterFunc func(ctx context.Context) (sdktrace.SpanExporter, error)
+
+type config struct {
+	seed         uint64
+	host         string
+	exporter     ExporterFunc
+	queueSize    int
+	batchSize    int
+	batchTimeout time.Duration
+}
+
+// Option configures a Runtime.
+type Option func(*config)
+
+// WithSeed sets the seed every decision of the run derives from. Default 1.
+func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
+
+// WithHost sets the address services listen on. Default 127.0.0.1.
+func WithHost(host string) Option { return func(c *config) { c.host = host } }
+
+// WithExporter sets how each instance exports its spans. Required.
+func WithExporter(f ExporterFunc) Option { return func(c *config) { c.exporter = f } }
+
+// WithBatching sets the SDK batch span processor's queue size, batch size
+// and batch timeout of every instance. Defaults 8192, 512, 200ms.
+func WithBatching(queue, batch int, timeout time.Duration) Option {
+	return func(c *config) { c.queueSize, c.batchSize, c.batchTimeout = queue, batch, timeout }
+}
+
+// Runtime is a topology running in this process: every service instance a
+// real server on loopback with its own TracerProvider.
+type Runtime struct {
+	topo      *topology.Topology
+	cfg       config
+	ledger    *Ledger
+	services  map[string][]*instance
+	all       []*instance
+	callIndex map[*topology.Call]int
+	external  atomic.Uint64
+
+	errMu sync.Mutex
+	err   error
+}
+
+// New returns a runtime for topo; Start brings it up.
+func New(topo *topology.Topology, opts ...Option) *Runtime {
+	cfg := config{seed: 1, host: "127.0.0.1", queueSize: 8192, batchSize: 512, batchTimeout: 200 * time.Millisecond}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	rt := &Runtime{
+		topo:      topo,
+		cfg:       cfg,
+		ledger:    NewLedger(),
+		services:  make(map[string][]*instance),
+		callIndex: make(map[*topology.Call]int),
+	}
+	for _, s := range topo.Services {
+		for _, r := range s.Routes {
+			i := 0
+			r.Walk(func(c *topology.Call) { rt.callIndex[c] = i; i++ })
+		}
+	}
+	return rt
+}
+
+// Ledger returns the run's ledger.
+func (rt *Runtime) Ledger() *Ledger { return rt.ledger }
+
+// Seed returns the run's seed.
+func (rt *Runtime) Seed() uint64 { return rt.cfg.seed }
+
+// Start brings up every instance of every service. On error, what was
+// started is shut down again.
+func (rt *Runtime) Start(ctx context.Context) error {
+	if rt.cfg.exporter == nil {
+		return errors.New("start runtime: no exporter configured")
+	}
+	for _, s := range rt.topo.Services {
+		for i := range s.Instances {
+			in, err := newInstance(ctx, rt, s, i)
+			if err == nil {
+				err = in.listen(rt.cfg.host)
+			}
+			if err != nil {
+				if in != nil {
+					rt.all = append(rt.all, in)
+				}
+				return errors.Join(err, rt.Shutdown(context.WithoutCancel(ctx)))
+			}
+			rt.services[s.Name] = append(rt.services[s.Name], in)
+			rt.all = append(rt.all, in)
+		}
+	}
+	for _, in := range rt.all {
+		in.started = true
+		go in.serve()
+	}
+	return nil
+}
+
+// Endpoint returns the host:port of an instance, or "" when there is none.
+func (rt *Runtime) Endpoint(service string, instance int) string {
+	ins := rt.services[service]
+	if instance < 0 || instance >= len(ins) {
+		return ""
+	}
+	return ins[instance].addr()
+}
+
+// Instances returns the number of running instances of service.
+func (rt *Runtime) Instances(service string) int { return len(rt.services[service]) }
+
+// Shutdown stops every server, closes connections and flushes every
+// instance's spans through its exporter. It honours ctx and works after a
+// partial Start.
+func (rt *Runtime) Shutdown(ctx context.Context) error {
+	errs := make([]error, len(rt.all))
+	var wg sync.WaitGroup
+	for i, in := range rt.all {
+		wg.Go(func() { errs[i] = in.shutdown(ctx) })
+	}
+	wg.Wait()
+	rt.all = nil
+	rt.services = map[string][]*instance{}
+	return errors.Join(append(errs, rt.Err())...)
+}
+
+// Err returns the first failure of a running server, if any.
+func (rt *Runtime) Err() error {
+	rt.errMu.Lock()
+	defer rt.errMu.Unlock()
+	return rt.err
+}
+
+func (rt *Runtime) fail(err error) {
+	rt.errMu.Lock()
+	defer rt.errMu.Unlock()
+	if rt.err == nil {
+		rt.err = err
+	}
+}
+
+// externalHop numbers a request that arrived without a harness header.
+func (rt *Runtime) externalHop() uint64 {
+	return mix(rt.cfg.seed^0xe7, rt.external.Add(1))
+}
+
