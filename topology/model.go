@@ -21,6 +21,8 @@ type Topology struct {
 	Services []*Service // in file order
 	Limits   Limits
 	Pos      Pos
+
+	fields fieldPos // positions of decoded fields, for Validate's errors
 }
 
 // Limits bounds what one topology may ask of the simulator.
@@ -64,6 +66,21 @@ const (
 	SamplerParentBasedAlwaysOff    SamplerType = "parentbased_always_off"
 	SamplerParentBasedTraceIDRatio SamplerType = "parentbased_traceidratio"
 )
+
+// known reports whether t is one of the samplers above.
+func (t SamplerType) known() bool {
+	switch t {
+	case SamplerAlwaysOn, SamplerAlwaysOff, SamplerTraceIDRatio,
+		SamplerParentBasedAlwaysOn, SamplerParentBasedAlwaysOff, SamplerParentBasedTraceIDRatio:
+		return true
+	}
+	return false
+}
+
+// usesRatio reports whether t takes a ratio.
+func (t SamplerType) usesRatio() bool {
+	return t == SamplerTraceIDRatio || t == SamplerParentBasedTraceIDRatio
+}
 
 // Sampler is a service's head sampler. Default parentbased_always_on.
 type Sampler struct {

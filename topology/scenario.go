@@ -9,15 +9,20 @@ type Scenario struct {
 	Name        string // default: the file name without extension
 	Description string
 	Topology    *Topology
-	Runtime     Runtime // default inprocess
-	Backend     Backend
-	Seed        uint64 // default 1
-	Load        []Load
+	// TopologyFile is the file Topology was read from (the topology: path
+	// joined to the scenario's directory), or "" when it is written inline.
+	TopologyFile string
+	Runtime      Runtime // default inprocess
+	Backend      Backend
+	Seed         uint64 // default 1
+	Load         []Load
 	// Settle bounds how long to wait, after load ends, for the backend to
 	// hold every exported span. Default 10s.
 	Settle time.Duration
 	Expect []Expect // default: propagation {connected: true} and completeness {min: 1}
 	Pos    Pos
+
+	fields fieldPos // positions of decoded fields, for Validate's errors
 }
 
 // Runtime names where services run.
@@ -25,7 +30,7 @@ type Runtime string
 
 // Runtimes.
 const (
-	RuntimeInProcess Runtime = "inprocess"
+	RuntimeInProcess  Runtime = "inprocess"
 	RuntimeContainers Runtime = "containers"
 )
 
@@ -64,7 +69,7 @@ type Rate struct {
 	Freq int
 	Per  time.Duration
 	Ramp bool
-	To   int           // ramp end, per Per
+	To   int // ramp end, per Per
 	Pos  Pos
 }
 

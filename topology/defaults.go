@@ -1,0 +1,59 @@
+package topology
+
+import "time"
+
+// Defaults, applied to a freshly decoded struct before the file is read
+// over it.
+const (
+	DefaultMaxSpansPerRequest = 10000
+	DefaultInstances          = 1
+	DefaultVersion            = "1.0.0"
+	DefaultHTTPStatus         = 500
+	DefaultGRPCCode           = 13 // INTERNAL
+	DefaultBackoff            = 10 * time.Millisecond
+	DefaultSeed               = 1
+	DefaultSettle             = 10 * time.Second
+	DefaultWorkers            = 10
+)
+
+func defaultLimits() Limits {
+	return Limits{MaxSpansPerRequest: DefaultMaxSpansPerRequest}
+}
+
+func defaultService(name string, pos Pos) *Service {
+	return &Service{
+		Name:           name,
+		Protocol:       ProtocolHTTP,
+		Instances:      DefaultInstances,
+		Version:        DefaultVersion,
+		Instrumented:   true,
+		ForwardHeaders: true,
+		Propagators:    []Propagator{PropTraceContext, PropBaggage},
+		Sampler:        Sampler{Type: SamplerParentBasedAlwaysOn, Pos: pos},
+		Pos:            pos,
+	}
+}
+
+func defaultRoute(name string, pos Pos) *Route {
+	return &Route{
+		Name:    name,
+		Latency: Latency{Dist: DistConstant, Pos: pos},
+		Errors:  Errors{HTTPStatus: DefaultHTTPStatus, GRPCCode: DefaultGRPCCode, Pos: pos},
+		Pos:     pos,
+	}
+}
+
+func defaultCall(service string, pos Pos) *Call {
+	return &Call{Service: service, Backoff: DefaultBackoff, Pos: pos}
+}
+
+func defaultLoad(pos Pos) Load {
+	return Load{Workers: DefaultWorkers, Pos: pos}
+}
+
+func defaultExpect() []Expect {
+	return []Expect{
+		{Kind: ExpectPropagation, Propagation: PropagationExpect{Connected: true}},
+		{Kind: ExpectCompleteness, Completeness: CompletenessExpect{Min: 1}},
+	}
+}

@@ -1,0 +1,148 @@
+package topology
+
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func (d *decoder) loads(n *yaml.Node) []Load {
+	items, ok := d.list(n, "load")
+	if !ok {
+		return nil
+	}
+	var loads []Load
+	for i, it := range items {
+		loads = append(loads, d.load(it, index("load", i)))
+	}
+	return loads
+}
+
+// load decodes one load item. One that cannot be decoded stays in the list
+// with defaults, so that later items keep their index.
+func (d *decoder) load(n *yaml.Node, path string) Load {
+	l := defaultLoad(d.pos(n))
+	m, ok := d.mapping(n, path)
+	if !ok {
+		return l
+	}
+	var route string
+	if v := m.take("route"); d.str(v, field(path, "route"), &route) {
+		svc, r, ok := strings.Cut(strings.TrimSpace(route), " ")
+		if ok {
+			l.Service, l.Route = svc, strings.TrimSpace(r)
+		} else {
+			d.fail(v, field(path, "route"), "must be \"SERVICE ROUTE\", like \"frontend GET /checkout\", got %q", route)
+		}
+	} else if isNull(resolve(v)) {
+		m.required("route", "")
+	}
+	if v := m.take("rate"); isNull(resolve(v)) {
+		m.required("rate", "(write 0 to send as fast as the workers go)")
+	} else {
+		d.rate(v, field(path, "rate"), &l.Rate)
+	}
+	d.duration(m.take("duration"), field(path, "duration"), &l.Duration)
+	d.integer(m.take("requests"), field(path, "requests"), &l.Requests)
+	d.integer(m.take("workers"), field(path, "workers"), &l.Workers)
+	m.done()
+	return l
+}
+
+func (d *decoder) rate(n *yaml.Node, path string, r *Rate) {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode {
+		if v, ok := d.oneRate(n, path); ok {
+			*r = v
+		}
+		return
+	}
+	m, ok := d.mapping(n, path)
+	if !ok {
+		return
+	}
+	from, okFrom := d.rampEnd(m, path, "from")
+	to, okTo := d.rampEnd(m, path, "to")
+	m.done()
+	if okFrom && okTo {
+		*r = rampOf(from, to)
+		r.Pos = d.pos(n)
+	}
+}
+
+func (d *decoder) rampEnd(m *fields, path, key string) (Rate, bool) {
+	v := m.take(key)
+	if isNull(resolve(v)) {
+		m.required(key, "for a ramp {from: 50/s, to: 500/s}")
+		return Rate{}, false
+	}
+	n, ok := d.scalar(v, field(path, key))
+	if !ok {
+		return Rate{}, false
+	}
+	return d.oneRate(n, field(path, key))
+}
+
+func (d *decoder) oneRate(n *yaml.Node, path string) (Rate, bool) {
+	d.fields[path] = d.pos(n)
+	r, err := ParseRate(n.Value)
+	if err != nil {
+		d.fail(n, path, "%v", err)
+		return Rate{}, false
+	}
+	r.Pos = d.pos(n)
+	return r, true
+}
+
+func (d *decoder) expects(n *yaml.Node) []Expect {
+	items, ok := d.list(n, "expect")
+	if !ok {
+		return nil
+	}
+	expects := []Expect{}
+	for i, it := range items {
+		expects = append(expects, d.expect(it, index("expect", i)))
+	}
+	return expects
+}
+
+// expect decodes one check: a mapping with exactly one key, its kind.
+func (d *decoder) expect(n *yaml.Node, path string) Expect {
+	e := Expect{Pos: d.pos(n)}
+	m, ok := d.mapping(n, path)
+	if !ok {
+		return e
+	}
+	if len(m.pairs) != 1 {
+		d.fail(n, path, "must be a mapping with one key, the check (propagation or completeness), got %d keys", len(m.pairs))
+		m.rest()
+		return e
+	}
+	k, v := m.pairs[0].key, m.pairs[0].value
+	m.rest()
+	itemPath := path
+	path = field(path, k.Value)
+	switch ExpectKind(k.Value) {
+	case ExpectPropagation:
+		e.Kind = ExpectPropagation
+		e.Propagation = PropagationExpect{Connected: true}
+		pm, ok := d.mapping(v, path)
+		if ok {
+			d.boolean(pm.take("connected"), field(path, "connected"), &e.Propagation.Connected)
+			pm.done()
+		}
+	case ExpectCompleteness:
+		e.Kind = ExpectCompleteness
+		e.Completeness = CompletenessExpect{Min: 1}
+		cm, ok := d.mapping(v, path)
+		if ok {
+			d.number(cm.take("min"), field(path, "min"), &e.Completeness.Min)
+			d.duration(cm.take("within"), field(path, "within"), &e.Completeness.Within)
+			cm.done()
+		}
+	default:
+		d.fail(k, itemPath, "unknown check %q (want propagation or completeness)%s", k.Value,
+			suggest(k.Value, []string{string(ExpectPropagation), string(ExpectCompleteness)}))
+	}
+	return e
+}

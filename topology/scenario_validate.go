@@ -1,0 +1,132 @@
+package topology
+
+import (
+	"net"
+	"strconv"
+)
+
+// Validate checks the scenario and its topology, and that every load
+// drives a defined http route. It returns every problem found, joined.
+func (s *Scenario) Validate() error {
+	return joinSorted(s.check(nil, nil))
+}
+
+// check validates s, staying silent under the paths in skip (scenario
+// paths) and topoSkip (paths inside the topology document).
+func (s *Scenario) check(skip, topoSkip []string) []error {
+	c := &checker{fields: s.fields, skip: skip, topoSkip: topoSkip}
+	if s.Name == "" {
+		c.errorf("name", s.Pos, "is required")
+	}
+	if s.Topology == nil {
+		c.errorf("topology", s.Pos, "is required: a topology file path or an inline topology")
+	} else {
+		prefix := ""
+		if s.TopologyFile == "" {
+			prefix = "topology"
+		}
+		c.errs = append(c.errs, s.Topology.check(prefix, topoSkip)...)
+	}
+	switch s.Runtime {
+	case RuntimeInProcess:
+	case RuntimeContainers:
+		c.errorf("runtime", s.Pos, "runtime containers is not supported yet; use inprocess")
+	default:
+		c.errorf("runtime", s.Pos, "unknown runtime %q (want inprocess or containers)", s.Runtime)
+	}
+	c.backend(s.Backend)
+	if s.Settle <= 0 {
+		c.errorf("settle", s.Pos, "must be positive, got %s", s.Settle)
+	}
+	if len(s.Load) == 0 {
+		c.errorf("load", s.Pos, "at least one load is required")
+	}
+	for i, l := range s.Load {
+		c.load(s.Topology, l, index("load", i))
+	}
+	for i, e := range s.Expect {
+		c.expect(e, index("expect", i))
+	}
+	return c.errs
+}
+
+func (c *checker) backend(b Backend) {
+	switch b.Type {
+	case BackendEmbedded:
+		if b.Endpoint != "" {
+			c.errorf("backend.endpoint", b.Pos, "is only valid with type otlp")
+		}
+	case BackendOTLP:
+		if b.Endpoint == "" {
+			c.errorf("backend.endpoint", b.Pos, "is required with type otlp: the host:port of an OTLP gRPC receiver")
+		} else if !validHostPort(b.Endpoint) {
+			c.errorf("backend.endpoint", b.Pos, "must be host:port with a port in 1..65535, got %q", b.Endpoint)
+		}
+	default:
+		c.errorf("backend.type", b.Pos, "unknown backend %q (want embedded or otlp)", b.Type)
+	}
+}
+
+func validHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return false
+	}
+	p, err := strconv.Atoi(port)
+	return err == nil && p >= 1 && p <= 65535
+}
+
+func (c *checker) load(t *Topology, l Load, path string) {
+	routeField := field(path, "route")
+	switch {
+	case l.Service == "" || l.Route == "":
+		c.errorf(routeField, l.Pos, "is required: \"SERVICE ROUTE\", like \"frontend GET /checkout\"")
+	case t != nil:
+		c.loadTarget(t, l, routeField)
+	}
+	switch {
+	case l.Rate.Freq < 0 || l.Rate.Ramp && l.Rate.To < 0:
+		c.errorf(field(path, "rate"), l.Rate.Pos, "rate must not be negative, got %s", l.Rate)
+	case l.Rate.Ramp && l.Duration <= 0:
+		c.errorf(field(path, "rate"), l.Rate.Pos, "a ramp needs a duration to ramp over")
+	}
+	c.notNegative(field(path, "duration"), l.Pos, l.Duration, l.Duration < 0)
+	if l.Requests < 0 {
+		c.errorf(field(path, "requests"), l.Pos, "must not be negative, got %d", l.Requests)
+	}
+	if l.Duration == 0 && l.Requests == 0 && !l.Rate.Ramp {
+		c.errorf(path, l.Pos, "needs a duration, a number of requests, or both")
+	}
+	if l.Workers < 1 {
+		c.errorf(field(path, "workers"), l.Pos, "must be at least 1, got %d", l.Workers)
+	}
+}
+
+// loadTarget checks that the load's route is a defined http route. Paths
+// into t are those of the topology document.
+func (c *checker) loadTarget(t *Topology, l Load, path string) {
+	s := t.Service(l.Service)
+	switch {
+	case s == nil && skippedIn(c.topoSkip, servicePath(l.Service)):
+	case s == nil:
+		c.errorf(path, l.Pos, "service %q is not defined in topology %q%s", l.Service, t.Name, suggest(l.Service, serviceNames(t)))
+	case s.Protocol != ProtocolHTTP:
+		c.errorf(path, l.Pos, "service %q speaks %s; load drives http routes only", l.Service, s.Protocol)
+	case s.Route(l.Route) == nil && !skippedIn(c.topoSkip, routePath(l.Service, l.Route)):
+		c.errorf(path, l.Pos, "route %q is not defined on service %q%s", l.Route, l.Service, suggest(l.Route, routeNames(s)))
+	}
+}
+
+func (c *checker) expect(e Expect, path string) {
+	switch e.Kind {
+	case ExpectPropagation:
+	case ExpectCompleteness:
+		p := field(path, "completeness")
+		if e.Completeness.Min < 0 || e.Completeness.Min > 1 {
+			c.errorf(field(p, "min"), e.Pos, "must be between 0 and 1, got %g", e.Completeness.Min)
+		}
+		c.notNegative(field(p, "within"), e.Pos, e.Completeness.Within, e.Completeness.Within < 0)
+	default:
+		c.errorf(path, e.Pos, "unknown check %q (want propagation or completeness)", e.Kind)
+	}
+}

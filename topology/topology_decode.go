@@ -1,0 +1,184 @@
+package topology
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ParseTopology decodes a topology from data, applies defaults and
+// validates it. file names data in errors. All errors are returned at once,
+// joined; Errors unwraps them.
+func ParseTopology(file string, data []byte) (*Topology, error) {
+	d := newDecoder(file)
+	t := d.topology(d.parse(data))
+	errs := d.errs
+	if t != nil {
+		errs = append(errs, t.check("", d.failed)...)
+	}
+	if len(errs) > 0 {
+		return nil, joinSorted(errs)
+	}
+	return t, nil
+}
+
+// LoadTopology reads and parses the topology file at path.
+func LoadTopology(path string) (*Topology, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, readError(Pos{File: path}, "", "cannot read topology", err)
+	}
+	return ParseTopology(path, data)
+}
+
+// readError turns an I/O error into an *Error, without repeating the path
+// an *fs.PathError already carries in the error's position.
+func readError(pos Pos, path, what string, err error) *Error {
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = pe.Err.Error()
+	}
+	return &Error{Pos: pos, Path: path, Msg: what + ": " + msg, Err: err}
+}
+
+// topology decodes the topology whose root mapping is n; paths are
+// relative to it. It returns nil when n is not a mapping.
+func (d *decoder) topology(n *yaml.Node) *Topology {
+	if n == nil {
+		return nil
+	}
+	t := &Topology{Limits: defaultLimits(), Pos: d.pos(n), fields: d.fields}
+	m, ok := d.mapping(n, "")
+	if !ok {
+		return nil
+	}
+	d.str(m.take("name"), "name", &t.Name)
+	d.limits(m.take("limits"), &t.Limits)
+	d.services(m.take("services"), t)
+	m.done()
+	return t
+}
+
+func (d *decoder) limits(n *yaml.Node, l *Limits) {
+	m, ok := d.mapping(n, "limits")
+	if !ok {
+		return
+	}
+	l.Pos = d.pos(m.node)
+	v := m.take("max-spans-per-request")
+	if d.integer(v, "limits.max-spans-per-request", &l.MaxSpansPerRequest) {
+		l.Pos = d.pos(resolve(v))
+	}
+	m.done()
+}
+
+func (d *decoder) services(n *yaml.Node, t *Topology) {
+	m, ok := d.mapping(n, "services")
+	if !ok {
+		return
+	}
+	for _, p := range m.rest() {
+		t.Services = append(t.Services, d.service(p.key, p.value))
+	}
+}
+
+func (d *decoder) service(k, v *yaml.Node) *Service {
+	path := servicePath(k.Value)
+	s := defaultService(k.Value, d.pos(k))
+	m, ok := d.mapping(v, path)
+	d.fields[path] = s.Pos // errors about a service point at its name
+	if !ok {
+		return s
+	}
+	var proto string
+	if d.str(m.take("protocol"), field(path, "protocol"), &proto) {
+		s.Protocol = Protocol(proto)
+	}
+	d.integer(m.take("instances"), field(path, "instances"), &s.Instances)
+	d.str(m.take("version"), field(path, "version"), &s.Version)
+	d.boolean(m.take("instrumented"), field(path, "instrumented"), &s.Instrumented)
+	d.boolean(m.take("forward-headers"), field(path, "forward-headers"), &s.ForwardHeaders)
+	d.propagators(m.take("propagators"), field(path, "propagators"), s)
+	d.sampler(m.take("sampler"), field(path, "sampler"), &s.Sampler)
+	d.routes(m.take("routes"), field(path, "routes"), s)
+	m.done()
+	return s
+}
+
+func (d *decoder) propagators(n *yaml.Node, path string, s *Service) {
+	if n == nil {
+		return
+	}
+	items, ok := d.list(n, path)
+	if !ok {
+		return
+	}
+	s.Propagators = []Propagator{}
+	for i, it := range items {
+		var name string
+		d.str(it, index(path, i), &name)
+		s.Propagators = append(s.Propagators, Propagator(name))
+	}
+}
+
+func (d *decoder) sampler(n *yaml.Node, path string, s *Sampler) {
+	n = resolve(n)
+	if isNull(n) {
+		return
+	}
+	s.Pos = d.pos(n)
+	if n.Kind == yaml.ScalarNode {
+		d.fields[field(path, "type")] = s.Pos
+		s.Type = SamplerType(n.Value)
+		if s.Type.usesRatio() {
+			d.fail(n, field(path, "ratio"), "is required for sampler %s; write {type: %s, ratio: 0.1}", s.Type, s.Type)
+		}
+		return
+	}
+	m, ok := d.mapping(n, path)
+	if !ok {
+		return
+	}
+	var typ string
+	if d.str(m.take("type"), field(path, "type"), &typ) {
+		s.Type = SamplerType(typ)
+	}
+	ratio := m.take("ratio")
+	switch {
+	case !s.Type.known():
+	case s.Type.usesRatio() && ratio == nil:
+		m.required("ratio", "for sampler %s", s.Type)
+	case !s.Type.usesRatio() && ratio != nil:
+		d.fail(ratio, field(path, "ratio"), "is only valid for the traceidratio samplers, not %s", s.Type)
+		ratio = nil
+	}
+	d.number(ratio, field(path, "ratio"), &s.Ratio)
+	m.done()
+}
+
+func (d *decoder) routes(n *yaml.Node, path string, s *Service) {
+	m, ok := d.mapping(n, path)
+	if !ok {
+		return
+	}
+	for _, p := range m.rest() {
+		s.Routes = append(s.Routes, d.route(p.key, p.value, field(path, p.key.Value), s))
+	}
+}
+
+func (d *decoder) route(k, v *yaml.Node, path string, s *Service) *Route {
+	r := defaultRoute(k.Value, d.pos(k))
+	m, ok := d.mapping(v, path)
+	d.fields[path] = r.Pos // errors about a route point at its name
+	if !ok {
+		return r
+	}
+	d.latency(m.take("latency"), field(path, "latency"), &r.Latency)
+	d.errorsField(m.take("errors"), field(path, "errors"), s, &r.Errors)
+	r.Calls = d.steps(m.take("calls"), field(path, "calls"))
+	m.done()
+	return r
+}

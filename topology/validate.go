@@ -1,0 +1,172 @@
+package topology
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// checker collects validation errors. It is pure: it reads the model, the
+// positions decoding stored in it, and the paths decoding already reported
+// (skip), under which it stays silent so one mistake gives one error.
+type checker struct {
+	prefix string // path of the checked document inside the file, "" at the root
+	fields fieldPos
+	skip   []string
+	errs   []error
+	// topoSkip is skip for the scenario's topology, for cross-references.
+	topoSkip []string
+}
+
+// skipped reports whether path lies under a path that failed to decode.
+func (c *checker) skipped(path string) bool {
+	return skippedIn(c.skip, path)
+}
+
+func skippedIn(skip []string, path string) bool {
+	for _, s := range skip {
+		if under(path, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// errorf reports an error at path, placed at the decoded position of path
+// when there is one, else at fallback.
+func (c *checker) errorf(path string, fallback Pos, format string, args ...any) {
+	if c.skipped(path) {
+		return
+	}
+	pos, ok := c.fields[path]
+	if !ok {
+		pos = fallback
+	}
+	c.errs = append(c.errs, newError(pos, prefixed(c.prefix, path), format, args...))
+}
+
+// Validate checks the topology: names, numbers in range, that every call
+// names a defined service and route of the right protocol, that calls
+// form no cycle, and that no entry route expects more spans per request
+// than the limit. It returns every problem found, joined.
+func (t *Topology) Validate() error {
+	return joinSorted(t.check("", nil))
+}
+
+// check validates t as found under prefix in its file, staying silent
+// under the paths in skip.
+func (t *Topology) check(prefix string, skip []string) []error {
+	c := &checker{prefix: prefix, fields: t.fields, skip: skip}
+	if t.Name == "" {
+		c.errorf("name", t.Pos, "is required")
+	}
+	if t.Limits.MaxSpansPerRequest < 1 {
+		c.errorf("limits.max-spans-per-request", t.Limits.Pos, "must be at least 1, got %d", t.Limits.MaxSpansPerRequest)
+	}
+	if len(t.Services) == 0 {
+		c.errorf("services", t.Pos, "at least one service is required")
+	}
+	seen := map[string]bool{}
+	for _, s := range t.Services {
+		if seen[s.Name] {
+			c.errorf(servicePath(s.Name), s.Pos, "service %q is defined twice", s.Name)
+		}
+		seen[s.Name] = true
+		c.service(s)
+	}
+	c.references(t)
+	if !c.cycles(t) && t.Limits.MaxSpansPerRequest >= 1 {
+		c.spanLimit(t)
+	}
+	return c.errs
+}
+
+var serviceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+func (c *checker) service(s *Service) {
+	path := servicePath(s.Name)
+	switch {
+	case !serviceNameRE.MatchString(s.Name):
+		c.errorf(path, s.Pos, "invalid service name %q: want lowercase letters, digits, '-', '_' and '.', starting with a letter or digit", s.Name)
+	case isStepKeyword(s.Name) || isCallOption(s.Name):
+		c.errorf(path, s.Pos, "service name %q is reserved: it is a calls keyword", s.Name)
+	}
+	if s.Protocol != ProtocolHTTP && s.Protocol != ProtocolGRPC {
+		c.errorf(field(path, "protocol"), s.Pos, "unknown protocol %q (want http or grpc)", s.Protocol)
+	}
+	if s.Instances < 1 || s.Instances > 64 {
+		c.errorf(field(path, "instances"), s.Pos, "must be between 1 and 64, got %d", s.Instances)
+	}
+	if s.Version == "" {
+		c.errorf(field(path, "version"), s.Pos, "must not be empty")
+	}
+	c.propagators(s, field(path, "propagators"))
+	c.sampler(s.Sampler, field(path, "sampler"))
+	seen := map[string]bool{}
+	for _, r := range s.Routes {
+		if seen[r.Name] {
+			c.errorf(routePath(s.Name, r.Name), r.Pos, "route %q is defined twice", r.Name)
+		}
+		seen[r.Name] = true
+		c.route(s, r)
+	}
+}
+
+func (c *checker) propagators(s *Service, path string) {
+	if len(s.Propagators) == 0 {
+		c.errorf(path, s.Pos, "must not be empty")
+	}
+	seen := map[Propagator]bool{}
+	for i, p := range s.Propagators {
+		switch {
+		case !p.known():
+			c.errorf(index(path, i), s.Pos, "unknown propagator %q (want tracecontext, baggage, b3, b3multi or jaeger)", p)
+		case seen[p]:
+			c.errorf(index(path, i), s.Pos, "duplicate propagator %q", p)
+		}
+		seen[p] = true
+	}
+}
+
+func (p Propagator) known() bool {
+	switch p {
+	case PropTraceContext, PropBaggage, PropB3, PropB3Multi, PropJaeger:
+		return true
+	}
+	return false
+}
+
+func (c *checker) sampler(s Sampler, path string) {
+	switch {
+	case !s.Type.known():
+		c.errorf(field(path, "type"), s.Pos, "unknown sampler %q (want always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio)", s.Type)
+	case s.Type.usesRatio() && (s.Ratio < 0 || s.Ratio > 1):
+		c.errorf(field(path, "ratio"), s.Pos, "must be between 0 and 1, got %g", s.Ratio)
+	case !s.Type.usesRatio() && s.Ratio != 0:
+		c.errorf(field(path, "ratio"), s.Pos, "is only valid for the traceidratio samplers, not %s", s.Type)
+	}
+}
+
+// notNegative reports a negative duration-like value at path.
+func (c *checker) notNegative(path string, pos Pos, v fmt.Stringer, negative bool) {
+	if negative {
+		c.errorf(path, pos, "must not be negative, got %s", v)
+	}
+}
+
+func isStepKeyword(name string) bool {
+	for _, kw := range stepKeywords {
+		if kw.key == name {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}
