@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tracerig/tracerig/fixtures"
+)
+
+// backendCmd runs the embedded OTLP backend alone until interrupted,
+// printing what it receives.
+func backendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		grpcAddr = fs.String("grpc-addr", "127.0.0.1:4317", "OTLP/gRPC listen address")
+		httpAddr = fs.String("http-addr", "127.0.0.1:4318", "OTLP/HTTP and query API listen address")
+		interval = fs.Duration("interval", time.Second, "how often to print what arrived; 0 = never")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: tracerig backend [flags]\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() != 0 {
+		return usageError("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	b := fixtures.NewBackend(fixtures.WithGRPCAddr(*grpcAddr), fixtures.WithHTTPAddr(*httpAddr))
+	if err := b.Start(ctx); err != nil {
+		return &exitError{code: exitRuntime, err: err}
+	}
+	fmt.Fprintf(stdout, "tracerig backend: OTLP/gRPC on %s, OTLP/HTTP and query API on http://%s\n", b.GRPCAddr(), b.HTTPAddr())
+	fmt.Fprintf(stdout, "export with: OTEL_EXPORTER_OTLP_ENDPOINT=http://%s OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n", b.GRPCAddr())
+	fmt.Fprintf(stdout, "query: curl http://%s/api/services | /api/traces/{id} | /api/spans?service=NAME | /api/stats\n", b.HTTPAddr())
+	if *interval > 0 {
+		printStats(ctx, stdout, b, *interval)
+	} else {
+		<-ctx.Done()
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return b.Shutdown(stopCtx)
+}
+
+// printStats prints a line per interval in which something arrived.
+func printStats(ctx context.Context, w io.Writer, b *fixtures.Backend, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	last, lastAt := b.Stats(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s := b.Stats()
+			if s.Spans == last.Spans {
+				continue
+			}
+			rate := float64(s.Spans-last.Spans) / now.Sub(lastAt).Seconds()
+			fmt.Fprintf(w, "%s  %.0f spans/s  %d spans  %d traces  %d services: %s\n",
+				now.Format("15:04:05"), rate, s.Spans, s.Traces, s.Services, strings.Join(b.Services(), ", "))
+			last, lastAt = s, now
+		}
+	}
+}

@@ -1,0 +1,104 @@
+// Command tracerig brings a YAML topology up as real, OpenTelemetry-
+// instrumented services, drives load through it, and checks what reached the
+// tracing backend against the ground truth of what was sent.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitCheckFailed = 1
+	exitUsage       = 2 // usage or config error
+	exitRuntime     = 3 // the run itself failed: port taken, backend unreachable
+	exitInterrupted = 130
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+const usage = `tracerig: a distributed-tracing test harness and load simulator
+
+usage:
+  tracerig run [flags] SCENARIO.yaml      run a scenario and check what reached the backend
+  tracerig validate FILE...               report every problem in topology and scenario files
+  tracerig graph [--format dot|mermaid] FILE
+                                          print a topology (or a scenario's) as a graph
+  tracerig backend [flags]                run the embedded OTLP backend alone
+
+Run 'tracerig COMMAND -h' for a command's flags.
+Exit codes: 0 all checks passed, 1 a check failed, 2 usage or config error,
+3 runtime failure, 130 interrupted.
+`
+
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+var commands = map[string]command{
+	"run":      runCmd,
+	"validate": validateCmd,
+	"graph":    graphCmd,
+	"backend":  backendCmd,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// A second signal after the first ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a command and turns its error into an exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "tracerig: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	err := cmd(ctx, args[1:], stdout, stderr)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "tracerig %s: %v\n", args[0], ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "tracerig %s: %v\n", args[0], err)
+	return exitRuntime
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/tracerig/tracerig/topology"
+)
+
+// validateCmd checks topology and scenario files and reports every problem
+// in one pass, one per line as file:line:col: field.path: message.
+func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(stderr, "usage: tracerig validate FILE...\n") }
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usageError("no files given")
+	}
+	var problems int
+	for _, path := range fs.Args() {
+		if err := loadAny(path); err != nil {
+			for _, line := range errorLines(err) {
+				fmt.Fprintln(stdout, line)
+				problems++
+			}
+			continue
+		}
+		fmt.Fprintf(stderr, "%s: ok\n", path)
+	}
+	if problems > 0 {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%d problem(s) found", problems)}
+	}
+	return nil
+}
+
+// loadAny loads path as a scenario when it names a topology or load, else as
+// a topology.
+func loadAny(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if isScenario(data) {
+		_, err = topology.LoadScenario(path)
+	} else {
+		_, err = topology.ParseTopology(path, data)
+	}
+	return err
+}
+
+// isScenario tells a scenario file from a topology file by its top-level
+// keys: a scenario has topology: or load:, a topology has services:.
+func isScenario(data []byte) bool {
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "topology:"), strings.HasPrefix(line, "load:"):
+			return true
+		case strings.HasPrefix(line, "services:"):
+			return false
+		}
+	}
+	return false
+}
+
+// errorLines returns one line per problem in err.
+func errorLines(err error) []string {
+	if errs := topology.ErrorList(err); len(errs) > 0 {
+		lines := make([]string, len(errs))
+		for i, e := range errs {
+			lines[i] = e.Error()
+		}
+		return lines
+	}
+	var lines []string
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			lines = append(lines, e.Error())
+		}
+		return lines
+	}
+	return []string{err.Error()}
+}
+
+// configError renders every problem in err on its own line.
+func configError(err error) error {
+	lines := errorLines(err)
+	if len(lines) == 1 {
+		return errors.New(lines[0])
+	}
+	return fmt.Errorf("%d problems:\n%s", len(lines), strings.Join(lines, "\n"))
+}

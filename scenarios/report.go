@@ -1,0 +1,237 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// ReportVersion is the version of report.json's schema. It changes when a
+// field changes meaning or goes away; new fields do not change it.
+const ReportVersion = 1
+
+// Report is the outcome of one run, as written to report.json.
+type Report struct {
+	Version     int              `json:"version"`
+	Scenario    string           `json:"scenario"`
+	File        string           `json:"file"`
+	Topology    string           `json:"topology"`
+	Runtime     string           `json:"runtime"`
+	Backend     BackendReport    `json:"backend"`
+	Seed        uint64           `json:"seed"`
+	StartedAt   time.Time        `json:"started_at"`
+	Duration    time.Duration    `json:"duration_ns"`
+	Interrupted bool             `json:"interrupted"`
+	Settled     bool             `json:"settled"`
+	SettleTime  time.Duration    `json:"settle_ns"`
+	Load        []LoadReport     `json:"load"`
+	Ledger      simulator.Totals `json:"ledger"`
+	// BackendSpans is how many spans were read back.
+	BackendSpans int              `json:"backend_spans"`
+	Verdicts     []assert.Verdict `json:"verdicts"`
+	Passed       bool             `json:"passed"`
+	Errors       []string         `json:"errors,omitempty"`
+}
+
+// BackendReport says where spans went.
+type BackendReport struct {
+	Type     string `json:"type"`
+	Endpoint string `json:"endpoint"`
+	ReadBack bool   `json:"read_back"`
+	Reason   string `json:"no_read_back_reason,omitempty"`
+}
+
+// LoadReport is what one load entry achieved.
+type LoadReport struct {
+	Target        string         `json:"target"`
+	Requests      uint64         `json:"requests"`
+	RequestedRate float64        `json:"requested_rate"`
+	AchievedRate  float64        `json:"achieved_rate"`
+	Success       float64        `json:"success"`
+	LatencyP50    time.Duration  `json:"latency_p50_ns"`
+	LatencyP99    time.Duration  `json:"latency_p99_ns"`
+	LatencyMax    time.Duration  `json:"latency_max_ns"`
+	StatusCodes   map[string]int `json:"status_codes"`
+	Errors        []string       `json:"errors,omitempty"`
+}
+
+func newReport(sc *topology.Scenario) *Report {
+	return &Report{
+		Version:  ReportVersion,
+		Scenario: sc.Name,
+		File:     sc.File,
+		Topology: sc.Topology.Name,
+		Runtime:  string(sc.Runtime),
+	}
+}
+
+func describeBackend(b topology.Backend, s *sink) BackendReport {
+	typ := string(b.Type)
+	if s.embedded == nil && b.Type == topology.BackendEmbedded {
+		typ = "otlp"
+	}
+	return BackendReport{Type: typ, Endpoint: s.endpoint, ReadBack: s.noReadBack == "", Reason: s.noReadBack}
+}
+
+func loadReports(results []simulator.LoadResult) []LoadReport {
+	out := make([]LoadReport, 0, len(results))
+	for _, r := range results {
+		m := r.Metrics
+		out = append(out, LoadReport{
+			Target:        r.Service + " " + r.Route,
+			Requests:      m.Requests,
+			RequestedRate: r.RequestedRate,
+			AchievedRate:  m.Rate,
+			Success:       m.Success,
+			LatencyP50:    m.Latencies.P50,
+			LatencyP99:    m.Latencies.P99,
+			LatencyMax:    m.Latencies.Max,
+			StatusCodes:   m.StatusCodes,
+			Errors:        m.Errors,
+		})
+	}
+	return out
+}
+
+// finish sets Passed: every check passed or did not run, and the run was
+// not interrupted.
+func (r *Report) finish() {
+	r.Passed = !r.Interrupted
+	for _, v := range r.Verdicts {
+		if v.Status == assert.StatusFail {
+			r.Passed = false
+		}
+	}
+}
+
+// Failed reports whether any check failed.
+func (r *Report) Failed() bool {
+	for _, v := range r.Verdicts {
+		if v.Status == assert.StatusFail {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteJSON writes the report to path, creating its folder.
+func (r *Report) WriteJSON(path string) error {
+	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
+		return path[:i]
+	}
+	return "."
+}
+
+// WriteText writes the human summary: load, ledger, then one row per check
+// and the findings of every check that did not pass.
+func (r *Report) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	ew.printf("scenario %s (topology %s, seed %d, backend %s %s)\n", r.Scenario, r.Topology, r.Seed, r.Backend.Type, r.Backend.Endpoint)
+	if r.Interrupted {
+		ew.printf("INTERRUPTED: the run was stopped early; the checks ran on what had arrived\n")
+	}
+	for _, l := range r.Load {
+		req := "max"
+		if l.RequestedRate > 0 {
+			req = fmt.Sprintf("%.1f/s", l.RequestedRate)
+		}
+		ew.printf("load %s: %d requests, %s requested, %.1f/s achieved, %.2f%% ok, p50 %s p99 %s\n",
+			l.Target, l.Requests, req, l.AchievedRate, 100*l.Success, round(l.LatencyP50), round(l.LatencyP99))
+	}
+	ew.printf("ledger: %d spans ended, %d exported, %d export failures, %d hops; backend returned %d spans",
+		r.Ledger.SpansEnded, r.Ledger.SpansExported, r.Ledger.ExportFailed, r.Ledger.Hops, r.BackendSpans)
+	if r.Backend.ReadBack {
+		if r.Settled {
+			ew.printf(" (settled in %s)", round(r.SettleTime))
+		} else {
+			ew.printf(" (not settled after %s)", round(r.SettleTime))
+		}
+	}
+	ew.printf("\n\n")
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "CHECK\tSTATUS\tEXPECTED\tOBSERVED\n")
+	for _, v := range r.Verdicts {
+		obs := v.Observed
+		if v.Status == assert.StatusNotRun {
+			obs = v.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Check, strings.ToUpper(string(v.Status)), v.Expected, obs)
+	}
+	tw.Flush()
+	for _, v := range r.Verdicts {
+		if v.Status != assert.StatusFail || len(v.Findings) == 0 {
+			continue
+		}
+		ew.printf("\n%s findings:\n", v.Check)
+		for _, f := range v.Findings {
+			of := ""
+			if f.Of > 0 {
+				of = fmt.Sprintf(" of %d", f.Of)
+			}
+			ew.printf("  %s: %s (%d%s)\n", f.Subject, f.Message, f.Count, of)
+			for _, ex := range f.Examples {
+				ew.printf("      e.g. %s\n", ex)
+			}
+		}
+	}
+	for _, e := range r.Errors {
+		ew.printf("\nerror: %s\n", e)
+	}
+	result := "PASS"
+	switch {
+	case r.Interrupted:
+		result = "INTERRUPTED"
+	case !r.Passed:
+		result = "FAIL"
+	}
+	ew.printf("\n%s\n", result)
+	return ew.err
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
