@@ -122,7 +122,7 @@ func edgeName(from, to string) string { return from + " -> " + to }
 
 // hopExample is a finding's evidence for one broken hop.
 func hopExample(h *record.Hop, exp record.Context) string {
-	s := fmt.Sprintf("request %d hop %d: expected trace %s span %s, got %s",
+	s := fmt.Sprintf("request %d hop %x: expected trace %s span %s, got %s",
 		h.Request, h.ID, exp.Trace, exp.Span, contextString(h.Got))
 	if h.ServerSpan && h.Server.Trace != exp.Trace {
 		s += "; callee started trace " + h.Server.Trace.String()

@@ -143,7 +143,7 @@ func (c *propCheck) serverParents() {
 			c.breaks.add(edgeName(h.From, h.To),
 				"server span's parent is not the caller's client span",
 				func() string {
-					return fmt.Sprintf("request %d hop %d: trace %s server span %s has parent %s, expected caller's client span %s",
+					return fmt.Sprintf("request %d hop %x: trace %s server span %s has parent %s, expected caller's client span %s",
 						h.Request, h.ID, s.Trace, s.ID, s.Parent, exp.Span)
 				})
 			c.flag(h)
