@@ -39,6 +39,8 @@ type Report struct {
 	Verdicts     []assert.Verdict `json:"verdicts"`
 	Passed       bool             `json:"passed"`
 	Errors       []string         `json:"errors,omitempty"`
+
+	input assert.Input // what the checks saw, for tests of this package
 }
 
 // BackendReport says where spans went.

@@ -107,6 +107,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		rep.BackendSpans = len(in.Backend)
 	}
 	rep.Verdicts = assert.Run(in, sc.Expect)
+	rep.input = in
 	rep.finish()
 	if err := errors.Join(loadErr, shutErr); err != nil {
 		rep.Errors = append(rep.Errors, err.Error())

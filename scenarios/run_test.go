@@ -1,0 +1,216 @@
+package scenarios
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+func load(t *testing.T, path string) *topology.Scenario {
+	t.Helper()
+	sc, err := topology.LoadScenario(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func runFor(t *testing.T, ctx context.Context, sc *topology.Scenario, d time.Duration) *Report {
+	t.Helper()
+	rep, err := Run(ctx, sc, Options{Duration: &d, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func verdict(t *testing.T, rep *Report, check string) assert.Verdict {
+	t.Helper()
+	for _, v := range rep.Verdicts {
+		if v.Check == check {
+			return v
+		}
+	}
+	t.Fatalf("no %s verdict in %+v", check, rep.Verdicts)
+	return assert.Verdict{}
+}
+
+func TestLibraryValidates(t *testing.T) {
+	files, _ := filepath.Glob("*.yaml")
+	if len(files) < 3 {
+		t.Fatalf("found %d scenario files, want the library", len(files))
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			sc := load(t, f)
+			if sc.Description == "" {
+				t.Error("a library scenario needs a description")
+			}
+		})
+	}
+}
+
+// TestShopEndToEnd runs the 12-service shop in-process against the embedded
+// backend and compares what arrived with the ledger, span by span, and with
+// the hops the ledger recorded, service by service.
+func TestShopEndToEnd(t *testing.T) {
+	sc := load(t, "shop.yaml")
+	if n := len(sc.Topology.Services); n < 10 {
+		t.Fatalf("shop has %d services, want 10 or more", n)
+	}
+	rep := runFor(t, t.Context(), sc, 2*time.Second)
+	for _, v := range rep.Verdicts {
+		if v.Status != assert.StatusPass {
+			t.Errorf("%s: %s: %s (findings %+v)", v.Check, v.Status, v.Observed, v.Findings)
+		}
+	}
+	in := rep.input
+	if len(in.Ended) == 0 || len(in.Backend) != len(in.Ended) {
+		t.Fatalf("backend holds %d spans, ledger saw %d end", len(in.Backend), len(in.Ended))
+	}
+	type key struct {
+		trace record.TraceID
+		id    record.SpanID
+	}
+	ended := make(map[key]record.Ended, len(in.Ended))
+	for _, e := range in.Ended {
+		ended[key{e.Trace, e.ID}] = e
+	}
+	for _, s := range in.Backend {
+		e, ok := ended[key{s.Trace, s.ID}]
+		if !ok {
+			t.Fatalf("backend span %s/%s (%s %s) is not in the ledger", s.Trace, s.ID, s.Service, s.Name)
+		}
+		if e.Parent != s.Parent || e.Service != s.Service || e.Name != s.Name || e.Kind != s.Kind || e.Start != s.Start || e.End != s.End {
+			t.Fatalf("backend span %+v differs from the ledger's %+v", s, e.Span)
+		}
+		delete(ended, key{s.Trace, s.ID})
+	}
+	if len(ended) != 0 {
+		t.Fatalf("%d ended spans never arrived", len(ended))
+	}
+
+	// Independently of the checks: every sampled hop between instrumented
+	// services is one client span of the caller and one server span of the
+	// callee, every sampled load request one server span at the front door.
+	want := map[string]int{}
+	for _, h := range in.Hops {
+		if h.ClientSpan && h.Sent.Sampled {
+			want[h.From+" client"]++
+		}
+		if h.ServerSpan && h.Server.Sampled {
+			want[h.To+" server"]++
+		}
+	}
+	got := map[string]int{}
+	for _, s := range in.Backend {
+		got[s.Service+" "+s.Kind.String()]++
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s spans: backend has %d, ledger hops say %d", k, got[k], n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("backend span kinds %v, ledger predicts %v", got, want)
+	}
+	retries := 0
+	for _, h := range in.Hops {
+		if h.Attempt > 0 {
+			retries++
+		}
+	}
+	if retries == 0 {
+		t.Error("the flaky fraud service caused no retry")
+	}
+	sampled := float64(want["frontend server"]) / float64(rep.Load[0].Requests+rep.Load[1].Requests)
+	if sampled < 0.4 || sampled > 0.6 {
+		t.Errorf("front door sampled %.2f of requests, configured 0.5", sampled)
+	}
+}
+
+// TestBrokenProxyFailsOnOneEdge: the uninstrumented proxy that drops
+// headers breaks exactly the edge behind it, and nothing else is blamed.
+func TestBrokenProxyFailsOnOneEdge(t *testing.T) {
+	rep := runFor(t, t.Context(), load(t, "broken-proxy.yaml"), time.Second)
+	if rep.Passed {
+		t.Fatal("broken-proxy passed")
+	}
+	v := verdict(t, rep, "propagation")
+	if v.Status != assert.StatusFail {
+		t.Fatalf("propagation %s, want fail", v.Status)
+	}
+	if len(v.Findings) != 1 || v.Findings[0].Subject != "legacy-proxy -> inventory" {
+		t.Fatalf("findings %+v, want exactly one on legacy-proxy -> inventory", v.Findings)
+	}
+	f := v.Findings[0]
+	if f.Count == 0 || f.Count != f.Of {
+		t.Errorf("broken %d of %d hops, want all of them", f.Count, f.Of)
+	}
+	if c := verdict(t, rep, "completeness"); c.Status != assert.StatusPass {
+		t.Errorf("completeness %s: %s", c.Status, c.Observed)
+	}
+}
+
+func TestQuickstartWritesReport(t *testing.T) {
+	out := t.TempDir()
+	d := time.Second
+	rep, err := Run(t.Context(), load(t, "quickstart.yaml"), Options{Duration: &d, OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Passed {
+		t.Fatalf("quickstart failed: %+v", rep.Verdicts)
+	}
+	var got Report
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != ReportVersion || !got.Passed || len(got.Verdicts) != 2 || got.Ledger.SpansEnded == 0 {
+		t.Errorf("report.json: %s", b)
+	}
+	if fi, err := os.Stat(filepath.Join(out, "results.bin")); err != nil || fi.Size() == 0 {
+		t.Errorf("vegeta results missing: %v", err)
+	}
+}
+
+func TestInterruptedRunStillReports(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(700*time.Millisecond, cancel)
+	start := time.Now()
+	rep := runFor(t, ctx, load(t, "quickstart.yaml"), time.Minute)
+	if time.Since(start) > 15*time.Second {
+		t.Errorf("an interrupted run took %s to stop", time.Since(start))
+	}
+	if !rep.Interrupted || rep.Passed {
+		t.Errorf("interrupted %v passed %v, want an interrupted, not passed report", rep.Interrupted, rep.Passed)
+	}
+	if rep.Ledger.SpansEnded == 0 || rep.BackendSpans != rep.Ledger.SpansEnded {
+		t.Errorf("an interrupted run flushed %d of %d spans", rep.BackendSpans, rep.Ledger.SpansEnded)
+	}
+}
+
+func TestUnreachableBackendFailsBeforeLoad(t *testing.T) {
+	_, err := Run(t.Context(), load(t, "quickstart.yaml"), Options{OTLPEndpoint: "127.0.0.1:1"})
+	var rerr *RuntimeError
+	if !errors.As(err, &rerr) {
+		t.Fatalf("error %v, want a runtime error", err)
+	}
+	if want := "127.0.0.1:1"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not name the endpoint", err)
+	}
+}
+
