@@ -88,7 +88,7 @@ func loadReports(results []simulator.LoadResult) []LoadReport {
 	for _, r := range results {
 		m := r.Metrics
 		out = append(out, LoadReport{
-			Target:        r.Service + " " + r.Route,
+			Target:        r.Name,
 			Requests:      m.Requests,
 			RequestedRate: r.RequestedRate,
 			AchievedRate:  m.Rate,

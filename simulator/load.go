@@ -18,8 +18,7 @@ import (
 
 // LoadResult is what one load entry achieved, in vegeta's own metrics.
 type LoadResult struct {
-	Service string
-	Route   string
+	Name string // the load's route, or its mix of routes
 	// RequestedRate is the rate asked for, per second (the start rate of a
 	// ramp); 0 means as fast as the workers go.
 	RequestedRate float64
@@ -67,16 +66,16 @@ func (rt *Runtime) Drive(ctx context.Context, loads []topology.Load, opts ...Loa
 		encode = vegeta.NewEncoder(cfg.results)
 	}
 	for i, l := range loads {
-		if rt.Instances(l.Service) == 0 {
-			return nil, fmt.Errorf("drive load on %s %s: service is not running", l.Service, l.Route)
+		tr, err := rt.targeter(l, &seq)
+		if err != nil {
+			return nil, err
 		}
-		results[i] = LoadResult{Service: l.Service, Route: l.Route, RequestedRate: l.Rate.PerSecond()}
+		results[i] = LoadResult{Name: l.Name(), RequestedRate: l.Rate.PerSecond()}
 		wg.Go(func() {
 			atk := newAttacker(l, cfg.timeout)
 			stop := context.AfterFunc(ctx, func() { atk.Stop() })
 			defer stop()
-			name := l.Service + " " + l.Route
-			for res := range atk.Attack(rt.targeter(l, &seq), pacerFor(l), l.Duration, name) {
+			for res := range atk.Attack(tr, pacerFor(l), l.Duration, l.Name()) {
 				results[i].Metrics.Add(res)
 				if encode != nil {
 					encMu.Lock()
@@ -147,28 +146,74 @@ func (c countPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, boo
 	return c.Pacer.Pace(elapsed, hits)
 }
 
-// targeter aims each request at the entry instances in turn, stamps it with
-// the harness header and records the load's side of the hop in the ledger.
-func (rt *Runtime) targeter(l topology.Load, seq *atomic.Uint64) vegeta.Targeter {
-	method, path, _ := strings.Cut(l.Route, " ")
-	ins := rt.services[l.Service]
-	urls := make([]string, len(ins))
-	for i, in := range ins {
-		urls[i] = "http://" + in.addr() + path
+// entry is one target of a load, resolved against the running instances.
+type entry struct {
+	method string
+	urls   []string // per instance
+	ins    []*instance
+	route  uint32
+	cum    float64 // cumulative share, up to 1
+}
+
+// targeter aims each request at an entry route (picked by weight from the
+// request's sequence number) and at its instances in turn, stamps it with the
+// harness header and records the load's side of the hop in the ledger.
+func (rt *Runtime) targeter(l topology.Load, seq *atomic.Uint64) (vegeta.Targeter, error) {
+	entries, err := rt.entries(l)
+	if err != nil {
+		return nil, err
 	}
 	shard := rt.ledger.loads
-	from, route := rt.ledger.syms.id(""), rt.ledger.syms.id(l.Route)
+	from := rt.ledger.syms.id("")
 	return func(t *vegeta.Target) error {
 		n := seq.Add(1)
 		hop := requestHop(rt.cfg.seed, n)
-		to := ins[n%uint64(len(ins))]
-		t.Method = method
-		t.URL = urls[to.index]
+		e := pick(entries, hop)
+		to := e.ins[n%uint64(len(e.ins))]
+		t.Method = e.method
+		t.URL = e.urls[to.index]
 		t.Header = http.Header{HopHeader: []string{formatHop(hop, n)}}
 		shard.addSend(sendRec{
 			hop: hop, request: n, sentAt: time.Now().UnixNano(),
-			from: from, to: to.svcSym, toInst: uint16(to.index), route: route,
+			from: from, to: to.svcSym, toInst: uint16(to.index), route: e.route,
 		})
 		return nil
+	}, nil
+}
+
+func (rt *Runtime) entries(l topology.Load) ([]entry, error) {
+	var total float64
+	for _, t := range l.Targets {
+		total += t.Weight
 	}
+	if len(l.Targets) == 0 || total <= 0 {
+		return nil, fmt.Errorf("drive load %q: no route with a positive weight", l.Name())
+	}
+	out := make([]entry, len(l.Targets))
+	var cum float64
+	for i, t := range l.Targets {
+		ins := rt.services[t.Service]
+		if len(ins) == 0 {
+			return nil, fmt.Errorf("drive load on %s: service is not running", t)
+		}
+		method, path, _ := strings.Cut(t.Route, " ")
+		cum += t.Weight / total
+		out[i] = entry{method: method, ins: ins, route: rt.ledger.syms.id(t.Route), cum: cum}
+		for _, in := range ins {
+			out[i].urls = append(out[i].urls, "http://"+in.addr()+path)
+		}
+	}
+	out[len(out)-1].cum = 1
+	return out, nil
+}
+
+// pick chooses an entry by weight, as a pure function of the hop ID.
+func pick(entries []entry, hop uint64) *entry {
+	u := float64(mix(hop, 0xe7)>>11) / (1 << 53)
+	for i := range entries {
+		if u < entries[i].cum {
+			return &entries[i]
+		}
+	}
+	return &entries[len(entries)-1]
 }

@@ -164,4 +164,3 @@ func (rt *Runtime) fail(err error) {
 func (rt *Runtime) externalHop() uint64 {
 	return mix(rt.cfg.seed^0xe7, rt.external.Add(1))
 }
-

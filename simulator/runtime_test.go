@@ -30,7 +30,7 @@ func run(t *testing.T, seed uint64, n int) (Snapshot, tracetest.SpanStubs, []Loa
 	if err := rt.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	load := topology.Load{Service: "front", Route: "GET /go", Rate: topology.Rate{Freq: 200, Per: time.Second}, Requests: n, Workers: 4}
+	load := topology.Load{Targets: []topology.Target{{Service: "front", Route: "GET /go", Weight: 1}}, Rate: topology.Rate{Freq: 200, Per: time.Second}, Requests: n, Workers: 4}
 	res, err := rt.Drive(ctx, []topology.Load{load})
 	if err != nil {
 		t.Fatal(err)
@@ -160,4 +160,22 @@ func decisions(s Snapshot) []decision {
 	}
 	slices.SortFunc(out, func(a, b decision) int { return cmp.Compare(a.hop, b.hop) })
 	return out
+}
+
+func TestLoadMixFollowsWeights(t *testing.T) {
+	entries := []entry{{cum: 0.75}, {cum: 1}}
+	counts := [2]int{}
+	for n := range uint64(20000) {
+		if pick(entries, requestHop(9, n)) == &entries[0] {
+			counts[0]++
+		} else {
+			counts[1]++
+		}
+	}
+	if share := float64(counts[0]) / 20000; share < 0.73 || share > 0.77 {
+		t.Errorf("first route got %.3f of requests, weight 0.75", share)
+	}
+	if pick(entries, 77) != pick(entries, 77) {
+		t.Error("pick is not a function of the hop")
+	}
 }

@@ -26,16 +26,24 @@ func (d *decoder) load(n *yaml.Node, path string) Load {
 	if !ok {
 		return l
 	}
-	var route string
-	if v := m.take("route"); d.str(v, field(path, "route"), &route) {
-		svc, r, ok := strings.Cut(strings.TrimSpace(route), " ")
-		if ok {
-			l.Service, l.Route = svc, strings.TrimSpace(r)
-		} else {
-			d.fail(v, field(path, "route"), "must be \"SERVICE ROUTE\", like \"frontend GET /checkout\", got %q", route)
+	route, routes := m.take("route"), m.take("routes")
+	switch {
+	case !isNull(resolve(route)) && !isNull(resolve(routes)):
+		d.fail(routes, field(path, "routes"), "route and routes exclude each other: give one route, or a mix of routes with weights")
+		d.failed = append(d.failed, field(path, "route"))
+	case !isNull(resolve(routes)):
+		l.Targets = d.targets(routes, field(path, "routes"))
+		if len(l.Targets) == 0 {
+			// Why is already said; an empty mix is not also "required".
+			d.failed = append(d.failed, field(path, "route"))
 		}
-	} else if isNull(resolve(v)) {
-		m.required("route", "")
+	case !isNull(resolve(route)):
+		if t, ok := d.target(route, field(path, "route")); ok {
+			t.Weight = 1
+			l.Targets = []Target{t}
+		}
+	default:
+		m.required("route", "(or routes: a mix of \"SERVICE ROUTE\": weight)")
 	}
 	if v := m.take("rate"); isNull(resolve(v)) {
 		m.required("rate", "(write 0 to send as fast as the workers go)")
@@ -47,6 +55,40 @@ func (d *decoder) load(n *yaml.Node, path string) Load {
 	d.integer(m.take("workers"), field(path, "workers"), &l.Workers)
 	m.done()
 	return l
+}
+
+// target decodes "SERVICE ROUTE".
+func (d *decoder) target(n *yaml.Node, path string) (Target, bool) {
+	var s string
+	if !d.str(n, path, &s) {
+		return Target{}, false
+	}
+	svc, r, ok := strings.Cut(strings.TrimSpace(s), " ")
+	if !ok {
+		d.fail(n, path, "must be \"SERVICE ROUTE\", like \"frontend GET /checkout\", got %q", s)
+		return Target{}, false
+	}
+	return Target{Service: svc, Route: strings.TrimSpace(r), Pos: d.pos(n)}, true
+}
+
+// targets decodes a mix: a mapping of "SERVICE ROUTE" to weight.
+func (d *decoder) targets(n *yaml.Node, path string) []Target {
+	m, ok := d.mapping(n, path)
+	if !ok {
+		return nil
+	}
+	var out []Target
+	for _, p := range m.rest() {
+		kp := field(path, p.key.Value)
+		t, ok := d.target(p.key, kp)
+		if ok && d.number(p.value, kp, &t.Weight) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 && len(m.pairs) == 0 {
+		d.fail(n, path, "must name at least one route")
+	}
+	return out
 }
 
 func (d *decoder) rate(n *yaml.Node, path string, r *Rate) {

@@ -150,7 +150,7 @@ func inlineWant() *Scenario {
 	get.Errors.GRPCCode = 4
 	db.Routes = []*Route{get}
 	load := func(r Rate, d time.Duration, requests, workers int) Load {
-		return Load{Service: "api", Route: "GET /a", Rate: r, Duration: d, Requests: requests, Workers: workers}
+		return Load{Targets: []Target{{Service: "api", Route: "GET /a", Weight: 1}}, Rate: r, Duration: d, Requests: requests, Workers: workers}
 	}
 	return stripScenario(&Scenario{
 		File:     "testdata/inline.scenario.yaml",
@@ -185,7 +185,7 @@ func TestParseScenario(t *testing.T) {
 		Backend:      Backend{Type: BackendEmbedded},
 		Seed:         42,
 		Settle:       DefaultSettle,
-		Load: []Load{{Service: "frontend", Route: "GET /checkout", Rate: Rate{Freq: 200, Per: time.Second},
+		Load: []Load{{Targets: []Target{{Service: "frontend", Route: "GET /checkout", Weight: 1}}, Rate: Rate{Freq: 200, Per: time.Second},
 			Duration: time.Minute, Workers: DefaultWorkers}},
 		Expect: defaultExpect(),
 	}

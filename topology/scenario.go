@@ -1,6 +1,9 @@
 package topology
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Scenario is a topology with the load to drive through it, the backend that
 // receives its spans, and the checks to run on what arrived.
@@ -51,16 +54,41 @@ type Backend struct {
 	Pos      Pos
 }
 
-// Load is traffic on one entry route.
+// Load is traffic on one entry route, or on a weighted mix of entry routes
+// sharing one rate.
 type Load struct {
-	Service  string
-	Route    string
+	Targets  []Target // at least one; a single route has weight 1
 	Rate     Rate
 	Duration time.Duration // 0 with Requests set: until Requests are sent
 	Requests int           // 0: no count limit
-	Weight   float64       // share of a load group; unused for now
 	Workers  int           // initial vegeta workers; default 10
 	Pos      Pos
+}
+
+// Target is an entry route of a load and its share of the load's requests.
+type Target struct {
+	Service string
+	Route   string
+	Weight  float64 // > 0; shares are Weight over the sum of the load's weights
+	Pos     Pos
+}
+
+// String returns "service ROUTE".
+func (t Target) String() string { return t.Service + " " + t.Route }
+
+// Name returns the load's route, or its routes with their weights.
+func (l Load) Name() string {
+	if len(l.Targets) == 1 {
+		return l.Targets[0].String()
+	}
+	s := ""
+	for i, t := range l.Targets {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s ×%g", t, t.Weight)
+	}
+	return s
 }
 
 // Rate is requests per period, constant or ramped linearly From → To over

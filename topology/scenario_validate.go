@@ -78,11 +78,23 @@ func validHostPort(s string) bool {
 
 func (c *checker) load(t *Topology, l Load, path string) {
 	routeField := field(path, "route")
-	switch {
-	case l.Service == "" || l.Route == "":
+	if len(l.Targets) > 1 {
+		routeField = field(path, "routes")
+	}
+	if len(l.Targets) == 0 {
 		c.errorf(routeField, l.Pos, "is required: \"SERVICE ROUTE\", like \"frontend GET /checkout\"")
-	case t != nil:
-		c.loadTarget(t, l, routeField)
+	}
+	for _, tg := range l.Targets {
+		p := routeField
+		if len(l.Targets) > 1 {
+			p = field(routeField, tg.String())
+			if tg.Weight <= 0 {
+				c.errorf(p, tg.Pos, "weight must be positive, got %g", tg.Weight)
+			}
+		}
+		if t != nil {
+			c.loadTarget(t, tg, p)
+		}
 	}
 	switch {
 	case l.Rate.Freq < 0 || l.Rate.Ramp && l.Rate.To < 0:
@@ -104,7 +116,7 @@ func (c *checker) load(t *Topology, l Load, path string) {
 
 // loadTarget checks that the load's route is a defined http route. Paths
 // into t are those of the topology document.
-func (c *checker) loadTarget(t *Topology, l Load, path string) {
+func (c *checker) loadTarget(t *Topology, l Target, path string) {
 	s := t.Service(l.Service)
 	switch {
 	case s == nil && skippedIn(c.topoSkip, servicePath(l.Service)):
