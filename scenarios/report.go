@@ -34,6 +34,10 @@ type Report struct {
 	SettleTime  time.Duration    `json:"settle_ns"`
 	Load        []LoadReport     `json:"load"`
 	Ledger      simulator.Totals `json:"ledger"`
+	// TracesStarted and TracesSampled count the traces the load started and
+	// those the entry services' samplers kept.
+	TracesStarted int `json:"traces_started"`
+	TracesSampled int `json:"traces_sampled"`
 	// BackendSpans is how many spans were read back.
 	BackendSpans int              `json:"backend_spans"`
 	Verdicts     []assert.Verdict `json:"verdicts"`
@@ -162,8 +166,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		ew.printf("load %s: %d requests, %s requested, %.1f/s achieved, %.2f%% ok, p50 %s p99 %s\n",
 			l.Target, l.Requests, req, l.AchievedRate, 100*l.Success, round(l.LatencyP50), round(l.LatencyP99))
 	}
-	ew.printf("ledger: %d spans ended, %d exported, %d export failures, %d hops; backend returned %d spans",
-		r.Ledger.SpansEnded, r.Ledger.SpansExported, r.Ledger.ExportFailed, r.Ledger.Hops, r.BackendSpans)
+	ew.printf("ledger: %d traces started, %d sampled; %d spans ended, %d exported, %d export failures; %d hops\n",
+		r.TracesStarted, r.TracesSampled, r.Ledger.SpansEnded, r.Ledger.SpansExported, r.Ledger.ExportFailed, r.Ledger.Hops)
+	ew.printf("backend: %d spans read back", r.BackendSpans)
+	if !r.Backend.ReadBack {
+		ew.printf(" (%s)", r.Backend.Reason)
+	}
 	if r.Backend.ReadBack {
 		if r.Settled {
 			ew.printf(" (settled in %s)", round(r.SettleTime))

@@ -95,6 +95,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 
 	snap := rt.Ledger().Snapshot()
 	rep.Ledger = rt.Ledger().Totals()
+	rep.TracesStarted, rep.TracesSampled = snap.Traces()
 	in := assert.Input{
 		Topology:   sc.Topology,
 		Hops:       snap.Hops,

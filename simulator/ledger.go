@@ -262,3 +262,17 @@ func (s *symbols) name(id uint32) string {
 	}
 	return (*p)[id]
 }
+
+// Traces counts the traces the load started (one per request the entry
+// service received) and how many of them its sampler kept.
+func (s Snapshot) Traces() (started, sampled int) {
+	for _, h := range s.Hops {
+		if h.From == "" && h.Received && h.Server.Trace.IsValid() {
+			started++
+			if h.Server.Sampled {
+				sampled++
+			}
+		}
+	}
+	return started, sampled
+}
