@@ -22,6 +22,7 @@ type Scenario struct {
 	// Settle bounds how long to wait, after load ends, for the backend to
 	// hold every exported span. Default 10s.
 	Settle time.Duration
+	Faults []Fault  // numbered from 1 in reports, in file order
 	Expect []Expect // default: propagation {connected: true} and completeness {min: 1}
 	Pos    Pos
 
@@ -116,6 +117,7 @@ type ExpectKind string
 const (
 	ExpectPropagation  ExpectKind = "propagation"
 	ExpectCompleteness ExpectKind = "completeness"
+	ExpectDetect       ExpectKind = "detect"
 )
 
 // Expect is one check with its parameters.
@@ -123,7 +125,14 @@ type Expect struct {
 	Kind         ExpectKind
 	Propagation  PropagationExpect
 	Completeness CompletenessExpect
+	Detect       DetectExpect
 	Pos          Pos
+}
+
+// DetectExpect requires a planted fault's effect to be visible in the
+// backend during its window and absent outside it.
+type DetectExpect struct {
+	Fault int // 1-based index into Scenario.Faults
 }
 
 // PropagationExpect parameterises the propagation check.
@@ -131,6 +140,13 @@ type PropagationExpect struct {
 	// Connected requires every trace to be one tree and every hop to
 	// continue its caller's trace. Default true.
 	Connected bool
+	// Broken lists edges ("cart -> inventory") that must break: breaks on
+	// them are required, and allowed; with DuringFault, only within that
+	// fault's windows.
+	Broken []string
+	// DuringFault is the 1-based index of the fault that explains Broken; 0:
+	// none.
+	DuringFault int
 }
 
 // CompletenessExpect parameterises the completeness check.
