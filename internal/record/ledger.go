@@ -127,3 +127,23 @@ type Hop struct {
 	ServerSpan  bool // the callee started a recording or non-recording span
 	CalleeError bool // the callee answered with an error
 }
+
+// Fault is one window in which a fault was active, as the runtime applied
+// it. A recurring fault has one record per window.
+type Fault struct {
+	ID     int    // unique in the run
+	Number int    // 1-based index among the scenario's faults; 0 for one added live
+	Kind   string // topology fault kind, e.g. "strip-headers"
+	Desc   string // e.g. "strip-headers cart -> inventory"
+	// Targets: Service (with Instance, -1 for all) or the edge From -> To;
+	// none for pipeline faults.
+	Service  string
+	Instance int
+	From, To string
+	Start    int64 // unix nanoseconds
+	End      int64 // unix nanoseconds; the run's end if it was still active
+	Live     bool  // added through the control API
+}
+
+// Active reports whether the window contains t (unix nanoseconds).
+func (f *Fault) Active(t int64) bool { return t >= f.Start && t <= f.End }
