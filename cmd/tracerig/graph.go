@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/tracerig/tracerig/topology"
 )
@@ -19,8 +18,8 @@ func graphCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stderr, "usage: tracerig graph [--format dot|mermaid] FILE\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: exitUsage}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -30,9 +29,9 @@ func graphCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError("--format must be dot or mermaid, got %q", *format)
 	}
 	path := fs.Arg(0)
-	data, err := os.ReadFile(path)
+	data, err := readInput(path)
 	if err != nil {
-		return usageError("read %s: %w", path, err)
+		return &exitError{code: exitUsage, err: err}
 	}
 	var topo *topology.Topology
 	if isScenario(data) {

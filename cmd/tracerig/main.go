@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,6 +40,20 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func usageError(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// parseFlags parses a command's flags. -h and --help print the command's
+// usage and exit 0, as `tracerig -h` does; any other flag error exits 2
+// (the flag package has already printed it).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return &exitError{code: exitOK}
+	}
+	return &exitError{code: exitUsage}
 }
 
 const usage = `tracerig: a distributed-tracing test harness and load simulator

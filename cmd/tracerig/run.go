@@ -26,8 +26,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stderr, "usage: tracerig run [flags] SCENARIO.yaml\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: exitUsage}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -57,10 +57,20 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return usageError("--rate: %v", err)
 		}
+		if r.Freq < 0 {
+			// ParseRate leaves the sign to its callers; a negative pacer
+			// would send nothing and fail the checks instead.
+			return usageError("--rate must not be negative, got %s", *rate)
+		}
 		opts.Rate = &r
 	}
 	rep, err := scenarios.Run(ctx, sc, opts)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Interrupted before load started: the start failed because
+			// of the interrupt (a cancelled dial reads "unreachable").
+			return &exitError{code: exitInterrupted, err: errors.New("interrupted while starting the run")}
+		}
 		var rerr *scenarios.RuntimeError
 		if errors.As(err, &rerr) {
 			return &exitError{code: exitRuntime, err: err}
@@ -81,4 +91,3 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	return nil
 }
-

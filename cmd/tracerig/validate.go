@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -18,8 +19,8 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintf(stderr, "usage: tracerig validate FILE...\n") }
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: exitUsage}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -45,9 +46,9 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 // loadAny loads path as a scenario when it names a topology or load, else as
 // a topology.
 func loadAny(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := readInput(path)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return err
 	}
 	if isScenario(data) {
 		_, err = topology.LoadScenario(path)
@@ -55,6 +56,21 @@ func loadAny(path string) error {
 		_, err = topology.ParseTopology(path, data)
 	}
 	return err
+}
+
+// readInput reads a file named on the command line. Its error reads
+// "FILE: cannot read: CAUSE", like the other problems validate reports.
+func readInput(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		msg := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			msg = pe.Err.Error()
+		}
+		return nil, &topology.Error{Pos: topology.Pos{File: path}, Msg: "cannot read: " + msg, Err: err}
+	}
+	return data, nil
 }
 
 // isScenario tells a scenario file from a topology file by its top-level
