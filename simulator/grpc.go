@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -29,7 +30,7 @@ func (in *instance) newGRPCServer() *grpc.Server {
 			otelgrpc.WithPropagators(in.prop),
 		)
 	}
-	opts = append(opts, grpc.StatsHandler(&serverStats{inner: inner}))
+	opts = append(opts, grpc.StatsHandler(&serverStats{inner: inner, in: in}))
 	return grpc.NewServer(opts...)
 }
 
@@ -45,31 +46,33 @@ func (in *instance) grpcHandler(_ any, stream grpc.ServerStream) error {
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	get := mdGetter(md)
-	req := &inbound{route: route}
+	traced := ctx.Value(bareKey{}) == nil && in.svc.Instrumented
+	req := &inbound{route: route, instrumented: traced}
 	req.hop, req.request, _ = parseHop(get(hopMetadata))
 	if req.hop == 0 {
 		req.hop = in.rt.externalHop()
 	}
 	rec := recvRec{hop: req.hop, headers: headerSet(get)}
 	carrier := metadataCarrier(md)
-	if in.svc.Instrumented {
+	if traced {
 		rec.got = extracted(in.prop, carrier)
 		sc := trace.SpanContextFromContext(ctx)
 		rec.server, rec.serverSpan = contextOf(sc), sc.IsValid()
 	} else {
 		rec.got = extracted(anyFormat, carrier)
-		if in.svc.ForwardHeaders {
+		if _, forward := in.instrumentedNow(); forward {
 			req.forward = forwardableMD(md)
 		}
 	}
 	err := in.handle(ctx, req)
 	rec.calleeError = err != nil
 	in.shard.addRecv(rec)
+	var inj *injected
 	switch {
 	case err == nil:
 		return stream.SendMsg(&emptypb.Empty{})
-	case errors.Is(err, errInjected):
-		return status.Error(codes.Code(route.Errors.GRPCCode), "injected error")
+	case errors.As(err, &inj):
+		return status.Error(codes.Code(inj.grpcCode), "injected error")
 	case ctx.Err() != nil:
 		return status.FromContextError(ctx.Err()).Err()
 	default:
@@ -78,8 +81,15 @@ func (in *instance) grpcHandler(_ any, stream grpc.ServerStream) error {
 }
 
 // serverStats puts the hop into the context before otelgrpc starts the
-// server span, so a trace the callee starts gets an ID derived from the hop.
-type serverStats struct{ inner stats.Handler }
+// server span, so a trace the callee starts gets an ID derived from the hop;
+// under an uninstrument fault it keeps otelgrpc out of the call.
+type serverStats struct {
+	inner stats.Handler
+	in    *instance
+}
+
+// bareKey marks a call the instance does not trace.
+type bareKey struct{}
 
 func (s *serverStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -89,11 +99,14 @@ func (s *serverStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) contex
 	if s.inner == nil {
 		return ctx
 	}
+	if on, _ := s.in.instrumentedNow(); !on {
+		return context.WithValue(ctx, bareKey{}, true)
+	}
 	return s.inner.TagRPC(ctx, info)
 }
 
 func (s *serverStats) HandleRPC(ctx context.Context, rs stats.RPCStats) {
-	if s.inner != nil {
+	if s.inner != nil && ctx.Value(bareKey{}) == nil {
 		s.inner.HandleRPC(ctx, rs)
 	}
 }
@@ -121,10 +134,13 @@ type clientStats struct {
 type outboundGRPCKey struct{}
 
 func (c *clientStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	if c.inner != nil {
-		ctx = c.inner.TagRPC(ctx, info)
-	}
 	o, ok := ctx.Value(outboundGRPCKey{}).(*outbound)
+	switch {
+	case c.inner != nil && (!ok || o.instrumented):
+		ctx = c.inner.TagRPC(ctx, info)
+	case c.inner != nil:
+		ctx = context.WithValue(ctx, bareKey{}, true)
+	}
 	if !ok {
 		return ctx
 	}
@@ -137,6 +153,13 @@ func (c *clientStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) contex
 		rec.sent = extracted(anyFormat, metadataCarrier(md))
 	}
 	o.from.shard.addSend(rec)
+	if hf := o.from.rt.headerFaults(o.from.svc.Name, o.to.svc.Name); len(hf) > 0 {
+		md = md.Copy()
+		for _, a := range hf {
+			applyHeaderFault(mdHeaders(md), a.f, o.hop)
+		}
+		ctx = metadata.NewOutgoingContext(ctx, md)
+	}
 	return ctx
 }
 
@@ -156,13 +179,32 @@ func (in *instance) conn(to *instance) (*grpc.ClientConn, error) {
 	}
 	c, err := grpc.NewClient(to.addr(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(&clientStats{serverStats: serverStats{inner: inner}, from: in}),
+		grpc.WithStatsHandler(&clientStats{serverStats: serverStats{inner: inner, in: in}, from: in}),
+		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			if err := in.rt.partitioned(ctx, in.svc.Name, to.svc.Name); err != nil {
+				return nil, err
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", addr)
+		}),
 	)
 	if err != nil {
 		return nil, err
 	}
 	in.conns[to] = c
 	return c, nil
+}
+
+// dropConns closes the instance's connections to service to.
+func (in *instance) dropConns(to string) {
+	in.connsMu.Lock()
+	defer in.connsMu.Unlock()
+	for callee, c := range in.conns {
+		if callee.svc.Name == to {
+			c.Close()
+			delete(in.conns, callee)
+		}
+	}
 }
 
 func (in *instance) sendGRPC(ctx context.Context, o *outbound) error {

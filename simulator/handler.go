@@ -10,9 +10,6 @@ import (
 	"github.com/tracerig/tracerig/topology"
 )
 
-// errInjected is the error a route returns when its error rate fires.
-var errInjected = errors.New("injected error")
-
 // callError reports a downstream call that failed after all its attempts.
 type callError struct {
 	call *topology.Call
@@ -30,6 +27,9 @@ type inbound struct {
 	hop     uint64
 	request uint64
 	route   *topology.Route
+	// instrumented says whether this request is traced (false for an
+	// uninstrumented service, or one under an uninstrument fault).
+	instrumented bool
 	// forward holds the trace headers to pass on, for an uninstrumented
 	// service that forwards them; keys in lower case.
 	forward map[string]string
@@ -39,17 +39,29 @@ type inbound struct {
 // error draw. All random decisions come from the hop's own source, drawn in
 // a fixed order, so a seed reproduces them.
 func (in *instance) handle(ctx context.Context, req *inbound) error {
+	route := req.route
 	rng := hopRand(in.rt.cfg.seed, req.hop)
-	latency := drawLatency(req.route.Latency, rng)
-	fail := rng.Float64() < req.route.Errors.Rate
+	latency := drawLatency(route.Latency, rng)
+	var fail *injected
+	if rng.Float64() < route.Errors.Rate {
+		fail = &injected{httpStatus: route.Errors.HTTPStatus, grpcCode: route.Errors.GRPCCode}
+	}
+	latency, fail, pause := in.serveFaults(route, req.hop, latency, fail, rng.Float64())
+	if pause != nil {
+		select {
+		case <-pause:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if err := sleep(ctx, latency); err != nil {
 		return err
 	}
-	if err := in.runSteps(ctx, req, req.route.Calls); err != nil {
+	if err := in.runSteps(ctx, req, route.Calls); err != nil {
 		return err
 	}
-	if fail {
-		return errInjected
+	if fail != nil {
+		return fail
 	}
 	return nil
 }
@@ -86,6 +98,7 @@ func (in *instance) runStep(ctx context.Context, req *inbound, st *topology.Step
 func (in *instance) call(ctx context.Context, req *inbound, c *topology.Call) error {
 	target := in.rt.services[c.Service]
 	index := in.rt.callIndex[c]
+	c = in.callOptions(c)
 	var err error
 	for attempt := 0; attempt <= c.Retries; attempt++ {
 		if attempt > 0 {
@@ -115,6 +128,7 @@ func (in *instance) attempt(ctx context.Context, req *inbound, c *topology.Call,
 	out := &outbound{
 		from: in, to: to, route: c.Route, hop: hop, parent: req.hop,
 		request: req.request, attempt: uint8(min(attempt, 255)), forward: req.forward,
+		instrumented: req.instrumented,
 	}
 	if to.svc.Protocol == topology.ProtocolGRPC {
 		return in.sendGRPC(ctx, out)
@@ -131,6 +145,8 @@ type outbound struct {
 	request  uint64
 	attempt  uint8
 	forward  map[string]string
+	// instrumented says whether the caller traces this call.
+	instrumented bool
 }
 
 // sendRec returns the ledger's send record of o, without the context.
@@ -141,7 +157,7 @@ func (o *outbound) record() sendRec {
 		from:   o.from.svcSym, fromInst: uint16(o.from.index),
 		to: o.to.svcSym, toInst: uint16(o.to.index),
 		route:      o.from.rt.ledger.syms.id(o.route),
-		clientSpan: o.from.svc.Instrumented,
+		clientSpan: o.instrumented,
 	}
 }
 

@@ -18,25 +18,31 @@ import (
 
 var discardLog = log.New(io.Discard, "", 0)
 
-// httpHandler routes each of the service's routes, each behind otelhttp when
-// the service is instrumented.
+// httpHandler routes each of the service's routes. An instrumented service
+// serves each route behind otelhttp, and bare while an uninstrument fault
+// holds.
 func (in *instance) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range in.svc.Routes {
-		var h http.Handler = in.httpRoute(r)
+		var traced http.Handler
 		if in.svc.Instrumented {
-			h = otelhttp.NewHandler(h, r.Name,
+			traced = otelhttp.NewHandler(in.httpRoute(r, true), r.Name,
 				otelhttp.WithTracerProvider(in.tracer),
 				otelhttp.WithMeterProvider(in.meter),
 				otelhttp.WithPropagators(in.prop),
 			)
 		}
-		mux.Handle(r.Name, harness(h))
+		bare := in.httpRoute(r, false)
+		mux.Handle(r.Name, harness(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if on, _ := in.instrumentedNow(); on {
+				traced.ServeHTTP(w, req)
+				return
+			}
+			bare.ServeHTTP(w, req)
+		})))
 	}
 	return mux
 }
-
-type inboundKey struct{}
 
 // harness reads the hop header before instrumentation starts the server
 // span, so a trace the callee starts gets an ID derived from the hop.
@@ -49,33 +55,34 @@ func harness(next http.Handler) http.Handler {
 	})
 }
 
-func (in *instance) httpRoute(route *topology.Route) http.Handler {
+func (in *instance) httpRoute(route *topology.Route, traced bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := &inbound{route: route}
+		req := &inbound{route: route, instrumented: traced}
 		req.hop, req.request, _ = parseHop(r.Header.Get(HopHeader))
 		if req.hop == 0 {
 			req.hop = in.rt.externalHop()
 		}
 		rec := recvRec{hop: req.hop, headers: httpHeaderSet(r.Header)}
 		carrier := propagation.HeaderCarrier(r.Header)
-		if in.svc.Instrumented {
+		if traced {
 			rec.got = extracted(in.prop, carrier)
 			sc := trace.SpanContextFromContext(r.Context())
 			rec.server, rec.serverSpan = contextOf(sc), sc.IsValid()
 		} else {
 			rec.got = extracted(anyFormat, carrier)
-			if in.svc.ForwardHeaders {
+			if _, forward := in.instrumentedNow(); forward {
 				req.forward = forwardable(r.Header)
 			}
 		}
 		err := in.handle(r.Context(), req)
 		rec.calleeError = err != nil
 		in.shard.addRecv(rec)
+		var inj *injected
 		switch {
 		case err == nil:
 			w.WriteHeader(http.StatusOK)
-		case errors.Is(err, errInjected):
-			w.WriteHeader(route.Errors.HTTPStatus)
+		case errors.As(err, &inj):
+			w.WriteHeader(inj.httpStatus)
 		case r.Context().Err() != nil:
 			w.WriteHeader(http.StatusGatewayTimeout)
 		default:
@@ -100,14 +107,9 @@ func forwardable(h http.Header) map[string]string {
 
 type outboundKey struct{}
 
-// clientTransport is the instance's HTTP client stack: otelhttp (client span,
-// injection) over the ledger recorder over a pooled transport.
-func (in *instance) clientTransport() http.RoundTripper {
-	rec := &recordingTransport{next: in.transport}
-	if !in.svc.Instrumented {
-		return rec
-	}
-	return otelhttp.NewTransport(rec,
+// instrumentedTransport puts otelhttp (client span, injection) over rt.
+func (in *instance) instrumentedTransport(rt http.RoundTripper) http.RoundTripper {
+	return otelhttp.NewTransport(rt,
 		otelhttp.WithTracerProvider(in.tracer),
 		otelhttp.WithMeterProvider(in.meter),
 		otelhttp.WithPropagators(in.prop),
@@ -120,20 +122,34 @@ func (in *instance) clientTransport() http.RoundTripper {
 	)
 }
 
-// recordingTransport records what goes on the wire: it sits below otelhttp,
-// so it sees the client span and the headers exactly as sent.
+// recordingTransport records what the caller puts on the wire (it sits
+// below otelhttp, so it sees the client span and the headers as sent), then
+// plays the faults of the network between caller and callee: headers
+// rewritten in transit, partitions.
 type recordingTransport struct{ next http.RoundTripper }
 
 func (t *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if o, ok := r.Context().Value(outboundKey{}).(*outbound); ok {
-		rec := o.record()
-		rec.headers = httpHeaderSet(r.Header)
-		if rec.clientSpan {
-			rec.sent = contextOf(trace.SpanContextFromContext(r.Context()))
-		} else {
-			rec.sent = extracted(anyFormat, propagation.HeaderCarrier(r.Header))
+	o, ok := r.Context().Value(outboundKey{}).(*outbound)
+	if !ok {
+		return t.next.RoundTrip(r)
+	}
+	rec := o.record()
+	rec.headers = httpHeaderSet(r.Header)
+	if rec.clientSpan {
+		rec.sent = contextOf(trace.SpanContextFromContext(r.Context()))
+	} else {
+		rec.sent = extracted(anyFormat, propagation.HeaderCarrier(r.Header))
+	}
+	o.from.shard.addSend(rec)
+	rt := o.from.rt
+	if err := rt.partitioned(r.Context(), o.from.svc.Name, o.to.svc.Name); err != nil {
+		return nil, err
+	}
+	if hf := rt.headerFaults(o.from.svc.Name, o.to.svc.Name); len(hf) > 0 {
+		r = r.Clone(r.Context())
+		for _, a := range hf {
+			applyHeaderFault(r.Header, a.f, o.hop)
 		}
-		o.from.shard.addSend(rec)
 	}
 	return t.next.RoundTrip(r)
 }
@@ -148,7 +164,11 @@ func (in *instance) sendHTTP(ctx context.Context, o *outbound) error {
 	for k, v := range o.forward {
 		r.Header.Set(k, v)
 	}
-	resp, err := in.httpClient.Do(r)
+	client := in.bareClient
+	if o.instrumented {
+		client = in.httpClient
+	}
+	resp, err := client.Do(r)
 	if err != nil {
 		return err
 	}

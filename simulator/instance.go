@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -28,21 +30,29 @@ type instance struct {
 	index int
 	id    string // service.instance.id
 
-	sdk    *sdktrace.TracerProvider // nil when uninstrumented
-	tracer trace.TracerProvider
-	prop   propagation.TextMapPropagator
-	meter  noop.MeterProvider
-	shard  *shard
+	sdk      *sdktrace.TracerProvider // nil when uninstrumented
+	tracer   trace.TracerProvider
+	exporter sdktrace.SpanExporter // the instance's own, shut down last
+	bsp      sdktrace.SpanProcessor
+	prop     propagation.TextMapPropagator // consults propagator faults
+	baseProp propagation.TextMapPropagator
+	meter    noop.MeterProvider
+	shard    *shard
 
 	svcSym, instSym uint32
 
-	lis        net.Listener
-	httpSrv    *http.Server
-	grpcSrv    *grpc.Server
-	httpClient *http.Client
+	address    string // fixed at first listen, kept across restarts
+	httpClient *http.Client // instrumented: otelhttp over the recorder
+	bareClient *http.Client // no instrumentation, for uninstrument faults
 	transport  *http.Transport
-	served     chan struct{} // closed when the serve loop returns
-	started    bool          // serve was called
+
+	srvMu    sync.Mutex
+	lis      net.Listener
+	httpSrv  *http.Server
+	grpcSrv  *grpc.Server
+	served   chan struct{} // closed when the current serve loop returns
+	down     atomic.Bool   // crashed
+	restarts atomic.Int64  // unix ns of the last restart: unsent spans older are lost
 
 	connsMu sync.Mutex
 	conns   map[*instance]*grpc.ClientConn
@@ -50,40 +60,37 @@ type instance struct {
 
 func newInstance(ctx context.Context, rt *Runtime, svc *topology.Service, index int) (*instance, error) {
 	in := &instance{
-		rt:     rt,
-		svc:    svc,
-		index:  index,
-		id:     fmt.Sprintf("%s-%d", svc.Name, index),
-		prop:   propagatorFor(svc.Propagators),
-		meter:  noop.NewMeterProvider(),
-		shard:  rt.ledger.newShard(),
-		served: make(chan struct{}),
-		conns:  make(map[*instance]*grpc.ClientConn),
+		rt:       rt,
+		svc:      svc,
+		index:    index,
+		id:       fmt.Sprintf("%s-%d", svc.Name, index),
+		baseProp: propagatorFor(svc.Propagators),
+		meter:    noop.NewMeterProvider(),
+		shard:    rt.ledger.newShard(),
+		conns:    make(map[*instance]*grpc.ClientConn),
 	}
+	in.prop = faultyPropagator{in}
 	in.svcSym = rt.ledger.syms.id(svc.Name)
 	in.instSym = rt.ledger.syms.id(in.id)
 	in.tracer = tracenoop.NewTracerProvider()
 	if svc.Instrumented {
-		tp, err := in.newTracerProvider(ctx)
-		if err != nil {
+		if err := in.newTracerProvider(ctx); err != nil {
 			return nil, err
 		}
-		in.sdk, in.tracer = tp, tp
 	}
-	in.transport = &http.Transport{
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 256,
-		ForceAttemptHTTP2:   false,
-	}
-	in.httpClient = &http.Client{Transport: in.clientTransport()}
+	in.transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256}
+	rec := &recordingTransport{next: in.transport}
+	in.bareClient = &http.Client{Transport: rec}
+	in.httpClient = &http.Client{Transport: in.instrumentedTransport(rec)}
 	return in, nil
 }
 
-func (in *instance) newTracerProvider(ctx context.Context) (*sdktrace.TracerProvider, error) {
+func (in *instance) newTracerProvider(ctx context.Context) error {
 	exp, err := in.rt.cfg.exporter(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("create exporter for %s: %w", in.id, err)
+		return fmt.Errorf("create exporter for %s: %w", in.id, err)
 	}
+	in.exporter = exp
 	res := resource.NewWithAttributes(semconv.SchemaURL,
 		semconv.ServiceName(in.svc.Name),
 		semconv.ServiceInstanceID(in.id),
@@ -91,18 +98,42 @@ func (in *instance) newTracerProvider(ctx context.Context) (*sdktrace.TracerProv
 		semconv.TelemetrySDKName("opentelemetry"),
 		semconv.TelemetrySDKLanguageGo,
 	)
-	bsp := sdktrace.NewBatchSpanProcessor(&ledgerExporter{next: exp, shard: in.shard},
-		sdktrace.WithMaxQueueSize(in.rt.cfg.queueSize),
-		sdktrace.WithMaxExportBatchSize(in.rt.cfg.batchSize),
-		sdktrace.WithBatchTimeout(in.rt.cfg.batchTimeout),
-	)
-	return sdktrace.NewTracerProvider(
+	in.bsp = in.newBatcher(in.rt.cfg.queueSize)
+	in.sdk = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(samplerFor(in.svc.Sampler)),
 		sdktrace.WithIDGenerator(newIDGenerator(in.rt.cfg.seed, uint64(in.instSym)<<32|uint64(in.svcSym))),
 		sdktrace.WithSpanProcessor(newLedgerProcessor(in.shard, in.svc.Name, in.id)),
-		sdktrace.WithSpanProcessor(bsp),
-	), nil
+		sdktrace.WithSpanProcessor(in.bsp),
+	)
+	in.tracer = in.sdk
+	return nil
+}
+
+// newBatcher returns a batch span processor over the instance's exporter
+// with the given queue size; shutting it down leaves the exporter open.
+func (in *instance) newBatcher(queue int) sdktrace.SpanProcessor {
+	return sdktrace.NewBatchSpanProcessor(&ledgerExporter{next: in.exporter, in: in},
+		sdktrace.WithMaxQueueSize(queue),
+		sdktrace.WithMaxExportBatchSize(min(queue, in.rt.cfg.batchSize)),
+		sdktrace.WithBatchTimeout(in.rt.cfg.batchTimeout),
+	)
+}
+
+// shrinkQueue swaps the batcher for one with a small queue; the old one is
+// flushed, not dropped. It returns the undo.
+func (in *instance) shrinkQueue(queue int) func() {
+	if in.sdk == nil {
+		return func() {}
+	}
+	swap := func(size int) {
+		next := in.newBatcher(size)
+		in.sdk.RegisterSpanProcessor(next)
+		in.sdk.UnregisterSpanProcessor(in.bsp)
+		in.bsp = next
+	}
+	swap(queue)
+	return func() { swap(in.rt.cfg.queueSize) }
 }
 
 func samplerFor(s topology.Sampler) sdktrace.Sampler {
@@ -122,67 +153,124 @@ func samplerFor(s topology.Sampler) sdktrace.Sampler {
 	}
 }
 
-// listen binds the instance's port; serving starts with serve.
-func (in *instance) listen(host string) error {
-	lis, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+// listen binds the instance's port (a fresh one, or its own again after a
+// crash) and builds its server; serving starts with start.
+func (in *instance) listen(addr string) error {
+	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen for %s on %s: %w", in.id, host, err)
+		return fmt.Errorf("listen for %s on %s: %w", in.id, addr, err)
 	}
 	in.lis = lis
+	if in.address == "" {
+		in.address = lis.Addr().String()
+	}
 	if in.svc.Protocol == topology.ProtocolGRPC {
-		in.grpcSrv = in.newGRPCServer()
+		in.grpcSrv, in.httpSrv = in.newGRPCServer(), nil
 	} else {
-		in.httpSrv = &http.Server{Handler: in.httpHandler(), ErrorLog: discardLog}
+		in.httpSrv, in.grpcSrv = &http.Server{Handler: in.httpHandler(), ErrorLog: discardLog}, nil
 	}
 	return nil
 }
 
 // addr is the host:port the instance serves on.
-func (in *instance) addr() string { return in.lis.Addr().String() }
+func (in *instance) addr() string { return in.address }
 
-// serve runs the server until shutdown; call it in its own goroutine after
-// setting started.
-func (in *instance) serve() {
-	defer close(in.served)
-	var err error
-	if in.grpcSrv != nil {
-		err = in.grpcSrv.Serve(in.lis)
-	} else {
-		err = in.httpSrv.Serve(in.lis)
-	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
-		in.rt.fail(fmt.Errorf("serve %s: %w", in.id, err))
-	}
+// start serves in a new goroutine until the server stops.
+func (in *instance) start() {
+	served := make(chan struct{})
+	in.served = served
+	lis, hs, gs := in.lis, in.httpSrv, in.grpcSrv
+	go func() {
+		defer close(served)
+		var err error
+		if gs != nil {
+			err = gs.Serve(lis)
+		} else {
+			err = hs.Serve(lis)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) && !in.down.Load() {
+			in.rt.fail(fmt.Errorf("serve %s: %w", in.id, err))
+		}
+	}()
 }
+
+// crash stops the server at once: the listener closes, open connections
+// drop, and spans the instance had not exported yet are lost.
+func (in *instance) crash(at time.Time) {
+	in.srvMu.Lock()
+	defer in.srvMu.Unlock()
+	if in.down.Swap(true) || in.served == nil {
+		return
+	}
+	if in.httpSrv != nil {
+		in.httpSrv.Close()
+	} else {
+		in.grpcSrv.Stop()
+	}
+	<-in.served
+}
+
+// restart brings a crashed instance back on its own address.
+func (in *instance) restart() {
+	in.srvMu.Lock()
+	defer in.srvMu.Unlock()
+	if !in.down.Load() {
+		return
+	}
+	in.restarts.Store(time.Now().UnixNano())
+	var err error
+	for try := 0; try < 50; try++ {
+		if err = in.listen(in.address); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		in.rt.fail(fmt.Errorf("restart %s: %w", in.id, err))
+		return
+	}
+	in.down.Store(false)
+	in.start()
+}
+
+// closeIdle closes the instance's idle client connections, so no server
+// waits on a connection that will never carry a request.
+func (in *instance) closeIdle() { in.transport.CloseIdleConnections() }
 
 // shutdown stops serving, closes client connections and flushes spans.
 func (in *instance) shutdown(ctx context.Context) error {
 	var errs []error
-	switch {
-	case in.httpSrv != nil:
-		if err := in.httpSrv.Shutdown(ctx); err != nil {
-			in.httpSrv.Close()
-			errs = append(errs, fmt.Errorf("stop %s: %w", in.id, err))
+	in.srvMu.Lock()
+	if in.served != nil && !in.down.Load() {
+		if in.httpSrv != nil {
+			if err := in.httpSrv.Shutdown(ctx); err != nil {
+				in.httpSrv.Close()
+				errs = append(errs, fmt.Errorf("stop %s: %w", in.id, err))
+			}
+		} else {
+			stopGRPC(ctx, in.grpcSrv)
 		}
-	case in.grpcSrv != nil:
-		stopGRPC(ctx, in.grpcSrv)
-	}
-	if in.started {
 		select {
 		case <-in.served:
 		case <-ctx.Done():
 		}
+	} else if in.served == nil && in.lis != nil {
+		in.lis.Close()
 	}
+	in.srvMu.Unlock()
 	in.connsMu.Lock()
 	for _, c := range in.conns {
 		c.Close()
 	}
 	in.conns = map[*instance]*grpc.ClientConn{}
 	in.connsMu.Unlock()
-	in.transport.CloseIdleConnections()
+	in.closeIdle()
 	if in.sdk != nil {
 		if err := in.sdk.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("flush spans of %s: %w", in.id, err))
+		}
+		if err := in.exporter.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close exporter of %s: %w", in.id, err))
 		}
 	}
 	return errors.Join(errs...)

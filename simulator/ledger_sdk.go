@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -60,21 +61,63 @@ func statusOf(c codes.Code) record.Status {
 	return record.StatusUnset
 }
 
-// ledgerExporter records the outcome of every export it forwards.
+// ledgerExporter records the outcome of every export it forwards, and plays
+// the faults that act between the SDK and the wire: a crashed instance's
+// unsent spans are lost, a skewed clock shifts timestamps.
 type ledgerExporter struct {
-	next  sdktrace.SpanExporter
-	shard *shard
+	next sdktrace.SpanExporter
+	in   *instance
 }
 
 func (e *ledgerExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	spans = e.faulty(spans)
+	if len(spans) == 0 {
+		return nil
+	}
 	err := e.next.ExportSpans(ctx, spans)
 	recs := make([]exportRec, len(spans))
 	for i, s := range spans {
 		sc := s.SpanContext()
 		recs[i] = exportRec{trace: record.TraceID(sc.TraceID()), id: record.SpanID(sc.SpanID()), ok: err == nil}
 	}
-	e.shard.addExports(recs)
+	e.in.shard.addExports(recs)
 	return err
 }
 
-func (e *ledgerExporter) Shutdown(ctx context.Context) error { return e.next.Shutdown(ctx) }
+// faulty drops the spans a crash lost and shifts those a skewed clock
+// stamped. It returns spans unchanged when no such fault ever applied.
+func (e *ledgerExporter) faulty(spans []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+	in := e.in
+	if in.down.Load() {
+		return nil
+	}
+	restart := in.restarts.Load()
+	skews := in.rt.fx.skews.Load() != nil
+	if restart == 0 && !skews {
+		return spans
+	}
+	out := spans[:0:0]
+	for _, s := range spans {
+		if s.EndTime().UnixNano() < restart {
+			continue // it sat in the queue of a process that died
+		}
+		if d := in.rt.skewAt(in, s.StartTime().UnixNano()); d != 0 {
+			s = skewedSpan{ReadOnlySpan: s, d: d}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Shutdown leaves the exporter open: batchers come and go (queue faults),
+// the instance closes the exporter itself.
+func (e *ledgerExporter) Shutdown(context.Context) error { return nil }
+
+// skewedSpan is a span as a skewed clock stamped it.
+type skewedSpan struct {
+	sdktrace.ReadOnlySpan
+	d time.Duration
+}
+
+func (s skewedSpan) StartTime() time.Time { return s.ReadOnlySpan.StartTime().Add(s.d) }
+func (s skewedSpan) EndTime() time.Time   { return s.ReadOnlySpan.EndTime().Add(s.d) }

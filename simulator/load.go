@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -72,7 +73,8 @@ func (rt *Runtime) Drive(ctx context.Context, loads []topology.Load, opts ...Loa
 		}
 		results[i] = LoadResult{Name: l.Name(), RequestedRate: l.Rate.PerSecond()}
 		wg.Go(func() {
-			atk := newAttacker(l, cfg.timeout)
+			atk, transport := newAttacker(l, cfg.timeout)
+			defer transport.CloseIdleConnections()
 			stop := context.AfterFunc(ctx, func() { atk.Stop() })
 			defer stop()
 			for res := range atk.Attack(tr, pacerFor(l), l.Duration, l.Name()) {
@@ -96,9 +98,13 @@ func (rt *Runtime) Drive(ctx context.Context, loads []topology.Load, opts ...Loa
 	return results, errors.Join(errs...)
 }
 
-func newAttacker(l topology.Load, timeout time.Duration) *vegeta.Attacker {
+// newAttacker returns a vegeta attacker over a transport of its own, which
+// the caller closes when the attack ends so no idle connection outlives it.
+func newAttacker(l topology.Load, timeout time.Duration) (*vegeta.Attacker, *http.Transport) {
 	workers := uint64(max(l.Workers, 1))
+	tr := &http.Transport{DialContext: (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext}
 	opts := []func(*vegeta.Attacker){
+		vegeta.Client(&http.Client{Transport: tr}),
 		vegeta.Workers(workers),
 		vegeta.KeepAlive(true),
 		vegeta.Timeout(timeout),
@@ -109,7 +115,7 @@ func newAttacker(l topology.Load, timeout time.Duration) *vegeta.Attacker {
 		// Flat out: vegeta needs a bound on workers to not spawn without end.
 		opts = append(opts, vegeta.MaxWorkers(workers))
 	}
-	return vegeta.NewAttacker(opts...)
+	return vegeta.NewAttacker(opts...), tr
 }
 
 // pacerFor returns the load's pacer, stopping after Requests hits if set.

@@ -6,6 +6,7 @@ package simulator
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ type config struct {
 	queueSize    int
 	batchSize    int
 	batchTimeout time.Duration
+	pipe         *Pipe
 }
 
 // Option configures a Runtime.
@@ -46,6 +48,10 @@ func WithBatching(queue, batch int, timeout time.Duration) Option {
 	return func(c *config) { c.queueSize, c.batchSize, c.batchTimeout = queue, batch, timeout }
 }
 
+// WithPipe names the relay the exporters send through, so that pipeline
+// faults (exporter outage, slow backend) can act on it. The caller owns it.
+func WithPipe(p *Pipe) Option { return func(c *config) { c.pipe = p } }
+
 // Runtime is a topology running in this process: every service instance a
 // real server on loopback with its own TracerProvider.
 type Runtime struct {
@@ -56,6 +62,7 @@ type Runtime struct {
 	all       []*instance
 	callIndex map[*topology.Call]int
 	external  atomic.Uint64
+	fx        faults
 
 	errMu sync.Mutex
 	err   error
@@ -99,7 +106,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		for i := range s.Instances {
 			in, err := newInstance(ctx, rt, s, i)
 			if err == nil {
-				err = in.listen(rt.cfg.host)
+				err = in.listen(net.JoinHostPort(rt.cfg.host, "0"))
 			}
 			if err != nil {
 				if in != nil {
@@ -112,8 +119,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		}
 	}
 	for _, in := range rt.all {
-		in.started = true
-		go in.serve()
+		in.start()
 	}
 	return nil
 }
@@ -134,6 +140,12 @@ func (rt *Runtime) Instances(service string) int { return len(rt.services[servic
 // instance's spans through its exporter. It honours ctx and works after a
 // partial Start.
 func (rt *Runtime) Shutdown(ctx context.Context) error {
+	rt.ClearFaults()
+	// Idle client connections first: a server's graceful shutdown waits
+	// for connections that never carry a request.
+	for _, in := range rt.all {
+		in.closeIdle()
+	}
 	errs := make([]error, len(rt.all))
 	var wg sync.WaitGroup
 	for i, in := range rt.all {

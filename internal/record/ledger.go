@@ -131,18 +131,19 @@ type Hop struct {
 // Fault is one window in which a fault was active, as the runtime applied
 // it. A recurring fault has one record per window.
 type Fault struct {
-	ID     int    // unique in the run
-	Number int    // 1-based index among the scenario's faults; 0 for one added live
-	Kind   string // topology fault kind, e.g. "strip-headers"
-	Desc   string // e.g. "strip-headers cart -> inventory"
+	ID     int    `json:"id"`     // unique in the run
+	Number int    `json:"number"` // 1-based index among the scenario's faults; 0 for one added live
+	Kind   string `json:"kind"`   // topology fault kind, e.g. "strip-headers"
+	Desc   string `json:"desc"`   // e.g. "strip-headers cart -> inventory"
 	// Targets: Service (with Instance, -1 for all) or the edge From -> To;
 	// none for pipeline faults.
-	Service  string
-	Instance int
-	From, To string
-	Start    int64 // unix nanoseconds
-	End      int64 // unix nanoseconds; the run's end if it was still active
-	Live     bool  // added through the control API
+	Service  string `json:"service,omitempty"`
+	Instance int    `json:"instance"`
+	From     string `json:"from,omitempty"`
+	To       string `json:"to,omitempty"`
+	Start    int64  `json:"start_unix_ns"`
+	End      int64  `json:"end_unix_ns"` // the run's end if it was still active
+	Live     bool   `json:"live"`        // added through the control API
 }
 
 // Active reports whether the window contains t (unix nanoseconds).

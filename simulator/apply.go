@@ -1,0 +1,96 @@
+package simulator
+
+import (
+	"slices"
+	"time"
+
+	"github.com/tracerig/tracerig/topology"
+)
+
+// apply makes the changes a fault needs beyond what the request paths
+// consult on their own, and returns how to revert them.
+func (rt *Runtime) apply(a *activeFault) func() {
+	f := a.f
+	switch f.Kind {
+	case topology.FaultCrash, topology.FaultRestart:
+		in := rt.services[f.Target.Service][f.Target.Instance]
+		in.crash(a.start)
+		return func() { in.restart() }
+	case topology.FaultQueueOverflow:
+		var undo []func()
+		for _, in := range rt.targetInstances(f.Target) {
+			undo = append(undo, in.shrinkQueue(f.Queue))
+		}
+		return func() {
+			for _, u := range undo {
+				u()
+			}
+		}
+	case topology.FaultPartition:
+		rt.dropConns(f.Target.From, f.Target.To)
+		return func() { rt.dropConns(f.Target.From, f.Target.To) }
+	case topology.FaultExporterOutage:
+		rt.cfg.pipe.setOutage(true)
+		return func() { rt.cfg.pipe.setOutage(false) }
+	case topology.FaultSlowBackend:
+		rt.cfg.pipe.setDelay(f.Delay)
+		return func() { rt.cfg.pipe.setDelay(0) }
+	case topology.FaultClockSkew:
+		return rt.addSkew(f.Target, f.Skew, a.start)
+	}
+	return nil
+}
+
+// targetInstances returns the instances a service target names.
+func (rt *Runtime) targetInstances(t topology.FaultTarget) []*instance {
+	ins := rt.services[t.Service]
+	if t.Instance >= 0 && t.Instance < len(ins) {
+		return ins[t.Instance : t.Instance+1]
+	}
+	return ins
+}
+
+// dropConns closes the gRPC connections from → to, so the next call dials
+// again through the partition (or past its end).
+func (rt *Runtime) dropConns(from, to string) {
+	for _, in := range rt.services[from] {
+		in.dropConns(to)
+	}
+}
+
+// addSkew opens a clock-skew window; the caller holds rt.fx.mu. The
+// returned undo closes it (also under the lock).
+func (rt *Runtime) addSkew(t topology.FaultTarget, skew topology.SkewFault, start time.Time) func() {
+	w := skewWindow{service: t.Service, instance: t.Instance, from: start.UnixNano(), skew: skew}
+	var ws []skewWindow
+	if p := rt.fx.skews.Load(); p != nil {
+		ws = slices.Clone(*p)
+	}
+	ws = append(ws, w)
+	idx := len(ws) - 1
+	rt.fx.skews.Store(&ws)
+	return func() {
+		next := slices.Clone(*rt.fx.skews.Load())
+		next[idx].to = time.Now().UnixNano()
+		rt.fx.skews.Store(&next)
+	}
+}
+
+// skewAt returns the clock skew of instance in at unix time t.
+func (rt *Runtime) skewAt(in *instance, t int64) time.Duration {
+	p := rt.fx.skews.Load()
+	if p == nil {
+		return 0
+	}
+	var d time.Duration
+	for _, w := range *p {
+		if w.service != in.svc.Name || (w.instance >= 0 && w.instance != in.index) {
+			continue
+		}
+		if t < w.from || (w.to != 0 && t > w.to) {
+			continue
+		}
+		d += w.skew.Offset + time.Duration(float64(w.skew.Drift)*float64(t-w.from)/float64(time.Second))
+	}
+	return d
+}
