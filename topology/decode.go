@@ -337,16 +337,37 @@ func (m *fields) required(key, format string, args ...any) {
 // suggest returns ` (did you mean "x"?)` for the known name closest to
 // name, or "" when none is close.
 func suggest(name string, known []string) string {
+	best := closest(name, known)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// closest returns the known name closest to name, or "" when none is close.
+func closest(name string, known []string) string {
 	best, bestDist := "", 3
 	for _, k := range known {
 		if dist := editDistance(name, k); dist < bestDist {
 			best, bestDist = k, dist
 		}
 	}
-	if best == "" {
+	return best
+}
+
+// orList returns "a, b or c".
+func orList[S ~string](names []S) string {
+	switch len(names) {
+	case 0:
 		return ""
+	case 1:
+		return string(names[0])
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	s := make([]string, len(names)-1)
+	for i, n := range names[:len(names)-1] {
+		s[i] = string(n)
+	}
+	return strings.Join(s, ", ") + " or " + string(names[len(names)-1])
 }
 
 func editDistance(a, b string) int {

@@ -1,6 +1,9 @@
 package topology
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Defaults, applied to a freshly decoded struct before the file is read
 // over it.
@@ -14,6 +17,10 @@ const (
 	DefaultSeed               = 1
 	DefaultSettle             = 10 * time.Second
 	DefaultWorkers            = 10
+
+	DefaultTracestateMembers = 33 // tracestate-overflow: one past the limit of 32
+	DefaultBaggageEntries    = 200
+	DefaultFaultQueue        = 16 // queue-overflow
 )
 
 func defaultLimits() Limits {
@@ -56,4 +63,34 @@ func defaultExpect() []Expect {
 		{Kind: ExpectPropagation, Propagation: PropagationExpect{Connected: true}},
 		{Kind: ExpectCompleteness, Completeness: CompletenessExpect{Min: 1}},
 	}
+}
+
+// defaultFault returns a fault of kind with that kind's defaults. Faults act
+// on every instance of their service, but crash, restart and pause act on
+// one, instance 0 by default.
+func defaultFault(kind FaultKind, pos Pos) Fault {
+	f := Fault{Kind: kind, Target: FaultTarget{Instance: -1}, Pos: pos}
+	switch kind {
+	case FaultErrors:
+		f.Errors = Errors{HTTPStatus: DefaultHTTPStatus, GRPCCode: DefaultGRPCCode, Pos: pos}
+	case FaultTimeout:
+		f.Timeout.Retries = -1
+	case FaultStripHeaders:
+		f.Headers.Strip = slices.Clone(TraceHeaders)
+	case FaultDuplicateHeader:
+		f.Headers.Duplicate = HeaderTraceparent
+	case FaultTracestateOverflow:
+		f.Headers.Members = DefaultTracestateMembers
+	case FaultBaggageOverflow:
+		f.Headers.Entries = DefaultBaggageEntries
+	case FaultUninstrument:
+		f.Forward = true
+	case FaultQueueOverflow:
+		f.Queue = DefaultFaultQueue
+	case FaultCrash, FaultRestart, FaultPause:
+		f.Target.Instance = 0
+	case FaultPartition:
+		f.Partition = PartitionRefuse
+	}
+	return f
 }

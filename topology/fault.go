@@ -111,8 +111,26 @@ type HeaderFault struct {
 	Duplicate string     // duplicate-header: the header; default traceparent
 	Members   int        // tracestate-overflow: list members, default 33 (limit 32)
 	Entries   int        // baggage-overflow: entries, default 200 (limit 180)
-	Bytes     int        // tracestate or baggage length in bytes; default past the limit (512, 8192)
+	Bytes     int        // tracestate or baggage length in bytes (limits 512, 8192); default 0: only Members or Entries
 }
+
+// Trace headers, as strip-headers and duplicate-header name them.
+// HeaderB3Multi stands for every X-B3-* header.
+const (
+	HeaderTraceparent = "traceparent"
+	HeaderTracestate  = "tracestate"
+	HeaderBaggage     = "baggage"
+	HeaderB3          = "b3"
+	HeaderB3Multi     = "x-b3-traceid"
+	HeaderJaeger      = "uber-trace-id"
+)
+
+// TraceHeaders lists every trace header a header fault can name; it is
+// what strip-headers strips by default.
+var TraceHeaders = []string{HeaderTraceparent, HeaderTracestate, HeaderBaggage, HeaderB3, HeaderB3Multi, HeaderJaeger}
+
+// Corruptions lists every corrupt-traceparent mode.
+var Corruptions = []Corruption{CorruptVersion, CorruptZeroTraceID, CorruptZeroParentID, CorruptFlags, CorruptLength, CorruptUpperCase}
 
 // SkewFault shifts a service's span timestamps by Offset, plus Drift for
 // every second since the window opened.

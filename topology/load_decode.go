@@ -156,7 +156,7 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 		return e
 	}
 	if len(m.pairs) != 1 {
-		d.fail(n, path, "must be a mapping with one key, the check (propagation or completeness), got %d keys", len(m.pairs))
+		d.fail(n, path, "must be a mapping with one key, the check (%s), got %d keys", orList(expectKinds), len(m.pairs))
 		m.rest()
 		return e
 	}
@@ -171,6 +171,10 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 		pm, ok := d.mapping(v, path)
 		if ok {
 			d.boolean(pm.take("connected"), field(path, "connected"), &e.Propagation.Connected)
+			if v := pm.take("broken"); v != nil {
+				e.Propagation.Broken = d.strings(v, field(path, "broken"))
+			}
+			d.integer(pm.take("during-fault"), field(path, "during-fault"), &e.Propagation.DuringFault)
 			pm.done()
 		}
 	case ExpectCompleteness:
@@ -182,9 +186,33 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 			d.duration(cm.take("within"), field(path, "within"), &e.Completeness.Within)
 			cm.done()
 		}
+	case ExpectDetect:
+		e.Kind = ExpectDetect
+		dm, ok := d.mapping(v, path)
+		if ok {
+			if isNull(dm.node) {
+				dm.node = k
+			}
+			if fv := dm.take("fault"); isNull(resolve(fv)) {
+				dm.required("fault", "(the number of the fault to detect, from 1 in file order)")
+			} else {
+				d.integer(fv, field(path, "fault"), &e.Detect.Fault)
+			}
+			dm.done()
+		}
 	default:
-		d.fail(k, itemPath, "unknown check %q (want propagation or completeness)%s", k.Value,
-			suggest(k.Value, []string{string(ExpectPropagation), string(ExpectCompleteness)}))
+		d.fail(k, itemPath, "unknown check %q (want %s)%s", k.Value, orList(expectKinds), suggest(k.Value, expectNames()))
 	}
 	return e
+}
+
+// expectKinds lists the checks, in the order the documentation gives.
+var expectKinds = []ExpectKind{ExpectPropagation, ExpectCompleteness, ExpectDetect}
+
+func expectNames() []string {
+	names := make([]string, len(expectKinds))
+	for i, k := range expectKinds {
+		names[i] = string(k)
+	}
+	return names
 }

@@ -174,6 +174,85 @@ func inlineWant() *Scenario {
 	})
 }
 
+func faultsWant() *Scenario {
+	ms, sec := time.Millisecond, time.Second
+	at := func(d time.Duration) Window { return Window{At: d} }
+	svc := func(name string, instance int) FaultTarget { return FaultTarget{Service: name, Instance: instance} }
+	edge := func(from, to string) FaultTarget { return FaultTarget{From: from, To: to, Instance: -1} }
+	pipeline := FaultTarget{Instance: -1}
+	errs := func(rate float64, status int, code uint32) Errors {
+		return Errors{Rate: rate, HTTPStatus: status, GRPCCode: code}
+	}
+	allHeaders := []string{"traceparent", "tracestate", "baggage", "b3", "x-b3-traceid", "uber-trace-id"}
+
+	brownout := Fault{Name: "payment brownout", Kind: FaultLatency,
+		Window: Window{At: 20 * sec, For: 15 * sec, Every: 30 * sec, Count: 3},
+		Target: FaultTarget{Service: "payment", Route: "shop.Payment/Charge", Instance: 0}, Latency: LatencyFault{Add: 300 * ms}}
+	scaled := Fault{Kind: FaultLatency, Window: at(5 * sec), Target: svc("cart", -1),
+		Latency: LatencyFault{Multiply: 3, Replace: Latency{Dist: DistLognormal, P50: 10 * ms, P99: 50 * ms}}}
+	unavailable := Fault{Kind: FaultErrors, Window: at(5 * sec), Target: svc("payment", -1), Errors: errs(0.5, 500, 14)}
+	checkoutErrors := Fault{Kind: FaultErrors, Window: Window{At: 5 * sec, For: 10 * sec},
+		Target: FaultTarget{Service: "frontend", Route: "GET /checkout", Instance: 1}, Errors: errs(0.1, 503, 13)}
+	payTimeout := Fault{Kind: FaultTimeout, Window: at(10 * sec), Target: edge("frontend", "payment"),
+		Timeout: TimeoutFault{Timeout: 50 * ms, Retries: 3, Backoff: 5 * ms}}
+	shipTimeout := Fault{Kind: FaultTimeout, Window: at(10 * sec), Target: edge("frontend", "shipping"),
+		Timeout: TimeoutFault{Timeout: ms, Retries: -1}}
+	stripSome := Fault{Kind: FaultStripHeaders, Window: at(30 * sec), Target: edge("legacy-proxy", "inventory"),
+		Headers: HeaderFault{Strip: []string{"traceparent", "x-b3-traceid"}}}
+	stripAll := Fault{Kind: FaultStripHeaders, Window: at(30 * sec), Target: edge("frontend", "cart"),
+		Headers: HeaderFault{Strip: allHeaders}}
+	corrupt := Fault{Kind: FaultCorruptTraceparent, Window: at(0), Target: edge("frontend", "cart"),
+		Headers: HeaderFault{Corrupt: CorruptZeroTraceID}}
+	dupDefault := Fault{Kind: FaultDuplicateHeader, Window: at(sec), Target: edge("frontend", "cart"),
+		Headers: HeaderFault{Duplicate: "traceparent"}}
+	dupB3 := Fault{Kind: FaultDuplicateHeader, Window: at(sec), Target: edge("frontend", "cart"),
+		Headers: HeaderFault{Duplicate: "b3"}}
+	tracestate := Fault{Kind: FaultTracestateOverflow, Window: at(sec), Target: edge("frontend", "cart"),
+		Headers: HeaderFault{Members: 40, Bytes: 600}}
+	baggage := Fault{Kind: FaultBaggageOverflow, Window: at(sec), Target: edge("frontend", "cart"),
+		Headers: HeaderFault{Entries: 200}}
+	mismatch := Fault{Kind: FaultPropagatorSwitch, Window: at(sec), Target: svc("inventory", -1),
+		Propagators: []Propagator{PropB3, PropJaeger}}
+	uninstrument := Fault{Kind: FaultUninstrument, Window: at(sec), Target: svc("cart", -1), Forward: true}
+	dark := Fault{Kind: FaultUninstrument, Window: at(sec), Target: svc("legacy-proxy", -1), Forward: false}
+	skew := Fault{Kind: FaultClockSkew, Window: at(sec), Target: svc("frontend", 1),
+		Skew: SkewFault{Offset: -50 * ms, Drift: 10 * ms}}
+	outage := Fault{Kind: FaultExporterOutage, Window: at(sec), Target: pipeline}
+	nullOutage := Fault{Kind: FaultExporterOutage, Window: Window{At: sec, For: 5 * sec}, Target: pipeline}
+	slow := Fault{Kind: FaultSlowBackend, Window: at(sec), Target: pipeline, Delay: 500 * ms}
+	queue := Fault{Kind: FaultQueueOverflow, Window: at(sec), Target: svc("cart", -1), Queue: 16}
+	crash := Fault{Kind: FaultCrash, Window: at(sec), Target: svc("shipping", 0)}
+	kill := Fault{Kind: FaultCrash, Window: at(sec), Target: svc("frontend", 1)}
+	restart := Fault{Kind: FaultRestart, Window: Window{At: sec, Every: 20 * sec}, Target: svc("frontend", 1)}
+	pause := Fault{Kind: FaultPause, Window: Window{At: sec, For: 2 * sec}, Target: svc("shipping", 0)}
+	blackhole := Fault{Kind: FaultPartition, Window: at(sec), Target: edge("frontend", "cart"), Partition: PartitionBlackhole}
+	refuse := Fault{Kind: FaultPartition, Window: at(sec), Target: edge("frontend", "shipping"), Partition: PartitionRefuse}
+
+	return stripScenario(&Scenario{
+		File:         "testdata/faults.scenario.yaml",
+		Name:         "faults",
+		Topology:     shopWant(),
+		TopologyFile: "testdata/shop.yaml",
+		Runtime:      RuntimeInProcess,
+		Backend:      Backend{Type: BackendEmbedded},
+		Seed:         DefaultSeed,
+		Settle:       DefaultSettle,
+		Load: []Load{{Targets: []Target{{Service: "frontend", Route: "GET /checkout", Weight: 1}}, Rate: Rate{Freq: 100, Per: time.Second},
+			Duration: 2 * time.Minute, Workers: DefaultWorkers}},
+		Faults: []Fault{
+			brownout, scaled, unavailable, checkoutErrors, payTimeout, shipTimeout, stripSome, stripAll,
+			corrupt, dupDefault, dupB3, tracestate, baggage, mismatch, uninstrument, dark, skew,
+			outage, nullOutage, slow, queue, crash, kill, restart, pause, blackhole, refuse,
+		},
+		Expect: []Expect{
+			{Kind: ExpectPropagation, Propagation: PropagationExpect{Connected: true,
+				Broken: []string{"legacy-proxy -> inventory", "frontend->cart"}, DuringFault: 7}},
+			{Kind: ExpectDetect, Detect: DetectExpect{Fault: 3}},
+			{Kind: ExpectPropagation, Propagation: PropagationExpect{Connected: true, Broken: []string{}}},
+		},
+	})
+}
+
 func TestParseScenario(t *testing.T) {
 	quickstart := &Scenario{
 		File:         "testdata/quickstart.scenario.yaml",
@@ -195,6 +274,7 @@ func TestParseScenario(t *testing.T) {
 	}{
 		{"testdata/quickstart.scenario.yaml", quickstart},
 		{"testdata/inline.scenario.yaml", inlineWant()},
+		{"testdata/faults.scenario.yaml", faultsWant()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

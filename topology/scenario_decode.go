@@ -76,6 +76,7 @@ func (d *decoder) scenario(root *yaml.Node, readFile func(string) ([]byte, error
 	d.unsigned(m.take("seed"), "seed", &s.Seed)
 	d.duration(m.take("settle"), "settle", &s.Settle)
 	s.Load = d.loads(m.take("load"))
+	s.Faults = d.faults(m.take("faults"))
 	if n := m.take("expect"); n != nil {
 		s.Expect = d.expects(n)
 	}

@@ -5,8 +5,9 @@ import (
 	"strconv"
 )
 
-// Validate checks the scenario and its topology, and that every load
-// drives a defined http route. It returns every problem found, joined.
+// Validate checks the scenario and its topology, that every load drives a
+// defined http route, that every fault targets what the topology defines,
+// and that checks name defined faults and edges. It returns every problem found, joined.
 func (s *Scenario) Validate() error {
 	return joinSorted(s.check(nil, nil))
 }
@@ -44,8 +45,11 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 	for i, l := range s.Load {
 		c.load(s.Topology, l, index("load", i))
 	}
+	for i, f := range s.Faults {
+		c.fault(s.Topology, f, index("faults", i))
+	}
 	for i, e := range s.Expect {
-		c.expect(e, index("expect", i))
+		c.expect(s, e, index("expect", i))
 	}
 	return c.errs
 }
@@ -129,9 +133,18 @@ func (c *checker) loadTarget(t *Topology, l Target, path string) {
 	}
 }
 
-func (c *checker) expect(e Expect, path string) {
+func (c *checker) expect(s *Scenario, e Expect, path string) {
 	switch e.Kind {
 	case ExpectPropagation:
+		p := field(path, "propagation")
+		for i, b := range e.Propagation.Broken {
+			c.brokenEdge(s.Topology, b, index(field(p, "broken"), i), e.Pos)
+		}
+		if n := e.Propagation.DuringFault; n != 0 || c.has(field(p, "during-fault")) {
+			c.faultRef(s, n, field(p, "during-fault"), e.Pos)
+		}
+	case ExpectDetect:
+		c.faultRef(s, e.Detect.Fault, field(field(path, "detect"), "fault"), e.Pos)
 	case ExpectCompleteness:
 		p := field(path, "completeness")
 		if e.Completeness.Min < 0 || e.Completeness.Min > 1 {
@@ -139,6 +152,6 @@ func (c *checker) expect(e Expect, path string) {
 		}
 		c.notNegative(field(p, "within"), e.Pos, e.Completeness.Within, e.Completeness.Within < 0)
 	default:
-		c.errorf(path, e.Pos, "unknown check %q (want propagation or completeness)", e.Kind)
+		c.errorf(path, e.Pos, "unknown check %q (want %s)", e.Kind, orList(expectKinds))
 	}
 }

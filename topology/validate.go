@@ -113,16 +113,22 @@ func (c *checker) service(s *Service) {
 }
 
 func (c *checker) propagators(s *Service, path string) {
-	if len(s.Propagators) == 0 {
-		c.errorf(path, s.Pos, "must not be empty")
+	c.propagatorList(s.Propagators, s.Pos, path)
+}
+
+// propagatorList checks a list of propagators: not empty, known, no
+// duplicates.
+func (c *checker) propagatorList(list []Propagator, pos Pos, path string) {
+	if len(list) == 0 {
+		c.errorf(path, pos, "must not be empty")
 	}
 	seen := map[Propagator]bool{}
-	for i, p := range s.Propagators {
+	for i, p := range list {
 		switch {
 		case !p.known():
-			c.errorf(index(path, i), s.Pos, "unknown propagator %q (want tracecontext, baggage, b3, b3multi or jaeger)", p)
+			c.errorf(index(path, i), pos, "unknown propagator %q (want tracecontext, baggage, b3, b3multi or jaeger)", p)
 		case seen[p]:
-			c.errorf(index(path, i), s.Pos, "duplicate propagator %q", p)
+			c.errorf(index(path, i), pos, "duplicate propagator %q", p)
 		}
 		seen[p] = true
 	}

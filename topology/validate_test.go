@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestValidateBuiltModel checks that Validate works on a model built in Go,
@@ -87,5 +88,57 @@ func TestFieldPath(t *testing.T) {
 	}
 	if got := servicePath("api.v2"); got != `services["api.v2"]` {
 		t.Errorf("servicePath = %s", got)
+	}
+}
+
+// TestValidateBuiltFaults checks fault and expectation validation on a
+// scenario built in Go: errors fall back to the fault's or check's position.
+func TestValidateBuiltFaults(t *testing.T) {
+	at := func(line int) Pos { return Pos{File: "s.yaml", Line: line, Col: 5} }
+	s := &Scenario{
+		Name:     "built",
+		Topology: loadShop(t),
+		Runtime:  RuntimeInProcess,
+		Backend:  Backend{Type: BackendEmbedded},
+		Settle:   DefaultSettle,
+		Load: []Load{{Targets: []Target{{Service: "frontend", Route: "GET /checkout", Weight: 1}},
+			Rate: Rate{Freq: 1, Per: time.Second}, Duration: time.Second, Workers: 1}},
+		Faults: []Fault{
+			{Kind: FaultLatency, Target: FaultTarget{Service: "cart", Instance: -1}, Latency: LatencyFault{Add: time.Millisecond}, Pos: at(1)},
+			{Kind: FaultCrash, Target: FaultTarget{Service: "cart", Instance: -1}, Pos: at(2)},
+			{Kind: FaultPartition, Target: FaultTarget{From: "cart", To: "frontend"}, Partition: PartitionRefuse, Pos: at(3)},
+			{Kind: "flood", Pos: at(4)},
+			{Kind: FaultStripHeaders, Target: FaultTarget{From: "frontend", To: "cart"}, Window: Window{Count: 2}, Pos: at(5)},
+		},
+		Expect: []Expect{
+			{Kind: ExpectDetect, Detect: DetectExpect{Fault: 6}, Pos: at(6)},
+			{Kind: ExpectPropagation, Propagation: PropagationExpect{Broken: []string{"frontend -> cart"}, DuringFault: 1}, Pos: at(7)},
+			{Kind: "sampling", Pos: at(8)},
+		},
+	}
+	var got []string
+	for _, e := range ErrorList(s.Validate()) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`s.yaml:2:5: faults[1].crash.instance: must be an instance number from 0 (crash acts on one instance), got -1`,
+		`s.yaml:3:5: faults[2].partition.to: no call from "cart" to "frontend" in topology "shop"`,
+		`s.yaml:4:5: faults[3]: unknown fault kind "flood" (want latency, errors, timeout, strip-headers, corrupt-traceparent, duplicate-header, tracestate-overflow, baggage-overflow, propagator-mismatch, uninstrument, clock-skew, exporter-outage, slow-backend, queue-overflow, crash, restart, pause or partition)`,
+		`s.yaml:5:5: faults[4].count: is only valid with every`,
+		`s.yaml:5:5: faults[4].strip-headers.headers: must not be empty (leave it out to strip every trace header)`,
+		`s.yaml:6:5: expect[0].detect.fault: must be a fault number between 1 and 5, got 6`,
+		`s.yaml:8:5: expect[2]: unknown check "sampling" (want propagation, completeness or detect)`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Validate() errors\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	good, err := LoadScenario("testdata/faults.scenario.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good.fields = nil // as if built in Go
+	if err := good.Validate(); err != nil {
+		t.Errorf("faults.scenario.yaml without positions: Validate() = %v", err)
 	}
 }
