@@ -67,3 +67,33 @@ func BenchmarkCompleteness(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPropagationFaults is BenchmarkPropagation with 20 recurring
+// strip-headers windows planted on s1 → s2 and one in ten of that edge's
+// hops broken, half inside the windows: every break is attributed.
+func BenchmarkPropagationFaults(b *testing.B) {
+	in := benchInput(b)
+	f := topology.Fault{Kind: topology.FaultStripHeaders, Target: topology.FaultTarget{From: "s1", To: "s2", Instance: -1}}
+	in.Planned = []topology.Fault{f}
+	first, last := in.Hops[0].SentAt, in.Hops[len(in.Hops)-1].SentAt
+	in.RunStart = first
+	step := (last - first) / 20
+	for w := range int64(20) {
+		in.Faults = append(in.Faults, record.Fault{ID: int(w), Number: 1, Kind: string(f.Kind), Desc: "strip-headers s1 -> s2",
+			From: "s1", To: "s2", Start: first + w*step, End: first + w*step + step/2})
+	}
+	n := 0
+	for i := range in.Hops {
+		if h := &in.Hops[i]; h.From == "s1" && h.To == "s2" {
+			if n++; n%10 == 0 {
+				h.Got = record.Context{}
+			}
+		}
+	}
+	exp := topology.PropagationExpect{Connected: false}
+	perSpan(b, len(in.Backend), func() {
+		if v := Propagation(in, exp); v.Stats["hop_breaks"] != 10_000 {
+			b.Fatalf("%v breaks: %s", v.Stats["hop_breaks"], v.Observed)
+		}
+	})
+}

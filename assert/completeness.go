@@ -20,15 +20,16 @@ func Completeness(in Input, exp topology.CompletenessExpect) Verdict {
 	if in.ReadBack {
 		idx = newSpanIndex(in.Backend)
 	}
-	return completeness(in, exp, idx)
+	return completeness(in, exp, idx, newFaultSet(in))
 }
 
 // traceTally is what completeness learns about one backend trace.
 type traceTally struct {
-	maxEnd    int64 // latest End of its ledger spans
-	known     bool  // the ledger has spans of it
-	delivered bool  // at least one ledger span arrived
-	missing   bool  // at least one ledger span did not
+	maxEnd    int64       // latest End of its ledger spans
+	known     bool        // the ledger has spans of it
+	delivered bool        // at least one ledger span arrived
+	missing   bool        // at least one ledger span did not
+	why       attribution // what explains its first missing span
 }
 
 // compCheck is one run of the completeness check.
@@ -42,10 +43,11 @@ type compCheck struct {
 	ended  []int                   // ended spans per ledger service
 	losses *findings
 	other  *findings
+	faults *faultSet // nil without faults
 	stats  map[string]float64
 }
 
-func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex) Verdict {
+func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex, faults *faultSet) Verdict {
 	v := Verdict{
 		Check:    string(topology.ExpectCompleteness),
 		Expected: expectedCompleteness(exp),
@@ -63,8 +65,9 @@ func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex) Ver
 		traces: make([]traceTally, idx.numTraces()),
 		lost:   make(map[record.TraceID]bool),
 		names:  newInterner(),
-		losses: newFindings(),
-		other:  newFindings(),
+		losses: newFindings(faults),
+		other:  newFindings(faults),
+		faults: faults,
 		stats:  make(map[string]float64),
 	}
 	c.match()
@@ -110,7 +113,7 @@ func (c *compCheck) match() {
 				if n := int(c.idx.ents[j].copies); n > 1 {
 					dups++
 					copies += n - 1
-					c.other.add(e.Service, "delivered more than once", func() string {
+					c.other.add(e.Service, "delivered more than once", c.faults.duplicate(e.End), func() string {
 						return fmt.Sprintf("trace %s span %s (%s) ×%d", e.Trace, e.ID, e.Name, n)
 					})
 				} else {
@@ -119,6 +122,9 @@ func (c *compCheck) match() {
 				continue
 			}
 			tt.missing = true
+			if tt.why == attrNone {
+				tt.why = c.faults.loss(e.Service, e.Instance, e.End)
+			}
 		} else {
 			c.lost[e.Trace] = true
 		}
@@ -130,7 +136,7 @@ func (c *compCheck) match() {
 		default:
 			backend++
 		}
-		c.losses.add(e.Service, lossMessage(e.Export), func() string {
+		c.losses.add(e.Service, lossMessage(e.Export), c.faults.loss(e.Service, e.Instance, e.End), func() string {
 			return fmt.Sprintf("trace %s span %s (%s)", e.Trace, e.ID, e.Name)
 		})
 	}
@@ -177,7 +183,6 @@ func (c *compCheck) setOf(fs *findings) {
 func (c *compCheck) partial() {
 	known := len(c.lost)
 	n := 0
-	var f *Finding
 	for t := range c.traces {
 		tt := &c.traces[t]
 		if tt.known {
@@ -187,12 +192,14 @@ func (c *compCheck) partial() {
 			continue
 		}
 		n++
-		f = c.other.add("traces", "partial: some spans delivered, others missing", func() string {
+		c.other.add("traces", "partial: some spans delivered, others missing", tt.why, func() string {
 			return "trace " + c.idx.traceID(int32(t)).String()
 		})
 	}
-	if f != nil {
-		f.Of = known
+	for k, f := range c.other.byKey {
+		if k.subject == "traces" {
+			f.Of = known
+		}
 	}
 	c.stats["traces"] = float64(known)
 	c.stats["partial_traces"] = float64(n)
@@ -210,7 +217,7 @@ func (c *compCheck) unexpected() {
 		}
 		n++
 		s := x.span(int32(j))
-		c.other.add(s.Service, "span unknown to the ledger", func() string {
+		c.other.add(s.Service, "span unknown to the ledger", c.faults.unexplained(), func() string {
 			return fmt.Sprintf("trace %s span %s (%s)", s.Trace, s.ID, s.Name)
 		})
 	}
@@ -259,6 +266,7 @@ func (c *compCheck) verdict(v Verdict, exp topology.CompletenessExpect, p50, p99
 	ratio := c.stats["completeness"]
 	v.Stats = c.stats
 	v.Findings = merge(c.losses, c.other)
+	c.stats["unexplained"] = countUnexplained(v.Findings)
 	v.Measured = fmt.Sprintf("ledger versus backend, span by span, over %d ended spans in %d traces",
 		ended, int(c.stats["traces"]))
 	if ended == 0 {
@@ -271,6 +279,7 @@ func (c *compCheck) verdict(v Verdict, exp topology.CompletenessExpect, p50, p99
 		int(c.stats["missing_sdk_queue"]), int(c.stats["missing_export"]), int(c.stats["missing_backend"]),
 		int(c.stats["duplicates"]), int(c.stats["partial_traces"]), plural(int(c.stats["partial_traces"]), "trace", "traces"),
 		int(c.stats["unexpected"]))
+	v.Observed += attributionSummary(c.faults, v.Findings)
 	if haveQ {
 		v.Observed += fmt.Sprintf("; queryable p50 %s, p99 %s", p50, p99)
 	} else {

@@ -28,6 +28,15 @@ type Input struct {
 	// exported elsewhere); NoReadBack then says why.
 	ReadBack   bool
 	NoReadBack string
+	// Faults are the windows in which a fault was active, one record per
+	// window of a recurring fault; Number is the 1-based index into Planned
+	// (0 for a fault added live). Findings are attributed to them.
+	Faults []record.Fault
+	// Planned are the scenario's faults, for their parameters.
+	Planned []topology.Fault
+	// RunStart is when load began (unix ns); windows are printed relative to
+	// it. 0: the earliest window start or hop.
+	RunStart int64
 }
 
 // Run runs the checks in order, one Verdict per Expect. The backend index is
@@ -40,13 +49,16 @@ func Run(in Input, expects []topology.Expect) []Verdict {
 		}
 		return idx
 	}
+	faults := newFaultSet(in)
 	out := make([]Verdict, 0, len(expects))
 	for _, e := range expects {
 		switch e.Kind {
 		case topology.ExpectPropagation:
-			out = append(out, propagation(in, e.Propagation, index()))
+			out = append(out, propagation(in, e.Propagation, index(), faults))
 		case topology.ExpectCompleteness:
-			out = append(out, completeness(in, e.Completeness, index()))
+			out = append(out, completeness(in, e.Completeness, index(), faults))
+		case topology.ExpectDetect:
+			out = append(out, detect(in, e.Detect, index(), faults))
 		default:
 			out = append(out, Verdict{
 				Check:  string(e.Kind),

@@ -20,7 +20,7 @@ func Propagation(in Input, exp topology.PropagationExpect) Verdict {
 	if in.ReadBack {
 		idx = newSpanIndex(in.Backend)
 	}
-	return propagation(in, exp, idx)
+	return propagation(in, exp, idx, newFaultSet(in))
 }
 
 // spanRef names one span across traces.
@@ -42,7 +42,25 @@ type propCheck struct {
 	// checks do not report the same break again.
 	flagged  map[spanRef]bool
 	evidence map[edge]*edgeEvidence
+	perEdge  map[edge]int // checked hops per physical edge
 	stats    map[string]float64
+
+	faults *faultSet // nil without faults
+	// planted are the edges exp.Broken lists, by name; during are the
+	// windows of exp.DuringFault, when set.
+	planted  map[string]*plantedEdge
+	order    []*plantedEdge // planted in exp.Broken order
+	during   []faultWin
+	plantedF *findings // failing: planted breaks missing or out of window
+}
+
+// plantedEdge counts the breaks on an edge that exp.Broken lists.
+type plantedEdge struct {
+	name            string
+	e               edge
+	breaks          int // every break on the edge
+	inside, outside int // with exp.DuringFault: within its windows or not
+	outsideEx       []string
 }
 
 // edgeEvidence is what the ledger says about one effective edge: hops whose
@@ -51,18 +69,22 @@ type propCheck struct {
 // backend (so the backend must show the edge).
 type edgeEvidence struct{ hops, clean int }
 
-func propagation(in Input, exp topology.PropagationExpect, idx *spanIndex) Verdict {
+func propagation(in Input, exp topology.PropagationExpect, idx *spanIndex, faults *faultSet) Verdict {
 	c := &propCheck{
 		in:       in,
 		svcs:     services(in.Topology),
 		led:      newHopLedger(in.Hops),
 		idx:      idx,
-		breaks:   newFindings(),
-		info:     newFindings(),
+		breaks:   newFindings(faults),
+		info:     newFindings(faults),
 		flagged:  make(map[spanRef]bool),
 		evidence: make(map[edge]*edgeEvidence),
+		perEdge:  make(map[edge]int),
 		stats:    make(map[string]float64),
+		faults:   faults,
+		plantedF: newFindings(faults),
 	}
+	c.plant(exp)
 	c.ledgerBreaks()
 	if idx != nil {
 		c.serverParents()
@@ -75,7 +97,7 @@ func propagation(in Input, exp topology.PropagationExpect, idx *spanIndex) Verdi
 // ledgerBreaks attributes each ledger-level break to the physical edge where
 // it happened, explained by the headers each end saw.
 func (c *propCheck) ledgerBreaks() {
-	perEdge := make(map[edge]int)
+	perEdge := c.perEdge
 	subjects := make(map[string]edge)
 	checked, upstream := 0, 0
 	for i := range c.led.hops {
@@ -96,11 +118,12 @@ func (c *propCheck) ledgerBreaks() {
 		msg := explainBreak(h, exp, c.svcs[h.From], c.svcs[h.To])
 		name := edgeName(h.From, h.To)
 		subjects[name] = e
-		c.breaks.add(name, msg, func() string { return hopExample(h, exp) })
+		c.broke(name, msg, c.faults.hopBreak(h.From, h.To, h.SentAt), h.SentAt,
+			func() string { return hopExample(h, exp) })
 		c.flag(h)
 	}
-	for _, f := range c.breaks.byKey {
-		f.Of = perEdge[subjects[f.Subject]]
+	for k, f := range c.breaks.byKey {
+		f.Of = perEdge[subjects[k.subject]]
 	}
 	c.stats["hops"] = float64(len(c.led.hops))
 	c.stats["hops_checked"] = float64(checked)
@@ -140,8 +163,9 @@ func (c *propCheck) serverParents() {
 		s := c.idx.span(j)
 		if s.Trace != exp.Trace || s.Parent != exp.Span {
 			mismatches++
-			c.breaks.add(edgeName(h.From, h.To),
+			c.broke(edgeName(h.From, h.To),
 				"server span's parent is not the caller's client span",
+				c.faults.hopBreak(h.From, h.To, h.SentAt), h.SentAt,
 				func() string {
 					return fmt.Sprintf("request %d hop %x: trace %s server span %s has parent %s, expected caller's client span %s",
 						h.Request, h.ID, s.Trace, s.ID, s.Parent, exp.Span)
@@ -168,6 +192,91 @@ func (c *propCheck) evidenceFor(e edge) *edgeEvidence {
 	return ev
 }
 
+// cleanHop reports whether hop i continued cleanly into the backend: its
+// expectation a sampled client span, the callee's sampled server span in
+// the backend with that client span as parent, and the client span there
+// too. These are the hops that make the backend show their edge.
+func (c *propCheck) cleanHop(i int32) bool {
+	h := &c.led.hops[i]
+	_, ok := c.led.effectiveFrom(i)
+	exp, _ := c.led.expected(i)
+	if !ok || !exp.Sampled || !h.ServerSpan || !h.Server.Sampled || h.From == "" || c.led.state[i] != hopContinued {
+		return false
+	}
+	j, ok := c.idx.lookup(h.Server.Trace, h.Server.Span)
+	if !ok {
+		return false
+	}
+	if s := c.idx.span(j); s.Trace != exp.Trace || s.Parent != exp.Span {
+		return false
+	}
+	t, ok := c.idx.trace(exp.Trace)
+	if !ok {
+		return false
+	}
+	_, ok = c.idx.find(t, exp.Span)
+	return ok
+}
+
+// plant reads exp.Broken and exp.DuringFault.
+func (c *propCheck) plant(exp topology.PropagationExpect) {
+	for _, b := range exp.Broken {
+		e := parseEdge(b)
+		name := edgeName(e.from, e.to)
+		if c.planted == nil {
+			c.planted = make(map[string]*plantedEdge)
+		}
+		if c.planted[name] != nil {
+			continue
+		}
+		p := &plantedEdge{name: name, e: e}
+		c.planted[name] = p
+		c.order = append(c.order, p)
+	}
+	if exp.DuringFault > 0 {
+		c.during = c.faults.numbered(exp.DuringFault)
+	}
+}
+
+// parseEdge reads "cart -> inventory" (or "cart → inventory").
+func parseEdge(s string) edge {
+	from, to, ok := strings.Cut(s, "->")
+	if !ok {
+		from, to, _ = strings.Cut(s, "→")
+	}
+	return edge{strings.TrimSpace(from), strings.TrimSpace(to)}
+}
+
+// broke counts one break on subject at time t (unix ns), attributed to a,
+// and tallies it for a planted edge.
+func (c *propCheck) broke(subject, msg string, a attribution, t int64, example func() string) *Finding {
+	f := c.breaks.add(subject, msg, a, example)
+	if p := c.planted[subject]; p != nil {
+		p.breaks++
+		switch {
+		case c.duringWindow(t):
+			p.inside++
+		case len(p.outsideEx) < maxExamples && example != nil:
+			p.outside++
+			p.outsideEx = append(p.outsideEx, example())
+		default:
+			p.outside++
+		}
+	}
+	return f
+}
+
+// duringWindow reports whether t falls in a window of exp.DuringFault, or
+// within postGrace after one.
+func (c *propCheck) duringWindow(t int64) bool {
+	for i := range c.during {
+		if w := &c.during[i]; t >= w.Start && t <= w.End+postGrace {
+			return true
+		}
+	}
+	return false
+}
+
 // verdict assembles the Verdict.
 func (c *propCheck) verdict(exp topology.PropagationExpect) Verdict {
 	v := Verdict{
@@ -175,7 +284,6 @@ func (c *propCheck) verdict(exp topology.PropagationExpect) Verdict {
 		Status:   StatusPass,
 		Expected: "every hop continues its caller's trace; every trace one tree",
 		Stats:    c.stats,
-		Findings: merge(c.breaks, c.info),
 	}
 	if c.idx != nil {
 		v.Measured = fmt.Sprintf("trace context continuity over %d hops and %d traces",
@@ -190,13 +298,98 @@ func (c *propCheck) verdict(exp topology.PropagationExpect) Verdict {
 	n := c.breaks.total()
 	c.stats["breaks"] = float64(n)
 	v.Observed = observedBreaks(n, c.breaks)
+	failing := 0
+	if len(c.order) > 0 {
+		var planted, failingPlanted int
+		v.Expected += "; " + c.expectedPlanted(exp)
+		v.Observed += "; " + c.observedPlanted(exp, &planted, &failingPlanted)
+		failing += failingPlanted
+		if exp.Connected && n > planted {
+			failing += n - planted
+			v.Observed += fmt.Sprintf("; %d %s elsewhere", n-planted, plural(n-planted, "break", "breaks"))
+		}
+	} else if exp.Connected {
+		failing = n
+	}
+	v.Findings = merge(c.plantedF, c.breaks, c.info)
+	c.stats["unexplained"] = countUnexplained(v.Findings)
+	v.Observed += attributionSummary(c.faults, v.Findings)
 	if k := c.info.total(); k > 0 {
 		v.Observed += fmt.Sprintf("; %d %s explained by other checks", k, plural(k, "finding", "findings"))
 	}
-	if exp.Connected && n > 0 {
+	if failing > 0 {
 		v.Status = StatusFail
 	}
 	return v
+}
+
+// duringName is "fault #2's windows (30s–45s)".
+func (c *propCheck) duringName(n int) string {
+	return fmt.Sprintf("fault #%d's %s (%s)", n, plural(len(c.during), "window", "windows"), c.faults.windowList(c.during))
+}
+
+// expectedPlanted words what exp.Broken requires.
+func (c *propCheck) expectedPlanted(exp topology.PropagationExpect) string {
+	names := make([]string, len(c.order))
+	for i, p := range c.order {
+		names[i] = p.name
+	}
+	s := "planted breaks required on " + strings.Join(names, ", ")
+	if exp.DuringFault > 0 {
+		s += " within " + c.duringName(exp.DuringFault) + " (+" + seconds(postGrace) +
+			" grace), and none outside them on those edges"
+	} else {
+		s += " (allowed there)"
+	}
+	if exp.Connected {
+		s += "; no break on any other edge"
+	}
+	return s
+}
+
+// observedPlanted words what happened on the planted edges, adds the failing
+// findings, and returns the planted breaks and how many of them fail
+// (outside the fault's windows) plus one per planted edge without a break.
+func (c *propCheck) observedPlanted(exp topology.PropagationExpect, planted, failing *int) string {
+	var parts []string
+	missing, outside := 0, 0
+	for _, p := range c.order {
+		*planted += p.breaks
+		required := p.breaks
+		if exp.DuringFault > 0 {
+			required = p.inside
+		}
+		if required == 0 {
+			missing++
+			msg := "planted break on " + p.name + " was not observed"
+			if exp.DuringFault > 0 {
+				msg += " within " + c.duringName(exp.DuringFault)
+			}
+			f := c.plantedF.add(p.name, msg, attrNone, nil)
+			f.Count, f.Of = 0, c.perEdge[p.e]
+			parts = append(parts, msg)
+		}
+		if exp.DuringFault == 0 {
+			if p.breaks > 0 {
+				parts = append(parts, fmt.Sprintf("%s broke %d %s (planted)", p.name, p.breaks, plural(p.breaks, "time", "times")))
+			}
+			continue
+		}
+		if p.breaks > 0 {
+			parts = append(parts, fmt.Sprintf("%s broke %d %s: %d within fault #%d's windows, %d outside",
+				p.name, p.breaks, plural(p.breaks, "time", "times"), p.inside, exp.DuringFault, p.outside))
+		}
+		if p.outside > 0 {
+			outside += p.outside
+			f := c.plantedF.add(p.name, fmt.Sprintf("break on %s outside fault #%d's windows", p.name, exp.DuringFault), attrNone, nil)
+			f.Count, f.Of, f.Examples = p.outside, p.breaks, p.outsideEx
+		}
+	}
+	*failing += missing + outside
+	c.stats["planted_breaks"] = float64(*planted)
+	c.stats["planted_edges_missing"] = float64(missing)
+	c.stats["planted_breaks_outside"] = float64(outside)
+	return strings.Join(parts, "; ")
 }
 
 // observedBreaks summarises the failing findings: "2 breaks on 1 edge

@@ -262,7 +262,13 @@ func check(t *testing.T, v Verdict, w want) {
 	for _, f := range v.Findings {
 		found := false
 		for k, n := range w.findings {
-			subj, msg, _ := strings.Cut(k, " | ")
+			// "subject | message substring" or, to tell attributions apart,
+			// "subject | message substring | fault substring" ("none": empty).
+			parts := strings.SplitN(k, " | ", 3)
+			subj, msg := parts[0], parts[1]
+			if len(parts) == 3 && !(parts[2] == "none" && f.Fault == "" || parts[2] != "none" && strings.Contains(f.Fault, parts[2])) {
+				continue
+			}
 			if f.Subject == subj && strings.Contains(f.Message, msg) {
 				found, matched[k] = true, true
 				if f.Count != n {

@@ -54,15 +54,20 @@ type sim struct {
 	top   *topology.Topology
 	svcs  map[string]*topology.Service
 	strip map[edge]bool // headers lost in transit on these physical edges
-	in    Input
-	seq   uint64
-	now   int64
-	req   uint64
+	// tamper, when set, strips a hop's headers in transit when it returns
+	// true (a header fault with a window).
+	tamper func(h *record.Hop) bool
+	in     Input
+	t0     int64 // the run's start
+	seq    uint64
+	now    int64
+	req    uint64
 }
 
 func newSim(t *topology.Topology) *sim {
+	t0 := time.Unix(1_700_000_000, 0).UnixNano()
 	return &sim{top: t, svcs: services(t), strip: make(map[edge]bool),
-		in: Input{Topology: t, ReadBack: true}, now: time.Unix(1_700_000_000, 0).UnixNano()}
+		in: Input{Topology: t, ReadBack: true, RunStart: t0}, now: t0, t0: t0}
 }
 
 // mix scrambles a counter into a well-spread ID.
@@ -102,7 +107,7 @@ func (s *sim) call(parent uint64, from, to string, sent record.Context, headers 
 	s.seq++
 	h := record.Hop{ID: s.seq, Parent: parent, Request: s.req, From: from, To: to, Route: route,
 		Sent: sent, SentHeaders: headers, ClientSpan: client, SentAt: s.now, Received: true}
-	if !s.strip[edge{from, to}] {
+	if !s.strip[edge{from, to}] && (s.tamper == nil || !s.tamper(&h)) {
 		h.GotHeaders = headers
 	}
 	callee := s.svcs[to]
@@ -129,8 +134,9 @@ func (s *sim) serve(i int, callee *topology.Service) {
 		}
 		return
 	}
+	inst := instanceName(callee.Name, 0)
 	server := record.Span{Trace: h.Got.Trace, ID: s.spanID(), Parent: h.Got.Span, Service: callee.Name,
-		Name: route, Kind: record.KindServer}
+		Instance: inst, Name: route, Kind: record.KindServer}
 	if !h.Got.IsValid() {
 		server.Trace, server.Parent = s.traceID(), record.SpanID{}
 	}
@@ -139,7 +145,7 @@ func (s *sim) serve(i int, callee *topology.Service) {
 	server.Start = s.tick()
 	for _, c := range calls {
 		client := record.Span{Trace: server.Trace, ID: s.spanID(), Parent: server.ID, Service: callee.Name,
-			Name: "call " + c.Call.Service, Kind: record.KindClient, Start: s.tick()}
+			Instance: inst, Name: "call " + c.Call.Service, Kind: record.KindClient, Start: s.tick()}
 		ctx := record.Context{Trace: client.Trace, Span: client.ID, Sampled: true}
 		s.call(h.ID, callee.Name, c.Call.Service, ctx, injected(callee), true)
 		s.end(client)
@@ -177,4 +183,113 @@ func (s *sim) drop(f func(*record.Span) bool) *sim {
 	}
 	s.in.Backend = out
 	return s
+}
+
+// sec is a time relative to the run's start, in seconds.
+func (s *sim) sec(x float64) int64 { return s.t0 + int64(x*float64(time.Second)) }
+
+// spread sends n requests to entry, one every gap seconds from the run's
+// start.
+func (s *sim) spread(entry string, n int, gap float64) *sim {
+	for i := range n {
+		s.now = s.sec(float64(i) * gap)
+		s.run(entry, 1)
+	}
+	return s
+}
+
+// between returns a predicate for times within [from, to] seconds of the
+// run's start.
+func (s *sim) between(from, to float64) func(int64) bool {
+	return func(t int64) bool { return t >= s.sec(from) && t <= s.sec(to) }
+}
+
+// fault returns a planned fault of kind on target with the decoder's
+// defaults that matter here.
+func fault(kind topology.FaultKind, target topology.FaultTarget) topology.Fault {
+	f := topology.Fault{Kind: kind, Target: target, Forward: true}
+	return f
+}
+
+// onService targets every instance of a service; onInstance one of them;
+// onEdge an edge.
+func onService(svc string) topology.FaultTarget {
+	return topology.FaultTarget{Service: svc, Instance: -1}
+}
+func onInstance(svc string, n int) topology.FaultTarget {
+	return topology.FaultTarget{Service: svc, Instance: n}
+}
+func onEdge(from, to string) topology.FaultTarget {
+	return topology.FaultTarget{From: from, To: to, Instance: -1}
+}
+
+// plant adds f to the scenario's faults with one applied window per pair of
+// seconds [start, end].
+func (s *sim) plant(f topology.Fault, windows ...[2]float64) *sim {
+	s.in.Planned = append(s.in.Planned, f)
+	for _, w := range windows {
+		s.window(len(s.in.Planned), f, w)
+	}
+	return s
+}
+
+// window records one applied window of fault number n (0: live).
+func (s *sim) window(n int, f topology.Fault, w [2]float64) {
+	s.in.Faults = append(s.in.Faults, record.Fault{
+		ID: 100 + len(s.in.Faults), Number: n, Kind: string(f.Kind),
+		Desc:    string(f.Kind) + " " + targetName(f.Target),
+		Service: f.Target.Service, Instance: f.Target.Instance, From: f.Target.From, To: f.Target.To,
+		Start: s.sec(w[0]), End: s.sec(w[1]), Live: n == 0,
+	})
+}
+
+// hops applies fn to the hops matching pred.
+func (s *sim) hops(pred func(*record.Hop) bool, fn func(*record.Hop)) *sim {
+	for i := range s.in.Hops {
+		if pred(&s.in.Hops[i]) {
+			fn(&s.in.Hops[i])
+		}
+	}
+	return s
+}
+
+// spans applies fn to the ledger and backend copies of the spans matching
+// pred (judged on the ledger copy).
+func (s *sim) spans(pred func(*record.Span) bool, fn func(*record.Span)) *sim {
+	hit := make(map[spanRef]bool)
+	for i := range s.in.Ended {
+		if sp := &s.in.Ended[i].Span; pred(sp) {
+			hit[spanRef{sp.Trace, sp.ID}] = true
+			fn(sp)
+		}
+	}
+	for i := range s.in.Backend {
+		if sp := &s.in.Backend[i]; hit[spanRef{sp.Trace, sp.ID}] {
+			fn(sp)
+		}
+	}
+	return s
+}
+
+// loseSpans marks the ended spans matching pred with stage e and removes
+// them from the backend.
+func (s *sim) loseSpans(e record.Export, pred func(*record.Span) bool) *sim {
+	gone := make(map[spanRef]bool)
+	for i := range s.in.Ended {
+		if sp := &s.in.Ended[i]; pred(&sp.Span) {
+			sp.Export = e
+			gone[spanRef{sp.Trace, sp.ID}] = true
+		}
+	}
+	return s.drop(func(sp *record.Span) bool { return gone[spanRef{sp.Trace, sp.ID}] })
+}
+
+// faultChain is 60 requests through frontend → cart → inventory, one a
+// second, with tamper set before they run.
+func faultChain(tamper func(*sim) func(*record.Hop) bool) *sim {
+	s := newSim(topo(svc("frontend", "cart"), svc("cart", "inventory"), svc("inventory")))
+	if tamper != nil {
+		s.tamper = tamper(s)
+	}
+	return s.spread("frontend", 60, 1)
 }

@@ -71,7 +71,8 @@ func (c *propCheck) pair(pairs map[svcPair]*pairTally, pred map[edge]bool, k svc
 		return
 	}
 	from := c.idx.names.name(k[0])
-	c.breaks.add(edgeName(from, child.Service), "unexpected edge: the topology predicts no call",
+	c.broke(edgeName(from, child.Service), "unexpected edge: the topology predicts no call",
+		c.faults.treeEdge(from, child.Service, child.Start), child.Start,
 		func() string {
 			return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
 		})
@@ -107,7 +108,7 @@ func (c *propCheck) multiRoot(t int32, roots int) int {
 		if e == first || s.Parent.IsValid() || c.flagged[spanRef{s.Trace, s.ID}] {
 			continue
 		}
-		f := c.breaks.add(s.Service, msg, func() string {
+		f := c.broke(s.Service, msg, c.faults.tree(s.Service, s.Start), s.Start, func() string {
 			return fmt.Sprintf("trace %s span %s (%s) is a second root", s.Trace, s.ID, s.Name)
 		})
 		f.Of = x.numTraces()
@@ -127,10 +128,10 @@ const (
 // unknown (a break).
 func (c *propCheck) orphans(orphans []int32, perSvc []int) {
 	x := c.idx
-	want := make(map[spanRef]uint8)
+	want := make(map[spanRef]parentInfo)
 	for _, e := range orphans {
 		s := x.span(e)
-		want[spanRef{s.Trace, s.Parent}] = parentUnknown
+		want[spanRef{s.Trace, s.Parent}] = parentInfo{why: parentUnknown}
 	}
 	c.explainParents(want)
 	var lost, unsampled int
@@ -143,15 +144,23 @@ func (c *propCheck) orphans(orphans []int32, perSvc []int) {
 			return fmt.Sprintf("trace %s span %s (%s) has parent %s", s.Trace, s.ID, s.Name, s.Parent)
 		}
 		var f *Finding
-		switch want[spanRef{s.Trace, s.Parent}] {
+		why := want[spanRef{s.Trace, s.Parent}]
+		a := c.faults.tree(s.Service, s.Start)
+		switch why.why {
 		case parentLost:
 			lost++
-			f = c.info.add(s.Service, "span's parent never reached the backend (counted under completeness)", ex)
+			// The parent's loss explains the orphan: attribute it as a loss
+			// of the parent, falling back to the tree rules.
+			p := &c.in.Ended[why.ended]
+			if la := c.faults.loss(p.Service, p.Instance, p.End); la != attrUnexplained {
+				a = la
+			}
+			f = c.info.add(s.Service, "span's parent never reached the backend (counted under completeness)", a, ex)
 		case parentUnsampled:
 			unsampled++
-			f = c.info.add(s.Service, "span's parent was not sampled (a sampling decision, not a propagation break)", ex)
+			f = c.info.add(s.Service, "span's parent was not sampled (a sampling decision, not a propagation break)", a, ex)
 		default:
-			f = c.breaks.add(s.Service, "span's parent is missing", ex)
+			f = c.broke(s.Service, "span's parent is missing", a, s.Start, ex)
 		}
 		f.Of = perSvc[x.ents[e].svc]
 	}
@@ -159,28 +168,34 @@ func (c *propCheck) orphans(orphans []int32, perSvc []int) {
 	c.stats["orphans_parent_unsampled"] = float64(unsampled)
 }
 
+// parentInfo is what the ledger says about an orphan's missing parent.
+type parentInfo struct {
+	why   uint8
+	ended int32 // parentLost: index in Input.Ended
+}
+
 // explainParents marks the wanted parents the ledger knows: spans that ended
 // sampled (so they were lost on the way) and spans that were not sampled.
-func (c *propCheck) explainParents(want map[spanRef]uint8) {
+func (c *propCheck) explainParents(want map[spanRef]parentInfo) {
 	if len(want) == 0 {
 		return
 	}
-	mark := func(r spanRef, why uint8) {
+	mark := func(r spanRef, why uint8, ended int) {
 		if _, ok := want[r]; ok {
-			want[r] = why
+			want[r] = parentInfo{why: why, ended: int32(ended)}
 		}
 	}
 	for i := range c.in.Ended {
 		s := &c.in.Ended[i].Span
-		mark(spanRef{s.Trace, s.ID}, parentLost)
+		mark(spanRef{s.Trace, s.ID}, parentLost, i)
 	}
 	for i := range c.in.Hops {
 		h := &c.in.Hops[i]
 		if h.ClientSpan && !h.Sent.Sampled {
-			mark(spanRef{h.Sent.Trace, h.Sent.Span}, parentUnsampled)
+			mark(spanRef{h.Sent.Trace, h.Sent.Span}, parentUnsampled, 0)
 		}
 		if h.ServerSpan && !h.Server.Sampled {
-			mark(spanRef{h.Server.Trace, h.Server.Span}, parentUnsampled)
+			mark(spanRef{h.Server.Trace, h.Server.Span}, parentUnsampled, 0)
 		}
 	}
 }
@@ -205,10 +220,7 @@ func (c *propCheck) predicted(pairs map[svcPair]*pairTally) {
 			continue
 		}
 		unobserved++
-		f := c.breaks.add(edgeName(e.from, e.to),
-			"predicted edge never observed: no "+e.to+" span is a child of a "+e.from+" span", nil)
-		f.Count = ev.clean
-		f.Of = ev.hops
+		c.unobservedEdge(e, ev)
 	}
 	c.stats["predicted_edges"] = float64(len(pred))
 	c.stats["predicted_edges_exercised"] = float64(exercised)
@@ -220,4 +232,22 @@ func (c *propCheck) observed(pairs map[svcPair]*pairTally, e edge) bool {
 	a, ok1 := c.idx.names.ids[e.from]
 	b, ok2 := c.idx.names.ids[e.to]
 	return ok1 && ok2 && pairs[svcPair{a, b}] != nil
+}
+
+// unobservedEdge reports a predicted edge the backend never shows, one count
+// per hop that should have shown it, attributed by when the hop was sent.
+func (c *propCheck) unobservedEdge(e edge, ev *edgeEvidence) {
+	name := edgeName(e.from, e.to)
+	msg := "predicted edge never observed: no " + e.to + " span is a child of a " + e.from + " span"
+	for i := range c.led.hops {
+		h := &c.led.hops[i]
+		if h.To != e.to {
+			continue
+		}
+		if from, ok := c.led.effectiveFrom(int32(i)); !ok || from != e.from || !c.cleanHop(int32(i)) {
+			continue
+		}
+		f := c.broke(name, msg, c.faults.treeEdge(e.from, e.to, h.SentAt), h.SentAt, nil)
+		f.Of = ev.hops
+	}
 }

@@ -17,7 +17,10 @@ const (
 
 // Verdict is the result of one check, as it goes into report.json.
 type Verdict struct {
-	Check    string    `json:"check"`  // "propagation", "completeness"
+	Check string `json:"check"` // "propagation", "completeness", "detect"
+	// Subject names what the check is about when it is not the whole run:
+	// the fault a detect check looks for.
+	Subject  string    `json:"subject,omitempty"`
 	Status   Status    `json:"status"` // pass, fail or not-run
 	Measured string    `json:"measured"`
 	Expected string    `json:"expected"`
@@ -36,30 +39,41 @@ type Finding struct {
 	Count    int      `json:"count"`
 	Of       int      `json:"of,omitempty"` // out of how many hops, spans or traces
 	Examples []string `json:"examples,omitempty"`
+	// Fault says which planted fault explains the finding: "explained by
+	// fault #3 (strip-headers cart -> inventory, 30s–45s)", or "unexplained"
+	// when faults were planted and none explains it; empty when the run had
+	// no faults (and on evidence that is not an effect, such as a detect
+	// check's baseline).
+	Fault string `json:"fault,omitempty"`
 }
 
 // maxExamples bounds Finding.Examples.
 const maxExamples = 5
 
-// findingKey identifies one Finding while findings are collected.
-type findingKey struct{ subject, message string }
+// findingKey identifies one Finding while findings are collected: the same
+// problem explained by different faults (or by none) is separate findings.
+type findingKey struct {
+	subject, message string
+	fault            attribution
+}
 
-// findings collects Findings, one per (subject, message).
+// findings collects Findings, one per (subject, message, attribution).
 type findings struct {
-	byKey map[findingKey]*Finding
+	byKey  map[findingKey]*Finding
+	faults *faultSet // names attributions; nil without faults
 }
 
-func newFindings() *findings {
-	return &findings{byKey: make(map[findingKey]*Finding)}
+func newFindings(faults *faultSet) *findings {
+	return &findings{byKey: make(map[findingKey]*Finding), faults: faults}
 }
 
-// add counts one occurrence of message on subject; example is called only
-// while the finding still wants examples.
-func (fs *findings) add(subject, message string, example func() string) *Finding {
-	k := findingKey{subject, message}
+// add counts one occurrence of message on subject, attributed to a;
+// example is called only while the finding still wants examples.
+func (fs *findings) add(subject, message string, a attribution, example func() string) *Finding {
+	k := findingKey{subject, message, a}
 	f := fs.byKey[k]
 	if f == nil {
-		f = &Finding{Subject: subject, Message: message}
+		f = &Finding{Subject: subject, Message: message, Fault: fs.faults.label(a)}
 		fs.byKey[k] = f
 	}
 	f.Count++
@@ -96,7 +110,7 @@ func (fs *findings) list() []Finding {
 	}
 	slices.SortFunc(out, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count),
-			cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message))
+			cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Message, b.Message), cmp.Compare(a.Fault, b.Fault))
 	})
 	return out
 }

@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/tracerig/tracerig/fixtures"
 	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -22,6 +24,7 @@ type sink struct {
 	// noReadBack says why spans cannot be read back; "" when they can.
 	noReadBack string
 	conn       *grpc.ClientConn
+	pipe       *simulator.Pipe // between exporters and backend, for pipeline faults
 }
 
 // openSink starts or reaches the backend the run exports to.
@@ -46,13 +49,25 @@ func openSink(ctx context.Context, b topology.Backend, override string) (*sink, 
 			return nil, &RuntimeError{err}
 		}
 	}
-	conn, err := grpc.NewClient(s.endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return s, nil
+}
+
+// connect opens the connection every exporter of the run shares, to the
+// backend or to the pipe in front of it. It reconnects within a second of
+// the backend coming back, so an outage costs what it lasts and no more.
+func (s *sink) connect(target string) error {
+	conn, err := grpc.NewClient(target,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: time.Second,
+		}),
+	)
 	if err != nil {
-		s.close(ctx)
-		return nil, &RuntimeError{fmt.Errorf("connect to otlp endpoint %s: %w", s.endpoint, err)}
+		return &RuntimeError{fmt.Errorf("connect to otlp endpoint %s: %w", target, err)}
 	}
 	s.conn = conn
-	return s, nil
+	return nil
 }
 
 // probe fails fast, before any load, when nothing listens at endpoint.
@@ -85,6 +100,9 @@ func (s *sink) close(ctx context.Context) error {
 	var err error
 	if s.conn != nil {
 		err = s.conn.Close()
+	}
+	if s.pipe != nil {
+		s.pipe.Close()
 	}
 	if s.embedded != nil {
 		if e := s.embedded.Shutdown(ctx); e != nil && err == nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -39,10 +40,12 @@ type Report struct {
 	TracesStarted int `json:"traces_started"`
 	TracesSampled int `json:"traces_sampled"`
 	// BackendSpans is how many spans were read back.
-	BackendSpans int              `json:"backend_spans"`
-	Verdicts     []assert.Verdict `json:"verdicts"`
-	Passed       bool             `json:"passed"`
-	Errors       []string         `json:"errors,omitempty"`
+	BackendSpans int `json:"backend_spans"`
+	// Faults lists every window in which a fault was active.
+	Faults   []record.Fault   `json:"faults"`
+	Verdicts []assert.Verdict `json:"verdicts"`
+	Passed   bool             `json:"passed"`
+	Errors   []string         `json:"errors,omitempty"`
 
 	input assert.Input // what the checks saw, for tests of this package
 }
@@ -179,7 +182,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			ew.printf(" (not settled after %s)", round(r.SettleTime))
 		}
 	}
-	ew.printf("\n\n")
+	ew.printf("\n")
+	for _, f := range r.Faults {
+		ew.printf("fault %s: %s\n", faultLabel(f), r.window(f))
+	}
+	ew.printf("\n")
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "CHECK\tSTATUS\tEXPECTED\tOBSERVED\n")
 	for _, v := range r.Verdicts {
@@ -245,3 +252,20 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+// faultLabel names a fault window: "#2 strip-headers cart -> inventory", or
+// "live 7 …" for one added through the control API.
+func faultLabel(f record.Fault) string {
+	if f.Number == 0 {
+		return fmt.Sprintf("live %d %s", f.ID, f.Desc)
+	}
+	return fmt.Sprintf("#%d %s", f.Number, f.Desc)
+}
+
+// window renders a fault window relative to the start of load.
+func (r *Report) window(f record.Fault) string {
+	at := func(ns int64) string {
+		return fmt.Sprintf("%.1fs", time.Duration(ns-r.StartedAt.UnixNano()).Seconds())
+	}
+	return at(f.Start) + "–" + at(f.End)
+}

@@ -36,11 +36,44 @@ type Options struct {
 	Duration *time.Duration
 	// Rate, when set, replaces every load's rate (a zero Rate: flat out).
 	Rate *topology.Rate
+	// TimeScale, when in (0, 1), shortens the run's timeline: every load's
+	// duration and every fault's start, length and period are multiplied by
+	// it, so a story scenario plays the same way in less time.
+	TimeScale float64
 	// OTLPEndpoint exports to this OTLP gRPC endpoint instead of the
 	// scenario's backend; checks that need read-back then do not run.
 	OTLPEndpoint string
 	// Progress, when set, receives a live progress line.
 	Progress io.Writer
+	// Control, when set, serves the live fault API on this address for
+	// the length of the load.
+	Control string
+	// ControlReady, when set, is called with the control API's address once
+	// it listens.
+	ControlReady func(addr string)
+}
+
+// Export settings of every service: an export gives up after 5s, and a
+// failed one is retried for up to 3s, so a backend outage longer than that
+// loses the spans of its window (and the report says so).
+var (
+	exportTimeout = 5 * time.Second
+	exportRetry   = otlptracegrpc.RetryConfig{
+		Enabled:         true,
+		InitialInterval: 100 * time.Millisecond,
+		MaxInterval:     time.Second,
+		MaxElapsedTime:  3 * time.Second,
+	}
+)
+
+// needsPipe reports whether any fault acts on the export pipeline.
+func needsPipe(faults []topology.Fault) bool {
+	for _, f := range faults {
+		if f.Kind == topology.FaultExporterOutage || f.Kind == topology.FaultSlowBackend {
+			return true
+		}
+	}
+	return false
 }
 
 // Run runs sc and returns its report. A cancelled ctx stops the load early:
@@ -55,6 +88,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	}
 	rep.Seed = seed
 	loads := overrideLoads(sc.Load, opts)
+	faults := scaleFaults(sc.Faults, opts.TimeScale)
 	rep.Interrupted = ctx.Err() != nil
 
 	snk, err := openSink(ctx, sc.Backend, opts.OTLPEndpoint)
@@ -64,10 +98,31 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	rep.Backend = describeBackend(sc.Backend, snk)
 	defer snk.close(context.Background())
 
+	target := snk.endpoint
+	if needsPipe(faults) || opts.Control != "" {
+		if snk.pipe, err = simulator.NewPipe(snk.endpoint); err != nil {
+			return nil, &RuntimeError{err}
+		}
+		target = snk.pipe.Addr()
+	}
+	if err := snk.connect(target); err != nil {
+		return nil, err
+	}
+	retry := exportRetry
+	if s := opts.TimeScale; s > 0 && s < 1 {
+		// The exporters' patience is part of the timeline: an outage that
+		// outlasts it loses spans at any scale.
+		retry.MaxElapsedTime = max(scale(retry.MaxElapsedTime, s), 300*time.Millisecond)
+	}
 	rt := simulator.New(sc.Topology,
 		simulator.WithSeed(seed),
+		simulator.WithPipe(snk.pipe),
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
-			return otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(snk.conn))
+			return otlptracegrpc.New(ctx,
+				otlptracegrpc.WithGRPCConn(snk.conn),
+				otlptracegrpc.WithTimeout(exportTimeout),
+				otlptracegrpc.WithRetry(retry),
+			)
 		}),
 	)
 	if err := rt.Start(ctx); err != nil {
@@ -76,7 +131,20 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	started := time.Now()
 	rep.StartedAt = started
 
-	results, loadErr := drive(ctx, rt, loads, opts)
+	loadCtx, endLoad := context.WithCancel(ctx)
+	waitFaults := rt.PlayFaults(loadCtx, faults, started)
+	stopControl, err := serveControl(opts.Control, rt, sc, opts.ControlReady)
+	if err != nil {
+		endLoad()
+		waitFaults()
+		rt.Shutdown(context.WithoutCancel(ctx))
+		return nil, &RuntimeError{err}
+	}
+	results, loadErr := drive(loadCtx, rt, loads, opts)
+	endLoad()
+	waitFaults()
+	stopControl()
+	rep.Faults = rt.FaultWindows()
 	rep.Load = loadReports(results)
 	rep.Interrupted = rep.Interrupted || ctx.Err() != nil
 
@@ -97,6 +165,9 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	rep.Ledger = rt.Ledger().Totals()
 	rep.TracesStarted, rep.TracesSampled = snap.Traces()
 	in := assert.Input{
+		Faults:     rep.Faults,
+		Planned:    faults,
+		RunStart:   started.UnixNano(),
 		Topology:   sc.Topology,
 		Hops:       snap.Hops,
 		Ended:      snap.Ended,
@@ -153,9 +224,28 @@ func overrideLoads(loads []topology.Load, opts Options) []topology.Load {
 		if opts.Rate != nil {
 			out[i].Rate = *opts.Rate
 		}
+		if s := opts.TimeScale; s > 0 && s < 1 {
+			out[i].Duration = scale(out[i].Duration, s)
+		}
 	}
 	return out
 }
+
+// scaleFaults returns the faults with their timeline multiplied by s, when
+// s is in (0, 1).
+func scaleFaults(faults []topology.Fault, s float64) []topology.Fault {
+	out := append([]topology.Fault(nil), faults...)
+	if s <= 0 || s >= 1 {
+		return out
+	}
+	for i := range out {
+		w := &out[i].Window
+		w.At, w.For, w.Every = scale(w.At, s), scale(w.For, s), scale(w.Every, s)
+	}
+	return out
+}
+
+func scale(d time.Duration, s float64) time.Duration { return time.Duration(float64(d) * s) }
 
 // awaitBackend waits until the backend holds every span the exporters had
 // acknowledged and the count has stopped moving, or until limit. It reports

@@ -65,7 +65,7 @@ func (in *instance) grpcHandler(_ any, stream grpc.ServerStream) error {
 		}
 	}
 	err := in.handle(ctx, req)
-	rec.calleeError = err != nil
+	rec.calleeError = err != nil && ctx.Err() == nil
 	in.shard.addRecv(rec)
 	var inj *injected
 	switch {

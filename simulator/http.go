@@ -75,7 +75,7 @@ func (in *instance) httpRoute(route *topology.Route, traced bool) http.Handler {
 			}
 		}
 		err := in.handle(r.Context(), req)
-		rec.calleeError = err != nil
+		rec.calleeError = err != nil && r.Context().Err() == nil
 		in.shard.addRecv(rec)
 		var inj *injected
 		switch {

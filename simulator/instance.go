@@ -41,7 +41,7 @@ type instance struct {
 
 	svcSym, instSym uint32
 
-	address    string // fixed at first listen, kept across restarts
+	address    string       // fixed at first listen, kept across restarts
 	httpClient *http.Client // instrumented: otelhttp over the recorder
 	bareClient *http.Client // no instrumentation, for uninstrument faults
 	transport  *http.Transport

@@ -125,7 +125,7 @@ type Hop struct {
 	GotHeaders  Header
 	Server      Context
 	ServerSpan  bool // the callee started a recording or non-recording span
-	CalleeError bool // the callee answered with an error
+	CalleeError bool // the callee answered with an error (not when the caller gave up first)
 }
 
 // Fault is one window in which a fault was active, as the runtime applied
