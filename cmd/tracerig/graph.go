@@ -15,7 +15,7 @@ func graphCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	format := fs.String("format", "dot", "output format: dot or mermaid")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig graph [--format dot|mermaid] FILE\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: tracerig graph [--format dot|mermaid] FILE|NAME\n\nNAME: a scenario of the library (tracerig list)\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -29,6 +29,13 @@ func graphCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError("--format must be dot or mermaid, got %q", *format)
 	}
 	path := fs.Arg(0)
+	if isLibraryName(path) {
+		sc, err := openLibrary(path)
+		if err != nil {
+			return &exitError{code: exitUsage, err: configError(err)}
+		}
+		return writeGraph(stdout, sc.Topology, *format)
+	}
 	data, err := readInput(path)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
@@ -43,8 +50,12 @@ func graphCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	} else if topo, err = topology.ParseTopology(path, data); err != nil {
 		return &exitError{code: exitUsage, err: configError(err)}
 	}
-	if *format == "mermaid" {
-		return topo.WriteMermaid(stdout)
+	return writeGraph(stdout, topo, *format)
+}
+
+func writeGraph(w io.Writer, topo *topology.Topology, format string) error {
+	if format == "mermaid" {
+		return topo.WriteMermaid(w)
 	}
-	return topo.WriteDOT(stdout)
+	return topo.WriteDOT(w)
 }

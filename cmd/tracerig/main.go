@@ -42,27 +42,48 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// parseFlags parses a command's flags. -h and --help print the command's
-// usage and exit 0, as `tracerig -h` does; any other flag error exits 2
-// (the flag package has already printed it).
+// parseFlags parses a command's flags, which may come before, between or
+// after its arguments (`tracerig run quickstart --duration 1s`); "--" ends
+// the flags. -h and --help print the command's usage and exit 0, as
+// `tracerig -h` does; any other flag error exits 2 (the flag package has
+// already printed it).
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, flag.ErrHelp):
-		return &exitError{code: exitOK}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return &exitError{code: exitOK}
+			}
+			return &exitError{code: exitUsage}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			// Everything after "--" is an argument.
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	return &exitError{code: exitUsage}
+	// Leave the arguments in fs.Args().
+	fs.Parse(append([]string{"--"}, pos...))
+	return nil
 }
 
 const usage = `tracerig: a distributed-tracing test harness and load simulator
 
 usage:
-  tracerig run [flags] SCENARIO.yaml      run a scenario and check what reached the backend
-  tracerig validate FILE...               report every problem in topology and scenario files
-  tracerig graph [--format dot|mermaid] FILE
+  tracerig run [flags] SCENARIO.yaml|NAME run a scenario and check what reached the backend;
+                                          --control HOST:PORT serves the live fault API
+  tracerig list                           list the scenario library (NAME: built into tracerig)
+  tracerig validate FILE|NAME...          report every problem in topology and scenario files
+  tracerig graph [--format dot|mermaid] FILE|NAME
                                           print a topology (or a scenario's) as a graph
+  tracerig fault add|list|clear --control HOST:PORT ...
+                                          add, list and clear faults in a run going with --control
   tracerig backend [flags]                run the embedded OTLP backend alone
 
 Run 'tracerig COMMAND -h' for a command's flags.
@@ -77,6 +98,8 @@ var commands = map[string]command{
 	"validate": validateCmd,
 	"graph":    graphCmd,
 	"backend":  backendCmd,
+	"fault":    faultCmd,
+	"list":     listCmd,
 }
 
 func main() {

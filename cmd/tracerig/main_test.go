@@ -137,6 +137,11 @@ func TestCommands(t *testing.T) {
 		{"validate -h", []string{"validate", "-h"}, exitOK, "usage: tracerig validate"},
 		{"graph -h", []string{"graph", "-h"}, exitOK, "usage: tracerig graph"},
 		{"backend -h", []string{"backend", "-h"}, exitOK, "usage: tracerig backend"},
+		{"list -h", []string{"list", "-h"}, exitOK, "usage: tracerig list"},
+		{"fault -h", []string{"fault", "-h"}, exitOK, "tracerig fault add"},
+		{"fault add -h", []string{"fault", "add", "-h"}, exitOK, "usage: tracerig fault add"},
+		{"fault list -h", []string{"fault", "list", "--help"}, exitOK, "usage: tracerig fault list"},
+		{"fault clear -h", []string{"fault", "clear", "-h"}, exitOK, "usage: tracerig fault clear"},
 		{"unknown flag", []string{"graph", "--colour", "testdata/tiny.yaml"}, exitUsage, "flag provided but not defined"},
 		{"backend extra args", []string{"backend", "now"}, exitUsage, "unexpected arguments: now"},
 	}

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 
 	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/topology"
@@ -21,9 +23,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		rate     = fs.String("rate", "", "request rate for every load entry, e.g. 200/s; 0 = as fast as the workers go")
 		otlp     = fs.String("otlp-endpoint", "", "export over OTLP gRPC to HOST:PORT instead of the scenario's backend")
 		quiet    = fs.Bool("quiet", false, "no progress line")
+		control  = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --control-any")
+		ctlAny   = fs.Bool("control-any", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig run [flags] SCENARIO.yaml\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: tracerig run [flags] SCENARIO.yaml|NAME\n\nNAME: a scenario of the library (tracerig list)\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -33,16 +37,31 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fs.Usage()
 		return usageError("want exactly one scenario file, got %d", fs.NArg())
 	}
-	sc, err := topology.LoadScenario(fs.Arg(0))
+	var set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var controlAddr string
+	if set["control"] {
+		a, err := controlListenAddr(*control, *ctlAny)
+		if err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		controlAddr = a
+	} else if *ctlAny {
+		return usageError("--control-any needs --control")
+	}
+	sc, err := loadScenario(fs.Arg(0))
 	if err != nil {
 		return &exitError{code: exitUsage, err: configError(err)}
 	}
-	opts := scenarios.Options{OutDir: *out, OTLPEndpoint: *otlp}
+	opts := scenarios.Options{OutDir: *out, OTLPEndpoint: *otlp, Control: controlAddr}
+	if controlAddr != "" {
+		opts.ControlReady = func(addr string) {
+			fmt.Fprintf(stderr, "control API on http://%s (tracerig fault --control %s ...)\n", addr, clientAddr(addr))
+		}
+	}
 	if !*quiet {
 		opts.Progress = stderr
 	}
-	var set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if set["seed"] {
 		opts.Seed = seed
 	}
@@ -90,4 +109,45 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return &exitError{code: exitCheckFailed}
 	}
 	return nil
+}
+
+// controlListenAddr checks the --control address. A host left out (":7000")
+// means loopback; a host that is not a loopback address (or localhost) needs
+// --control-any, with which an empty host listens on every interface.
+func controlListenAddr(addr string, allowAny bool) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--control: %q is not HOST:PORT (e.g. 127.0.0.1:7000, or 127.0.0.1:0 for a free port)", addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return "", fmt.Errorf("--control: bad port in %q", addr)
+	}
+	switch {
+	case host == "" && !allowAny:
+		return net.JoinHostPort("127.0.0.1", port), nil
+	case host == "", allowAny, isLoopback(host):
+		return addr, nil
+	}
+	return "", fmt.Errorf("--control: %s is not a loopback address; the control API lets anyone who reaches it inject faults, so pass --control-any to listen there", host)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// clientAddr is the address a client on this machine dials to reach a
+// listener on addr: an unspecified host (0.0.0.0, ::) becomes loopback.
+func clientAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
 }

@@ -18,7 +18,9 @@ import (
 func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintf(stderr, "usage: tracerig validate FILE...\n") }
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: tracerig validate FILE|NAME...\n\nNAME: a scenario of the library (tracerig list)\n")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,8 +46,12 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // loadAny loads path as a scenario when it names a topology or load, else as
-// a topology.
+// a topology; a library scenario's name loads that scenario.
 func loadAny(path string) error {
+	if isLibraryName(path) {
+		_, err := openLibrary(path)
+		return err
+	}
 	data, err := readInput(path)
 	if err != nil {
 		return err

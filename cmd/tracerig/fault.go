@@ -1,0 +1,453 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tracerig/tracerig/scenarios"
+	"github.com/tracerig/tracerig/simulator"
+)
+
+// controlEnv names the environment variable --control defaults to.
+const controlEnv = "TRACERIG_CONTROL"
+
+const faultUsage = `usage:
+  tracerig fault add [--control ADDR] [--for D] FILE|-|'FAULT'
+                      add a fault to a running scenario: one item of a
+                      scenario's faults list, from FILE, stdin (-) or the
+                      argument itself, e.g.
+                      'strip-headers: {from: cart, to: inventory}'
+  tracerig fault list [--control ADDR] [--json]
+                      the active faults, then the past fault windows
+  tracerig fault clear [--control ADDR] [ID]
+                      clear fault ID, or every active fault
+
+The run must be going with 'tracerig run --control ADDR'; --control
+defaults to $TRACERIG_CONTROL. A fault added here starts now (its 'at' is
+ignored) and lasts for its 'for', or until cleared or the load ends.
+`
+
+// faultCmd is the client of the control API that `tracerig run --control`
+// serves: it adds, lists and clears faults while a scenario runs.
+func faultCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, faultUsage)
+		return usageError("want a subcommand: add, list or clear")
+	}
+	switch args[0] {
+	case "-h", "--help", "-help", "help":
+		fmt.Fprint(stderr, faultUsage)
+		return &exitError{code: exitOK}
+	case "add":
+		return faultAdd(ctx, args[1:], stdout, stderr)
+	case "list":
+		return faultList(ctx, args[1:], stdout, stderr)
+	case "clear":
+		return faultClear(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprint(stderr, faultUsage)
+	return usageError("unknown subcommand %q (want add, list or clear)", args[0])
+}
+
+// faultFlags returns a flag set for `fault SUB` with --control.
+func faultFlags(sub, args string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("fault "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	control := fs.String("control", os.Getenv(controlEnv), "`HOST:PORT` of the control API of a run started with --control (default $"+controlEnv+")")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: tracerig fault %s [flags] %s\n\nflags:\n", sub, args)
+		fs.PrintDefaults()
+	}
+	return fs, control
+}
+
+// checkArgs reports a usage error unless fs has between lo and hi
+// arguments.
+func checkArgs(fs *flag.FlagSet, lo, hi int) error {
+	n := fs.NArg()
+	if n >= lo && n <= hi {
+		return nil
+	}
+	fs.Usage()
+	switch {
+	case lo == hi:
+		return usageError("want %d argument(s), got %d", lo, n)
+	case n < lo:
+		return usageError("want at least %d argument(s), got %d", lo, n)
+	}
+	return usageError("want at most %d argument(s), got %d", hi, n)
+}
+
+func faultAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, control := faultFlags("add", "FILE|-|'FAULT'", stderr)
+	forD := fs.Duration("for", 0, "how long the fault lasts; adds or overrides the fault's for:")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs, 1, 1); err != nil {
+		return err
+	}
+	c, err := newControlClient(*control)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["for"] && *forD <= 0 {
+		return usageError("--for must be positive, got %s", *forD)
+	}
+	body, label, err := readFault(fs.Arg(0), os.Stdin)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if set["for"] {
+		var same bool
+		if body, same = withFor(body, *forD); !same {
+			// Positions in the server's errors are in the rewritten body.
+			label = "request"
+		}
+	}
+	status, resp, err := c.do(ctx, http.MethodPost, "/faults", body)
+	if err != nil {
+		return err
+	}
+	switch status {
+	case http.StatusCreated:
+		var r struct{ ID int }
+		if err := json.Unmarshal(resp, &r); err != nil || r.ID == 0 {
+			return c.unexpected(status, resp)
+		}
+		fmt.Fprintf(stdout, "added fault %d\n", r.ID)
+		return nil
+	case http.StatusBadRequest, http.StatusConflict:
+		msg, ok := serverError(resp)
+		if !ok {
+			return c.unexpected(status, resp)
+		}
+		lines := strings.Split(strings.TrimRight(msg, "\n"), "\n")
+		for _, l := range lines {
+			if label != "request" {
+				if rest, ok := strings.CutPrefix(l, "request:"); ok {
+					l = label + ":" + rest
+				}
+			}
+			fmt.Fprintln(stderr, l)
+		}
+		if len(lines) == 1 {
+			return &exitError{code: exitUsage, err: errors.New("the fault was rejected")}
+		}
+		return &exitError{code: exitUsage, err: fmt.Errorf("the fault was rejected: %d problems", len(lines))}
+	}
+	return c.unexpected(status, resp)
+}
+
+// readFault reads the fault argument: a file, - for stdin, or else the
+// argument itself as YAML. It returns the fault and the name the server's
+// errors should carry in place of "request".
+func readFault(arg string, stdin io.Reader) ([]byte, string, error) {
+	if arg == "-" {
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, "", fmt.Errorf("read the fault from stdin: %w", err)
+		}
+		return data, "stdin", nil
+	}
+	if fi, err := os.Stat(arg); err == nil && !fi.IsDir() {
+		data, err := os.ReadFile(arg)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: cannot read: %w", arg, err)
+		}
+		return data, arg, nil
+	}
+	// A fault is a mapping, so inline YAML has a colon; an argument without
+	// one is a file name that is not there.
+	if !strings.Contains(arg, ":") {
+		return nil, "", fmt.Errorf("%s: no such file (and not a fault written inline, like 'strip-headers: {from: cart, to: inventory}')", arg)
+	}
+	return []byte(arg), "argument", nil
+}
+
+// withFor returns the fault with its for: set to d, and whether the rest of
+// it kept its place (so that the server's line:col still point into the
+// original). A fault that does not parse is returned as it is, for the
+// server to report.
+func withFor(body []byte, d time.Duration) ([]byte, bool) {
+	root := faultRoot(body)
+	if root == nil {
+		return body, true
+	}
+	val := d.String()
+	if root.Style&yaml.FlowStyle == 0 && root.Column == 1 && !hasYAMLKey(root, "for") {
+		// A block mapping: append a line, which leaves every position as
+		// it was.
+		out := append(bytes.TrimRight(slices.Clone(body), " \t\r\n"), "\nfor: "+val+"\n"...)
+		if r := faultRoot(out); r != nil && yamlValue(r, "for") == val {
+			return out, true
+		}
+	}
+	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}
+	if v := yamlNode(root, "for"); v != nil {
+		*v = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: val}
+	} else {
+		root.Content = append(root.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "for"},
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: val})
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return body, true
+	}
+	return out, false
+}
+
+// faultRoot returns the mapping at the root of a one-document fault, or nil.
+func faultRoot(body []byte) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(body, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil
+	}
+	if root := doc.Content[0]; root.Kind == yaml.MappingNode {
+		return root
+	}
+	return nil
+}
+
+func yamlNode(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func hasYAMLKey(m *yaml.Node, key string) bool { return yamlNode(m, key) != nil }
+
+func yamlValue(m *yaml.Node, key string) string {
+	if v := yamlNode(m, key); v != nil {
+		return v.Value
+	}
+	return ""
+}
+
+func faultList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, control := faultFlags("list", "", stderr)
+	asJSON := fs.Bool("json", false, "print the control API's state as JSON, as it answers it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs, 0, 0); err != nil {
+		return err
+	}
+	c, err := newControlClient(*control)
+	if err != nil {
+		return err
+	}
+	status, resp, err := c.do(ctx, http.MethodGet, "/faults", nil)
+	if err != nil {
+		return err
+	}
+	var st scenarios.ControlState
+	if status != http.StatusOK || json.Unmarshal(resp, &st) != nil {
+		return c.unexpected(status, resp)
+	}
+	if *asJSON {
+		var buf bytes.Buffer
+		if json.Indent(&buf, resp, "", "  ") != nil {
+			return c.unexpected(status, resp)
+		}
+		buf.WriteByte('\n')
+		_, err := stdout.Write(buf.Bytes())
+		return err
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	if len(st.Active) == 0 {
+		fmt.Fprintln(tw, "no active faults")
+	} else {
+		fmt.Fprintln(tw, "ID\tFAULT\tLIVE\tSINCE")
+		for _, f := range st.Active {
+			desc := f.Desc
+			if f.Number > 0 {
+				desc = fmt.Sprintf("#%d %s", f.Number, desc)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s (%s ago)\n", f.ID, desc, yesNo(f.Live), f.Since.Local().Format("15:04:05"), roundAge(now.Sub(f.Since)))
+		}
+	}
+	var past []int
+	for i, w := range st.Windows {
+		if !slices.ContainsFunc(st.Active, func(a simulator.FaultInfo) bool { return a.ID == w.ID }) {
+			past = append(past, i)
+		}
+	}
+	if len(past) > 0 {
+		fmt.Fprintln(tw, "\npast windows:")
+		fmt.Fprintln(tw, "ID\tFAULT\tLIVE\tFROM\tUNTIL\tLASTED")
+		for _, i := range past {
+			w := st.Windows[i]
+			desc := w.Desc
+			if w.Number > 0 {
+				desc = fmt.Sprintf("#%d %s", w.Number, desc)
+			}
+			start, end := time.Unix(0, w.Start), time.Unix(0, w.End)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", w.ID, desc, yesNo(w.Live),
+				start.Local().Format("15:04:05.0"), end.Local().Format("15:04:05.0"), roundAge(end.Sub(start)))
+		}
+	}
+	return tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func roundAge(d time.Duration) time.Duration {
+	if d >= time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+func faultClear(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, control := faultFlags("clear", "[ID]", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkArgs(fs, 0, 1); err != nil {
+		return err
+	}
+	id := 0
+	if fs.NArg() == 1 {
+		n, err := strconv.Atoi(fs.Arg(0))
+		if err != nil || n <= 0 {
+			return usageError("fault ID must be a positive number, got %q (see 'tracerig fault list')", fs.Arg(0))
+		}
+		id = n
+	}
+	c, err := newControlClient(*control)
+	if err != nil {
+		return err
+	}
+	path := "/faults"
+	if id > 0 {
+		path += "/" + strconv.Itoa(id)
+	}
+	status, resp, err := c.do(ctx, http.MethodDelete, path, nil)
+	if err != nil {
+		return err
+	}
+	switch {
+	case status == http.StatusNoContent && id > 0:
+		fmt.Fprintf(stdout, "cleared fault %d\n", id)
+		return nil
+	case status == http.StatusNoContent:
+		fmt.Fprintln(stdout, "cleared every active fault")
+		return nil
+	case status == http.StatusNotFound && id > 0:
+		if _, ok := serverError(resp); ok {
+			return &exitError{code: exitUsage, err: fmt.Errorf("no active fault %d (see 'tracerig fault list')", id)}
+		}
+	}
+	return c.unexpected(status, resp)
+}
+
+// controlClient talks to the control API of one run.
+type controlClient struct {
+	addr string // HOST:PORT, as given
+	base string // http://HOST:PORT
+}
+
+func newControlClient(addr string) (*controlClient, error) {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return nil, usageError("no control address: pass --control HOST:PORT (printed by 'tracerig run --control') or set %s", controlEnv)
+	}
+	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "http://"), "/")
+	if strings.Contains(addr, "/") || !strings.Contains(addr, ":") {
+		return nil, usageError("--control: %q is not HOST:PORT", addr)
+	}
+	return &controlClient{addr: addr, base: "http://" + addr}, nil
+}
+
+// do sends one request and returns the answer's status and body. A
+// control API it cannot reach is a runtime failure that says why.
+func (c *controlClient) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, usageError("--control: %v", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/yaml")
+	}
+	// No keep-alive and no proxy: one request, straight to the run.
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return 0, nil, &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+		}
+		return 0, nil, &exitError{code: exitRuntime, err: fmt.Errorf(
+			"cannot reach the control API at %s: %v\n(a run must be going with --control %s, as in: tracerig run --control %s SCENARIO)",
+			c.addr, unwrapURLError(err), c.addr, c.addr)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, nil, &exitError{code: exitRuntime, err: fmt.Errorf("read the answer of the control API at %s: %w", c.addr, err)}
+	}
+	return resp.StatusCode, data, nil
+}
+
+// unexpected is the error for an answer the control API does not give.
+func (c *controlClient) unexpected(status int, body []byte) error {
+	msg, ok := serverError(body)
+	if !ok {
+		msg = strings.TrimSpace(string(body))
+		if len(msg) > 200 {
+			msg = msg[:200] + "…"
+		}
+	}
+	return &exitError{code: exitRuntime, err: fmt.Errorf("unexpected answer from %s (is it a tracerig run's control API?): %s: %s", c.addr, http.StatusText(status), msg)}
+}
+
+// serverError returns the message of an {"error": "..."} body.
+func serverError(body []byte) (string, bool) {
+	var e struct {
+		Error *string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Error == nil {
+		return "", false
+	}
+	return *e.Error, true
+}
+
+// unwrapURLError drops the "Post \"http://...\": " prefix of a client
+// error, which repeats the address.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tracerig/tracerig/scenarios"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// listCmd prints the scenario library built into the binary, one scenario a
+// line: its name (what `tracerig run NAME` takes) and its summary.
+func listCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: tracerig list\n\nlists the scenario library; run one with 'tracerig run NAME'\n")
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	lib, err := scenarios.Library()
+	if err != nil {
+		return fmt.Errorf("read the scenario library: %w", err)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for _, e := range lib {
+		fmt.Fprintf(tw, "%s\t%s\n", e.Name, e.Summary)
+	}
+	return tw.Flush()
+}
+
+// isLibraryName reports whether arg names a library scenario rather than a
+// file: it is not an existing file, has no path separator and no .yaml or
+// .yml suffix.
+func isLibraryName(arg string) bool {
+	if arg == "" || strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
+		return false
+	}
+	_, err := os.Stat(arg)
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// openLibrary opens the library scenario called name. An unknown name is an
+// error that lists the library.
+func openLibrary(name string) (*topology.Scenario, error) {
+	sc, err := scenarios.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, unknownScenario(name)
+	}
+	return sc, err
+}
+
+func unknownScenario(name string) error {
+	var names []string
+	if lib, err := scenarios.Library(); err == nil {
+		for _, e := range lib {
+			names = append(names, e.Name)
+		}
+	}
+	return &topology.Error{
+		Pos: topology.Pos{File: name},
+		Msg: fmt.Sprintf("no such file, and no library scenario of that name (the library: %s; see 'tracerig list')", strings.Join(names, ", ")),
+		Err: fs.ErrNotExist,
+	}
+}
+
+// loadScenario loads a scenario named on the command line: a file, or a
+// library scenario's name.
+func loadScenario(arg string) (*topology.Scenario, error) {
+	if isLibraryName(arg) {
+		return openLibrary(arg)
+	}
+	return topology.LoadScenario(arg)
+}
