@@ -182,6 +182,23 @@ func (d *detectCheck) zoneOf(t, pre int64) (zone, *faultWin) {
 // nil) moves to zoneOther, attributed to that fault.
 func (d *detectCheck) effect(t, pre int64, q *query, subject, what string, ex func() string) zone {
 	z, w := d.zoneOf(t, pre)
+	return d.effectIn(z, w, t, q, subject, what, ex)
+}
+
+// lossZone places the end time of a span a pipeline fault or a crash can
+// lose: spans still queued when the window opened (up to pipelinePre before
+// it) were lost to it, so that lead counts as inside.
+func (d *detectCheck) lossZone(t int64) (zone, *faultWin) {
+	for i := range d.wins {
+		if w := &d.wins[i]; t >= w.Start-pipelinePre && t <= w.End {
+			return zoneIn, w
+		}
+	}
+	return d.zoneOf(t, pipelinePre)
+}
+
+// effectIn is effect with the zone already decided.
+func (d *detectCheck) effectIn(z zone, w *faultWin, t int64, q *query, subject, what string, ex func() string) zone {
 	switch z {
 	case zoneIn:
 		d.found.add(subject, what+" within "+d.windows(), w.attr, ex)
@@ -871,18 +888,19 @@ func (d *detectCheck) lost(e *record.Ended) bool {
 	return !ok
 }
 
-// exporterOutage: spans lost by their end time.
+// exporterOutage: spans lost by their end time; spans queued when the
+// outage began count as inside.
 func (d *detectCheck) exporterOutage() (bool, string) {
 	var t tally
 	for i := range d.in.Ended {
 		e := &d.in.Ended[i]
-		z, _ := d.zoneOf(e.End, pipelinePre)
+		z, w := d.lossZone(e.End)
 		if !d.lost(e) {
 			t.add(z, z, false)
 			continue
 		}
 		q := query{effect: effectLoss, svc: e.Service, inst: e.Instance}
-		t.add(d.effect(e.End, pipelinePre, &q, e.Service, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
+		t.add(d.effectIn(z, w, e.End, &q, e.Service, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
 	}
 	return d.presence(t, "spans lost", "ended spans")
 }
@@ -954,13 +972,13 @@ func (d *detectCheck) crash() (bool, string) {
 			if e.Service != d.tgt.Service || !d.instanceOK(e.Instance) {
 				continue
 			}
-			z, _ := d.zoneOf(e.End, pipelinePre)
+			z, w := d.lossZone(e.End)
 			if !d.lost(e) {
 				t.add(z, z, false)
 				continue
 			}
 			q := query{effect: effectLoss, svc: e.Service, inst: e.Instance}
-			t.add(d.effect(e.End, pipelinePre, &q, subject, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
+			t.add(d.effectIn(z, w, e.End, &q, subject, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
 		}
 	}
 	for i := range d.in.Hops {

@@ -58,9 +58,10 @@ func (rt *Runtime) dropConns(from, to string) {
 	}
 }
 
-// addSkew opens a clock-skew window; the caller holds rt.fx.mu. The
-// returned undo closes it (also under the lock).
+// addSkew opens a clock-skew window; the returned undo closes it.
 func (rt *Runtime) addSkew(t topology.FaultTarget, skew topology.SkewFault, start time.Time) func() {
+	rt.fx.mu.Lock()
+	defer rt.fx.mu.Unlock()
 	w := skewWindow{service: t.Service, instance: t.Instance, from: start.UnixNano(), skew: skew}
 	var ws []skewWindow
 	if p := rt.fx.skews.Load(); p != nil {
@@ -70,6 +71,8 @@ func (rt *Runtime) addSkew(t topology.FaultTarget, skew topology.SkewFault, star
 	idx := len(ws) - 1
 	rt.fx.skews.Store(&ws)
 	return func() {
+		rt.fx.mu.Lock()
+		defer rt.fx.mu.Unlock()
 		next := slices.Clone(*rt.fx.skews.Load())
 		next[idx].to = time.Now().UnixNano()
 		rt.fx.skews.Store(&next)

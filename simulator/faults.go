@@ -17,14 +17,15 @@ import (
 
 // activeFault is one fault applied to the running topology.
 type activeFault struct {
-	id     int
-	number int // 1-based index among the scenario's faults; 0 for live ones
-	f      topology.Fault
-	desc   string
-	live   bool
-	start  time.Time
-	done   chan struct{} // closed when the fault is cleared
-	undo   func()        // reverts what applying it changed, if anything
+	id      int
+	number  int // 1-based index among the scenario's faults; 0 for live ones
+	f       topology.Fault
+	desc    string
+	live    bool
+	start   time.Time
+	done    chan struct{} // closed when the fault is cleared
+	applied chan struct{} // closed once apply has returned
+	undo    func()        // reverts what applying it changed, if anything
 }
 
 // faultSet is an immutable snapshot of the active faults; the hot paths
@@ -82,11 +83,10 @@ func (rt *Runtime) InjectFault(f topology.Fault, number int, live bool) (int, er
 		return 0, err
 	}
 	rt.fx.mu.Lock()
-	defer rt.fx.mu.Unlock()
 	rt.fx.nextID++
 	a := &activeFault{
 		id: rt.fx.nextID, number: number, f: f, desc: Describe(f), live: live,
-		start: time.Now(), done: make(chan struct{}),
+		start: time.Now(), done: make(chan struct{}), applied: make(chan struct{}),
 	}
 	old := rt.fx.set.Load()
 	next := &faultSet{}
@@ -95,43 +95,59 @@ func (rt *Runtime) InjectFault(f topology.Fault, number int, live bool) (int, er
 	}
 	next.faults = append(next.faults, a)
 	rt.fx.set.Store(next)
+	rt.fx.mu.Unlock()
+	// Applying may take a while (a queue swap flushes the old queue), so
+	// it runs outside the lock; clearing waits for it.
 	a.undo = rt.apply(a)
+	close(a.applied)
 	return a.id, nil
 }
 
 // ClearFault reverts the fault with the given ID and closes its window.
 func (rt *Runtime) ClearFault(id int) error {
-	rt.fx.mu.Lock()
-	defer rt.fx.mu.Unlock()
-	return rt.clearLocked(id, time.Now())
+	a, err := rt.takeFault(id, time.Now())
+	if err != nil {
+		return err
+	}
+	a.revert()
+	return nil
 }
 
-func (rt *Runtime) clearLocked(id int, now time.Time) error {
+// takeFault removes an active fault and closes its window; the caller
+// reverts it.
+func (rt *Runtime) takeFault(id int, now time.Time) (*activeFault, error) {
+	rt.fx.mu.Lock()
+	defer rt.fx.mu.Unlock()
 	old := rt.fx.set.Load()
 	if old == nil {
-		return fmt.Errorf("clear fault %d: %w", id, ErrNoFault)
+		return nil, fmt.Errorf("clear fault %d: %w", id, ErrNoFault)
 	}
 	i := slices.IndexFunc(old.faults, func(a *activeFault) bool { return a.id == id })
 	if i < 0 {
-		return fmt.Errorf("clear fault %d: %w", id, ErrNoFault)
+		return nil, fmt.Errorf("clear fault %d: %w", id, ErrNoFault)
 	}
 	a := old.faults[i]
 	rt.fx.set.Store(&faultSet{faults: slices.Delete(slices.Clone(old.faults), i, i+1)})
 	close(a.done)
+	rt.fx.windows = append(rt.fx.windows, a.window(now))
+	return a, nil
+}
+
+// revert undoes what applying the fault changed, once it has been applied.
+func (a *activeFault) revert() {
+	<-a.applied
 	if a.undo != nil {
 		a.undo()
 	}
-	rt.fx.windows = append(rt.fx.windows, a.window(now))
-	return nil
 }
 
 // ClearFaults reverts every active fault.
 func (rt *Runtime) ClearFaults() {
-	rt.fx.mu.Lock()
-	defer rt.fx.mu.Unlock()
 	now := time.Now()
 	for _, a := range rt.activeFaults() {
-		rt.clearLocked(a.id, now)
+		if taken, err := rt.takeFault(a.id, now); err == nil {
+			taken.revert()
+		}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"go.opentelemetry.io/otel"
 )
 
 // Exit codes.
@@ -103,6 +105,10 @@ var commands = map[string]command{
 }
 
 func main() {
+	// The SDK reports failed exports through OpenTelemetry's global error
+	// handler; tracerig counts every one of them in the ledger and the
+	// report, so the log lines would only repeat it.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// A second signal after the first ends the process at once.
