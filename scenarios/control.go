@@ -22,7 +22,8 @@ import (
 //
 //	GET    /faults       {"active": [FaultInfo...], "windows": [record.Fault...]}
 //	POST   /faults       body: one fault as in a scenario's faults list (YAML or JSON);
-//	                     answers 201 {"id": N}; 400 with {"error": "..."} listing every problem
+//	                     answers 201 {"id": N}; 400 with {"error": "..."} listing every
+//	                     problem; 409 when the running topology cannot apply it
 //	DELETE /faults/{id}  clears one active fault; 404 when it is not active
 //	DELETE /faults       clears every active fault
 //
@@ -115,6 +116,10 @@ func (c *control) add(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
+	if f.Window.Every > 0 || f.Window.Count > 0 {
+		writeError(w, http.StatusBadRequest, errors.New("request: every and count are for planned faults; a live fault starts when added and ends after its for, or when cleared"))
+		return
+	}
 	id, err := c.rt.InjectFault(f, 0, true)
 	if err != nil {
 		writeError(w, http.StatusConflict, err)
@@ -131,7 +136,9 @@ func (c *control) add(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
 }
 
 func writeError(w http.ResponseWriter, status int, err error) {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
@@ -187,27 +186,33 @@ func (r *Report) WriteText(w io.Writer) error {
 		ew.printf("fault %s: %s\n", faultLabel(f), r.window(f))
 	}
 	ew.printf("\n")
-	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "CHECK\tSTATUS\tEXPECTED\tOBSERVED\n")
 	for _, v := range r.Verdicts {
-		obs := v.Observed
-		if v.Status == assert.StatusNotRun {
-			obs = v.Reason
+		check := v.Check
+		if v.Subject != "" {
+			check += " " + v.Subject
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Check, strings.ToUpper(string(v.Status)), v.Expected, obs)
+		ew.printf("%-8s %s\n", strings.ToUpper(string(v.Status)), check)
+		ew.printf("         expected: %s\n", v.Expected)
+		if v.Status == assert.StatusNotRun {
+			ew.printf("         not run:  %s\n", v.Reason)
+		} else {
+			ew.printf("         observed: %s\n", v.Observed)
+		}
 	}
-	tw.Flush()
 	for _, v := range r.Verdicts {
 		if v.Status != assert.StatusFail || len(v.Findings) == 0 {
 			continue
 		}
-		ew.printf("\n%s findings:\n", v.Check)
+		ew.printf("\n%s findings:\n", strings.TrimSpace(v.Check+" "+v.Subject))
 		for _, f := range v.Findings {
 			of := ""
 			if f.Of > 0 {
 				of = fmt.Sprintf(" of %d", f.Of)
 			}
 			ew.printf("  %s: %s (%d%s)\n", f.Subject, f.Message, f.Count, of)
+			if f.Fault != "" {
+				ew.printf("      %s\n", f.Fault)
+			}
 			for _, ex := range f.Examples {
 				ew.printf("      e.g. %s\n", ex)
 			}

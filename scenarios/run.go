@@ -28,7 +28,8 @@ func (e *RuntimeError) Unwrap() error { return e.Err }
 
 // Options override a scenario for one run. Zero values keep the scenario's.
 type Options struct {
-	// OutDir receives report.json and results.bin; "" writes nothing.
+	// OutDir receives report.json, results.bin (vegeta's encoding) and
+	// decisions.tsv (the decision log); "" writes nothing.
 	OutDir string
 	// Seed, when set, replaces the scenario's seed.
 	Seed *uint64
@@ -186,6 +187,9 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	}
 	if opts.OutDir != "" {
 		if err := rep.WriteJSON(filepath.Join(opts.OutDir, "report.json")); err != nil {
+			return rep, &RuntimeError{err}
+		}
+		if err := writeDecisions(filepath.Join(opts.OutDir, "decisions.tsv"), snap.Hops); err != nil {
 			return rep, &RuntimeError{err}
 		}
 	}

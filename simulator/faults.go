@@ -160,7 +160,7 @@ func (rt *Runtime) activeFaults() []*activeFault {
 
 // Faults lists the active faults, oldest first.
 func (rt *Runtime) Faults() []FaultInfo {
-	var out []FaultInfo
+	out := []FaultInfo{}
 	for _, a := range rt.activeFaults() {
 		out = append(out, FaultInfo{ID: a.id, Number: a.number, Kind: string(a.f.Kind), Desc: a.desc, Live: a.live, Since: a.start, Fault: a.f})
 	}
@@ -171,7 +171,7 @@ func (rt *Runtime) Faults() []FaultInfo {
 func (rt *Runtime) FaultWindows() []record.Fault {
 	rt.fx.mu.Lock()
 	defer rt.fx.mu.Unlock()
-	out := slices.Clone(rt.fx.windows)
+	out := append([]record.Fault{}, rt.fx.windows...)
 	now := time.Now()
 	for _, a := range rt.activeFaults() {
 		out = append(out, a.window(now))

@@ -23,6 +23,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		rate     = fs.String("rate", "", "request rate for every load entry, e.g. 200/s; 0 = as fast as the workers go")
 		otlp     = fs.String("otlp-endpoint", "", "export over OTLP gRPC to HOST:PORT instead of the scenario's backend")
 		quiet    = fs.Bool("quiet", false, "no progress line")
+		tscale   = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows) at this fraction of its length, in (0, 1]")
 		control  = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --control-any")
 		ctlAny   = fs.Bool("control-any", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults")
 	)
@@ -82,6 +83,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return usageError("--rate must not be negative, got %s", *rate)
 		}
 		opts.Rate = &r
+	}
+	if set["time-scale"] {
+		if *tscale <= 0 || *tscale > 1 {
+			return usageError("--time-scale must be in (0, 1], got %g", *tscale)
+		}
+		opts.TimeScale = *tscale
 	}
 	rep, err := scenarios.Run(ctx, sc, opts)
 	if err != nil {

@@ -74,7 +74,7 @@ func TestRunBrokenEdge(t *testing.T) {
 	out := t.TempDir()
 	r := runCLI(t, "run", "--quiet", "--out", out, "testdata/broken.yaml")
 	r.wantCode(t, exitCheckFailed)
-	for _, want := range []string{"propagation   FAIL", "propagation findings:", "legacy-proxy -> inventory", "\nFAIL\n"} {
+	for _, want := range []string{"FAIL     propagation", "propagation findings:", "legacy-proxy -> inventory", "\nFAIL\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}

@@ -1,0 +1,62 @@
+package scenarios
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/tracerig/tracerig/internal/record"
+)
+
+// decisionsHeader names the columns of decisions.tsv.
+const decisionsHeader = "request\thop\tparent\tfrom\tto\tinstance\troute\tattempt\treceived\tcallee_error\ttrace\tsampled\n"
+
+// writeDecisions writes the run's decision log: one line per hop, ordered
+// by request and hop ID, with what the seed decided (which instance, which
+// attempt, whether the callee failed, which trace it joined). Two runs with
+// the same seed and topology write the same lines, except for requests a
+// fault window's edge cut differently.
+func writeDecisions(path string, hops []record.Hop) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write decision log: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	err = encodeDecisions(w, hops)
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write decision log: %w", err)
+	}
+	return nil
+}
+
+func encodeDecisions(w io.Writer, hops []record.Hop) error {
+	sorted := slices.Clone(hops)
+	slices.SortFunc(sorted, func(a, b record.Hop) int {
+		return cmp.Or(cmp.Compare(a.Request, b.Request), cmp.Compare(a.ID, b.ID))
+	})
+	if _, err := io.WriteString(w, decisionsHeader); err != nil {
+		return err
+	}
+	for _, h := range sorted {
+		from := h.From
+		if from == "" {
+			from = "load"
+		}
+		_, err := fmt.Fprintf(w, "%d\t%016x\t%016x\t%s\t%s\t%d\t%s\t%d\t%t\t%t\t%s\t%t\n",
+			h.Request, h.ID, h.Parent, from, h.To, h.ToInstance, h.Route, h.Attempt,
+			h.Received, h.CalleeError, h.Server.Trace, h.Server.Sampled)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package scenarios
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSameSeedSameDecisions runs a story with faults twice with one seed and
+// compares the decision logs: every request's hops, instance picks, retries,
+// failures and trace IDs. Requests in flight when a fault window opened or
+// closed are left out: which side of the edge they fell on is timing, not
+// a decision.
+func TestSameSeedSameDecisions(t *testing.T) {
+	sc, err := Open("retry-storm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(seed uint64) map[string][]string {
+		out := t.TempDir()
+		rep, err := Run(t.Context(), sc, Options{TimeScale: 0.15, OutDir: out, Seed: &seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "decisions.tsv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A request is near an edge when any of its hops was sent within
+		// 250ms of a window opening or closing.
+		var edges []int64
+		for _, f := range rep.Faults {
+			edges = append(edges, f.Start, f.End)
+		}
+		near := map[uint64]bool{}
+		for _, h := range rep.input.Hops {
+			for _, e := range edges {
+				if d := h.SentAt - e; d > -int64(250*time.Millisecond) && d < int64(250*time.Millisecond) {
+					near[h.Request] = true
+				}
+			}
+		}
+		byRequest := map[string][]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+			req, _, _ := strings.Cut(line, "\t")
+			n, _ := strconv.ParseUint(req, 10, 64)
+			if !near[n] {
+				byRequest[req] = append(byRequest[req], line)
+			}
+		}
+		return byRequest
+	}
+	a, b, other := run(7), run(7), run(8)
+	compared, differ := 0, 0
+	for req, lines := range a {
+		if blines, ok := b[req]; ok {
+			compared++
+			if !slices.Equal(lines, blines) {
+				differ++
+				if differ <= 3 {
+					t.Errorf("request %s decided differently:\n%s\n---\n%s", req, strings.Join(lines, "\n"), strings.Join(blines, "\n"))
+				}
+			}
+		}
+	}
+	if compared < 100 {
+		t.Fatalf("compared only %d requests", compared)
+	}
+	same := 0
+	for req, lines := range a {
+		if slices.Equal(lines, other[req]) {
+			same++
+		}
+	}
+	if same > compared/10 {
+		t.Errorf("seeds 7 and 8 decided %d of %d requests alike", same, compared)
+	}
+}
