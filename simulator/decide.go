@@ -58,6 +58,12 @@ func drawLatency(l topology.Latency, r *rand.Rand) time.Duration {
 		}
 		sigma := math.Log(float64(l.P99)/float64(l.P50)) / z99
 		return clampDuration(math.Exp(mu + sigma*r.NormFloat64()))
+	case topology.DistPareto:
+		if l.Min <= 0 || l.Alpha <= 0 {
+			return l.Min
+		}
+		u := 1 - r.Float64() // (0, 1]
+		return clampDuration(float64(l.Min) / math.Pow(u, 1/l.Alpha))
 	default:
 		return l.Value
 	}

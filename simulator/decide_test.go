@@ -23,6 +23,8 @@ func TestDrawLatency(t *testing.T) {
 		{"normal clamps at zero", topology.Latency{Dist: topology.DistNormal, Mean: ms, StdDev: 2 * ms}, 0, time.Minute, 0, 0},
 		{"normal", topology.Latency{Dist: topology.DistNormal, Mean: 20 * ms, StdDev: ms}, 10 * ms, 30 * ms, 20 * ms, 0},
 		{"p50 p99 as lognormal", topology.Latency{Dist: topology.DistLognormal, P50: 20 * ms, P99: 120 * ms}, 0, time.Minute, 20 * ms, 120 * ms},
+		// Pareto(min 1ms, alpha 2): median min·2^(1/2), p99 min·100^(1/2).
+		{"pareto", topology.Latency{Dist: topology.DistPareto, Min: ms, Alpha: 2}, ms, time.Minute, 1414 * time.Microsecond, 10 * ms},
 		{"lognormal without spread", topology.Latency{Dist: topology.DistLognormal, P50: 7 * ms, P99: 7 * ms}, 7 * ms, 7 * ms, 7 * ms, 7 * ms},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -61,6 +63,9 @@ func (in *instance) handle(ctx context.Context, req *inbound) error {
 		return err
 	}
 	if fail != nil {
+		// The exception event says why the span is an error; otelhttp and
+		// otelgrpc set the status from the answer.
+		trace.SpanFromContext(ctx).RecordError(fail)
 		return fail
 	}
 	return nil

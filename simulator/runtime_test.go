@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/topology"
@@ -177,5 +179,26 @@ func TestLoadMixFollowsWeights(t *testing.T) {
 	}
 	if pick(entries, 77) != pick(entries, 77) {
 		t.Error("pick is not a function of the hop")
+	}
+}
+
+func TestInjectedErrorsRecordExceptions(t *testing.T) {
+	_, spans, _ := run(t, 3, 40)
+	exceptions := 0
+	for _, s := range spans {
+		if s.Name != "test.Rpc/Do" || s.SpanKind != trace.SpanKindServer {
+			continue
+		}
+		for _, e := range s.Events {
+			if e.Name == "exception" {
+				exceptions++
+			}
+		}
+		if len(s.Events) > 0 && s.Status.Code != codes.Error {
+			t.Errorf("span with an exception has status %v", s.Status)
+		}
+	}
+	if exceptions == 0 {
+		t.Error("no exception event on the failing rpc service's server spans")
 	}
 }

@@ -134,6 +134,7 @@ const (
 	DistUniform   Dist = "uniform"
 	DistNormal    Dist = "normal"
 	DistLognormal Dist = "lognormal"
+	DistPareto    Dist = "pareto" // heavy tail: Min / U^(1/Alpha)
 )
 
 // Latency is the time a route spends on its own work, before its calls.
@@ -142,12 +143,13 @@ const (
 type Latency struct {
 	Dist   Dist
 	Value  time.Duration // constant
-	Min    time.Duration // uniform
+	Min    time.Duration // uniform, pareto
 	Max    time.Duration // uniform
 	Mean   time.Duration // normal
 	StdDev time.Duration // normal
 	P50    time.Duration // lognormal, as written
 	P99    time.Duration // lognormal, as written
+	Alpha  float64       // pareto shape; Min is its scale
 	Pos    Pos
 }
 

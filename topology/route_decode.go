@@ -17,6 +17,7 @@ var distFields = []struct {
 	{DistUniform, []string{"min", "max"}},
 	{DistNormal, []string{"mean", "stddev"}},
 	{DistLognormal, []string{"p50", "p99"}},
+	{DistPareto, []string{"min", "alpha"}}, // only with dist: pareto
 }
 
 func (d *decoder) latency(n *yaml.Node, path string, l *Latency) {
@@ -49,7 +50,7 @@ func (d *decoder) latency(n *yaml.Node, path string, l *Latency) {
 		}
 	}
 	if want == nil {
-		d.fail(n, field(path, "dist"), "unknown dist %q (want constant, uniform, normal or lognormal)", dist)
+		d.fail(n, field(path, "dist"), "unknown dist %q (want constant, uniform, normal, lognormal or pareto)", dist)
 		m.rest()
 		return
 	}
@@ -62,13 +63,17 @@ func (d *decoder) latency(n *yaml.Node, path string, l *Latency) {
 		if v == nil && len(m.pairs) > 0 {
 			m.required(f, "for dist %s (it takes %s)", l.Dist, strings.Join(want, " and "))
 		}
+		if f == "alpha" {
+			d.number(v, field(path, f), &l.Alpha)
+			continue
+		}
 		d.duration(v, field(path, f), dst[f])
 	}
 	for _, p := range m.rest() {
 		if _, isDistField := dst[p.key.Value]; isDistField {
 			d.fail(p.key, field(path, p.key.Value), "does not apply to dist %s (it takes %s)", l.Dist, strings.Join(want, " and "))
 		} else {
-			d.errorf(p.key, path, "unknown field %q%s", p.key.Value, suggest(p.key.Value, append(m.known, "dist", "value", "min", "max", "mean", "stddev", "p50", "p99")))
+			d.errorf(p.key, path, "unknown field %q%s", p.key.Value, suggest(p.key.Value, append(m.known, "dist", "value", "min", "max", "mean", "stddev", "p50", "p99", "alpha")))
 		}
 	}
 }
@@ -79,6 +84,9 @@ func (d *decoder) latency(n *yaml.Node, path string, l *Latency) {
 func (d *decoder) inferDist(m *fields, path string) (string, bool) {
 	var found []string
 	for _, df := range distFields {
+		if df.dist == DistPareto {
+			continue // never inferred: min alone reads as uniform
+		}
 		for _, f := range df.fields {
 			if m.has(f) {
 				found = append(found, string(df.dist))

@@ -63,8 +63,15 @@ func (c *checker) latency(l Latency, path string) {
 		if l.P99 < l.P50 {
 			c.errorf(field(path, "p99"), l.Pos, "p99 (%s) must not be less than p50 (%s)", l.P99, l.P50)
 		}
+	case DistPareto:
+		if l.Min <= 0 {
+			c.errorf(field(path, "min"), l.Pos, "must be positive for a pareto, got %s", l.Min)
+		}
+		if l.Alpha <= 0 {
+			c.errorf(field(path, "alpha"), l.Pos, "must be positive, got %g", l.Alpha)
+		}
 	default:
-		c.errorf(field(path, "dist"), l.Pos, "unknown dist %q (want constant, uniform, normal or lognormal)", l.Dist)
+		c.errorf(field(path, "dist"), l.Pos, "unknown dist %q (want constant, uniform, normal, lognormal or pareto)", l.Dist)
 	}
 }
 
