@@ -65,13 +65,20 @@ const (
 	SamplerParentBasedAlwaysOn     SamplerType = "parentbased_always_on"
 	SamplerParentBasedAlwaysOff    SamplerType = "parentbased_always_off"
 	SamplerParentBasedTraceIDRatio SamplerType = "parentbased_traceidratio"
+	// SamplerConsistentProbability is OpenTelemetry's consistent
+	// probability sampler: a root keeps its trace when the trace's
+	// randomness (rv, from tracestate or the trace ID) is at least the
+	// threshold of Ratio, and records the threshold as ot=th in tracestate;
+	// descendants follow the parent.
+	SamplerConsistentProbability SamplerType = "consistent_probability"
 )
 
 // known reports whether t is one of the samplers above.
 func (t SamplerType) known() bool {
 	switch t {
 	case SamplerAlwaysOn, SamplerAlwaysOff, SamplerTraceIDRatio,
-		SamplerParentBasedAlwaysOn, SamplerParentBasedAlwaysOff, SamplerParentBasedTraceIDRatio:
+		SamplerParentBasedAlwaysOn, SamplerParentBasedAlwaysOff, SamplerParentBasedTraceIDRatio,
+		SamplerConsistentProbability:
 		return true
 	}
 	return false
@@ -79,7 +86,7 @@ func (t SamplerType) known() bool {
 
 // usesRatio reports whether t takes a ratio.
 func (t SamplerType) usesRatio() bool {
-	return t == SamplerTraceIDRatio || t == SamplerParentBasedTraceIDRatio
+	return t == SamplerTraceIDRatio || t == SamplerParentBasedTraceIDRatio || t == SamplerConsistentProbability
 }
 
 // Sampler is a service's head sampler. Default parentbased_always_on.

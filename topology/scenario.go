@@ -45,6 +45,9 @@ type BackendType string
 const (
 	BackendEmbedded BackendType = "embedded"
 	BackendOTLP     BackendType = "otlp"
+	// BackendCollector runs a real OpenTelemetry Collector with the user's
+	// config between the services and the embedded backend.
+	BackendCollector BackendType = "collector"
 )
 
 // Backend is where services export their spans.
@@ -52,7 +55,11 @@ type Backend struct {
 	Type BackendType // default embedded
 	// Endpoint is host:port of an OTLP gRPC receiver, for type otlp.
 	Endpoint string
-	Pos      Pos
+	// Config is the collector's YAML config file, for type collector; a
+	// path relative to the scenario file. tracerig points its OTLP receiver
+	// and its exporters at the run's own endpoints.
+	Config string
+	Pos    Pos
 }
 
 // Load is traffic on one entry route, or on a weighted mix of entry routes
@@ -118,6 +125,9 @@ const (
 	ExpectPropagation  ExpectKind = "propagation"
 	ExpectCompleteness ExpectKind = "completeness"
 	ExpectDetect       ExpectKind = "detect"
+	ExpectSampling     ExpectKind = "sampling"
+	ExpectTailSampling ExpectKind = "tail-sampling"
+	ExpectSpans        ExpectKind = "spans"
 )
 
 // Expect is one check with its parameters.
@@ -126,7 +136,59 @@ type Expect struct {
 	Propagation  PropagationExpect
 	Completeness CompletenessExpect
 	Detect       DetectExpect
+	Sampling     SamplingExpect
+	TailSampling TailSamplingExpect
+	Spans        SpansExpect
 	Pos          Pos
+}
+
+// SamplingExpect checks head sampling: the observed ratio of a service
+// against the configured one, and the consistency of decisions along traces.
+type SamplingExpect struct {
+	// Service whose root decisions are counted; "" checks consistency only.
+	Service string
+	// Ratio expected; 0 means the service's configured sampler ratio.
+	Ratio float64
+	// Confidence of the interval, default 0.99.
+	Confidence float64
+	// Method of the interval: "wilson" (default) or "exact" (Clopper-Pearson).
+	Method string
+	// MinSamples below which the check says it cannot decide; default 30.
+	MinSamples int
+	// Consistent requires parent-based decisions to hold along every trace:
+	// a sampled root's trace complete downstream, an unsampled root's trace
+	// absent everywhere, services sharing a trace-ID ratio agreeing.
+	Consistent bool
+	// Probability requires OpenTelemetry consistent probability sampling
+	// (tracestate ot=th:…;rv:…) to be honoured along every trace.
+	Probability bool
+}
+
+// TailSamplingExpect checks what a tail-sampling collector kept against the
+// ledger.
+type TailSamplingExpect struct {
+	KeepErrors     bool          // every trace with an error span kept
+	KeepSlowerThan time.Duration // every trace longer than this kept; 0: not checked
+	// Probabilistic is the share of the other traces kept, checked within
+	// the Confidence interval; 0: not checked.
+	Probabilistic float64
+	Confidence    float64 // default 0.99
+}
+
+// SpansExpect selects spans and asserts over them.
+type SpansExpect struct {
+	// Where selects spans with an expression over SpanFields; "" selects all.
+	Where string
+	// During limits the selection to spans starting in [From, To) of the
+	// load's timeline; both zero: the whole run.
+	During [2]time.Duration
+	// Assert must hold for the selected spans as Count says.
+	Assert string
+	// Count is how many selected spans must satisfy Assert: "all"
+	// (default), "none", ">= N", or a ratio ">= 0.9" (with a dot).
+	Count string
+	// MinSelected below which the check fails for lack of evidence; default 1.
+	MinSelected int
 }
 
 // DetectExpect requires a planted fault's effect to be visible in the

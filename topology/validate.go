@@ -145,7 +145,7 @@ func (p Propagator) known() bool {
 func (c *checker) sampler(s Sampler, path string) {
 	switch {
 	case !s.Type.known():
-		c.errorf(field(path, "type"), s.Pos, "unknown sampler %q (want always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio)", s.Type)
+		c.errorf(field(path, "type"), s.Pos, "unknown sampler %q (want always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio or consistent_probability)", s.Type)
 	case s.Type.usesRatio() && (s.Ratio < 0 || s.Ratio > 1):
 		c.errorf(field(path, "ratio"), s.Pos, "must be between 0 and 1, got %g", s.Ratio)
 	case !s.Type.usesRatio() && s.Ratio != 0:
