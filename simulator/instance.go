@@ -148,6 +148,8 @@ func samplerFor(s topology.Sampler) sdktrace.Sampler {
 		return sdktrace.ParentBased(sdktrace.NeverSample())
 	case topology.SamplerParentBasedTraceIDRatio:
 		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(s.Ratio))
+	case topology.SamplerConsistentProbability:
+		return newConsistentSampler(s.Ratio)
 	default:
 		return sdktrace.ParentBased(sdktrace.AlwaysSample())
 	}

@@ -94,6 +94,8 @@ type Span struct {
 	// Arrived is when the backend received the span, in unix nanoseconds;
 	// zero where the backend does not say.
 	Arrived int64
+	// TraceState is the span's W3C tracestate, raw; empty when none.
+	TraceState string
 }
 
 // Attr returns the value of the attribute named key and whether it is set.
