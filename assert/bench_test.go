@@ -97,3 +97,42 @@ func BenchmarkPropagationFaults(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSpans evaluates a where and an assert over the 1M spans of
+// benchInput, the index built once as Run does; BenchmarkSpansAttrs reads
+// an attribute, which builds each selected span's attribute map.
+func BenchmarkSpans(b *testing.B) {
+	in := benchInput(b)
+	idx := newSpanIndex(in.Backend)
+	exp := topology.SpansExpect{Where: `service == "s2" && kind == "server"`, Assert: `duration < duration("1s")`, Count: "all", MinSelected: 1}
+	perSpan(b, len(in.Backend), func() {
+		if v := spansCheck(in, exp, idx); v.Status != StatusPass || v.Stats["selected"] != 100_000 {
+			b.Fatalf("%s: %s", v.Status, v.Observed)
+		}
+	})
+}
+
+func BenchmarkSpansAll(b *testing.B) {
+	in := benchInput(b)
+	idx := newSpanIndex(in.Backend)
+	exp := topology.SpansExpect{Assert: `duration < duration("1s") && status != "error"`, Count: "all", MinSelected: 1}
+	perSpan(b, len(in.Backend), func() {
+		if v := spansCheck(in, exp, idx); v.Status != StatusPass {
+			b.Fatalf("%s: %s", v.Status, v.Observed)
+		}
+	})
+}
+
+func BenchmarkSpansAttrs(b *testing.B) {
+	in := benchInput(b)
+	for i := range in.Backend {
+		in.Backend[i].Attrs = []record.Attr{{Key: "http.route", Value: "/"}, {Key: "peer", Value: in.Backend[i].Service}}
+	}
+	idx := newSpanIndex(in.Backend)
+	exp := topology.SpansExpect{Assert: `attrs["http.route"] == "/"`, Count: "all", MinSelected: 1}
+	perSpan(b, len(in.Backend), func() {
+		if v := spansCheck(in, exp, idx); v.Status != StatusPass {
+			b.Fatalf("%s: %s", v.Status, v.Observed)
+		}
+	})
+}

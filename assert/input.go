@@ -59,6 +59,12 @@ func Run(in Input, expects []topology.Expect) []Verdict {
 			out = append(out, completeness(in, e.Completeness, index(), faults))
 		case topology.ExpectDetect:
 			out = append(out, detect(in, e.Detect, index(), faults))
+		case topology.ExpectSampling:
+			out = append(out, sampling(in, e.Sampling, index(), faults))
+		case topology.ExpectTailSampling:
+			out = append(out, TailSampling(in, e.TailSampling))
+		case topology.ExpectSpans:
+			out = append(out, spansCheck(in, e.Spans, index()))
 		default:
 			out = append(out, Verdict{
 				Check:  string(e.Kind),

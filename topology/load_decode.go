@@ -200,6 +200,15 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 			}
 			dm.done()
 		}
+	case ExpectSampling:
+		e.Kind = ExpectSampling
+		e.Sampling = d.samplingExpect(v, path)
+	case ExpectTailSampling:
+		e.Kind = ExpectTailSampling
+		e.TailSampling = d.tailSamplingExpect(v, path)
+	case ExpectSpans:
+		e.Kind = ExpectSpans
+		e.Spans = d.spansExpect(v, path)
 	default:
 		d.fail(k, itemPath, "unknown check %q (want %s)%s", k.Value, orList(expectKinds), suggest(k.Value, expectNames()))
 	}
@@ -207,7 +216,7 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 }
 
 // expectKinds lists the checks, in the order the documentation gives.
-var expectKinds = []ExpectKind{ExpectPropagation, ExpectCompleteness, ExpectDetect}
+var expectKinds = []ExpectKind{ExpectPropagation, ExpectCompleteness, ExpectDetect, ExpectSampling, ExpectTailSampling, ExpectSpans}
 
 func expectNames() []string {
 	names := make([]string, len(expectKinds))

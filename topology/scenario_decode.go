@@ -144,5 +144,6 @@ func (d *decoder) backend(n *yaml.Node, b *Backend) {
 		b.Type = BackendType(typ)
 	}
 	d.str(m.take("endpoint"), "backend.endpoint", &b.Endpoint)
+	d.str(m.take("config"), "backend.config", &b.Config)
 	m.done()
 }

@@ -56,7 +56,7 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 
 func (c *checker) backend(b Backend) {
 	switch b.Type {
-	case BackendEmbedded:
+	case BackendEmbedded, BackendCollector:
 		if b.Endpoint != "" {
 			c.errorf("backend.endpoint", b.Pos, "is only valid with type otlp")
 		}
@@ -67,7 +67,16 @@ func (c *checker) backend(b Backend) {
 			c.errorf("backend.endpoint", b.Pos, "must be host:port with a port in 1..65535, got %q", b.Endpoint)
 		}
 	default:
-		c.errorf("backend.type", b.Pos, "unknown backend %q (want embedded or otlp)", b.Type)
+		c.errorf("backend.type", b.Pos, "unknown backend %q (want embedded, otlp or collector)", b.Type)
+		return
+	}
+	switch {
+	case b.Type == BackendCollector && b.Config == "" && !c.has("backend.config"):
+		c.errorf("backend.config", b.Pos, "is required with type collector: the collector's YAML config file, relative to the scenario")
+	case b.Type == BackendCollector && b.Config == "":
+		c.errorf("backend.config", b.Pos, "must not be empty: the collector's YAML config file, relative to the scenario")
+	case b.Type != BackendCollector && (b.Config != "" || c.has("backend.config")):
+		c.errorf("backend.config", b.Pos, "is only valid with type collector")
 	}
 }
 
@@ -151,6 +160,12 @@ func (c *checker) expect(s *Scenario, e Expect, path string) {
 			c.errorf(field(p, "min"), e.Pos, "must be between 0 and 1, got %g", e.Completeness.Min)
 		}
 		c.notNegative(field(p, "within"), e.Pos, e.Completeness.Within, e.Completeness.Within < 0)
+	case ExpectSampling:
+		c.sampling(s, e, field(path, "sampling"))
+	case ExpectTailSampling:
+		c.tailSampling(s, e, field(path, "tail-sampling"))
+	case ExpectSpans:
+		c.spans(e, field(path, "spans"))
 	default:
 		c.errorf(path, e.Pos, "unknown check %q (want %s)", e.Kind, orList(expectKinds))
 	}

@@ -127,7 +127,7 @@ func TestValidateBuiltFaults(t *testing.T) {
 		`s.yaml:5:5: faults[4].count: is only valid with every`,
 		`s.yaml:5:5: faults[4].strip-headers.headers: must not be empty (leave it out to strip every trace header)`,
 		`s.yaml:6:5: expect[0].detect.fault: must be a fault number between 1 and 5, got 6`,
-		`s.yaml:8:5: expect[2]: unknown check "sampling" (want propagation, completeness or detect)`,
+		`s.yaml:8:5: expect[2].sampling: needs service (to test its sampling ratio), consistent: true or probability: true`,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Validate() errors\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -1,0 +1,368 @@
+package assert
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// Sampling checks head sampling, in up to three parts, as the expectation
+// asks: the observed root-sampling ratio of a service against the
+// configured one (a binomial interval), the consistency of parent-based
+// decisions along every trace the load started, and OpenTelemetry
+// consistent probability sampling (tracestate ot=th) in the backend. The
+// verdict fails when any part fails; parts that cannot run say why.
+func Sampling(in Input, exp topology.SamplingExpect) Verdict {
+	var idx *spanIndex
+	if in.ReadBack {
+		idx = newSpanIndex(in.Backend)
+	}
+	return sampling(in, exp, idx, newFaultSet(in))
+}
+
+// samplingPart is the outcome of one part of the sampling check.
+type samplingPart struct {
+	status   Status
+	measured string
+	observed string // or why it did not run
+}
+
+func sampling(in Input, exp topology.SamplingExpect, idx *spanIndex, faults *faultSet) Verdict {
+	v := Verdict{Check: string(topology.ExpectSampling), Subject: exp.Service, Stats: make(map[string]float64)}
+	found := newFindings(faults)
+	var parts []samplingPart
+	var expected []string
+	if exp.Service != "" {
+		p, e := samplingRatio(in, exp, v.Stats)
+		parts, expected = append(parts, p), append(expected, e)
+	}
+	if exp.Consistent {
+		parts = append(parts, samplingConsistency(in, idx, found, faults, v.Stats))
+		expected = append(expected, "parent-based decisions hold along every trace: a sampled root's trace whole, an unsampled root's trace absent, services sharing a trace-ID ratio agreeing")
+	}
+	if exp.Probability {
+		parts = append(parts, samplingProbability(in, idx, found, v.Stats))
+		expected = append(expected, "consistent probability sampling honoured: every span's randomness at least its threshold (ot=th), the root's threshold on every span of its trace")
+	}
+	if len(parts) == 0 {
+		v.Status = StatusNotRun
+		v.Measured = "head sampling"
+		v.Reason = "nothing to check: set service (the ratio test), consistent or probability"
+		return v
+	}
+	v.Expected = strings.Join(expected, "; ")
+	var measured, observed, reasons []string
+	ran, failed := 0, false
+	for _, p := range parts {
+		measured = append(measured, p.measured)
+		switch p.status {
+		case StatusNotRun:
+			reasons = append(reasons, p.observed)
+		case StatusFail:
+			failed = true
+			fallthrough
+		default:
+			ran++
+			observed = append(observed, p.observed)
+		}
+	}
+	v.Measured = strings.Join(measured, "; ")
+	v.Observed = strings.Join(observed, "; ")
+	v.Findings = found.list()
+	switch {
+	case failed:
+		v.Status = StatusFail
+	case ran > 0:
+		v.Status = StatusPass
+	default:
+		v.Status = StatusNotRun
+	}
+	if len(reasons) > 0 {
+		if v.Status == StatusNotRun {
+			v.Reason = strings.Join(reasons, "; ")
+		} else {
+			v.Observed += "; not run: " + strings.Join(reasons, "; ")
+		}
+	}
+	return v
+}
+
+// samplingRatio tests the service's root sampling ratio. Its root
+// decisions are the hops from the load generator into it that it received
+// and started a span for; k of n were sampled. The expected ratio p (the
+// expectation's, else the sampler's) must lie within the interval of k/n at
+// the expectation's confidence: Wilson's score interval or the exact
+// Clopper-Pearson one. The two-sided exact binomial p-value is reported
+// alongside, for reference; it does not decide.
+func samplingRatio(in Input, exp topology.SamplingExpect, stats map[string]float64) (samplingPart, string) {
+	conf, method, minN := exp.Confidence, exp.Method, exp.MinSamples
+	if conf <= 0 || conf >= 1 {
+		conf = topology.DefaultConfidence
+	}
+	if method == "" {
+		method = topology.SamplingWilson
+	}
+	if minN == 0 {
+		minN = topology.DefaultMinSamples
+	}
+	p, from := expectedRatio(in.Topology, exp)
+	methodName := "Wilson score interval"
+	if method == topology.SamplingExact {
+		methodName = "exact Clopper-Pearson interval"
+	}
+	expected := fmt.Sprintf("%s's root sampling ratio %g (%s) within the %s %s of the observed ratio", exp.Service, p, from, percent(conf), methodName)
+	part := samplingPart{measured: fmt.Sprintf("%s's root sampling decisions (requests from the load it received): %s at %s confidence; pass iff the expected ratio lies within it; p-value of the two-sided exact binomial test for reference",
+		exp.Service, methodName, percent(conf))}
+	if p < 0 {
+		part.status = StatusNotRun
+		part.observed = from
+		return part, expected
+	}
+	n, k := 0, 0
+	for i := range in.Hops {
+		h := &in.Hops[i]
+		if h.From != "" || h.To != exp.Service || !h.Received || !h.Server.IsValid() {
+			continue
+		}
+		n++
+		if h.Server.Sampled {
+			k++
+		}
+	}
+	var lo, hi float64
+	if method == topology.SamplingExact {
+		lo, hi = clopperPearson(k, n, conf)
+	} else {
+		lo, hi = wilson(k, n, conf)
+	}
+	pv := binomTest(k, n, p)
+	ratio := 0.0
+	if n > 0 {
+		ratio = float64(k) / float64(n)
+	}
+	stats["n"], stats["k"], stats["ratio"] = float64(n), float64(k), ratio
+	stats["expected_ratio"] = p
+	stats["lower"], stats["upper"], stats["p_value"], stats["confidence"] = lo, hi, pv, conf
+	part.observed = fmt.Sprintf("%d of %d root decisions sampled: ratio %.4f, %s %s [%.4f, %.4f], p-value %.3g (method %s)",
+		k, n, ratio, percent(conf), methodName, lo, hi, pv, method)
+	switch {
+	case n < minN:
+		part.status = StatusFail
+		part.observed = fmt.Sprintf("too few root decisions to decide (n=%d, need ≥ %d); %s", n, minN, part.observed)
+	case p < lo || p > hi:
+		part.status = StatusFail
+		part.observed += fmt.Sprintf(": expected %g lies outside", p)
+	default:
+		part.status = StatusPass
+	}
+	return part, expected
+}
+
+// expectedRatio returns the ratio the service's root decisions should
+// follow and where it comes from, or -1 and why there is none. Parent-based
+// samplers decide roots by their root sampler: the ratio, or 1 or 0.
+func expectedRatio(t *topology.Topology, exp topology.SamplingExpect) (float64, string) {
+	if exp.Ratio > 0 {
+		return exp.Ratio, "as expected"
+	}
+	if t == nil {
+		return -1, "no topology to read " + exp.Service + "'s sampler from, and no ratio given"
+	}
+	s := t.Service(exp.Service)
+	if s == nil {
+		return -1, fmt.Sprintf("service %q is not in the topology", exp.Service)
+	}
+	switch s.Sampler.Type {
+	case topology.SamplerAlwaysOn, topology.SamplerParentBasedAlwaysOn:
+		return 1, "sampler " + string(s.Sampler.Type)
+	case topology.SamplerAlwaysOff, topology.SamplerParentBasedAlwaysOff:
+		return 0, "sampler " + string(s.Sampler.Type)
+	}
+	return s.Sampler.Ratio, fmt.Sprintf("sampler %s %g", s.Sampler.Type, s.Sampler.Ratio)
+}
+
+// consistency message texts; the first three fail the check.
+const (
+	msgDroppedPart  = "dropped its part of a sampled trace (unsampled span under a sampled root)"
+	msgOrphanHop    = "orphan fragment: sampled its part of an unsampled trace"
+	msgOrphanSpan   = "orphan fragment in the backend: span of a trace whose root was not sampled"
+	msgPartial      = "partial trace: sampled root, span exported but absent from the backend"
+	msgDisagree     = "trace-ID ratio decision disagrees with another service of the same ratio"
+	msgLostOnExport = "span of a sampled trace lost on the way out, not a sampling inconsistency (see completeness)"
+)
+
+// samplingConsistency checks every trace the load started. A sampled root:
+// every instrumented callee of the trace sampled its part, and (with the
+// backend) every span the ledger saw end and export is there. An unsampled
+// root: no callee sampled its part and no backend span has the trace's ID.
+// Services with a non-parent-based trace-ID ratio sampler of the same ratio
+// must agree on every trace. Without read-back it checks the ledger only.
+func samplingConsistency(in Input, idx *spanIndex, found *findings, faults *faultSet, stats map[string]float64) samplingPart {
+	part := samplingPart{measured: "parent-based decisions along every trace the load started, per service"}
+	if idx == nil {
+		part.measured += " (ledger only: " + noReadBack(in) + "; backend fragments and partial traces not checked)"
+	}
+	svcs := services(in.Topology)
+	roots := make(map[record.TraceID]bool) // trace → root sampled
+	for i := range in.Hops {
+		h := &in.Hops[i]
+		if h.From == "" && h.Received && h.Server.IsValid() {
+			roots[h.Server.Trace] = h.Server.Sampled
+		}
+	}
+	type ratioVote struct {
+		svc     string
+		sampled bool
+	}
+	type traceState struct {
+		votes map[float64]ratioVote
+		bad   bool
+	}
+	traces := make(map[record.TraceID]*traceState, len(roots))
+	state := func(id record.TraceID) *traceState {
+		ts := traces[id]
+		if ts == nil {
+			ts = &traceState{}
+			traces[id] = ts
+		}
+		return ts
+	}
+	hopsOf := make(map[string]int)
+	failing := 0
+	for i := range in.Hops {
+		h := &in.Hops[i]
+		rootSampled, ok := roots[h.Server.Trace]
+		if !ok || !h.Received || !h.ServerSpan || !h.Server.IsValid() {
+			continue
+		}
+		s := svcs[h.To]
+		if s != nil && !s.Instrumented {
+			continue
+		}
+		hopsOf[h.To]++
+		example := func() string {
+			return fmt.Sprintf("trace %s request %d hop %x (%s -> %s)", h.Server.Trace, h.Request, h.ID, fromName(h.From), h.To)
+		}
+		switch {
+		case rootSampled && !h.Server.Sampled:
+			found.add(h.To, msgDroppedPart, faults.unexplained(), example)
+			state(h.Server.Trace).bad = true
+			failing++
+		case !rootSampled && h.Server.Sampled:
+			found.add(h.To, msgOrphanHop, faults.unexplained(), example)
+			state(h.Server.Trace).bad = true
+			failing++
+		}
+		if s != nil && s.Sampler.Type == topology.SamplerTraceIDRatio {
+			ts := state(h.Server.Trace)
+			if ts.votes == nil {
+				ts.votes = make(map[float64]ratioVote)
+			}
+			if prev, ok := ts.votes[s.Sampler.Ratio]; !ok {
+				ts.votes[s.Sampler.Ratio] = ratioVote{h.To, h.Server.Sampled}
+			} else if prev.sampled != h.Server.Sampled {
+				found.add(h.To, msgDisagree, faults.unexplained(), func() string {
+					return fmt.Sprintf("%s (ratio %g): %s sampled=%t, %s sampled=%t", example(), s.Sampler.Ratio, prev.svc, prev.sampled, h.To, h.Server.Sampled)
+				})
+				failing++
+			}
+		}
+	}
+	partial, orphans, lost := 0, 0, 0
+	if idx != nil {
+		// A sampled root: what the ledger saw end and export is in the backend.
+		partialTraces := make(map[record.TraceID]bool)
+		for i := range in.Ended {
+			e := &in.Ended[i]
+			sampled, ok := roots[e.Trace]
+			if !ok || !sampled {
+				continue
+			}
+			if _, ok := idx.lookup(e.Trace, e.ID); ok {
+				continue
+			}
+			example := func() string { return fmt.Sprintf("trace %s span %s (%s)", e.Trace, e.ID, e.Name) }
+			if e.Export != record.ExportOK {
+				lost++
+				found.add(e.Service, msgLostOnExport+": "+e.Export.String(), attrNone, example)
+				continue
+			}
+			partialTraces[e.Trace] = true
+			found.add(e.Service, msgPartial, faults.loss(e.Service, e.Instance, e.End), example)
+			failing++
+		}
+		partial = len(partialTraces)
+		// An unsampled root: nothing of its trace in the backend.
+		for id, sampled := range roots {
+			if sampled {
+				continue
+			}
+			t, ok := idx.trace(id)
+			if !ok {
+				continue
+			}
+			orphans++
+			lo, hi := idx.segment(t)
+			for e := lo; e < hi; e++ {
+				sp := idx.span(e)
+				found.add(sp.Service, msgOrphanSpan, faults.unexplained(), func() string {
+					return fmt.Sprintf("trace %s span %s (%s)", sp.Trace, sp.ID, sp.Name)
+				})
+				failing++
+			}
+		}
+	}
+	for _, f := range found.byKey {
+		if n, ok := hopsOf[f.Subject]; ok && f.Of == 0 && (f.Message == msgDroppedPart || f.Message == msgOrphanHop || f.Message == msgDisagree) {
+			f.Of = n
+		}
+	}
+	sampledRoots, bad := 0, 0
+	for _, s := range roots {
+		if s {
+			sampledRoots++
+		}
+	}
+	for _, ts := range traces {
+		if ts.bad {
+			bad++
+		}
+	}
+	stats["traces"] = float64(len(roots))
+	stats["sampled_roots"] = float64(sampledRoots)
+	stats["inconsistent_traces"] = float64(bad)
+	stats["partial_traces"] = float64(partial)
+	stats["orphan_traces"] = float64(orphans)
+	stats["lost_on_export"] = float64(lost)
+	stats["inconsistencies"] = float64(failing)
+	if len(roots) == 0 {
+		part.status = StatusFail
+		part.observed = "no trace started by the load: nothing to check consistency on"
+		return part
+	}
+	part.observed = fmt.Sprintf("%d traces (%d with a sampled root): %d with a service deciding against its root",
+		len(roots), sampledRoots, bad)
+	if idx != nil {
+		part.observed += fmt.Sprintf(", %d partial, %d orphan fragments in the backend", partial, orphans)
+		if lost > 0 {
+			part.observed += fmt.Sprintf("; %d spans of sampled traces lost on the way out (a completeness matter)", lost)
+		}
+	} else {
+		part.observed += " (ledger only)"
+	}
+	part.status = StatusPass
+	if failing > 0 {
+		part.status = StatusFail
+	}
+	return part
+}
+
+// fromName names a hop's caller, the load generator for "".
+func fromName(from string) string {
+	if from == "" {
+		return "load"
+	}
+	return from
+}
