@@ -19,12 +19,15 @@ import (
 //
 //   - KeepErrors: every trace with a span of status error is kept, whole.
 //   - KeepSlowerThan: every trace whose root span (no parent; without a root in the ledger, the
-//     trace's extent from its first start to its last end) lasted longer is kept, whole.
+//     trace's extent from its first start to its last end) lasted longer, in whole milliseconds,
+//     is kept, whole. The collector's latency policy compares whole milliseconds (a trace of
+//     100.6ms is 100ms to it, not over threshold_ms: 100), so a root over the threshold by less
+//     than a millisecond is borderline, like a root within it whose trace's extent is not.
 //   - Probabilistic: among the other traces (no error span when KeepErrors, and an extent of at
 //     most KeepSlowerThan when set, so that no latency decision can be involved), the share kept
 //     k/n is tested with the Wilson score interval at Confidence (default 0.99) around k/n: the
-//     check passes when the interval contains Probabilistic. Traces whose root is not slower but
-//     whose extent is (children outlasting the root) are counted apart as borderline.
+//     check passes when the interval contains Probabilistic. Borderline traces are left out of
+//     both and counted apart.
 //   - Always: no kept trace is partial.
 //
 // Without read-back the check does not run.
@@ -84,7 +87,7 @@ func TailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 	faults := newFaultSet(in)
 	found := newFindings(faults)
 	var (
-		nTraces, notDelivered, lostBefore, unknown             int
+		nTraces, notDelivered, lostBefore, unknown              int
 		errN, errKept, errPartial                               int
 		slowN, slowKept, slowPartial                            int
 		otherN, otherKept, otherPartial, borderline, allPartial int
@@ -130,7 +133,7 @@ func TailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 				errPartial++
 				partial(errSubject, t)
 			}
-		case exp.KeepSlowerThan > 0 && t.rootDur > exp.KeepSlowerThan:
+		case exp.KeepSlowerThan > 0 && t.rootDur.Truncate(time.Millisecond) > exp.KeepSlowerThan:
 			slowN++
 			if !t.kept {
 				found.add(slowSubject, fmt.Sprintf("trace whose root lasted over %s dropped", exp.KeepSlowerThan), faults.unexplained(), func() string {
@@ -144,8 +147,9 @@ func TailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 				partial(slowSubject, t)
 			}
 		case exp.KeepSlowerThan > 0 && t.extent > exp.KeepSlowerThan:
-			// The root was not slow, the trace as the collector sees it (first start to last
-			// end) was: the latency policy may have kept it either way.
+			// Not slow in whole milliseconds, or the root was not slow but the trace as the
+			// collector sees it (first start to last end) was: the latency policy may have
+			// kept it either way.
 			borderline++
 			if isPartial {
 				partial(otherSubject, t)
@@ -191,7 +195,7 @@ func TailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 		failed = failed || slowKept < slowN || slowPartial > 0
 		o := fmt.Sprintf("%d of %d slow traces kept, %d partial", slowKept, slowN, slowPartial)
 		if borderline > 0 {
-			o += fmt.Sprintf(" (%d borderline traces, root not slower but the trace's extent is, left out of the share)", borderline)
+			o += fmt.Sprintf(" (%d borderline traces, over the threshold by under a millisecond or only by their extent, left out of the share)", borderline)
 		}
 		observed = append(observed, o)
 	}

@@ -263,3 +263,16 @@ func TestTailSamplingUnknownBackendTraces(t *testing.T) {
 		t.Errorf("stats %v", v.Stats)
 	}
 }
+
+func TestTailSamplingWholeMilliseconds(t *testing.T) {
+	// The latency policy compares whole milliseconds: 100.6ms is not over 100ms to it, so dropping
+	// such a trace is no finding, and 101ms is.
+	r := newTailRun()
+	r.trace(100*time.Millisecond+600*time.Microsecond, false)
+	slow := r.trace(101*time.Millisecond, false)
+	r.keep(slow, -1)
+	v := TailSampling(r.input(), topology.TailSamplingExpect{KeepSlowerThan: 100 * time.Millisecond})
+	if v.Status != StatusPass || v.Stats["slow_traces"] != 1 || v.Stats["borderline_traces"] != 1 {
+		t.Fatalf("status %s (%s), stats %v", v.Status, v.Observed, v.Stats)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"time"
 
 	"google.golang.org/grpc"
@@ -21,14 +22,19 @@ import (
 type sink struct {
 	endpoint string            // OTLP gRPC host:port
 	embedded *fixtures.Backend // nil unless the embedded backend runs
+	// collector is the OpenTelemetry Collector between the services and the
+	// embedded backend, for backend type collector; nil otherwise.
+	collector *fixtures.Collector
 	// noReadBack says why spans cannot be read back; "" when they can.
 	noReadBack string
 	conn       *grpc.ClientConn
 	pipe       *simulator.Pipe // between exporters and backend, for pipeline faults
 }
 
-// openSink starts or reaches the backend the run exports to.
-func openSink(ctx context.Context, b topology.Backend, override string) (*sink, error) {
+// openSink starts or reaches the backend the run exports to. scenarioFile
+// is the scenario's path ("" for one built in Go): a collector config is
+// relative to its folder, and the collector binary is looked for above it.
+func openSink(ctx context.Context, b topology.Backend, scenarioFile, override string) (*sink, error) {
 	s := &sink{}
 	switch {
 	case override != "":
@@ -43,6 +49,13 @@ func openSink(ctx context.Context, b topology.Backend, override string) (*sink, 
 			return nil, &RuntimeError{fmt.Errorf("start embedded backend: %w", err)}
 		}
 		s.endpoint = s.embedded.GRPCAddr()
+		if b.Type == topology.BackendCollector {
+			if err := s.startCollector(ctx, b, scenarioFile); err != nil {
+				s.close(context.Background())
+				return nil, err
+			}
+			s.endpoint = s.collector.Endpoint()
+		}
 	}
 	if s.embedded == nil {
 		if err := probe(ctx, s.endpoint); err != nil {
@@ -50,6 +63,40 @@ func openSink(ctx context.Context, b topology.Backend, override string) (*sink, 
 		}
 	}
 	return s, nil
+}
+
+// startCollector starts the OpenTelemetry Collector with the scenario's
+// config, exporting to the embedded backend. The binary is $TRACERIG_COLLECTOR
+// or bin/otelcol-tracerig in the tracerig checkout above the scenario file or
+// the working directory.
+func (s *sink) startCollector(ctx context.Context, b topology.Backend, scenarioFile string) error {
+	dir := "."
+	if scenarioFile != "" {
+		dir = filepath.Dir(scenarioFile)
+	}
+	config := b.Config
+	if !filepath.IsAbs(config) {
+		config = filepath.Join(dir, config)
+	}
+	bin, err := fixtures.FindCollector(dir)
+	if err != nil {
+		return &RuntimeError{fmt.Errorf("backend collector: %w", err)}
+	}
+	if s.collector, err = fixtures.StartCollector(ctx, bin, config, s.embedded.GRPCAddr()); err != nil {
+		return &RuntimeError{fmt.Errorf("backend collector: %w", err)}
+	}
+	return nil
+}
+
+// quiet is how long the backend's span count must stand still before the
+// run counts it settled. A collector holds each trace for its tail-sampling
+// decision_wait and decides on a one-second tick, so behind one the count
+// must stand still for twice the decision_wait (at least 1s) plus that tick.
+func (s *sink) quiet() time.Duration {
+	if s.collector == nil {
+		return 100 * time.Millisecond
+	}
+	return 2*max(s.collector.DecisionWait(), time.Second) + time.Second
 }
 
 // connect opens the connection every exporter of the run shares, to the
@@ -103,6 +150,12 @@ func (s *sink) close(ctx context.Context) error {
 	}
 	if s.pipe != nil {
 		s.pipe.Close()
+	}
+	if s.collector != nil {
+		// Before the backend: the collector flushes what it holds on SIGTERM.
+		if e := s.collector.Shutdown(ctx); e != nil && err == nil {
+			err = e
+		}
 	}
 	if s.embedded != nil {
 		if e := s.embedded.Shutdown(ctx); e != nil && err == nil {

@@ -46,7 +46,10 @@ type Report struct {
 	Passed   bool             `json:"passed"`
 	Errors   []string         `json:"errors,omitempty"`
 
-	input assert.Input // what the checks saw, for tests of this package
+	input   assert.Input // what the checks saw, for tests of this package and the HTML report
+	samples []loadSample // the load's results, for the HTML report's latency plots
+	// samplesNote says why the load's results were only partly read.
+	samplesNote string
 }
 
 // BackendReport says where spans went.

@@ -28,8 +28,9 @@ func (e *RuntimeError) Unwrap() error { return e.Err }
 
 // Options override a scenario for one run. Zero values keep the scenario's.
 type Options struct {
-	// OutDir receives report.json, results.bin (vegeta's encoding) and
-	// decisions.tsv (the decision log); "" writes nothing.
+	// OutDir receives report.json, results.bin (vegeta's encoding),
+	// decisions.tsv (the decision log), junit.xml and report.html; ""
+	// writes nothing.
 	OutDir string
 	// Seed, when set, replaces the scenario's seed.
 	Seed *uint64
@@ -92,7 +93,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	faults := scaleFaults(sc.Faults, opts.TimeScale)
 	rep.Interrupted = ctx.Err() != nil
 
-	snk, err := openSink(ctx, sc.Backend, opts.OTLPEndpoint)
+	snk, err := openSink(ctx, sc.Backend, sc.File, opts.OTLPEndpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +160,13 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	if rep.Interrupted {
 		settle = min(settle, 2*time.Second)
 	}
-	rep.Settled, rep.SettleTime = awaitBackend(stopCtx, snk, rt.Ledger(), settle)
+	var show func(have, want int64)
+	if opts.Progress != nil {
+		p := newProgress(opts.Progress, nil)
+		defer p.done()
+		show = p.settling
+	}
+	rep.Settled, rep.SettleTime = awaitBackend(stopCtx, snk, rt.Ledger(), settle, show)
 	rep.Duration = time.Since(started)
 
 	snap := rt.Ledger().Snapshot()
@@ -190,6 +197,9 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 			return rep, &RuntimeError{err}
 		}
 		if err := writeDecisions(filepath.Join(opts.OutDir, "decisions.tsv"), snap.Hops); err != nil {
+			return rep, &RuntimeError{err}
+		}
+		if err := rep.writeOutputs(opts.OutDir); err != nil { // junit.xml, report.html
 			return rep, &RuntimeError{err}
 		}
 	}
@@ -252,14 +262,20 @@ func scaleFaults(faults []topology.Fault, s float64) []topology.Fault {
 func scale(d time.Duration, s float64) time.Duration { return time.Duration(float64(d) * s) }
 
 // awaitBackend waits until the backend holds every span the exporters had
-// acknowledged and the count has stopped moving, or until limit. It reports
-// whether the backend settled and how long that took.
-func awaitBackend(ctx context.Context, snk *sink, l *simulator.Ledger, limit time.Duration) (bool, time.Duration) {
+// acknowledged and the count has stopped moving, or until limit. Behind a
+// collector, which may sample spans away, it waits only for the count to
+// stop moving, for longer (sink.quiet). It reports whether the backend
+// settled and how long that took.
+func awaitBackend(ctx context.Context, snk *sink, l *simulator.Ledger, limit time.Duration, show func(have, want int64)) (bool, time.Duration) {
 	start := time.Now()
 	if snk.count() < 0 {
 		return false, 0
 	}
 	want := int64(l.Totals().SpansExported)
+	if snk.collector != nil {
+		want = 0
+	}
+	quiet := snk.quiet()
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -270,7 +286,10 @@ func awaitBackend(ctx context.Context, snk *sink, l *simulator.Ledger, limit tim
 		if n != last {
 			last, stableSince = n, time.Now()
 		}
-		if n >= want && time.Since(stableSince) >= 100*time.Millisecond {
+		if show != nil {
+			show(n, max(want, n))
+		}
+		if n >= want && time.Since(stableSince) >= quiet {
 			return true, time.Since(start)
 		}
 		select {

@@ -107,7 +107,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if *out != "" {
-		fmt.Fprintf(stderr, "report written to %s/report.json\n", *out)
+		fmt.Fprintf(stderr, "report written to %s/report.json (also junit.xml, report.html, results.bin, decisions.tsv)\n", *out)
 	}
 	switch {
 	case rep.Interrupted:

@@ -61,10 +61,12 @@ func TestRunProgress(t *testing.T) {
 	t.Parallel()
 	r := runCLI(t, "run", "--out", t.TempDir(), "testdata/counted.yaml")
 	r.wantCode(t, exitOK)
-	if !strings.Contains(r.stderr, "\rload: ") {
-		t.Errorf("no progress line on stderr without --quiet:\n%q", r.stderr)
+	for _, want := range []string{"\rload ", "\rsettling ", "100%"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("no %q progress on stderr without --quiet:\n%q", want, r.stderr)
+		}
 	}
-	if strings.Contains(r.stdout, "load: ") && strings.Contains(r.stdout, "\r") {
+	if strings.Contains(r.stdout, "\r") {
 		t.Errorf("progress line on stdout:\n%q", r.stdout)
 	}
 }

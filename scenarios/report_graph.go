@@ -1,0 +1,387 @@
+package scenarios
+
+import (
+	"cmp"
+	"fmt"
+	"html"
+	"slices"
+	"strings"
+
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// Edge colours of the topology graph.
+const (
+	edgeBroken    = "#c62828" // the propagation check found breaks on it
+	edgeFine      = "#2e8540" // observed, no break
+	edgeUnseen    = "#a0a6b0" // no hop crossed it
+	edgeUnchecked = "#5a6b8c" // observed, but no propagation verdict
+)
+
+// graphEdge is one service-to-service edge of the drawing.
+type graphEdge struct {
+	from, to string
+	routes   []string
+	hops     int // hops the ledger recorded on it
+	broken   int // breaks the propagation verdict found on it
+	of       int
+	colour   string
+	label    string
+}
+
+type graphNode struct {
+	name         string
+	layer, order int
+	x, y, w      float64 // centre x, top y, width
+	entry        bool
+	instrumented bool
+	grpc         bool
+}
+
+const (
+	nodeH    = 34.0
+	layerGap = 96.0
+	nodeGap  = 28.0
+	graphPad = 24.0
+)
+
+// topologySVG draws the topology as layered inline SVG: entry services on
+// top, every other service one layer below its deepest caller, each edge
+// coloured by the propagation verdict.
+func topologySVG(t *topology.Topology, hops []record.Hop, verdicts []assert.Verdict) string {
+	nodes, byName := layoutNodes(t, hops)
+	edges := graphEdges(t, hops, verdicts)
+	if len(nodes) == 0 {
+		return ""
+	}
+	width, height := 0.0, 0.0
+	for _, n := range nodes {
+		width = max(width, n.x+n.w/2+graphPad)
+		height = max(height, n.y+nodeH+graphPad)
+	}
+	// Room on the right for edges that go back up or along a layer, and for
+	// the legend below.
+	width = max(width+60, legendWidth())
+	legendY := height + 8
+	height += 40
+
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="topology" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="topology %s">`+"\n",
+		width, height, width, height, html.EscapeString(t.Name))
+	b.WriteString(`<defs>`)
+	for _, c := range []string{edgeBroken, edgeFine, edgeUnseen, edgeUnchecked} {
+		fmt.Fprintf(&b, `<marker id="arrow-%s" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker>`, c[1:], c)
+	}
+	b.WriteString("</defs>\n")
+	b.WriteString(`<g font-family="'Liberation Sans',Arial,Helvetica,sans-serif" font-size="12">` + "\n")
+
+	// Edges first, so nodes sit on top of them; labels last.
+	var labels strings.Builder
+	for _, e := range edges {
+		a, z := byName[e.from], byName[e.to]
+		if a == nil || z == nil {
+			continue
+		}
+		d, lx, ly := edgePath(a, z, width)
+		dash := ""
+		if e.colour == edgeUnseen {
+			dash = ` stroke-dasharray="5,4"`
+		}
+		sw := 1.6
+		if e.colour == edgeBroken {
+			sw = 2.8
+		}
+		title := fmt.Sprintf("%s -> %s (%s): %d hops", e.from, e.to, strings.Join(e.routes, ", "), e.hops)
+		if e.broken > 0 {
+			title += fmt.Sprintf(", %s broken", countOf(assert.Finding{Count: e.broken, Of: e.of}))
+		}
+		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="%.1f"%s marker-end="url(#arrow-%s)"><title>%s</title></path>`+"\n",
+			d, e.colour, sw, dash, e.colour[1:], html.EscapeString(title))
+		if e.label != "" {
+			w := textWidth(e.label, 11) + 10
+			fmt.Fprintf(&labels, `<rect x="%.1f" y="%.1f" width="%.1f" height="17" rx="3" fill="#fff" stroke="%s"/>`+
+				`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11" font-weight="bold" fill="%s">%s</text>`+"\n",
+				lx-w/2, ly-9, w, e.colour, lx, ly+4, e.colour, html.EscapeString(e.label))
+		}
+	}
+	for _, n := range nodes {
+		fill, stroke, dash := "#eef3fb", "#3b5b8c", ""
+		if n.entry {
+			fill = "#dde8f8"
+		}
+		if !n.instrumented {
+			fill, stroke, dash = "#f7f7f7", "#78808c", ` stroke-dasharray="4,3"`
+		}
+		kind := "HTTP"
+		if n.grpc {
+			kind = "gRPC"
+		}
+		note := kind
+		if !n.instrumented {
+			note += ", uninstrumented"
+		}
+		fmt.Fprintf(&b, `<g><title>%s (%s)</title><rect x="%.1f" y="%.1f" width="%.1f" height="%.0f" rx="6" fill="%s" stroke="%s" stroke-width="1.4"%s/>`+
+			`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="13">%s</text></g>`+"\n",
+			html.EscapeString(n.name), note, n.x-n.w/2, n.y, n.w, nodeH, fill, stroke, dash,
+			n.x, n.y+nodeH/2+4.5, html.EscapeString(n.name))
+	}
+	b.WriteString(labels.String())
+
+	// Legend.
+	x := graphPad
+	for _, l := range graphLegend {
+		dash := ""
+		if l.c == edgeUnseen {
+			dash = ` stroke-dasharray="5,4"`
+		}
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2.4"%s/><text x="%.1f" y="%.1f" fill="#4a5263">%s</text>`+"\n",
+			x, legendY+10, x+28, legendY+10, l.c, dash, x+34, legendY+14, l.s)
+		x += 34 + textWidth(l.s, 12) + 24
+	}
+	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="22" height="14" rx="3" fill="#f7f7f7" stroke="#78808c" stroke-dasharray="4,3"/><text x="%.1f" y="%.1f" fill="#4a5263">uninstrumented</text>`+"\n",
+		x, legendY+3, x+28, legendY+14)
+	b.WriteString("</g>\n</svg>")
+	return b.String()
+}
+
+// graphLegend explains the edge colours.
+var graphLegend = []struct{ c, s string }{
+	{edgeBroken, "broken (breaks of hops)"}, {edgeFine, "propagates"},
+	{edgeUnseen, "not observed"}, {edgeUnchecked, "observed, not checked"},
+}
+
+// legendWidth is the width the legend takes, as drawn by topologySVG.
+func legendWidth() float64 {
+	w := graphPad
+	for _, l := range graphLegend {
+		w += 34 + textWidth(l.s, 12) + 24
+	}
+	return w + 28 + textWidth("uninstrumented", 12) + graphPad
+}
+
+// edgePath returns an SVG path from a to z and a point for its label. A
+// downward edge leaves a's bottom for z's top; an edge along or up the
+// layers loops around the right.
+func edgePath(a, z *graphNode, width float64) (d string, lx, ly float64) {
+	if z.layer > a.layer {
+		x0, y0 := a.x, a.y+nodeH
+		x1, y1 := z.x, z.y
+		dy := (y1 - y0) / 2
+		// The label sits where the curve is, nearer the callee, so labels
+		// of edges fanning out of one caller do not overlap.
+		lx, ly = bezier(0.6, x0, y0, x0, y0+dy, x1, y1-dy, x1, y1)
+		return fmt.Sprintf("M%.1f,%.1f C%.1f,%.1f %.1f,%.1f %.1f,%.1f", x0, y0, x0, y0+dy, x1, y1-dy, x1, y1), lx, ly
+	}
+	if a == z {
+		x0, y0 := a.x+a.w/2, a.y+nodeH/3
+		x1, y1 := a.x+a.w/2, a.y+2*nodeH/3
+		return fmt.Sprintf("M%.1f,%.1f C%.1f,%.1f %.1f,%.1f %.1f,%.1f", x0, y0, x0+40, y0-20, x1+40, y1+20, x1, y1), x0 + 38, a.y + nodeH/2
+	}
+	x0, y0 := a.x+a.w/2, a.y+nodeH/2
+	x1, y1 := z.x+z.w/2, z.y+nodeH/2
+	bulge := min(width-4, max(x0, x1)+50)
+	lx, ly = bezier(0.5, x0, y0, bulge, y0, bulge, y1, x1, y1)
+	return fmt.Sprintf("M%.1f,%.1f C%.1f,%.1f %.1f,%.1f %.1f,%.1f", x0, y0, bulge, y0, bulge, y1, x1, y1), lx, ly
+}
+
+func bezier(t, x0, y0, x1, y1, x2, y2, x3, y3 float64) (float64, float64) {
+	u := 1 - t
+	a, b, c, d := u*u*u, 3*u*u*t, 3*u*t*t, t*t*t
+	return a*x0 + b*x1 + c*x2 + d*x3, a*y0 + b*y1 + c*y2 + d*y3
+}
+
+// textWidth estimates the width of s in a sans font of the given size.
+func textWidth(s string, size float64) float64 {
+	return float64(len([]rune(s))) * size * 0.56
+}
+
+// layoutNodes places the services in layers by call depth (the longest call
+// path from an entry service) and orders each layer to cut crossings.
+func layoutNodes(t *topology.Topology, hops []record.Hop) ([]*graphNode, map[string]*graphNode) {
+	byName := map[string]*graphNode{}
+	var nodes []*graphNode
+	callees := map[string][]string{}
+	callers := map[string][]string{}
+	for _, s := range t.Services {
+		n := &graphNode{name: s.Name, layer: -1, instrumented: s.Instrumented, grpc: s.Protocol == topology.ProtocolGRPC}
+		nodes = append(nodes, n)
+		byName[s.Name] = n
+	}
+	for _, e := range t.Edges() {
+		if byName[e.To] == nil || slices.Contains(callees[e.From], e.To) {
+			continue
+		}
+		callees[e.From] = append(callees[e.From], e.To)
+		callers[e.To] = append(callers[e.To], e.From)
+	}
+	for _, r := range t.EntryRoutes() {
+		if n := byName[r.Service]; n != nil {
+			n.entry = true
+		}
+	}
+	for i := range hops {
+		if hops[i].From == "" {
+			if n := byName[hops[i].To]; n != nil {
+				n.entry = true
+			}
+		}
+	}
+	// Longest path from the entries; a call back up a cycle is ignored.
+	onPath := map[string]bool{}
+	var visit func(name string, depth int)
+	visit = func(name string, depth int) {
+		n := byName[name]
+		if n == nil || onPath[name] || n.layer >= depth {
+			return
+		}
+		n.layer = depth
+		onPath[name] = true
+		for _, c := range callees[name] {
+			visit(c, depth+1)
+		}
+		onPath[name] = false
+	}
+	for _, n := range nodes {
+		if n.entry {
+			visit(n.name, 0)
+		}
+	}
+	// Services no entry reaches: from their own roots, then anything left.
+	for _, n := range nodes {
+		if n.layer < 0 && len(callers[n.name]) == 0 {
+			visit(n.name, 0)
+		}
+	}
+	for _, n := range nodes {
+		if n.layer < 0 {
+			visit(n.name, 0)
+		}
+	}
+	nLayers := 0
+	for _, n := range nodes {
+		nLayers = max(nLayers, n.layer+1)
+	}
+	layers := make([][]*graphNode, nLayers)
+	for _, n := range nodes {
+		layers[n.layer] = append(layers[n.layer], n)
+	}
+	pos := func() {
+		for _, l := range layers {
+			for i, n := range l {
+				n.order = i
+			}
+		}
+	}
+	pos()
+	// Barycentre sweeps, down then up.
+	bary := func(l []*graphNode, nbrs map[string][]string, adjacent int) {
+		key := map[*graphNode]float64{}
+		for _, n := range l {
+			sum, k := 0.0, 0
+			for _, m := range nbrs[n.name] {
+				if o := byName[m]; o != nil && o.layer == adjacent {
+					sum += float64(o.order)
+					k++
+				}
+			}
+			if k == 0 {
+				key[n] = float64(n.order)
+			} else {
+				key[n] = sum / float64(k)
+			}
+		}
+		slices.SortStableFunc(l, func(a, b *graphNode) int { return cmp.Compare(key[a], key[b]) })
+	}
+	for range 4 {
+		for i := 1; i < nLayers; i++ {
+			bary(layers[i], callers, i-1)
+			pos()
+		}
+		for i := nLayers - 2; i >= 0; i-- {
+			bary(layers[i], callees, i+1)
+			pos()
+		}
+	}
+	// Coordinates: every layer centred on the widest.
+	rowW := make([]float64, nLayers)
+	for i, l := range layers {
+		for _, n := range l {
+			n.w = max(96, textWidth(n.name, 13)+28)
+			rowW[i] += n.w
+		}
+		rowW[i] += nodeGap * float64(max(len(l)-1, 0))
+	}
+	widest := 0.0
+	for _, w := range rowW {
+		widest = max(widest, w)
+	}
+	for i, l := range layers {
+		x := graphPad + (widest-rowW[i])/2
+		for _, n := range l {
+			n.x = x + n.w/2
+			n.y = graphPad + float64(i)*(nodeH+layerGap)
+			x += n.w + nodeGap
+		}
+	}
+	return nodes, byName
+}
+
+// graphEdges collects the service edges with their hop counts and colours
+// them by the propagation verdict: red with the break count where its
+// findings name the edge, green where hops crossed it, grey where none did.
+func graphEdges(t *topology.Topology, hops []record.Hop, verdicts []assert.Verdict) []*graphEdge {
+	type pair struct{ from, to string }
+	seen := map[pair]*graphEdge{}
+	var out []*graphEdge
+	for _, e := range t.Edges() {
+		k := pair{e.From, e.To}
+		ge := seen[k]
+		if ge == nil {
+			ge = &graphEdge{from: e.From, to: e.To}
+			seen[k] = ge
+			out = append(out, ge)
+		}
+		ge.routes = append(ge.routes, e.Route)
+	}
+	for i := range hops {
+		if ge := seen[pair{hops[i].From, hops[i].To}]; ge != nil {
+			ge.hops++
+		}
+	}
+	checked := false
+	for _, v := range verdicts {
+		if v.Check != string(topology.ExpectPropagation) || v.Status == assert.StatusNotRun {
+			continue
+		}
+		checked = true
+		for _, f := range v.Findings {
+			from, to, ok := strings.Cut(f.Subject, " -> ")
+			if !ok || f.Count == 0 {
+				continue
+			}
+			if ge := seen[pair{from, to}]; ge != nil {
+				ge.broken += f.Count
+				ge.of = max(ge.of, f.Of)
+			}
+		}
+	}
+	for _, e := range out {
+		switch {
+		case e.broken > 0:
+			e.colour = edgeBroken
+			e.label = fmt.Sprintf("%d broken", e.broken)
+			if e.of > 0 {
+				e.label = fmt.Sprintf("%d of %d broken", e.broken, e.of)
+			}
+		case e.hops == 0:
+			e.colour = edgeUnseen
+		case checked:
+			e.colour = edgeFine
+		default:
+			e.colour = edgeUnchecked
+		}
+	}
+	return out
+}

@@ -1,0 +1,272 @@
+package scenarios
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/tracerig/tracerig/assert"
+)
+
+// checkSelfContained fails unless page fetches nothing: no http(s) URL in
+// any attribute or style sheet (text may mention one), no <script src>, no
+// <link href>, no <img>, <iframe>, <object> or <embed> source.
+func checkSelfContained(t *testing.T, page []byte) {
+	t.Helper()
+	z := html.NewTokenizer(bytes.NewReader(page))
+	inStyle := false
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			if z.Err() != io.EOF {
+				t.Fatalf("report.html does not tokenize: %v", z.Err())
+			}
+			return
+		case html.TextToken:
+			if inStyle {
+				css := strings.ToLower(string(z.Text()))
+				for _, bad := range []string{"http://", "https://", "@import", "url("} {
+					if strings.Contains(css, bad) {
+						t.Errorf("style sheet refers outside the file: contains %q", bad)
+					}
+				}
+			}
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			tok := z.Token()
+			if tok.Data == "style" {
+				inStyle = tt == html.StartTagToken
+			}
+			for _, a := range tok.Attr {
+				v := strings.ToLower(a.Val)
+				if strings.Contains(v, "http://") || strings.Contains(v, "https://") {
+					t.Errorf("<%s %s=%q> refers to the network", tok.Data, a.Key, a.Val)
+				}
+				switch {
+				case tok.Data == "script" && a.Key == "src",
+					tok.Data == "link" && a.Key == "href",
+					(tok.Data == "img" || tok.Data == "iframe" || tok.Data == "embed" || tok.Data == "source") && a.Key == "src",
+					tok.Data == "object" && a.Key == "data",
+					a.Key == "href" && !strings.HasPrefix(a.Val, "#"),
+					a.Key == "xlink:href" && !strings.HasPrefix(a.Val, "#"):
+					t.Errorf("<%s %s=%q> loads a resource", tok.Data, a.Key, a.Val)
+				}
+				if a.Key == "style" && strings.Contains(v, "url(") && !strings.Contains(v, "url(#") {
+					t.Errorf("<%s style=%q> loads a resource", tok.Data, a.Val)
+				}
+			}
+		}
+	}
+}
+
+func TestHTMLReportSample(t *testing.T) {
+	rep := sampleReport(t)
+	var buf bytes.Buffer
+	if err := rep.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	checkSelfContained(t, buf.Bytes())
+	for _, want := range []string{
+		"<!DOCTYPE html>", "fault-strip-headers", "seed <b>11</b>", `class="badge FAIL"`,
+		"2 breaks on 1 edge (api -&gt; store) &lt;&amp;&gt; &#34;quoted&#34;", // escaped
+		"explained by fault #1", `class="unexplained"`, "not run: no read-back",
+		`class="topology"`, "2 of 10 broken", edgeBroken, edgeFine, edgeUnseen,
+		"Latency of gateway GET /order", "Spans per second", "Loss over time", "Sampling:",
+		"#1 strip-headers api -&gt; store", // the fault band's label
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "<script") {
+		t.Error("report.html has a script")
+	}
+	if dir := os.Getenv("TRACERIG_REPORT_KEEP"); dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, "sample.html"), buf.Bytes(), 0o644)
+	}
+	if n := strings.Count(page, "<svg"); n != 5 {
+		t.Errorf("%d inline SVGs, want the topology and 4 plots", n)
+	}
+
+	// Without a topology, samples or spans the page still renders and
+	// says what is missing.
+	rep.input = assert.Input{}
+	rep.samples = nil
+	buf.Reset()
+	if err := rep.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"no topology graph", "no latency histograms", "no span plots"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("bare report.html lacks %q", want)
+		}
+	}
+}
+
+func TestHTMLTopologyLayers(t *testing.T) {
+	sc := load(t, "shop.yaml")
+	nodes, byName := layoutNodes(sc.Topology, nil)
+	if len(nodes) != len(sc.Topology.Services) {
+		t.Fatalf("%d nodes for %d services", len(nodes), len(sc.Topology.Services))
+	}
+	for _, e := range sc.Topology.Edges() {
+		a, z := byName[e.From], byName[e.To]
+		if z.layer <= a.layer {
+			t.Errorf("edge %s -> %s goes from layer %d to %d: want callees below their callers in an acyclic topology", e.From, e.To, a.layer, z.layer)
+		}
+	}
+	// No two nodes overlap.
+	for i, a := range nodes {
+		for _, b := range nodes[i+1:] {
+			if a.layer == b.layer && a.x-a.w/2 < b.x+b.w/2 && b.x-b.w/2 < a.x+a.w/2 {
+				t.Errorf("%s and %s overlap", a.name, b.name)
+			}
+		}
+	}
+}
+
+// TestHTMLReportChromium runs a short story scenario (a header-stripping
+// sidecar in the shop, at a fifth of its timeline), checks the outputs Run
+// writes, and renders report.html in headless Chromium: the screenshot must
+// be a real page, not a blank or flat image.
+func TestHTMLReportChromium(t *testing.T) {
+	chromium := requireTool(t, "chromium", "chromium", "chromium-browser")
+	if testing.Short() {
+		t.Skip("runs a 6 s scenario")
+	}
+	sc := load(t, "header-stripping-proxy.yaml")
+	out := t.TempDir()
+	start := time.Now()
+	rep, err := Run(t.Context(), sc, Options{OutDir: out, TimeScale: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("run took %s", time.Since(start).Round(time.Millisecond))
+	for _, f := range []string{"report.json", "results.bin", "decisions.tsv", "junit.xml", "report.html"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	if len(rep.samples) == 0 {
+		t.Error("the load results were not read back for the latency plots")
+	}
+	junit, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	validateJUnit(t, junit)
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSelfContained(t, page)
+	for _, want := range []string{"cart -&gt; inventory", "broken", "Latency of frontend GET /checkout", "Spans per second", "sidecar strips headers"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+
+	shot := filepath.Join(out, "report.png")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	start = time.Now()
+	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu",
+		"--hide-scrollbars", "--no-first-run", "--no-default-browser-check",
+		"--user-data-dir="+filepath.Join(out, "chromium-profile"),
+		"--screenshot="+shot, "--window-size=1400,2400", "file://"+filepath.Join(out, "report.html"))
+	cmd.Env = append(os.Environ(), "HOME="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, b)
+	}
+	t.Logf("chromium took %s", time.Since(start).Round(time.Millisecond))
+	checkScreenshot(t, shot, 1400, 2400)
+	if dir := os.Getenv("TRACERIG_REPORT_KEEP"); dir != "" {
+		for _, f := range []string{"report.html", "report.png", "junit.xml", "report.json"} {
+			if b, err := os.ReadFile(filepath.Join(out, f)); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, f), b, 0o644)
+			}
+		}
+	}
+}
+
+// checkScreenshot requires a PNG of the window's size with real content:
+// many colours, and no single colour covering nearly all of it.
+func checkScreenshot(t *testing.T, path string, w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Errorf("screenshot is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
+	}
+	colours, top := histogram(img)
+	total := img.Bounds().Dx() * img.Bounds().Dy()
+	if len(colours) < 32 || top > total*97/100 {
+		t.Errorf("screenshot looks blank: %d colours, the commonest covers %d of %d pixels", len(colours), top, total)
+	}
+}
+
+func histogram(img image.Image) (map[uint32]int, int) {
+	counts := map[uint32]int{}
+	top := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			k := r>>8<<24 | g>>8<<16 | bl>>8<<8 | a>>8
+			counts[k]++
+			top = max(top, counts[k])
+		}
+	}
+	return counts, top
+}
+
+// TestReportFilesOnInterrupt requires junit.xml and report.html from an
+// interrupted run too, both saying it was interrupted.
+func TestReportFilesOnInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a scenario")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(700*time.Millisecond, cancel)
+	d, out := time.Minute, t.TempDir()
+	rep, err := Run(ctx, load(t, "quickstart.yaml"), Options{Duration: &d, OutDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted {
+		t.Fatal("the run was not interrupted")
+	}
+	junit, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(junit, []byte(`<testcase name="run"`)) || !bytes.Contains(junit, []byte("interrupted")) {
+		t.Errorf("junit.xml of an interrupted run has no run error:\n%s", junit)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(page, []byte(`class="badge INTERRUPTED"`)) {
+		t.Error("report.html of an interrupted run is not marked INTERRUPTED")
+	}
+	checkSelfContained(t, page)
+}

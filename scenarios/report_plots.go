@@ -1,0 +1,575 @@
+package scenarios
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"html/template"
+	"image/color"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/record"
+)
+
+// Plot sizes and colours.
+var (
+	plotW, plotH = vg.Points(720), vg.Points(250)
+
+	colOK      = color.NRGBA{0x3b, 0x6e, 0xb4, 0xff}
+	colErr     = color.NRGBA{0xc6, 0x28, 0x28, 0xff}
+	colEnded   = color.NRGBA{0x3b, 0x6e, 0xb4, 0xff}
+	colArrived = color.NRGBA{0x2e, 0x85, 0x40, 0xff}
+	colQueue   = color.NRGBA{0xb2, 0x6a, 0x00, 0xff}
+	colExpect  = color.NRGBA{0x6a, 0x1b, 0x9a, 0xff}
+	bandFills  = []color.NRGBA{
+		{0xff, 0x98, 0x00, 0x38}, {0x9c, 0x27, 0xb0, 0x30}, {0x00, 0x96, 0x88, 0x30}, {0xe9, 0x1e, 0x63, 0x30},
+	}
+)
+
+// figure is one plot of the HTML report with its legend, which the page
+// draws in HTML above the plot so that it never hides data.
+type figure struct {
+	title  string
+	p      *plot.Plot
+	h      vg.Length
+	legend []legendItem
+}
+
+// legendItem is one legend entry: a CSS colour, a label and a swatch shape.
+type legendItem struct {
+	Colour template.CSS // made by cssColour, so safe in a style attribute
+	Label  string
+	Shape  string // "line", "dashed", "box", "dot"
+}
+
+func (f *figure) add(label string, c color.Color, shape string) {
+	f.legend = append(f.legend, legendItem{Colour: template.CSS(cssColour(c)), Label: label, Shape: shape})
+}
+
+func cssColour(c color.Color) string {
+	n := color.NRGBAModel.Convert(c).(color.NRGBA)
+	if n.A != 0xff {
+		return fmt.Sprintf("rgba(%d,%d,%d,%.2f)", n.R, n.G, n.B, float64(n.A)/255)
+	}
+	return fmt.Sprintf("#%02x%02x%02x", n.R, n.G, n.B)
+}
+
+// plots renders the report's plots, and says why any is left out.
+func (r *Report) plots() ([]htmlPlot, []string, error) {
+	var (
+		figs  []*figure
+		notes []string
+	)
+	if r.samplesNote != "" {
+		notes = append(notes, "load results only partly read: "+r.samplesNote)
+	}
+	if len(r.samples) == 0 {
+		notes = append(notes, "no latency histograms: no load results (results.bin) were read")
+	}
+	figs = append(figs, r.latencyPlots()...)
+	if len(r.input.Ended) == 0 {
+		notes = append(notes, "no span plots: the ledger saw no sampled span end")
+	} else {
+		figs = append(figs, r.timeSeries()...)
+		if !r.input.ReadBack {
+			notes = append(notes, "no backend arrivals: "+r.input.NoReadBack)
+		}
+	}
+	if f := samplingPlot(r.Verdicts); f != nil {
+		figs = append(figs, f)
+	}
+	out := make([]htmlPlot, 0, len(figs))
+	for _, f := range figs {
+		svg, err := plotSVG(f.p, plotW, f.h)
+		if err != nil {
+			return nil, nil, fmt.Errorf("render plot %q: %w", f.title, err)
+		}
+		out = append(out, htmlPlot{Title: f.title, Legend: f.legend, SVG: svg})
+	}
+	return out, notes, nil
+}
+
+// latencyPlots draws a latency histogram per entry route: successful
+// requests and failed ones (a non-2xx code or no response) stacked, the
+// x axis cut at the 99.5th percentile so that the tail does not flatten the
+// body, with the p50 and p99 marked.
+func (r *Report) latencyPlots() []*figure {
+	byRoute := map[string][]loadSample{}
+	var routes []string
+	for _, s := range r.samples {
+		if _, ok := byRoute[s.route]; !ok {
+			routes = append(routes, s.route)
+		}
+		byRoute[s.route] = append(byRoute[s.route], s)
+	}
+	slices.Sort(routes)
+	var out []*figure
+	for _, route := range routes {
+		ss := byRoute[route]
+		ms := make([]float64, len(ss))
+		for i, s := range ss {
+			ms[i] = float64(s.latency) / 1e6
+		}
+		sorted := slices.Clone(ms)
+		slices.Sort(sorted)
+		p50, p99 := quantile(sorted, 0.5), quantile(sorted, 0.99)
+		hi := quantile(sorted, 0.995)
+		if hi <= 0 {
+			hi = 1
+		}
+		const nBins = 50
+		width := hi / nBins
+		okBins := make([]plotter.HistogramBin, nBins)
+		allBins := make([]plotter.HistogramBin, nBins)
+		for i := range okBins {
+			okBins[i] = plotter.HistogramBin{Min: float64(i) * width, Max: float64(i+1) * width}
+			allBins[i] = okBins[i]
+		}
+		cut, failed := 0, 0
+		for i, s := range ss {
+			if ms[i] > hi {
+				cut++
+				continue
+			}
+			b := min(int(ms[i]/width), nBins-1)
+			allBins[b].Weight++
+			if s.code >= 200 && s.code < 300 {
+				okBins[b].Weight++
+			} else {
+				failed++
+			}
+		}
+		p := newPlot()
+		p.X.Label.Text = "latency (ms)"
+		p.Y.Label.Text = "requests"
+		p.Y.Tick.Marker = niceTicks{integer: true}
+		p.X.Tick.Marker = niceTicks{}
+		p.X.Min, p.X.Max, p.Y.Min = 0, hi, 0
+		peak := 0.0
+		for _, b := range allBins {
+			peak = max(peak, b.Weight)
+		}
+		p.Y.Max = peak * 1.18 // room for the percentile labels
+		all := &plotter.Histogram{Bins: allBins, Width: width, FillColor: colErr}
+		all.LineStyle.Width = 0
+		ok := &plotter.Histogram{Bins: okBins, Width: width, FillColor: colOK}
+		ok.LineStyle.Width = 0
+		p.Add(all, ok)
+		p.Add(&markers{lines: []marker{
+			{x: p50, label: "p50 " + fmtMs(p50)},
+			{x: p99, label: "p99 " + fmtMs(p99)},
+		}})
+		title := fmt.Sprintf("Latency of %s: %d requests, %d failed", route, len(ss), failed)
+		if cut > 0 {
+			title += fmt.Sprintf("; %d slower than %s not shown", cut, fmtMs(hi))
+		}
+		f := &figure{title: title, p: p, h: plotH}
+		f.add("2xx", colOK, "box")
+		f.add("failed (non-2xx or no response)", colErr, "box")
+		f.add("p50, p99", color.Black, "dashed")
+		out = append(out, f)
+	}
+	return out
+}
+
+// timeSeries buckets the ended spans by end time and the backend's spans by
+// arrival: spans per second both ways, and the ended spans that were not
+// delivered (by why: dropped in the SDK queue, export failed, or exported
+// and still missing from the backend), with the fault windows as bands.
+func (r *Report) timeSeries() []*figure {
+	in := r.input
+	t0 := r.StartedAt.UnixNano()
+	if t0 == 0 {
+		t0 = slices.MinFunc(in.Ended, func(a, b record.Ended) int { return cmp.Compare(a.End, b.End) }).End
+	}
+	span := r.Duration.Seconds()
+	for _, e := range in.Ended {
+		span = max(span, float64(e.End-t0)/1e9)
+	}
+	for _, s := range in.Backend {
+		if s.Arrived != 0 {
+			span = max(span, float64(s.Arrived-t0)/1e9)
+		}
+	}
+	step := bucketWidth(span)
+	n := int(math.Floor(span/step)) + 1
+	bucket := func(ns int64) int {
+		i := int(math.Floor(float64(ns-t0) / 1e9 / step))
+		return min(max(i, 0), n-1)
+	}
+	ended, arrived := make([]float64, n), make([]float64, n)
+	queue, failed, missing := make([]float64, n), make([]float64, n), make([]float64, n)
+	var delivered map[spanKey]bool
+	if in.ReadBack {
+		delivered = make(map[spanKey]bool, len(in.Backend))
+		for _, s := range in.Backend {
+			delivered[spanKey{s.Trace, s.ID}] = true
+			if s.Arrived != 0 {
+				arrived[bucket(s.Arrived)]++
+			}
+		}
+	}
+	for _, e := range in.Ended {
+		b := bucket(e.End)
+		ended[b]++
+		switch {
+		case e.Export == record.ExportPending:
+			queue[b]++
+		case e.Export == record.ExportFailed:
+			failed[b]++
+		case delivered != nil && !delivered[spanKey{e.Trace, e.ID}]:
+			missing[b]++
+		}
+	}
+	bands := r.faultBands()
+
+	xLabel := fmt.Sprintf("seconds since load start (%s buckets)", time.Duration(step*float64(time.Second)))
+	rate := newPlot()
+	rate.X.Label.Text = xLabel
+	rate.Y.Label.Text = "spans / s"
+	rate.X.Min, rate.X.Max, rate.Y.Min = 0, float64(n)*step, 0
+	rate.X.Tick.Marker, rate.Y.Tick.Marker = niceTicks{}, niceTicks{}
+	rate.Add(&faultBands{bands: bands})
+	rf := &figure{title: "Spans per second: ended in the services (ledger) and arrived at the backend", p: rate, h: plotH}
+	addStep(rate, ended, step, 1/step, colEnded, nil)
+	rf.add("ended (ledger)", colEnded, "line")
+	if in.ReadBack {
+		addStep(rate, arrived, step, 1/step, colArrived, []vg.Length{vg.Points(4), vg.Points(2)})
+		rf.add("arrived (backend)", colArrived, "dashed")
+	}
+	if len(bands) > 0 {
+		rf.add("fault window", bandFills[0], "box")
+	}
+
+	lost := 0.0
+	for i := range queue {
+		lost += queue[i] + failed[i] + missing[i]
+	}
+	loss := newPlot()
+	loss.X.Label.Text = xLabel
+	loss.Y.Label.Text = "spans not delivered"
+	loss.X.Min, loss.X.Max, loss.Y.Min, loss.Y.Max = 0, float64(n)*step, 0, 1
+	loss.X.Tick.Marker, loss.Y.Tick.Marker = niceTicks{}, niceTicks{integer: true}
+	loss.Add(&faultBands{bands: bands})
+	title := fmt.Sprintf("Loss over time: ended spans not delivered, by end time (%d of %d lost)", int(lost), len(in.Ended))
+	lf := &figure{title: title, p: loss, h: plotH}
+	if lost == 0 {
+		lf.h = plotH * 0.6
+	}
+	addStep(loss, queue, step, 1, colQueue, nil)
+	lf.add("dropped in SDK queue", colQueue, "line")
+	addStep(loss, failed, step, 1, colErr, nil)
+	lf.add("export failed", colErr, "line")
+	if in.ReadBack {
+		addStep(loss, missing, step, 1, colExpect, []vg.Length{vg.Points(4), vg.Points(2)})
+		lf.add("exported, missing at the backend", colExpect, "dashed")
+	}
+	if len(bands) > 0 {
+		lf.add("fault window", bandFills[0], "box")
+	}
+	return []*figure{rf, lf}
+}
+
+// spanKey names one span across traces.
+type spanKey struct {
+	trace record.TraceID
+	id    record.SpanID
+}
+
+// addStep adds a step line of per-bucket values (times scale).
+func addStep(p *plot.Plot, vals []float64, step, scale float64, c color.Color, dashes []vg.Length) {
+	xys := make(plotter.XYs, len(vals)+1)
+	for i, v := range vals {
+		xys[i] = plotter.XY{X: float64(i) * step, Y: v * scale}
+	}
+	xys[len(vals)] = plotter.XY{X: float64(len(vals)) * step, Y: vals[len(vals)-1] * scale}
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return
+	}
+	l.StepStyle = plotter.PostStep
+	l.Color = c
+	l.Width = vg.Points(1.6)
+	l.Dashes = dashes
+	p.Add(l)
+}
+
+// bucketWidth picks a round bucket width giving at most 40 buckets: the
+// exporters send in batches, so finer buckets show the batching, not the
+// flow.
+func bucketWidth(span float64) float64 {
+	for _, w := range []float64{0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600} {
+		if span/w <= 40 {
+			return w
+		}
+	}
+	return math.Ceil(span / 40)
+}
+
+// samplingPlot draws, for every verdict whose stats hold a confidence
+// interval (lower, upper) and an observed ratio, the interval as a bar, the
+// observed ratio as a dot and the expected ratio as a tick. It returns nil
+// when no verdict has one.
+func samplingPlot(verdicts []assert.Verdict) *figure {
+	type row struct {
+		name                     string
+		lower, upper, obs, exp   float64
+		hasObs, hasExp, failedIt bool
+	}
+	var rows []row
+	for _, v := range verdicts {
+		lo, okL := v.Stats["lower"]
+		hi, okU := v.Stats["upper"]
+		if !okL || !okU {
+			continue
+		}
+		rw := row{name: strings.TrimSpace(v.Check + " " + v.Subject), lower: lo, upper: hi, failedIt: v.Status == assert.StatusFail}
+		rw.obs, rw.hasObs = firstStat(v.Stats, "ratio", "observed", "observed_ratio")
+		rw.exp, rw.hasExp = firstStat(v.Stats, "expected", "expected_ratio", "configured_ratio", "target_ratio")
+		rows = append(rows, rw)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	p := newPlot()
+	p.X.Label.Text = "ratio"
+	names := make([]string, len(rows))
+	lo, hi := 1.0, 0.0
+	for i, rw := range rows {
+		names[i] = rw.name
+		y := float64(i)
+		c := colOK
+		if rw.failedIt {
+			c = colErr
+		}
+		bar, _ := plotter.NewLine(plotter.XYs{{X: rw.lower, Y: y}, {X: rw.upper, Y: y}})
+		bar.Color, bar.Width = c, vg.Points(6)
+		p.Add(bar)
+		lo, hi = min(lo, rw.lower), max(hi, rw.upper)
+		if rw.hasObs {
+			dot, _ := plotter.NewScatter(plotter.XYs{{X: rw.obs, Y: y}})
+			dot.GlyphStyle = draw.GlyphStyle{Color: color.Black, Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
+			p.Add(dot)
+			lo, hi = min(lo, rw.obs), max(hi, rw.obs)
+		}
+		if rw.hasExp {
+			tick, _ := plotter.NewLine(plotter.XYs{{X: rw.exp, Y: y - 0.35}, {X: rw.exp, Y: y + 0.35}})
+			tick.Color, tick.Width = colExpect, vg.Points(2.5)
+			tick.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+			p.Add(tick)
+			lo, hi = min(lo, rw.exp), max(hi, rw.exp)
+		}
+	}
+	pad := max((hi-lo)*0.25, 0.01)
+	p.X.Min, p.X.Max = max(0, lo-pad), min(1, hi+pad)
+	p.NominalY(names...)
+	p.Y.Min, p.Y.Max = -0.6, float64(len(rows))-0.4
+	p.X.Tick.Marker = niceTicks{}
+	f := &figure{title: "Sampling: observed ratio with its confidence interval, and the expected ratio", p: p, h: vg.Points(60 + 40*float64(len(rows)))}
+	f.add("confidence interval (passing check)", colOK, "box")
+	f.add("confidence interval (failing check)", colErr, "box")
+	f.add("observed ratio", color.Black, "dot")
+	f.add("expected ratio", colExpect, "dashed")
+	return f
+}
+
+func firstStat(stats map[string]float64, keys ...string) (float64, bool) {
+	for _, k := range keys {
+		if v, ok := stats[k]; ok {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// band is a fault window on a time axis, in seconds since load start.
+type band struct {
+	from, to float64
+	label    string
+}
+
+// faultBands shades the fault windows across a plot's full height, each
+// labelled at its top.
+type faultBands struct{ bands []band }
+
+func (f *faultBands) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	sty := sansStyle(9)
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YTop
+	for i, b := range f.bands {
+		x0 := max(trX(b.from), c.Min.X)
+		x1 := min(trX(b.to), c.Max.X)
+		if x1 <= x0 {
+			x1 = x0 + vg.Points(1)
+		}
+		fill := bandFills[i%len(bandFills)]
+		c.FillPolygon(fill, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
+		edge := fill
+		edge.A = 0xa0
+		ls := draw.LineStyle{Color: edge, Width: vg.Points(0.8)}
+		c.StrokeLine2(ls, x0, c.Min.Y, x0, c.Max.Y)
+		c.StrokeLine2(ls, x1, c.Min.Y, x1, c.Max.Y)
+		sty.Color = color.NRGBA{0x5a, 0x3a, 0x00, 0xff}
+		c.FillText(sty, vg.Point{X: x0 + vg.Points(3), Y: c.Max.Y - vg.Points(2) - vg.Length(i%3)*vg.Points(11)}, b.label)
+	}
+}
+
+// marker is a labelled vertical line at x.
+type marker struct {
+	x     float64
+	label string
+}
+
+// markers draws labelled vertical lines (percentiles) over a plot.
+type markers struct{ lines []marker }
+
+func (m *markers) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	sty := sansStyle(9)
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YTop
+	ls := draw.LineStyle{Color: color.NRGBA{0x1d, 0x23, 0x30, 0xff}, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(3), vg.Points(2)}}
+	for i, l := range m.lines {
+		x := trX(l.x)
+		if x < c.Min.X || x > c.Max.X {
+			continue
+		}
+		c.StrokeLine2(ls, x, c.Min.Y, x, c.Max.Y)
+		st, at := sty, x+vg.Points(3)
+		// Near the right edge, label the line on its left. The browser may
+		// draw a wider fallback font than the one measured: allow 25%.
+		if x+sty.Width(l.label)*1.25+vg.Points(6) > c.Max.X {
+			st.XAlign, at = draw.XRight, x-vg.Points(3)
+		}
+		c.FillText(st, vg.Point{X: at, Y: c.Max.Y - vg.Points(2) - vg.Length(i)*vg.Points(11)}, l.label)
+	}
+}
+
+// sansFont is the plots' typeface: Liberation Sans, metrically Arial, so
+// the browser lays out the text as the plot measured it.
+func sansFont(size float64) font.Font {
+	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: font.Length(size)}
+}
+
+func sansStyle(size float64) text.Style {
+	return text.Style{Font: sansFont(size), Handler: plot.DefaultTextHandler, Color: color.Black}
+}
+
+// newPlot returns a plot in the report's style: sans fonts and a light
+// grid; the legend is the page's.
+func newPlot() *plot.Plot {
+	p := plot.New()
+	for _, s := range []*text.Style{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.Y.Label.TextStyle, &p.X.Tick.Label, &p.Y.Tick.Label, &p.Legend.TextStyle} {
+		s.Font.Variant = "Sans"
+	}
+	p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = 11, 11
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = color.NRGBA{0xe4, 0xe7, 0xec, 0xff}
+	grid.Horizontal.Color = grid.Vertical.Color
+	p.Add(grid)
+	return p
+}
+
+var (
+	svgProlog   = regexp.MustCompile(`(?s)^<\?xml[^>]*\?>\s*(<!--.*?-->\s*)?`)
+	svgXMLNS    = regexp.MustCompile(`\s+xmlns(:xlink)?="[^"]*"`)
+	svgFontName = regexp.MustCompile(`font-family:Liberation (Sans|Serif|Mono)`)
+)
+
+// plotSVG renders p as inline SVG: no XML prolog, no namespace URLs (HTML
+// puts <svg> in its namespace), fonts named with metric-compatible
+// fallbacks instead of embedded.
+func plotSVG(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
+	c := vgsvg.New(w, h)
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return "", err
+	}
+	s := svgProlog.ReplaceAllString(buf.String(), "")
+	s = svgXMLNS.ReplaceAllString(s, "")
+	s = svgFontName.ReplaceAllStringFunc(s, func(m string) string {
+		switch {
+		case strings.HasSuffix(m, "Sans"):
+			return `font-family:'Liberation Sans',Arial,Helvetica,sans-serif`
+		case strings.HasSuffix(m, "Mono"):
+			return `font-family:'Liberation Mono','Courier New',monospace`
+		}
+		return `font-family:'Liberation Serif','Times New Roman',serif`
+	})
+	s = strings.Replace(s, "<svg ", `<svg class="plot" `, 1)
+	return template.HTML(s), nil
+}
+
+// quantile returns the q-quantile of sorted values (nearest rank).
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func fmtMs(ms float64) string {
+	return round(time.Duration(ms * 1e6)).String()
+}
+
+// niceTicks puts major ticks at round steps (1, 2, 2.5 or 5 times a power
+// of ten), about eight of them, labelled without trailing zeros; integer
+// keeps the step whole, for counts.
+type niceTicks struct{ integer bool }
+
+func (n niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	if hi <= lo {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
+	}
+	raw := (hi - lo) / 8
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 2.5, 5} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	if n.integer {
+		step = max(1, math.Round(step))
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+		if mid := v + step/2; mid < hi {
+			ticks = append(ticks, plot.Tick{Value: mid})
+		}
+	}
+	for i := range ticks {
+		if ticks[i].Label != "" && strings.Contains(ticks[i].Label, ".") {
+			// Round away float noise: 0.30000000000000004.
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', decimals(step), 64)
+		}
+	}
+	return ticks
+}
+
+// decimals is how many decimals a tick step needs.
+func decimals(step float64) int {
+	for d := 0; d < 6; d++ {
+		if math.Abs(step*math.Pow(10, float64(d))-math.Round(step*math.Pow(10, float64(d)))) < 1e-9 {
+			return d
+		}
+	}
+	return 6
+}
