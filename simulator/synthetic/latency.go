@@ -1,0 +1,59 @@
+package synthetic
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tracerig/tracerig/topology"
+)
+
+// drawLatency draws a route's own latency. The math is a copy of
+// simulator/decide.go's drawLatency (unexported there); keep the two in
+// step so synthetic and real-hop runs draw from the same distributions.
+func drawLatency(l topology.Latency, r *rand.Rand) time.Duration {
+	switch l.Dist {
+	case topology.DistUniform:
+		if l.Max <= l.Min {
+			return l.Min
+		}
+		return l.Min + time.Duration(r.Int64N(int64(l.Max-l.Min)+1))
+	case topology.DistNormal:
+		d := float64(l.Mean) + r.NormFloat64()*float64(l.StdDev)
+		return clampDuration(d)
+	case topology.DistLognormal:
+		if l.P50 <= 0 {
+			return 0
+		}
+		mu := math.Log(float64(l.P50))
+		if l.P99 <= l.P50 {
+			return l.P50
+		}
+		sigma := math.Log(float64(l.P99)/float64(l.P50)) / z99
+		return clampDuration(math.Exp(mu + sigma*r.NormFloat64()))
+	case topology.DistPareto:
+		if l.Min <= 0 || l.Alpha <= 0 {
+			return l.Min
+		}
+		u := 1 - r.Float64() // (0, 1]
+		return clampDuration(float64(l.Min) / math.Pow(u, 1/l.Alpha))
+	default:
+		return l.Value
+	}
+}
+
+// z99 is the standard normal quantile at 0.99.
+const z99 = 2.3263478740408408
+
+// maxLatency caps a single drawn latency so a heavy tail cannot stall a run.
+const maxLatency = float64(time.Minute)
+
+func clampDuration(ns float64) time.Duration {
+	switch {
+	case ns < 0 || math.IsNaN(ns):
+		return 0
+	case ns > maxLatency:
+		return time.Duration(maxLatency)
+	}
+	return time.Duration(ns)
+}

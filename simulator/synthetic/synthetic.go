@@ -1,0 +1,586 @@
+// Package synthetic builds OTLP trace batches shaped by a topology directly
+// with pdata, without running any service or going through an SDK's span
+// pipeline, and exports them over OTLP/gRPC as fast as a sink takes them or
+// at a target rate of spans per second.
+//
+// Every trace is a pure function of (seed, seq): its trace ID, span IDs,
+// instances, latencies and errors all derive from the generator's seed and
+// the trace's sequence number, so a read-back recomputes what was sent with
+// Expect instead of keeping a ledger. The generator retains no per-span or
+// per-trace state: memory stays flat over any run length.
+package synthetic
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// netDelay is the synthetic one-way network time between a client span and
+// the server span it causes.
+const netDelay = 50 * time.Microsecond
+
+// ScopeName is the instrumentation scope of every synthetic span.
+const ScopeName = "github.com/tracerig/tracerig/simulator/synthetic"
+
+// Generator builds traces shaped by one topology. It is immutable after New
+// and safe for concurrent use; each goroutine builds through its own Builder.
+type Generator struct {
+	seed    uint64
+	loMask  uint64 // trace ID low half = seq ^ loMask
+	hiSalt  uint64
+	entries []*routeInfo
+	weights []float64 // cumulative, over entries
+	res     []pcommon.Resource
+	resEnc  [][]byte // res[i] encoded as ResourceSpans.resource (field 1, with tag)
+}
+
+type svcInfo struct {
+	name      string
+	instr     bool
+	grpc      bool
+	instances int
+	firstRes  int // index of instance 0 in Generator.res
+}
+
+type attr struct {
+	key   string
+	str   string
+	num   int64
+	isInt bool
+}
+
+type routeInfo struct {
+	svc     *svcInfo
+	name    string
+	latency topology.Latency
+	errRate float64
+	errHTTP int64
+	errGRPC int64
+	steps   []step
+	attrs   []attr // server span, without the status attribute
+	enc     []byte // attrs as encoded Span.attributes fields
+}
+
+type step struct {
+	kind  topology.StepKind
+	call  *callInfo
+	steps []step
+}
+
+type callInfo struct {
+	callee  *routeInfo // nil when the call closes a cycle or names nothing
+	retries int
+	backoff time.Duration
+	timeout time.Duration
+	name    string
+	attrs   []attr // client span, without the status attribute
+	enc     []byte // attrs as encoded Span.attributes fields
+}
+
+// Options configure a Generator.
+type Options struct {
+	Seed uint64
+	// Entries are the entry routes with their weights; empty means every
+	// entry route of the topology, weight 1 each.
+	Entries []topology.Target
+	// ExtraAttrs adds this many constant string attributes (20 bytes of
+	// value each) to every span: a knob for measuring attribute cost.
+	ExtraAttrs int
+}
+
+// New compiles t into a Generator.
+func New(t *topology.Topology, o Options) (*Generator, error) {
+	g := &Generator{seed: o.Seed, loMask: mix64(o.Seed ^ 0x5bd1e9955bd1e995), hiSalt: mix64(o.Seed + 0x9e3779b97f4a7c15)}
+	svcs := map[string]*svcInfo{}
+	for _, s := range t.Services {
+		n := max(s.Instances, 1)
+		si := &svcInfo{name: s.Name, instr: s.Instrumented, grpc: s.Protocol == topology.ProtocolGRPC, instances: n, firstRes: len(g.res)}
+		svcs[s.Name] = si
+		version := s.Version
+		if version == "" {
+			version = "1.0.0"
+		}
+		for i := range n {
+			r := pcommon.NewResource()
+			a := r.Attributes()
+			a.PutStr("service.name", s.Name)
+			a.PutStr("service.instance.id", s.Name+"-"+strconv.Itoa(i))
+			a.PutStr("service.version", version)
+			a.PutStr("telemetry.sdk.name", "tracerig-synthetic")
+			a.PutStr("telemetry.sdk.language", "go")
+			g.res = append(g.res, r)
+			g.resEnc = append(g.resEnc, encodeResource(r))
+		}
+	}
+	routes := map[topology.RouteRef]*routeInfo{}
+	var compile func(ref topology.RouteRef, onPath map[topology.RouteRef]bool) *routeInfo
+	compile = func(ref topology.RouteRef, onPath map[topology.RouteRef]bool) *routeInfo {
+		if ri, ok := routes[ref]; ok {
+			return ri
+		}
+		s := t.Service(ref.Service)
+		if s == nil || onPath[ref] {
+			return nil
+		}
+		r := s.Route(ref.Route)
+		if r == nil {
+			return nil
+		}
+		onPath[ref] = true
+		defer delete(onPath, ref)
+		si := svcs[s.Name]
+		ri := &routeInfo{svc: si, name: r.Name, latency: r.Latency, errRate: r.Errors.Rate,
+			errHTTP: int64(r.Errors.HTTPStatus), errGRPC: int64(r.Errors.GRPCCode)}
+		if ri.errHTTP == 0 {
+			ri.errHTTP = 500
+		}
+		if ri.errGRPC == 0 {
+			ri.errGRPC = 13
+		}
+		ri.attrs = append(serverAttrs(si, r.Name), extra(o.ExtraAttrs)...)
+		ri.enc = encodeAttrs(nil, 9, ri.attrs)
+		var steps func(in []topology.Step) []step
+		steps = func(in []topology.Step) []step {
+			out := make([]step, 0, len(in))
+			for _, st := range in {
+				switch st.Kind {
+				case topology.StepCall:
+					if st.Call == nil {
+						continue
+					}
+					c := st.Call
+					ci := &callInfo{retries: c.Retries, backoff: c.Backoff, timeout: c.Timeout, name: c.Route}
+					if ci.backoff == 0 {
+						ci.backoff = 10 * time.Millisecond
+					}
+					ci.callee = compile(topology.RouteRef{Service: c.Service, Route: c.Route}, onPath)
+					ci.attrs = append(clientAttrs(svcs[c.Service], c.Service, c.Route), extra(o.ExtraAttrs)...)
+					ci.enc = encodeAttrs(nil, 9, ci.attrs)
+					out = append(out, step{kind: topology.StepCall, call: ci})
+				default:
+					out = append(out, step{kind: st.Kind, steps: steps(st.Steps)})
+				}
+			}
+			return out
+		}
+		ri.steps = steps(r.Calls)
+		routes[ref] = ri
+		return ri
+	}
+	targets := o.Entries
+	if len(targets) == 0 {
+		for _, ref := range t.EntryRoutes() {
+			targets = append(targets, topology.Target{Service: ref.Service, Route: ref.Route, Weight: 1})
+		}
+	}
+	sum := 0.0
+	for _, tg := range targets {
+		ri := compile(topology.RouteRef{Service: tg.Service, Route: tg.Route}, map[topology.RouteRef]bool{})
+		if ri == nil {
+			return nil, errors.New("synthetic: no route " + tg.Service + " " + tg.Route)
+		}
+		w := tg.Weight
+		if w <= 0 {
+			w = 1
+		}
+		sum += w
+		g.entries = append(g.entries, ri)
+		g.weights = append(g.weights, sum)
+	}
+	if len(g.entries) == 0 {
+		return nil, errors.New("synthetic: the topology has no entry route")
+	}
+	for i := range g.weights {
+		g.weights[i] /= sum
+	}
+	return g, nil
+}
+
+// ForScenario returns a Generator for a scenario: its topology, seed, and
+// the entry routes (with weights) of all its load entries; every entry
+// route of the topology when the scenario has no load.
+func ForScenario(sc *topology.Scenario) (*Generator, error) {
+	var targets []topology.Target
+	for _, l := range sc.Load {
+		targets = append(targets, l.Targets...)
+	}
+	return New(sc.Topology, Options{Seed: sc.Seed, Entries: targets})
+}
+
+func extra(n int) []attr {
+	out := make([]attr, n)
+	for i := range out {
+		out[i] = attr{key: "tracerig.extra." + strconv.Itoa(i), str: "value-0123456789-abc"}
+	}
+	return out
+}
+
+func httpMethodPath(route string) (method, path string) {
+	for i := 0; i < len(route); i++ {
+		if route[i] == ' ' {
+			return route[:i], route[i+1:]
+		}
+	}
+	return "GET", route
+}
+
+func rpcServiceMethod(route string) (svc, method string) {
+	for i := len(route) - 1; i >= 0; i-- {
+		if route[i] == '/' {
+			return route[:i], route[i+1:]
+		}
+	}
+	return route, ""
+}
+
+func serverAttrs(s *svcInfo, route string) []attr {
+	if s.grpc {
+		svc, m := rpcServiceMethod(route)
+		return []attr{{key: "rpc.system", str: "grpc"}, {key: "rpc.service", str: svc}, {key: "rpc.method", str: m},
+			{key: "server.address", str: s.name}, {key: "server.port", num: 50051, isInt: true}}
+	}
+	m, p := httpMethodPath(route)
+	return []attr{{key: "http.request.method", str: m}, {key: "http.route", str: p}, {key: "url.path", str: p},
+		{key: "url.scheme", str: "http"}, {key: "server.address", str: s.name}, {key: "server.port", num: 8080, isInt: true},
+		{key: "network.protocol.version", str: "1.1"}}
+}
+
+func clientAttrs(callee *svcInfo, service, route string) []attr {
+	if callee != nil && callee.grpc {
+		svc, m := rpcServiceMethod(route)
+		return []attr{{key: "rpc.system", str: "grpc"}, {key: "rpc.service", str: svc}, {key: "rpc.method", str: m},
+			{key: "server.address", str: service}, {key: "server.port", num: 50051, isInt: true}}
+	}
+	m, p := httpMethodPath(route)
+	return []attr{{key: "http.request.method", str: m}, {key: "server.address", str: service},
+		{key: "server.port", num: 8080, isInt: true}, {key: "url.full", str: "http://" + service + ":8080" + p},
+		{key: "network.protocol.version", str: "1.1"}}
+}
+
+// mix64 is splitmix64's finalizer: a bijection of uint64 that scatters bits.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// TraceID returns the trace ID of trace seq. Its low half is seq masked
+// with a value derived from the seed, so SeqOf inverts it.
+func (g *Generator) TraceID(seq uint64) record.TraceID {
+	lo := seq ^ g.loMask
+	hi := mix64(lo ^ g.hiSalt)
+	if hi == 0 {
+		hi = 1
+	}
+	var t record.TraceID
+	binary.BigEndian.PutUint64(t[:8], hi)
+	binary.BigEndian.PutUint64(t[8:], lo)
+	return t
+}
+
+// SeqOf returns the sequence number of a trace ID this generator made, and
+// false for any other trace ID.
+func (g *Generator) SeqOf(t record.TraceID) (uint64, bool) {
+	lo := binary.BigEndian.Uint64(t[8:])
+	seq := lo ^ g.loMask
+	return seq, g.TraceID(seq) == t
+}
+
+// spanID returns the span ID of the i-th span (pre-order) of the trace
+// whose ID's high half is hi.
+func spanID(hi uint64, i int) [8]byte {
+	v := mix64(hi ^ (uint64(i+1) * 0x9e3779b97f4a7c15))
+	if v == 0 {
+		v = 1
+	}
+	var s [8]byte
+	binary.BigEndian.PutUint64(s[:], v)
+	return s
+}
+
+// Expect returns the trace ID of trace seq and the number of spans it has:
+// what a read-back must find for it. It builds nothing.
+func (g *Generator) Expect(seq uint64) (record.TraceID, int) {
+	var b Builder
+	b.g = g
+	b.startTrace(seq, 0)
+	b.serve(b.entry(), [8]byte{}, 0)
+	return g.TraceID(seq), b.n
+}
+
+// Builder builds batches of traces. One per goroutine; the zero value is
+// not usable, get one from NewBuilder.
+type Builder struct {
+	g   *Generator
+	pcg rand.PCG
+	rng *rand.Rand
+
+	// per trace
+	tid pcommon.TraceID
+	hi  uint64
+	n   int // spans so far in this trace (also the next span index)
+
+	// per batch
+	mode  int // modeCount (Expect), modePdata or modeProto
+	td    ptrace.Traces
+	pb    protoBatch
+	ss    []ptrace.SpanSlice
+	have  []bool
+	spans int
+}
+
+// NewBuilder returns a Builder for g.
+func (g *Generator) NewBuilder() *Builder {
+	b := &Builder{g: g, mode: modePdata, ss: make([]ptrace.SpanSlice, len(g.res)), have: make([]bool, len(g.res))}
+	b.rng = rand.New(&b.pcg)
+	return b
+}
+
+func (b *Builder) startTrace(seq uint64, _ int64) {
+	if b.rng == nil {
+		b.rng = rand.New(&b.pcg)
+	}
+	b.pcg.Seed(b.g.seed, seq)
+	t := b.g.TraceID(seq)
+	b.tid = pcommon.TraceID(t)
+	b.hi = binary.BigEndian.Uint64(t[:8])
+	b.n = 0
+}
+
+func (b *Builder) entry() *routeInfo {
+	if len(b.g.entries) == 1 {
+		return b.g.entries[0]
+	}
+	u := b.rng.Float64()
+	for i, w := range b.g.weights {
+		if u < w {
+			return b.g.entries[i]
+		}
+	}
+	return b.g.entries[len(b.g.entries)-1]
+}
+
+// Begin starts a new batch.
+func (b *Builder) Begin() {
+	if b.mode == modeProto {
+		b.pb.begin(len(b.g.res))
+		b.spans = 0
+		return
+	}
+	b.td = ptrace.NewTraces()
+	clear(b.have)
+	b.spans = 0
+}
+
+// Add appends trace seq to the batch, its root starting at startNanos
+// (unix), and returns its span count.
+func (b *Builder) Add(seq uint64, startNanos int64) int {
+	b.startTrace(seq, startNanos)
+	b.serve(b.entry(), [8]byte{}, startNanos)
+	b.spans += b.n
+	return b.n
+}
+
+// Spans returns the spans in the current batch.
+func (b *Builder) Spans() int { return b.spans }
+
+// Traces returns the current batch; the Builder forgets it.
+func (b *Builder) Traces() ptrace.Traces {
+	td := b.td
+	b.td = ptrace.Traces{}
+	return td
+}
+
+func (b *Builder) slice(res int) ptrace.SpanSlice {
+	if !b.have[res] {
+		rs := b.td.ResourceSpans().AppendEmpty()
+		b.g.res[res].CopyTo(rs.Resource())
+		sc := rs.ScopeSpans().AppendEmpty()
+		sc.Scope().SetName(ScopeName)
+		b.ss[res] = sc.Spans()
+		b.have[res] = true
+	}
+	return b.ss[res]
+}
+
+// serve plays one request to route r, received with parent as the caller's
+// span, starting at start; it returns when the answer leaves and whether it
+// failed. Random draws happen in a fixed order whether or not spans are
+// built, so Expect and Add agree.
+func (b *Builder) serve(r *routeInfo, parent [8]byte, start int64) (end int64, failed bool) {
+	inst := 0
+	if r.svc.instances > 1 {
+		inst = b.rng.IntN(r.svc.instances)
+	}
+	var id [8]byte
+	ctxParent := parent
+	if r.svc.instr {
+		id = spanID(b.hi, b.n)
+		b.n++
+		ctxParent = id
+	}
+	lat := int64(drawLatency(r.latency, b.rng))
+	failed = r.errRate > 0 && b.rng.Float64() < r.errRate
+	t, callFailed := b.steps(r.steps, r.svc, r.svc.firstRes+inst, ctxParent, start+lat)
+	failed = failed || callFailed
+	end = t
+	if r.svc.instr && b.mode != modeCount {
+		code := int64(200)
+		if r.svc.grpc {
+			code = 0
+		}
+		if failed {
+			code = r.errHTTP
+			if r.svc.grpc {
+				code = r.errGRPC
+			}
+		}
+		b.emit(r.svc.firstRes+inst, id, parent, r.name, ptrace.SpanKindServer, start, end, r.attrs, r.enc, r.svc.grpc, code, failed)
+	}
+	return end, failed
+}
+
+const (
+	modeCount = iota
+	modePdata
+	modeProto
+)
+
+// emit adds one span to the batch.
+func (b *Builder) emit(res int, id, parent [8]byte, name string, kind ptrace.SpanKind, start, end int64, static []attr, enc []byte, grpc bool, code int64, failed bool) {
+	if b.mode == modeProto {
+		b.pb.span(res, b.tid, id, parent, name, kind, start, end, enc, grpc, code, failed)
+		return
+	}
+	sp := b.slice(res).AppendEmpty()
+	sp.SetTraceID(b.tid)
+	sp.SetSpanID(id)
+	if parent != ([8]byte{}) {
+		sp.SetParentSpanID(parent)
+	}
+	sp.SetName(name)
+	sp.SetKind(kind)
+	sp.SetStartTimestamp(pcommon.Timestamp(start))
+	sp.SetEndTimestamp(pcommon.Timestamp(end))
+	attrs := sp.Attributes()
+	attrs.EnsureCapacity(len(static) + 1)
+	putAttrs(attrs, static)
+	if grpc {
+		attrs.PutInt(keyGRPCStatus, code)
+	} else {
+		attrs.PutInt(keyHTTPStatus, code)
+	}
+	if failed {
+		sp.Status().SetCode(ptrace.StatusCodeError)
+	}
+}
+
+const (
+	keyGRPCStatus = "rpc.grpc.status_code"
+	keyHTTPStatus = "http.response.status_code"
+)
+
+func putAttrs(m pcommon.Map, as []attr) {
+	for i := range as {
+		a := &as[i]
+		if a.isInt {
+			m.PutInt(a.key, a.num)
+		} else {
+			m.PutStr(a.key, a.str)
+		}
+	}
+}
+
+// steps runs steps in order from t; a failed step ends the sequence, as in
+// the simulator.
+func (b *Builder) steps(steps []step, caller *svcInfo, res int, parent [8]byte, t int64) (int64, bool) {
+	for i := range steps {
+		end, failed := b.step(&steps[i], caller, res, parent, t)
+		t = end
+		if failed {
+			return t, true
+		}
+	}
+	return t, false
+}
+
+func (b *Builder) step(st *step, caller *svcInfo, res int, parent [8]byte, t int64) (int64, bool) {
+	switch st.kind {
+	case topology.StepCall:
+		return b.call(st.call, caller, res, parent, t)
+	case topology.StepSequence:
+		return b.steps(st.steps, caller, res, parent, t)
+	case topology.StepParallel:
+		end, anyFailed := t, false
+		for i := range st.steps {
+			e, f := b.step(&st.steps[i], caller, res, parent, t)
+			end = max(end, e)
+			anyFailed = anyFailed || f
+		}
+		return end, anyFailed
+	}
+	return t, false
+}
+
+// call makes one call with its retries and timeout: a client span per
+// attempt when the caller is instrumented, and the callee's subtree under
+// it (under the caller's own parent when the caller is not instrumented).
+func (b *Builder) call(c *callInfo, caller *svcInfo, res int, parent [8]byte, t int64) (int64, bool) {
+	failed := true
+	for attempt := 0; attempt <= c.retries && failed; attempt++ {
+		if attempt > 0 {
+			t += int64(c.backoff << (attempt - 1))
+		}
+		var id [8]byte
+		sub := parent
+		if caller.instr {
+			id = spanID(b.hi, b.n)
+			b.n++
+			sub = id
+		}
+		start := t
+		end := start + int64(2*netDelay)
+		var code int64 // grpc code or http status of the answer
+		failed = false
+		if c.callee != nil {
+			e, f := b.serve(c.callee, sub, start+int64(netDelay))
+			end, failed = e+int64(netDelay), f
+		}
+		timedOut := c.timeout > 0 && end-start > int64(c.timeout)
+		if timedOut {
+			end, failed = start+int64(c.timeout), true
+		}
+		grpc := c.callee != nil && c.callee.svc.grpc
+		switch {
+		case timedOut && grpc:
+			code = 4 // DEADLINE_EXCEEDED
+		case timedOut:
+			code = 504
+		case failed && grpc:
+			code = c.callee.errGRPC
+		case failed:
+			code = c.callee.errHTTP
+		case grpc:
+			code = 0
+		default:
+			code = 200
+		}
+		if caller.instr && b.mode != modeCount {
+			b.emit(res, id, parent, c.name, ptrace.SpanKindClient, start, end, c.attrs, c.enc, grpc, code, failed)
+		}
+		t = end
+	}
+	return t, failed
+}
