@@ -3,8 +3,10 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -25,6 +27,23 @@ type sink struct {
 	// collector is the OpenTelemetry Collector between the services and the
 	// embedded backend, for backend type collector; nil otherwise.
 	collector *fixtures.Collector
+	// jaeger is the Jaeger v2 process the services export to, for backend
+	// type jaeger; nil otherwise. Spans are read back through jq.
+	jaeger *fixtures.Jaeger
+	jq     *fixtures.JaegerQuery
+	// query reads back an embedded backend in another process (the
+	// backend container of runtime containers); nil otherwise.
+	query *fixtures.QueryClient
+	// opened is when the sink was opened: read-back from Jaeger covers
+	// spans starting from a minute before it (clocks may be skewed).
+	opened time.Time
+	// readMu guards the cached read-back: count polls it at most once a
+	// second, spans reads afresh.
+	readMu   sync.Mutex
+	readAt   time.Time
+	readN    int64
+	readSpan []record.Span
+	readErr  error
 	// noReadBack says why spans cannot be read back; "" when they can.
 	noReadBack string
 	conn       *grpc.ClientConn
@@ -35,7 +54,7 @@ type sink struct {
 // is the scenario's path ("" for one built in Go): a collector config is
 // relative to its folder, and the collector binary is looked for above it.
 func openSink(ctx context.Context, b topology.Backend, scenarioFile, override string) (*sink, error) {
-	s := &sink{}
+	s := &sink{opened: time.Now()}
 	switch {
 	case override != "":
 		s.endpoint = override
@@ -43,6 +62,11 @@ func openSink(ctx context.Context, b topology.Backend, scenarioFile, override st
 	case b.Type == topology.BackendOTLP:
 		s.endpoint = b.Endpoint
 		s.noReadBack = fmt.Sprintf("backend otlp at %s has no query API configured", b.Endpoint)
+	case b.Type == topology.BackendJaeger:
+		if err := s.startJaeger(ctx, b, scenarioFile); err != nil {
+			return nil, err
+		}
+		s.endpoint = s.jaeger.OTLPEndpoint()
 	default:
 		s.embedded = fixtures.NewBackend()
 		if err := s.embedded.Start(ctx); err != nil {
@@ -57,7 +81,7 @@ func openSink(ctx context.Context, b topology.Backend, scenarioFile, override st
 			s.endpoint = s.collector.Endpoint()
 		}
 	}
-	if s.embedded == nil {
+	if s.embedded == nil && s.jaeger == nil {
 		if err := probe(ctx, s.endpoint); err != nil {
 			return nil, &RuntimeError{err}
 		}
@@ -88,11 +112,114 @@ func (s *sink) startCollector(ctx context.Context, b topology.Backend, scenarioF
 	return nil
 }
 
+// startJaeger starts Jaeger v2 with its in-memory store sized to
+// b.MaxTraces (see sizeBackend). The binary is $TRACERIG_JAEGER or bin/jaeger
+// in the tracerig checkout above the scenario file or the working directory.
+func (s *sink) startJaeger(ctx context.Context, b topology.Backend, scenarioFile string) error {
+	dir := "."
+	if scenarioFile != "" {
+		dir = filepath.Dir(scenarioFile)
+	}
+	bin, err := fixtures.FindJaeger(dir)
+	if err != nil {
+		return &RuntimeError{fmt.Errorf("backend jaeger: %w", err)}
+	}
+	maxTraces := b.MaxTraces
+	if maxTraces <= 0 {
+		maxTraces = fixtures.DefaultJaegerMaxTraces
+	}
+	if s.jaeger, err = fixtures.StartJaeger(ctx, bin, fixtures.WithMaxTraces(maxTraces)); err != nil {
+		return &RuntimeError{fmt.Errorf("backend jaeger did not come up: %w", err)}
+	}
+	s.jq = s.jaeger.Query()
+	return nil
+}
+
+// minJaegerTraces is the least tracerig sizes Jaeger's store at.
+const minJaegerTraces = fixtures.DefaultJaegerMaxTraces
+
+// sizeBackend returns b with its Jaeger store sized when the scenario leaves
+// it to tracerig: twice the traces the loads are expected to start (rate ×
+// duration, or the request count, summed over loads), at least 100000. A
+// load flat out (rate 0) for a duration cannot be foreseen and counts
+// nothing; the eviction note then tells.
+func sizeBackend(b topology.Backend, loads []topology.Load) topology.Backend {
+	if b.Type != topology.BackendJaeger || b.MaxTraces > 0 {
+		return b
+	}
+	b.MaxTraces = max(minJaegerTraces, 2*expectedTraces(loads))
+	return b
+}
+
+// expectedTraces is how many traces the loads are expected to start.
+func expectedTraces(loads []topology.Load) int {
+	total := 0.0
+	for _, l := range loads {
+		switch {
+		case l.Requests > 0:
+			total += float64(l.Requests)
+		case l.Duration > 0:
+			perSec := l.Rate.PerSecond()
+			if l.Rate.Ramp && l.Rate.Per > 0 {
+				perSec = max(perSec, float64(l.Rate.To)/l.Rate.Per.Seconds())
+			}
+			total += perSec * l.Duration.Seconds()
+		}
+	}
+	return int(math.Min(math.Ceil(total), math.MaxInt32))
+}
+
+// evicts reports whether Jaeger's store is smaller than the traces a run
+// started, so that some were evicted (or are about to be).
+func (s *sink) evicts(traces int) bool {
+	return s.jaeger != nil && traces > s.jaeger.MaxTraces()
+}
+
+// notes are what the report should say about the backend: for Jaeger, that
+// its store evicted traces (the cause of loss, not the pipeline), and a
+// read-back that failed. traces is how many distinct traces the services
+// exported.
+func (s *sink) notes(traces int) []string {
+	if s.jaeger == nil {
+		return nil
+	}
+	var out []string
+	if n := s.jaeger.MaxTraces(); traces > n {
+		out = append(out, fmt.Sprintf("jaeger keeps only its newest %d traces; %d traces were started: %d traces evicted (raise backend.max-traces to keep them)",
+			n, traces, traces-n))
+	}
+	s.readMu.Lock()
+	if s.readErr != nil {
+		out = append(out, fmt.Sprintf("jaeger read-back failed: %v", s.readErr))
+	}
+	s.readMu.Unlock()
+	return out
+}
+
+// readJaeger reads every span back from Jaeger and caches the result.
+func (s *sink) readJaeger() {
+	from := s.opened.Add(-time.Minute)
+	to := time.Now().Add(time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	spans, _, err := s.jq.Spans(ctx, from, to)
+	s.readAt = time.Now()
+	s.readErr = err
+	if err == nil {
+		s.readSpan = spans
+		s.readN = int64(len(spans))
+	}
+}
+
 // quiet is how long the backend's span count must stand still before the
 // run counts it settled. A collector holds each trace for its tail-sampling
 // decision_wait and decides on a one-second tick, so behind one the count
 // must stand still for twice the decision_wait (at least 1s) plus that tick.
 func (s *sink) quiet() time.Duration {
+	if s.jaeger != nil {
+		// Read back once a second: two unchanged reads in a row.
+		return 2 * time.Second
+	}
 	if s.collector == nil {
 		return 100 * time.Millisecond
 	}
@@ -129,6 +256,23 @@ func probe(ctx context.Context, endpoint string) error {
 
 // spans reads every span back, or nil when the backend cannot be read.
 func (s *sink) spans() []record.Span {
+	if s.query != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		spans, err := s.query.Spans(ctx, 0)
+		if err != nil {
+			s.readMu.Lock()
+			s.readErr = err
+			s.readMu.Unlock()
+		}
+		return spans
+	}
+	if s.jaeger != nil {
+		s.readMu.Lock()
+		defer s.readMu.Unlock()
+		s.readJaeger()
+		return s.readSpan
+	}
 	if s.embedded == nil {
 		return nil
 	}
@@ -137,6 +281,25 @@ func (s *sink) spans() []record.Span {
 
 // count is how many spans the backend holds, or -1 when unknown.
 func (s *sink) count() int64 {
+	if s.query != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.readMu.Lock()
+		defer s.readMu.Unlock()
+		if n, err := s.query.Count(ctx); err == nil {
+			s.readN = n
+		}
+		return s.readN
+	}
+	if s.jaeger != nil {
+		// Jaeger has no cheap count: spans read back, at most once a second.
+		s.readMu.Lock()
+		defer s.readMu.Unlock()
+		if time.Since(s.readAt) >= time.Second {
+			s.readJaeger()
+		}
+		return s.readN
+	}
 	if s.embedded == nil {
 		return -1
 	}
@@ -162,5 +325,23 @@ func (s *sink) close(ctx context.Context) error {
 			err = e
 		}
 	}
+	if s.jaeger != nil {
+		s.jq.Close()
+		if e := s.jaeger.Shutdown(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
 	return err
+}
+
+// exportedTraces counts the distinct traces of the spans the exporters had
+// acknowledged: what a backend had to store.
+func exportedTraces(ended []record.Ended) int {
+	seen := make(map[record.TraceID]struct{})
+	for i := range ended {
+		if ended[i].Export == record.ExportOK {
+			seen[ended[i].Trace] = struct{}{}
+		}
+	}
+	return len(seen)
 }

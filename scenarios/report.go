@@ -40,6 +40,9 @@ type Report struct {
 	TracesSampled int `json:"traces_sampled"`
 	// BackendSpans is how many spans were read back.
 	BackendSpans int `json:"backend_spans"`
+	// BackendNotes are what the backend itself did to the spans, such as
+	// Jaeger evicting traces from a store smaller than the run.
+	BackendNotes []string `json:"backend_notes,omitempty"`
 	// Faults lists every window in which a fault was active.
 	Faults   []record.Fault   `json:"faults"`
 	Verdicts []assert.Verdict `json:"verdicts"`
@@ -86,7 +89,7 @@ func newReport(sc *topology.Scenario) *Report {
 
 func describeBackend(b topology.Backend, s *sink) BackendReport {
 	typ := string(b.Type)
-	if s.embedded == nil && b.Type == topology.BackendEmbedded {
+	if s.embedded == nil && s.query == nil && b.Type == topology.BackendEmbedded {
 		typ = "otlp"
 	}
 	return BackendReport{Type: typ, Endpoint: s.endpoint, ReadBack: s.noReadBack == "", Reason: s.noReadBack}
@@ -185,6 +188,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	ew.printf("\n")
+	for _, n := range r.BackendNotes {
+		ew.printf("backend note: %s\n", n)
+	}
 	for _, f := range r.Faults {
 		ew.printf("fault %s: %s\n", faultLabel(f), r.window(f))
 	}

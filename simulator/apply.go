@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -11,9 +12,34 @@ import (
 // consult on their own, and returns how to revert them.
 func (rt *Runtime) apply(a *activeFault) func() {
 	f := a.f
+	var external func()
+	if rt.cfg.applier != nil {
+		undo, err := rt.cfg.applier(f, a.start)
+		if err != nil {
+			rt.fail(fmt.Errorf("apply %s: %w", a.desc, err))
+		}
+		external = undo
+	}
+	local := rt.applyLocal(a)
+	if external == nil {
+		return local
+	}
+	return func() {
+		if local != nil {
+			local()
+		}
+		external()
+	}
+}
+
+func (rt *Runtime) applyLocal(a *activeFault) func() {
+	f := a.f
 	switch f.Kind {
 	case topology.FaultCrash, topology.FaultRestart:
-		in := rt.services[f.Target.Service][f.Target.Instance]
+		in := rt.local(f.Target.Service, f.Target.Instance)
+		if in == nil {
+			return nil
+		}
 		in.crash(a.start)
 		return func() { in.restart() }
 	case topology.FaultQueueOverflow:
@@ -30,9 +56,15 @@ func (rt *Runtime) apply(a *activeFault) func() {
 		rt.dropConns(f.Target.From, f.Target.To)
 		return func() { rt.dropConns(f.Target.From, f.Target.To) }
 	case topology.FaultExporterOutage:
+		if rt.cfg.pipe == nil {
+			return nil
+		}
 		rt.cfg.pipe.setOutage(true)
 		return func() { rt.cfg.pipe.setOutage(false) }
 	case topology.FaultSlowBackend:
+		if rt.cfg.pipe == nil {
+			return nil
+		}
 		rt.cfg.pipe.setDelay(f.Delay)
 		return func() { rt.cfg.pipe.setDelay(0) }
 	case topology.FaultClockSkew:
@@ -43,17 +75,19 @@ func (rt *Runtime) apply(a *activeFault) func() {
 
 // targetInstances returns the instances a service target names.
 func (rt *Runtime) targetInstances(t topology.FaultTarget) []*instance {
-	ins := rt.services[t.Service]
-	if t.Instance >= 0 && t.Instance < len(ins) {
-		return ins[t.Instance : t.Instance+1]
+	if t.Instance >= 0 {
+		if in := rt.local(t.Service, t.Instance); in != nil {
+			return []*instance{in}
+		}
+		return nil
 	}
-	return ins
+	return rt.locals(t.Service)
 }
 
 // dropConns closes the gRPC connections from → to, so the next call dials
 // again through the partition (or past its end).
 func (rt *Runtime) dropConns(from, to string) {
-	for _, in := range rt.services[from] {
+	for _, in := range rt.locals(from) {
 		in.dropConns(to)
 	}
 }

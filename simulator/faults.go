@@ -224,14 +224,14 @@ func (rt *Runtime) checkFault(f topology.Fault) error {
 	}
 	t := f.Target
 	for _, s := range []string{t.Service, t.From, t.To} {
-		if s != "" && len(rt.services[s]) == 0 {
+		if s != "" && len(rt.peers[s]) == 0 {
 			return fmt.Errorf("inject %s: service %q is not running", f.Kind, s)
 		}
 	}
-	if t.Service != "" && t.Instance >= len(rt.services[t.Service]) {
-		return fmt.Errorf("inject %s: service %q has %d instances, no instance %d", f.Kind, t.Service, len(rt.services[t.Service]), t.Instance)
+	if t.Service != "" && t.Instance >= len(rt.peers[t.Service]) {
+		return fmt.Errorf("inject %s: service %q has %d instances, no instance %d", f.Kind, t.Service, len(rt.peers[t.Service]), t.Instance)
 	}
-	if (f.Kind == topology.FaultExporterOutage || f.Kind == topology.FaultSlowBackend) && rt.cfg.pipe == nil {
+	if (f.Kind == topology.FaultExporterOutage || f.Kind == topology.FaultSlowBackend) && rt.cfg.pipe == nil && rt.cfg.applier == nil {
 		return fmt.Errorf("inject %s: the runtime has no export pipe to act on", f.Kind)
 	}
 	return nil

@@ -163,7 +163,7 @@ func (c *clientStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) contex
 	return ctx
 }
 
-func (in *instance) conn(to *instance) (*grpc.ClientConn, error) {
+func (in *instance) conn(to *peer) (*grpc.ClientConn, error) {
 	in.connsMu.Lock()
 	defer in.connsMu.Unlock()
 	if c, ok := in.conns[to]; ok {

@@ -101,7 +101,7 @@ func (in *instance) runStep(ctx context.Context, req *inbound, st *topology.Step
 // call makes one call with its timeout and retries. Each attempt is its own
 // hop (and its own client span), sent to an instance picked by the hop ID.
 func (in *instance) call(ctx context.Context, req *inbound, c *topology.Call) error {
-	target := in.rt.services[c.Service]
+	target := in.rt.peers[c.Service]
 	index := in.rt.callIndex[c]
 	c = in.callOptions(c)
 	var err error
@@ -124,7 +124,7 @@ func (in *instance) call(ctx context.Context, req *inbound, c *topology.Call) er
 	return nil
 }
 
-func (in *instance) attempt(ctx context.Context, req *inbound, c *topology.Call, hop uint64, attempt int, to *instance) error {
+func (in *instance) attempt(ctx context.Context, req *inbound, c *topology.Call, hop uint64, attempt int, to *peer) error {
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
@@ -143,13 +143,14 @@ func (in *instance) attempt(ctx context.Context, req *inbound, c *topology.Call,
 
 // outbound is one request about to leave an instance.
 type outbound struct {
-	from, to *instance
-	route    string
-	hop      uint64
-	parent   uint64
-	request  uint64
-	attempt  uint8
-	forward  map[string]string
+	from    *instance
+	to      *peer
+	route   string
+	hop     uint64
+	parent  uint64
+	request uint64
+	attempt uint8
+	forward map[string]string
 	// instrumented says whether the caller traces this call.
 	instrumented bool
 }

@@ -40,6 +40,7 @@ type instance struct {
 	shard    *shard
 
 	svcSym, instSym uint32
+	peer            *peer // how callers know it
 
 	address    string       // fixed at first listen, kept across restarts
 	httpClient *http.Client // instrumented: otelhttp over the recorder
@@ -55,7 +56,7 @@ type instance struct {
 	restarts atomic.Int64  // unix ns of the last restart: unsent spans older are lost
 
 	connsMu sync.Mutex
-	conns   map[*instance]*grpc.ClientConn
+	conns   map[*peer]*grpc.ClientConn
 }
 
 func newInstance(ctx context.Context, rt *Runtime, svc *topology.Service, index int) (*instance, error) {
@@ -67,11 +68,12 @@ func newInstance(ctx context.Context, rt *Runtime, svc *topology.Service, index 
 		baseProp: propagatorFor(svc.Propagators),
 		meter:    noop.NewMeterProvider(),
 		shard:    rt.ledger.newShard(),
-		conns:    make(map[*instance]*grpc.ClientConn),
+		conns:    make(map[*peer]*grpc.ClientConn),
 	}
 	in.prop = faultyPropagator{in}
 	in.svcSym = rt.ledger.syms.id(svc.Name)
 	in.instSym = rt.ledger.syms.id(in.id)
+	in.peer = &peer{svc: svc, index: index, id: in.id, svcSym: in.svcSym, local: in}
 	in.tracer = tracenoop.NewTracerProvider()
 	if svc.Instrumented {
 		if err := in.newTracerProvider(ctx); err != nil {
@@ -264,7 +266,7 @@ func (in *instance) shutdown(ctx context.Context) error {
 	for _, c := range in.conns {
 		c.Close()
 	}
-	in.conns = map[*instance]*grpc.ClientConn{}
+	in.conns = map[*peer]*grpc.ClientConn{}
 	in.connsMu.Unlock()
 	in.closeIdle()
 	if in.sdk != nil {

@@ -156,7 +156,7 @@ func (c countPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, boo
 type entry struct {
 	method string
 	urls   []string // per instance
-	ins    []*instance
+	ins    []*peer
 	route  uint32
 	cum    float64 // cumulative share, up to 1
 }
@@ -198,7 +198,7 @@ func (rt *Runtime) entries(l topology.Load) ([]entry, error) {
 	out := make([]entry, len(l.Targets))
 	var cum float64
 	for i, t := range l.Targets {
-		ins := rt.services[t.Service]
+		ins := rt.peers[t.Service]
 		if len(ins) == 0 {
 			return nil, fmt.Errorf("drive load on %s: service is not running", t)
 		}

@@ -28,6 +28,10 @@ type config struct {
 	batchSize    int
 	batchTimeout time.Duration
 	pipe         *Pipe
+	only         *onlyInstance
+	peers        map[string][]string
+	applier      Applier
+	listen       string
 }
 
 // Option configures a Runtime.
@@ -55,10 +59,12 @@ func WithPipe(p *Pipe) Option { return func(c *config) { c.pipe = p } }
 // Runtime is a topology running in this process: every service instance a
 // real server on loopback with its own TracerProvider.
 type Runtime struct {
-	topo      *topology.Topology
-	cfg       config
-	ledger    *Ledger
-	services  map[string][]*instance
+	topo   *topology.Topology
+	cfg    config
+	ledger *Ledger
+	// peers holds every instance of every service, hosted here or not;
+	// all holds the instances this runtime hosts.
+	peers     map[string][]*peer
 	all       []*instance
 	callIndex map[*topology.Call]int
 	external  atomic.Uint64
@@ -78,7 +84,7 @@ func New(topo *topology.Topology, opts ...Option) *Runtime {
 		topo:      topo,
 		cfg:       cfg,
 		ledger:    NewLedger(),
-		services:  make(map[string][]*instance),
+		peers:     make(map[string][]*peer),
 		callIndex: make(map[*topology.Call]int),
 	}
 	for _, s := range topo.Services {
@@ -104,9 +110,21 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	}
 	for _, s := range rt.topo.Services {
 		for i := range s.Instances {
+			if !rt.cfg.hosts(s.Name, i) {
+				p, err := rt.remotePeer(s, i)
+				if err != nil {
+					return errors.Join(err, rt.Shutdown(context.WithoutCancel(ctx)))
+				}
+				rt.peers[s.Name] = append(rt.peers[s.Name], p)
+				continue
+			}
 			in, err := newInstance(ctx, rt, s, i)
 			if err == nil {
-				err = in.listen(net.JoinHostPort(rt.cfg.host, "0"))
+				addr := net.JoinHostPort(rt.cfg.host, "0")
+				if rt.cfg.listen != "" {
+					addr = rt.cfg.listen
+				}
+				err = in.listen(addr)
 			}
 			if err != nil {
 				if in != nil {
@@ -114,7 +132,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 				}
 				return errors.Join(err, rt.Shutdown(context.WithoutCancel(ctx)))
 			}
-			rt.services[s.Name] = append(rt.services[s.Name], in)
+			rt.peers[s.Name] = append(rt.peers[s.Name], in.peer)
 			rt.all = append(rt.all, in)
 		}
 	}
@@ -126,15 +144,36 @@ func (rt *Runtime) Start(ctx context.Context) error {
 
 // Endpoint returns the host:port of an instance, or "" when there is none.
 func (rt *Runtime) Endpoint(service string, instance int) string {
-	ins := rt.services[service]
+	ins := rt.peers[service]
 	if instance < 0 || instance >= len(ins) {
 		return ""
 	}
 	return ins[instance].addr()
 }
 
-// Instances returns the number of running instances of service.
-func (rt *Runtime) Instances(service string) int { return len(rt.services[service]) }
+// Instances returns the number of running instances of service (hosted
+// here or known by address).
+func (rt *Runtime) Instances(service string) int { return len(rt.peers[service]) }
+
+// local returns the hosted instance i of service, or nil.
+func (rt *Runtime) local(service string, i int) *instance {
+	ins := rt.peers[service]
+	if i < 0 || i >= len(ins) {
+		return nil
+	}
+	return ins[i].local
+}
+
+// locals returns the hosted instances of service.
+func (rt *Runtime) locals(service string) []*instance {
+	var out []*instance
+	for _, p := range rt.peers[service] {
+		if p.local != nil {
+			out = append(out, p.local)
+		}
+	}
+	return out
+}
 
 // Shutdown stops every server, closes connections and flushes every
 // instance's spans through its exporter. It honours ctx and works after a
@@ -153,7 +192,7 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	}
 	wg.Wait()
 	rt.all = nil
-	rt.services = map[string][]*instance{}
+	rt.peers = map[string][]*peer{}
 	return errors.Join(append(errs, rt.Err())...)
 }
 

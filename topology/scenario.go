@@ -48,6 +48,10 @@ const (
 	// BackendCollector runs a real OpenTelemetry Collector with the user's
 	// config between the services and the embedded backend.
 	BackendCollector BackendType = "collector"
+	// BackendJaeger runs a real Jaeger v2 (its in-memory store) as a child
+	// process; services export to it over OTLP and tracerig reads the traces
+	// back through its query API.
+	BackendJaeger BackendType = "jaeger"
 )
 
 // Backend is where services export their spans.
@@ -59,7 +63,11 @@ type Backend struct {
 	// path relative to the scenario file. tracerig points its OTLP receiver
 	// and its exporters at the run's own endpoints.
 	Config string
-	Pos    Pos
+	// MaxTraces is the size of Jaeger's in-memory store (it keeps only its
+	// newest MaxTraces traces), for type jaeger; 0: tracerig sizes it at twice
+	// the traces the run's load is expected to start, at least 100000.
+	MaxTraces int
+	Pos       Pos
 }
 
 // Load is traffic on one entry route, or on a weighted mix of entry routes

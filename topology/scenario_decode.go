@@ -145,5 +145,9 @@ func (d *decoder) backend(n *yaml.Node, b *Backend) {
 	}
 	d.str(m.take("endpoint"), "backend.endpoint", &b.Endpoint)
 	d.str(m.take("config"), "backend.config", &b.Config)
+	if n := m.take("max-traces"); n != nil {
+		d.fields["backend.max-traces"] = d.pos(n)
+		d.integer(n, "backend.max-traces", &b.MaxTraces)
+	}
 	m.done()
 }

@@ -29,9 +29,7 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 		c.errs = append(c.errs, s.Topology.check(prefix, topoSkip)...)
 	}
 	switch s.Runtime {
-	case RuntimeInProcess:
-	case RuntimeContainers:
-		c.errorf("runtime", s.Pos, "runtime containers is not supported yet; use inprocess")
+	case RuntimeInProcess, RuntimeContainers:
 	default:
 		c.errorf("runtime", s.Pos, "unknown runtime %q (want inprocess or containers)", s.Runtime)
 	}
@@ -56,7 +54,7 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 
 func (c *checker) backend(b Backend) {
 	switch b.Type {
-	case BackendEmbedded, BackendCollector:
+	case BackendEmbedded, BackendCollector, BackendJaeger:
 		if b.Endpoint != "" {
 			c.errorf("backend.endpoint", b.Pos, "is only valid with type otlp")
 		}
@@ -67,7 +65,7 @@ func (c *checker) backend(b Backend) {
 			c.errorf("backend.endpoint", b.Pos, "must be host:port with a port in 1..65535, got %q", b.Endpoint)
 		}
 	default:
-		c.errorf("backend.type", b.Pos, "unknown backend %q (want embedded, otlp or collector)", b.Type)
+		c.errorf("backend.type", b.Pos, "unknown backend %q (want embedded, otlp, collector or jaeger)", b.Type)
 		return
 	}
 	switch {
@@ -77,6 +75,12 @@ func (c *checker) backend(b Backend) {
 		c.errorf("backend.config", b.Pos, "must not be empty: the collector's YAML config file, relative to the scenario")
 	case b.Type != BackendCollector && (b.Config != "" || c.has("backend.config")):
 		c.errorf("backend.config", b.Pos, "is only valid with type collector")
+	}
+	switch {
+	case b.Type != BackendJaeger && (b.MaxTraces != 0 || c.has("backend.max-traces")):
+		c.errorf("backend.max-traces", b.Pos, "is only valid with type jaeger")
+	case b.MaxTraces < 0:
+		c.errorf("backend.max-traces", b.Pos, "must be positive, got %d", b.MaxTraces)
 	}
 }
 

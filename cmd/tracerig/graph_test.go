@@ -45,7 +45,7 @@ func TestGraphErrors(t *testing.T) {
 			`testdata/bad-topology.bad.yaml:19:18: services.cart.routes["GET /cart"].latency.value: unparsable duration "fast"`,
 		}},
 		{"bad scenario", []string{"testdata/bad-scenario.bad.yaml"}, []string{
-			`testdata/bad-scenario.bad.yaml:10:17: backend.type: unknown backend "jaeger"`,
+			`testdata/bad-scenario.bad.yaml:10:17: backend.type: unknown backend "zipkin"`,
 		}},
 	}
 	for _, tt := range tests {

@@ -87,6 +87,11 @@ usage:
   tracerig fault add|list|clear --control HOST:PORT ...
                                           add, list and clear faults in a run going with --control
   tracerig backend [flags]                run the embedded OTLP backend alone
+  tracerig blast [flags] SCENARIO|NAME    send synthetic traces shaped by the topology, flat out
+  tracerig bench [flags] [SCENARIO|NAME]  measure blast against a sink in another process
+  tracerig conformance [--listen ADDR]    serve the W3C Trace Context test participant at /test
+  tracerig serve --topology F --service S run one service instance with a control API (containers)
+  tracerig clean [--images]               remove every container and network tracerig left behind
 
 Run 'tracerig COMMAND -h' for a command's flags.
 Exit codes: 0 all checks passed, 1 a check failed, 2 usage or config error,
@@ -102,6 +107,12 @@ var commands = map[string]command{
 	"backend":  backendCmd,
 	"fault":    faultCmd,
 	"list":     listCmd,
+	"blast":    blastCmd,
+	"bench":    benchCmd,
+
+	"conformance": conformanceCmd,
+	"serve":       serveCmd,
+	"clean":       cleanCmd,
 }
 
 func main() {

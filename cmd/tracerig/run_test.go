@@ -275,7 +275,7 @@ func TestRunInterrupted(t *testing.T) {
 	start := time.Now()
 	go func() { done <- run(ctx, []string{"run", "--out", out, "testdata/long.yaml"}, &stdout, &stderr) }()
 
-	waitFor(t, 30*time.Second, "load to start", func() bool { return strings.Contains(stderr.String(), "load: ") })
+	waitFor(t, 30*time.Second, "load to start", func() bool { return strings.Contains(stderr.String(), "\rload ") })
 	time.Sleep(max(0, 1500*time.Millisecond-time.Since(start)))
 	cancel()
 	cancelled := time.Now()

@@ -1,0 +1,40 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// processUsage returns this process's CPU time (user+sys) so far and its
+// peak resident set size in bytes.
+func processUsage() (time.Duration, int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return rusageCPU(&ru), rusageRSS(&ru)
+}
+
+// childUsage returns the CPU time and peak RSS of an exited child.
+func childUsage(ps *os.ProcessState) (time.Duration, int64) {
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return ps.UserTime() + ps.SystemTime(), 0
+	}
+	return rusageCPU(ru), rusageRSS(ru)
+}
+
+func rusageCPU(ru *syscall.Rusage) time.Duration {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func rusageRSS(ru *syscall.Rusage) int64 {
+	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+		return int64(ru.Maxrss) // bytes there
+	}
+	return int64(ru.Maxrss) * 1024 // KiB on Linux and the BSDs
+}

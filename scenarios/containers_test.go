@@ -1,0 +1,98 @@
+package scenarios
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/simulator/containers"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// requireDocker skips without Docker, or fails when TRACERIG_REQUIRE_DOCKER=1.
+func requireDocker(t *testing.T) {
+	t.Helper()
+	cli, err := containers.Docker(t.Context())
+	if err != nil {
+		if os.Getenv("TRACERIG_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("TRACERIG_REQUIRE_DOCKER=1: %v", err)
+		}
+		t.Skip(err)
+	}
+	cli.Close()
+	t.Cleanup(func() {
+		left, err := containers.ListOwned(context.Background())
+		if err != nil {
+			t.Errorf("list leftovers: %v", err)
+		}
+		if len(left) > 0 {
+			t.Errorf("left behind: %v", left)
+		}
+	})
+}
+
+func TestContainerQuickstart(t *testing.T) {
+	requireDocker(t)
+	sc, err := Open("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Runtime = topology.RuntimeContainers
+	d := 2 * time.Second
+	rep, err := Run(t.Context(), sc, Options{Duration: &d, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ledger %+v, backend spans %d, settled %v in %s", rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime)
+	if rep.Ledger.Requests < 150 || rep.BackendSpans == 0 {
+		t.Fatalf("requests %d, backend spans %d: the load did not go through the containers", rep.Ledger.Requests, rep.BackendSpans)
+	}
+	for _, v := range rep.Verdicts {
+		if v.Status != assert.StatusPass {
+			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
+		}
+	}
+	if rep.Backend.Type != "embedded" {
+		t.Errorf("backend %+v", rep.Backend)
+	}
+}
+
+func TestContainerKillFault(t *testing.T) {
+	requireDocker(t)
+	sc := load(t, "testdata/containers-kill.yaml")
+	rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ledger %+v, backend spans %d, errors %v", rep.Ledger, rep.BackendSpans, rep.Errors)
+	for _, v := range rep.Verdicts {
+		t.Logf("%s %s: %s", v.Check, v.Status, v.Observed)
+		for _, f := range v.Findings {
+			t.Logf("    %s: %s (%d of %d) %s", f.Subject, f.Message, f.Count, f.Of, f.Fault)
+		}
+		if v.Status != assert.StatusPass {
+			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
+		}
+	}
+	if len(rep.Faults) != 1 || rep.Faults[0].Kind != string(topology.FaultCrash) {
+		t.Fatalf("fault windows %+v", rep.Faults)
+	}
+	// Hops to stock-0 that failed, all inside the window.
+	w := rep.Faults[0]
+	var in, out int
+	for _, h := range rep.input.Hops {
+		if h.To == "stock" && h.ToInstance == 0 && !h.Received {
+			if h.SentAt >= w.Start-int64(100*time.Millisecond) && h.SentAt <= w.End+int64(500*time.Millisecond) {
+				in++
+			} else {
+				out++
+			}
+		}
+	}
+	t.Logf("failed hops to stock-0: %d inside the window, %d outside", in, out)
+	if in == 0 || out > 0 {
+		t.Errorf("failed hops to stock-0: %d inside the window, %d outside; want some inside, none outside", in, out)
+	}
+}

@@ -1,0 +1,163 @@
+package scenarios
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// requireJaeger skips the test when the Jaeger binary is not built, unless TRACERIG_REQUIRE_JAEGER
+// is set (CI sets it after tools/jaeger/build.sh), when a missing binary fails it.
+func requireJaeger(t *testing.T) {
+	t.Helper()
+	if _, err := fixtures.FindJaeger(); err != nil {
+		if os.Getenv("TRACERIG_REQUIRE_JAEGER") != "" {
+			t.Fatalf("TRACERIG_REQUIRE_JAEGER is set: %v", err)
+		}
+		t.Skipf("jaeger binary not built (%v); run `bash tools/jaeger/build.sh` to run this test", err)
+	}
+}
+
+// quickstartOnJaeger returns the quickstart scenario exporting to Jaeger.
+func quickstartOnJaeger(t *testing.T, b topology.Backend) *topology.Scenario {
+	t.Helper()
+	sc, err := Open("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Backend = b
+	sc.Settle = 30 * time.Second
+	return sc
+}
+
+// TestJaegerQuickstart runs quickstart against a real Jaeger: every span read back through
+// Jaeger's query API, propagation connected.
+func TestJaegerQuickstart(t *testing.T) {
+	requireJaeger(t)
+	sc := quickstartOnJaeger(t, topology.Backend{Type: topology.BackendJaeger})
+	rep, err := Run(t.Context(), sc, Options{TimeScale: 0.4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Backend.Type != "jaeger" || !rep.Backend.ReadBack {
+		t.Errorf("backend %+v", rep.Backend)
+	}
+	if !rep.Settled {
+		t.Errorf("not settled after %s", rep.SettleTime)
+	}
+	if len(rep.BackendNotes) != 0 {
+		t.Errorf("backend notes %q on a run well within the store", rep.BackendNotes)
+	}
+	comp := verdict(t, rep, string(topology.ExpectCompleteness))
+	if comp.Status != assert.StatusPass || comp.Stats["completeness"] != 1 {
+		t.Errorf("completeness: %s: %s (stats %v, findings %+v)", comp.Status, comp.Observed, comp.Stats, comp.Findings)
+	}
+	if v := verdict(t, rep, string(topology.ExpectPropagation)); v.Status != assert.StatusPass {
+		t.Errorf("propagation: %s: %s", v.Status, v.Observed)
+	}
+	if rep.BackendSpans != rep.Ledger.SpansExported {
+		t.Errorf("read back %d spans, the exporters acknowledged %d", rep.BackendSpans, rep.Ledger.SpansExported)
+	}
+	t.Logf("%d spans read back from jaeger, settled in %s", rep.BackendSpans, rep.SettleTime)
+}
+
+// TestJaegerEviction runs about 200 traces into a Jaeger store of 50: the report names Jaeger's
+// eviction as the cause of the loss.
+func TestJaegerEviction(t *testing.T) {
+	requireJaeger(t)
+	sc := quickstartOnJaeger(t, topology.Backend{Type: topology.BackendJaeger, MaxTraces: 50})
+	sc.Load[0].Duration = 0
+	sc.Load[0].Requests = 200
+	sc.Load[0].Rate = topology.Rate{Freq: 400, Per: time.Second}
+	rep, err := Run(t.Context(), sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Settled {
+		t.Errorf("not settled after %s", rep.SettleTime)
+	}
+	want := "jaeger keeps only its newest 50 traces; 200 traces were started: 150 traces evicted"
+	if len(rep.BackendNotes) != 1 || !strings.HasPrefix(rep.BackendNotes[0], want) {
+		t.Fatalf("backend notes %q, want one starting %q", rep.BackendNotes, want)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("text report lacks the eviction note:\n%s", buf.String())
+	}
+	// At most the newest 50 traces (of 5 spans each: web's server span, its two client spans,
+	// stock's and pricing's server spans).
+	traces := map[[16]byte]bool{}
+	for _, s := range rep.input.Backend {
+		traces[s.Trace] = true
+	}
+	if len(traces) == 0 || len(traces) > 50 || rep.BackendSpans > 250 {
+		t.Errorf("read back %d spans in %d traces, want at most the newest 50 traces", rep.BackendSpans, len(traces))
+	}
+	t.Logf("read back %d spans in %d traces; notes %q", rep.BackendSpans, len(traces), rep.BackendNotes)
+}
+
+func TestSizeBackend(t *testing.T) {
+	loads := []topology.Load{
+		{Rate: topology.Rate{Freq: 1000, Per: time.Second}, Duration: 100 * time.Second},
+		{Requests: 5000},
+	}
+	if b := sizeBackend(topology.Backend{Type: topology.BackendJaeger}, loads); b.MaxTraces != 210000 {
+		t.Errorf("MaxTraces = %d, want 2 × 105000", b.MaxTraces)
+	}
+	if b := sizeBackend(topology.Backend{Type: topology.BackendJaeger}, loads[1:]); b.MaxTraces != 100000 {
+		t.Errorf("MaxTraces = %d, want the floor 100000", b.MaxTraces)
+	}
+	if b := sizeBackend(topology.Backend{Type: topology.BackendJaeger, MaxTraces: 7}, loads); b.MaxTraces != 7 {
+		t.Errorf("MaxTraces = %d, want the scenario's 7", b.MaxTraces)
+	}
+}
+
+func TestJaegerBackendDecode(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/s.yaml"
+	src := strings.Replace(mustRead(t, "quickstart.yaml"), "seed: 1\n", "seed: 1\nbackend: {type: jaeger, max-traces: 1234}\n", 1)
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc := load(t, file)
+	if sc.Backend.Type != topology.BackendJaeger || sc.Backend.MaxTraces != 1234 {
+		t.Fatalf("backend %+v", sc.Backend)
+	}
+}
+
+func mustRead(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestJaegerMissingBinaryFailsBeforeLoad: without a Jaeger binary the run stops before any load
+// with a runtime error naming the binary and the build command.
+func TestJaegerMissingBinaryFailsBeforeLoad(t *testing.T) {
+	missing := t.TempDir() + "/jaeger"
+	t.Setenv(fixtures.JaegerEnv, missing)
+	sc := quickstartOnJaeger(t, topology.Backend{Type: topology.BackendJaeger})
+	rep, err := Run(t.Context(), sc, Options{})
+	var rerr *RuntimeError
+	if !errors.As(err, &rerr) || rep != nil {
+		t.Fatalf("Run = %v, %v; want a RuntimeError and no report", rep, err)
+	}
+	for _, want := range []string{"backend jaeger", missing, "bash tools/jaeger/build.sh"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

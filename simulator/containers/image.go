@@ -1,0 +1,190 @@
+package containers
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+)
+
+// Labels every container, network and image tracerig makes carries.
+const (
+	LabelKey   = "tracerig"
+	RunLabel   = "tracerig.run"
+	PIDLabel   = "tracerig.pid" // the process that owns the run, for the sweep
+	ImageRepo  = "tracerig/service"
+	modulePath = "github.com/tracerig/tracerig"
+)
+
+// setEnv makes testcontainers work here: no Ryuk (it cannot start without a
+// registry), and containers reached through 127.0.0.1 only.
+func setEnv() {
+	quietOnce.Do(func() {
+		// testcontainers logs every step to stderr; tracerig reports its own.
+		if os.Getenv("TRACERIG_CONTAINERS_DEBUG") == "" {
+			tclog.SetDefault(tclog.NewNoopLogger())
+		}
+	})
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+	}
+}
+
+var quietOnce sync.Once
+
+// ErrNoDocker is returned when no Docker engine answers.
+var ErrNoDocker = errors.New("runtime containers needs a Docker engine")
+
+// Docker returns a client of the Docker engine, or an error wrapping
+
+// ErrNoDocker that suggests the in-process runtime.
+func Docker(ctx context.Context) (*testcontainers.DockerClient, error) {
+	setEnv()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err == nil {
+		_, err = cli.Ping(ctx, client.PingOptions{})
+		if err != nil {
+			cli.Close()
+		}
+	}
+	if err != nil {
+		return nil, dockerError(err)
+	}
+	return cli, nil
+}
+
+func dockerError(err error) error {
+	return fmt.Errorf("%w, and none answers (%v); start Docker, or use `runtime: inprocess`", ErrNoDocker, err)
+}
+
+var (
+	buildMu    sync.Mutex
+	builtImage string // tag of the image built by this process
+)
+
+// EnsureImage builds tracerig statically and the service image around it
+// (FROM scratch), tagged tracerig/service:<hash of the binary>, unless that
+// tag exists already. The binary is $TRACERIG_BINARY when set (a static
+// Linux build), else built from the module found above the working directory.
+func EnsureImage(ctx context.Context, cli *testcontainers.DockerClient) (string, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if builtImage != "" {
+		if _, err := cli.ImageInspect(ctx, builtImage); err == nil {
+			return builtImage, nil
+		}
+	}
+	dir, err := os.MkdirTemp("", "tracerig-image-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "tracerig")
+	if pre := os.Getenv("TRACERIG_BINARY"); pre != "" {
+		bin = pre
+	} else if err := buildBinary(ctx, bin); err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	tag := ImageRepo + ":" + hex.EncodeToString(sum[:6])
+	if _, err := cli.ImageInspect(ctx, tag); err == nil {
+		builtImage = tag
+		return tag, nil
+	}
+	const dockerfile = "FROM scratch\nCOPY tracerig /tracerig\nENTRYPOINT [\"/tracerig\"]\n"
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		data []byte
+	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {"tracerig", 0o755, data}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+			return "", err
+		}
+		tw.Write(f.data)
+	}
+	tw.Close()
+	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
+		Tags:        []string{tag},
+		Dockerfile:  "Dockerfile",
+		Labels:      map[string]string{LabelKey: "1"},
+		Remove:      true,
+		ForceRemove: true,
+	})
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", tag, err)
+	}
+	defer res.Body.Close()
+	// The build reports its failure in the stream.
+	dec := json.NewDecoder(res.Body)
+	for {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			break
+		} else if err != nil {
+			return "", fmt.Errorf("build image %s: %w", tag, err)
+		}
+		if msg.Error != "" {
+			return "", fmt.Errorf("build image %s: %s", tag, msg.Error)
+		}
+	}
+	builtImage = tag
+	return tag, nil
+}
+
+// buildBinary builds tracerig statically for Linux into out.
+func buildBinary(ctx context.Context, out string) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./cmd/tracerig")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build tracerig for the service image: %w\n%s", err, b)
+	}
+	return nil
+}
+
+// moduleRoot walks up from the working directory to tracerig's go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module "+modulePath+"\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no %s module above the working directory to build the service image from; set TRACERIG_BINARY to a static Linux build of tracerig", modulePath)
+		}
+		dir = parent
+	}
+}

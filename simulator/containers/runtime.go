@@ -1,0 +1,476 @@
+// Package containers runs a topology with every service instance in its own
+// Docker container (`tracerig serve`, from a FROM-scratch image built here),
+// on a Docker network made for the run, started with testcontainers-go.
+//
+// The host side is a simulator.Runtime that hosts no instance: it drives
+// load at the entry instances' ports published on 127.0.0.1, keeps the load
+// side of the ledger and plays the fault timeline, applying each fault to
+// the containers (kill, restart, pause) or forwarding it to the control API
+// of the containers it concerns. At the end the ledgers of every container
+// are gathered over their control ports and merged into the host's.
+package containers
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tcnetwork "github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// Ports inside every container.
+const (
+	servicePort = "8080"
+	controlPort = "9090"
+	otlpPort    = "4317"
+	queryPort   = "4318"
+)
+
+// Options configure a container run.
+type Options struct {
+	// Seed is the seed of every decision, in every container.
+	Seed uint64
+	// Source is the topology or scenario file, copied into every container
+	// (`serve --topology`). Required.
+	Source []byte
+	// Backend runs tracerig's embedded backend as a container too (alias
+	// "backend"); the services export to it and BackendURL reads it back.
+	Backend bool
+	// OTLPEndpoint is where the services export when Backend is off; it
+	// must be reachable from the containers.
+	OTLPEndpoint string
+	// Log, when set, receives a line per step.
+	Log io.Writer
+}
+
+// Runtime is a topology running in containers. Its embedded
+// simulator.Runtime (set by Start) drives load, holds the ledger and plays
+// faults.
+type Runtime struct {
+	*simulator.Runtime
+
+	topo  *topology.Topology
+	opts  Options
+	runID string
+
+	cli     *testcontainers.DockerClient
+	net     *testcontainers.DockerNetwork
+	image   string
+	backend testcontainers.Container
+	backURL string
+
+	mu    sync.Mutex
+	insts map[string][]*instance
+	saved [][]byte // ledgers taken from containers before they were killed
+
+	// Startup is how long Start took, image build included; Image how long
+	// building (or finding) the image took.
+	Startup, Image time.Duration
+	closed         bool
+}
+
+type instance struct {
+	service string
+	index   int
+	alias   string
+	c       testcontainers.Container
+	svcAddr string // 127.0.0.1:port published for the service port
+	ctlAddr string // 127.0.0.1:port published for the control port
+}
+
+// New returns a container runtime for topo; Start brings it up.
+func New(topo *topology.Topology, opts Options) *Runtime {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return &Runtime{topo: topo, opts: opts, runID: hex.EncodeToString(b), insts: map[string][]*instance{}}
+}
+
+// RunID is the value of the tracerig.run label of everything the run makes.
+func (r *Runtime) RunID() string { return r.runID }
+
+// BackendURL is the query API of the backend container, on 127.0.0.1.
+func (r *Runtime) BackendURL() string { return r.backURL }
+
+func (r *Runtime) logf(format string, args ...any) {
+	if r.opts.Log != nil {
+		fmt.Fprintf(r.opts.Log, "containers: "+format+"\n", args...)
+	}
+}
+
+func (r *Runtime) labels() map[string]string {
+	return map[string]string{LabelKey: "1", RunLabel: r.runID, PIDLabel: strconv.Itoa(os.Getpid())}
+}
+
+// Start sweeps leftovers of dead runs, builds the image, creates the run's
+// network and starts the backend and every instance, waiting for each to
+// answer. On failure (or a cancelled ctx) it removes what it made.
+func (r *Runtime) Start(ctx context.Context) (err error) {
+	start := time.Now()
+	if len(r.opts.Source) == 0 {
+		return errors.New("start containers: no topology source to give the containers")
+	}
+	if r.cli, err = Docker(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			r.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	if n, err := clean(ctx, r.cli, CleanOptions{Orphans: true}); err == nil && n.Containers+n.Networks > 0 {
+		r.logf("swept %d containers and %d networks left by earlier runs", n.Containers, n.Networks)
+	}
+	if r.image, err = EnsureImage(ctx, r.cli); err != nil {
+		return err
+	}
+	r.Image = time.Since(start)
+	r.logf("image %s ready in %s", r.image, r.Image.Round(time.Millisecond))
+	if r.net, err = tcnetwork.New(ctx, tcnetwork.WithLabels(r.labels())); err != nil {
+		return fmt.Errorf("create the run's network: %w", err)
+	}
+	endpoint := r.opts.OTLPEndpoint
+	if r.opts.Backend {
+		if err := r.startBackend(ctx); err != nil {
+			return err
+		}
+		endpoint = "backend:" + otlpPort
+	}
+	if endpoint == "" {
+		return errors.New("start containers: no backend: set Backend or OTLPEndpoint")
+	}
+	// Host ports are chosen up front so a container keeps them across a
+	// kill and restart, and so every peer list is known before any starts.
+	peersIn := map[string][]string{}   // by alias, inside the network
+	peersHost := map[string][]string{} // published, from the host
+	for _, s := range r.topo.Services {
+		for i := range s.Instances {
+			in := &instance{service: s.Name, index: i, alias: fmt.Sprintf("%s-%d", s.Name, i)}
+			if in.svcAddr, err = freeAddr(); err == nil {
+				in.ctlAddr, err = freeAddr()
+			}
+			if err != nil {
+				return err
+			}
+			r.insts[s.Name] = append(r.insts[s.Name], in)
+			peersIn[s.Name] = append(peersIn[s.Name], in.alias+":"+servicePort)
+			peersHost[s.Name] = append(peersHost[s.Name], in.svcAddr)
+		}
+	}
+	var parts []string
+	for _, s := range r.topo.Services {
+		parts = append(parts, s.Name+"="+strings.Join(peersIn[s.Name], ","))
+	}
+	peerFlag := strings.Join(parts, ";")
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var errs []error
+	for _, ins := range r.insts {
+		for _, in := range ins {
+			wg.Go(func() {
+				if err := r.startInstance(ctx, in, peerFlag, endpoint); err != nil {
+					errMu.Lock()
+					errs = append(errs, err)
+					errMu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	r.Runtime = simulator.New(r.topo,
+		simulator.WithSeed(r.opts.Seed),
+		simulator.WithNone(),
+		simulator.WithPeers(peersHost),
+		simulator.WithApplier(r.applyFault),
+		simulator.WithExporter(func(context.Context) (sdktrace.SpanExporter, error) {
+			return nil, errors.New("the host of a container run exports nothing")
+		}),
+	)
+	if err := r.Runtime.Start(ctx); err != nil {
+		return err
+	}
+	r.Startup = time.Since(start)
+	r.logf("%d instances up in %s (run %s)", len(r.all()), r.Startup.Round(time.Millisecond), r.runID)
+	return nil
+}
+
+func (r *Runtime) all() []*instance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*instance
+	for _, s := range r.topo.Services {
+		out = append(out, r.insts[s.Name]...)
+	}
+	return out
+}
+
+func (r *Runtime) startBackend(ctx context.Context) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	req := testcontainers.ContainerRequest{
+		Image:          r.image,
+		Cmd:            []string{"backend", "--grpc-addr", "0.0.0.0:" + otlpPort, "--http-addr", "0.0.0.0:" + queryPort, "--interval", "0"},
+		ExposedPorts:   []string{queryPort + "/tcp"},
+		Networks:       []string{r.net.Name},
+		NetworkAliases: map[string][]string{r.net.Name: {"backend"}},
+		Labels:         r.labels(),
+		Name:           "tracerig-" + r.runID + "-backend",
+		HostConfigModifier: func(hc *container.HostConfig) {
+			publish(hc, queryPort, addr)
+		},
+		WaitingFor: wait.ForHTTP("/api/stats").WithPort(queryPort + "/tcp").WithStartupTimeout(30 * time.Second),
+	}
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
+	if c != nil {
+		r.backend = c
+	}
+	if err != nil {
+		return fmt.Errorf("start the backend container: %w", err)
+	}
+	r.backURL = "http://" + addr
+	return nil
+}
+
+func (r *Runtime) startInstance(ctx context.Context, in *instance, peers, endpoint string) error {
+	req := testcontainers.ContainerRequest{
+		Image: r.image,
+		Cmd: []string{"serve", "--topology", "/topology.yaml", "--service", in.service, "--instance", strconv.Itoa(in.index),
+			"--listen", "0.0.0.0:" + servicePort, "--control", "0.0.0.0:" + controlPort,
+			"--peers", peers, "--otlp-endpoint", endpoint, "--seed", strconv.FormatUint(r.opts.Seed, 10)},
+		ExposedPorts:   []string{servicePort + "/tcp", controlPort + "/tcp"},
+		Networks:       []string{r.net.Name},
+		NetworkAliases: map[string][]string{r.net.Name: {in.alias}},
+		Labels:         r.labels(),
+		Name:           "tracerig-" + r.runID + "-" + in.alias,
+		Files:          []testcontainers.ContainerFile{{Reader: bytes.NewReader(r.opts.Source), ContainerFilePath: "/topology.yaml", FileMode: 0o644}},
+		HostConfigModifier: func(hc *container.HostConfig) {
+			publish(hc, servicePort, in.svcAddr)
+			publish(hc, controlPort, in.ctlAddr)
+		},
+		WaitingFor: wait.ForHTTP("/healthz").WithPort(controlPort + "/tcp").WithStartupTimeout(30 * time.Second).WithPollInterval(50 * time.Millisecond),
+	}
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
+	if c != nil {
+		r.mu.Lock()
+		in.c = c
+		r.mu.Unlock()
+	}
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", in.alias, err)
+	}
+	return nil
+}
+
+// publish binds a container port to host address addr (127.0.0.1:port).
+func publish(hc *container.HostConfig, port, addr string) {
+	host, hp, _ := net.SplitHostPort(addr)
+	if hc.PortBindings == nil {
+		hc.PortBindings = network.PortMap{}
+	}
+	hc.PortBindings[network.MustParsePort(port+"/tcp")] = []network.PortBinding{{HostIP: netip.MustParseAddr(host), HostPort: hp}}
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("pick a host port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// Shutdown stops the host side (clearing faults: crashed containers come
+// back), asks every container to stop serving and flush its spans, and
+// merges every container's ledger into the host's. The backend and the
+// network stay up for read-back until Close.
+func (r *Runtime) Shutdown(ctx context.Context) error {
+	if r.Runtime == nil {
+		return nil
+	}
+	var errs []error
+	if err := r.Runtime.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	ins := r.all()
+	ledgers := make([][]byte, len(ins))
+	lerrs := make([]error, len(ins))
+	var wg sync.WaitGroup
+	for i, in := range ins {
+		wg.Go(func() {
+			if err := post(ctx, "http://"+in.ctlAddr+"/shutdown", "", nil); err != nil {
+				lerrs[i] = fmt.Errorf("flush %s: %w", in.alias, err)
+			}
+			b, err := get(ctx, "http://"+in.ctlAddr+"/ledger")
+			if err != nil {
+				lerrs[i] = errors.Join(lerrs[i], fmt.Errorf("collect the ledger of %s: %w", in.alias, err))
+			}
+			ledgers[i] = b
+		})
+	}
+	wg.Wait()
+	errs = append(errs, lerrs...)
+	r.mu.Lock()
+	all := append(append([][]byte{}, r.saved...), ledgers...)
+	r.saved = nil
+	r.mu.Unlock()
+	for _, b := range all {
+		if b == nil {
+			continue
+		}
+		if err := r.Runtime.Ledger().Merge(bytes.NewReader(b)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close removes every container and the network of the run. It is safe to
+// call more than once, and after a failed Start.
+func (r *Runtime) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed || r.cli == nil {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	_, err := clean(ctx, r.cli, CleanOptions{Run: r.runID})
+	r.cli.Close()
+	return err
+}
+
+// Containers lists the IDs of the run's containers still present.
+func (r *Runtime) Containers(ctx context.Context) ([]string, error) {
+	return ListRun(ctx, r.runID)
+}
+
+// ListRun lists the containers and networks labelled with run ID id.
+func ListRun(ctx context.Context, id string) ([]string, error) {
+	return list(ctx, RunLabel+"="+id)
+}
+
+func list(ctx context.Context, label string) ([]string, error) {
+	cli, err := Docker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	f := client.Filters{}.Add("label", label)
+	var out []string
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs.Items {
+		out = append(out, "container "+strings.Join(c.Names, ","))
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range ns.Items {
+		out = append(out, "network "+n.Name)
+	}
+	return out, nil
+}
+
+// Memory returns each service container's memory use (docker stats,
+// one-shot), in bytes, by alias.
+func (r *Runtime) Memory(ctx context.Context) (map[string]uint64, error) {
+	out := map[string]uint64{}
+	for _, in := range r.all() {
+		res, err := r.cli.ContainerStats(ctx, in.c.GetContainerID(), client.ContainerStatsOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var st container.StatsResponse
+		err = json.NewDecoder(res.Body).Decode(&st)
+		res.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		use := st.MemoryStats.Usage
+		if c := st.MemoryStats.Stats["cache"]; c < use { // cgroup v1 counts page cache
+			use -= c
+		}
+		out[in.alias] = use
+	}
+	return out, nil
+}
+
+func get(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(b))
+	}
+	return b, err
+}
+
+func post(ctx context.Context, url, header string, body []byte) error {
+	_, err := do(ctx, http.MethodPost, url, header, body)
+	return err
+}
+
+func do(ctx context.Context, method, url, header string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if header != "" {
+		req.Header.Set("X-Tracerig-Fault", header)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, bytes.TrimSpace(b))
+	}
+	return b, nil
+}
+
+// ListOwned lists the containers and networks this process made that are
+// still present (label tracerig.pid): what tests assert is empty after a run.
+func ListOwned(ctx context.Context) ([]string, error) {
+	return list(ctx, PIDLabel+"="+strconv.Itoa(os.Getpid()))
+}

@@ -1,0 +1,157 @@
+package simulator
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/gob"
+	"fmt"
+	"io"
+
+	"github.com/tracerig/tracerig/internal/record"
+)
+
+// The export form of a ledger: its raw records with the symbol table they
+// refer to, gob-encoded and gzipped. Export writes it, Merge adds one to a
+// ledger, so a host can gather the ledgers of many processes (one per
+// container) into one and check them as if one process had run.
+type wireLedger struct {
+	Version int
+	Symbols []string
+	Shards  []wireShard
+	Loads   wireShard
+}
+
+type wireShard struct {
+	Ended   []wireEnd
+	Exports []wireExport
+	Sends   []wireSend
+	Recvs   []wireRecv
+}
+
+type wireEnd struct {
+	Trace               record.TraceID
+	ID, Parent          record.SpanID
+	Start, End          int64
+	Service, Inst, Name uint32
+	Kind                record.Kind
+	Status              record.Status
+}
+
+type wireExport struct {
+	Trace record.TraceID
+	ID    record.SpanID
+	OK    bool
+}
+
+type wireSend struct {
+	Hop, Parent, Request uint64
+	SentAt               int64
+	Sent                 record.Context
+	From, To, Route      uint32
+	FromInst, ToInst     uint16
+	Headers              record.Header
+	Attempt              uint8
+	ClientSpan           bool
+}
+
+type wireRecv struct {
+	Hop                     uint64
+	Got, Server             record.Context
+	Headers                 record.Header
+	ServerSpan, CalleeError bool
+}
+
+const ledgerWireVersion = 1
+
+// Export writes every record of the ledger so far to w (gzipped gob).
+func (l *Ledger) Export(w io.Writer) error {
+	out := wireLedger{Version: ledgerWireVersion}
+	if p := l.syms.names.Load(); p != nil {
+		out.Symbols = *p
+	}
+	for _, s := range l.snapshotShards() {
+		ws := s.wire()
+		if s == l.loads {
+			out.Loads = ws
+			continue
+		}
+		out.Shards = append(out.Shards, ws)
+	}
+	zw := gzip.NewWriter(w)
+	if err := gob.NewEncoder(zw).Encode(&out); err != nil {
+		return fmt.Errorf("export ledger: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("export ledger: %w", err)
+	}
+	return nil
+}
+
+func (s *shard) wire() wireShard {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var w wireShard
+	for _, e := range s.ended {
+		w.Ended = append(w.Ended, wireEnd{e.trace, e.id, e.parent, e.start, e.end, e.service, e.inst, e.name, e.kind, e.status})
+	}
+	for _, e := range s.exports {
+		w.Exports = append(w.Exports, wireExport{e.trace, e.id, e.ok})
+	}
+	for _, r := range s.sends {
+		w.Sends = append(w.Sends, wireSend{r.hop, r.parent, r.request, r.sentAt, r.sent, r.from, r.to, r.route, r.fromInst, r.toInst, r.headers, r.attempt, r.clientSpan})
+	}
+	for _, r := range s.recvs {
+		w.Recvs = append(w.Recvs, wireRecv{r.hop, r.got, r.server, r.headers, r.serverSpan, r.calleeError})
+	}
+	return w
+}
+
+// Merge reads a ledger written by Export and adds its records to l, its
+// symbols mapped onto l's own. Its load records join l's load records.
+func (l *Ledger) Merge(r io.Reader) error {
+	zr, err := gzip.NewReader(bufio.NewReader(r))
+	if err != nil {
+		return fmt.Errorf("merge ledger: %w", err)
+	}
+	var in wireLedger
+	if err := gob.NewDecoder(zr).Decode(&in); err != nil {
+		return fmt.Errorf("merge ledger: %w", err)
+	}
+	if in.Version != ledgerWireVersion {
+		return fmt.Errorf("merge ledger: version %d, want %d", in.Version, ledgerWireVersion)
+	}
+	sym := make([]uint32, len(in.Symbols))
+	for i, name := range in.Symbols {
+		sym[i] = l.syms.id(name)
+	}
+	m := func(id uint32) uint32 {
+		if int(id) < len(sym) {
+			return sym[id]
+		}
+		return l.syms.id("")
+	}
+	for _, ws := range in.Shards {
+		l.newShard().add(ws, m)
+	}
+	l.loads.add(in.Loads, m)
+	return nil
+}
+
+func (s *shard) add(w wireShard, m func(uint32) uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range w.Ended {
+		s.ended = append(s.ended, endRec{e.Trace, e.ID, e.Parent, e.Start, e.End, m(e.Service), m(e.Inst), m(e.Name), e.Kind, e.Status})
+	}
+	for _, e := range w.Exports {
+		s.exports = append(s.exports, exportRec{e.Trace, e.ID, e.OK})
+	}
+	for _, r := range w.Sends {
+		s.sends = append(s.sends, sendRec{hop: r.Hop, parent: r.Parent, request: r.Request, sentAt: r.SentAt, sent: r.Sent,
+			from: m(r.From), to: m(r.To), route: m(r.Route), fromInst: r.FromInst, toInst: r.ToInst,
+			headers: r.Headers, attempt: r.Attempt, clientSpan: r.ClientSpan})
+	}
+	for _, r := range w.Recvs {
+		s.recvs = append(s.recvs, recvRec{hop: r.Hop, got: r.Got, server: r.Server, headers: r.Headers, serverSpan: r.ServerSpan, calleeError: r.CalleeError})
+	}
+}
