@@ -31,6 +31,9 @@ type sink struct {
 	// type jaeger; nil otherwise. Spans are read back through jq.
 	jaeger *fixtures.Jaeger
 	jq     *fixtures.JaegerQuery
+	// jaegerMax is the size of Jaeger's store (process or container); 0
+	// without Jaeger.
+	jaegerMax int
 	// query reads back an embedded backend in another process (the
 	// backend container of runtime containers); nil otherwise.
 	query *fixtures.QueryClient
@@ -132,6 +135,7 @@ func (s *sink) startJaeger(ctx context.Context, b topology.Backend, scenarioFile
 		return &RuntimeError{fmt.Errorf("backend jaeger did not come up: %w", err)}
 	}
 	s.jq = s.jaeger.Query()
+	s.jaegerMax = s.jaeger.MaxTraces()
 	return nil
 }
 
@@ -172,7 +176,7 @@ func expectedTraces(loads []topology.Load) int {
 // evicts reports whether Jaeger's store is smaller than the traces a run
 // started, so that some were evicted (or are about to be).
 func (s *sink) evicts(traces int) bool {
-	return s.jaeger != nil && traces > s.jaeger.MaxTraces()
+	return s.jaegerMax > 0 && traces > s.jaegerMax
 }
 
 // notes are what the report should say about the backend: for Jaeger, that
@@ -180,11 +184,11 @@ func (s *sink) evicts(traces int) bool {
 // read-back that failed. traces is how many distinct traces the services
 // exported.
 func (s *sink) notes(traces int) []string {
-	if s.jaeger == nil {
+	if s.jaegerMax == 0 {
 		return nil
 	}
 	var out []string
-	if n := s.jaeger.MaxTraces(); traces > n {
+	if n := s.jaegerMax; traces > n {
 		out = append(out, fmt.Sprintf("jaeger keeps only its newest %d traces; %d traces were started: %d traces evicted (raise backend.max-traces to keep them)",
 			n, traces, traces-n))
 	}
@@ -216,7 +220,7 @@ func (s *sink) readJaeger() {
 // decision_wait and decides on a one-second tick, so behind one the count
 // must stand still for twice the decision_wait (at least 1s) plus that tick.
 func (s *sink) quiet() time.Duration {
-	if s.jaeger != nil {
+	if s.jq != nil {
 		// Read back once a second: two unchanged reads in a row.
 		return 2 * time.Second
 	}
@@ -267,7 +271,7 @@ func (s *sink) spans() []record.Span {
 		}
 		return spans
 	}
-	if s.jaeger != nil {
+	if s.jq != nil {
 		s.readMu.Lock()
 		defer s.readMu.Unlock()
 		s.readJaeger()
@@ -291,7 +295,7 @@ func (s *sink) count() int64 {
 		}
 		return s.readN
 	}
-	if s.jaeger != nil {
+	if s.jq != nil {
 		// Jaeger has no cheap count: spans read back, at most once a second.
 		s.readMu.Lock()
 		defer s.readMu.Unlock()

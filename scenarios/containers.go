@@ -14,13 +14,14 @@ import (
 
 // startContainers brings the scenario up with `runtime: containers`: every
 // instance in its own container, exporting to tracerig's embedded backend
-// in a container of its own, read back through its query API on 127.0.0.1.
+// (or Jaeger) in a container of its own, read back through its query API on
+// 127.0.0.1.
 func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, faults []topology.Fault, opts Options) (*containers.Runtime, *sink, error) {
 	if opts.OTLPEndpoint != "" {
 		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers: --otlp-endpoint is not supported yet (the containers export to a backend container); use runtime inprocess")}
 	}
-	if sc.Backend.Type != topology.BackendEmbedded {
-		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers supports only backend embedded so far, not %s; use runtime inprocess", sc.Backend.Type)}
+	if t := sc.Backend.Type; t != topology.BackendEmbedded && t != topology.BackendJaeger {
+		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers supports backends embedded and jaeger so far, not %s; use runtime inprocess", t)}
 	}
 	for _, f := range faults {
 		if f.Kind == topology.FaultExporterOutage || f.Kind == topology.FaultSlowBackend {
@@ -31,9 +32,27 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, fa
 	if err != nil {
 		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers: %w", err)}
 	}
-	crt := containers.New(sc.Topology, containers.Options{Seed: seed, Source: src, Backend: true, Log: opts.Progress})
+	copts := containers.Options{Seed: seed, Source: src, Backend: true, Log: opts.Progress}
+	maxTraces := 0
+	if sc.Backend.Type == topology.BackendJaeger {
+		dir := "."
+		if sc.File != "" {
+			dir = path.Dir(sc.File)
+		}
+		bin, err := fixtures.FindJaeger(dir)
+		if err != nil {
+			return nil, nil, &RuntimeError{fmt.Errorf("backend jaeger: %w", err)}
+		}
+		maxTraces = sizeBackend(sc.Backend, sc.Load).MaxTraces
+		copts.Backend, copts.Jaeger = false, bin
+		copts.JaegerConfig = fixtures.JaegerConfig("0.0.0.0:4317", "0.0.0.0:16686", "0.0.0.0:16685", maxTraces)
+	}
+	crt := containers.New(sc.Topology, copts)
 	if err := crt.Start(ctx); err != nil {
 		return nil, nil, &RuntimeError{fmt.Errorf("start topology %s in containers: %w", sc.Topology.Name, err)}
+	}
+	if copts.Jaeger != "" {
+		return crt, &sink{opened: time.Now(), jq: fixtures.NewJaegerQuery(crt.BackendURL()), jaegerMax: maxTraces, endpoint: "jaeger:4317 (container)"}, nil
 	}
 	return crt, &sink{opened: time.Now(), query: fixtures.NewQueryClient(crt.BackendURL()), endpoint: "backend:4317 (container)"}, nil
 }

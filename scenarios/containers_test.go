@@ -96,3 +96,61 @@ func TestContainerKillFault(t *testing.T) {
 		t.Errorf("failed hops to stock-0: %d inside the window, %d outside; want some inside, none outside", in, out)
 	}
 }
+
+// TestContainerShopOnJaeger is the shop in containers, every instance in its
+// own, exporting to Jaeger in a container too: every span must be read back
+// through Jaeger's query API and every trace connected.
+func TestContainerShopOnJaeger(t *testing.T) {
+	requireDocker(t)
+	requireJaeger(t)
+	sc, err := Open("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Runtime = topology.RuntimeContainers
+	sc.Backend = topology.Backend{Type: topology.BackendJaeger}
+	sc.Expect = []topology.Expect{
+		{Kind: topology.ExpectPropagation, Propagation: topology.PropagationExpect{Connected: true}},
+		{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 0.999}},
+	}
+	d := 3 * time.Second
+	rep, err := Run(t.Context(), sc, Options{Duration: &d, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ledger %+v, jaeger returned %d spans, settled %v in %s", rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime)
+	if rep.Backend.Type != "jaeger" || rep.BackendSpans == 0 {
+		t.Fatalf("backend %+v with %d spans read back", rep.Backend, rep.BackendSpans)
+	}
+	for _, v := range rep.Verdicts {
+		if v.Status != assert.StatusPass {
+			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
+			for _, f := range v.Findings {
+				t.Logf("    %s: %s (%d) %s", f.Subject, f.Message, f.Count, f.Fault)
+			}
+		}
+	}
+}
+
+// TestContainerPartition partitions shipping from currency in containers:
+// the calls fail on that edge inside the window and only there.
+func TestContainerPartition(t *testing.T) {
+	requireDocker(t)
+	sc, err := Open("partition")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Runtime = topology.RuntimeContainers
+	rep, err := Run(t.Context(), sc, Options{TimeScale: 0.2, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range rep.Verdicts {
+		if v.Status != assert.StatusPass {
+			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
+		}
+		if v.Check == "detect" {
+			t.Logf("detect: %s", v.Observed)
+		}
+	}
+}

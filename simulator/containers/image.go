@@ -112,45 +112,8 @@ func EnsureImage(ctx context.Context, cli *testcontainers.DockerClient) (string,
 		builtImage = tag
 		return tag, nil
 	}
-	const dockerfile = "FROM scratch\nCOPY tracerig /tracerig\nENTRYPOINT [\"/tracerig\"]\n"
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data []byte
-	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {"tracerig", 0o755, data}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
-			return "", err
-		}
-		tw.Write(f.data)
-	}
-	tw.Close()
-	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
-		Tags:        []string{tag},
-		Dockerfile:  "Dockerfile",
-		Labels:      map[string]string{LabelKey: "1"},
-		Remove:      true,
-		ForceRemove: true,
-	})
-	if err != nil {
-		return "", fmt.Errorf("build image %s: %w", tag, err)
-	}
-	defer res.Body.Close()
-	// The build reports its failure in the stream.
-	dec := json.NewDecoder(res.Body)
-	for {
-		var msg struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&msg); err == io.EOF {
-			break
-		} else if err != nil {
-			return "", fmt.Errorf("build image %s: %w", tag, err)
-		}
-		if msg.Error != "" {
-			return "", fmt.Errorf("build image %s: %s", tag, msg.Error)
-		}
+	if err := buildScratchImage(ctx, cli, tag, "tracerig", data); err != nil {
+		return "", err
 	}
 	builtImage = tag
 	return tag, nil
@@ -187,4 +150,71 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// buildScratchImage builds an image FROM scratch holding one static binary
+// at /name as its entry point, tagged tag and labelled as tracerig's.
+func buildScratchImage(ctx context.Context, cli *testcontainers.DockerClient, tag, name string, data []byte) error {
+	dockerfile := fmt.Sprintf("FROM scratch\nCOPY %[1]s /%[1]s\nENTRYPOINT [\"/%[1]s\"]\n", name)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		data []byte
+	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {name, 0o755, data}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+			return err
+		}
+		tw.Write(f.data)
+	}
+	tw.Close()
+	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
+		Tags:        []string{tag},
+		Dockerfile:  "Dockerfile",
+		Labels:      map[string]string{LabelKey: "1"},
+		Remove:      true,
+		ForceRemove: true,
+	})
+	if err != nil {
+		return fmt.Errorf("build image %s: %w", tag, err)
+	}
+	defer res.Body.Close()
+	// The build reports its failure in the stream.
+	dec := json.NewDecoder(res.Body)
+	for {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("build image %s: %w", tag, err)
+		}
+		if msg.Error != "" {
+			return fmt.Errorf("build image %s: %s", tag, msg.Error)
+		}
+	}
+	return nil
+}
+
+// JaegerImageRepo is the repository of the Jaeger images tracerig builds.
+const JaegerImageRepo = "tracerig/jaeger"
+
+// EnsureJaegerImage builds an image FROM scratch around the static Jaeger
+// binary bin (tools/jaeger/build.sh), tagged by the binary's hash, unless
+// that tag exists already.
+func EnsureJaegerImage(ctx context.Context, cli *testcontainers.DockerClient, bin string) (string, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return "", fmt.Errorf("read jaeger binary: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	tag := JaegerImageRepo + ":" + hex.EncodeToString(sum[:6])
+	if _, err := cli.ImageInspect(ctx, tag); err == nil {
+		return tag, nil
+	}
+	return tag, buildScratchImage(ctx, cli, tag, "jaeger", data)
 }

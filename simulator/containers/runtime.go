@@ -59,6 +59,13 @@ type Options struct {
 	// Backend runs tracerig's embedded backend as a container too (alias
 	// "backend"); the services export to it and BackendURL reads it back.
 	Backend bool
+	// Jaeger, when set, is a static Jaeger v2 binary (tools/jaeger/build.sh):
+	// it runs in a container of its own (alias "jaeger") with JaegerConfig,
+	// which must receive OTLP/gRPC on 0.0.0.0:4317 and serve the query API
+	// on 0.0.0.0:16686; the services export to it and BackendURL is its
+	// query API. It takes the place of Backend.
+	Jaeger       string
+	JaegerConfig string
 	// OTLPEndpoint is where the services export when Backend is off; it
 	// must be reachable from the containers.
 	OTLPEndpoint string
@@ -152,7 +159,12 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("create the run's network: %w", err)
 	}
 	endpoint := r.opts.OTLPEndpoint
-	if r.opts.Backend {
+	if r.opts.Jaeger != "" {
+		if err := r.startJaeger(ctx); err != nil {
+			return err
+		}
+		endpoint = "jaeger:" + otlpPort
+	} else if r.opts.Backend {
 		if err := r.startBackend(ctx); err != nil {
 			return err
 		}
@@ -255,6 +267,50 @@ func (r *Runtime) startBackend(ctx context.Context) error {
 		return fmt.Errorf("start the backend container: %w", err)
 	}
 	r.backURL = "http://" + addr
+	return nil
+}
+
+// jaegerQueryPort is the port of Jaeger's HTTP query API in its container.
+const jaegerQueryPort = "16686"
+
+// startJaeger runs Jaeger v2 in a container of its own, built FROM scratch
+// around the static binary, with tracerig's config: OTLP/gRPC on 4317 for
+// the services, the query API published on 127.0.0.1 for read-back.
+func (r *Runtime) startJaeger(ctx context.Context) error {
+	image, err := EnsureJaegerImage(ctx, r.cli, r.opts.Jaeger)
+	if err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cfg := r.opts.JaegerConfig
+	req := testcontainers.ContainerRequest{
+		Image:          image,
+		Cmd:            []string{"--config=file:/jaeger.yaml"},
+		ExposedPorts:   []string{jaegerQueryPort + "/tcp"},
+		Networks:       []string{r.net.Name},
+		NetworkAliases: map[string][]string{r.net.Name: {"jaeger"}},
+		Labels:         r.labels(),
+		Name:           "tracerig-" + r.runID + "-jaeger",
+		Files: []testcontainers.ContainerFile{{
+			Reader: strings.NewReader(cfg), ContainerFilePath: "/jaeger.yaml", FileMode: 0o644,
+		}},
+		HostConfigModifier: func(hc *container.HostConfig) {
+			publish(hc, jaegerQueryPort, addr)
+		},
+		WaitingFor: wait.ForHTTP("/api/services").WithPort(jaegerQueryPort + "/tcp").WithStartupTimeout(60 * time.Second),
+	}
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
+	if c != nil {
+		r.backend = c
+	}
+	if err != nil {
+		return fmt.Errorf("start the jaeger container: %w", err)
+	}
+	r.backURL = "http://" + addr
+	r.logf("jaeger ready, query API on %s", r.backURL)
 	return nil
 }
 
