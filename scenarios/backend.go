@@ -2,10 +2,14 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net"
+	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +38,8 @@ type sink struct {
 	// jaegerMax is the size of Jaeger's store (process or container); 0
 	// without Jaeger.
 	jaegerMax int
+	// tempo reads back an otlp backend through Tempo's HTTP API.
+	tempo *fixtures.TempoReader
 	// query reads back an embedded backend in another process (the
 	// backend container of runtime containers); nil otherwise.
 	query *fixtures.QueryClient
@@ -64,7 +70,20 @@ func openSink(ctx context.Context, b topology.Backend, scenarioFile, override st
 		s.noReadBack = fmt.Sprintf("spans were exported to %s (--otlp-endpoint), which tracerig cannot read back", override)
 	case b.Type == topology.BackendOTLP:
 		s.endpoint = b.Endpoint
-		s.noReadBack = fmt.Sprintf("backend otlp at %s has no query API configured", b.Endpoint)
+		if s.endpoint == "" {
+			var err error
+			if s.endpoint, err = otlpEndpointFromEnv(); err != nil {
+				return nil, &RuntimeError{err}
+			}
+		}
+		switch b.Query.Type {
+		case "jaeger":
+			s.jq = fixtures.NewJaegerQuery(b.Query.URL)
+		case "tempo":
+			s.tempo = &fixtures.TempoReader{BaseURL: b.Query.URL}
+		default:
+			s.noReadBack = fmt.Sprintf("backend otlp at %s has no query API configured (backend.query: {type: jaeger|tempo, url: ...})", s.endpoint)
+		}
 	case b.Type == topology.BackendJaeger:
 		if err := s.startJaeger(ctx, b, scenarioFile); err != nil {
 			return nil, err
@@ -200,13 +219,20 @@ func (s *sink) notes(traces int) []string {
 	return out
 }
 
-// readJaeger reads every span back from Jaeger and caches the result.
+// readJaeger reads every span back from Jaeger (or Tempo) and caches the
+// result.
 func (s *sink) readJaeger() {
 	from := s.opened.Add(-time.Minute)
 	to := time.Now().Add(time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	spans, _, err := s.jq.Spans(ctx, from, to)
+	var spans []record.Span
+	var err error
+	if s.tempo != nil {
+		spans, err = s.tempo.Spans(ctx, from, to)
+	} else {
+		spans, _, err = s.jq.Spans(ctx, from, to)
+	}
 	s.readAt = time.Now()
 	s.readErr = err
 	if err == nil {
@@ -220,7 +246,7 @@ func (s *sink) readJaeger() {
 // decision_wait and decides on a one-second tick, so behind one the count
 // must stand still for twice the decision_wait (at least 1s) plus that tick.
 func (s *sink) quiet() time.Duration {
-	if s.jq != nil {
+	if s.jq != nil || s.tempo != nil {
 		// Read back once a second: two unchanged reads in a row.
 		return 2 * time.Second
 	}
@@ -271,7 +297,7 @@ func (s *sink) spans() []record.Span {
 		}
 		return spans
 	}
-	if s.jq != nil {
+	if s.jq != nil || s.tempo != nil {
 		s.readMu.Lock()
 		defer s.readMu.Unlock()
 		s.readJaeger()
@@ -295,8 +321,8 @@ func (s *sink) count() int64 {
 		}
 		return s.readN
 	}
-	if s.jq != nil {
-		// Jaeger has no cheap count: spans read back, at most once a second.
+	if s.jq != nil || s.tempo != nil {
+		// Jaeger and Tempo have no cheap count: spans read back, at most once a second.
 		s.readMu.Lock()
 		defer s.readMu.Unlock()
 		if time.Since(s.readAt) >= time.Second {
@@ -348,4 +374,24 @@ func exportedTraces(ended []record.Ended) int {
 		}
 	}
 	return len(seen)
+}
+
+// otlpEndpointFromEnv returns host:port of the OTLP endpoint the standard
+// variables name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then
+// OTEL_EXPORTER_OTLP_ENDPOINT (a URL or host:port).
+func otlpEndpointFromEnv() (string, error) {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		v := strings.TrimSpace(os.Getenv(name))
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err == nil && u.Host != "" {
+			v = u.Host
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return "", fmt.Errorf("%s=%q is not host:port or a URL with a port", name, v)
+		}
+		return v, nil
+	}
+	return "", errors.New("backend otlp has no endpoint: set backend.endpoint, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT")
 }

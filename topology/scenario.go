@@ -57,7 +57,9 @@ const (
 // Backend is where services export their spans.
 type Backend struct {
 	Type BackendType // default embedded
-	// Endpoint is host:port of an OTLP gRPC receiver, for type otlp.
+	// Endpoint is host:port of an OTLP gRPC receiver, for type otlp; empty:
+	// taken from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+	// OTEL_EXPORTER_OTLP_ENDPOINT when the run starts.
 	Endpoint string
 	// Config is the collector's YAML config file, for type collector; a
 	// path relative to the scenario file. tracerig points its OTLP receiver
@@ -67,7 +69,16 @@ type Backend struct {
 	// newest MaxTraces traces), for type jaeger; 0: tracerig sizes it at twice
 	// the traces the run's load is expected to start, at least 100000.
 	MaxTraces int
-	Pos       Pos
+	// Query reads spans back from an otlp backend; without one the checks
+	// that need read-back do not run.
+	Query BackendQuery
+	Pos   Pos
+}
+
+// BackendQuery is the query API tracerig reads an otlp backend back through.
+type BackendQuery struct {
+	Type string // "jaeger" (Jaeger's HTTP query API) or "tempo" (Tempo's HTTP API)
+	URL  string // e.g. http://127.0.0.1:16686
 }
 
 // Load is traffic on one entry route, or on a weighted mix of entry routes

@@ -149,5 +149,13 @@ func (d *decoder) backend(n *yaml.Node, b *Backend) {
 		d.fields["backend.max-traces"] = d.pos(n)
 		d.integer(n, "backend.max-traces", &b.MaxTraces)
 	}
+	if n := m.take("query"); n != nil {
+		d.fields["backend.query"] = d.pos(n)
+		if q, ok := d.mapping(n, "backend.query"); ok {
+			d.str(q.take("type"), "backend.query.type", &b.Query.Type)
+			d.str(q.take("url"), "backend.query.url", &b.Query.URL)
+			q.done()
+		}
+	}
 	m.done()
 }

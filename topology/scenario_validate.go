@@ -2,6 +2,7 @@ package topology
 
 import (
 	"net"
+	"net/url"
 	"strconv"
 )
 
@@ -58,12 +59,15 @@ func (c *checker) backend(b Backend) {
 		if b.Endpoint != "" {
 			c.errorf("backend.endpoint", b.Pos, "is only valid with type otlp")
 		}
+		if b.Query != (BackendQuery{}) || c.has("backend.query") {
+			c.errorf("backend.query", b.Pos, "is only valid with type otlp (tracerig reads the other backends back itself)")
+		}
 	case BackendOTLP:
-		if b.Endpoint == "" {
-			c.errorf("backend.endpoint", b.Pos, "is required with type otlp: the host:port of an OTLP gRPC receiver")
-		} else if !validHostPort(b.Endpoint) {
+		// Without an endpoint the run takes it from OTEL_EXPORTER_OTLP_*.
+		if b.Endpoint != "" && !validHostPort(b.Endpoint) {
 			c.errorf("backend.endpoint", b.Pos, "must be host:port with a port in 1..65535, got %q", b.Endpoint)
 		}
+		c.backendQuery(b)
 	default:
 		c.errorf("backend.type", b.Pos, "unknown backend %q (want embedded, otlp, collector or jaeger)", b.Type)
 		return
@@ -81,6 +85,19 @@ func (c *checker) backend(b Backend) {
 		c.errorf("backend.max-traces", b.Pos, "is only valid with type jaeger")
 	case b.MaxTraces < 0:
 		c.errorf("backend.max-traces", b.Pos, "must be positive, got %d", b.MaxTraces)
+	}
+}
+
+func (c *checker) backendQuery(b Backend) {
+	q := b.Query
+	if q == (BackendQuery{}) {
+		return
+	}
+	if q.Type != "jaeger" && q.Type != "tempo" {
+		c.errorf("backend.query.type", b.Pos, "unknown query API %q (want jaeger or tempo)", q.Type)
+	}
+	if u, err := url.Parse(q.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		c.errorf("backend.query.url", b.Pos, "must be an http(s) URL like http://127.0.0.1:16686, got %q", q.URL)
 	}
 }
 
