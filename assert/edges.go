@@ -17,6 +17,9 @@ func predictedEdges(t *topology.Topology) map[edge]bool {
 	}
 	svcs := services(t)
 	for _, a := range t.Services {
+		for _, c := range a.Downstream {
+			(&edgeWalker{svcs: svcs, from: a.Name, out: out, seen: make(map[routeRef]bool)}).call(c)
+		}
 		if !a.Instrumented {
 			continue
 		}

@@ -124,6 +124,12 @@ func edgeName(from, to string) string { return from + " -> " + to }
 func hopExample(h *record.Hop, exp record.Context) string {
 	s := fmt.Sprintf("request %d hop %x: expected trace %s span %s, got %s",
 		h.Request, h.ID, exp.Trace, exp.Span, contextString(h.Got))
+	switch {
+	case h.GotTraceParent != "":
+		s += fmt.Sprintf("; received traceparent %q", h.GotTraceParent)
+	case h.GotHeaders&record.HeaderTraceparent == 0 && h.SentHeaders&record.HeaderTraceparent != 0:
+		s += "; received no traceparent"
+	}
 	if h.ServerSpan && h.Server.Trace != exp.Trace {
 		s += "; callee started trace " + h.Server.Trace.String()
 	}

@@ -86,6 +86,8 @@ func propagation(in Input, exp topology.PropagationExpect, idx *spanIndex, fault
 	}
 	c.plant(exp)
 	c.ledgerBreaks()
+	c.headerChecks()
+	c.externalReactions()
 	if idx != nil {
 		c.serverParents()
 		pairs := c.trees()

@@ -54,6 +54,15 @@ type Options struct {
 	// ControlReady, when set, is called with the control API's address once
 	// it listens.
 	ControlReady func(addr string)
+	// AddrFile, when set, receives (before any load) one NAME=VALUE line
+	// per simulated service instance, TRACERIG_ADDR_<SERVICE>=http://HOST:PORT,
+	// and the OTEL_* variables that export to the run's backend: the
+	// environment of the topology's external services.
+	AddrFile string
+	// ExternalEnv, when set, is called with those lines once the services
+	// listen and before any load; an error stops the run. It is where a
+	// caller starts (or configures) its external services.
+	ExternalEnv func(env []string) error
 }
 
 // Export settings of every service: an export gives up after 5s, and a
@@ -116,6 +125,10 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		stop = rt.Shutdown
 	}
 	defer snk.close(context.Background())
+	if err := announceExternal(sc.Topology, rt, snk.endpoint, opts); err != nil {
+		stop(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	started := time.Now()
 	rep.StartedAt = started
 

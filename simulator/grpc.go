@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/trace"
@@ -49,7 +50,9 @@ func (in *instance) grpcHandler(_ any, stream grpc.ServerStream) error {
 	traced := ctx.Value(bareKey{}) == nil && in.svc.Instrumented
 	req := &inbound{route: route, instrumented: traced}
 	req.hop, req.request, _ = parseHop(get(hopMetadata))
-	if req.hop == 0 {
+	orphan := req.hop == 0
+	at := time.Now()
+	if orphan {
 		req.hop = in.rt.externalHop()
 	}
 	rec := recvRec{hop: req.hop, headers: headerSet(get)}
@@ -64,9 +67,14 @@ func (in *instance) grpcHandler(_ any, stream grpc.ServerStream) error {
 			req.forward = forwardableMD(md)
 		}
 	}
+	in.rt.ledger.headerDetail(&rec, get)
 	err := in.handle(ctx, req)
 	rec.calleeError = err != nil && ctx.Err() == nil
-	in.shard.addRecv(rec)
+	if orphan {
+		in.recordOrphan(route, rec, at)
+	} else {
+		in.shard.addRecv(rec)
+	}
 	var inj *injected
 	switch {
 	case err == nil:
@@ -147,6 +155,7 @@ func (c *clientStats) TagRPC(ctx context.Context, info *stats.RPCTagInfo) contex
 	md, _ := metadata.FromOutgoingContext(ctx)
 	rec := o.record()
 	rec.headers = headerSet(mdGetter(md))
+	o.from.rt.ledger.sentDetail(&rec, mdGetter(md))
 	if rec.clientSpan {
 		rec.sent = contextOf(trace.SpanContextFromContext(ctx))
 	} else {

@@ -164,6 +164,7 @@ func (o *outbound) record() sendRec {
 		to: o.to.svcSym, toInst: uint16(o.to.index),
 		route:      o.from.rt.ledger.syms.id(o.route),
 		clientSpan: o.instrumented,
+		external:   o.to.local == nil && o.to.svc.IsExternal(),
 	}
 }
 

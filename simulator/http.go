@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
@@ -59,7 +60,9 @@ func (in *instance) httpRoute(route *topology.Route, traced bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := &inbound{route: route, instrumented: traced}
 		req.hop, req.request, _ = parseHop(r.Header.Get(HopHeader))
-		if req.hop == 0 {
+		orphan := req.hop == 0
+		at := time.Now()
+		if orphan {
 			req.hop = in.rt.externalHop()
 		}
 		rec := recvRec{hop: req.hop, headers: httpHeaderSet(r.Header)}
@@ -74,9 +77,14 @@ func (in *instance) httpRoute(route *topology.Route, traced bool) http.Handler {
 				req.forward = forwardable(r.Header)
 			}
 		}
+		in.rt.ledger.headerDetail(&rec, r.Header.Get)
 		err := in.handle(r.Context(), req)
 		rec.calleeError = err != nil && r.Context().Err() == nil
-		in.shard.addRecv(rec)
+		if orphan {
+			in.recordOrphan(route, rec, at)
+		} else {
+			in.shard.addRecv(rec)
+		}
 		var inj *injected
 		switch {
 		case err == nil:
@@ -135,6 +143,7 @@ func (t *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 	}
 	rec := o.record()
 	rec.headers = httpHeaderSet(r.Header)
+	o.from.rt.ledger.sentDetail(&rec, r.Header.Get)
 	if rec.clientSpan {
 		rec.sent = contextOf(trace.SpanContextFromContext(r.Context()))
 	} else {

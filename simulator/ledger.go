@@ -13,7 +13,7 @@ import (
 //
 // Records are fixed-size, IDs are arrays and strings are interned, so a span
 // costs 89 bytes (a 64-byte end record plus a 25-byte export record) and a
-// hop 144 bytes (an 80-byte send and a 64-byte receive record). Appends take one short lock
+// hop 176 bytes (a 96-byte send and an 80-byte receive record). Appends take one short lock
 // per shard; each service instance writes to its own shard.
 type Ledger struct {
 	syms   symbols
@@ -37,6 +37,7 @@ type shard struct {
 	exports []exportRec
 	sends   []sendRec
 	recvs   []recvRec
+	orphans []orphanRec
 }
 
 type endRec struct {
@@ -67,6 +68,8 @@ type sendRec struct {
 	headers              record.Header
 	attempt              uint8
 	clientSpan           bool
+	external             bool   // the callee is an external service
+	state, baggage       uint32 // opt symbols: tracestate sent, baggage keys sent
 }
 
 type recvRec struct {
@@ -75,6 +78,19 @@ type recvRec struct {
 	headers     record.Header
 	serverSpan  bool
 	calleeError bool
+	// opt symbols (0: none): the traceparent received when it is not the
+	// canonical form of got, the tracestate, the baggage keys.
+	parent, state, baggage uint32
+}
+
+// orphanRec is a request received without a harness hop header: from an
+// external service (or anything else outside the harness). It has no send
+// record, so it carries what the hop needs.
+type orphanRec struct {
+	recv            recvRec
+	at              int64
+	from, to, route uint32
+	toInst          uint16
 }
 
 func (l *Ledger) newShard() *shard {
@@ -100,6 +116,12 @@ func (s *shard) addExports(rs []exportRec) {
 func (s *shard) addSend(r sendRec) {
 	s.mu.Lock()
 	s.sends = append(s.sends, r)
+	s.mu.Unlock()
+}
+
+func (s *shard) addOrphan(r orphanRec) {
+	s.mu.Lock()
+	s.orphans = append(s.orphans, r)
 	s.mu.Unlock()
 }
 
@@ -131,7 +153,7 @@ func (l *Ledger) Totals() Totals {
 				t.ExportFailed++
 			}
 		}
-		t.Hops += len(s.sends)
+		t.Hops += len(s.sends) + len(s.orphans)
 		s.mu.Unlock()
 	}
 	l.loads.mu.Lock()
@@ -174,7 +196,7 @@ func (l *Ledger) Snapshot() Snapshot {
 			recvs[r.hop] = r
 		}
 		nEnded += len(s.ended)
-		nSends += len(s.sends)
+		nSends += len(s.sends) + len(s.orphans)
 		s.mu.Unlock()
 	}
 	snap := Snapshot{Ended: make([]record.Ended, 0, nEnded), Hops: make([]record.Hop, 0, nSends)}
@@ -185,6 +207,14 @@ func (l *Ledger) Snapshot() Snapshot {
 		}
 		for _, r := range s.sends {
 			snap.Hops = append(snap.Hops, l.hop(r, recvs))
+		}
+		for _, o := range s.orphans {
+			h := record.Hop{
+				ID: o.recv.hop, From: l.syms.name(o.from), FromExternal: true,
+				To: l.syms.name(o.to), ToInstance: int(o.toInst), Route: l.syms.name(o.route), SentAt: o.at,
+			}
+			l.received(&h, o.recv)
+			snap.Hops = append(snap.Hops, h)
 		}
 		s.mu.Unlock()
 	}
@@ -212,14 +242,42 @@ func (l *Ledger) hop(s sendRec, recvs map[uint64]recvRec) record.Hop {
 		From: l.syms.name(s.from), FromInstance: int(s.fromInst),
 		To: l.syms.name(s.to), ToInstance: int(s.toInst), Route: l.syms.name(s.route),
 		Sent: s.sent, SentHeaders: s.headers, ClientSpan: s.clientSpan, SentAt: s.sentAt,
+		SentTraceState: l.syms.optName(s.state), SentBaggage: l.syms.optName(s.baggage),
+		External: s.external,
 	}
 	if r, ok := recvs[s.hop]; ok {
-		h.Received = true
-		h.Got, h.GotHeaders = r.got, r.headers
-		h.Server, h.ServerSpan = r.server, r.serverSpan
-		h.CalleeError = r.calleeError
+		l.received(&h, r)
 	}
 	return h
+}
+
+// received fills in the callee side of h from r.
+func (l *Ledger) received(h *record.Hop, r recvRec) {
+	h.Received = true
+	h.Got, h.GotHeaders = r.got, r.headers
+	h.Server, h.ServerSpan = r.server, r.serverSpan
+	h.CalleeError = r.calleeError
+	h.GotTraceState, h.GotBaggage = l.syms.optName(r.state), l.syms.optName(r.baggage)
+	h.GotTraceParent = l.syms.optName(r.parent)
+	if h.GotTraceParent == "" && r.headers.Has(record.HeaderTraceparent) && r.got.IsValid() {
+		h.GotTraceParent = canonicalTraceparent(r.got)
+	}
+}
+
+// opt interns name for an optional field: 0 stands for "".
+func (s *symbols) opt(name string) uint32 {
+	if name == "" {
+		return 0
+	}
+	return s.id(name) + 1
+}
+
+// optName returns the name of an opt symbol.
+func (s *symbols) optName(id uint32) string {
+	if id == 0 {
+		return ""
+	}
+	return s.name(id - 1)
 }
 
 // symbols interns the strings ledger records refer to by index.

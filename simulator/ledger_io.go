@@ -26,6 +26,14 @@ type wireShard struct {
 	Exports []wireExport
 	Sends   []wireSend
 	Recvs   []wireRecv
+	Orphans []wireOrphan
+}
+
+type wireOrphan struct {
+	Recv            wireRecv
+	At              int64
+	From, To, Route uint32
+	ToInst          uint16
 }
 
 type wireEnd struct {
@@ -52,6 +60,8 @@ type wireSend struct {
 	Headers              record.Header
 	Attempt              uint8
 	ClientSpan           bool
+	External             bool
+	State, Baggage       uint32
 }
 
 type wireRecv struct {
@@ -59,6 +69,7 @@ type wireRecv struct {
 	Got, Server             record.Context
 	Headers                 record.Header
 	ServerSpan, CalleeError bool
+	Parent, State, Baggage  uint32
 }
 
 const ledgerWireVersion = 1
@@ -98,10 +109,13 @@ func (s *shard) wire() wireShard {
 		w.Exports = append(w.Exports, wireExport{e.trace, e.id, e.ok})
 	}
 	for _, r := range s.sends {
-		w.Sends = append(w.Sends, wireSend{r.hop, r.parent, r.request, r.sentAt, r.sent, r.from, r.to, r.route, r.fromInst, r.toInst, r.headers, r.attempt, r.clientSpan})
+		w.Sends = append(w.Sends, wireSend{r.hop, r.parent, r.request, r.sentAt, r.sent, r.from, r.to, r.route, r.fromInst, r.toInst, r.headers, r.attempt, r.clientSpan, r.external, r.state, r.baggage})
 	}
 	for _, r := range s.recvs {
-		w.Recvs = append(w.Recvs, wireRecv{r.hop, r.got, r.server, r.headers, r.serverSpan, r.calleeError})
+		w.Recvs = append(w.Recvs, r.wire())
+	}
+	for _, o := range s.orphans {
+		w.Orphans = append(w.Orphans, wireOrphan{o.recv.wire(), o.at, o.from, o.to, o.route, o.toInst})
 	}
 	return w
 }
@@ -149,9 +163,30 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 	for _, r := range w.Sends {
 		s.sends = append(s.sends, sendRec{hop: r.Hop, parent: r.Parent, request: r.Request, sentAt: r.SentAt, sent: r.Sent,
 			from: m(r.From), to: m(r.To), route: m(r.Route), fromInst: r.FromInst, toInst: r.ToInst,
-			headers: r.Headers, attempt: r.Attempt, clientSpan: r.ClientSpan})
+			headers: r.Headers, attempt: r.Attempt, clientSpan: r.ClientSpan, external: r.External,
+			state: mopt(m, r.State), baggage: mopt(m, r.Baggage)})
 	}
 	for _, r := range w.Recvs {
-		s.recvs = append(s.recvs, recvRec{hop: r.Hop, got: r.Got, server: r.Server, headers: r.Headers, serverSpan: r.ServerSpan, calleeError: r.CalleeError})
+		s.recvs = append(s.recvs, r.rec(m))
 	}
+	for _, o := range w.Orphans {
+		s.orphans = append(s.orphans, orphanRec{recv: o.Recv.rec(m), at: o.At, from: m(o.From), to: m(o.To), route: m(o.Route), toInst: o.ToInst})
+	}
+}
+
+func (r recvRec) wire() wireRecv {
+	return wireRecv{r.hop, r.got, r.server, r.headers, r.serverSpan, r.calleeError, r.parent, r.state, r.baggage}
+}
+
+func (r wireRecv) rec(m func(uint32) uint32) recvRec {
+	return recvRec{hop: r.Hop, got: r.Got, server: r.Server, headers: r.Headers, serverSpan: r.ServerSpan, calleeError: r.CalleeError,
+		parent: mopt(m, r.Parent), state: mopt(m, r.State), baggage: mopt(m, r.Baggage)}
+}
+
+// mopt maps an opt symbol (0: none).
+func mopt(m func(uint32) uint32, id uint32) uint32 {
+	if id == 0 {
+		return 0
+	}
+	return m(id-1) + 1
 }

@@ -16,8 +16,8 @@ func TestLedgerRecordSizes(t *testing.T) {
 	}{
 		{"end record", unsafe.Sizeof(endRec{}), 64},
 		{"export record", unsafe.Sizeof(exportRec{}), 25},
-		{"send record", unsafe.Sizeof(sendRec{}), 80},
-		{"receive record", unsafe.Sizeof(recvRec{}), 64},
+		{"send record", unsafe.Sizeof(sendRec{}), 96},
+		{"receive record", unsafe.Sizeof(recvRec{}), 80},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s is %d bytes, want %d", tt.name, tt.got, tt.want)

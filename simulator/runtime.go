@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,7 +69,10 @@ type Runtime struct {
 	all       []*instance
 	callIndex map[*topology.Call]int
 	external  atomic.Uint64
-	fx        faults
+	// extCallers names the external service calling each route it
+	// declares calling (see externalCallers).
+	extCallers map[topology.RouteRef]string
+	fx         faults
 
 	errMu sync.Mutex
 	err   error
@@ -81,11 +85,12 @@ func New(topo *topology.Topology, opts ...Option) *Runtime {
 		o(&cfg)
 	}
 	rt := &Runtime{
-		topo:      topo,
-		cfg:       cfg,
-		ledger:    NewLedger(),
-		peers:     make(map[string][]*peer),
-		callIndex: make(map[*topology.Call]int),
+		topo:       topo,
+		cfg:        cfg,
+		ledger:     NewLedger(),
+		peers:      make(map[string][]*peer),
+		callIndex:  make(map[*topology.Call]int),
+		extCallers: externalCallers(topo),
 	}
 	for _, s := range topo.Services {
 		for _, r := range s.Routes {
@@ -109,6 +114,10 @@ func (rt *Runtime) Start(ctx context.Context) error {
 		return errors.New("start runtime: no exporter configured")
 	}
 	for _, s := range rt.topo.Services {
+		if s.IsExternal() {
+			rt.peers[s.Name] = []*peer{rt.externalPeer(s)}
+			continue
+		}
 		for i := range s.Instances {
 			if !rt.cfg.hosts(s.Name, i) {
 				p, err := rt.remotePeer(s, i)
@@ -123,6 +132,8 @@ func (rt *Runtime) Start(ctx context.Context) error {
 				addr := net.JoinHostPort(rt.cfg.host, "0")
 				if rt.cfg.listen != "" {
 					addr = rt.cfg.listen
+				} else if s.Port != 0 {
+					addr = net.JoinHostPort(rt.cfg.host, strconv.Itoa(s.Port))
 				}
 				err = in.listen(addr)
 			}

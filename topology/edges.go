@@ -50,6 +50,13 @@ func (t *Topology) Edges() []Edge {
 	seen := map[Edge]bool{}
 	var out []Edge
 	for _, s := range t.Services {
+		for _, c := range s.Downstream {
+			e := Edge{From: s.Name, To: c.Service, Route: c.Route}
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
 		for _, r := range s.Routes {
 			r.Walk(func(c *Call) {
 				e := Edge{From: s.Name, To: c.Service, Route: c.Route}

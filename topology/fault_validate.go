@@ -131,6 +131,10 @@ func (c *checker) faultTarget(t *Topology, f Fault, key, kp string, pos Pos) *Se
 		if s == nil {
 			return nil
 		}
+		if s.IsExternal() {
+			c.errorf(p("service"), pos, "service %q is external: tracerig does not run it, so %s cannot act on it (plant header faults on the edges into it instead)", s.Name, key)
+			return nil
+		}
 		if tg.Route != "" && s.Route(tg.Route) == nil && !skippedIn(c.topoSkip, routePath(s.Name, tg.Route)) {
 			c.errorf(p("route"), pos, "route %q is not defined on service %q%s", tg.Route, s.Name, suggest(tg.Route, routeNames(s)))
 		}
@@ -150,6 +154,10 @@ func (c *checker) faultTarget(t *Topology, f Fault, key, kp string, pos Pos) *Se
 		}
 		from := c.topoService(t, tg.From, p("from"), pos)
 		to := c.topoService(t, tg.To, p("to"), pos)
+		if from != nil && from.IsExternal() {
+			c.errorf(p("from"), pos, "service %q is external: tracerig does not send its requests, so %s cannot act on its calls (plant it on an edge into it)", from.Name, key)
+			return nil
+		}
 		if from != nil && to != nil {
 			c.edge(t, tg.From, tg.To, p("to"), pos)
 		}

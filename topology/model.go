@@ -5,6 +5,7 @@
 package topology
 
 import (
+	"net/url"
 	"time"
 )
 
@@ -110,6 +111,30 @@ type Service struct {
 	Sampler        Sampler
 	Routes         []*Route // in file order
 	Pos            Pos
+
+	// External, when set, makes this a real service of the user's at that
+	// URL (http, loopback): tracerig does not run it, simulated callers
+	// send to it, and its routes only name what it serves. Downstream
+	// lists the calls it is expected to make to simulated services (the
+	// edges out of it the checks expect). An external service has no
+	// instances, sampler or propagators of tracerig's.
+	External   string
+	Downstream []*Call
+	// Port, when set, is the fixed loopback port of a simulated service's
+	// single instance, so a real service can be configured to call it.
+	Port int
+}
+
+// IsExternal reports whether s is an external service.
+func (s *Service) IsExternal() bool { return s.External != "" }
+
+// ExternalAddr returns the host:port of an external service's URL, or "".
+func (s *Service) ExternalAddr() string {
+	u, err := url.Parse(s.External)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }
 
 // Route returns the route with the given name, or nil.

@@ -4,6 +4,9 @@ package topology
 // the form the service's protocol takes, and a route defined there.
 func (c *checker) references(t *Topology) {
 	for _, s := range t.Services {
+		for i, call := range s.Downstream {
+			c.reference(t, call, index(field(servicePath(s.Name), "calls"), i))
+		}
 		for _, r := range s.Routes {
 			walkCalls(r.Calls, field(routePath(s.Name, r.Name), "calls"), func(call *Call, path string) {
 				c.reference(t, call, path)
@@ -26,6 +29,10 @@ func (c *checker) reference(t *Topology, call *Call, path string) {
 	routeField := field(path, call.Service)
 	if !routeFits(callee.Protocol, call.Route) && routeFits(otherProtocol(callee.Protocol), call.Route) {
 		c.errorf(routeField, call.Pos, "route %q is %s route, but service %q speaks %s", call.Route, withArticle(otherProtocol(callee.Protocol)), callee.Name, callee.Protocol)
+		return
+	}
+	if callee.Route(call.Route) == nil && callee.IsExternal() {
+		c.errorf(routeField, call.Pos, "route %q is not declared on external service %q: calls to an external service must name one of the routes it lists%s", call.Route, callee.Name, suggest(call.Route, routeNames(callee)))
 		return
 	}
 	if callee.Route(call.Route) == nil && !c.skipped(routePath(callee.Name, call.Route)) {

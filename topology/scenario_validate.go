@@ -30,7 +30,16 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 		c.errs = append(c.errs, s.Topology.check(prefix, topoSkip)...)
 	}
 	switch s.Runtime {
-	case RuntimeInProcess, RuntimeContainers:
+	case RuntimeInProcess:
+	case RuntimeContainers:
+		if s.Topology != nil {
+			for _, svc := range s.Topology.Services {
+				if svc.IsExternal() {
+					c.errorf("runtime", s.Pos, "runtime containers does not support external services yet (service %q): use runtime inprocess", svc.Name)
+					break
+				}
+			}
+		}
 	default:
 		c.errorf("runtime", s.Pos, "unknown runtime %q (want inprocess or containers)", s.Runtime)
 	}

@@ -97,6 +97,19 @@ func (d *decoder) service(k, v *yaml.Node) *Service {
 	if d.str(m.take("protocol"), field(path, "protocol"), &proto) {
 		s.Protocol = Protocol(proto)
 	}
+	d.str(m.take("external"), field(path, "external"), &s.External)
+	d.integer(m.take("port"), field(path, "port"), &s.Port)
+	if s.IsExternal() {
+		for _, k := range []string{"instances", "version", "instrumented", "forward-headers", "sampler", "propagators"} {
+			if kn := m.key(k); kn != nil {
+				d.errorf(kn, field(path, k), "is not valid on an external service: tracerig does not run it (its own team instruments and configures it)")
+			}
+		}
+		s.Downstream = d.downstream(m.take("calls"), field(path, "calls"))
+	} else if kn := m.key("calls"); kn != nil {
+		m.take("calls")
+		d.errorf(kn, field(path, "calls"), "only an external service lists calls at service level; a simulated service's calls go under its routes")
+	}
 	d.integer(m.take("instances"), field(path, "instances"), &s.Instances)
 	d.str(m.take("version"), field(path, "version"), &s.Version)
 	d.boolean(m.take("instrumented"), field(path, "instrumented"), &s.Instrumented)
@@ -176,9 +189,54 @@ func (d *decoder) route(k, v *yaml.Node, path string, s *Service) *Route {
 	if !ok {
 		return r
 	}
+	if s.IsExternal() {
+		for _, key := range []string{"latency", "errors", "calls"} {
+			if kn := m.key(key); kn != nil {
+				m.take(key)
+				d.errorf(kn, field(path, key), "is not valid on a route of an external service: tracerig does not serve it (list the external service's downstream calls under its own calls:)")
+			}
+		}
+	}
 	d.latency(m.take("latency"), field(path, "latency"), &r.Latency)
 	d.errorsField(m.take("errors"), field(path, "errors"), s, &r.Errors)
 	r.Calls = d.steps(m.take("calls"), field(path, "calls"))
 	m.done()
 	return r
+}
+
+// key returns the key node of key when present, without taking it.
+func (m *fields) key(key string) *yaml.Node {
+	for _, p := range m.pairs {
+		if p.key.Value == key {
+			return p.key
+		}
+	}
+	return nil
+}
+
+// downstream decodes an external service's expected calls: a list of
+// {service: S, route: R}.
+func (d *decoder) downstream(n *yaml.Node, path string) []*Call {
+	items, ok := d.list(n, path)
+	if !ok {
+		return nil
+	}
+	var out []*Call
+	for i, it := range items {
+		p := index(path, i)
+		m, ok := d.mapping(it, p)
+		if !ok {
+			continue
+		}
+		c := defaultCall("", d.pos(it))
+		if !d.str(m.take("service"), field(p, "service"), &c.Service) {
+			m.required("service", "")
+		}
+		if !d.str(m.take("route"), field(p, "route"), &c.Route) {
+			m.required("route", "")
+		}
+		m.done()
+		out = append(out, c)
+	}
+	return out
 }

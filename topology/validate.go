@@ -2,7 +2,10 @@ package topology
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -74,6 +77,7 @@ func (t *Topology) check(prefix string, skip []string) []error {
 		seen[s.Name] = true
 		c.service(s)
 	}
+	c.ports(t)
 	c.references(t)
 	if !c.cycles(t) && t.Limits.MaxSpansPerRequest >= 1 {
 		c.spanLimit(t)
@@ -90,6 +94,19 @@ func (c *checker) service(s *Service) {
 		c.errorf(path, s.Pos, "invalid service name %q: want lowercase letters, digits, '-', '_' and '.', starting with a letter or digit", s.Name)
 	case isStepKeyword(s.Name) || isCallOption(s.Name):
 		c.errorf(path, s.Pos, "service name %q is reserved: it is a calls keyword", s.Name)
+	}
+	if s.IsExternal() {
+		c.external(s)
+	}
+	if s.Port != 0 {
+		switch {
+		case s.IsExternal():
+			c.errorf(field(path, "port"), s.Pos, "is not valid on an external service: its port is the one in its external URL")
+		case s.Port < 1 || s.Port > 65535:
+			c.errorf(field(path, "port"), s.Pos, "must be between 1 and 65535, got %d", s.Port)
+		case s.Instances != 1:
+			c.errorf(field(path, "port"), s.Pos, "a fixed port needs exactly one instance, got %d instances", s.Instances)
+		}
 	}
 	if s.Protocol != ProtocolHTTP && s.Protocol != ProtocolGRPC {
 		c.errorf(field(path, "protocol"), s.Pos, "unknown protocol %q (want http or grpc)", s.Protocol)
@@ -175,4 +192,56 @@ func quoteList(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// external checks an external service's URL: http, a loopback host, a port.
+func (c *checker) external(s *Service) {
+	path := field(servicePath(s.Name), "external")
+	u, err := url.Parse(s.External)
+	if err != nil || u.Host == "" {
+		c.errorf(path, s.Pos, "invalid URL %q: want http://HOST:PORT, like http://127.0.0.1:9000", s.External)
+		return
+	}
+	if u.Scheme != "http" {
+		c.errorf(path, s.Pos, "scheme %q is not supported: an external service is called over plain http (http://HOST:PORT)", u.Scheme)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		c.errorf(path, s.Pos, "host %q is not a loopback address: tracerig only sends requests to loopback here (use 127.0.0.1, ::1 or localhost)", host)
+	}
+	if u.Port() == "" {
+		c.errorf(path, s.Pos, "URL %q has no port: write http://%s:PORT", s.External, host)
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		c.errorf(path, s.Pos, "URL %q must be only http://HOST:PORT: routes give the paths", s.External)
+	}
+	if s.Protocol != ProtocolHTTP {
+		c.errorf(field(servicePath(s.Name), "protocol"), s.Pos, "an external service speaks http only, got %q", s.Protocol)
+	}
+}
+
+// ports checks that no two services take the same fixed loopback port.
+func (c *checker) ports(t *Topology) {
+	taken := map[string]string{}
+	for _, s := range t.Services {
+		var port, path string
+		switch {
+		case s.IsExternal():
+			u, err := url.Parse(s.External)
+			if err != nil {
+				continue
+			}
+			port, path = u.Port(), field(servicePath(s.Name), "external")
+		case s.Port > 0:
+			port, path = strconv.Itoa(s.Port), field(servicePath(s.Name), "port")
+		}
+		if port == "" {
+			continue
+		}
+		if other, ok := taken[port]; ok {
+			c.errorf(path, s.Pos, "port %s is already taken by service %q", port, other)
+			continue
+		}
+		taken[port] = s.Name
+	}
 }

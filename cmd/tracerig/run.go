@@ -25,6 +25,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		quiet    = fs.Bool("quiet", false, "no progress line")
 		tscale   = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows) at this fraction of its length, in (0, 1]")
 		control  = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --control-any")
+		addrFile = fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services")
 		ctlAny   = fs.Bool("control-any", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults")
 	)
 	fs.Usage = func() {
@@ -54,7 +55,16 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return &exitError{code: exitUsage, err: configError(err)}
 	}
-	opts := scenarios.Options{OutDir: *out, OTLPEndpoint: *otlp, Control: controlAddr}
+	opts := scenarios.Options{OutDir: *out, OTLPEndpoint: *otlp, Control: controlAddr, AddrFile: *addrFile}
+	if scenarios.HasExternal(sc.Topology) {
+		opts.ExternalEnv = func(env []string) error {
+			fmt.Fprintf(stderr, "external services: give them this environment%s:\n", map[bool]string{true: " (also in " + *addrFile + ")"}[*addrFile != ""])
+			for _, line := range env {
+				fmt.Fprintln(stderr, "  "+line)
+			}
+			return nil
+		}
+	}
 	if controlAddr != "" {
 		opts.ControlReady = func(addr string) {
 			fmt.Fprintf(stderr, "control API on http://%s (tracerig fault --control %s ...)\n", addr, clientAddr(addr))

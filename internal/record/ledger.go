@@ -117,6 +117,19 @@ type Hop struct {
 	SentHeaders Header
 	ClientSpan  bool // Sent.Span is a client span the caller started
 	SentAt      int64
+	// SentTraceState is the tracestate header put on the wire ("" for
+	// none); SentBaggage the baggage keys, sorted and comma-joined.
+	SentTraceState string
+	SentBaggage    string
+	// External says the callee is an external service: tracerig does not
+	// run it, so it never records the callee side (Received stays false).
+	External bool
+	// FromExternal says the request came from an external service, without
+	// a harness hop header: ID is one the callee made up, there is no
+	// caller side (Sent is empty), SentAt is when it was received, and
+	// From is the external service (or "external" when the topology does
+	// not say which one calls this route).
+	FromExternal bool
 
 	// Callee side: Received says the callee saw the request at all; Got is the
 	// context its propagators extracted; Server is the span it started.
@@ -126,6 +139,12 @@ type Hop struct {
 	Server      Context
 	ServerSpan  bool // the callee started a recording or non-recording span
 	CalleeError bool // the callee answered with an error (not when the caller gave up first)
+	// GotTraceParent is the traceparent header received (the first one
+	// when duplicated), GotTraceState the tracestate, GotBaggage the
+	// baggage keys, sorted and comma-joined; "" for none.
+	GotTraceParent string
+	GotTraceState  string
+	GotBaggage     string
 }
 
 // Fault is one window in which a fault was active, as the runtime applied
