@@ -19,6 +19,15 @@ import (
 // drives /test as the specification's harness does (a nested call back
 // into /test included) and stops it with the context, as Ctrl-C does.
 func TestConformanceCmd(t *testing.T) {
+	for _, args := range [][]string{
+		{"conformance", "--listen", "127.0.0.1:0"},
+		{"serve", "--conformance", "127.0.0.1:0"},
+	} {
+		t.Run(args[0], func(t *testing.T) { testConformance(t, args) })
+	}
+}
+
+func testConformance(t *testing.T, args []string) {
 	var mu sync.Mutex
 	got := map[string]http.Header{}
 	harness := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +41,7 @@ func TestConformanceCmd(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{"conformance", "--listen", "127.0.0.1:0"}, &stdout, &stderr) }()
+	go func() { code <- run(ctx, args, &stdout, &stderr) }()
 
 	re := regexp.MustCompile(`participant at (http://\S+/test)`)
 	var testURL string

@@ -49,9 +49,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		peers    = fs.String("peers", "", "every other instance: 'svc=host:port,host:port;svc2=host:port'")
 		otlp     = fs.String("otlp-endpoint", "127.0.0.1:4317", "OTLP gRPC endpoint to export to")
 		seed     = fs.Uint64("seed", 1, "the seed every decision derives from")
+		conform  = fs.String("conformance", "", "serve only the W3C Trace Context test-harness participant on `ADDR` (as 'tracerig conformance --listen ADDR')")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig serve --topology FILE --service S [flags]\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: tracerig serve --topology FILE --service S [flags]\n       tracerig serve --conformance ADDR\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -59,6 +60,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() != 0 {
 		return usageError("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *conform != "" {
+		return conformanceCmd(ctx, []string{"--listen", *conform}, stdout, stderr)
 	}
 	if *topoFile == "" || *service == "" {
 		return usageError("--topology and --service are required")
