@@ -38,6 +38,8 @@ type faults struct {
 	set     atomic.Pointer[faultSet]
 	nextID  int
 	windows []record.Fault // closed windows, and open ones at snapshot
+	// taken are faults being reverted, their windows not yet closed.
+	taken []*activeFault
 	// skews lists clock-skew windows for the exporters, including closed
 	// ones: spans are exported after they end.
 	skews atomic.Pointer[[]skewWindow]
@@ -105,17 +107,26 @@ func (rt *Runtime) InjectFault(f topology.Fault, number int, live bool) (int, er
 
 // ClearFault reverts the fault with the given ID and closes its window.
 func (rt *Runtime) ClearFault(id int) error {
-	a, err := rt.takeFault(id, time.Now())
+	a, err := rt.takeFault(id)
 	if err != nil {
 		return err
 	}
-	a.revert()
+	rt.revert(a)
 	return nil
 }
 
-// takeFault removes an active fault and closes its window; the caller
-// reverts it.
-func (rt *Runtime) takeFault(id int, now time.Time) (*activeFault, error) {
+// revert undoes a taken fault and then closes its window: a fault lasts
+// until it is undone (a crashed instance until it answers again).
+func (rt *Runtime) revert(a *activeFault) {
+	a.revert()
+	rt.fx.mu.Lock()
+	rt.fx.windows = append(rt.fx.windows, a.window(time.Now()))
+	rt.fx.taken = slices.DeleteFunc(rt.fx.taken, func(t *activeFault) bool { return t == a })
+	rt.fx.mu.Unlock()
+}
+
+// takeFault removes an active fault; the caller reverts it.
+func (rt *Runtime) takeFault(id int) (*activeFault, error) {
 	rt.fx.mu.Lock()
 	defer rt.fx.mu.Unlock()
 	old := rt.fx.set.Load()
@@ -129,7 +140,7 @@ func (rt *Runtime) takeFault(id int, now time.Time) (*activeFault, error) {
 	a := old.faults[i]
 	rt.fx.set.Store(&faultSet{faults: slices.Delete(slices.Clone(old.faults), i, i+1)})
 	close(a.done)
-	rt.fx.windows = append(rt.fx.windows, a.window(now))
+	rt.fx.taken = append(rt.fx.taken, a)
 	return a, nil
 }
 
@@ -143,10 +154,9 @@ func (a *activeFault) revert() {
 
 // ClearFaults reverts every active fault.
 func (rt *Runtime) ClearFaults() {
-	now := time.Now()
 	for _, a := range rt.activeFaults() {
-		if taken, err := rt.takeFault(a.id, now); err == nil {
-			taken.revert()
+		if taken, err := rt.takeFault(a.id); err == nil {
+			rt.revert(taken)
 		}
 	}
 }
@@ -174,6 +184,9 @@ func (rt *Runtime) FaultWindows() []record.Fault {
 	out := append([]record.Fault{}, rt.fx.windows...)
 	now := time.Now()
 	for _, a := range rt.activeFaults() {
+		out = append(out, a.window(now))
+	}
+	for _, a := range rt.fx.taken {
 		out = append(out, a.window(now))
 	}
 	slices.SortFunc(out, func(a, b record.Fault) int { return cmp.Compare(a.Start, b.Start) })

@@ -82,6 +82,21 @@ func clean(ctx context.Context, cli *testcontainers.DockerClient, opts CleanOpti
 		}
 		out.Networks++
 	}
+	if opts.Run != "" {
+		// The run's own images (a label on top of the shared, cached base
+		// image) go with it.
+		is, err := cli.ImageList(ctx, client.ImageListOptions{Filters: f})
+		if err != nil {
+			return out, errors.Join(append(errs, fmt.Errorf("list images: %w", err))...)
+		}
+		for _, im := range is.Items {
+			if _, err := cli.ImageRemove(ctx, im.ID, client.ImageRemoveOptions{Force: true}); err != nil {
+				errs = append(errs, fmt.Errorf("remove image %s: %w", im.ID, err))
+				continue
+			}
+			out.Images++
+		}
+	}
 	if opts.Images {
 		is, err := cli.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", LabelKey+"=1")})
 		if err != nil {

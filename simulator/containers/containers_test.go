@@ -87,8 +87,8 @@ func TestContainerShopStartup(t *testing.T) {
 	if r.Startup > 30*time.Second {
 		t.Errorf("startup took %s, target under 30s", r.Startup)
 	}
-	if left, _ := ListRun(t.Context(), r.RunID()); len(left) != n+2 { // + backend + network
-		t.Errorf("run lists %d containers and networks, want %d: %v", len(left), n+2, left)
+	if left, _ := ListRun(t.Context(), r.RunID()); len(left) != n+3 { // + backend, network and the run's image
+		t.Errorf("run lists %d containers, networks and images, want %d: %v", len(left), n+3, left)
 	}
 	if err := r.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)

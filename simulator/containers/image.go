@@ -218,3 +218,46 @@ func EnsureJaegerImage(ctx context.Context, cli *testcontainers.DockerClient, bi
 	}
 	return tag, buildScratchImage(ctx, cli, tag, "jaeger", data)
 }
+
+// runImage builds the run's own image on top of base: the same content,
+// labelled with the run's ID and tagged by it, so that everything a run
+// leaves behind can be listed and removed by that label while the base
+// image stays as a cache for later runs.
+func runImage(ctx context.Context, cli *testcontainers.DockerClient, base, runID string) (string, error) {
+	repo, _, _ := strings.Cut(base, ":")
+	tag := repo + ":run-" + runID
+	dockerfile := "FROM " + base + "\n"
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))}); err != nil {
+		return "", err
+	}
+	tw.Write([]byte(dockerfile))
+	tw.Close()
+	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
+		Tags:        []string{tag},
+		Dockerfile:  "Dockerfile",
+		Labels:      map[string]string{LabelKey: "1", RunLabel: runID},
+		Remove:      true,
+		ForceRemove: true,
+	})
+	if err != nil {
+		return "", fmt.Errorf("build image %s: %w", tag, err)
+	}
+	defer res.Body.Close()
+	dec := json.NewDecoder(res.Body)
+	for {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			break
+		} else if err != nil {
+			return "", fmt.Errorf("build image %s: %w", tag, err)
+		}
+		if msg.Error != "" {
+			return "", fmt.Errorf("build image %s: %s", tag, msg.Error)
+		}
+	}
+	return tag, nil
+}

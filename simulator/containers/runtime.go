@@ -145,12 +145,21 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			r.Close(context.WithoutCancel(ctx))
+			if ctx.Err() != nil {
+				// The daemon may still finish a create the cancelled
+				// start gave up on: sweep the run once more after it.
+				time.Sleep(time.Second)
+				Clean(context.WithoutCancel(ctx), CleanOptions{Run: r.runID})
+			}
 		}
 	}()
 	if n, err := clean(ctx, r.cli, CleanOptions{Orphans: true}); err == nil && n.Containers+n.Networks > 0 {
 		r.logf("swept %d containers and %d networks left by earlier runs", n.Containers, n.Networks)
 	}
 	if r.image, err = EnsureImage(ctx, r.cli); err != nil {
+		return err
+	}
+	if r.image, err = runImage(ctx, r.cli, r.image, r.runID); err != nil {
 		return err
 	}
 	r.Image = time.Since(start)
@@ -202,7 +211,7 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	for _, ins := range r.insts {
 		for _, in := range ins {
 			wg.Go(func() {
-				if err := r.startInstance(ctx, in, peerFlag, endpoint); err != nil {
+				if err := r.startRetrying(ctx, in, peerFlag, endpoint); err != nil {
 					errMu.Lock()
 					errs = append(errs, err)
 					errMu.Unlock()
@@ -213,6 +222,13 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
+	}
+	// A retried start may have moved an instance to other host ports.
+	peersHost = map[string][]string{}
+	for _, s := range r.topo.Services {
+		for _, in := range r.insts[s.Name] {
+			peersHost[s.Name] = append(peersHost[s.Name], in.svcAddr)
+		}
 	}
 	r.Runtime = simulator.New(r.topo,
 		simulator.WithSeed(r.opts.Seed),
@@ -278,6 +294,9 @@ const jaegerQueryPort = "16686"
 // the services, the query API published on 127.0.0.1 for read-back.
 func (r *Runtime) startJaeger(ctx context.Context) error {
 	image, err := EnsureJaegerImage(ctx, r.cli, r.opts.Jaeger)
+	if err == nil {
+		image, err = runImage(ctx, r.cli, image, r.runID)
+	}
 	if err != nil {
 		return err
 	}
@@ -312,6 +331,31 @@ func (r *Runtime) startJaeger(ctx context.Context) error {
 	r.backURL = "http://" + addr
 	r.logf("jaeger ready, query API on %s", r.backURL)
 	return nil
+}
+
+// startRetrying starts an instance, on other host ports when another
+// process took the ones picked for it between the pick and the bind.
+func (r *Runtime) startRetrying(ctx context.Context, in *instance, peers, endpoint string) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = r.startInstance(ctx, in, peers, endpoint); err == nil || !strings.Contains(err.Error(), "port is already allocated") {
+			return err
+		}
+		r.mu.Lock()
+		c := in.c
+		in.c = nil
+		r.mu.Unlock()
+		if c != nil {
+			testcontainers.TerminateContainer(c)
+		}
+		if in.svcAddr, err = freeAddr(); err == nil {
+			in.ctlAddr, err = freeAddr()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return err
 }
 
 func (r *Runtime) startInstance(ctx context.Context, in *instance, peers, endpoint string) error {
@@ -420,6 +464,12 @@ func (r *Runtime) Close(ctx context.Context) error {
 	r.closed = true
 	r.mu.Unlock()
 	_, err := clean(ctx, r.cli, CleanOptions{Run: r.runID})
+	// A create the daemon was still finishing when a cancelled start gave
+	// up can land after that sweep: look again once it has had time to.
+	if left, lerr := ListRun(ctx, r.runID); lerr == nil && len(left) > 0 || err != nil {
+		time.Sleep(500 * time.Millisecond)
+		_, err = clean(ctx, r.cli, CleanOptions{Run: r.runID})
+	}
 	r.cli.Close()
 	return err
 }
@@ -429,7 +479,7 @@ func (r *Runtime) Containers(ctx context.Context) ([]string, error) {
 	return ListRun(ctx, r.runID)
 }
 
-// ListRun lists the containers and networks labelled with run ID id.
+// ListRun lists the containers, networks and images labelled with run ID id.
 func ListRun(ctx context.Context, id string) ([]string, error) {
 	return list(ctx, RunLabel+"="+id)
 }
@@ -455,6 +505,13 @@ func list(ctx context.Context, label string) ([]string, error) {
 	}
 	for _, n := range ns.Items {
 		out = append(out, "network "+n.Name)
+	}
+	is, err := cli.ImageList(ctx, client.ImageListOptions{Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	for _, im := range is.Items {
+		out = append(out, "image "+strings.Join(im.RepoTags, ","))
 	}
 	return out, nil
 }
