@@ -154,3 +154,23 @@ func TestContainerPartition(t *testing.T) {
 		}
 	}
 }
+
+// TestContainerPause pauses the cache container (docker pause) for a window:
+// calls to it hang until it is unpaused, inside the window only.
+func TestContainerPause(t *testing.T) {
+	requireDocker(t)
+	sc := load(t, "testdata/faults/pause.yaml")
+	sc.Runtime = topology.RuntimeContainers
+	rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range rep.Verdicts {
+		if v.Status != assert.StatusPass {
+			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
+		}
+		if v.Check == "detect" {
+			t.Logf("detect: %s", v.Observed)
+		}
+	}
+}
