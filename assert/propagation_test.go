@@ -215,6 +215,29 @@ func TestPropagation(t *testing.T) {
 		exp:  connected,
 		want: want{status: StatusFail, findings: map[string]int{"frontend -> billing | unexpected edge": 1}},
 	}, {
+		name: "edge behind an external node is discovered, not failed",
+		in: func() Input {
+			ext := svc("checkout")
+			ext.External = "http://127.0.0.1:9000"
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"), ext)).run("frontend", 1)
+			// The real checkout service calls a database of its own that
+			// the topology does not name.
+			sp := *s.backendSpan("cart", record.KindServer)
+			sp.ID[0] ^= 0xff
+			sp.Service = "checkout"
+			db := sp
+			db.ID[0] ^= 0x0f
+			db.Parent = sp.ID
+			db.Service = "payments-db"
+			s.in.Backend = append(s.in.Backend, sp, db)
+			return s.in
+		},
+		exp: connected,
+		want: want{status: StatusPass, findings: map[string]int{
+			"checkout -> payments-db | discovered edge the topology does not declare (external part)": 1,
+			"frontend -> checkout | discovered edge the topology does not declare (external part)":    1,
+		}},
+	}, {
 		name: "predicted edge never observed",
 		in: func() Input {
 			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 2)

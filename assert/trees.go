@@ -71,11 +71,38 @@ func (c *propCheck) pair(pairs map[svcPair]*pairTally, pred map[edge]bool, k svc
 		return
 	}
 	from := c.idx.names.name(k[0])
+	if c.externalPart(from) || c.externalPart(child.Service) {
+		// A real service's own calls need not be declared: the edge is
+		// discovered and listed, not failed.
+		c.info.add(edgeName(from, child.Service), "discovered edge the topology does not declare (external part)", attrNone,
+			func() string {
+				return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
+			})
+		return
+	}
 	c.broke(edgeName(from, child.Service), "unexpected edge: the topology predicts no call",
 		c.faults.treeEdge(from, child.Service, child.Start), child.Start,
 		func() string {
 			return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
 		})
+}
+
+// externalPart reports whether a service belongs to the part of the system
+// tracerig does not simulate: an external node of the topology, or, when
+// the topology has one, a service it does not name at all.
+func (c *propCheck) externalPart(service string) bool {
+	if c.in.Topology == nil {
+		return false
+	}
+	if s := c.in.Topology.Service(service); s != nil {
+		return s.IsExternal()
+	}
+	for _, s := range c.in.Topology.Services {
+		if s.IsExternal() {
+			return true // an unknown service can only live behind an external node
+		}
+	}
+	return false
 }
 
 // unexpected records how many pairs the topology did not predict.
