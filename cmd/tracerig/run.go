@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"runtime/pprof"
 
 	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/topology"
@@ -23,6 +25,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		rate     = fs.String("rate", "", "request rate for every load entry, e.g. 200/s; 0 = as fast as the workers go")
 		otlp     = fs.String("otlp-endpoint", "", "export over OTLP gRPC to HOST:PORT instead of the scenario's backend")
 		quiet    = fs.Bool("quiet", false, "no progress line")
+		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (pprof)")
 		tscale   = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows) at this fraction of its length, in (0, 1]")
 		control  = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --control-any")
 		addrFile = fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services")
@@ -99,6 +102,17 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return usageError("--time-scale must be in (0, 1], got %g", *tscale)
 		}
 		opts.TimeScale = *tscale
+	}
+	if *cpuprof != "" {
+		pf, err := os.Create(*cpuprof)
+		if err != nil {
+			return &exitError{code: exitRuntime, err: fmt.Errorf("create cpu profile: %w", err)}
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return &exitError{code: exitRuntime, err: fmt.Errorf("start cpu profile: %w", err)}
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := scenarios.Run(ctx, sc, opts)
 	if err != nil {
