@@ -136,7 +136,7 @@ func (c *compCheck) match() {
 		default:
 			backend++
 		}
-		c.losses.add(e.Service, lossMessage(e.Export), c.faults.loss(e.Service, e.Instance, e.End), func() string {
+		c.losses.add(e.Service, lossMessage(e.Export, c.in.BackendLoss), c.faults.loss(e.Service, e.Instance, e.End), func() string {
 			return fmt.Sprintf("trace %s span %s (%s)", e.Trace, e.ID, e.Name)
 		})
 	}
@@ -158,13 +158,17 @@ func (c *compCheck) match() {
 	c.stats["completeness"] = ratio
 }
 
-// lossMessage names the stage that lost a span.
-func lossMessage(e record.Export) string {
+// lossMessage names the stage that lost a span, and for the backend the
+// cause when one is known.
+func lossMessage(e record.Export, backendCause string) string {
 	switch e {
 	case record.ExportPending:
 		return "dropped in SDK queue"
 	case record.ExportFailed:
 		return "export failed"
+	}
+	if backendCause != "" {
+		return "lost in the backend: " + backendCause
 	}
 	return "lost in the backend (exported, never arrived)"
 }

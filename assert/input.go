@@ -28,6 +28,10 @@ type Input struct {
 	// exported elsewhere); NoReadBack then says why.
 	ReadBack   bool
 	NoReadBack string
+	// BackendLoss, when set, is a known cause of spans the backend lost
+	// (for instance a store that evicted traces); completeness names it
+	// instead of leaving the loss unexplained.
+	BackendLoss string
 	// Faults are the windows in which a fault was active, one record per
 	// window of a recurring fault; Number is the 1-based index into Planned
 	// (0 for a fault added live). Findings are attributed to them.

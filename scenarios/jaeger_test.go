@@ -104,6 +104,24 @@ func TestJaegerEviction(t *testing.T) {
 		t.Errorf("read back %d spans in %d traces, want at most the newest 50 traces", rep.BackendSpans, len(traces))
 	}
 	t.Logf("read back %d spans in %d traces; notes %q", rep.BackendSpans, len(traces), rep.BackendNotes)
+	// The completeness verdict names the eviction as the cause of the loss.
+	named := 0
+	for _, v := range rep.Verdicts {
+		if v.Check != "completeness" {
+			continue
+		}
+		for _, f := range v.Findings {
+			switch {
+			case strings.Contains(f.Message, "evicted by jaeger"):
+				named++
+			case strings.HasPrefix(f.Message, "lost in the backend"):
+				t.Errorf("finding %q does not name the eviction", f.Message)
+			}
+		}
+	}
+	if named == 0 {
+		t.Error("no completeness finding names the eviction as the cause of the loss")
+	}
 }
 
 func TestSizeBackend(t *testing.T) {

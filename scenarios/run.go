@@ -186,6 +186,9 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		rep.BackendSpans = len(in.Backend)
 	}
 	rep.BackendNotes = snk.notes(exportedTraces(snap.Ended))
+	if snk.evicts(exportedTraces(snap.Ended)) {
+		in.BackendLoss = fmt.Sprintf("evicted by jaeger, which keeps only its newest %d traces", snk.jaegerMax)
+	}
 	rep.Verdicts = assert.Run(in, sc.Expect)
 	rep.input = in
 	rep.finish()
