@@ -33,7 +33,7 @@ func TestDrawLatency(t *testing.T) {
 			draws := make([]time.Duration, n)
 			r := hopRand(1, 2)
 			for i := range draws {
-				draws[i] = drawLatency(tt.lat, r)
+				draws[i] = tt.lat.Draw(r)
 				if draws[i] < tt.min || draws[i] > tt.max {
 					t.Fatalf("draw %d = %s, outside [%s, %s]", i, draws[i], tt.min, tt.max)
 				}
@@ -59,7 +59,7 @@ func TestDecisionsAreSeeded(t *testing.T) {
 	lat := topology.Latency{Dist: topology.DistLognormal, P50: 10 * time.Millisecond, P99: 90 * time.Millisecond}
 	draw := func(seed, hop uint64) []time.Duration {
 		r := hopRand(seed, hop)
-		return []time.Duration{drawLatency(lat, r), drawLatency(lat, r), time.Duration(r.Int64())}
+		return []time.Duration{lat.Draw(r), lat.Draw(r), time.Duration(r.Int64())}
 	}
 	if a, b := draw(42, 7), draw(42, 7); !slices.Equal(a, b) {
 		t.Errorf("same seed and hop drew %v then %v", a, b)

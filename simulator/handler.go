@@ -43,7 +43,7 @@ type inbound struct {
 func (in *instance) handle(ctx context.Context, req *inbound) error {
 	route := req.route
 	rng := hopRand(in.rt.cfg.seed, req.hop)
-	latency := drawLatency(route.Latency, rng)
+	latency := route.Latency.Draw(rng)
 	var fail *injected
 	if rng.Float64() < route.Errors.Rate {
 		fail = &injected{httpStatus: route.Errors.HTTPStatus, grpcCode: route.Errors.GRPCCode}

@@ -33,7 +33,7 @@ func (in *instance) serveFaults(route *topology.Route, hop uint64, latency time.
 		case topology.FaultLatency:
 			l := a.f.Latency
 			if l.Replace.Dist != "" {
-				latency = drawLatency(l.Replace, rand.New(rand.NewPCG(in.rt.cfg.seed^0xfa17, hop)))
+				latency = l.Replace.Draw(rand.New(rand.NewPCG(in.rt.cfg.seed^0xfa17, hop)))
 			}
 			if l.Multiply > 0 {
 				latency = time.Duration(float64(latency) * l.Multiply)

@@ -431,7 +431,7 @@ func (b *Builder) serve(r *routeInfo, parent [8]byte, start int64) (end int64, f
 		b.n++
 		ctxParent = id
 	}
-	lat := int64(drawLatency(r.latency, b.rng))
+	lat := int64(r.latency.Draw(b.rng))
 	failed = r.errRate > 0 && b.rng.Float64() < r.errRate
 	t, callFailed := b.steps(r.steps, r.svc, r.svc.firstRes+inst, ctxParent, start+lat)
 	failed = failed || callFailed

@@ -1,27 +1,28 @@
-package synthetic
+package topology
 
 import (
 	"math"
 	"math/rand/v2"
 	"time"
-
-	"github.com/tracerig/tracerig/topology"
 )
 
-// drawLatency draws a route's own latency. The math is a copy of
-// simulator/decide.go's drawLatency (unexported there); keep the two in
-// step so synthetic and real-hop runs draw from the same distributions.
-func drawLatency(l topology.Latency, r *rand.Rand) time.Duration {
+// z99 is the standard normal quantile at 0.99.
+const z99 = 2.3263478740408408
+
+// Draw draws one latency from l using r. It is a pure function of its
+// inputs: the same draws from r give the same latency. Real-hop and
+// synthetic runs both draw through it.
+func (l Latency) Draw(r *rand.Rand) time.Duration {
 	switch l.Dist {
-	case topology.DistUniform:
+	case DistUniform:
 		if l.Max <= l.Min {
 			return l.Min
 		}
 		return l.Min + time.Duration(r.Int64N(int64(l.Max-l.Min)+1))
-	case topology.DistNormal:
+	case DistNormal:
 		d := float64(l.Mean) + r.NormFloat64()*float64(l.StdDev)
 		return clampDuration(d)
-	case topology.DistLognormal:
+	case DistLognormal:
 		if l.P50 <= 0 {
 			return 0
 		}
@@ -31,7 +32,7 @@ func drawLatency(l topology.Latency, r *rand.Rand) time.Duration {
 		}
 		sigma := math.Log(float64(l.P99)/float64(l.P50)) / z99
 		return clampDuration(math.Exp(mu + sigma*r.NormFloat64()))
-	case topology.DistPareto:
+	case DistPareto:
 		if l.Min <= 0 || l.Alpha <= 0 {
 			return l.Min
 		}
@@ -41,9 +42,6 @@ func drawLatency(l topology.Latency, r *rand.Rand) time.Duration {
 		return l.Value
 	}
 }
-
-// z99 is the standard normal quantile at 0.99.
-const z99 = 2.3263478740408408
 
 // maxLatency caps a single drawn latency so a heavy tail cannot stall a run.
 const maxLatency = float64(time.Minute)
