@@ -1,0 +1,175 @@
+package assert
+
+// This file holds the detect rules of the faults that lose or delay
+// spans: pipeline faults, queue overflow, crashes and pauses.
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tracerig/tracerig/internal/record"
+)
+
+// lost reports whether ended span e is missing from the backend.
+func (d *detectCheck) lost(e *record.Ended) bool {
+	_, ok := d.idx.lookup(e.Trace, e.ID)
+	return !ok
+}
+
+// exporterOutage: spans lost by their end time; spans queued when the
+// outage began count as inside.
+func (d *detectCheck) exporterOutage() (bool, string) {
+	var t tally
+	for i := range d.in.Ended {
+		e := &d.in.Ended[i]
+		z, w := d.lossZone(e.End)
+		if !d.lost(e) {
+			t.add(z, z, false)
+			continue
+		}
+		q := query{effect: effectLoss, svc: e.Service, inst: e.Instance}
+		t.add(d.effectIn(z, w, e.End, &q, e.Service, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
+	}
+	return d.presence(t, "spans lost", "ended spans")
+}
+
+// slowBackend compares the time until arrival inside and outside.
+func (d *detectCheck) slowBackend() (bool, string) {
+	var in, out []sample
+	x := d.idx
+	for e := range x.ents {
+		s := x.span(int32(e))
+		if s.Arrived == 0 {
+			continue
+		}
+		switch z, w := d.zoneOf(s.End, pipelinePre); z {
+		case zoneIn:
+			in = append(in, sample{s.Arrived - s.End, int32(e), w})
+		case zoneOut:
+			out = append(out, sample{s.Arrived - s.End, int32(e), nil})
+		}
+	}
+	mIn, mOut, ok := split(in, out)
+	d.stats["population_inside"], d.stats["population_outside"] = float64(len(in)), float64(len(out))
+	d.evidence(in, out, "backend", "slowest arrivals")
+	if !ok {
+		return false, fmt.Sprintf("too few spans with arrival times to decide: %d inside, %d outside (at least 5 each)", len(in), len(out))
+	}
+	d.stats["median_inside_seconds"] = time.Duration(mIn).Seconds()
+	d.stats["median_outside_seconds"] = time.Duration(mOut).Seconds()
+	need := mOut + int64(d.plan.Delay/2)
+	pass := mIn >= need
+	s := fmt.Sprintf("median time until arrival %s inside (%d spans) versus %s outside (%d spans); needed at least %s",
+		time.Duration(mIn), len(in), time.Duration(mOut), len(out), time.Duration(need))
+	if !pass {
+		s += ": the export delay is not visible"
+	}
+	return pass, s
+}
+
+// queueOverflow: spans of the service dropped in the SDK queue.
+func (d *detectCheck) queueOverflow() (bool, string) {
+	var t tally
+	for i := range d.in.Ended {
+		e := &d.in.Ended[i]
+		if e.Service != d.tgt.Service || !d.instanceOK(e.Instance) {
+			continue
+		}
+		z, _ := d.zoneOf(e.End, 0)
+		if e.Export != record.ExportPending {
+			t.add(z, z, false)
+			continue
+		}
+		q := query{effect: effectLoss, svc: e.Service, inst: e.Instance}
+		t.add(d.effect(e.End, 0, &q, e.Service, "span dropped in SDK queue", d.spanEx(&e.Span)), z, true)
+	}
+	return d.presence(t, "spans dropped in the SDK queue", "ended spans of "+targetName(d.tgt))
+}
+
+// crash is crash and restart: spans of the instance lost (by end time,
+// pipelinePre before a window counting as grace) and hops to it not
+// received (by send time).
+func (d *detectCheck) crash() (bool, string) {
+	var t tally
+	subject := targetName(d.tgt)
+	if d.idx == nil {
+		d.ledgerOnly("lost spans")
+	} else {
+		for i := range d.in.Ended {
+			e := &d.in.Ended[i]
+			if e.Service != d.tgt.Service || !d.instanceOK(e.Instance) {
+				continue
+			}
+			z, w := d.lossZone(e.End)
+			if !d.lost(e) {
+				t.add(z, z, false)
+				continue
+			}
+			q := query{effect: effectLoss, svc: e.Service, inst: e.Instance}
+			t.add(d.effectIn(z, w, e.End, &q, subject, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
+		}
+	}
+	for i := range d.in.Hops {
+		h := &d.in.Hops[i]
+		if !d.hopToTarget(h) {
+			continue
+		}
+		z, _ := d.zoneOf(h.SentAt, 0)
+		if h.Received {
+			t.add(z, z, false)
+			continue
+		}
+		t.add(d.effect(h.SentAt, 0, nil, subject, "hop not received", d.hopEx(h, "")), z, true)
+	}
+	return d.presence(t, "spans lost or hops not received", "spans and hops of "+subject)
+}
+
+// pause: hops to the instance sent inside that were answered with an error
+// or only after the window closed; outside, hops stalled at least as long
+// as the shortest window, or never received.
+func (d *detectCheck) pause() (bool, string) {
+	if d.idx == nil {
+		d.ledgerOnly("client span durations")
+	}
+	shortest := int64(-1)
+	for _, w := range d.wins {
+		if l := w.End - w.Start; shortest < 0 || l < shortest {
+			shortest = l
+		}
+	}
+	var t tally
+	subject := targetName(d.tgt)
+	for i := range d.in.Hops {
+		h := &d.in.Hops[i]
+		if !d.hopToTarget(h) {
+			continue
+		}
+		z, w := d.zoneOf(h.SentAt, 0)
+		cs, haveCS := d.clientSpan(h)
+		why := ""
+		switch z {
+		case zoneIn:
+			switch {
+			case h.CalleeError:
+				why = "callee answered with an error"
+			case haveCS && cs.End-cs.Start >= w.End-h.SentAt:
+				why = "answered after the window closed (client span " + time.Duration(cs.End-cs.Start).String() + ")"
+			case !h.Received:
+				why = "never received"
+			}
+		default:
+			switch {
+			case !h.Received:
+				why = "never received"
+			case haveCS && cs.End-cs.Start >= shortest:
+				why = "stalled " + time.Duration(cs.End-cs.Start).String()
+			}
+		}
+		if why == "" {
+			t.add(z, z, false)
+			continue
+		}
+		t.add(d.effect(h.SentAt, 0, nil, subject, "hop stalled", d.hopEx(h, why)), z, true)
+	}
+	return d.presence(t, "stalled hops", "hops to "+subject)
+}

@@ -1,0 +1,268 @@
+package assert
+
+// This file holds the detect rules of the faults that change trace
+// context: header faults, propagator switches, uninstrumented windows and
+// clock skew.
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// edgeBreaks is strip-headers and corrupt-traceparent: ledger-level breaks
+// on the edge.
+func (d *detectCheck) edgeBreaks() (bool, string) {
+	l := d.ledger()
+	var t tally
+	subject := targetName(d.tgt)
+	for i := range l.hops {
+		h := &l.hops[i]
+		if !d.onEdge(h) || !l.checked(int32(i)) {
+			continue
+		}
+		z, _ := d.zoneOf(h.SentAt, 0)
+		if l.state[i] != hopBroken {
+			t.add(z, z, false)
+			continue
+		}
+		q := query{effect: effectHopBreak, from: h.From, to: h.To}
+		t.add(d.effect(h.SentAt, 0, &q, subject, "trace broke", d.breakEx(l, int32(i))), z, true)
+	}
+	return d.presence(t, "breaks", "checked hops")
+}
+
+// breakEx is evidence for broken hop i.
+func (d *detectCheck) breakEx(l *hopLedger, i int32) func() string {
+	return func() string {
+		exp, _ := l.expected(i)
+		return d.rel(l.hops[i].SentAt) + ": " + hopExample(&l.hops[i], exp)
+	}
+}
+
+// headerObservation is duplicate-header, tracestate-overflow and
+// baggage-overflow: the callee may break the trace or tolerate the header;
+// both are observations. It fails only when no hop crossed the edge inside.
+func (d *detectCheck) headerObservation() (bool, string) {
+	l := d.ledger()
+	var header record.Header
+	switch d.plan.Kind {
+	case topology.FaultTracestateOverflow:
+		header = record.HeaderTracestate
+	case topology.FaultBaggageOverflow:
+		header = record.HeaderBaggage
+	}
+	var crossed, broke, tolerated, dropped, inBackend, brokeOut int
+	subject := targetName(d.tgt)
+	for i := range l.hops {
+		h := &l.hops[i]
+		if !d.onEdge(h) || !h.Received {
+			continue
+		}
+		z, w := d.zoneOf(h.SentAt, 0)
+		switch z {
+		case zoneIn:
+			crossed++
+			if header != 0 && h.SentHeaders.Has(header) && !h.GotHeaders.Has(header) {
+				dropped++
+			}
+			switch {
+			case l.state[i] == hopBroken:
+				broke++
+				d.found.add(subject, "callee broke the trace within "+d.windows(), w.attr, d.breakEx(l, int32(i)))
+			case l.state[i] == hopContinued:
+				tolerated++
+				if d.idx != nil && h.ServerSpan {
+					if _, ok := d.idx.lookup(h.Server.Trace, h.Server.Span); ok {
+						inBackend++
+					}
+				}
+			}
+		case zoneOut:
+			if l.state[i] == hopBroken {
+				brokeOut++
+				q := query{effect: effectHopBreak, from: h.From, to: h.To}
+				d.found.add(subject, "callee broke the trace outside fault #"+itoa(d.n)+"'s windows",
+					d.faults.explainExcept(q, h.SentAt, d.n), d.breakEx(l, int32(i)))
+			}
+		}
+	}
+	d.stats["population_inside"] = float64(crossed)
+	d.stats["inside_broke"], d.stats["inside_tolerated"] = float64(broke), float64(tolerated)
+	d.stats["outside_broke"] = float64(brokeOut)
+	if crossed == 0 {
+		return false, "no hop crossed " + subject + " during the fault: the effect could not show"
+	}
+	var how []string
+	if broke > 0 {
+		how = append(how, fmt.Sprintf("broke the trace on %d of %d hops", broke, crossed))
+	}
+	if tolerated > 0 {
+		s := fmt.Sprintf("tolerated by the callee on %d of %d hops (trace continued", tolerated, crossed)
+		if d.idx != nil {
+			s += fmt.Sprintf("; %d of their server spans in the backend", inBackend)
+		}
+		how = append(how, s+")")
+	}
+	if header != 0 {
+		how = append(how, fmt.Sprintf("%d %s arrived without the %s header", dropped, plural(dropped, "hop", "hops"), header))
+	}
+	s := fmt.Sprintf("%d %s crossed %s inside: %s", crossed, plural(crossed, "hop", "hops"), subject, strings.Join(how, "; "))
+	if brokeOut > 0 {
+		s += fmt.Sprintf("; %d breaks outside (reported, not judged)", brokeOut)
+	}
+	return true, s
+}
+
+// touches reports whether h enters or leaves the target service (instance).
+func (d *detectCheck) touches(h *record.Hop) bool {
+	return (h.To == d.tgt.Service && (d.tgt.Instance < 0 || h.ToInstance == d.tgt.Instance)) ||
+		(h.From == d.tgt.Service && (d.tgt.Instance < 0 || h.FromInstance == d.tgt.Instance))
+}
+
+// serviceBreaks counts ledger-level breaks on edges into or out of the
+// target service into t.
+func (d *detectCheck) serviceBreaks() (bool, string) {
+	t := d.countServiceBreaks()
+	return d.presence(t, "breaks", "checked hops into or out of "+d.tgt.Service)
+}
+
+func (d *detectCheck) countServiceBreaks() tally {
+	l := d.ledger()
+	var t tally
+	for i := range l.hops {
+		h := &l.hops[i]
+		if !d.touches(h) || !l.checked(int32(i)) {
+			continue
+		}
+		z, _ := d.zoneOf(h.SentAt, 0)
+		if l.state[i] != hopBroken {
+			t.add(z, z, false)
+			continue
+		}
+		q := query{effect: effectHopBreak, from: h.From, to: h.To}
+		t.add(d.effect(h.SentAt, 0, &q, edgeName(h.From, h.To), "trace broke", d.breakEx(l, int32(i))), z, true)
+	}
+	return t
+}
+
+// uninstrument: hops into the service inside started no server span and
+// none of theirs is in the backend; outside every received hop started
+// one; breaks on its edges inside (required when it drops headers) and
+// none outside.
+func (d *detectCheck) uninstrument() (bool, string) {
+	if d.idx == nil {
+		d.ledgerOnly("server spans in the backend")
+	}
+	var t tally
+	spansIn := 0
+	subject := targetName(d.tgt)
+	for i := range d.in.Hops {
+		h := &d.in.Hops[i]
+		if !d.hopToTarget(h) || !h.Received {
+			continue
+		}
+		z, _ := d.zoneOf(h.SentAt, 0)
+		if h.ServerSpan {
+			t.add(z, z, false)
+			continue
+		}
+		t.add(d.effect(h.SentAt, 0, nil, subject, "hop started no server span", d.hopEx(h, "")), z, true)
+	}
+	if d.idx != nil {
+		// An uninstrumented callee has no span ID in the ledger to look up:
+		// any server span of the service starting inside a window is one
+		// too many.
+		x := d.idx
+		for e := range x.ents {
+			s := x.span(int32(e))
+			if s.Kind != record.KindServer || s.Service != d.tgt.Service || !d.instanceOK(s.Instance) {
+				continue
+			}
+			if z, w := d.zoneOf(s.Start, 0); z == zoneIn {
+				spansIn++
+				d.found.add(subject, "server span in the backend within "+d.windows(), w.attr, d.spanEx(s))
+			}
+		}
+	}
+	b := d.countServiceBreaks()
+	d.stat(t)
+	d.stats["breaks_inside"], d.stats["breaks_outside"] = float64(b.in), float64(b.out)
+	d.stats["backend_server_spans_inside"] = float64(spansIn)
+	s := fmt.Sprintf("%d of %d hops into %s started no server span inside, %d of %d outside; %d server spans of it in the backend inside; breaks on its edges: %d inside, %d outside",
+		t.in, t.popIn, subject, t.out, t.popOut, spansIn, b.in, b.out)
+	if !d.plan.Forward {
+		s += " (headers not forwarded: breaks inside required)"
+	}
+	var why []string
+	if t.in == 0 {
+		why = append(why, "no hop inside went uninstrumented")
+	}
+	if spansIn > 0 {
+		why = append(why, "server spans still reached the backend")
+	}
+	if t.out > 0 {
+		why = append(why, "hops outside went uninstrumented too")
+	}
+	if b.out > 0 {
+		why = append(why, "breaks outside the fault's windows")
+	}
+	if !d.plan.Forward && b.in == 0 {
+		why = append(why, "no break although headers are not forwarded")
+	}
+	if len(why) > 0 {
+		return false, s + ": " + strings.Join(why, "; ")
+	}
+	return true, s + ": visible during the fault only"
+}
+
+// clockSkew: backend parent/child pairs across an edge touching the service
+// whose child starts before its parent or ends after it by more than 1ms,
+// placed in time by the span that is not the skewed service's.
+func (d *detectCheck) clockSkew() (bool, string) {
+	const tol = int64(time.Millisecond)
+	x := d.idx
+	var t tally
+	svc := d.tgt.Service
+	for tr := int32(0); int(tr) < x.numTraces(); tr++ {
+		lo, hi := x.segment(tr)
+		for e := lo; e < hi; e++ {
+			c := x.span(e)
+			if !c.Parent.IsValid() {
+				continue
+			}
+			pe, ok := x.find(tr, c.Parent)
+			if !ok {
+				continue
+			}
+			p := x.span(pe)
+			if p.Service == c.Service || (p.Service != svc && c.Service != svc) {
+				continue
+			}
+			at := p.Start // the unskewed side's clock
+			if p.Service == svc {
+				if !d.instanceOK(p.Instance) {
+					continue
+				}
+				at = c.Start
+			} else if !d.instanceOK(c.Instance) {
+				continue
+			}
+			z, _ := d.zoneOf(at, 0)
+			if c.Start >= p.Start-tol && c.End <= p.End+tol {
+				t.add(z, z, false)
+				continue
+			}
+			q := query{effect: effectTree, svc: svc}
+			ex := func() string {
+				return fmt.Sprintf("trace %s: %s span %s [%s, %s] under %s span %s [%s, %s]", c.Trace, c.Service, c.ID,
+					d.rel(c.Start), d.rel(c.End), p.Service, p.ID, d.rel(p.Start), d.rel(p.End))
+			}
+			t.add(d.effect(at, 0, &q, edgeName(p.Service, c.Service), "child outside its parent's time", ex), z, true)
+		}
+	}
+	return d.presence(t, "skewed pairs", "parent/child pairs across "+svc+"'s edges")
+}
