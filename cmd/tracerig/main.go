@@ -91,6 +91,7 @@ usage:
   tracerig bench [flags] [SCENARIO|NAME]  measure blast against a sink in another process
   tracerig conformance [--listen ADDR]    serve the W3C Trace Context test participant at /test
   tracerig serve --topology F --service S run one service instance with a control API (containers)
+  tracerig relay [--listen A --tunnel B] carry exports from a container network to the host (containers)
   tracerig clean [--images]               remove every container and network tracerig left behind
 
 Run 'tracerig COMMAND -h' for a command's flags.
@@ -112,6 +113,7 @@ var commands = map[string]command{
 
 	"conformance": conformanceCmd,
 	"serve":       serveCmd,
+	"relay":       relayCmd,
 	"clean":       cleanCmd,
 }
 
