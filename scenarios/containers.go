@@ -8,33 +8,39 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/containers"
 	"github.com/tracerig/tracerig/topology"
 )
 
 // startContainers brings the scenario up with `runtime: containers`: every
-// instance in its own container, exporting to tracerig's embedded backend
-// (or Jaeger) in a container of its own, read back through its query API on
-// 127.0.0.1.
-func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, faults []topology.Fault, opts Options) (*containers.Runtime, *sink, error) {
-	if opts.OTLPEndpoint != "" {
-		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers: --otlp-endpoint is not supported yet (the containers export to a backend container); use runtime inprocess")}
-	}
-	if t := sc.Backend.Type; t != topology.BackendEmbedded && t != topology.BackendJaeger {
-		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers supports backends embedded and jaeger so far, not %s; use runtime inprocess", t)}
-	}
-	for _, f := range faults {
-		if f.Kind == topology.FaultExporterOutage || f.Kind == topology.FaultSlowBackend {
-			return nil, nil, &RuntimeError{fmt.Errorf("runtime containers: fault %s is not supported yet; use runtime inprocess", f.Kind)}
-		}
-	}
+// instance in its own container. The services export to tracerig's embedded
+// backend or to Jaeger, in a container of its own and read back through its
+// query API on 127.0.0.1; or, when the run needs the host's export path (a
+// collector or otlp backend, --otlp-endpoint, a pipeline fault, live
+// faults), through a relay container to the backend opened on the host as
+// in runtime inprocess, behind the export pipe when faults may act on it.
+func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, loads []topology.Load, faults []topology.Fault, opts Options) (*containers.Runtime, *sink, error) {
 	src, err := scenarioSource(sc)
 	if err != nil {
 		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers: %w", err)}
 	}
-	copts := containers.Options{Seed: seed, Source: src, Backend: true, Log: opts.Progress}
-	maxTraces := 0
-	if sc.Backend.Type == topology.BackendJaeger {
+	copts := containers.Options{Seed: seed, Source: src, Log: opts.Progress, ExportRetry: exportRetryFor(opts).MaxElapsedTime}
+	var snk *sink
+	switch {
+	case hostExport(sc.Backend, faults, opts):
+		if snk, err = openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint); err != nil {
+			return nil, nil, err
+		}
+		copts.HostEndpoint = snk.endpoint
+		if needsPipe(faults) || opts.Control != "" {
+			if snk.pipe, err = simulator.NewPipe(snk.endpoint); err != nil {
+				snk.close(context.Background())
+				return nil, nil, &RuntimeError{err}
+			}
+			copts.HostEndpoint, copts.Pipe = snk.pipe.Addr(), snk.pipe
+		}
+	case sc.Backend.Type == topology.BackendJaeger:
 		dir := "."
 		if sc.File != "" {
 			dir = path.Dir(sc.File)
@@ -43,18 +49,35 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, fa
 		if err != nil {
 			return nil, nil, &RuntimeError{fmt.Errorf("backend jaeger: %w", err)}
 		}
-		maxTraces = sizeBackend(sc.Backend, sc.Load).MaxTraces
-		copts.Backend, copts.Jaeger = false, bin
+		maxTraces := sizeBackend(sc.Backend, loads).MaxTraces
+		copts.Jaeger = bin
 		copts.JaegerConfig = fixtures.JaegerConfig("0.0.0.0:4317", "0.0.0.0:16686", "0.0.0.0:16685", maxTraces)
+		snk = &sink{jaegerMax: maxTraces, endpoint: "jaeger:4317 (container)"}
+	default:
+		copts.Backend = true
+		snk = &sink{endpoint: "backend:4317 (container)"}
 	}
 	crt := containers.New(sc.Topology, copts)
 	if err := crt.Start(ctx); err != nil {
+		snk.close(context.Background())
 		return nil, nil, &RuntimeError{fmt.Errorf("start topology %s in containers: %w", sc.Topology.Name, err)}
 	}
-	if copts.Jaeger != "" {
-		return crt, &sink{opened: time.Now(), jq: fixtures.NewJaegerQuery(crt.BackendURL()), jaegerMax: maxTraces, endpoint: "jaeger:4317 (container)"}, nil
+	snk.opened = time.Now()
+	switch {
+	case copts.Jaeger != "":
+		snk.jq = fixtures.NewJaegerQuery(crt.BackendURL())
+	case copts.Backend:
+		snk.query = fixtures.NewQueryClient(crt.BackendURL())
 	}
-	return crt, &sink{opened: time.Now(), query: fixtures.NewQueryClient(crt.BackendURL()), endpoint: "backend:4317 (container)"}, nil
+	return crt, snk, nil
+}
+
+// hostExport reports whether a container run exports through the host: its
+// backend is a collector or an otlp endpoint, --otlp-endpoint overrides it,
+// or faults act on the export pipeline (planned, or possibly added live).
+func hostExport(b topology.Backend, faults []topology.Fault, opts Options) bool {
+	return opts.OTLPEndpoint != "" || b.Type == topology.BackendCollector || b.Type == topology.BackendOTLP ||
+		needsPipe(faults) || opts.Control != ""
 }
 
 // scenarioSource returns the file the containers read their topology from:

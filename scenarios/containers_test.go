@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/fixtures"
 	"github.com/tracerig/tracerig/simulator/containers"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -172,5 +173,86 @@ func TestContainerPause(t *testing.T) {
 		if v.Check == "detect" {
 			t.Logf("detect: %s", v.Observed)
 		}
+	}
+}
+
+// TestContainerPipelineFaults plays the faults that act on the export
+// pipeline in containers: the services export through the relay container
+// to the export pipe on the host, where the outage and the slow backend
+// are played, and each must be detected inside its window only.
+func TestContainerPipelineFaults(t *testing.T) {
+	requireDocker(t)
+	for _, name := range []string{"exporter-outage", "slow-backend"} {
+		t.Run(name, func(t *testing.T) {
+			sc := load(t, "testdata/faults/"+name+".yaml")
+			sc.Runtime = topology.RuntimeContainers
+			rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("ledger %+v, backend %+v with %d spans", rep.Ledger, rep.Backend, rep.BackendSpans)
+			if !rep.Backend.ReadBack || rep.BackendSpans == 0 {
+				t.Fatalf("backend %+v, %d spans read back", rep.Backend, rep.BackendSpans)
+			}
+			for _, v := range rep.Verdicts {
+				t.Logf("%s %s: %s", v.Check, v.Status, v.Observed)
+				if v.Status != assert.StatusPass {
+					t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
+				}
+			}
+		})
+	}
+}
+
+// TestContainerCollector runs the tail-sampling scenario in containers: the
+// services export through the relay to the collector on the host, which
+// keeps what its policies say; the check compares it with the ledger the
+// containers kept.
+func TestContainerCollector(t *testing.T) {
+	requireDocker(t)
+	requireCollector(t)
+	sc := load(t, "testdata/collector/tail-sampling.yaml")
+	sc.Runtime = topology.RuntimeContainers
+	rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verdict(t, rep, string(topology.ExpectTailSampling))
+	t.Logf("tail-sampling %s: %s; ledger %+v", v.Status, v.Observed, rep.Ledger)
+	if v.Status != assert.StatusPass {
+		t.Fatalf("tail-sampling: %s: %s (findings %+v)", v.Status, v.Observed, v.Findings)
+	}
+	if rep.Backend.Type != "collector" || v.Stats["error_traces"] < 3 {
+		t.Errorf("backend %+v, stats %v", rep.Backend, v.Stats)
+	}
+}
+
+// TestContainerOTLPEndpoint exports from containers to an OTLP endpoint
+// on the host's loopback named by --otlp-endpoint: every span the
+// containers' exporters acknowledged must be in it.
+func TestContainerOTLPEndpoint(t *testing.T) {
+	requireDocker(t)
+	b := fixtures.NewBackend()
+	if err := b.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Shutdown(context.Background()) })
+	sc, err := Open("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Runtime = topology.RuntimeContainers
+	d := 2 * time.Second
+	rep, err := Run(t.Context(), sc, Options{Duration: &d, OTLPEndpoint: b.GRPCAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.Stats().Spans
+	t.Logf("ledger %+v; the endpoint holds %d spans", rep.Ledger, got)
+	if got == 0 || got != int64(rep.Ledger.SpansExported) {
+		t.Errorf("the endpoint holds %d spans, the containers exported %d", got, rep.Ledger.SpansExported)
+	}
+	if rep.Backend.ReadBack || rep.Backend.Endpoint != b.GRPCAddr() {
+		t.Errorf("backend report %+v", rep.Backend)
 	}
 }

@@ -111,7 +111,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		err  error
 	)
 	if sc.Runtime == topology.RuntimeContainers {
-		if crt, snk, err = startContainers(ctx, sc, seed, faults, opts); err != nil {
+		if crt, snk, err = startContainers(ctx, sc, seed, loads, faults, opts); err != nil {
 			return nil, err
 		}
 		defer crt.Close(context.Background())
@@ -232,12 +232,7 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 	if err := snk.connect(target); err != nil {
 		return nil, nil, err
 	}
-	retry := exportRetry
-	if s := opts.TimeScale; s > 0 && s < 1 {
-		// The exporters' patience is part of the timeline: an outage that
-		// outlasts it loses spans at any scale.
-		retry.MaxElapsedTime = max(scale(retry.MaxElapsedTime, s), 300*time.Millisecond)
-	}
+	retry := exportRetryFor(opts)
 	rt := simulator.New(sc.Topology,
 		simulator.WithSeed(seed),
 		simulator.WithPipe(snk.pipe),
@@ -254,6 +249,17 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 	}
 	ok = true
 	return snk, rt, nil
+}
+
+// exportRetryFor is the exporters' retry policy for a run. The exporters'
+// patience is part of the timeline: at a time scale below 1 it shrinks with
+// it, so an outage that outlasts it loses spans at any scale.
+func exportRetryFor(opts Options) otlptracegrpc.RetryConfig {
+	retry := exportRetry
+	if s := opts.TimeScale; s > 0 && s < 1 {
+		retry.MaxElapsedTime = max(scale(retry.MaxElapsedTime, s), 300*time.Millisecond)
+	}
+	return retry
 }
 
 func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, opts Options) ([]simulator.LoadResult, error) {

@@ -49,6 +49,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		peers    = fs.String("peers", "", "every other instance: 'svc=host:port,host:port;svc2=host:port'")
 		otlp     = fs.String("otlp-endpoint", "127.0.0.1:4317", "OTLP gRPC endpoint to export to")
 		seed     = fs.Uint64("seed", 1, "the seed every decision derives from")
+		retryFor = fs.Duration("export-retry", 3*time.Second, "how long a failed export is retried before its spans are dropped")
 		conform  = fs.String("conformance", "", "serve only the W3C Trace Context test-harness participant on `ADDR` (as 'tracerig conformance --listen ADDR')")
 	)
 	fs.Usage = func() {
@@ -102,7 +103,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return otlptracegrpc.New(ctx,
 				otlptracegrpc.WithGRPCConn(conn),
 				otlptracegrpc.WithTimeout(5*time.Second),
-				otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: true, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: 3 * time.Second}),
+				otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: *retryFor > 0, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: *retryFor}),
 			)
 		}),
 	)

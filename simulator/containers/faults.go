@@ -19,7 +19,8 @@ import (
 // start again, pause = docker pause. Every other fault is forwarded to the
 // control API of the containers it concerns: a service's instances for a
 // service fault, the caller's instances for an edge fault (partition,
-// header faults: the caller plays the network between the two).
+// header faults: the caller plays the network between the two). Pipeline
+// faults act on the host's export pipe (Options.Pipe).
 func (r *Runtime) applyFault(f topology.Fault, _ time.Time) (func(), error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -52,7 +53,11 @@ func (r *Runtime) applyFault(f topology.Fault, _ time.Time) (func(), error) {
 			}
 		}, nil
 	case topology.FaultExporterOutage, topology.FaultSlowBackend:
-		return nil, fmt.Errorf("%s is not supported in runtime containers yet", f.Kind)
+		// The host runtime plays them on the export pipe (Options.Pipe).
+		if r.opts.Pipe == nil {
+			return nil, fmt.Errorf("%s needs the export pipe between the services and the backend; the run has none", f.Kind)
+		}
+		return nil, nil
 	}
 	svc := f.Target.Service
 	inst := f.Target.Instance

@@ -33,6 +33,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tracerig/tracerig/internal/tunnel"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -62,9 +63,18 @@ type Options struct {
 	// query API. It takes the place of Backend.
 	Jaeger       string
 	JaegerConfig string
-	// OTLPEndpoint is where the services export when Backend is off; it
-	// must be reachable from the containers.
-	OTLPEndpoint string
+	// HostEndpoint, when set, is an OTLP endpoint on the host's loopback
+	// (host:port) the services export to, through a relay container in the
+	// run's network that the host dials into (internal/tunnel): a
+	// collector, any otlp endpoint, or the export pipe that plays pipeline
+	// faults. It takes the place of Backend and Jaeger.
+	HostEndpoint string
+	// Pipe, when set, is the export pipe HostEndpoint leads to; the
+	// pipeline faults (exporter-outage, slow-backend) act on it.
+	Pipe *simulator.Pipe
+	// ExportRetry is how long the services retry a failed export before
+	// they drop its spans (`serve --export-retry`); 0 leaves serve's default.
+	ExportRetry time.Duration
 	// Log, when set, receives a line per step.
 	Log io.Writer
 }
@@ -84,6 +94,7 @@ type Runtime struct {
 	image   string
 	backend testcontainers.Container
 	backURL string
+	tunnel  *tunnel.Client // host side of the export relay, with HostEndpoint
 
 	mu    sync.Mutex
 	insts map[string][]*instance
@@ -163,8 +174,13 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	if r.net, err = tcnetwork.New(ctx, tcnetwork.WithLabels(r.labels())); err != nil {
 		return fmt.Errorf("create the run's network: %w", err)
 	}
-	endpoint := r.opts.OTLPEndpoint
-	if r.opts.Jaeger != "" {
+	var endpoint string
+	if r.opts.HostEndpoint != "" {
+		if err := r.startRelay(ctx); err != nil {
+			return err
+		}
+		endpoint = "otlp-relay:" + otlpPort
+	} else if r.opts.Jaeger != "" {
 		if err := r.startJaeger(ctx); err != nil {
 			return err
 		}
@@ -176,7 +192,7 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 		endpoint = "backend:" + otlpPort
 	}
 	if endpoint == "" {
-		return errors.New("start containers: no backend: set Backend or OTLPEndpoint")
+		return errors.New("start containers: no backend: set Backend, Jaeger or HostEndpoint")
 	}
 	// Host ports are chosen up front so a container keeps them across a
 	// kill and restart, and so every peer list is known before any starts.
@@ -231,6 +247,7 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 		simulator.WithNone(),
 		simulator.WithPeers(peersHost),
 		simulator.WithApplier(r.applyFault),
+		simulator.WithPipe(r.opts.Pipe),
 		simulator.WithExporter(func(context.Context) (sdktrace.SpanExporter, error) {
 			return nil, errors.New("the host of a container run exports nothing")
 		}),
@@ -310,6 +327,9 @@ func (r *Runtime) Close(ctx context.Context) error {
 	}
 	r.closed = true
 	r.mu.Unlock()
+	if r.tunnel != nil {
+		r.tunnel.Close()
+	}
 	_, err := clean(ctx, r.cli, CleanOptions{Run: r.runID})
 	// A create the daemon was still finishing when a cancelled start gave
 	// up can land after that sweep: look again once it has had time to.

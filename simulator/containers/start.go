@@ -17,6 +17,8 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/tracerig/tracerig/internal/tunnel"
 )
 
 func (r *Runtime) startBackend(ctx context.Context) error {
@@ -95,6 +97,48 @@ func (r *Runtime) startJaeger(ctx context.Context) error {
 	return nil
 }
 
+// relayPort is where the relay container waits for the host's connections.
+const relayPort = "4320"
+
+// startRelay runs `tracerig relay` in the run's network (alias "otlp-relay")
+// and keeps connections from the host waiting at it, so that the services
+// export to opts.HostEndpoint on the host's loopback: a collector, an otlp
+// endpoint or the export pipe, none of which the containers can reach.
+func (r *Runtime) startRelay(ctx context.Context) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	req := testcontainers.ContainerRequest{
+		Image:          r.image,
+		Cmd:            []string{"relay", "--listen", "0.0.0.0:" + otlpPort, "--tunnel", "0.0.0.0:" + relayPort},
+		ExposedPorts:   []string{relayPort + "/tcp"},
+		Networks:       []string{r.net.Name},
+		NetworkAliases: map[string][]string{r.net.Name: {"otlp-relay"}},
+		Labels:         r.labels(),
+		Name:           "tracerig-" + r.runID + "-otlp-relay",
+		HostConfigModifier: func(hc *container.HostConfig) {
+			publish(hc, relayPort, addr)
+		},
+		WaitingFor: wait.ForLog("relay listening").WithStartupTimeout(30 * time.Second).WithPollInterval(50 * time.Millisecond),
+	}
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
+	if c != nil {
+		r.backend = c
+	}
+	if err != nil {
+		return fmt.Errorf("start the export relay container: %w", err)
+	}
+	target := r.opts.HostEndpoint
+	r.tunnel = tunnel.Dial(addr, func() string { return target }, relayIdle)
+	r.logf("export relay ready: otlp-relay:%s carries to %s on the host", otlpPort, target)
+	return nil
+}
+
+// relayIdle is how many host connections wait at the relay: every service
+// instance holds one export connection, so a few cover its reconnects.
+const relayIdle = 4
+
 // startRetrying starts an instance, on other host ports when another
 // process took the ones picked for it between the pick and the bind.
 func (r *Runtime) startRetrying(ctx context.Context, in *instance, peers, endpoint string) error {
@@ -121,11 +165,15 @@ func (r *Runtime) startRetrying(ctx context.Context, in *instance, peers, endpoi
 }
 
 func (r *Runtime) startInstance(ctx context.Context, in *instance, peers, endpoint string) error {
+	cmd := []string{"serve", "--topology", "/topology.yaml", "--service", in.service, "--instance", strconv.Itoa(in.index),
+		"--listen", "0.0.0.0:" + servicePort, "--control", "0.0.0.0:" + controlPort,
+		"--peers", peers, "--otlp-endpoint", endpoint, "--seed", strconv.FormatUint(r.opts.Seed, 10)}
+	if r.opts.ExportRetry > 0 {
+		cmd = append(cmd, "--export-retry", r.opts.ExportRetry.String())
+	}
 	req := testcontainers.ContainerRequest{
-		Image: r.image,
-		Cmd: []string{"serve", "--topology", "/topology.yaml", "--service", in.service, "--instance", strconv.Itoa(in.index),
-			"--listen", "0.0.0.0:" + servicePort, "--control", "0.0.0.0:" + controlPort,
-			"--peers", peers, "--otlp-endpoint", endpoint, "--seed", strconv.FormatUint(r.opts.Seed, 10)},
+		Image:          r.image,
+		Cmd:            cmd,
 		ExposedPorts:   []string{servicePort + "/tcp", controlPort + "/tcp"},
 		Networks:       []string{r.net.Name},
 		NetworkAliases: map[string][]string{r.net.Name: {in.alias}},
