@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,11 @@ type sink struct {
 	readN    int64
 	readSpan []record.Span
 	readErr  error
+	// probe measures time until queryable on a backend that gives no
+	// arrival times (Jaeger); probed is what it found, after stopProbe.
+	probe      *fixtures.ArrivalProbe
+	probed     map[record.TraceID]map[record.SpanID]int64
+	probePolls int
 	// noReadBack says why spans cannot be read back; "" when they can.
 	noReadBack string
 	conn       *grpc.ClientConn
@@ -284,6 +290,49 @@ func probe(ctx context.Context, endpoint string) error {
 	return c.Close()
 }
 
+// probeInterval is how often the arrival probe polls: the resolution of
+// the times until queryable it measures.
+const probeInterval = 200 * time.Millisecond
+
+// startProbe starts measuring when spans become queryable, on a backend
+// read through Jaeger's API, by following traces of the loads' entry
+// services while the run goes on.
+func (s *sink) startProbe(loads []topology.Load) {
+	if s.jq == nil {
+		return
+	}
+	var services []string
+	for _, l := range loads {
+		for _, t := range l.Targets {
+			if !slices.Contains(services, t.Service) {
+				services = append(services, t.Service)
+			}
+		}
+	}
+	s.probe = fixtures.StartArrivalProbe(s.jq, fixtures.ArrivalProbeOptions{Services: services, Interval: probeInterval})
+}
+
+// stopProbe ends the probe; applyArrivals then gives its times to the spans
+// read back.
+func (s *sink) stopProbe() {
+	if s.probe != nil {
+		s.probed, s.probePolls = s.probe.Stop()
+		s.probe = nil
+	}
+}
+
+// applyArrivals sets the arrival times the probe measured on the spans read
+// back and returns a note saying how they were measured ("" without a
+// probe).
+func (s *sink) applyArrivals(spans []record.Span) string {
+	if s.probed == nil {
+		return ""
+	}
+	n := fixtures.ApplyArrivals(spans, s.probed)
+	return fmt.Sprintf("time until queryable measured on %d traces followed whole (of %d followed) by polling jaeger every %s (%d polls): the times are when a span was first returned, to within %s",
+		n, len(s.probed), probeInterval, s.probePolls, probeInterval)
+}
+
 // spans reads every span back, or nil when the backend cannot be read.
 func (s *sink) spans() []record.Span {
 	if s.query != nil {
@@ -337,6 +386,7 @@ func (s *sink) count() int64 {
 }
 
 func (s *sink) close(ctx context.Context) error {
+	s.stopProbe()
 	var err error
 	if s.conn != nil {
 		err = s.conn.Close()

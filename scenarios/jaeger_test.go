@@ -52,13 +52,25 @@ func TestJaegerQuickstart(t *testing.T) {
 	if !rep.Settled {
 		t.Errorf("not settled after %s", rep.SettleTime)
 	}
-	if len(rep.BackendNotes) != 0 {
-		t.Errorf("backend notes %q on a run well within the store", rep.BackendNotes)
+	for _, n := range rep.BackendNotes {
+		if !strings.HasPrefix(n, "time until queryable measured on") {
+			t.Errorf("backend note %q on a run well within the store", n)
+		}
 	}
 	comp := verdict(t, rep, string(topology.ExpectCompleteness))
 	if comp.Status != assert.StatusPass || comp.Stats["completeness"] != 1 {
 		t.Errorf("completeness: %s: %s (stats %v, findings %+v)", comp.Status, comp.Observed, comp.Stats, comp.Findings)
 	}
+	// Jaeger gives no arrival times: the probe measures them on the traces
+	// it followed, and the figures must be those of a backend on loopback
+	// (the services export every 200ms).
+	if n := comp.Stats["queryable_traces"]; n < 20 {
+		t.Errorf("time until queryable measured on %v traces, want at least 20 (notes %q)", n, rep.BackendNotes)
+	}
+	if p50, p99 := comp.Stats["queryable_p50_seconds"], comp.Stats["queryable_p99_seconds"]; p50 <= 0 || p50 > p99 || p99 > 5 {
+		t.Errorf("time until queryable p50 %vs, p99 %vs", p50, p99)
+	}
+	t.Logf("%s; %q", comp.Observed, rep.BackendNotes)
 	if v := verdict(t, rep, string(topology.ExpectPropagation)); v.Status != assert.StatusPass {
 		t.Errorf("propagation: %s: %s", v.Status, v.Observed)
 	}
@@ -84,8 +96,8 @@ func TestJaegerEviction(t *testing.T) {
 		t.Errorf("not settled after %s", rep.SettleTime)
 	}
 	want := "jaeger keeps only its newest 50 traces; 200 traces were started: 150 traces evicted"
-	if len(rep.BackendNotes) != 1 || !strings.HasPrefix(rep.BackendNotes[0], want) {
-		t.Fatalf("backend notes %q, want one starting %q", rep.BackendNotes, want)
+	if len(rep.BackendNotes) != 2 || !strings.HasPrefix(rep.BackendNotes[0], want) || !strings.HasPrefix(rep.BackendNotes[1], "time until queryable measured on") {
+		t.Fatalf("backend notes %q, want one starting %q, then the probe's", rep.BackendNotes, want)
 	}
 	var buf bytes.Buffer
 	if err := rep.WriteText(&buf); err != nil {

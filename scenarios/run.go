@@ -129,6 +129,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	snk.startProbe(loads)
 	started := time.Now()
 	rep.StartedAt = started
 
@@ -181,11 +182,17 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		ReadBack:   snk.noReadBack == "",
 		NoReadBack: snk.noReadBack,
 	}
+	snk.stopProbe()
+	var probeNote string
 	if in.ReadBack {
 		in.Backend = snk.spans()
 		rep.BackendSpans = len(in.Backend)
+		probeNote = snk.applyArrivals(in.Backend)
 	}
 	rep.BackendNotes = snk.notes(exportedTraces(snap.Ended))
+	if probeNote != "" {
+		rep.BackendNotes = append(rep.BackendNotes, probeNote)
+	}
 	if snk.evicts(exportedTraces(snap.Ended)) {
 		in.BackendLoss = fmt.Sprintf("evicted by jaeger, which keeps only its newest %d traces", snk.jaegerMax)
 	}

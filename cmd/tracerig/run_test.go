@@ -40,8 +40,8 @@ func TestRunPasses(t *testing.T) {
 	for _, v := range rep.Verdicts {
 		checks[v.Check] = v.Status
 	}
-	want := map[string]assert.Status{"propagation": assert.StatusPass, "completeness": assert.StatusPass}
-	if len(checks) != len(want) || checks["propagation"] != want["propagation"] || checks["completeness"] != want["completeness"] {
+	want := map[string]assert.Status{"propagation": assert.StatusPass, "completeness": assert.StatusPass, "load": assert.StatusPass}
+	if len(checks) != len(want) || checks["propagation"] != want["propagation"] || checks["completeness"] != want["completeness"] || checks["load"] != want["load"] {
 		t.Errorf("verdicts %v, want %v", checks, want)
 	}
 	if len(rep.Load) != 1 || rep.Load[0].Requests < 50 {
@@ -232,8 +232,8 @@ func TestRunOTLPEndpoint(t *testing.T) {
 	for _, v := range rep.Verdicts {
 		verdicts[v.Check] = v
 	}
-	if len(verdicts) != 2 {
-		t.Fatalf("verdicts %+v, want propagation and completeness", rep.Verdicts)
+	if len(verdicts) != 3 || verdicts["load"].Status != assert.StatusPass {
+		t.Fatalf("verdicts %+v, want propagation, completeness and load", rep.Verdicts)
 	}
 	if v := verdicts["completeness"]; v.Status != assert.StatusNotRun || !strings.Contains(v.Reason, b.GRPCAddr()) {
 		t.Errorf("completeness: status %s, reason %q; want not-run with a reason naming %s", v.Status, v.Reason, b.GRPCAddr())
