@@ -2,21 +2,26 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
+
+	"github.com/tracerig/tracerig/simulator/synthetic"
 )
 
 // benchListeningRE matches the line `tracerig backend` prints once bound.
@@ -29,13 +34,14 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f := addBlastFlags(fs, 10*time.Second)
-	sinkKind := fs.String("sink", "backend", "the child sink without --otlp-endpoint: backend (tracerig backend, stores every span) or count (an OTLP/gRPC receiver that decodes and counts)")
+	sinkKind := fs.String("sink", "backend", "the child sink without --otlp-endpoint: backend (tracerig backend, stores every span) or count (an OTLP/gRPC and OTLP/HTTP receiver that decodes and counts)")
 	serveCount := fs.Bool("serve-counting-sink", false, "internal: be the counting sink")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tracerig bench [flags] [SCENARIO.yaml|NAME]   (default scenario: shop)\n\n"+
 			"Runs the synthetic generator (tracerig blast) for --duration against a sink in another\n"+
 			"process: `tracerig backend` started as a child (its counts are read back and its own\n"+
-			"CPU is reported), or --otlp-endpoint. Prints spans/s, CPU-seconds per 1M spans and peak RSS.\n\nflags:\n")
+			"CPU is reported), or --otlp-endpoint. Prints spans/s, CPU-seconds per 1M spans and peak RSS.\n"+
+			"Exits 1 when a span was not delivered or --rate was not reached.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -72,14 +78,19 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer child.stop()
 		endpoint = child.grpcAddr
+		if f.proto() == synthetic.ProtocolHTTP {
+			endpoint = child.httpAddr
+		}
 	}
 	res, err := runBlast(ctx, g, endpoint, f)
 	if err != nil {
 		return err
 	}
-	sink := "OTLP/gRPC " + endpoint
+	sink := sinkName(f.proto(), endpoint)
+	var sinkCPU time.Duration
+	var sinkRSS int64
 	if child != nil {
-		sink = "tracerig " + *sinkKind + " sink (pid " + fmt.Sprint(child.cmd.Process.Pid) + ") on " + endpoint
+		sink = "tracerig " + *sinkKind + " sink (pid " + fmt.Sprint(child.cmd.Process.Pid) + ") on " + sink
 		stats, serr := child.stats()
 		if serr != nil {
 			res.readBack, res.readOK = "cannot read the sink's stats: "+serr.Error(), false
@@ -87,16 +98,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			res.readOK = stats.Spans == res.st.Delivered && stats.Rejected == 0
 			res.readBack = fmt.Sprintf("sink holds %d spans in %d traces (sent %d spans in %d traces)", stats.Spans, stats.Traces, res.st.Sent, res.st.Traces)
 		}
-	}
-	printBlast(stdout, scenario, sink, f, res)
-	if child != nil {
-		cpu, rss, err := child.stop()
-		if err == nil {
-			fmt.Fprintf(stdout, "  sink cpu   %.2f CPU-s = %.3f CPU-s per 1M spans ingested (whole life of the sink), peak RSS %.1f MiB\n",
-				cpu.Seconds(), perMillion(cpu, res.st.Delivered), float64(rss)/(1<<20))
+		if cpu, rss, err := child.stop(); err == nil {
+			sinkCPU, sinkRSS = cpu, rss
 		}
 	}
-	return blastVerdict(ctx, res)
+	rep := newBlastReport("bench", scenario, sink, endpoint, f, res)
+	rep.Totals.SinkCPU, rep.Totals.SinkPeakRSS = sinkCPU, sinkRSS
+	printBlast(stdout, rep)
+	printVerdicts(stdout, rep)
+	return finishBlast(ctx, f, rep)
 }
 
 // sinkProcess is `tracerig backend` running as a child process.
@@ -196,17 +206,52 @@ func (p *sinkProcess) stop() (time.Duration, int64, error) {
 	return p.cpu, p.rss, nil
 }
 
-// countingSink is an OTLP/gRPC trace receiver that decodes each request
-// and counts its spans, and serves the counts as /api/stats: the
-// cheapest sink a generator can be measured against.
+// countingSink is an OTLP/gRPC and OTLP/HTTP (protobuf) trace receiver
+// that decodes each request and counts its spans, and serves the counts as
+// /api/stats: the cheapest sink a generator can be measured against.
 type countingSink struct {
 	ptraceotlp.UnimplementedGRPCServer
 	spans atomic.Int64
+	bufs  sync.Pool // *bytes.Buffer, OTLP/HTTP request bodies
 }
 
 func (s *countingSink) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	s.spans.Add(int64(req.Traces().SpanCount()))
 	return ptraceotlp.NewExportResponse(), nil
+}
+
+// maxSinkRequest bounds the body of one OTLP/HTTP request to the counting
+// sink, as the gRPC receiver's message size does.
+const maxSinkRequest = 64 << 20
+
+// serveOTLP receives POST /v1/traces: 200 with an empty
+// ExportTraceServiceResponse, 400 when the body does not decode, 415 for a
+// body that is not protobuf.
+func (s *countingSink) serveOTLP(w http.ResponseWriter, r *http.Request) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-protobuf" {
+		http.Error(w, fmt.Sprintf("unsupported media type %q, supported: [application/x-protobuf]", r.Header.Get("Content-Type")), http.StatusUnsupportedMediaType)
+		return
+	}
+	buf := s.bufs.Get().(*bytes.Buffer)
+	defer func() {
+		buf.Reset()
+		s.bufs.Put(buf)
+	}()
+	if r.ContentLength > 0 && r.ContentLength <= maxSinkRequest {
+		buf.Grow(int(r.ContentLength))
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxSinkRequest)); err != nil {
+		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(buf.Bytes()); err != nil {
+		http.Error(w, "decode export request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.spans.Add(int64(req.Traces().SpanCount()))
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.WriteHeader(http.StatusOK)
 }
 
 func serveCountingSink(ctx context.Context, stdout io.Writer) error {
@@ -219,12 +264,16 @@ func serveCountingSink(ctx context.Context, stdout io.Writer) error {
 		gl.Close()
 		return &exitError{code: exitRuntime, err: err}
 	}
-	sink := &countingSink{}
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))
+	sink := &countingSink{bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(maxSinkRequest))
 	ptraceotlp.RegisterGRPCServer(gs, sink)
-	hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/traces", sink.serveOTLP)
+	mux.HandleFunc("GET /api/stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(sinkStats{Spans: sink.spans.Load()})
-	})}
+	})
+	hs := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: mux}
 	go gs.Serve(gl)
 	go hs.Serve(hl)
 	// The same line as tracerig backend, so that bench finds the ports.

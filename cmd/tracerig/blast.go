@@ -15,25 +15,32 @@ import (
 
 // blastFlags are the flags blast and bench share.
 type blastFlags struct {
+	protocol   *string
 	endpoint   *string
 	duration   *time.Duration
 	rate       *float64
 	workers    *int
 	conns      *int
 	batch      *int
+	retries    *int
 	seed       *uint64
+	out        *string
 	cpuprofile *string
 }
 
 func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
 	return &blastFlags{
-		endpoint:   fs.String("otlp-endpoint", "", "export over OTLP/gRPC to `HOST:PORT`"),
-		duration:   fs.Duration("duration", duration, "how long to send"),
-		rate:       fs.Float64("rate", 0, "target `SPANS/s`; 0 = flat out"),
-		workers:    fs.Int("workers", 4, "goroutines building and exporting batches (requests in flight)"),
-		conns:      fs.Int("conns", 2, "gRPC connections"),
+		protocol: fs.String("protocol", "grpc", "OTLP transport: grpc or http (protobuf over HTTP/1.1)"),
+		endpoint: fs.String("otlp-endpoint", "", "export to `ENDPOINT`: HOST:PORT, or for http also an http:// URL (default path /v1/traces)"),
+		duration: fs.Duration("duration", duration, "how long to send"),
+		rate:     fs.Float64("rate", 0, "target `SPANS/s`; 0 = flat out"),
+		workers:  fs.Int("workers", 4, "goroutines exporting batches (requests in flight)"),
+		conns: fs.Int("conns", 2, "connections; gRPC multiplexes the workers' requests over them, "+
+			"HTTP/1.1 carries one request at a time on each"),
 		batch:      fs.Int("batch", 2048, "spans per export request (whole traces)"),
+		retries:    fs.Int("retries", 3, "times a batch is sent again after a transient export failure (OTLP: gRPC UNAVAILABLE, HTTP 429/502/503/504, ...)"),
 		seed:       fs.Uint64("seed", 0, "seed of the trace and span IDs (default: the scenario's)"),
+		out:        fs.String("out", "", "write the run's report to `DIR`/blast.json: settings, totals, per-second series, verdicts"),
 		cpuprofile: fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`"),
 	}
 }
@@ -42,6 +49,7 @@ func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
 type blastResult struct {
 	st       synthetic.Stats
 	gen      *synthetic.Generator
+	started  time.Time
 	cpu      time.Duration // user+sys of this process during the run
 	maxRSS   int64         // bytes, peak of this process
 	readBack string        // "" when not checked
@@ -55,9 +63,10 @@ func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f := addBlastFlags(fs, 10*time.Second)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tracerig blast [flags] SCENARIO.yaml|NAME\n\n"+
-			"Sends synthetic traces shaped by the scenario's topology straight over OTLP/gRPC.\n"+
+			"Sends synthetic traces shaped by the scenario's topology straight over OTLP/gRPC or OTLP/HTTP.\n"+
 			"Without --otlp-endpoint the embedded backend runs in this process as the sink\n"+
-			"(its cost is then included in the CPU figures) and the counts are read back.\n\nflags:\n")
+			"(its cost is then included in the CPU figures) and the counts are read back.\n"+
+			"Exits 1 when a span was not delivered or --rate was not reached.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -87,21 +96,35 @@ func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			backend.Shutdown(stopCtx)
 		}()
 		endpoint = backend.GRPCAddr()
+		if f.proto() == synthetic.ProtocolHTTP {
+			endpoint = backend.HTTPAddr()
+		}
 	}
 	res, err := runBlast(ctx, g, endpoint, f)
 	if err != nil {
 		return err
 	}
+	sink := sinkName(f.proto(), endpoint)
 	if backend != nil {
 		res.readBack, res.readOK = readBack(g, res.st, backend)
+		sink = "the embedded backend in this process over " + sink + " (its ingest cost is included below)"
 	}
-	sink := "OTLP/gRPC " + endpoint
-	if backend != nil {
-		sink = "the embedded backend in this process (its ingest cost is included below)"
-	}
-	printBlast(stdout, fs.Arg(0), sink, f, res)
-	return blastVerdict(ctx, res)
+	rep := newBlastReport("blast", fs.Arg(0), sink, endpoint, f, res)
+	printBlast(stdout, rep)
+	printVerdicts(stdout, rep)
+	return finishBlast(ctx, f, rep)
 }
+
+// sinkName names an endpoint with its protocol, as the summary shows it.
+func sinkName(p synthetic.Protocol, endpoint string) string {
+	if p == synthetic.ProtocolHTTP {
+		u, _ := synthetic.HTTPTracesURL(endpoint) // checked with the flags
+		return "OTLP/HTTP " + u
+	}
+	return "OTLP/gRPC " + endpoint
+}
+
+func (f *blastFlags) proto() synthetic.Protocol { return synthetic.Protocol(*f.protocol) }
 
 func (f *blastFlags) check() error {
 	switch {
@@ -111,6 +134,19 @@ func (f *blastFlags) check() error {
 		return usageError("--rate must be 0 (flat out) or positive")
 	case *f.workers < 1 || *f.conns < 1 || *f.batch < 1:
 		return usageError("--workers, --conns and --batch must be at least 1")
+	case *f.retries < 0:
+		return usageError("--retries must be 0 or more")
+	}
+	switch f.proto() {
+	case synthetic.ProtocolGRPC:
+	case synthetic.ProtocolHTTP:
+		if *f.endpoint != "" {
+			if _, err := synthetic.HTTPTracesURL(*f.endpoint); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+		}
+	default:
+		return usageError("--protocol must be grpc or http, not %q", *f.protocol)
 	}
 	return nil
 }
@@ -142,16 +178,17 @@ func runBlast(ctx context.Context, g *synthetic.Generator, endpoint string, f *b
 		}
 		defer pprof.StopCPUProfile()
 	}
+	started := time.Now()
 	cpu0, _ := processUsage()
 	st, err := g.Run(ctx, synthetic.RunOptions{
-		Endpoint: endpoint, Duration: *f.duration, Rate: *f.rate,
-		Workers: *f.workers, Conns: *f.conns, Batch: *f.batch,
-	}, nil)
+		Protocol: f.proto(), Endpoint: endpoint, Duration: *f.duration, Rate: *f.rate,
+		Workers: *f.workers, Conns: *f.conns, Batch: *f.batch, Retries: *f.retries,
+	})
 	if err != nil {
 		return blastResult{}, &exitError{code: exitRuntime, err: err}
 	}
 	cpu1, rss := processUsage()
-	return blastResult{st: st, gen: g, cpu: cpu1 - cpu0, maxRSS: rss}, nil
+	return blastResult{st: st, gen: g, started: started, cpu: cpu1 - cpu0, maxRSS: rss}, nil
 }
 
 // readBack compares what the embedded backend holds with what was sent:
@@ -179,61 +216,4 @@ func readBack(g *synthetic.Generator, st synthetic.Stats, b *fixtures.Backend) (
 	}
 	return fmt.Sprintf("backend holds %d spans in %d traces (sent %d spans in %d traces); %d of %d sampled traces complete",
 		bs.Spans, bs.Traces, st.Sent, st.Traces, sampled-bad, sampled), ok
-}
-
-func printBlast(w io.Writer, scenario, sink string, f *blastFlags, r blastResult) {
-	st := r.st
-	secs := st.Elapsed.Seconds()
-	perTrace := 0.0
-	if st.Traces > 0 {
-		perTrace = float64(st.Sent) / float64(st.Traces)
-	}
-	fmt.Fprintf(w, "blast %s -> %s\n", scenario, sink)
-	fmt.Fprintf(w, "  workers %d, conns %d, batch %d spans, rate %s\n", *f.workers, *f.conns, *f.batch, rateString(*f.rate))
-	fmt.Fprintf(w, "  sent       %d spans in %d traces (%.1f spans/trace), %d requests, %.2fs\n", st.Sent, st.Traces, perTrace, st.Requests, secs)
-	fmt.Fprintf(w, "  delivered  %d spans = %.0f spans/s\n", st.Delivered, float64(st.Delivered)/secs)
-	fmt.Fprintf(w, "  undelivered %d spans: %d in %d failed requests, %d rejected by the sink\n", st.Undelivered(), st.Failed, st.FailedReq, st.Rejected)
-	if st.FirstErr != "" {
-		fmt.Fprintf(w, "  first error: %s\n", st.FirstErr)
-	}
-	fmt.Fprintf(w, "  cpu        %.2f CPU-s (user+sys) = %.3f CPU-s per 1M spans delivered, %.2f cores\n",
-		r.cpu.Seconds(), perMillion(r.cpu, st.Delivered), r.cpu.Seconds()/secs)
-	fmt.Fprintf(w, "  peak RSS   %.1f MiB\n", float64(r.maxRSS)/(1<<20))
-	if r.readBack != "" {
-		verdict := "OK"
-		if !r.readOK {
-			verdict = "MISMATCH"
-		}
-		fmt.Fprintf(w, "  read-back  %s: %s\n", verdict, r.readBack)
-	}
-}
-
-func rateString(r float64) string {
-	if r == 0 {
-		return "flat out"
-	}
-	return fmt.Sprintf("%.0f spans/s", r)
-}
-
-func perMillion(d time.Duration, spans int64) float64 {
-	if spans == 0 {
-		return 0
-	}
-	return d.Seconds() / float64(spans) * 1e6
-}
-
-func blastVerdict(ctx context.Context, r blastResult) error {
-	if ctx.Err() != nil {
-		return &exitError{code: exitInterrupted}
-	}
-	if r.st.Undelivered() > 0 {
-		return &exitError{code: exitCheckFailed, err: fmt.Errorf("%d of %d spans not delivered", r.st.Undelivered(), r.st.Sent)}
-	}
-	if r.readBack != "" && !r.readOK {
-		return &exitError{code: exitCheckFailed, err: fmt.Errorf("read-back does not match what was sent")}
-	}
-	if r.st.Sent == 0 {
-		return &exitError{code: exitRuntime, err: fmt.Errorf("nothing was sent")}
-	}
-	return nil
 }

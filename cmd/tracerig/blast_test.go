@@ -1,11 +1,19 @@
 package main
 
 import (
-	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tracerig/tracerig/simulator/synthetic"
 )
 
 var (
@@ -13,43 +21,245 @@ var (
 	blastDeliveredRE = regexp.MustCompile(`(?m)^  delivered +(\d+) spans = (\d+) spans/s$`)
 )
 
-// TestBlastEmbedded blasts the shop for a second into the embedded backend:
-// every span sent is delivered, the backend holds exactly those, and the
-// sampled traces are complete.
-func TestBlastEmbedded(t *testing.T) {
-	var stdout, stderr strings.Builder
-	code := run(context.Background(), []string{"blast", "--duration", "1s", "--workers", "2", "--conns", "1", "--batch", "512", "shop"}, &stdout, &stderr)
-	out := stdout.String()
-	if code != exitOK {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
+// readBlastReport decodes DIR/blast.json.
+func readBlastReport(t *testing.T, dir string) *blastReport {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "blast.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	sent, delivered := blastSentRE.FindStringSubmatch(out), blastDeliveredRE.FindStringSubmatch(out)
-	if sent == nil || delivered == nil {
-		t.Fatalf("no sent/delivered lines:\n%s", out)
+	var rep blastReport
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatalf("decode blast.json: %v\n%s", err, data)
 	}
-	if n, _ := strconv.Atoi(sent[1]); n == 0 || sent[1] != delivered[1] {
-		t.Fatalf("sent %s, delivered %s:\n%s", sent[1], delivered[1], out)
+	return &rep
+}
+
+// checkSeries checks that the series of a report covers the run a point
+// per second and adds up to its totals.
+func checkSeries(t *testing.T, rep *blastReport) {
+	t.Helper()
+	if len(rep.Series) == 0 {
+		t.Fatal("blast.json has no series")
 	}
-	if !strings.Contains(out, "read-back  OK: backend holds "+sent[1]+" spans in "+sent[2]+" traces") {
-		t.Fatalf("read-back does not confirm %s spans in %s traces:\n%s", sent[1], sent[2], out)
-	}
-	for _, want := range []string{"undelivered 0 spans", "CPU-s per 1M spans", "peak RSS"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
+	var built, delivered int64
+	for i, p := range rep.Series {
+		if i < len(rep.Series)-1 && (p.Interval < 900*time.Millisecond || p.Interval > 1100*time.Millisecond) {
+			t.Errorf("point %d covers %v, want a second", i, p.Interval)
 		}
+		if p.RequestedRate != rep.Settings.Rate || p.QueueCap != rep.Settings.Queue {
+			t.Errorf("point %d: %+v, settings %+v", i, p, rep.Settings)
+		}
+		built += p.Built
+		delivered += p.Delivered
+	}
+	if last := rep.Series[len(rep.Series)-1]; last.T != rep.Totals.Elapsed || built != rep.Totals.Sent || delivered != rep.Totals.Delivered {
+		t.Fatalf("series ends at %v and adds up to %d built, %d delivered; totals %+v", last.T, built, delivered, rep.Totals)
+	}
+}
+
+// TestBlastEmbedded blasts the shop into the embedded backend over each
+// protocol: every span sent is delivered, the backend holds exactly those,
+// the sampled traces are complete, and blast.json says so second by second.
+func TestBlastEmbedded(t *testing.T) {
+	for _, protocol := range []string{"grpc", "http"} {
+		t.Run(protocol, func(t *testing.T) {
+			dir := t.TempDir()
+			r := runCLI(t, "blast", "--protocol", protocol, "--duration", "1500ms", "--workers", "2", "--conns", "1", "--batch", "512",
+				"--out", dir, "shop")
+			r.wantCode(t, exitOK)
+			out := r.stdout
+			sent, delivered := blastSentRE.FindStringSubmatch(out), blastDeliveredRE.FindStringSubmatch(out)
+			if sent == nil || delivered == nil {
+				t.Fatalf("no sent/delivered lines:\n%s", out)
+			}
+			if n, _ := strconv.Atoi(sent[1]); n == 0 || sent[1] != delivered[1] {
+				t.Fatalf("sent %s, delivered %s:\n%s", sent[1], delivered[1], out)
+			}
+			if !strings.Contains(out, "read-back  OK: backend holds "+sent[1]+" spans in "+sent[2]+" traces") {
+				t.Fatalf("read-back does not confirm %s spans in %s traces:\n%s", sent[1], sent[2], out)
+			}
+			wantSink := map[string]string{"grpc": "over OTLP/gRPC 127.0.0.1:", "http": "over OTLP/HTTP http://127.0.0.1:"}[protocol]
+			for _, want := range []string{wantSink, "undelivered 0 spans", "CPU-s per 1M spans", "peak RSS",
+				"\n  queue      ", "\n  verdict    delivered every span\n"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, "rate reached") || strings.Contains(out, "rate not reached") {
+				t.Errorf("a rate verdict without --rate:\n%s", out)
+			}
+			rep := readBlastReport(t, dir)
+			if rep.Version != blastReportVersion || rep.Command != "blast" || rep.Scenario != "shop" || rep.Settings.Protocol != protocol ||
+				!rep.Passed || rep.Interrupted || rep.Totals.Sent != rep.Totals.Delivered || strconv.FormatInt(rep.Totals.Sent, 10) != sent[1] {
+				t.Fatalf("blast.json: %+v", rep)
+			}
+			if len(rep.Series) < 2 {
+				t.Fatalf("%d points in 1.5s", len(rep.Series))
+			}
+			checkSeries(t, rep)
+			if len(rep.Verdicts) != 2 || rep.Verdicts[0].Check != "delivery" || rep.Verdicts[1].Check != "read-back" {
+				t.Fatalf("verdicts %+v", rep.Verdicts)
+			}
+		})
+	}
+}
+
+// TestBlastRate: a rate the sink takes is reached; one that cannot be, for
+// a generator with one worker or a sink that answers slowly, is reported
+// as not reached, with what limited it, and exits 1.
+func TestBlastRate(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(100 * time.Millisecond)
+	}))
+	defer slow.Close()
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		want     string
+		slowSink bool
+	}{
+		{"reached", []string{"--rate", "20000", "--duration", "1s", "quickstart"}, exitOK,
+			"rate reached: asked 20000 spans/s, achieved ", false},
+		{"one worker flat out", []string{"--rate", "1e9", "--workers", "1", "--conns", "1", "--duration", "300ms", "quickstart"}, exitCheckFailed,
+			"rate not reached: asked 1000000000 spans/s, achieved ", false},
+		{"slow sink", []string{"--protocol", "http", "--otlp-endpoint", slow.URL, "--rate", "50000", "--workers", "1", "--conns", "1",
+			"--batch", "500", "--duration", "1s", "quickstart"}, exitCheckFailed,
+			"rate not reached: asked 50000 spans/s, achieved ", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := runCLI(t, append([]string{"blast", "--out", dir}, tc.args...)...)
+			r.wantCode(t, tc.code)
+			if !strings.Contains(r.stdout, "\n  verdict    "+tc.want) {
+				t.Fatalf("no verdict %q:\n%s", tc.want, r.stdout)
+			}
+			rep := readBlastReport(t, dir)
+			var rate *blastVerdict
+			for i := range rep.Verdicts {
+				if rep.Verdicts[i].Check == "rate" {
+					rate = &rep.Verdicts[i]
+				}
+			}
+			if rate == nil || !strings.HasPrefix(rate.Message, tc.want) || rate.Passed != (tc.code == exitOK) || rep.Passed != (tc.code == exitOK) {
+				t.Fatalf("verdicts %+v, passed %v", rep.Verdicts, rep.Passed)
+			}
+			checkSeries(t, rep)
+			if tc.code == exitOK {
+				return
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, r.stderr)
+			}
+			if !strings.Contains(rate.Message, ", limited by ") {
+				t.Errorf("the verdict does not say what limited the rate: %q", rate.Message)
+			}
+			if tc.slowSink && !strings.Contains(rate.Message, "limited by the export: 1 worker busy ") {
+				t.Errorf("the sink set the pace, but the verdict says %q", rate.Message)
+			}
+		})
+	}
+}
+
+// TestBlastVerdicts judges made-up runs.
+func TestBlastVerdicts(t *testing.T) {
+	base := synthetic.Stats{Traces: 1000, Sent: 10000, Delivered: 10000, Requests: 10, Elapsed: time.Second, Workers: 4, QueueCap: 4}
+	with := func(f func(*synthetic.Stats)) synthetic.Stats {
+		s := base
+		f(&s)
+		return s
+	}
+	for _, tc := range []struct {
+		name string
+		rate float64
+		st   synthetic.Stats
+		want []string
+	}{
+		{"flat out", 0, base, []string{"delivered every span"}},
+		{"nothing sent", 0, synthetic.Stats{}, []string{"nothing was sent"}},
+		{"lost spans", 0, with(func(s *synthetic.Stats) { s.Delivered, s.Failed, s.FailedReq, s.Rejected = 9000, 900, 1, 100 }),
+			[]string{"1000 of 10000 spans not delivered: 900 in 1 failed requests, 100 rejected by the sink"}},
+		{"rate reached", 10000, base, []string{"delivered every span", "rate reached: asked 10000 spans/s, achieved 10000 spans/s (100.0%)"}},
+		{"rate just reached", 10300, base, []string{"delivered every span", "rate reached: asked 10300 spans/s, achieved 10000 spans/s (97.1%)"}},
+		{"export failures", 20000, with(func(s *synthetic.Stats) { s.Delivered, s.Failed, s.FailedReq = 5000, 5000, 5 }),
+			[]string{"5000 of 10000 spans not delivered", "rate not reached: asked 20000 spans/s, achieved 5000 spans/s (25.0%), limited by failed exports: 5000 of 10000 spans not delivered"}},
+		{"slow sink", 20000, with(func(s *synthetic.Stats) { s.QueueFull, s.Busy, s.ExportLatency = 0.9, 4, 41234*time.Microsecond }),
+			[]string{"delivered every span", "rate not reached: asked 20000 spans/s, achieved 10000 spans/s (50.0%), limited by the export: " +
+				"4 workers busy 100% of the time at 41.23ms per request, the queue of built batches full 90% of the time"}},
+		{"workers always busy", 20000, with(func(s *synthetic.Stats) { s.QueueFull, s.Busy, s.ExportLatency = 0.2, 3.8, 5*time.Millisecond }),
+			[]string{"delivered every span", "rate not reached: asked 20000 spans/s, achieved 10000 spans/s (50.0%), limited by the export: " +
+				"4 workers busy 95% of the time at 5ms per request, the queue of built batches full 20% of the time"}},
+		{"generator", 20000, with(func(s *synthetic.Stats) { s.QueueFull, s.Busy = 0.01, 1 }),
+			[]string{"delivered every span", "rate not reached: asked 20000 spans/s, achieved 10000 spans/s (50.0%), limited by the generator's CPU: " +
+				"the workers had no batch to send 75% of the time"}},
+		{"unclear", 1e9, with(func(s *synthetic.Stats) { s.QueueFull, s.Busy = 0.3, 3 }),
+			[]string{"delivered every span", "rate not reached: asked 1000000000 spans/s, achieved 10000 spans/s (0.001%), " +
+				"limited by neither side alone: the queue was full 30% of the time, the workers busy 75%"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vs := blastVerdicts(tc.rate, blastResult{st: tc.st, cpu: 500 * time.Millisecond})
+			if len(vs) != len(tc.want) {
+				t.Fatalf("verdicts %+v, want %q", vs, tc.want)
+			}
+			for i, v := range vs {
+				if !strings.HasPrefix(v.Message, tc.want[i]) {
+					t.Errorf("verdict %d: %q, want it to start with %q", i, v.Message, tc.want[i])
+				}
+				pass := strings.HasPrefix(tc.want[i], "delivered every span") || strings.HasPrefix(tc.want[i], "rate reached")
+				if v.Passed != pass {
+					t.Errorf("verdict %q: passed %v", v.Message, v.Passed)
+				}
+			}
+		})
 	}
 }
 
 // TestBlastUnreachable: every span to a sink that is not there is counted
 // as undelivered, and the exit code is 1.
 func TestBlastUnreachable(t *testing.T) {
-	var stdout, stderr strings.Builder
-	code := run(context.Background(), []string{"blast", "--duration", "300ms", "--otlp-endpoint", "127.0.0.1:1", "quickstart"}, &stdout, &stderr)
-	if code != exitCheckFailed {
-		t.Fatalf("exit %d, want 1\n%s%s", code, stdout.String(), stderr.String())
+	for _, protocol := range []string{"grpc", "http"} {
+		t.Run(protocol, func(t *testing.T) {
+			r := runCLI(t, "blast", "--protocol", protocol, "--duration", "300ms", "--otlp-endpoint", "127.0.0.1:1", "quickstart")
+			r.wantCode(t, exitCheckFailed)
+			if !strings.Contains(r.stdout, "delivered  0 spans") || !strings.Contains(r.stderr, "not delivered") {
+				t.Fatalf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			}
+		})
 	}
-	if !strings.Contains(stdout.String(), "delivered  0 spans") || !strings.Contains(stderr.String(), "not delivered") {
-		t.Fatalf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+}
+
+// TestBench runs bench against each child sink over each protocol: the
+// sink's own count matches what was delivered.
+func TestBench(t *testing.T) {
+	// The child sink is this test binary re-executed into main.
+	t.Setenv(execMainEnv, "1")
+	for _, tc := range []struct{ sink, protocol string }{
+		{"count", "grpc"},
+		{"count", "http"},
+		{"backend", "http"},
+	} {
+		t.Run(tc.sink+"/"+tc.protocol, func(t *testing.T) {
+			dir := t.TempDir()
+			r := runCLI(t, "bench", "--sink", tc.sink, "--protocol", tc.protocol, "--duration", "1s", "--workers", "2",
+				"--batch", "512", "--out", dir, "quickstart")
+			r.wantCode(t, exitOK)
+			delivered := blastDeliveredRE.FindStringSubmatch(r.stdout)
+			if delivered == nil || delivered[1] == "0" {
+				t.Fatalf("nothing delivered:\n%s", r.stdout)
+			}
+			for _, want := range []string{"read-back  OK: sink holds " + delivered[1] + " spans", "\n  sink cpu   ", "\n  verdict    delivered every span\n"} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			rep := readBlastReport(t, dir)
+			if rep.Command != "bench" || rep.Settings.Protocol != tc.protocol || !rep.Passed || rep.Totals.SinkCPU <= 0 {
+				t.Fatalf("blast.json: %+v", rep)
+			}
+			checkSeries(t, rep)
+		})
 	}
 }
 
@@ -58,13 +268,18 @@ func TestBlastBenchUsage(t *testing.T) {
 		{"blast"},
 		{"blast", "--duration", "0s", "shop"},
 		{"blast", "--workers", "0", "shop"},
+		{"blast", "--retries", "-1", "shop"},
+		{"blast", "--protocol", "udp", "shop"},
+		{"blast", "--protocol", "http", "--otlp-endpoint", "https://127.0.0.1:4318", "shop"},
+		{"blast", "--protocol", "http", "--otlp-endpoint", "127.0.0.1", "shop"},
 		{"blast", "no-such-scenario"},
 		{"bench", "--sink", "nope"},
+		{"bench", "--protocol", "quic"},
 		{"bench", "a", "b"},
 	} {
-		var stdout, stderr strings.Builder
-		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage {
-			t.Errorf("%q: exit %d, want 2\n%s", args, code, stderr.String())
+		r := runCLI(t, args...)
+		if r.code != exitUsage {
+			t.Errorf("%q: exit %d, want 2\n%s", args, r.code, r.stderr)
 		}
 	}
 }

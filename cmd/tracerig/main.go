@@ -87,7 +87,7 @@ usage:
   tracerig fault add|list|clear --control HOST:PORT ...
                                           add, list and clear faults in a run going with --control
   tracerig backend [flags]                run the embedded OTLP backend alone
-  tracerig blast [flags] SCENARIO|NAME    send synthetic traces shaped by the topology, flat out
+  tracerig blast [flags] SCENARIO|NAME    send synthetic traces shaped by the topology over OTLP
   tracerig bench [flags] [SCENARIO|NAME]  measure blast against a sink in another process
   tracerig conformance [--listen ADDR]    serve the W3C Trace Context test participant at /test
   tracerig serve --topology F --service S run one service instance with a control API (containers)

@@ -3,66 +3,62 @@ package synthetic
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Protocol is the OTLP transport of a run.
+type Protocol string
+
+// The OTLP transports Run exports over.
+const (
+	ProtocolGRPC Protocol = "grpc" // OTLP/gRPC, the default
+	ProtocolHTTP Protocol = "http" // OTLP/HTTP with protobuf bodies
 )
 
 // RunOptions configure Run.
 type RunOptions struct {
-	Endpoint string        // OTLP/gRPC host:port
+	// Protocol is the OTLP transport; "" means ProtocolGRPC.
+	Protocol Protocol
+	// Endpoint is where to export: host:port for gRPC; for HTTP host:port
+	// (traces are posted to /v1/traces) or an http:// URL (its path as
+	// given, /v1/traces when it has none).
+	Endpoint string
 	Duration time.Duration // 0: until ctx ends or MaxTraces are sent
 	// MaxTraces stops the run after this many traces; 0 means no limit.
 	MaxTraces uint64
 	Rate      float64 // spans/s; 0 = flat out
-	Workers   int     // goroutines building and exporting; default 8
-	Conns     int     // gRPC connections; default 4
-	Batch     int     // spans per export request (whole traces, at least one); default 1024
+	Workers   int     // goroutines exporting batches (requests in flight); default 8
+	// Conns is the number of connections; default 4. gRPC multiplexes the
+	// workers' requests over them; HTTP/1.1 carries one request at a time
+	// on each, so more workers than connections wait for one.
+	Conns int
+	Batch int // spans per export request (whole traces, at least one); default 1024
+	// Queue is how many built batches may wait for a worker; default
+	// Workers. When it is full the builders wait: the export sets the pace.
+	Queue int
+	// Retries is how many times a batch is sent again after a failure the
+	// OTLP specification calls transient (gRPC UNAVAILABLE and the like,
+	// HTTP 429, 502, 503 and 504, a connection that failed), after the
+	// delay the sink asked for (gRPC RetryInfo, HTTP Retry-After) or an
+	// exponential backoff. 0: never.
+	Retries int
 	// ExportTimeout bounds one export request; default 10s.
 	ExportTimeout time.Duration
+	// SampleEvery is the interval of Stats.Samples; default 1s.
+	SampleEvery time.Duration
 }
 
-// Stats count what a run sent and what became of it. Sent = Delivered +
-// Failed + Rejected: no span goes uncounted.
-type Stats struct {
-	Traces    uint64 // traces built and handed to the exporter, seqs [0, Traces)
-	Sent      int64  // spans handed to the exporter
-	Delivered int64  // spans the sink accepted
-	Failed    int64  // spans of export requests that failed
-	Rejected  int64  // spans the sink refused through partial success
-	Requests  int64  // export requests made
-	FailedReq int64  // export requests that failed
-	FirstErr  string // the first export error or partial-success message
-	Elapsed   time.Duration
-}
-
-// Undelivered returns the spans that did not reach the sink.
-func (s Stats) Undelivered() int64 { return s.Failed + s.Rejected }
-
-type counters struct {
-	seq       atomic.Uint64
-	sent      atomic.Int64
-	delivered atomic.Int64
-	failed    atomic.Int64
-	rejected  atomic.Int64
-	requests  atomic.Int64
-	failedReq atomic.Int64
-	scheduled atomic.Int64 // spans reserved by the pacer
-	errOnce   sync.Once
-	firstErr  string
-}
-
-func (c *counters) noteErr(msg string) { c.errOnce.Do(func() { c.firstErr = msg }) }
-
-// Run builds traces and exports them to o.Endpoint until o.Duration has
-// passed, o.MaxTraces traces are built, or ctx ends. Requests in flight
-// when it stops are finished and counted. progress, when not nil, is
-// called about every second with the stats so far.
-func (g *Generator) Run(ctx context.Context, o RunOptions, progress func(Stats)) (Stats, error) {
+func (o RunOptions) withDefaults() RunOptions {
+	if o.Protocol == "" {
+		o.Protocol = ProtocolGRPC
+	}
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
@@ -72,71 +68,178 @@ func (g *Generator) Run(ctx context.Context, o RunOptions, progress func(Stats))
 	if o.Batch <= 0 {
 		o.Batch = 1024
 	}
+	if o.Queue <= 0 {
+		o.Queue = o.Workers
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	}
 	if o.ExportTimeout <= 0 {
 		o.ExportTimeout = 10 * time.Second
 	}
-	conns := make([]*grpc.ClientConn, o.Conns)
+	if o.SampleEvery <= 0 {
+		o.SampleEvery = time.Second
+	}
+	return o
+}
 
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
-	for i := range conns {
+// Retry delays without one from the sink: exponential from retryBase,
+// at most retryMax, drawn in [d/2, d]. A sink asking for more than
+// maxRetryWait is not retried.
+const (
+	retryBase    = 100 * time.Millisecond
+	retryMax     = 5 * time.Second
+	maxRetryWait = 30 * time.Second
+)
 
-		c, err := grpc.NewClient(o.Endpoint,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)),
-		)
-		if err != nil {
-			return Stats{}, err
-		}
-		c.Connect()
-		conns[i] = c
+// Stats count what a run sent and what became of it. Sent = Delivered +
+// Failed + Rejected: no span goes uncounted.
+type Stats struct {
+	Traces    uint64 // traces built and handed to the exporter, seqs [0, Traces)
+	Sent      int64  // spans built and handed to the exporter
+	Delivered int64  // spans the sink accepted
+	Failed    int64  // spans of export requests that failed, retries included
+	Rejected  int64  // spans the sink refused through partial success
+	Requests  int64  // export requests made, each batch once
+	FailedReq int64  // export requests that failed, retries included
+	Retries   int64  // export requests sent again after a transient failure
+	FirstErr  string // the first export error or partial-success message
+	Elapsed   time.Duration
+
+	Workers  int // workers exporting, as run
+	QueueCap int // batches the queue holds, as run
+	// Queued is the mean number of built batches waiting for a worker.
+	Queued float64
+	// QueueFull is the fraction of the run in which a builder waited for
+	// room in the queue: the export, not the generator, set the pace.
+	QueueFull float64
+	// Busy is the mean number of workers exporting or waiting to retry.
+	Busy float64
+	// ExportLatency is the mean duration of one export attempt.
+	ExportLatency time.Duration
+	// Samples are the run's figures per RunOptions.SampleEvery, the last
+	// one covering what remained (Sample.Interval says how long).
+	Samples []Sample
+}
+
+// Undelivered returns the spans that did not reach the sink.
+func (s Stats) Undelivered() int64 { return s.Failed + s.Rejected }
+
+// Sample is what happened in one interval of a run.
+type Sample struct {
+	At       time.Duration // end of the interval, from the start of the run
+	Interval time.Duration
+	// The spans built (and queued for export), delivered, failed and
+	// rejected, export requests started and sent again, in the interval.
+	Built, Delivered, Failed, Rejected, Requests, Retries int64
+	// Queued, QueueFull and Busy are as in Stats, over the interval.
+	Queued    float64
+	QueueFull float64
+	Busy      float64
+	// ExportLatency is the mean duration of the export attempts that
+	// ended in the interval; 0 when none did.
+	ExportLatency time.Duration
+}
+
+// counters are a run's running totals.
+type counters struct {
+	seq       atomic.Uint64
+	sent      atomic.Int64
+	delivered atomic.Int64
+	failed    atomic.Int64
+	rejected  atomic.Int64
+	requests  atomic.Int64
+	failedReq atomic.Int64
+	retries   atomic.Int64
+	attempts  atomic.Int64 // export attempts ended
+	latency   atomic.Int64 // their total duration, ns
+	scheduled atomic.Int64 // spans reserved by the pacer
+	blocked   atomic.Int64 // builders waiting for room in the queue
+	busy      atomic.Int64 // workers with a batch
+	errOnce   sync.Once
+	firstErr  string
+}
+
+func (c *counters) noteErr(msg string) { c.errOnce.Do(func() { c.firstErr = msg }) }
+
+// batch is one encoded export request and the encoder that owns its bytes.
+type batch struct {
+	enc   *Builder
+	req   []byte
+	spans int
+}
+
+// run is one Run: builders encode batches into queue, workers export
+// them, and the batches go back to free.
+type run struct {
+	g     *Generator
+	o     RunOptions
+	ctx   context.Context // the caller's: when it ends, no retry starts
+	snd   sender
+	start time.Time
+	queue chan *batch
+	free  chan *batch
+	c     counters
+}
+
+// Run builds traces and exports them to o.Endpoint until o.Duration has
+// passed, o.MaxTraces traces are built, or ctx ends. Builders (one per CPU,
+// at most o.Workers) encode batches of whole traces, paced to o.Rate when
+// it is set, into a queue of o.Queue batches; o.Workers workers take them
+// and export each, retrying transient failures. Batches built or in flight
+// when the run stops are still sent and counted. The error is for a run
+// that could not start; what the sink did is in Stats.
+func (g *Generator) Run(ctx context.Context, o RunOptions) (Stats, error) {
+	o = o.withDefaults()
+	snd, err := newSender(o)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer snd.close()
+	nb := max(1, min(o.Workers, runtime.GOMAXPROCS(0)))
+	r := &run{g: g, o: o, ctx: ctx, snd: snd,
+		queue: make(chan *batch, o.Queue), free: make(chan *batch, o.Queue+o.Workers+nb)}
+	for range cap(r.free) {
+		r.free <- &batch{enc: g.NewEncoder()}
 	}
 
 	runCtx := ctx
-	var cancel context.CancelFunc = func() {}
+	cancel := context.CancelFunc(func() {})
 	if o.Duration > 0 {
 		runCtx, cancel = context.WithTimeout(ctx, o.Duration)
 	}
 	defer cancel()
-	var c counters
-	start := time.Now()
-	var wg sync.WaitGroup
+	r.start = time.Now()
+	smp := newSampler(r)
+	done := make(chan struct{})
+	var sw sync.WaitGroup
+	sw.Go(func() { smp.loop(done) })
+	var builders, workers sync.WaitGroup
+	for range nb {
+		builders.Go(func() { r.build(runCtx) })
+	}
 	for w := range o.Workers {
-		wg.Go(func() { g.worker(runCtx, o, conns[w%len(conns)], &c, start) })
+		workers.Go(func() { r.work(w) })
 	}
-	snap := func() Stats {
-		return Stats{
-			Traces: min(c.seq.Load(), maxTraces(o)), Sent: c.sent.Load(), Delivered: c.delivered.Load(),
-			Failed: c.failed.Load(), Rejected: c.rejected.Load(), Requests: c.requests.Load(),
-			FailedReq: c.failedReq.Load(), Elapsed: time.Since(start),
-		}
-	}
-	if progress != nil {
-		done := make(chan struct{})
-		var pw sync.WaitGroup
-		pw.Go(func() {
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					progress(snap())
-				}
-			}
-		})
-		defer func() { close(done); pw.Wait() }()
-	}
-	wg.Wait()
-	s := snap()
-	s.FirstErr = c.firstErr
-	return s, nil
+	builders.Wait()
+	close(r.queue)
+	workers.Wait()
+	close(done)
+	sw.Wait()
+	end := time.Now()
+	smp.observe()
+	smp.cut(end)
+
+	c := &r.c
+	return Stats{
+		Traces: min(c.seq.Load(), maxTraces(o)), Sent: c.sent.Load(), Delivered: c.delivered.Load(),
+		Failed: c.failed.Load(), Rejected: c.rejected.Load(), Requests: c.requests.Load(),
+		FailedReq: c.failedReq.Load(), Retries: c.retries.Load(), FirstErr: c.firstErr,
+		Elapsed: end.Sub(r.start), Workers: o.Workers, QueueCap: o.Queue,
+		Queued: smp.all.queued(), QueueFull: smp.all.full(), Busy: smp.all.busy(),
+		ExportLatency: meanLatency(c.latency.Load(), c.attempts.Load()),
+		Samples:       smp.samples,
+	}, nil
 }
 
 func maxTraces(o RunOptions) uint64 {
@@ -146,95 +249,200 @@ func maxTraces(o RunOptions) uint64 {
 	return o.MaxTraces
 }
 
-func (g *Generator) worker(ctx context.Context, o RunOptions, client *grpc.ClientConn, c *counters, start time.Time) {
-	b := g.NewEncoder()
-	limit := maxTraces(o)
+// build encodes batches into the queue until ctx ends or the traces run
+// out.
+func (r *run) build(ctx context.Context) {
+	limit := maxTraces(r.o)
 	for ctx.Err() == nil {
+		bt := <-r.free // never waits: there is one batch per builder, queue slot and worker
+		b := bt.enc
 		b.Begin()
 		now := time.Now().UnixNano()
-		for b.Spans() < o.Batch {
-			seq := c.seq.Add(1) - 1
+		for b.Spans() < r.o.Batch {
+			seq := r.c.seq.Add(1) - 1
 			if seq >= limit {
 				break
 			}
 			b.Add(seq, now)
 		}
-		n := b.Spans()
-		if n == 0 {
+		bt.spans = b.Spans()
+		if bt.spans == 0 {
+			r.free <- bt
 			return
 		}
-		if o.Rate > 0 {
-			due := start.Add(time.Duration(float64(c.scheduled.Add(int64(n))-int64(n)) / o.Rate * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
-				t := time.NewTimer(d)
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					t.Stop()
-					// The run is over, but these traces have their
-					// seqs: send them so that every seq below
-					// Stats.Traces was sent.
-					g.export(context.WithoutCancel(ctx), o, client, b, n, c)
-					return
-				}
-			}
+		bt.req = b.Bytes()
+		if r.o.Rate > 0 && !r.pace(ctx, bt.spans) {
+			// The run is over, but these traces have their seqs: send
+			// them so that every seq below Stats.Traces was sent.
+			r.enqueue(bt)
+			return
 		}
-		g.export(context.WithoutCancel(ctx), o, client, b, n, c)
+		r.enqueue(bt)
 	}
 }
 
-// exportMethod is the OTLP/gRPC trace export method.
-const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+// pace waits until a batch of n spans is due at the target rate. It
+// returns false when ctx ended first.
+func (r *run) pace(ctx context.Context, n int) bool {
+	before := r.c.scheduled.Add(int64(n)) - int64(n)
+	due := r.start.Add(time.Duration(float64(before) / r.o.Rate * float64(time.Second)))
+	d := time.Until(due)
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
-func (g *Generator) export(ctx context.Context, o RunOptions, conn *grpc.ClientConn, b *Builder, n int, c *counters) {
-	req := rawMessage(b.Bytes())
-	c.sent.Add(int64(n))
-	c.requests.Add(1)
-	ctx, cancel := context.WithTimeout(ctx, o.ExportTimeout)
-	var resp rawMessage
-	err := conn.Invoke(ctx, exportMethod, &req, &resp, grpc.ForceCodec(rawCodec{}))
-	cancel()
-	if err != nil {
-		c.failed.Add(int64(n))
-		c.failedReq.Add(1)
-		c.noteErr(err.Error())
+// enqueue hands a batch to the workers, waiting for room in the queue.
+func (r *run) enqueue(bt *batch) {
+	r.c.sent.Add(int64(bt.spans))
+	select {
+	case r.queue <- bt:
+		return
+	default:
+	}
+	r.c.blocked.Add(1)
+	r.queue <- bt
+	r.c.blocked.Add(-1)
+}
+
+// work exports batches from the queue until it is closed and empty.
+func (r *run) work(w int) {
+	for bt := range r.queue {
+		r.c.busy.Add(1)
+		r.export(w, bt)
+		r.c.busy.Add(-1)
+		r.free <- bt
+	}
+}
+
+// export sends one batch, again after each transient failure while
+// retries remain, and counts its spans as delivered, rejected or failed.
+func (r *run) export(w int, bt *batch) {
+	n := int64(bt.spans)
+	r.c.requests.Add(1)
+	for attempt := 0; ; attempt++ {
+		// A batch that was built is sent even when the run ends meanwhile.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.o.ExportTimeout)
+		t0 := time.Now()
+		resp, err := r.snd.send(ctx, w, bt.req)
+		cancel()
+		r.c.latency.Add(int64(time.Since(t0)))
+		r.c.attempts.Add(1)
+		if err == nil {
+			rej, msg := rejectedSpans(resp, n)
+			if msg != "" {
+				r.c.noteErr(msg)
+			}
+			r.c.rejected.Add(rej)
+			r.c.delivered.Add(n - rej)
+			return
+		}
+		if d, ok := r.retryDelay(err, attempt); ok && sleep(r.ctx, d) {
+			r.c.retries.Add(1)
+			continue
+		}
+		r.c.failed.Add(n)
+		r.c.failedReq.Add(1)
+		r.c.noteErr(err.Error())
 		return
 	}
-	var rej int64
-	if len(resp) > 0 {
-		r := ptraceotlp.NewExportResponse()
-		if err := r.UnmarshalProto(resp); err != nil {
-			// The sink took the request; an answer we cannot read may
-			// hide rejected spans, so count them all as rejected.
-			rej = int64(n)
-			c.noteErr("unreadable export response: " + err.Error())
-		} else if rej = r.PartialSuccess().RejectedSpans(); rej > 0 {
-			rej = min(rej, int64(n))
-			msg := r.PartialSuccess().ErrorMessage()
-			if msg == "" {
-				msg = "partial success without message"
-			}
-			c.noteErr("rejected: " + msg)
-		}
-		c.rejected.Add(rej)
+}
+
+// retryDelay says whether a failed attempt may be made again and after
+// how long: the sink's delay when it gave one, else an exponential
+// backoff with jitter.
+func (r *run) retryDelay(err error, attempt int) (time.Duration, bool) {
+	var ee *exportError
+	if attempt >= r.o.Retries || !errors.As(err, &ee) || !ee.retryable {
+		return 0, false
 	}
-	c.delivered.Add(int64(n) - rej)
+	if ee.after > 0 {
+		return ee.after, ee.after <= maxRetryWait
+	}
+	d := min(retryBase<<min(attempt, 16), retryMax)
+	return d/2 + rand.N(d/2+1), true
 }
 
-// rawMessage is an already encoded protobuf message.
-type rawMessage []byte
-
-// rawCodec sends and receives rawMessages as they are. Its name is
-// "proto" so that the request's content type is application/grpc+proto.
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) ([]byte, error) { return *v.(*rawMessage), nil }
-func (rawCodec) Unmarshal(data []byte, v any) error {
-	*v.(*rawMessage) = append((*v.(*rawMessage))[:0], data...)
-	return nil
+// sleep waits for d and returns true, or returns false when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
-func (rawCodec) Name() string { return "proto" }
 
-// ErrUndelivered is returned by callers that treat undelivered spans as a
-// failure.
-var ErrUndelivered = errors.New("spans not delivered")
+// sender makes export requests over one transport.
+type sender interface {
+	// send makes one export request for worker w and returns the
+	// response body, an encoded ExportTraceServiceResponse (possibly
+	// empty), valid until the worker's next send. A failure is an
+	// *exportError.
+	send(ctx context.Context, w int, req []byte) ([]byte, error)
+	close()
+}
+
+func newSender(o RunOptions) (sender, error) {
+	switch o.Protocol {
+	case ProtocolGRPC:
+		return newGRPCSender(o.Endpoint, o.Conns, o.Workers)
+	case ProtocolHTTP:
+		return newHTTPSender(o.Endpoint, o.Conns, o.Workers)
+	}
+	return nil, fmt.Errorf("unknown OTLP protocol %q: want grpc or http", o.Protocol)
+}
+
+// exportError is a failed export attempt: no span of it was accepted.
+type exportError struct {
+	err error
+	// retryable is true for the failures the OTLP specification calls
+	// transient.
+	retryable bool
+	// after is the delay the sink asked for before sending again; 0 when
+	// it named none.
+	after time.Duration
+}
+
+func (e *exportError) Error() string {
+	if e.after > 0 {
+		return fmt.Sprintf("%v (retry after %v)", e.err, e.after)
+	}
+	return e.err.Error()
+}
+
+func (e *exportError) Unwrap() error { return e.err }
+
+// rejectedSpans reads the partial success of an export response for a
+// request of n spans: the spans the sink refused and its message, "" when
+// it refused none.
+func rejectedSpans(resp []byte, n int64) (int64, string) {
+	if len(resp) == 0 {
+		return 0, ""
+	}
+	r := ptraceotlp.NewExportResponse()
+	if err := r.UnmarshalProto(resp); err != nil {
+		// The sink took the request; an answer we cannot read may hide
+		// rejected spans, so count them all as rejected.
+		return n, "unreadable export response: " + err.Error()
+	}
+	rej := r.PartialSuccess().RejectedSpans()
+	if rej <= 0 {
+		return 0, ""
+	}
+	msg := r.PartialSuccess().ErrorMessage()
+	if msg == "" {
+		msg = "partial success without message"
+	}
+	return min(rej, n), "rejected: " + msg
+}

@@ -1,7 +1,9 @@
 // Package synthetic builds OTLP trace batches shaped by a topology directly
-// with pdata, without running any service or going through an SDK's span
-// pipeline, and exports them over OTLP/gRPC as fast as a sink takes them or
-// at a target rate of spans per second.
+// as OTLP protobuf (or as pdata, for reference), without running any
+// service or going through an SDK's span pipeline, and exports them over
+// OTLP/gRPC or OTLP/HTTP as fast as a sink takes them or at a target rate
+// of spans per second, sampling the rate, the export queue and the
+// failures over time.
 //
 // Every trace is a pure function of (seed, seq): its trace ID, span IDs,
 // instances, latencies and errors all derive from the generator's seed and
@@ -273,6 +275,9 @@ func mix64(x uint64) uint64 {
 	x ^= x >> 31
 	return x
 }
+
+// Seed returns the seed every trace derives from.
+func (g *Generator) Seed() uint64 { return g.seed }
 
 // TraceID returns the trace ID of trace seq. Its low half is seq masked
 // with a value derived from the seed, so SeqOf inverts it.

@@ -260,16 +260,23 @@ func (s *countingSink) Export(_ context.Context, req ptraceotlp.ExportRequest) (
 
 func startSink(tb testing.TB) (*countingSink, string) {
 	tb.Helper()
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))
+	sink := &countingSink{}
+	ptraceotlp.RegisterGRPCServer(srv, sink)
+	return sink, serve(tb, srv)
+}
+
+// serve serves srv on a loopback port until the test ends and returns its
+// address.
+func serve(tb testing.TB, srv *grpc.Server) string {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))
-	sink := &countingSink{}
-	ptraceotlp.RegisterGRPCServer(srv, sink)
 	go srv.Serve(l)
 	tb.Cleanup(srv.Stop)
-	return sink, l.Addr().String()
+	return l.Addr().String()
 }
 
 func TestSyntheticRunCounts(t *testing.T) {
@@ -278,7 +285,7 @@ func TestSyntheticRunCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink, addr := startSink(t)
-	st, err := g.Run(context.Background(), RunOptions{Endpoint: addr, MaxTraces: 5000, Workers: 3, Conns: 2, Batch: 200}, nil)
+	st, err := g.Run(context.Background(), RunOptions{Endpoint: addr, MaxTraces: 5000, Workers: 3, Conns: 2, Batch: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +302,7 @@ func TestSyntheticRunCounts(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := l.Addr().String()
 	l.Close()
-	st, err = g.Run(context.Background(), RunOptions{Endpoint: dead, MaxTraces: 50, Workers: 2, Conns: 1, Batch: 100}, nil)
+	st, err = g.Run(context.Background(), RunOptions{Endpoint: dead, MaxTraces: 50, Workers: 2, Conns: 1, Batch: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +425,7 @@ func BenchmarkExport(b *testing.B) {
 				_, per := g.Expect(0)
 				b.ReportAllocs()
 				b.ResetTimer()
-				st, err := g.Run(context.Background(), RunOptions{Endpoint: addr, MaxTraces: uint64(max(b.N/per, 1)), Workers: workers, Conns: min(workers, 2)}, nil)
+				st, err := g.Run(context.Background(), RunOptions{Endpoint: addr, MaxTraces: uint64(max(b.N/per, 1)), Workers: workers, Conns: min(workers, 2)})
 				if err != nil || st.Undelivered() != 0 {
 					b.Fatal(err, st)
 				}

@@ -1,0 +1,90 @@
+package synthetic
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+)
+
+// exportMethod is the OTLP/gRPC trace export method.
+const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+// grpcSender exports over OTLP/gRPC, worker w on connection w mod conns.
+type grpcSender struct {
+	conns []*grpc.ClientConn
+	resp  []rawMessage // per worker
+}
+
+func newGRPCSender(endpoint string, conns, workers int) (*grpcSender, error) {
+	s := &grpcSender{conns: make([]*grpc.ClientConn, 0, conns), resp: make([]rawMessage, workers)}
+	for range conns {
+		c, err := grpc.NewClient(endpoint,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)),
+		)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("otlp/grpc endpoint %q: %w", endpoint, err)
+		}
+		c.Connect()
+		s.conns = append(s.conns, c)
+	}
+	return s, nil
+}
+
+func (s *grpcSender) send(ctx context.Context, w int, req []byte) ([]byte, error) {
+	msg := rawMessage(req)
+	err := s.conns[w%len(s.conns)].Invoke(ctx, exportMethod, &msg, &s.resp[w], grpc.ForceCodec(rawCodec{}))
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return s.resp[w], nil
+}
+
+func (s *grpcSender) close() {
+	for _, c := range s.conns {
+		c.Close()
+	}
+}
+
+// grpcError classifies a failed OTLP/gRPC export as the OTLP specification
+// does: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE
+// and DATA_LOSS are transient, and RESOURCE_EXHAUSTED is when the sink
+// says when to retry (google.rpc.RetryInfo).
+func grpcError(err error) *exportError {
+	st := status.Convert(err)
+	e := &exportError{err: err}
+	retryInfo := false
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			retryInfo = true
+			e.after = max(ri.GetRetryDelay().AsDuration(), 0)
+		}
+	}
+	switch st.Code() {
+	case codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.OutOfRange, codes.Unavailable, codes.DataLoss:
+		e.retryable = true
+	case codes.ResourceExhausted:
+		e.retryable = retryInfo
+	}
+	return e
+}
+
+// rawMessage is an already encoded protobuf message.
+type rawMessage []byte
+
+// rawCodec sends and receives rawMessages as they are. Its name is
+// "proto" so that the request's content type is application/grpc+proto.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) { return *v.(*rawMessage), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	*v.(*rawMessage) = append((*v.(*rawMessage))[:0], data...)
+	return nil
+}
+func (rawCodec) Name() string { return "proto" }

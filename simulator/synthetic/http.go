@@ -1,0 +1,145 @@
+package synthetic
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// tracesPath is the OTLP/HTTP path of trace exports.
+const tracesPath = "/v1/traces"
+
+// maxResponseBytes bounds what is read of one export response.
+const maxResponseBytes = 1 << 20
+
+// httpSender exports over OTLP/HTTP: each request is a POST of the
+// encoded ExportTraceServiceRequest as application/x-protobuf, on at most
+// conns keep-alive HTTP/1.1 connections shared by the workers.
+type httpSender struct {
+	url    string
+	tr     *http.Transport
+	client *http.Client
+	resp   []bytes.Buffer // per worker
+}
+
+func newHTTPSender(endpoint string, conns, workers int) (*httpSender, error) {
+	u, err := HTTPTracesURL(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxConnsPerHost:     conns,
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		WriteBufferSize:     64 << 10,
+	}
+	return &httpSender{url: u, tr: tr, client: &http.Client{Transport: tr}, resp: make([]bytes.Buffer, workers)}, nil
+}
+
+// HTTPTracesURL returns the URL OTLP/HTTP trace exports to endpoint go to:
+// http://HOST:PORT/v1/traces for host:port, an http:// URL as it is, or
+// with the path /v1/traces when it has none.
+func HTTPTracesURL(endpoint string) (string, error) {
+	if !strings.Contains(endpoint, "://") {
+		if _, _, err := net.SplitHostPort(endpoint); err != nil {
+			return "", fmt.Errorf("otlp/http endpoint %q: want host:port or an http:// URL: %w", endpoint, err)
+		}
+		return "http://" + endpoint + tracesPath, nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", fmt.Errorf("otlp/http endpoint: %w", err)
+	}
+	if u.Scheme != "http" {
+		return "", fmt.Errorf("otlp/http endpoint %q: only http:// URLs are supported", endpoint)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("otlp/http endpoint %q has no host", endpoint)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = tracesPath
+	}
+	return u.String(), nil
+}
+
+func (s *httpSender) send(ctx context.Context, w int, req []byte) ([]byte, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(req))
+	if err != nil {
+		return nil, &exportError{err: err}
+	}
+	hr.Header.Set("Content-Type", "application/x-protobuf")
+	resp, err := s.client.Do(hr)
+	if err != nil {
+		// The OTLP specification retries a sink that cannot be reached.
+		return nil, &exportError{err: err, retryable: true}
+	}
+	buf := &s.resp[w]
+	buf.Reset()
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes))
+	// Drain what is left so that the connection is kept.
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, &exportError{err: fmt.Errorf("read export response: %w", err), retryable: true}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return buf.Bytes(), nil
+	}
+	e := &exportError{err: fmt.Errorf("http %s", resp.Status)}
+	if msg := statusMessage(buf.Bytes()); msg != "" {
+		e.err = fmt.Errorf("http %s: %s", resp.Status, msg)
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		e.retryable = true
+		e.after = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return nil, e
+}
+
+func (s *httpSender) close() { s.tr.CloseIdleConnections() }
+
+// statusMessage returns the message of an OTLP/HTTP error body: a
+// google.rpc.Status in protobuf, or else the body itself when it is short
+// text.
+func statusMessage(body []byte) string {
+	var st spb.Status
+	if err := proto.Unmarshal(body, &st); err == nil && st.GetMessage() != "" {
+		return st.GetMessage()
+	}
+	if len(body) == 0 || len(body) > 512 || !utf8.Valid(body) {
+		return ""
+	}
+	return strings.TrimSpace(string(body))
+}
+
+// retryAfter reads a Retry-After header, in seconds or as an HTTP date;
+// 0 when it is absent or unreadable.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.ParseUint(h, 10, 32); err == nil {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
+}
