@@ -20,6 +20,8 @@ import (
 // collector or otlp backend, --otlp-endpoint, a pipeline fault, live
 // faults), through a relay container to the backend opened on the host as
 // in runtime inprocess, behind the export pipe when faults may act on it.
+// External services stay on the host: the containers reach them through
+// the relay too.
 func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, loads []topology.Load, faults []topology.Fault, opts Options) (*containers.Runtime, *sink, error) {
 	src, err := scenarioSource(sc)
 	if err != nil {
@@ -28,7 +30,7 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 	copts := containers.Options{Seed: seed, Source: src, Log: opts.Progress, ExportRetry: exportRetryFor(opts).MaxElapsedTime}
 	var snk *sink
 	switch {
-	case hostExport(sc.Backend, faults, opts):
+	case hostExport(sc, faults, opts):
 		if snk, err = openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint); err != nil {
 			return nil, nil, err
 		}
@@ -74,10 +76,13 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 
 // hostExport reports whether a container run exports through the host: its
 // backend is a collector or an otlp endpoint, --otlp-endpoint overrides it,
-// or faults act on the export pipeline (planned, or possibly added live).
-func hostExport(b topology.Backend, faults []topology.Fault, opts Options) bool {
+// faults act on the export pipeline (planned, or possibly added live), or
+// external services, which run on the host, must export to the same
+// backend as the containers.
+func hostExport(sc *topology.Scenario, faults []topology.Fault, opts Options) bool {
+	b := sc.Backend
 	return opts.OTLPEndpoint != "" || b.Type == topology.BackendCollector || b.Type == topology.BackendOTLP ||
-		needsPipe(faults) || opts.Control != ""
+		needsPipe(faults) || opts.Control != "" || HasExternal(sc.Topology)
 }
 
 // scenarioSource returns the file the containers read their topology from:

@@ -60,7 +60,7 @@ func TestExternalNode(t *testing.T) {
 		t.Fatalf("build external service: %v\n%s", err, out)
 	}
 	t.Run("connected", func(t *testing.T) {
-		rep, env := runExternal(t, bin, `expect:
+		rep, env := runExternal(t, bin, topology.RuntimeInProcess, `expect:
   - propagation: {connected: true}
 `)
 		if !strings.Contains(strings.Join(env, " "), AddrVar("inventory")+"=http://127.0.0.1:") {
@@ -76,7 +76,7 @@ func TestExternalNode(t *testing.T) {
 		}
 	})
 	t.Run("strip-headers upstream", func(t *testing.T) {
-		rep, _ := runExternal(t, bin, `faults:
+		rep, _ := runExternal(t, bin, topology.RuntimeInProcess, `faults:
   - at: 0s
     for: 1h
     strip-headers: {from: frontend, to: checkout}
@@ -105,16 +105,54 @@ expect:
 	})
 }
 
-// runExternal runs the external scenario with extra YAML, starting the
-// external program once the simulated services listen.
-func runExternal(t *testing.T, bin, extra string) (*Report, []string) {
+// TestExternalNodeInContainers runs the external scenario with every
+// simulated service in a container: the external program stays on the
+// host, the containers reach it through the relay, and it reaches them at
+// their published ports; the edges through it must connect as in-process,
+// and a header fault upstream must be attributed the same way.
+func TestExternalNodeInContainers(t *testing.T) {
+	requireDocker(t)
+	bin := filepath.Join(t.TempDir(), "extsvc")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/external/svc")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build external service: %v\n%s", err, out)
+	}
+	rep, _ := runExternal(t, bin, topology.RuntimeContainers, `faults:
+  - at: 1s
+    for: 1h
+    strip-headers: {from: frontend, to: checkout}
+expect:
+  - propagation: {connected: true, broken: ["frontend -> checkout"], during-fault: 1}
+`)
+	v := verdict(t, rep, "propagation")
+	t.Logf("propagation %s: %s (stats %v)", v.Status, v.Observed, v.Stats)
+	if v.Status != assert.StatusPass {
+		t.Errorf("propagation %s: %s\n%+v", v.Status, v.Observed, v.Findings)
+	}
+	if v.Stats["external_kept"] == 0 || v.Stats["external_restarted"] == 0 {
+		t.Errorf("want requests kept through checkout before the fault and restarted during it, stats %v", v.Stats)
+	}
+	if rep.Ledger.Requests < 50 {
+		t.Errorf("ledger %+v: the load did not go through", rep.Ledger)
+	}
+}
+
+// runExternal runs the external scenario with extra YAML in runtime rt,
+// starting the external program once the simulated services listen.
+func runExternal(t *testing.T, bin string, rt topology.Runtime, extra string) (*Report, []string) {
 	t.Helper()
 	port := freePort(t)
 	data := fmt.Sprintf(externalScenario, port, extra)
-	sc, err := topology.ParseScenario("external.yaml", []byte(data), os.ReadFile)
+	// On disk: the containers read the topology from the scenario's file.
+	file := filepath.Join(t.TempDir(), "external.yaml")
+	if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := topology.LoadScenario(file)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sc.Runtime = rt
 	addrFile := filepath.Join(t.TempDir(), "addrs.env")
 	var env []string
 	var cmd *exec.Cmd

@@ -41,7 +41,8 @@ func WithOnly(service string, instance int) Option {
 func WithNone() Option { return func(c *config) { c.only = &onlyInstance{instance: -1} } }
 
 // WithPeers gives the host:port of instances this runtime does not host:
-// peers[service][i] is instance i of service.
+// peers[service][i] is instance i of service. For an external service,
+// peers[service][0], when given, is where to reach it instead of its URL.
 func WithPeers(peers map[string][]string) Option {
 	return func(c *config) { c.peers = peers }
 }

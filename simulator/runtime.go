@@ -115,7 +115,13 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	}
 	for _, s := range rt.topo.Services {
 		if s.IsExternal() {
-			rt.peers[s.Name] = []*peer{rt.externalPeer(s)}
+			p := rt.externalPeer(s)
+			if addrs := rt.cfg.peers[s.Name]; len(addrs) > 0 && addrs[0] != "" {
+				// Reached another way than at its URL: through the relay
+				// of a container run.
+				p.address = addrs[0]
+			}
+			rt.peers[s.Name] = []*peer{p}
 			continue
 		}
 		for i := range s.Instances {

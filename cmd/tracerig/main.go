@@ -91,7 +91,8 @@ usage:
   tracerig bench [flags] [SCENARIO|NAME]  measure blast against a sink in another process
   tracerig conformance [--listen ADDR]    serve the W3C Trace Context test participant at /test
   tracerig serve --topology F --service S run one service instance with a control API (containers)
-  tracerig relay [--listen A --tunnel B] carry exports from a container network to the host (containers)
+  tracerig relay [--listen A,B --tunnel C]
+                                          carry connections from a container network to the host
   tracerig clean [--images]               remove every container and network tracerig left behind
 
 Run 'tracerig COMMAND -h' for a command's flags.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/tracerig/tracerig/internal/tunnel"
 )
@@ -19,7 +20,7 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		listen = fs.String("listen", ":4317", "where the services connect")
+		listen = fs.String("listen", ":4317", "where the services connect: a comma-separated list, each carried to its own target on the host")
 		tun    = fs.String("tunnel", ":4320", "where the host dials in")
 	)
 	fs.Usage = func() {
@@ -32,10 +33,14 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return usageError("relay takes no arguments, got %q", fs.Args())
 	}
-	lis, tl, err := tunnel.Listen(*listen, *tun)
+	tl, lis, err := tunnel.Listen(*tun, strings.Split(*listen, ",")...)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "relay listening on %s, host tunnel on %s\n", lis.Addr(), tl.Addr())
-	return tunnel.Serve(ctx, lis, tl)
+	addrs := make([]string, len(lis))
+	for i, l := range lis {
+		addrs[i] = l.Addr().String()
+	}
+	fmt.Fprintf(stdout, "relay listening on %s, host tunnel on %s\n", strings.Join(addrs, ", "), tl.Addr())
+	return tunnel.Serve(ctx, tl, lis...)
 }

@@ -4,10 +4,12 @@
 // 127.0.0.1) ahead of time, and the relay hands every connection it accepts
 // to one of those waiting connections.
 //
-// On a waiting connection the relay writes one byte, signal, when it has a
-// connection for it; the host dials the target and answers with one byte,
-// connected or unreachable, then both ends copy bytes until either side
-// closes. A waiting connection the host closed is skipped.
+// A relay may listen on several addresses, each carried to a target of its
+// own. On a waiting connection the relay writes one byte when it has a
+// connection for it: the number of the listener it came in on, from 1; the
+// host dials that listener's target and answers with one byte, connected
+// or unreachable, then both ends copy bytes until either side closes. A
+// waiting connection the host closed is skipped.
 package tunnel
 
 import (
@@ -19,18 +21,20 @@ import (
 	"time"
 )
 
-// The bytes of the handshake on a waiting connection.
+// The host's answers on a waiting connection the relay signalled.
 const (
-	signal      byte = 0x01 // relay → host: a connection needs you
-	connected   byte = 0x01 // host → relay: the target answered, copy
-	unreachable byte = 0x02 // host → relay: the target did not answer
+	connected   byte = 0x01 // the target answered, copy
+	unreachable byte = 0x02 // the target did not answer
 )
+
+// MaxListeners is how many addresses one relay carries.
+const MaxListeners = 255
 
 // handshakeTimeout bounds each step of the handshake.
 const handshakeTimeout = 10 * time.Second
 
-// Relay is the network side: it accepts the connections to carry on one
-// listener and the host's waiting connections on another.
+// Relay is the network side: it accepts the connections to carry on its
+// listeners and the host's waiting connections on another.
 type Relay struct {
 	idle chan *waiting
 
@@ -47,13 +51,18 @@ type waiting struct {
 	ack chan byte
 }
 
-// Serve relays connections accepted on lis through the host's connections
-// accepted on tun, until ctx is done; it then closes both listeners and
-// every connection, and returns once all its goroutines have.
-func Serve(ctx context.Context, lis, tun net.Listener) error {
+// Serve relays connections accepted on each of lis through the host's
+// connections accepted on tun, until ctx is done; it then closes every
+// listener and connection, and returns once all its goroutines have.
+func Serve(ctx context.Context, tun net.Listener, lis ...net.Listener) error {
+	if len(lis) == 0 || len(lis) > MaxListeners {
+		return fmt.Errorf("relay: %d listeners, want 1 to %d", len(lis), MaxListeners)
+	}
 	r := &Relay{idle: make(chan *waiting, 64), conns: map[net.Conn]struct{}{}}
 	r.wg.Go(func() { r.acceptHosts(tun) })
-	r.wg.Go(func() { r.acceptConns(lis) })
+	for i, l := range lis {
+		r.wg.Go(func() { r.acceptConns(l, byte(i+1)) })
+	}
 	<-ctx.Done()
 	r.mu.Lock()
 	r.closed = true
@@ -61,7 +70,9 @@ func Serve(ctx context.Context, lis, tun net.Listener) error {
 		c.Close()
 	}
 	r.mu.Unlock()
-	lis.Close()
+	for _, l := range lis {
+		l.Close()
+	}
 	tun.Close()
 	r.wg.Wait()
 	return nil
@@ -113,7 +124,7 @@ func (r *Relay) acceptHosts(tun net.Listener) {
 	}
 }
 
-func (r *Relay) acceptConns(lis net.Listener) {
+func (r *Relay) acceptConns(lis net.Listener, signal byte) {
 	for {
 		c, err := lis.Accept()
 		if err != nil {
@@ -122,12 +133,13 @@ func (r *Relay) acceptConns(lis net.Listener) {
 		if !r.track(c) {
 			continue
 		}
-		r.wg.Go(func() { r.carry(c) })
+		r.wg.Go(func() { r.carry(c, signal) })
 	}
 }
 
-// carry pairs c with a waiting host connection and copies between them.
-func (r *Relay) carry(c net.Conn) {
+// carry pairs c, accepted on listener number signal, with a waiting host
+// connection and copies between them.
+func (r *Relay) carry(c net.Conn, signal byte) {
 	defer r.untrack(c)
 	timeout := time.NewTimer(handshakeTimeout)
 	defer timeout.Stop()
@@ -182,10 +194,11 @@ func splice(a, b net.Conn) {
 }
 
 // Client is the host side: it keeps connections waiting at a relay and
-// connects each one the relay signals to the target.
+// connects each one the relay signals to the target of the listener it
+// names.
 type Client struct {
 	relay  string
-	target func() string
+	target func(listener int) string
 	cancel context.CancelFunc
 	ctx    context.Context
 
@@ -195,10 +208,11 @@ type Client struct {
 }
 
 // Dial keeps idle connections waiting at the relay at relayAddr (host:port)
-// until Close, connecting each connection the relay carries to target(),
-// which is asked afresh for every connection. It returns at once; a relay
-// that is not up yet is dialled again until it is.
-func Dial(relayAddr string, target func() string, idle int) *Client {
+// until Close, connecting each connection the relay carries to
+// target(listener), listener being the relay's listener it came in on
+// (from 0), asked afresh for every connection; "" refuses it. It returns
+// at once; a relay that is not up yet is dialled again until it is.
+func Dial(relayAddr string, target func(listener int) string, idle int) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{relay: relayAddr, target: target, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
 	for range max(idle, 1) {
@@ -257,20 +271,25 @@ func (c *Client) wait() {
 			return
 		}
 		var b [1]byte
-		if _, err := io.ReadFull(conn, b[:]); err != nil || b[0] != signal {
+		if _, err := io.ReadFull(conn, b[:]); err != nil || b[0] == 0 {
 			c.untrack(conn)
 			continue
 		}
-		c.wg.Go(func() { c.connect(conn) })
+		c.wg.Go(func() { c.connect(conn, int(b[0])-1) })
 	}
 }
 
-// connect dials the target for a signalled connection and copies between
-// them.
-func (c *Client) connect(conn net.Conn) {
+// connect dials the target of listener for a signalled connection and
+// copies between them.
+func (c *Client) connect(conn net.Conn, listener int) {
 	defer c.untrack(conn)
+	target := c.target(listener)
+	if target == "" {
+		conn.Write([]byte{unreachable})
+		return
+	}
 	d := net.Dialer{Timeout: 5 * time.Second}
-	up, err := d.DialContext(c.ctx, "tcp", c.target())
+	up, err := d.DialContext(c.ctx, "tcp", target)
 	if err != nil {
 		conn.Write([]byte{unreachable})
 		return
@@ -285,14 +304,27 @@ func (c *Client) connect(conn net.Conn) {
 	splice(conn, up)
 }
 
-// Listen opens the relay's two listeners on addr and tunAddr, for Serve.
-func Listen(addr, tunAddr string) (lis, tun net.Listener, err error) {
-	if lis, err = net.Listen("tcp", addr); err != nil {
-		return nil, nil, fmt.Errorf("relay: listen on %s: %w", addr, err)
+// Listen opens the relay's listener for the host on tunAddr and one on
+// each of addrs, for Serve.
+func Listen(tunAddr string, addrs ...string) (tun net.Listener, lis []net.Listener, err error) {
+	closeAll := func() {
+		for _, l := range lis {
+			l.Close()
+		}
+		if tun != nil {
+			tun.Close()
+		}
 	}
 	if tun, err = net.Listen("tcp", tunAddr); err != nil {
-		lis.Close()
 		return nil, nil, fmt.Errorf("relay: listen for the host on %s: %w", tunAddr, err)
 	}
-	return lis, tun, nil
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("relay: listen on %s: %w", a, err)
+		}
+		lis = append(lis, l)
+	}
+	return tun, lis, nil
 }

@@ -40,21 +40,38 @@ func echo(t *testing.T) string {
 // carried from and the address the host dials.
 func relay(t *testing.T) (addr, tunAddr string) {
 	t.Helper()
-	lis, tun, err := Listen("127.0.0.1:0", "127.0.0.1:0")
+	addrs, tunAddr := relayN(t, 1)
+	return addrs[0], tunAddr
+}
+
+// relayN starts a relay with n listeners.
+func relayN(t *testing.T, n int) (addrs []string, tunAddr string) {
+	t.Helper()
+	want := make([]string, n)
+	for i := range want {
+		want[i] = "127.0.0.1:0"
+	}
+	tun, lis, err := Listen("127.0.0.1:0", want...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { Serve(ctx, lis, tun); close(done) }()
+	go func() { Serve(ctx, tun, lis...); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return lis.Addr().String(), tun.Addr().String()
+	for _, l := range lis {
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, tun.Addr().String()
 }
+
+// to returns a target function sending every listener to addr.
+func to(addr string) func(int) string { return func(int) string { return addr } }
 
 func TestCarriesConnections(t *testing.T) {
 	target := echo(t)
 	addr, tunAddr := relay(t)
-	cl := Dial(tunAddr, func() string { return target }, 2)
+	cl := Dial(tunAddr, to(target), 2)
 	defer cl.Close()
 
 	// More connections at once than waiting ones, each with its own
@@ -102,7 +119,7 @@ func TestUnreachableTargetClosesTheConnection(t *testing.T) {
 	dead := lis.Addr().String()
 	lis.Close()
 	addr, tunAddr := relay(t)
-	cl := Dial(tunAddr, func() string { return dead }, 1)
+	cl := Dial(tunAddr, to(dead), 1)
 	defer cl.Close()
 
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -122,7 +139,7 @@ func TestTargetIsAskedPerConnection(t *testing.T) {
 	var mu sync.Mutex
 	current := a
 	var asked []string
-	cl := Dial(tunAddr, func() string {
+	cl := Dial(tunAddr, func(int) string {
 		mu.Lock()
 		defer mu.Unlock()
 		asked = append(asked, current)
@@ -160,10 +177,10 @@ func TestTargetIsAskedPerConnection(t *testing.T) {
 func TestSkipsClosedWaitingConnections(t *testing.T) {
 	target := echo(t)
 	addr, tunAddr := relay(t)
-	old := Dial(tunAddr, func() string { return target }, 3)
+	old := Dial(tunAddr, to(target), 3)
 	time.Sleep(200 * time.Millisecond) // let the old ones reach the relay
 	old.Close()
-	cl := Dial(tunAddr, func() string { return target }, 1)
+	cl := Dial(tunAddr, to(target), 1)
 	defer cl.Close()
 
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -176,5 +193,45 @@ func TestSkipsClosedWaitingConnections(t *testing.T) {
 	got, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil || got != "still here\n" {
 		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
+// Each listener is carried to its own target; a listener without one is
+// refused.
+func TestListenersHaveTheirOwnTargets(t *testing.T) {
+	tag := func(name string) string {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		t.Cleanup(func() { lis.Close(); wg.Wait() })
+		wg.Go(func() {
+			for {
+				c, err := lis.Accept()
+				if err != nil {
+					return
+				}
+				io.WriteString(c, name+"\n")
+				c.Close()
+			}
+		})
+		return lis.Addr().String()
+	}
+	targets := []string{tag("first"), tag("second"), ""}
+	addrs, tunAddr := relayN(t, 3)
+	cl := Dial(tunAddr, func(i int) string { return targets[i] }, 2)
+	defer cl.Close()
+	for i, want := range []string{"first\n", "second\n", ""} {
+		c, err := net.DialTimeout("tcp", addrs[i], 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(8 * time.Second))
+		got, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if got != want {
+			t.Errorf("listener %d: got %q, want %q", i, got, want)
+		}
 	}
 }

@@ -93,8 +93,9 @@ type Runtime struct {
 	net     *testcontainers.DockerNetwork
 	image   string
 	backend testcontainers.Container
+	relay   testcontainers.Container
 	backURL string
-	tunnel  *tunnel.Client // host side of the export relay, with HostEndpoint
+	tunnel  *tunnel.Client // host side of the relay, when one runs
 
 	mu    sync.Mutex
 	insts map[string][]*instance
@@ -174,12 +175,28 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	if r.net, err = tcnetwork.New(ctx, tcnetwork.WithLabels(r.labels())); err != nil {
 		return fmt.Errorf("create the run's network: %w", err)
 	}
-	var endpoint string
+	// The relay carries what the containers send to the host's loopback:
+	// exports to HostEndpoint, calls to external services.
+	var relayed []relayPort
 	if r.opts.HostEndpoint != "" {
-		if err := r.startRelay(ctx); err != nil {
+		relayed = append(relayed, relayPort{port: otlpPort, target: r.opts.HostEndpoint})
+	}
+	externalIn := map[string]string{} // external service -> its relay address
+	for _, s := range r.topo.Services {
+		if s.IsExternal() {
+			port := strconv.Itoa(firstExternalPort + len(externalIn))
+			externalIn[s.Name] = relayAlias + ":" + port
+			relayed = append(relayed, relayPort{port: port, target: s.ExternalAddr()})
+		}
+	}
+	if len(relayed) > 0 {
+		if err := r.startRelay(ctx, relayed); err != nil {
 			return err
 		}
-		endpoint = "otlp-relay:" + otlpPort
+	}
+	var endpoint string
+	if r.opts.HostEndpoint != "" {
+		endpoint = relayAlias + ":" + otlpPort
 	} else if r.opts.Jaeger != "" {
 		if err := r.startJaeger(ctx); err != nil {
 			return err
@@ -199,6 +216,10 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	peersIn := map[string][]string{}   // by alias, inside the network
 	peersHost := map[string][]string{} // published, from the host
 	for _, s := range r.topo.Services {
+		if s.IsExternal() {
+			peersIn[s.Name] = []string{externalIn[s.Name]}
+			continue
+		}
 		for i := range s.Instances {
 			in := &instance{service: s.Name, index: i, alias: fmt.Sprintf("%s-%d", s.Name, i)}
 			if in.svcAddr, err = freeAddr(); err == nil {

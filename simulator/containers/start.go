@@ -97,47 +97,67 @@ func (r *Runtime) startJaeger(ctx context.Context) error {
 	return nil
 }
 
-// relayPort is where the relay container waits for the host's connections.
-const relayPort = "4320"
+// The relay container: its network alias, the port it waits for the
+// host's connections on, and the first of the ports external services are
+// reached at inside the network.
+const (
+	relayAlias        = "relay"
+	tunnelPort        = "4320"
+	firstExternalPort = 5000
+)
 
-// startRelay runs `tracerig relay` in the run's network (alias "otlp-relay")
-// and keeps connections from the host waiting at it, so that the services
-// export to opts.HostEndpoint on the host's loopback: a collector, an otlp
-// endpoint or the export pipe, none of which the containers can reach.
-func (r *Runtime) startRelay(ctx context.Context) error {
+// relayPort is one port of the relay and what on the host it leads to.
+type relayPort struct {
+	port   string // inside the network
+	target string // host:port on the host's loopback
+}
+
+// startRelay runs `tracerig relay` in the run's network (alias "relay")
+// and keeps connections from the host waiting at it, so that what the
+// containers send to each of ports reaches its target on the host's
+// loopback, which they cannot reach themselves: exports to a collector, an
+// otlp endpoint or the export pipe; calls to external services.
+func (r *Runtime) startRelay(ctx context.Context, ports []relayPort) error {
 	addr, err := freeAddr()
 	if err != nil {
 		return err
 	}
+	listen := make([]string, len(ports))
+	targets := make([]string, len(ports))
+	for i, p := range ports {
+		listen[i], targets[i] = "0.0.0.0:"+p.port, p.target
+	}
 	req := testcontainers.ContainerRequest{
 		Image:          r.image,
-		Cmd:            []string{"relay", "--listen", "0.0.0.0:" + otlpPort, "--tunnel", "0.0.0.0:" + relayPort},
-		ExposedPorts:   []string{relayPort + "/tcp"},
+		Cmd:            []string{"relay", "--listen", strings.Join(listen, ","), "--tunnel", "0.0.0.0:" + tunnelPort},
+		ExposedPorts:   []string{tunnelPort + "/tcp"},
 		Networks:       []string{r.net.Name},
-		NetworkAliases: map[string][]string{r.net.Name: {"otlp-relay"}},
+		NetworkAliases: map[string][]string{r.net.Name: {relayAlias}},
 		Labels:         r.labels(),
-		Name:           "tracerig-" + r.runID + "-otlp-relay",
+		Name:           "tracerig-" + r.runID + "-relay",
 		HostConfigModifier: func(hc *container.HostConfig) {
-			publish(hc, relayPort, addr)
+			publish(hc, tunnelPort, addr)
 		},
 		WaitingFor: wait.ForLog("relay listening").WithStartupTimeout(30 * time.Second).WithPollInterval(50 * time.Millisecond),
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	if c != nil {
-		r.backend = c
+		r.relay = c
 	}
 	if err != nil {
-		return fmt.Errorf("start the export relay container: %w", err)
+		return fmt.Errorf("start the relay container: %w", err)
 	}
-	target := r.opts.HostEndpoint
-	r.tunnel = tunnel.Dial(addr, func() string { return target }, relayIdle)
-	r.logf("export relay ready: otlp-relay:%s carries to %s on the host", otlpPort, target)
+	r.tunnel = tunnel.Dial(addr, func(i int) string { return targets[i] }, relayIdle)
+	for _, p := range ports {
+		r.logf("relay ready: %s:%s carries to %s on the host", relayAlias, p.port, p.target)
+	}
 	return nil
 }
 
 // relayIdle is how many host connections wait at the relay: every service
-// instance holds one export connection, so a few cover its reconnects.
-const relayIdle = 4
+// instance holds one export connection and a few to each external service,
+// so a few cover the connections being opened at any one time.
+const relayIdle = 8
 
 // startRetrying starts an instance, on other host ports when another
 // process took the ones picked for it between the pick and the bind.
