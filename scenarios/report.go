@@ -65,16 +65,20 @@ type BackendReport struct {
 
 // LoadReport is what one load entry achieved.
 type LoadReport struct {
-	Target        string         `json:"target"`
-	Requests      uint64         `json:"requests"`
-	RequestedRate float64        `json:"requested_rate"`
-	AchievedRate  float64        `json:"achieved_rate"`
-	Success       float64        `json:"success"`
-	LatencyP50    time.Duration  `json:"latency_p50_ns"`
-	LatencyP99    time.Duration  `json:"latency_p99_ns"`
-	LatencyMax    time.Duration  `json:"latency_max_ns"`
-	StatusCodes   map[string]int `json:"status_codes"`
-	Errors        []string       `json:"errors,omitempty"`
+	Target        string  `json:"target"`
+	Requests      uint64  `json:"requests"`
+	RequestedRate float64 `json:"requested_rate"`
+	// RequestedRateEnd is a ramp's end rate; the same as RequestedRate
+	// for a constant rate.
+	RequestedRateEnd float64        `json:"requested_rate_end"`
+	Duration         time.Duration  `json:"duration_ns"` // as planned; 0 for a request count alone
+	AchievedRate     float64        `json:"achieved_rate"`
+	Success          float64        `json:"success"`
+	LatencyP50       time.Duration  `json:"latency_p50_ns"`
+	LatencyP99       time.Duration  `json:"latency_p99_ns"`
+	LatencyMax       time.Duration  `json:"latency_max_ns"`
+	StatusCodes      map[string]int `json:"status_codes"`
+	Errors           []string       `json:"errors,omitempty"`
 }
 
 func newReport(sc *topology.Scenario) *Report {
@@ -95,21 +99,32 @@ func describeBackend(b topology.Backend, s *sink) BackendReport {
 	return BackendReport{Type: typ, Endpoint: s.endpoint, ReadBack: s.noReadBack == "", Reason: s.noReadBack}
 }
 
-func loadReports(results []simulator.LoadResult) []LoadReport {
+func loadReports(loads []topology.Load, results []simulator.LoadResult) []LoadReport {
 	out := make([]LoadReport, 0, len(results))
-	for _, r := range results {
+	for i, r := range results {
 		m := r.Metrics
+		end := r.RequestedRate
+		var planned time.Duration
+		if i < len(loads) {
+			l := loads[i]
+			if l.Rate.Ramp && l.Rate.Per > 0 {
+				end = float64(l.Rate.To) / l.Rate.Per.Seconds()
+			}
+			planned = l.Duration
+		}
 		out = append(out, LoadReport{
-			Target:        r.Name,
-			Requests:      m.Requests,
-			RequestedRate: r.RequestedRate,
-			AchievedRate:  m.Rate,
-			Success:       m.Success,
-			LatencyP50:    m.Latencies.P50,
-			LatencyP99:    m.Latencies.P99,
-			LatencyMax:    m.Latencies.Max,
-			StatusCodes:   m.StatusCodes,
-			Errors:        m.Errors,
+			Target:           r.Name,
+			Requests:         m.Requests,
+			RequestedRate:    r.RequestedRate,
+			RequestedRateEnd: end,
+			Duration:         planned,
+			AchievedRate:     m.Rate,
+			Success:          m.Success,
+			LatencyP50:       m.Latencies.P50,
+			LatencyP99:       m.Latencies.P99,
+			LatencyMax:       m.Latencies.Max,
+			StatusCodes:      m.StatusCodes,
+			Errors:           m.Errors,
 		})
 	}
 	return out

@@ -205,6 +205,12 @@ func (r *Report) timeSeries() []*figure {
 		i := int(math.Floor(float64(ns-t0) / 1e9 / step))
 		return min(max(i, 0), n-1)
 	}
+	sent := make([]float64, n) // load requests, by when they were sent
+	for _, h := range in.Hops {
+		if h.From == "" && h.SentAt != 0 {
+			sent[bucket(h.SentAt)]++
+		}
+	}
 	ended, arrived := make([]float64, n), make([]float64, n)
 	queue, failed, missing := make([]float64, n), make([]float64, n), make([]float64, n)
 	var delivered map[spanKey]bool
@@ -275,7 +281,51 @@ func (r *Report) timeSeries() []*figure {
 	if len(bands) > 0 {
 		lf.add("fault window", bandFills[0], "box")
 	}
-	return []*figure{rf, lf}
+	return []*figure{r.requestRate(sent, step, n, xLabel, bands), rf, lf}
+}
+
+// requestRate plots the load's requests per second as sent against the
+// rate the loads asked for (summed; a ramp as a line), when any load asked
+// for one.
+func (r *Report) requestRate(sent []float64, step float64, n int, xLabel string, bands []band) *figure {
+	p := newPlot()
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = "requests / s"
+	p.X.Min, p.X.Max, p.Y.Min = 0, float64(n)*step, 0
+	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
+	p.Add(&faultBands{bands: bands})
+	f := &figure{title: "Requests per second: asked for by the loads and sent", p: p, h: plotH * 0.8}
+	addStep(p, sent, step, 1/step, colOK, nil)
+	f.add("sent", colOK, "line")
+	// The asked rate at the middle of each bucket, summed over the loads.
+	asked := make([]float64, n)
+	paced := false
+	for _, l := range r.Load {
+		if l.RequestedRate <= 0 && l.RequestedRateEnd <= 0 {
+			continue
+		}
+		paced = true
+		for i := range asked {
+			t := (float64(i) + 0.5) * step
+			d := l.Duration.Seconds()
+			if d > 0 && t > d {
+				continue
+			}
+			rate := l.RequestedRate
+			if d > 0 {
+				rate += (l.RequestedRateEnd - l.RequestedRate) * t / d
+			}
+			asked[i] += rate * step
+		}
+	}
+	if paced {
+		addStep(p, asked, step, 1/step, colExpect, []vg.Length{vg.Points(4), vg.Points(2)})
+		f.add("asked for", colExpect, "dashed")
+	}
+	if len(bands) > 0 {
+		f.add("fault window", bandFills[0], "box")
+	}
+	return f
 }
 
 // spanKey names one span across traces.

@@ -147,7 +147,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	waitFaults()
 	stopControl()
 	rep.Faults = rt.FaultWindows()
-	rep.Load = loadReports(results)
+	rep.Load = loadReports(loads, results)
 	rep.Interrupted = rep.Interrupted || ctx.Err() != nil
 
 	// Everything after the load runs on its own clock, so an interrupted

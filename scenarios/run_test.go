@@ -179,7 +179,7 @@ func TestQuickstartWritesReport(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != ReportVersion || !got.Passed || len(got.Verdicts) != 2 || got.Ledger.SpansEnded == 0 {
+	if got.Version != ReportVersion || !got.Passed || len(got.Verdicts) != 3 || got.Verdicts[2].Check != "load" || got.Ledger.SpansEnded == 0 {
 		t.Errorf("report.json: %s", b)
 	}
 	if fi, err := os.Stat(filepath.Join(out, "results.bin")); err != nil || fi.Size() == 0 {
