@@ -33,11 +33,11 @@ func NewLedger() *Ledger {
 type shard struct {
 	l       *Ledger
 	mu      sync.Mutex
-	ended   []endRec
-	exports []exportRec
-	sends   []sendRec
-	recvs   []recvRec
-	orphans []orphanRec
+	ended   chunks[endRec]
+	exports chunks[exportRec]
+	sends   chunks[sendRec]
+	recvs   chunks[recvRec]
+	orphans chunks[orphanRec]
 }
 
 type endRec struct {
@@ -103,31 +103,31 @@ func (l *Ledger) newShard() *shard {
 
 func (s *shard) addEnded(r endRec) {
 	s.mu.Lock()
-	s.ended = append(s.ended, r)
+	s.ended.add(r)
 	s.mu.Unlock()
 }
 
 func (s *shard) addExports(rs []exportRec) {
 	s.mu.Lock()
-	s.exports = append(s.exports, rs...)
+	s.exports.addAll(rs)
 	s.mu.Unlock()
 }
 
 func (s *shard) addSend(r sendRec) {
 	s.mu.Lock()
-	s.sends = append(s.sends, r)
+	s.sends.add(r)
 	s.mu.Unlock()
 }
 
 func (s *shard) addOrphan(r orphanRec) {
 	s.mu.Lock()
-	s.orphans = append(s.orphans, r)
+	s.orphans.add(r)
 	s.mu.Unlock()
 }
 
 func (s *shard) addRecv(r recvRec) {
 	s.mu.Lock()
-	s.recvs = append(s.recvs, r)
+	s.recvs.add(r)
 	s.mu.Unlock()
 }
 
@@ -145,19 +145,19 @@ func (l *Ledger) Totals() Totals {
 	var t Totals
 	for _, s := range l.snapshotShards() {
 		s.mu.Lock()
-		t.SpansEnded += len(s.ended)
-		for _, e := range s.exports {
+		t.SpansEnded += s.ended.len()
+		for e := range s.exports.all() {
 			if e.ok {
 				t.SpansExported++
 			} else {
 				t.ExportFailed++
 			}
 		}
-		t.Hops += len(s.sends) + len(s.orphans)
+		t.Hops += s.sends.len() + s.orphans.len()
 		s.mu.Unlock()
 	}
 	l.loads.mu.Lock()
-	t.Requests = len(l.loads.sends)
+	t.Requests = l.loads.sends.len()
 	l.loads.mu.Unlock()
 	return t
 }
@@ -188,27 +188,27 @@ func (l *Ledger) Snapshot() Snapshot {
 	var nEnded, nSends int
 	for _, s := range shards {
 		s.mu.Lock()
-		for _, e := range s.exports {
+		for e := range s.exports.all() {
 			k := spanKey{e.trace, e.id}
 			outcome[k] = outcome[k] || e.ok
 		}
-		for _, r := range s.recvs {
+		for r := range s.recvs.all() {
 			recvs[r.hop] = r
 		}
-		nEnded += len(s.ended)
-		nSends += len(s.sends) + len(s.orphans)
+		nEnded += s.ended.len()
+		nSends += s.sends.len() + s.orphans.len()
 		s.mu.Unlock()
 	}
 	snap := Snapshot{Ended: make([]record.Ended, 0, nEnded), Hops: make([]record.Hop, 0, nSends)}
 	for _, s := range shards {
 		s.mu.Lock()
-		for _, e := range s.ended {
+		for e := range s.ended.all() {
 			snap.Ended = append(snap.Ended, l.ended(e, outcome))
 		}
-		for _, r := range s.sends {
+		for r := range s.sends.all() {
 			snap.Hops = append(snap.Hops, l.hop(r, recvs))
 		}
-		for _, o := range s.orphans {
+		for o := range s.orphans.all() {
 			h := record.Hop{
 				ID: o.recv.hop, From: l.syms.name(o.from), FromExternal: true,
 				To: l.syms.name(o.to), ToInstance: int(o.toInst), Route: l.syms.name(o.route), SentAt: o.at,

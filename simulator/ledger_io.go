@@ -102,19 +102,19 @@ func (s *shard) wire() wireShard {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var w wireShard
-	for _, e := range s.ended {
+	for e := range s.ended.all() {
 		w.Ended = append(w.Ended, wireEnd{e.trace, e.id, e.parent, e.start, e.end, e.service, e.inst, e.name, e.kind, e.status})
 	}
-	for _, e := range s.exports {
+	for e := range s.exports.all() {
 		w.Exports = append(w.Exports, wireExport{e.trace, e.id, e.ok})
 	}
-	for _, r := range s.sends {
+	for r := range s.sends.all() {
 		w.Sends = append(w.Sends, wireSend{r.hop, r.parent, r.request, r.sentAt, r.sent, r.from, r.to, r.route, r.fromInst, r.toInst, r.headers, r.attempt, r.clientSpan, r.external, r.state, r.baggage})
 	}
-	for _, r := range s.recvs {
+	for r := range s.recvs.all() {
 		w.Recvs = append(w.Recvs, r.wire())
 	}
-	for _, o := range s.orphans {
+	for o := range s.orphans.all() {
 		w.Orphans = append(w.Orphans, wireOrphan{o.recv.wire(), o.at, o.from, o.to, o.route, o.toInst})
 	}
 	return w
@@ -155,22 +155,22 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range w.Ended {
-		s.ended = append(s.ended, endRec{e.Trace, e.ID, e.Parent, e.Start, e.End, m(e.Service), m(e.Inst), m(e.Name), e.Kind, e.Status})
+		s.ended.add(endRec{e.Trace, e.ID, e.Parent, e.Start, e.End, m(e.Service), m(e.Inst), m(e.Name), e.Kind, e.Status})
 	}
 	for _, e := range w.Exports {
-		s.exports = append(s.exports, exportRec{e.Trace, e.ID, e.OK})
+		s.exports.add(exportRec{e.Trace, e.ID, e.OK})
 	}
 	for _, r := range w.Sends {
-		s.sends = append(s.sends, sendRec{hop: r.Hop, parent: r.Parent, request: r.Request, sentAt: r.SentAt, sent: r.Sent,
+		s.sends.add(sendRec{hop: r.Hop, parent: r.Parent, request: r.Request, sentAt: r.SentAt, sent: r.Sent,
 			from: m(r.From), to: m(r.To), route: m(r.Route), fromInst: r.FromInst, toInst: r.ToInst,
 			headers: r.Headers, attempt: r.Attempt, clientSpan: r.ClientSpan, external: r.External,
 			state: mopt(m, r.State), baggage: mopt(m, r.Baggage)})
 	}
 	for _, r := range w.Recvs {
-		s.recvs = append(s.recvs, r.rec(m))
+		s.recvs.add(r.rec(m))
 	}
 	for _, o := range w.Orphans {
-		s.orphans = append(s.orphans, orphanRec{recv: o.Recv.rec(m), at: o.At, from: m(o.From), to: m(o.To), route: m(o.Route), toInst: o.ToInst})
+		s.orphans.add(orphanRec{recv: o.Recv.rec(m), at: o.At, from: m(o.From), to: m(o.To), route: m(o.Route), toInst: o.ToInst})
 	}
 }
 
