@@ -290,14 +290,7 @@ func (r *run) pace(ctx context.Context, n int) bool {
 	if d <= 0 {
 		return true
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return sleep(ctx, d)
 }
 
 // enqueue hands a batch to the workers, waiting for room in the queue.
