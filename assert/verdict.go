@@ -13,6 +13,9 @@ const (
 	StatusPass   Status = "pass"
 	StatusFail   Status = "fail"
 	StatusNotRun Status = "not-run"
+	// StatusWarn is a problem the scenario does not make a failure: a load
+	// that fell short of its rate without `expect: load`.
+	StatusWarn Status = "warn"
 )
 
 // Verdict is the result of one check, as it goes into report.json.

@@ -8,10 +8,6 @@ import (
 	"github.com/tracerig/tracerig/topology"
 )
 
-// rateReached is the share of its requested rate a load must achieve for
-// the run to count as the load it was asked to be.
-const rateReached = 0.97
-
 // meanRequested is the mean rate a load asks for, per second: its rate, or
 // the middle of a ramp that runs for its whole duration; 0 for a load flat
 // out or a ramp cut short by a request count, whose mean cannot be known
@@ -28,15 +24,25 @@ func meanRequested(l topology.Load) float64 {
 }
 
 // loadVerdict says whether every load reached the rate it asked for: a run
-// that could not (the services answered too slowly for the workers, or the
-// machine ran out of CPU) did not put the system under the load the
-// scenario describes, so its other verdicts say less than they seem to.
-func loadVerdict(loads []topology.Load, reports []LoadReport, interrupted bool) assert.Verdict {
+// that could not (the services answered too slowly, or the machine ran out
+// of CPU) did not put the system under the load the scenario describes, so
+// its other verdicts say less than they seem to. A shortfall fails the
+// verdict when the scenario expects `load`, and is a warning otherwise.
+func loadVerdict(loads []topology.Load, reports []LoadReport, interrupted bool, expects []topology.Expect) assert.Verdict {
+	least, required := topology.DefaultLoadMin, false
+	for _, e := range expects {
+		if e.Kind == topology.ExpectLoad {
+			least, required = e.Load.Min, true
+		}
+	}
 	v := assert.Verdict{
 		Check:    "load",
 		Measured: "achieved request rate of each load (vegeta: requests over the time they were sent in)",
-		Expected: fmt.Sprintf("at least %.0f%% of the requested rate", 100*rateReached),
+		Expected: fmt.Sprintf("at least %.0f%% of the requested rate", 100*least),
 		Stats:    map[string]float64{},
+	}
+	if !required {
+		v.Expected += " (a warning: the scenario does not expect load)"
 	}
 	if interrupted {
 		v.Status, v.Reason = assert.StatusNotRun, "the run was interrupted before the loads ended"
@@ -58,7 +64,7 @@ func loadVerdict(loads []topology.Load, reports []LoadReport, interrupted bool) 
 			ratio = 0
 		}
 		v.Stats[fmt.Sprintf("load_%d_ratio", i)] = ratio
-		if ratio >= rateReached {
+		if ratio >= least {
 			reached = append(reached, fmt.Sprintf("%s %.1f/s of %.1f/s", rep.Target, rep.AchievedRate, want))
 			continue
 		}
@@ -68,7 +74,10 @@ func loadVerdict(loads []topology.Load, reports []LoadReport, interrupted bool) 
 		v.Findings = append(v.Findings, assert.Finding{Subject: rep.Target, Message: "rate not reached: " + msg, Count: int(rep.Requests)})
 	}
 	if len(short) > 0 {
-		v.Status = assert.StatusFail
+		v.Status = assert.StatusWarn
+		if required {
+			v.Status = assert.StatusFail
+		}
 		v.Observed = "rate not reached: " + strings.Join(short, "; ")
 		return v
 	}

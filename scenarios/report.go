@@ -224,7 +224,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	for _, v := range r.Verdicts {
-		if v.Status != assert.StatusFail || len(v.Findings) == 0 {
+		if v.Status != assert.StatusFail && v.Status != assert.StatusWarn || len(v.Findings) == 0 {
 			continue
 		}
 		ew.printf("\n%s findings:\n", strings.TrimSpace(v.Check+" "+v.Subject))

@@ -219,7 +219,7 @@ h1{font-size:24px;margin:0 0 4px}
 h2{font-size:18px;margin:28px 0 10px;border-bottom:1px solid #d5d9e0;padding-bottom:4px}
 .meta{color:#4a5263;margin:2px 0}
 .badge{display:inline-block;padding:2px 10px;border-radius:4px;font-weight:bold;color:#fff;vertical-align:middle;font-size:15px}
-.PASS,.pass{background:#2e8540}.FAIL,.fail{background:#c62828}.INTERRUPTED{background:#b26a00}.not-run{background:#78808c}
+.PASS,.pass{background:#2e8540}.FAIL,.fail{background:#c62828}.INTERRUPTED{background:#b26a00}.not-run{background:#78808c}.warn{background:#b26a00}
 table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0}
 th,td{border:1px solid #d5d9e0;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#eef0f4;font-weight:600}
@@ -251,7 +251,7 @@ td.st{text-align:center;white-space:nowrap;width:1%}
 <h1>tracerig: {{.R.Scenario}} <span class="badge {{.Result}}">{{.Result}}</span></h1>
 <p class="meta">topology <b>{{.R.Topology}}</b> · seed <b>{{.R.Seed}}</b>{{if .R.File}} · file {{.R.File}}{{end}} · runtime {{.R.Runtime}}</p>
 <p class="meta">started {{.Started}} · duration {{dur .R.Duration}} · backend {{.R.Backend.Type}} {{.R.Backend.Endpoint}}{{if .R.Backend.ReadBack}} ({{if .R.Settled}}settled in {{dur .R.SettleTime}}{{else}}not settled after {{dur .R.SettleTime}}{{end}}){{else}} (no read-back: {{.R.Backend.Reason}}){{end}}</p>
-<p class="meta">checks: {{index .Counts "pass"}} passed, {{index .Counts "fail"}} failed, {{index .Counts "not-run"}} not run{{if .R.Interrupted}} · <b>interrupted</b>: the run was stopped early; the checks ran on what had arrived{{end}}</p>
+<p class="meta">checks: {{index .Counts "pass"}} passed, {{index .Counts "fail"}} failed, {{if index .Counts "warn"}}{{index .Counts "warn"}} warned, {{end}}{{index .Counts "not-run"}} not run{{if .R.Interrupted}} · <b>interrupted</b>: the run was stopped early; the checks ran on what had arrived{{end}}</p>
 <p class="meta">ledger: {{.R.TracesStarted}} traces started, {{.R.TracesSampled}} sampled; {{.R.Ledger.SpansEnded}} spans ended, {{.R.Ledger.SpansExported}} exported, {{.R.Ledger.ExportFailed}} export failures; {{.R.Ledger.Hops}} hops · backend: {{.R.BackendSpans}} spans read back</p>
 </header>
 {{if .R.Errors}}<h2>Errors</h2><ul class="errors">{{range .R.Errors}}<li>{{.}}</li>{{end}}</ul>{{end}}

@@ -197,7 +197,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		in.BackendLoss = fmt.Sprintf("evicted by jaeger, which keeps only its newest %d traces", snk.jaegerMax)
 	}
 	rep.Verdicts = assert.Run(in, sc.Expect)
-	rep.Verdicts = append(rep.Verdicts, loadVerdict(loads, rep.Load, rep.Interrupted))
+	rep.Verdicts = append(rep.Verdicts, loadVerdict(loads, rep.Load, rep.Interrupted, sc.Expect))
 	rep.input = in
 	rep.finish()
 	if err := errors.Join(loadErr, shutErr); err != nil {

@@ -209,6 +209,14 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 	case ExpectSpans:
 		e.Kind = ExpectSpans
 		e.Spans = d.spansExpect(v, path)
+	case ExpectLoad:
+		e.Kind = ExpectLoad
+		e.Load = LoadExpect{Min: DefaultLoadMin}
+		lm, ok := d.mapping(v, path)
+		if ok {
+			d.number(lm.take("min"), field(path, "min"), &e.Load.Min)
+			lm.done()
+		}
 	default:
 		d.fail(k, itemPath, "unknown check %q (want %s)%s", k.Value, orList(expectKinds), suggest(k.Value, expectNames()))
 	}
@@ -216,7 +224,7 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 }
 
 // expectKinds lists the checks, in the order the documentation gives.
-var expectKinds = []ExpectKind{ExpectPropagation, ExpectCompleteness, ExpectDetect, ExpectSampling, ExpectTailSampling, ExpectSpans}
+var expectKinds = []ExpectKind{ExpectPropagation, ExpectCompleteness, ExpectDetect, ExpectSampling, ExpectTailSampling, ExpectSpans, ExpectLoad}
 
 func expectNames() []string {
 	names := make([]string, len(expectKinds))

@@ -147,6 +147,7 @@ const (
 	ExpectSampling     ExpectKind = "sampling"
 	ExpectTailSampling ExpectKind = "tail-sampling"
 	ExpectSpans        ExpectKind = "spans"
+	ExpectLoad         ExpectKind = "load"
 )
 
 // Expect is one check with its parameters.
@@ -158,8 +159,19 @@ type Expect struct {
 	Sampling     SamplingExpect
 	TailSampling TailSamplingExpect
 	Spans        SpansExpect
+	Load         LoadExpect
 	Pos          Pos
 }
+
+// LoadExpect requires every load with a rate to reach at least Min of it
+// (the mean of a ramp). Without it a run still reports whether its loads
+// reached their rates, as a warning that does not fail the run.
+type LoadExpect struct {
+	Min float64 // share of the requested rate, in (0, 1]; default DefaultLoadMin
+}
+
+// DefaultLoadMin is the share of its requested rate a load must reach.
+const DefaultLoadMin = 0.97
 
 // SamplingExpect checks head sampling: the observed ratio of a service
 // against the configured one, and the consistency of decisions along traces.

