@@ -57,6 +57,7 @@ type sink struct {
 	// probe measures time until queryable on a backend that gives no
 	// arrival times (Jaeger); probed is what it found, after stopProbe.
 	probe      *fixtures.ArrivalProbe
+	probeName  string // the backend probed
 	probed     map[record.TraceID]map[record.SpanID]int64
 	probePolls int
 	// noReadBack says why spans cannot be read back; "" when they can.
@@ -295,10 +296,16 @@ func probe(ctx context.Context, endpoint string) error {
 const probeInterval = 200 * time.Millisecond
 
 // startProbe starts measuring when spans become queryable, on a backend
-// read through Jaeger's API, by following traces of the loads' entry
-// services while the run goes on.
+// read through Jaeger's or Tempo's API, by following traces of the loads'
+// entry services while the run goes on.
 func (s *sink) startProbe(loads []topology.Load) {
-	if s.jq == nil {
+	var src fixtures.ArrivalSource
+	switch {
+	case s.tempo != nil:
+		src, s.probeName = s.tempo.Arrivals(), "tempo"
+	case s.jq != nil:
+		src, s.probeName = s.jq, "jaeger"
+	default:
 		return
 	}
 	var services []string
@@ -309,7 +316,7 @@ func (s *sink) startProbe(loads []topology.Load) {
 			}
 		}
 	}
-	s.probe = fixtures.StartArrivalProbe(s.jq, fixtures.ArrivalProbeOptions{Services: services, Interval: probeInterval})
+	s.probe = fixtures.StartArrivalProbe(src, fixtures.ArrivalProbeOptions{Services: services, Interval: probeInterval})
 }
 
 // stopProbe ends the probe; applyArrivals then gives its times to the spans
@@ -329,8 +336,8 @@ func (s *sink) applyArrivals(spans []record.Span) string {
 		return ""
 	}
 	n := fixtures.ApplyArrivals(spans, s.probed)
-	return fmt.Sprintf("time until queryable measured on %d traces followed whole (of %d followed) by polling jaeger every %s (%d polls): the times are when a span was first returned, to within %s",
-		n, len(s.probed), probeInterval, s.probePolls, probeInterval)
+	return fmt.Sprintf("time until queryable measured on %d traces followed whole (of %d followed) by polling %s every %s (%d polls): the times are when a span was first returned, to within %s",
+		n, len(s.probed), s.probeName, probeInterval, s.probePolls, probeInterval)
 }
 
 // spans reads every span back, or nil when the backend cannot be read.
