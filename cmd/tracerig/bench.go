@@ -36,12 +36,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f := addBlastFlags(fs, 10*time.Second)
 	sinkKind := fs.String("sink", "backend", "the child sink without --otlp-endpoint: backend (tracerig backend, stores every span) or count (an OTLP/gRPC and OTLP/HTTP receiver that decodes and counts)")
 	serveCount := fs.Bool("serve-counting-sink", false, "internal: be the counting sink")
+	hops := fs.Bool("hops", false, "measure real-hop mode instead: run the scenario (default throughput) as `tracerig run` does, exporting to the sink, and report CPU per 1M spans exported")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tracerig bench [flags] [SCENARIO.yaml|NAME]   (default scenario: shop)\n\n"+
 			"Runs the synthetic generator (tracerig blast) for --duration against a sink in another\n"+
 			"process: `tracerig backend` started as a child (its counts are read back and its own\n"+
 			"CPU is reported), or --otlp-endpoint. Prints spans/s, CPU-seconds per 1M spans and peak RSS.\n"+
-			"Exits 1 when a span was not delivered or --rate was not reached.\n\nflags:\n")
+			"Exits 1 when a span was not delivered or --rate was not reached.\n\n"+
+			"With --hops it measures real-hop mode instead: the scenario (default throughput) runs as\n"+
+			"`tracerig run` runs it, exporting to the sink, for --duration.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -54,6 +57,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError("--sink must be backend or count")
 	}
 	scenario := "shop"
+	if *hops {
+		scenario = "throughput"
+	}
 	switch fs.NArg() {
 	case 0:
 	case 1:
@@ -61,6 +67,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		fs.Usage()
 		return usageError("want at most one scenario, got %d", fs.NArg())
+	}
+	if *hops {
+		return benchHops(ctx, fs, scenario, f, *sinkKind, stdout)
 	}
 	if err := f.check(); err != nil {
 		return err

@@ -263,6 +263,24 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchHops measures real-hop mode against the backend child: every
+// span the services exported is in the sink, and the CPU per span is
+// reported.
+func TestBenchHops(t *testing.T) {
+	t.Setenv(execMainEnv, "1")
+	r := runCLI(t, "bench", "--hops", "--duration", "1s", "quickstart")
+	r.wantCode(t, exitOK)
+	m := regexp.MustCompile(`(\d+) exported .*\n.*= ([0-9.]+) CPU-s per 1M spans exported.*\n  sink \(tracerig backend\): holds (\d+) spans`).FindStringSubmatch(r.stdout)
+	if m == nil || m[1] == "0" || m[1] != m[3] {
+		t.Fatalf("output:\n%s", r.stdout)
+	}
+	if cpu, _ := strconv.ParseFloat(m[2], 64); cpu <= 0 {
+		t.Errorf("CPU per 1M spans %q", m[2])
+	}
+	bad := runCLI(t, "bench", "--hops", "--rate", "1000", "quickstart")
+	bad.wantCode(t, exitUsage)
+}
+
 func TestBlastBenchUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"blast"},
