@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/tracerig/tracerig/topology"
 )
 
 // blastReportVersion is the version of blast.json's schema. It changes when
@@ -18,8 +20,8 @@ import (
 const blastReportVersion = 1
 
 // rateReached is the share of the requested rate a run must deliver to
-// have reached it.
-const rateReached = 0.97
+// have reached it: the same bar as a scenario's load verdict.
+const rateReached = topology.DefaultLoadMin
 
 // blastReport is one run of blast or bench, as written to blast.json and
 // summarised on stdout.
