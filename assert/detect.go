@@ -304,7 +304,7 @@ func (d *detectCheck) expected() string {
 		return s + "; no breaks on those edges outside" + grace
 	case topology.FaultClockSkew:
 		return "backend parent/child pairs across an edge touching " + targetName(d.tgt) +
-			" where the child starts before its parent or ends after it (by more than 1ms), by the unskewed span's start: at least 1 " + in + ", none outside" + grace
+			fmt.Sprintf(" where the child starts before its parent or ends after it (by more than %s), by the unskewed span's start: at least 1 ", skewTolerance(d.plan.Skew)) + in + ", none outside" + grace
 	case topology.FaultSlowBackend:
 		return fmt.Sprintf("median time until arrival (Arrived - End) of spans ending %s at least the median outside + %s (half the planted delay); at least 5 spans on each side",
 			in, d.plan.Delay/2) + grace

@@ -219,11 +219,24 @@ func (d *detectCheck) uninstrument() (bool, string) {
 	return true, s + ": visible during the fault only"
 }
 
+// skewTolerance is how far a child may leave its parent's time before it
+// counts as skewed. The ends of a client span and its server span are
+// written by two goroutines, and a busy machine can delay the server's by
+// milliseconds: half the planted offset (at most 25ms, at least 1ms) still
+// tells a skew apart; a skew by drift alone gets 1ms.
+func skewTolerance(f topology.SkewFault) time.Duration {
+	off := f.Offset
+	if off < 0 {
+		off = -off
+	}
+	return min(max(off/2, time.Millisecond), 25*time.Millisecond)
+}
+
 // clockSkew: backend parent/child pairs across an edge touching the service
-// whose child starts before its parent or ends after it by more than 1ms,
+// whose child starts before its parent or ends after it by more than skewTolerance,
 // placed in time by the span that is not the skewed service's.
 func (d *detectCheck) clockSkew() (bool, string) {
-	const tol = int64(time.Millisecond)
+	tol := int64(skewTolerance(d.plan.Skew))
 	x := d.idx
 	var t tally
 	svc := d.tgt.Service
