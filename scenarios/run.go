@@ -63,6 +63,10 @@ type Options struct {
 	// listen and before any load; an error stops the run. It is where a
 	// caller starts (or configures) its external services.
 	ExternalEnv func(env []string) error
+	// LoadDone, when set, is called once the loads have ended, before the
+	// services flush their spans and the checks run: where a caller
+	// measures what the load phase alone cost.
+	LoadDone func()
 }
 
 // Export settings of every service: an export gives up after 5s, and a
@@ -143,6 +147,9 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		return nil, &RuntimeError{err}
 	}
 	results, loadErr := drive(loadCtx, rt, loads, opts)
+	if opts.LoadDone != nil {
+		opts.LoadDone()
+	}
 	endLoad()
 	waitFaults()
 	stopControl()

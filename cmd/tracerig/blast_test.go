@@ -270,7 +270,7 @@ func TestBenchHops(t *testing.T) {
 	t.Setenv(execMainEnv, "1")
 	r := runCLI(t, "bench", "--hops", "--duration", "1s", "quickstart")
 	r.wantCode(t, exitOK)
-	m := regexp.MustCompile(`(\d+) exported .*\n.*= ([0-9.]+) CPU-s per 1M spans exported.*\n  sink \(tracerig backend\): holds (\d+) spans`).FindStringSubmatch(r.stdout)
+	m := regexp.MustCompile(`(\d+) exported .*\n.*during the load: .* = ([0-9.]+) CPU-s per 1M spans exported\n.*\n  sink \(tracerig backend\): holds (\d+) spans`).FindStringSubmatch(r.stdout)
 	if m == nil || m[1] == "0" || m[1] != m[3] {
 		t.Fatalf("output:\n%s", r.stdout)
 	}
