@@ -92,8 +92,6 @@ type Runtime struct {
 	cli     *testcontainers.DockerClient
 	net     *testcontainers.DockerNetwork
 	image   string
-	backend testcontainers.Container
-	relay   testcontainers.Container
 	backURL string
 	tunnel  *tunnel.Client // host side of the relay, when one runs
 

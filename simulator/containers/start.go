@@ -39,10 +39,8 @@ func (r *Runtime) startBackend(ctx context.Context) error {
 		},
 		WaitingFor: wait.ForHTTP("/api/stats").WithPort(queryPort + "/tcp").WithStartupTimeout(30 * time.Second),
 	}
-	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
-	if c != nil {
-		r.backend = c
-	}
+	// Removed with the run, by label, even when the start fails.
+	_, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	if err != nil {
 		return fmt.Errorf("start the backend container: %w", err)
 	}
@@ -85,10 +83,8 @@ func (r *Runtime) startJaeger(ctx context.Context) error {
 		},
 		WaitingFor: wait.ForHTTP("/api/services").WithPort(jaegerQueryPort + "/tcp").WithStartupTimeout(60 * time.Second),
 	}
-	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
-	if c != nil {
-		r.backend = c
-	}
+	// Removed with the run, by label, even when the start fails.
+	_, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	if err != nil {
 		return fmt.Errorf("start the jaeger container: %w", err)
 	}
@@ -140,10 +136,8 @@ func (r *Runtime) startRelay(ctx context.Context, ports []relayPort) error {
 		},
 		WaitingFor: wait.ForLog("relay listening").WithStartupTimeout(30 * time.Second).WithPollInterval(50 * time.Millisecond),
 	}
-	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
-	if c != nil {
-		r.relay = c
-	}
+	// Removed with the run, by label, even when the start fails.
+	_, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	if err != nil {
 		return fmt.Errorf("start the relay container: %w", err)
 	}
