@@ -50,11 +50,7 @@ func TestContainerQuickstart(t *testing.T) {
 	if rep.Ledger.Requests < 150 || rep.BackendSpans == 0 {
 		t.Fatalf("requests %d, backend spans %d: the load did not go through the containers", rep.Ledger.Requests, rep.BackendSpans)
 	}
-	for _, v := range rep.Verdicts {
-		if !ok(t, v) {
-			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
-		}
-	}
+	passAll(t, rep)
 	if rep.Backend.Type != "embedded" {
 		t.Errorf("backend %+v", rep.Backend)
 	}
@@ -68,15 +64,7 @@ func TestContainerKillFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("ledger %+v, backend spans %d, errors %v", rep.Ledger, rep.BackendSpans, rep.Errors)
-	for _, v := range rep.Verdicts {
-		t.Logf("%s %s: %s", v.Check, v.Status, v.Observed)
-		for _, f := range v.Findings {
-			t.Logf("    %s: %s (%d of %d) %s", f.Subject, f.Message, f.Count, f.Of, f.Fault)
-		}
-		if v.Status != assert.StatusPass {
-			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
-		}
-	}
+	passAll(t, rep)
 	if len(rep.Faults) != 1 || rep.Faults[0].Kind != string(topology.FaultCrash) {
 		t.Fatalf("fault windows %+v", rep.Faults)
 	}
@@ -123,14 +111,7 @@ func TestContainerShopOnJaeger(t *testing.T) {
 	if rep.Backend.Type != "jaeger" || rep.BackendSpans == 0 {
 		t.Fatalf("backend %+v with %d spans read back", rep.Backend, rep.BackendSpans)
 	}
-	for _, v := range rep.Verdicts {
-		if !ok(t, v) {
-			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
-			for _, f := range v.Findings {
-				t.Logf("    %s: %s (%d) %s", f.Subject, f.Message, f.Count, f.Fault)
-			}
-		}
-	}
+	passAll(t, rep)
 }
 
 // TestContainerPartition partitions shipping from currency in containers:
@@ -146,14 +127,7 @@ func TestContainerPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range rep.Verdicts {
-		if !ok(t, v) {
-			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
-		}
-		if v.Check == "detect" {
-			t.Logf("detect: %s", v.Observed)
-		}
-	}
+	passAll(t, rep)
 }
 
 // TestContainerPause pauses the cache container (docker pause) for a window:
@@ -166,14 +140,7 @@ func TestContainerPause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range rep.Verdicts {
-		if !ok(t, v) {
-			t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
-		}
-		if v.Check == "detect" {
-			t.Logf("detect: %s", v.Observed)
-		}
-	}
+	passAll(t, rep)
 }
 
 // TestContainerPipelineFaults plays the faults that act on the export
@@ -194,12 +161,7 @@ func TestContainerPipelineFaults(t *testing.T) {
 			if !rep.Backend.ReadBack || rep.BackendSpans == 0 {
 				t.Fatalf("backend %+v, %d spans read back", rep.Backend, rep.BackendSpans)
 			}
-			for _, v := range rep.Verdicts {
-				t.Logf("%s %s: %s", v.Check, v.Status, v.Observed)
-				if !ok(t, v) {
-					t.Errorf("%s %s: %s", v.Check, v.Status, v.Observed)
-				}
-			}
+			passAll(t, rep)
 		})
 	}
 }

@@ -45,6 +45,22 @@ func ok(t *testing.T, v assert.Verdict) bool {
 	return v.Status == assert.StatusPass
 }
 
+// passAll logs every verdict of rep and fails t for each that did not
+// pass (a warning counts as a pass), with its findings.
+func passAll(t *testing.T, rep *Report) {
+	t.Helper()
+	for _, v := range rep.Verdicts {
+		t.Logf("%s %s: %s", v.Check, v.Status, v.Observed)
+		if ok(t, v) {
+			continue
+		}
+		t.Errorf("%s %s: %s %s", v.Check, v.Status, v.Observed, v.Reason)
+		for _, f := range v.Findings {
+			t.Logf("    %s: %s (%d of %d) %s", f.Subject, f.Message, f.Count, f.Of, f.Fault)
+		}
+	}
+}
+
 func verdict(t *testing.T, rep *Report, check string) assert.Verdict {
 	t.Helper()
 	for _, v := range rep.Verdicts {
@@ -80,11 +96,7 @@ func TestShopEndToEnd(t *testing.T) {
 		t.Fatalf("shop has %d services, want 10 or more", n)
 	}
 	rep := runFor(t, t.Context(), sc, 2*time.Second)
-	for _, v := range rep.Verdicts {
-		if !ok(t, v) {
-			t.Errorf("%s: %s: %s (findings %+v)", v.Check, v.Status, v.Observed, v.Findings)
-		}
-	}
+	passAll(t, rep)
 	in := rep.input
 	if len(in.Ended) == 0 || len(in.Backend) != len(in.Ended) {
 		t.Fatalf("backend holds %d spans, ledger saw %d end", len(in.Backend), len(in.Ended))
