@@ -15,8 +15,9 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// echo serves an echo server on loopback: what it reads it writes back.
-func echo(t *testing.T) string {
+// serve runs handle on every connection to a listener on loopback until
+// the test ends, and returns its address.
+func serve(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,10 +31,15 @@ func echo(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			wg.Go(func() { io.Copy(c, c); c.Close() })
+			wg.Go(func() { handle(c); c.Close() })
 		}
 	})
 	return lis.Addr().String()
+}
+
+// echo serves an echo server on loopback: what it reads it writes back.
+func echo(t *testing.T) string {
+	return serve(t, func(c net.Conn) { io.Copy(c, c) })
 }
 
 // relay starts a relay on loopback and returns the address connections are
@@ -200,23 +206,7 @@ func TestSkipsClosedWaitingConnections(t *testing.T) {
 // refused.
 func TestListenersHaveTheirOwnTargets(t *testing.T) {
 	tag := func(name string) string {
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		t.Cleanup(func() { lis.Close(); wg.Wait() })
-		wg.Go(func() {
-			for {
-				c, err := lis.Accept()
-				if err != nil {
-					return
-				}
-				io.WriteString(c, name+"\n")
-				c.Close()
-			}
-		})
-		return lis.Addr().String()
+		return serve(t, func(c net.Conn) { io.WriteString(c, name+"\n") })
 	}
 	targets := []string{tag("first"), tag("second"), ""}
 	addrs, tunAddr := relayN(t, 3)
