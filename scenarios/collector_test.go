@@ -18,12 +18,7 @@ import (
 // binary fails it.
 func requireCollector(t *testing.T) {
 	t.Helper()
-	if _, err := fixtures.FindCollector(); err != nil {
-		if os.Getenv("TRACERIG_REQUIRE_COLLECTOR") != "" {
-			t.Fatalf("TRACERIG_REQUIRE_COLLECTOR is set: %v", err)
-		}
-		t.Skipf("collector binary not built (%v); run `bash tools/collector/build.sh` to run this test", err)
-	}
+	requireBinary(t, fixtures.FindCollector, "TRACERIG_REQUIRE_COLLECTOR", "collector", "tools/collector/build.sh")
 }
 
 // TestCollectorTailSamplingEndToEnd runs a shop-like topology, with a payment service that fails

@@ -17,11 +17,18 @@ import (
 // is set (CI sets it after tools/jaeger/build.sh), when a missing binary fails it.
 func requireJaeger(t *testing.T) {
 	t.Helper()
-	if _, err := fixtures.FindJaeger(); err != nil {
-		if os.Getenv("TRACERIG_REQUIRE_JAEGER") != "" {
-			t.Fatalf("TRACERIG_REQUIRE_JAEGER is set: %v", err)
+	requireBinary(t, fixtures.FindJaeger, "TRACERIG_REQUIRE_JAEGER", "jaeger", "tools/jaeger/build.sh")
+}
+
+// requireBinary skips the test when find finds no binary, unless the
+// environment variable require is set, when that fails it.
+func requireBinary(t *testing.T, find func(...string) (string, error), require, name, script string) {
+	t.Helper()
+	if _, err := find(); err != nil {
+		if os.Getenv(require) != "" {
+			t.Fatalf("%s is set: %v", require, err)
 		}
-		t.Skipf("jaeger binary not built (%v); run `bash tools/jaeger/build.sh` to run this test", err)
+		t.Skipf("%s binary not built (%v); run `bash %s` to run this test", name, err, script)
 	}
 }
 
