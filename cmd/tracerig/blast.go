@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"sync"
 	"time"
 
 	"github.com/tracerig/tracerig/fixtures"
+	rusage "github.com/tracerig/tracerig/internal/usage"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 )
 
@@ -167,19 +169,13 @@ func blastGenerator(arg string, f *blastFlags) (*synthetic.Generator, error) {
 }
 
 func runBlast(ctx context.Context, g *synthetic.Generator, endpoint string, f *blastFlags) (blastResult, error) {
-	if *f.cpuprofile != "" {
-		pf, err := os.Create(*f.cpuprofile)
-		if err != nil {
-			return blastResult{}, &exitError{code: exitRuntime, err: err}
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return blastResult{}, &exitError{code: exitRuntime, err: err}
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(*f.cpuprofile)
+	if err != nil {
+		return blastResult{}, err
 	}
+	defer stop()
 	started := time.Now()
-	cpu0, _ := processUsage()
+	cpu0, _ := rusage.Self()
 	st, err := g.Run(ctx, synthetic.RunOptions{
 		Protocol: f.proto(), Endpoint: endpoint, Duration: *f.duration, Rate: *f.rate,
 		Workers: *f.workers, Conns: *f.conns, Batch: *f.batch, Retries: *f.retries,
@@ -187,7 +183,7 @@ func runBlast(ctx context.Context, g *synthetic.Generator, endpoint string, f *b
 	if err != nil {
 		return blastResult{}, &exitError{code: exitRuntime, err: err}
 	}
-	cpu1, rss := processUsage()
+	cpu1, rss := rusage.Self()
 	return blastResult{st: st, gen: g, started: started, cpu: cpu1 - cpu0, maxRSS: rss}, nil
 }
 
@@ -216,4 +212,24 @@ func readBack(g *synthetic.Generator, st synthetic.Stats, b *fixtures.Backend) (
 	}
 	return fmt.Sprintf("backend holds %d spans in %d traces (sent %d spans in %d traces); %d of %d sampled traces complete",
 		bs.Spans, bs.Traces, st.Sent, st.Traces, sampled-bad, sampled), ok
+}
+
+// startCPUProfile starts a CPU profile into path ("" = none); the returned
+// func stops it and closes the file; calling it again does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	pf, err := os.Create(path)
+	if err != nil {
+		return nil, &exitError{code: exitRuntime, err: fmt.Errorf("cpu profile: %w", err)}
+	}
+	if err := pprof.StartCPUProfile(pf); err != nil {
+		pf.Close()
+		return nil, &exitError{code: exitRuntime, err: fmt.Errorf("cpu profile %s: %w", path, err)}
+	}
+	return sync.OnceFunc(func() {
+		pprof.StopCPUProfile()
+		pf.Close()
+	}), nil
 }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"runtime/pprof"
 
 	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/topology"
@@ -103,17 +101,13 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		opts.TimeScale = *tscale
 	}
-	if *cpuprof != "" {
-		pf, err := os.Create(*cpuprof)
-		if err != nil {
-			return &exitError{code: exitRuntime, err: fmt.Errorf("create cpu profile: %w", err)}
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return &exitError{code: exitRuntime, err: fmt.Errorf("start cpu profile: %w", err)}
-		}
-		defer pprof.StopCPUProfile()
+	restoreGC, _ := tuneGC()
+	defer restoreGC()
+	stopProfile, err := startCPUProfile(*cpuprof)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	rep, err := scenarios.Run(ctx, sc, opts)
 	if err != nil {
 		if ctx.Err() != nil {
