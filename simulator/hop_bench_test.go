@@ -4,25 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"syscall"
 	"testing"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tracerig/tracerig/internal/hopfloor"
+	rusage "github.com/tracerig/tracerig/internal/usage"
 	"github.com/tracerig/tracerig/topology"
 )
-
-// cpuNanos is the process's user and system CPU so far.
-func cpuNanos(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // discardExporter takes every span and keeps none: the benchmarks measure
 // the hop, not a sink.
@@ -77,35 +68,15 @@ func BenchmarkHop(b *testing.B) {
 }
 
 // BenchmarkHopBare is the floor under BenchmarkHop/http: the same two hops
-// between two bare net/http servers on loopback, no instrumentation, no
-// ledger.
+// between two bare net/http servers on loopback (hopfloor.Chain, the floor
+// `tracerig bench --hops` measures), no instrumentation, no ledger.
 func BenchmarkHopBare(b *testing.B) {
-	back := serveBare(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-	front := serveBare(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "http://"+back+"/b", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		w.WriteHeader(http.StatusOK)
-	}))
-	benchRequests(b, "http://"+front+"/a", 2)
-	client.CloseIdleConnections()
-}
-
-func serveBare(b *testing.B, h http.Handler) string {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	c, err := hopfloor.Start()
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &http.Server{Handler: h}
-	go srv.Serve(lis)
-	b.Cleanup(func() { srv.Close() })
-	return lis.Addr().String()
+	defer c.Close()
+	benchRequests(b, c.URL, hopfloor.HopsPerRequest)
 }
 
 // benchRequests sends b.N GET requests to url from parallel clients and
@@ -116,7 +87,7 @@ func benchRequests(b *testing.B, url string, hops int) {
 	b.SetParallelism(8)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuNanos(b)
+	cpu, _ := rusage.Self()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			resp, err := client.Get(url)
@@ -133,6 +104,7 @@ func benchRequests(b *testing.B, url string, hops int) {
 		}
 	})
 	b.StopTimer()
-	used := cpuNanos(b) - cpu
+	cpu1, _ := rusage.Self()
+	used := cpu1 - cpu
 	b.ReportMetric(float64(used)/1e3/float64(b.N*hops), "cpu-µs/hop")
 }

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 
+	rusage "github.com/tracerig/tracerig/internal/usage"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 )
 
@@ -37,6 +38,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sinkKind := fs.String("sink", "backend", "the child sink without --otlp-endpoint: backend (tracerig backend, stores every span) or count (an OTLP/gRPC and OTLP/HTTP receiver that decodes and counts)")
 	serveCount := fs.Bool("serve-counting-sink", false, "internal: be the counting sink")
 	hops := fs.Bool("hops", false, "measure real-hop mode instead: run the scenario (default throughput) as `tracerig run` does, exporting to the sink, and report CPU per 1M spans exported")
+	floor := fs.Duration("floor", 4*time.Second, "with --hops: how long to measure the bare net/http hop floor the run is compared with (half before the run, half after); 0 = not at all")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tracerig bench [flags] [SCENARIO.yaml|NAME]   (default scenario: shop)\n\n"+
 			"Runs the synthetic generator (tracerig blast) for --duration against a sink in another\n"+
@@ -68,8 +70,14 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return usageError("want at most one scenario, got %d", fs.NArg())
 	}
+	if !*hops && flagSet(fs, "floor") {
+		return usageError("--floor: only with --hops")
+	}
 	if *hops {
-		return benchHops(ctx, fs, scenario, f, *sinkKind, stdout)
+		if *floor < 0 {
+			return usageError("--floor must not be negative, got %s", *floor)
+		}
+		return benchHops(ctx, fs, scenario, f, *sinkKind, *floor, stdout)
 	}
 	if err := f.check(); err != nil {
 		return err
@@ -211,7 +219,7 @@ func (p *sinkProcess) stop() (time.Duration, int64, error) {
 		p.err = fmt.Errorf("the sink did not exit")
 		return 0, 0, p.err
 	}
-	p.cpu, p.rss = childUsage(p.cmd.ProcessState)
+	p.cpu, p.rss = rusage.Child(p.cmd.ProcessState)
 	return p.cpu, p.rss, nil
 }
 
@@ -291,4 +299,11 @@ func serveCountingSink(ctx context.Context, stdout io.Writer) error {
 	hs.Close()
 	gs.Stop()
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

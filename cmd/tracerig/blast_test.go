@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -264,21 +265,52 @@ func TestBench(t *testing.T) {
 }
 
 // TestBenchHops measures real-hop mode against the backend child: every
-// span the services exported is in the sink, and the CPU per span is
-// reported.
+// span the services exported is in the sink, the CPU per span is reported
+// and compared with the bare hop floor measured in the same run, and the
+// CPU profile asked for is written.
 func TestBenchHops(t *testing.T) {
 	t.Setenv(execMainEnv, "1")
-	r := runCLI(t, "bench", "--hops", "--duration", "1s", "quickstart")
+	prof := filepath.Join(t.TempDir(), "hops.pprof")
+	r := runCLI(t, "bench", "--hops", "--duration", "1s", "--floor", "1s", "--cpuprofile", prof, "quickstart")
 	r.wantCode(t, exitOK)
-	m := regexp.MustCompile(`(\d+) exported .*\n.*during the load: .* = ([0-9.]+) CPU-s per 1M spans exported\n.*\n  sink \(tracerig backend\): holds (\d+) spans`).FindStringSubmatch(r.stdout)
-	if m == nil || m[1] == "0" || m[1] != m[3] {
-		t.Fatalf("output:\n%s", r.stdout)
+	find := func(re string) []string {
+		t.Helper()
+		m := regexp.MustCompile(re).FindStringSubmatch(r.stdout)
+		if m == nil {
+			t.Fatalf("no match for %s in output:\n%s", re, r.stdout)
+		}
+		return m
 	}
-	if cpu, _ := strconv.ParseFloat(m[2], 64); cpu <= 0 {
-		t.Errorf("CPU per 1M spans %q", m[2])
+	exported := find(`spans: \d+ ended, (\d+) exported`)[1]
+	held := find(`sink \(tracerig backend\): holds (\d+) spans`)[1]
+	if exported == "0" || exported != held {
+		t.Fatalf("exported %s, the sink holds %s", exported, held)
 	}
-	bad := runCLI(t, "bench", "--hops", "--rate", "1000", "quickstart")
-	bad.wantCode(t, exitUsage)
+	positive := func(what, v string) {
+		t.Helper()
+		if f, _ := strconv.ParseFloat(v, 64); f <= 0 {
+			t.Errorf("%s %q", what, v)
+		}
+	}
+	positive("CPU per 1M spans", find(`during the load: .* = ([0-9.]+) CPU-s per 1M spans exported`)[1])
+	positive("floor per hop", find(`floor, a bare net/http hop .*: ([0-9.]+) CPU-µs per hop`)[1])
+	positive("ratio to the floor", find(`during the load: [0-9.]+ CPU-µs per hop = ([0-9.]+)× the floor`)[1])
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" && runtime.GOOS == "linux" {
+		find(`garbage collector: GOGC=400 GOMEMLIMIT=\d+MiB`)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("cpu profile: %v", err)
+	}
+
+	for _, args := range [][]string{
+		{"bench", "--hops", "--rate", "1000", "quickstart"},
+		{"bench", "--hops", "--floor", "-1s", "quickstart"},
+		{"bench", "--floor", "1s", "quickstart"},
+	} {
+		if bad := runCLI(t, args...); bad.code != exitUsage {
+			t.Errorf("%q: exit %d, want 2\n%s", args, bad.code, bad.stderr)
+		}
+	}
 }
 
 func TestBlastBenchUsage(t *testing.T) {

@@ -1,15 +1,16 @@
 //go:build !unix
 
-package main
+package usage
 
 import (
 	"os"
 	"time"
 )
 
-// processUsage is not measured here: no getrusage.
-func processUsage() (time.Duration, int64) { return 0, 0 }
+// Self is not measured here: no getrusage.
+func Self() (time.Duration, int64) { return 0, 0 }
 
-func childUsage(ps *os.ProcessState) (time.Duration, int64) {
+// Child returns the CPU time of an exited child; its peak RSS is not known here.
+func Child(ps *os.ProcessState) (time.Duration, int64) {
 	return ps.UserTime() + ps.SystemTime(), 0
 }

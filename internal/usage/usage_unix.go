@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package usage
 
 import (
 	"os"
@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// processUsage returns this process's CPU time (user+sys) so far and its
-// peak resident set size in bytes.
-func processUsage() (time.Duration, int64) {
+// Self returns this process's CPU time (user+sys) so far and its peak
+// resident set size in bytes.
+func Self() (time.Duration, int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, 0
@@ -19,8 +19,8 @@ func processUsage() (time.Duration, int64) {
 	return rusageCPU(&ru), rusageRSS(&ru)
 }
 
-// childUsage returns the CPU time and peak RSS of an exited child.
-func childUsage(ps *os.ProcessState) (time.Duration, int64) {
+// Child returns the CPU time and peak RSS of an exited child.
+func Child(ps *os.ProcessState) (time.Duration, int64) {
 	ru, ok := ps.SysUsage().(*syscall.Rusage)
 	if !ok {
 		return ps.UserTime() + ps.SystemTime(), 0

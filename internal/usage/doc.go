@@ -1,0 +1,3 @@
+// Package usage reads the CPU time and peak memory of this process and of
+// exited children (getrusage), for the figures bench and blast print.
+package usage
