@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracerig/tracerig/topology"
 )
@@ -27,7 +28,19 @@ func TestEveryFaultKind(t *testing.T) {
 			}
 			passAll(t, rep)
 			if len(rep.Faults) != len(sc.Faults) {
-				t.Errorf("fault windows %+v, want one per planted fault", rep.Faults)
+				t.Fatalf("fault windows %+v, want one per planted fault", rep.Faults)
+			}
+			if k := sc.Faults[0].Kind; k == topology.FaultExporterOutage || k == topology.FaultSlowBackend {
+				// Spans pile up in the export queues while the backend is
+				// away or slow: the most waiting at once is in the window
+				// (or as the retries after it drain the queues).
+				w, e := rep.Faults[0], rep.Export
+				if e.WaitingPeak == 0 || e.WaitingPeakAt < w.Start || e.WaitingPeakAt > w.End+int64(1500*time.Millisecond) {
+					t.Errorf("export queues peaked at %d spans %.2fs into the run, fault window %s", e.WaitingPeak,
+						time.Duration(e.WaitingPeakAt-rep.StartedAt.UnixNano()).Seconds(), rep.window(w))
+				}
+				t.Logf("%s: export queues peaked at %d spans %.2fs into the run, fault window %s", k, e.WaitingPeak,
+					time.Duration(e.WaitingPeakAt-rep.StartedAt.UnixNano()).Seconds(), rep.window(w))
 			}
 		})
 	}

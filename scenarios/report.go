@@ -34,6 +34,7 @@ type Report struct {
 	SettleTime  time.Duration    `json:"settle_ns"`
 	Load        []LoadReport     `json:"load"`
 	Ledger      simulator.Totals `json:"ledger"`
+	Export      ExportReport     `json:"export"`
 	// TracesStarted and TracesSampled count the traces the load started and
 	// those the entry services' samplers kept.
 	TracesStarted int `json:"traces_started"`
@@ -191,6 +192,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	ew.printf("ledger: %d traces started, %d sampled; %d spans ended, %d exported, %d export failures; %d hops\n",
 		r.TracesStarted, r.TracesSampled, r.Ledger.SpansEnded, r.Ledger.SpansExported, r.Ledger.ExportFailed, r.Ledger.Hops)
+	if e := r.Export; e.WaitingPeak > 0 {
+		ew.printf("export: at most %d spans waiting for export at once, %.1fs into the run (SDK queues of %d spans per instance)\n",
+			e.WaitingPeak, time.Duration(e.WaitingPeakAt-r.StartedAt.UnixNano()).Seconds(), e.QueueCapacity)
+	}
 	ew.printf("backend: %d spans read back", r.BackendSpans)
 	if !r.Backend.ReadBack {
 		ew.printf(" (%s)", r.Backend.Reason)

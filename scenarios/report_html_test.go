@@ -82,7 +82,7 @@ func TestHTMLReportSample(t *testing.T) {
 		"2 breaks on 1 edge (api -&gt; store) &lt;&amp;&gt; &#34;quoted&#34;", // escaped
 		"explained by fault #1", `class="unexplained"`, "not run: no read-back",
 		`class="topology"`, "2 of 10 broken", edgeBroken, edgeFine, edgeUnseen,
-		"Latency of gateway GET /order", "Requests per second", "Spans per second", "Loss over time", "Sampling:",
+		"Latency of gateway GET /order", "Requests per second", "Spans per second", "Export queues", "Loss over time", "Sampling:",
 		"#1 strip-headers api -&gt; store", // the fault band's label
 	} {
 		if !strings.Contains(page, want) {
@@ -95,8 +95,8 @@ func TestHTMLReportSample(t *testing.T) {
 	if dir := os.Getenv("TRACERIG_REPORT_KEEP"); dir != "" {
 		_ = os.WriteFile(filepath.Join(dir, "sample.html"), buf.Bytes(), 0o644)
 	}
-	if n := strings.Count(page, "<svg"); n != 6 {
-		t.Errorf("%d inline SVGs, want the topology and 5 plots", n)
+	if n := strings.Count(page, "<svg"); n != 7 {
+		t.Errorf("%d inline SVGs, want the topology and 6 plots", n)
 	}
 
 	// Without a topology, samples or spans the page still renders and

@@ -281,7 +281,34 @@ func (r *Report) timeSeries() []*figure {
 	if len(bands) > 0 {
 		lf.add("fault window", bandFills[0], "box")
 	}
-	return []*figure{r.requestRate(sent, step, n, xLabel, bands), rf, lf}
+	return []*figure{r.requestRate(sent, step, n, xLabel, bands), rf, r.exportWaiting(bucket, step, n, xLabel, bands), lf}
+}
+
+// exportWaiting plots the spans waiting for export (ended, not yet
+// exported or failed, summed over the instances), the most at once in each
+// bucket, against the capacity of the instances' SDK queues when the peak
+// comes near it.
+func (r *Report) exportWaiting(bucket func(int64) int, step float64, n int, xLabel string, bands []band) *figure {
+	most := make([]float64, n)
+	for _, s := range exportWaiting(r.input.Ended) {
+		b := bucket(s.at)
+		most[b] = max(most[b], float64(s.n))
+	}
+	p := newPlot()
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = "spans waiting"
+	p.X.Min, p.X.Max, p.Y.Min = 0, float64(n)*step, 0
+	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{integer: true}
+	p.Add(&faultBands{bands: bands})
+	title := fmt.Sprintf("Export queues: spans ended and not yet exported, the most at once per bucket (peak %d; each instance queues up to %d)",
+		r.Export.WaitingPeak, r.Export.QueueCapacity)
+	f := &figure{title: title, p: p, h: plotH * 0.8}
+	addStep(p, most, step, 1, colQueue, nil)
+	f.add("waiting for export", colQueue, "line")
+	if len(bands) > 0 {
+		f.add("fault window", bandFills[0], "box")
+	}
+	return f
 }
 
 // requestRate plots the load's requests per second as sent against the

@@ -178,6 +178,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 
 	snap := rt.Ledger().Snapshot()
 	rep.Ledger = rt.Ledger().Totals()
+	rep.Export = exportReport(snap.Ended, rt.QueueSize())
 	rep.TracesStarted, rep.TracesSampled = snap.Traces()
 	in := assert.Input{
 		Faults:     rep.Faults,

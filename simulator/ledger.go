@@ -35,6 +35,7 @@ type shard struct {
 	mu      sync.Mutex
 	ended   chunks[endRec]
 	exports chunks[exportRec]
+	batches chunks[exportBatch]
 	sends   chunks[sendRec]
 	recvs   chunks[recvRec]
 	orphans chunks[orphanRec]
@@ -57,6 +58,21 @@ type exportRec struct {
 	trace record.TraceID
 	id    record.SpanID
 	ok    bool
+}
+
+// exportBatch is one return of the exporter: its n records follow the
+// previous batches' records in the shard's exports, and it returned at at
+// (unix ns). One per batch keeps the time off the per-span record.
+type exportBatch struct {
+	at int64
+	n  int
+}
+
+// exportOutcome is what became of one span's exports: acknowledged by any,
+// and when (the acknowledgement, else the last failure).
+type exportOutcome struct {
+	ok bool
+	at int64
 }
 
 type sendRec struct {
@@ -107,10 +123,37 @@ func (s *shard) addEnded(r endRec) {
 	s.mu.Unlock()
 }
 
-func (s *shard) addExports(rs []exportRec) {
+// addExports records one return of the exporter, at at (unix ns).
+func (s *shard) addExports(rs []exportRec, at int64) {
 	s.mu.Lock()
 	s.exports.addAll(rs)
+	s.batches.add(exportBatch{at: at, n: len(rs)})
 	s.mu.Unlock()
+}
+
+// exportsAt yields every export record with the time its batch returned
+// (0 past the recorded batches). The caller holds s.mu.
+func (s *shard) exportsAt(yield func(exportRec, int64) bool) {
+	batches := make([]exportBatch, 0, s.batches.len())
+	for b := range s.batches.all() {
+		batches = append(batches, b)
+	}
+	i, left := 0, 0
+	var at int64
+	for e := range s.exports.all() {
+		for left == 0 && i < len(batches) {
+			at, left = batches[i].at, batches[i].n
+			i++
+		}
+		if left == 0 {
+			at = 0
+		} else {
+			left--
+		}
+		if !yield(e, at) {
+			return
+		}
+	}
 }
 
 func (s *shard) addSend(r sendRec) {
@@ -183,14 +226,16 @@ type spanKey struct {
 // with both of its ends merged. Hops are in send order per writer.
 func (l *Ledger) Snapshot() Snapshot {
 	shards := l.snapshotShards()
-	outcome := make(map[spanKey]bool)
+	outcome := make(map[spanKey]exportOutcome)
 	recvs := make(map[uint64]recvRec)
 	var nEnded, nSends int
 	for _, s := range shards {
 		s.mu.Lock()
-		for e := range s.exports.all() {
+		for e, at := range s.exportsAt {
 			k := spanKey{e.trace, e.id}
-			outcome[k] = outcome[k] || e.ok
+			if o := outcome[k]; !o.ok {
+				outcome[k] = exportOutcome{ok: e.ok, at: max(o.at, at)}
+			}
 		}
 		for r := range s.recvs.all() {
 			recvs[r.hop] = r
@@ -221,15 +266,15 @@ func (l *Ledger) Snapshot() Snapshot {
 	return snap
 }
 
-func (l *Ledger) ended(e endRec, outcome map[spanKey]bool) record.Ended {
+func (l *Ledger) ended(e endRec, outcome map[spanKey]exportOutcome) record.Ended {
 	out := record.Ended{Span: record.Span{
 		Trace: e.trace, ID: e.id, Parent: e.parent, Start: e.start, End: e.end,
 		Service: l.syms.name(e.service), Instance: l.syms.name(e.inst), Name: l.syms.name(e.name),
 		Kind: e.kind, Status: e.status,
 	}}
-	if ok, seen := outcome[spanKey{e.trace, e.id}]; seen {
-		out.Export = record.ExportFailed
-		if ok {
+	if o, seen := outcome[spanKey{e.trace, e.id}]; seen {
+		out.Export, out.ExportAt = record.ExportFailed, o.at
+		if o.ok {
 			out.Export = record.ExportOK
 		}
 	}

@@ -49,6 +49,7 @@ type wireExport struct {
 	Trace record.TraceID
 	ID    record.SpanID
 	OK    bool
+	At    int64 // zero from a ledger written before it was recorded
 }
 
 type wireSend struct {
@@ -105,8 +106,8 @@ func (s *shard) wire() wireShard {
 	for e := range s.ended.all() {
 		w.Ended = append(w.Ended, wireEnd{e.trace, e.id, e.parent, e.start, e.end, e.service, e.inst, e.name, e.kind, e.status})
 	}
-	for e := range s.exports.all() {
-		w.Exports = append(w.Exports, wireExport{e.trace, e.id, e.ok})
+	for e, at := range s.exportsAt {
+		w.Exports = append(w.Exports, wireExport{e.trace, e.id, e.ok, at})
 	}
 	for r := range s.sends.all() {
 		w.Sends = append(w.Sends, wireSend{r.hop, r.parent, r.request, r.sentAt, r.sent, r.from, r.to, r.route, r.fromInst, r.toInst, r.headers, r.attempt, r.clientSpan, r.external, r.state, r.baggage})
@@ -157,8 +158,15 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 	for _, e := range w.Ended {
 		s.ended.add(endRec{e.Trace, e.ID, e.Parent, e.Start, e.End, m(e.Service), m(e.Inst), m(e.Name), e.Kind, e.Status})
 	}
-	for _, e := range w.Exports {
-		s.exports.add(exportRec{e.Trace, e.ID, e.OK})
+	// Consecutive records of one time are one batch again.
+	for i := 0; i < len(w.Exports); {
+		j := i
+		for ; j < len(w.Exports) && w.Exports[j].At == w.Exports[i].At; j++ {
+			e := w.Exports[j]
+			s.exports.add(exportRec{trace: e.Trace, id: e.ID, ok: e.OK})
+		}
+		s.batches.add(exportBatch{at: w.Exports[i].At, n: j - i})
+		i = j
 	}
 	for _, r := range w.Sends {
 		s.sends.add(sendRec{hop: r.Hop, parent: r.Parent, request: r.Request, sentAt: r.SentAt, sent: r.Sent,

@@ -75,12 +75,13 @@ func (e *ledgerExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadO
 		return nil
 	}
 	err := e.next.ExportSpans(ctx, spans)
+	at := time.Now().UnixNano()
 	recs := make([]exportRec, len(spans))
 	for i, s := range spans {
 		sc := s.SpanContext()
 		recs[i] = exportRec{trace: record.TraceID(sc.TraceID()), id: record.SpanID(sc.SpanID()), ok: err == nil}
 	}
-	e.in.shard.addExports(recs)
+	e.in.shard.addExports(recs, at)
 	return err
 }
 

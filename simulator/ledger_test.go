@@ -38,12 +38,14 @@ func TestLedgerSnapshotMergesBothEnds(t *testing.T) {
 	caller.addEnded(endRec{trace: trace, id: span, service: l.syms.id("a"), kind: record.KindClient})
 	callee.addEnded(endRec{trace: trace, id: record.SpanID{5}, parent: span, service: l.syms.id("b")})
 	callee.addEnded(endRec{trace: trace, id: record.SpanID{6}, service: l.syms.id("b")})
-	caller.addExports([]exportRec{{trace: trace, id: span, ok: true}})
-	callee.addExports([]exportRec{{trace: trace, id: record.SpanID{5}, ok: false}})
+	callee.addEnded(endRec{trace: trace, id: record.SpanID{7}, service: l.syms.id("b")})
+	caller.addExports([]exportRec{{trace: trace, id: span, ok: true}}, 100)
+	callee.addExports([]exportRec{{trace: trace, id: record.SpanID{5}, ok: false}, {trace: trace, id: record.SpanID{7}, ok: false}}, 200)
+	callee.addExports([]exportRec{{trace: trace, id: record.SpanID{7}, ok: true}}, 300)
 
 	s := l.Snapshot()
-	if len(s.Hops) != 2 || len(s.Ended) != 3 {
-		t.Fatalf("snapshot has %d hops and %d spans, want 2 and 3", len(s.Hops), len(s.Ended))
+	if len(s.Hops) != 2 || len(s.Ended) != 4 {
+		t.Fatalf("snapshot has %d hops and %d spans, want 2 and 4", len(s.Hops), len(s.Ended))
 	}
 	h := s.Hops[0]
 	if !h.Received || h.From != "a" || h.To != "b" || h.Route != "GET /x" || h.Got != h.Sent || h.Server.Span != (record.SpanID{5}) || h.Parent != 3 || h.Request != 4 {
@@ -52,18 +54,27 @@ func TestLedgerSnapshotMergesBothEnds(t *testing.T) {
 	if s.Hops[1].Received {
 		t.Error("a hop nobody received is marked received")
 	}
-	exports := map[record.SpanID]record.Export{}
-	for _, e := range s.Ended {
-		exports[e.ID] = e.Export
+	type outcome struct {
+		export record.Export
+		at     int64
 	}
-	want := map[record.SpanID]record.Export{span: record.ExportOK, {5}: record.ExportFailed, {6}: record.ExportPending}
+	exports := map[record.SpanID]outcome{}
+	for _, e := range s.Ended {
+		exports[e.ID] = outcome{e.Export, e.ExportAt}
+	}
+	want := map[record.SpanID]outcome{
+		span: {record.ExportOK, 100},
+		{5}:  {record.ExportFailed, 200},
+		{6}:  {record.ExportPending, 0},
+		{7}:  {record.ExportOK, 300}, // failed at 200, then acknowledged
+	}
 	for id, w := range want {
 		if exports[id] != w {
-			t.Errorf("span %s: %s, want %s", id, exports[id], w)
+			t.Errorf("span %s: %s at %d, want %s at %d", id, exports[id].export, exports[id].at, w.export, w.at)
 		}
 	}
 	tot := l.Totals()
-	if tot.SpansEnded != 3 || tot.SpansExported != 1 || tot.ExportFailed != 1 || tot.Hops != 2 {
+	if tot.SpansEnded != 4 || tot.SpansExported != 2 || tot.ExportFailed != 2 || tot.Hops != 2 {
 		t.Errorf("totals %+v", tot)
 	}
 }
@@ -85,7 +96,7 @@ func BenchmarkLedgerSnapshot(b *testing.B) {
 	for i := range n {
 		id := record.SpanID{byte(i), byte(i >> 8), byte(i >> 16)}
 		s.addEnded(endRec{trace: record.TraceID{byte(i >> 4)}, id: id})
-		s.addExports([]exportRec{{trace: record.TraceID{byte(i >> 4)}, id: id, ok: true}})
+		s.addExports([]exportRec{{trace: record.TraceID{byte(i >> 4)}, id: id, ok: true}}, int64(i))
 	}
 	b.ReportAllocs()
 	for b.Loop() {

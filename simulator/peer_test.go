@@ -114,7 +114,7 @@ func TestLedgerExportMergeRoundTrip(t *testing.T) {
 	if len(got.Ended) != 2*len(want.Ended) || len(got.Hops) != 2*len(want.Hops) {
 		t.Fatalf("merged twice: %d spans %d hops, want %d and %d", len(got.Ended), len(got.Hops), 2*len(want.Ended), 2*len(want.Hops))
 	}
-	if g, w := got.Ended[0], want.Ended[0]; g.Trace != w.Trace || g.Service != w.Service || g.Instance != w.Instance || g.Name != w.Name || g.Export != w.Export {
+	if g, w := got.Ended[0], want.Ended[0]; g.Trace != w.Trace || g.Service != w.Service || g.Instance != w.Instance || g.Name != w.Name || g.Export != w.Export || g.ExportAt != w.ExportAt || g.ExportAt == 0 {
 		t.Errorf("first span %+v, want %+v", got.Ended[0], want.Ended[0])
 	}
 	if a, b := l.Totals(), rt.Totals(); a.Requests != 2*b.Requests || a.SpansExported != 2*b.SpansExported {

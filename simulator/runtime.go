@@ -104,6 +104,9 @@ func New(topo *topology.Topology, opts ...Option) *Runtime {
 // Ledger returns the run's ledger.
 func (rt *Runtime) Ledger() *Ledger { return rt.ledger }
 
+// QueueSize is the SDK batch span processor's queue size in each instance.
+func (rt *Runtime) QueueSize() int { return rt.cfg.queueSize }
+
 // Seed returns the run's seed.
 func (rt *Runtime) Seed() uint64 { return rt.cfg.seed }
 

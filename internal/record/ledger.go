@@ -32,6 +32,11 @@ func (e Export) String() string {
 type Ended struct {
 	Span
 	Export Export
+	// ExportAt is when the exporter returned for the span (unix ns): its
+	// acknowledgement, or the failure that ended its export. Zero while
+	// it is pending. Between End and ExportAt the span waited in its
+	// service's SDK queue or in an export under way.
+	ExportAt int64
 }
 
 // Header is a bit set of the trace-context headers seen on one request.
