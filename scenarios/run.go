@@ -15,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/containers"
 	"github.com/tracerig/tracerig/topology"
@@ -253,11 +254,10 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 		simulator.WithSeed(seed),
 		simulator.WithPipe(snk.pipe),
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
-			return otlptracegrpc.New(ctx,
-				otlptracegrpc.WithGRPCConn(snk.conn),
-				otlptracegrpc.WithTimeout(exportTimeout),
-				otlptracegrpc.WithRetry(retry),
-			)
+			return otlpexport.New(snk.conn,
+				otlpexport.WithTimeout(exportTimeout),
+				otlpexport.WithRetry(retry),
+			), nil
 		}),
 	)
 	if err := rt.Start(ctx); err != nil {

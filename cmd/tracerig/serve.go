@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -100,11 +101,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		simulator.WithPeers(peerMap),
 		simulator.WithListen(*listen),
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
-			return otlptracegrpc.New(ctx,
-				otlptracegrpc.WithGRPCConn(conn),
-				otlptracegrpc.WithTimeout(5*time.Second),
-				otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: *retryFor > 0, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: *retryFor}),
-			)
+			return otlpexport.New(conn,
+				otlpexport.WithTimeout(5*time.Second),
+				otlpexport.WithRetry(otlptracegrpc.RetryConfig{Enabled: *retryFor > 0, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: *retryFor}),
+			), nil
 		}),
 	)
 	if err := rt.Start(ctx); err != nil {

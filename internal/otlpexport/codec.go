@@ -1,0 +1,163 @@
+package otlpexport
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// exportMethod is the OTLP/gRPC trace export method.
+const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+// A request is an encoded ExportTraceServiceRequest. Its buffer is
+// reference counted: gRPC releases each reference it takes once it has
+// written the message, which may be after Invoke returns.
+type request struct {
+	buf mem.Buffer
+}
+
+// A response is a decoded ExportTraceServiceResponse.
+type response struct {
+	rejectedSpans int64
+	errorMessage  string
+	scratch       []byte
+}
+
+// rawCodec sends requests as they are and decodes responses by hand. Its
+// name is "proto", so the content type is application/grpc+proto.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	r, ok := v.(*request)
+	if !ok {
+		return nil, fmt.Errorf("otlpexport: cannot marshal %T", v)
+	}
+	r.buf.Ref()
+	return mem.BufferSlice{r.buf}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	r, ok := v.(*response)
+	if !ok {
+		return fmt.Errorf("otlpexport: cannot unmarshal into %T", v)
+	}
+	var b []byte
+	if len(data) == 1 {
+		b = data[0].ReadOnlyData()
+	} else {
+		b = r.scratch[:0]
+		for _, d := range data {
+			b = append(b, d.ReadOnlyData()...)
+		}
+		r.scratch = b
+	}
+	return r.decode(b)
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+var errMalformed = errors.New("malformed export response")
+
+// decode decodes an ExportTraceServiceResponse, skipping unknown fields.
+func (r *response) decode(b []byte) error {
+	r.rejectedSpans, r.errorMessage = 0, ""
+	return walkFields(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
+		if num != fieldResponsePartialSuccess || typ != protowire.BytesType {
+			return nil
+		}
+		return walkFields(v, func(num protowire.Number, typ protowire.Type, v []byte) error {
+			switch {
+			case num == fieldPartialSuccessRejectedSpans && typ == protowire.VarintType:
+				x, _ := protowire.ConsumeVarint(v)
+				r.rejectedSpans = int64(x)
+			case num == fieldPartialSuccessErrorMessage && typ == protowire.BytesType:
+				r.errorMessage = string(v)
+			}
+			return nil
+		})
+	})
+}
+
+// walkFields calls f with each field of the message b: for a
+// length-delimited field v is its content, else its encoded value.
+func walkFields(b []byte, f func(protowire.Number, protowire.Type, []byte) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errMalformed
+		}
+		b = b[n:]
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			return errMalformed
+		}
+		v := b[:m]
+		if typ == protowire.BytesType {
+			var k int
+			v, k = protowire.ConsumeBytes(v)
+			if k < 0 {
+				return errMalformed
+			}
+		}
+		if err := f(num, typ, v); err != nil {
+			return err
+		}
+		b = b[m:]
+	}
+	return nil
+}
+
+// partialSuccess is the error reported when the receiver accepted only
+// some of the spans, worded as otlptracegrpc words it.
+type partialSuccess struct {
+	rejected int64
+	message  string
+}
+
+func (p partialSuccess) Error() string {
+	msg := p.message
+	if msg == "" {
+		msg = "empty message"
+	}
+	return fmt.Sprintf("OTLP partial success: %s (%d spans rejected)", msg, p.rejected)
+}
+
+// minBufferSize is the capacity of a new request buffer. It is above gRPC's
+// pooling threshold, below which mem.NewBuffer would not give the buffer
+// back.
+const minBufferSize = 64 << 10
+
+// maxPooledBufferSize is the capacity above which a request buffer is
+// left to the garbage collector rather than kept for reuse.
+const maxPooledBufferSize = 16 << 20
+
+// bufferPool recycles request buffers. gRPC puts a buffer back when it has
+// released the last reference to the request.
+type bufferPool struct{ pool sync.Pool }
+
+var buffers bufferPool
+
+var _ mem.BufferPool = (*bufferPool)(nil)
+
+// Get returns a buffer of length n.
+func (p *bufferPool) Get(n int) *[]byte {
+	if v, ok := p.pool.Get().(*[]byte); ok {
+		if cap(*v) >= n {
+			*v = (*v)[:n]
+			return v
+		}
+	}
+	b := make([]byte, n, max(n, minBufferSize))
+	return &b
+}
+
+// Put makes b available to Get, unless it is unusually large.
+func (p *bufferPool) Put(b *[]byte) {
+	if cap(*b) > maxPooledBufferSize {
+		return
+	}
+	p.pool.Put(b)
+}
