@@ -162,6 +162,11 @@ func TestContainerPipelineFaults(t *testing.T) {
 				t.Fatalf("backend %+v, %d spans read back", rep.Backend, rep.BackendSpans)
 			}
 			passAll(t, rep)
+			if name == "exporter-outage" {
+				// The containers' exporters retried, and their ledgers
+				// brought the retries back.
+				checkRetriesIn(t, rep, rep.Faults[0])
+			}
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -35,18 +36,36 @@ func TestEveryFaultKind(t *testing.T) {
 				// away or slow: the most waiting at once is in the window
 				// (or as the retries after it drain the queues).
 				w, e := rep.Faults[0], rep.Export
-				if e.WaitingPeak == 0 || e.WaitingPeakAt < w.Start || e.WaitingPeakAt > w.End+int64(1500*time.Millisecond) {
+				if e.WaitingPeak == 0 || e.WaitingPeakAt < w.Start || e.WaitingPeakAt > w.End+int64(2500*time.Millisecond) {
 					t.Errorf("export queues peaked at %d spans %.2fs into the run, fault window %s", e.WaitingPeak,
 						time.Duration(e.WaitingPeakAt-rep.StartedAt.UnixNano()).Seconds(), rep.window(w))
 				}
-				t.Logf("%s: export queues peaked at %d spans %.2fs into the run, fault window %s", k, e.WaitingPeak,
-					time.Duration(e.WaitingPeakAt-rep.StartedAt.UnixNano()).Seconds(), rep.window(w))
+				t.Logf("%s: export queues peaked at %d spans %.2fs into the run, fault window %s; %d exports retried", k, e.WaitingPeak,
+					time.Duration(e.WaitingPeakAt-rep.StartedAt.UnixNano()).Seconds(), rep.window(w), rep.Ledger.ExportRetries)
+			}
+			if sc.Faults[0].Kind == topology.FaultExporterOutage {
+				checkRetriesIn(t, rep, rep.Faults[0])
 			}
 		})
 	}
 	for _, k := range topology.FaultKinds {
 		if !covered[k] {
 			t.Errorf("no test plants %s", k)
+		}
+	}
+}
+
+// checkRetriesIn requires the exporters to have retried during an exporter
+// outage, and only then (or as its last failures were retried just after).
+func checkRetriesIn(t *testing.T, rep *Report, w record.Fault) {
+	t.Helper()
+	if rep.Ledger.ExportRetries == 0 || len(rep.retries) != rep.Ledger.ExportRetries {
+		t.Fatalf("%d export retries in the ledger, %d in the report's series: want some during the outage", rep.Ledger.ExportRetries, len(rep.retries))
+	}
+	for _, x := range rep.retries {
+		if x.At < w.Start || x.At > w.End+int64(time.Second) {
+			t.Errorf("an export of %d spans retried %.2fs into the run, outside the outage %s", x.Spans,
+				time.Duration(x.At-rep.StartedAt.UnixNano()).Seconds(), rep.window(w))
 		}
 	}
 }

@@ -50,8 +50,9 @@ type Report struct {
 	Passed   bool             `json:"passed"`
 	Errors   []string         `json:"errors,omitempty"`
 
-	input   assert.Input // what the checks saw, for tests of this package and the HTML report
-	samples []loadSample // the load's results, for the HTML report's latency plots
+	input   assert.Input            // what the checks saw, for tests of this package and the HTML report
+	retries []simulator.ExportRetry // the exporters' retries, for the HTML report
+	samples []loadSample            // the load's results, for the HTML report's latency plots
 	// samplesNote says why the load's results were only partly read.
 	samplesNote string
 }
@@ -192,9 +193,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	ew.printf("ledger: %d traces started, %d sampled; %d spans ended, %d exported, %d export failures; %d hops\n",
 		r.TracesStarted, r.TracesSampled, r.Ledger.SpansEnded, r.Ledger.SpansExported, r.Ledger.ExportFailed, r.Ledger.Hops)
-	if e := r.Export; e.WaitingPeak > 0 {
-		ew.printf("export: at most %d spans waiting for export at once, %.1fs into the run (SDK queues of %d spans per instance)\n",
-			e.WaitingPeak, time.Duration(e.WaitingPeakAt-r.StartedAt.UnixNano()).Seconds(), e.QueueCapacity)
+	if e := r.Export; e.WaitingPeak > 0 || r.Ledger.ExportRetries > 0 {
+		ew.printf("export: at most %d spans waiting for export at once", e.WaitingPeak)
+		if e.WaitingPeak > 0 {
+			ew.printf(", %.1fs into the run", time.Duration(e.WaitingPeakAt-r.StartedAt.UnixNano()).Seconds())
+		}
+		ew.printf(" (SDK queues of %d spans per instance); %d exports retried\n", e.QueueCapacity, r.Ledger.ExportRetries)
 	}
 	ew.printf("backend: %d spans read back", r.BackendSpans)
 	if !r.Backend.ReadBack {

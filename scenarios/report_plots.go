@@ -281,7 +281,36 @@ func (r *Report) timeSeries() []*figure {
 	if len(bands) > 0 {
 		lf.add("fault window", bandFills[0], "box")
 	}
-	return []*figure{r.requestRate(sent, step, n, xLabel, bands), rf, r.exportWaiting(bucket, step, n, xLabel, bands), lf}
+	figs := []*figure{r.requestRate(sent, step, n, xLabel, bands), rf, r.exportWaiting(bucket, step, n, xLabel, bands)}
+	if len(r.retries) > 0 {
+		figs = append(figs, r.exportRetries(bucket, step, n, xLabel, bands))
+	}
+	return append(figs, lf)
+}
+
+// exportRetries plots the exports sent again after a transient failure,
+// per second.
+func (r *Report) exportRetries(bucket func(int64) int, step float64, n int, xLabel string, bands []band) *figure {
+	retried := make([]float64, n)
+	spans := 0
+	for _, x := range r.retries {
+		retried[bucket(x.At)]++
+		spans += x.Spans
+	}
+	p := newPlot()
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = "retries / s"
+	p.X.Min, p.X.Max, p.Y.Min = 0, float64(n)*step, 0
+	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
+	p.Add(&faultBands{bands: bands})
+	title := fmt.Sprintf("Export retries per second: exports sent again after a transient failure (%d retries of %d spans in all)", len(r.retries), spans)
+	f := &figure{title: title, p: p, h: plotH * 0.6}
+	addStep(p, retried, step, 1/step, colErr, nil)
+	f.add("retries", colErr, "line")
+	if len(bands) > 0 {
+		f.add("fault window", bandFills[0], "box")
+	}
+	return f
 }
 
 // exportWaiting plots the spans waiting for export (ended, not yet

@@ -180,6 +180,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	snap := rt.Ledger().Snapshot()
 	rep.Ledger = rt.Ledger().Totals()
 	rep.Export = exportReport(snap.Ended, rt.QueueSize())
+	rep.retries = rt.Ledger().ExportRetries()
 	rep.TracesStarted, rep.TracesSampled = snap.Traces()
 	in := assert.Input{
 		Faults:     rep.Faults,
@@ -250,13 +251,18 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 		return nil, nil, err
 	}
 	retry := exportRetryFor(opts)
-	rt := simulator.New(sc.Topology,
+	// The exporters tell the ledger of their retries; the runtime (and its
+	// ledger) exists before any exporter is made.
+	var rt *simulator.Runtime
+	retried := otlpexport.WithRetryHook(func(spans int, _ error) { rt.Ledger().ExportRetried(spans) })
+	rt = simulator.New(sc.Topology,
 		simulator.WithSeed(seed),
 		simulator.WithPipe(snk.pipe),
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
 			return otlpexport.New(snk.conn,
 				otlpexport.WithTimeout(exportTimeout),
 				otlpexport.WithRetry(retry),
+				retried,
 			), nil
 		}),
 	)

@@ -1,8 +1,10 @@
 package simulator
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tracerig/tracerig/internal/record"
 )
@@ -16,10 +18,33 @@ import (
 // hop 176 bytes (a 96-byte send and an 80-byte receive record). Appends take one short lock
 // per shard; each service instance writes to its own shard.
 type Ledger struct {
-	syms   symbols
-	mu     sync.Mutex
-	shards []*shard
-	loads  *shard
+	syms    symbols
+	mu      sync.Mutex
+	shards  []*shard
+	loads   *shard
+	retries chunks[ExportRetry] // under mu
+}
+
+// ExportRetry is an export sent again after a transient failure.
+type ExportRetry struct {
+	At    int64 // when the failure was seen, unix ns
+	Spans int   // spans in the export
+}
+
+// ExportRetried records that an export of spans is about to be sent again
+// after a transient failure: the exporters' retry hook.
+func (l *Ledger) ExportRetried(spans int) {
+	r := ExportRetry{At: time.Now().UnixNano(), Spans: spans}
+	l.mu.Lock()
+	l.retries.add(r)
+	l.mu.Unlock()
+}
+
+// ExportRetries returns the retries recorded, in the order they were.
+func (l *Ledger) ExportRetries() []ExportRetry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Collect(l.retries.all())
 }
 
 // NewLedger returns an empty ledger.
@@ -179,6 +204,7 @@ type Totals struct {
 	SpansEnded    int `json:"spans_ended"`
 	SpansExported int `json:"spans_exported"`
 	ExportFailed  int `json:"export_failed"`
+	ExportRetries int `json:"export_retries"`
 	Hops          int `json:"hops"`
 	Requests      int `json:"requests"`
 }
@@ -202,6 +228,9 @@ func (l *Ledger) Totals() Totals {
 	l.loads.mu.Lock()
 	t.Requests = l.loads.sends.len()
 	l.loads.mu.Unlock()
+	l.mu.Lock()
+	t.ExportRetries = l.retries.len()
+	l.mu.Unlock()
 	return t
 }
 

@@ -19,6 +19,7 @@ type wireLedger struct {
 	Symbols []string
 	Shards  []wireShard
 	Loads   wireShard
+	Retries []ExportRetry
 }
 
 type wireShard struct {
@@ -89,6 +90,7 @@ func (l *Ledger) Export(w io.Writer) error {
 		}
 		out.Shards = append(out.Shards, ws)
 	}
+	out.Retries = l.ExportRetries()
 	zw := gzip.NewWriter(w)
 	if err := gob.NewEncoder(zw).Encode(&out); err != nil {
 		return fmt.Errorf("export ledger: %w", err)
@@ -149,6 +151,9 @@ func (l *Ledger) Merge(r io.Reader) error {
 		l.newShard().add(ws, m)
 	}
 	l.loads.add(in.Loads, m)
+	l.mu.Lock()
+	l.retries.addAll(in.Retries)
+	l.mu.Unlock()
 	return nil
 }
 

@@ -95,7 +95,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &exitError{code: exitRuntime, err: fmt.Errorf("connect to %s: %w", *otlp, err)}
 	}
 	defer conn.Close()
-	rt := simulator.New(topo,
+	var rt *simulator.Runtime
+	retried := otlpexport.WithRetryHook(func(spans int, _ error) { rt.Ledger().ExportRetried(spans) })
+	rt = simulator.New(topo,
 		simulator.WithSeed(*seed),
 		simulator.WithOnly(*service, *instance),
 		simulator.WithPeers(peerMap),
@@ -104,6 +106,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return otlpexport.New(conn,
 				otlpexport.WithTimeout(5*time.Second),
 				otlpexport.WithRetry(otlptracegrpc.RetryConfig{Enabled: *retryFor > 0, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: *retryFor}),
+				retried,
 			), nil
 		}),
 	)

@@ -25,6 +25,7 @@ type Exporter struct {
 	conn     *grpc.ClientConn
 	timeout  time.Duration
 	retry    otlptracegrpc.RetryConfig
+	onRetry  func(spans int, err error)
 	callOpts []grpc.CallOption
 	blocks   *blockCache
 
@@ -51,6 +52,7 @@ func New(conn *grpc.ClientConn, opts ...Option) *Exporter {
 		conn:     conn,
 		timeout:  cfg.timeout,
 		retry:    cfg.retry,
+		onRetry:  cfg.onRetry,
 		callOpts: []grpc.CallOption{grpc.ForceCodecV2(rawCodec{})},
 		blocks:   newBlockCache(),
 		stopCtx:  ctx,
@@ -94,7 +96,11 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	ctx, cancel := e.exportContext(ctx)
 	defer cancel()
 	var resp response
-	err := withRetry(ctx, e.retry, func(ctx context.Context) error {
+	var onRetry func(error)
+	if e.onRetry != nil {
+		onRetry = func(err error) { e.onRetry(len(spans), err) }
+	}
+	err := withRetry(ctx, e.retry, onRetry, func(ctx context.Context) error {
 		return e.conn.Invoke(ctx, exportMethod, &req, &resp, e.callOpts...)
 	})
 	if err != nil {

@@ -24,6 +24,7 @@ var defaultRetry = otlptracegrpc.RetryConfig{
 type config struct {
 	timeout time.Duration
 	retry   otlptracegrpc.RetryConfig
+	onRetry func(spans int, err error)
 }
 
 // An Option configures an Exporter.
@@ -42,4 +43,12 @@ func WithTimeout(d time.Duration) Option {
 // intervals of at most 30 seconds, giving up after a minute.
 func WithRetry(rc otlptracegrpc.RetryConfig) Option {
 	return func(c *config) { c.retry = rc }
+}
+
+// WithRetryHook sets a function called each time an export is about to be
+// sent again after a transient failure, with the number of spans in it and
+// the failure: where a caller counts retries. It is called on the
+// exporting goroutine and must not block.
+func WithRetryHook(f func(spans int, err error)) Option {
+	return func(c *config) { c.onRetry = f }
 }

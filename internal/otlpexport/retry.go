@@ -16,8 +16,9 @@ import (
 // transient, or rc gives up, waiting between calls as otlptracegrpc's retry
 // package does: exponential backoff with cenkalti/backoff's randomization,
 // or longer when the receiver asks for it (RetryInfo), and never beyond
-// MaxElapsedTime or ctx.
-func withRetry(ctx context.Context, rc otlptracegrpc.RetryConfig, fn func(context.Context) error) error {
+// MaxElapsedTime or ctx. onRetry, when not nil, is called with the failure
+// before each wait for a retry.
+func withRetry(ctx context.Context, rc otlptracegrpc.RetryConfig, onRetry func(error), fn func(context.Context) error) error {
 	if !rc.Enabled {
 		return fn(ctx)
 	}
@@ -47,6 +48,9 @@ func withRetry(ctx context.Context, rc otlptracegrpc.RetryConfig, fn func(contex
 		delay := max(throttle, b.NextBackOff())
 		if rc.MaxElapsedTime != 0 && time.Since(start)+throttle > rc.MaxElapsedTime {
 			return fmt.Errorf("max retry time would elapse: %w", err)
+		}
+		if onRetry != nil {
+			onRetry(err)
 		}
 		if werr := wait(ctx, delay); werr != nil {
 			return fmt.Errorf("%w: %w", werr, err)

@@ -2,7 +2,10 @@ package otlpexport
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,7 +236,7 @@ func TestRetryBackoff(t *testing.T) {
 	rc := otlptracegrpc.RetryConfig{
 		Enabled: true, InitialInterval: 20 * time.Millisecond, MaxInterval: 40 * time.Millisecond, MaxElapsedTime: time.Minute,
 	}
-	err := withRetry(context.Background(), rc, func(context.Context) error {
+	err := withRetry(context.Background(), rc, nil, func(context.Context) error {
 		calls = append(calls, time.Now())
 		if len(calls) < 5 {
 			return status.Error(codes.Unavailable, "down")
@@ -257,7 +260,7 @@ func TestRetryBackoff(t *testing.T) {
 func TestRetryCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	err := withRetry(ctx, fastRetry, func(context.Context) error {
+	err := withRetry(ctx, fastRetry, nil, func(context.Context) error {
 		calls++
 		if calls == 2 {
 			cancel()
@@ -266,5 +269,39 @@ func TestRetryCanceled(t *testing.T) {
 	})
 	if calls != 2 || err == nil || !strings.Contains(err.Error(), context.Canceled.Error()) || status.Code(err) != codes.Unavailable {
 		t.Errorf("%d calls, error %v", calls, err)
+	}
+}
+
+// TestRetryHook: the hook hears of every retry, with the batch's size and
+// the failure, and of nothing when the first try succeeds.
+func TestRetryHook(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fails int
+	}{{"first try", 0}, {"two retries", 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startServer(t, failing(tc.fails, status.Error(codes.Unavailable, "away")))
+			var (
+				mu    sync.Mutex
+				heard []string
+			)
+			exp := New(srv.dial(t), WithRetry(fastRetry), WithRetryHook(func(spans int, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				heard = append(heard, fmt.Sprintf("%d %s", spans, status.Code(err)))
+			}))
+			spans := append(oneSpan(), oneSpan()...)
+			if err := exp.ExportSpans(t.Context(), spans); err != nil {
+				t.Fatal(err)
+			}
+			_ = exp.Shutdown(t.Context())
+			want := slices.Repeat([]string{"2 Unavailable"}, tc.fails)
+			if !slices.Equal(heard, want) && !(len(heard) == 0 && len(want) == 0) {
+				t.Errorf("hook heard %q, want %q", heard, want)
+			}
+			if srv.callCount() != tc.fails+1 {
+				t.Errorf("%d calls, want %d", srv.callCount(), tc.fails+1)
+			}
+		})
 	}
 }
