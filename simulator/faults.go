@@ -290,7 +290,10 @@ func (rt *Runtime) playFault(ctx context.Context, f topology.Fault, number int, 
 		if f.Kind == topology.FaultRestart && w.For == 0 {
 			rt.ClearFault(id) // down and straight back up
 		} else if w.For > 0 {
-			if !sleepUntil(ctx, at.Add(w.For)) {
+			// The window lasts For from when the fault took effect: an
+			// applier that took a while (docker pause on a busy engine)
+			// does not eat into it.
+			if !sleepUntil(ctx, later(at, time.Now()).Add(w.For)) {
 				rt.ClearFault(id)
 				return
 			}
@@ -304,6 +307,13 @@ func (rt *Runtime) playFault(ctx context.Context, f topology.Fault, number int, 
 			return
 		}
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // sleepUntil waits until t; false when ctx ended first.
