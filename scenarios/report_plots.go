@@ -300,7 +300,7 @@ func (r *Report) exportRetries(bucket func(int64) int, step float64, n int, xLab
 	p := newPlot()
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = "retries / s"
-	p.X.Min, p.X.Max, p.Y.Min = 0, float64(n)*step, 0
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, float64(n)*step, 0, 1.15*slices.Max(retried)/step
 	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
 	p.Add(&faultBands{bands: bands})
 	title := fmt.Sprintf("Export retries per second: exports sent again after a transient failure (%d retries of %d spans in all)", len(r.retries), spans)
