@@ -46,7 +46,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"CPU is reported), or --otlp-endpoint. Prints spans/s, CPU-seconds per 1M spans and peak RSS.\n"+
 			"Exits 1 when a span was not delivered or --rate was not reached.\n\n"+
 			"With --hops it measures real-hop mode instead: the scenario (default throughput) runs as\n"+
-			"`tracerig run` runs it, exporting to the sink, for --duration.\n\nflags:\n")
+			"`tracerig run` runs it, exporting to the sink, for --duration, and compares its CPU per hop\n"+
+			"with a bare net/http hop measured in the same process (--floor).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/tracerig/tracerig/internal/hopfloor"
@@ -15,7 +16,7 @@ import (
 
 // benchHopsFlags are the blast flags that mean nothing in real-hop mode:
 // the scenario's own loads drive the services.
-var benchHopsFlags = []string{"protocol", "rate", "workers", "conns", "batch", "retries", "out"}
+var benchHopsFlags = []string{"protocol", "rate", "workers", "conns", "batch", "retries"}
 
 // benchHops measures real-hop mode: the scenario runs as `tracerig run`
 // runs it (services in this process, real HTTP and gRPC hops, full
@@ -89,51 +90,126 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 			return &exitError{code: exitRuntime, err: err}
 		}
 	}
-	exported := rep.Ledger.SpansExported
-
-	fmt.Fprintf(stdout, "bench real hops: scenario %s, %s of load, exporting to %s\n", sc.Name, *f.duration, endpoint)
-	if gcSetting != "" {
-		fmt.Fprintf(stdout, "  garbage collector: %s\n", gcSetting)
+	hr := hopsReport{
+		Version: 1, Scenario: sc.Name, Endpoint: endpoint, StartedAt: start, LoadDuration: *f.duration, GC: gcSetting,
+		Requests: rep.Ledger.Requests, Hops: rep.Ledger.Hops, SpansEnded: rep.Ledger.SpansEnded,
+		SpansExported: rep.Ledger.SpansExported, ExportFailed: rep.Ledger.ExportFailed,
+		LoadCPU: loadCPU, LoadWall: loadWall, CPU: cpu, Wall: wall, PeakRSS: rss,
+		Interrupted: rep.Interrupted,
 	}
-	fmt.Fprintf(stdout, "  load: %d requests, %d hops; spans: %d ended, %d exported (%.0f spans/s over the load), %d export failures\n",
-		rep.Ledger.Requests, rep.Ledger.Hops, rep.Ledger.SpansEnded, exported, float64(exported)/f.duration.Seconds(), rep.Ledger.ExportFailed)
-	fmt.Fprintf(stdout, "  this process during the load: %.2f CPU-s in %.1f s = %.1f CPU-s per 1M spans exported\n",
-		loadCPU.Seconds(), loadWall.Seconds(), perMillion(loadCPU, int64(exported)))
-	fmt.Fprintf(stdout, "  this process in all: %.2f CPU-s in %.1f s = %.1f CPU-s per 1M spans exported (flush, checks and reports included), peak RSS %s\n",
-		cpu.Seconds(), wall.Seconds(), perMillion(cpu, int64(exported)), mib(rss))
-	if floor.Hops > 0 && exported > 0 && rep.Ledger.Hops > 0 {
-		perHop := floor.PerHop()
-		hopsPerSpan := float64(rep.Ledger.Hops) / float64(exported)
-		floorPerM := perHop.Seconds() * hopsPerSpan * 1e6
-		runPerHop := loadCPU / time.Duration(rep.Ledger.Hops)
-		fmt.Fprintf(stdout, "  floor, a bare net/http hop on loopback (%s, %d clients, in this process before and after the run): %.1f CPU-µs per hop = %.1f CPU-s per 1M spans at this run's %.2f hops per span\n",
-			floor.Wall.Round(100*time.Millisecond), floorWorkers, float64(perHop)/1e3, floorPerM, hopsPerSpan)
-		fmt.Fprintf(stdout, "  this run during the load: %.1f CPU-µs per hop = %.2f× the floor\n",
-			float64(runPerHop)/1e3, float64(runPerHop)/float64(perHop))
+	exported := int64(hr.SpansExported)
+	hr.SpansPerSecond = float64(exported) / f.duration.Seconds()
+	hr.LoadCPUPerMillion = perMillion(loadCPU, exported)
+	hr.CPUPerMillion = perMillion(cpu, exported)
+	if floor.PerHop() > 0 && exported > 0 && hr.Hops > 0 {
+		hr.Floor = &hopsFloor{Clients: floorWorkers, Requests: floor.Requests, Hops: floor.Hops, CPU: floor.CPU, Wall: floor.Wall, PerHop: floor.PerHop()}
+		hr.Floor.PerMillion = floor.PerHop().Seconds() * float64(hr.Hops) / float64(exported) * 1e6
+		hr.RunPerHop = loadCPU / time.Duration(hr.Hops)
+		hr.FloorRatio = float64(hr.RunPerHop) / float64(hr.Floor.PerHop)
 	}
-	delivered := true
 	if child != nil {
 		stats, serr := child.stats()
 		scpu, srss, _ := child.stop()
 		if serr != nil {
 			return &exitError{code: exitRuntime, err: fmt.Errorf("read the sink's stats: %w", serr)}
 		}
-		delivered = stats.Spans == int64(exported)
-		fmt.Fprintf(stdout, "  sink (tracerig %s): holds %d spans; %.2f CPU-s = %.2f CPU-s per 1M spans, peak RSS %s\n",
-			sinkKind, stats.Spans, scpu.Seconds(), perMillion(scpu, stats.Spans), mib(srss))
+		hr.Sink = &hopsSink{Kind: "tracerig " + sinkKind, Spans: stats.Spans, CPU: scpu, PeakRSS: srss}
 	}
+	hr.Passed = !hr.Interrupted && hr.ExportFailed == 0 && (hr.Sink == nil || hr.Sink.Spans == exported)
+	hr.print(stdout)
 	for _, l := range rep.Load {
 		fmt.Fprintf(stdout, "  load %s: %.1f requests/s, p50 %s, p99 %s\n", l.Target, l.AchievedRate, l.LatencyP50.Round(time.Microsecond), l.LatencyP99.Round(time.Microsecond))
 	}
+	if *f.out != "" {
+		if err := writeJSON(filepath.Join(*f.out, "hops.json"), &hr); err != nil {
+			return &exitError{code: exitRuntime, err: err}
+		}
+	}
 	switch {
-	case rep.Interrupted:
+	case hr.Interrupted:
 		return &exitError{code: exitInterrupted}
-	case !delivered:
+	case hr.Sink != nil && hr.Sink.Spans != exported:
 		return &exitError{code: exitCheckFailed, err: fmt.Errorf("the sink does not hold every exported span")}
-	case rep.Ledger.ExportFailed > 0:
-		return &exitError{code: exitCheckFailed, err: fmt.Errorf("%d spans failed to export", rep.Ledger.ExportFailed)}
+	case hr.ExportFailed > 0:
+		return &exitError{code: exitCheckFailed, err: fmt.Errorf("%d spans failed to export", hr.ExportFailed)}
 	}
 	return nil
+}
+
+// hopsReport is what bench --hops measured, as printed and as written to
+// DIR/hops.json with --out. Durations are in nanoseconds.
+type hopsReport struct {
+	Version       int           `json:"version"`
+	Scenario      string        `json:"scenario"`
+	Endpoint      string        `json:"endpoint"`
+	StartedAt     time.Time     `json:"started_at"`
+	LoadDuration  time.Duration `json:"load_duration_ns"`
+	GC            string        `json:"gc,omitempty"` // what tracerig set; empty when GOGC or GOMEMLIMIT was
+	Requests      int           `json:"requests"`
+	Hops          int           `json:"hops"`
+	SpansEnded    int           `json:"spans_ended"`
+	SpansExported int           `json:"spans_exported"`
+	ExportFailed  int           `json:"export_failed"`
+	// SpansPerSecond is the spans exported per second of load.
+	SpansPerSecond float64 `json:"spans_per_second"`
+	// LoadCPU is this process's CPU during the load; CPU in all (the
+	// flush, the checks and the reports included).
+	LoadCPU           time.Duration `json:"load_cpu_ns"`
+	LoadWall          time.Duration `json:"load_wall_ns"`
+	LoadCPUPerMillion float64       `json:"load_cpu_s_per_million_spans"`
+	CPU               time.Duration `json:"cpu_ns"`
+	Wall              time.Duration `json:"wall_ns"`
+	CPUPerMillion     float64       `json:"cpu_s_per_million_spans"`
+	PeakRSS           int64         `json:"peak_rss_bytes"`
+	// Floor is the bare net/http hop measured beside the run; RunPerHop
+	// the run's CPU per hop during the load, FloorRatio the two's ratio.
+	Floor       *hopsFloor    `json:"floor,omitempty"`
+	RunPerHop   time.Duration `json:"run_cpu_ns_per_hop,omitempty"`
+	FloorRatio  float64       `json:"floor_ratio,omitempty"`
+	Sink        *hopsSink     `json:"sink,omitempty"` // the child sink; nil with --otlp-endpoint
+	Interrupted bool          `json:"interrupted"`
+	Passed      bool          `json:"passed"` // every exported span in the sink, no export failure
+}
+
+type hopsFloor struct {
+	Clients  int           `json:"clients"`
+	Requests int64         `json:"requests"`
+	Hops     int64         `json:"hops"`
+	CPU      time.Duration `json:"cpu_ns"`
+	Wall     time.Duration `json:"wall_ns"`
+	PerHop   time.Duration `json:"cpu_ns_per_hop"`
+	// PerMillion is what the floor alone comes to per 1M spans at the
+	// run's hops per span.
+	PerMillion float64 `json:"cpu_s_per_million_spans"`
+}
+
+type hopsSink struct {
+	Kind    string        `json:"kind"`
+	Spans   int64         `json:"spans"`
+	CPU     time.Duration `json:"cpu_ns"`
+	PeakRSS int64         `json:"peak_rss_bytes"`
+}
+
+func (hr *hopsReport) print(w io.Writer) {
+	fmt.Fprintf(w, "bench real hops: scenario %s, %s of load, exporting to %s\n", hr.Scenario, hr.LoadDuration, hr.Endpoint)
+	if hr.GC != "" {
+		fmt.Fprintf(w, "  garbage collector: %s\n", hr.GC)
+	}
+	fmt.Fprintf(w, "  load: %d requests, %d hops; spans: %d ended, %d exported (%.0f spans/s over the load), %d export failures\n",
+		hr.Requests, hr.Hops, hr.SpansEnded, hr.SpansExported, hr.SpansPerSecond, hr.ExportFailed)
+	fmt.Fprintf(w, "  this process during the load: %.2f CPU-s in %.1f s = %.1f CPU-s per 1M spans exported\n",
+		hr.LoadCPU.Seconds(), hr.LoadWall.Seconds(), hr.LoadCPUPerMillion)
+	fmt.Fprintf(w, "  this process in all: %.2f CPU-s in %.1f s = %.1f CPU-s per 1M spans exported (flush, checks and reports included), peak RSS %s\n",
+		hr.CPU.Seconds(), hr.Wall.Seconds(), hr.CPUPerMillion, mib(hr.PeakRSS))
+	if fl := hr.Floor; fl != nil {
+		fmt.Fprintf(w, "  floor, a bare net/http hop on loopback (%s, %d clients, in this process before and after the run): %.1f CPU-µs per hop = %.1f CPU-s per 1M spans at this run's %.2f hops per span\n",
+			fl.Wall.Round(100*time.Millisecond), fl.Clients, float64(fl.PerHop)/1e3, fl.PerMillion, float64(hr.Hops)/float64(hr.SpansExported))
+		fmt.Fprintf(w, "  this run during the load: %.1f CPU-µs per hop = %.2f× the floor\n", float64(hr.RunPerHop)/1e3, hr.FloorRatio)
+	}
+	if s := hr.Sink; s != nil {
+		fmt.Fprintf(w, "  sink (%s): holds %d spans; %.2f CPU-s = %.2f CPU-s per 1M spans, peak RSS %s\n",
+			s.Kind, s.Spans, s.CPU.Seconds(), perMillion(s.CPU, s.Spans), mib(s.PeakRSS))
+	}
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

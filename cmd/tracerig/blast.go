@@ -42,7 +42,7 @@ func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
 		batch:      fs.Int("batch", 2048, "spans per export request (whole traces)"),
 		retries:    fs.Int("retries", 3, "times a batch is sent again after a transient export failure (OTLP: gRPC UNAVAILABLE, HTTP 429/502/503/504, ...)"),
 		seed:       fs.Uint64("seed", 0, "seed of the trace and span IDs (default: the scenario's)"),
-		out:        fs.String("out", "", "write the run's report to `DIR`/blast.json: settings, totals, per-second series, verdicts"),
+		out:        fs.String("out", "", "write the run's report to `DIR`/blast.json: settings, totals, per-second series, verdicts (bench --hops: DIR/hops.json, its figures)"),
 		cpuprofile: fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`"),
 	}
 }

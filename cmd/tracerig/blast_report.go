@@ -327,16 +327,19 @@ func finishBlast(ctx context.Context, f *blastFlags, rep *blastReport) error {
 }
 
 // write writes the report as JSON to path, creating its folder.
-func (rep *blastReport) write(path string) error {
+func (rep *blastReport) write(path string) error { return writeJSON(path, rep) }
+
+// writeJSON writes v as indented JSON to path, creating its folder.
+func writeJSON(path string, v any) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write blast report: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	b, err := json.MarshalIndent(rep, "", "  ")
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encode blast report: %w", err)
+		return fmt.Errorf("encode %s: %w", path, err)
 	}
 	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write blast report: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

@@ -270,8 +270,9 @@ func TestBench(t *testing.T) {
 // CPU profile asked for is written.
 func TestBenchHops(t *testing.T) {
 	t.Setenv(execMainEnv, "1")
-	prof := filepath.Join(t.TempDir(), "hops.pprof")
-	r := runCLI(t, "bench", "--hops", "--duration", "1s", "--floor", "1s", "--cpuprofile", prof, "quickstart")
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "hops.pprof")
+	r := runCLI(t, "bench", "--hops", "--duration", "1s", "--floor", "1s", "--cpuprofile", prof, "--out", dir, "quickstart")
 	r.wantCode(t, exitOK)
 	find := func(re string) []string {
 		t.Helper()
@@ -300,6 +301,18 @@ func TestBenchHops(t *testing.T) {
 	}
 	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
 		t.Errorf("cpu profile: %v", err)
+	}
+	var hr hopsReport
+	b, err := os.ReadFile(filepath.Join(dir, "hops.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &hr)
+	}
+	if err != nil {
+		t.Fatalf("hops.json: %v", err)
+	}
+	if !hr.Passed || strconv.Itoa(hr.SpansExported) != exported || hr.Sink == nil || hr.Sink.Spans != int64(hr.SpansExported) ||
+		hr.Floor == nil || hr.Floor.PerHop <= 0 || hr.FloorRatio <= 0 || hr.LoadCPUPerMillion <= 0 {
+		t.Errorf("hops.json: %s", b)
 	}
 
 	for _, args := range [][]string{
