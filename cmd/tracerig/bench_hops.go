@@ -58,9 +58,9 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 	restoreGC, gcSetting := tuneGC()
 	defer restoreGC()
 	floorWorkers := loadWorkers(sc)
-	var floor hopfloor.Result
+	var before, after hopfloor.Result
 	if floorFor > 0 {
-		if floor, err = measureFloor(ctx, floor, floorFor/2, floorWorkers); err != nil {
+		if before, err = measureFloor(ctx, floorFor/2, floorWorkers); err != nil {
 			return &exitError{code: exitRuntime, err: err}
 		}
 	}
@@ -86,7 +86,7 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 	cpu1, rss := rusage.Self()
 	cpu := cpu1 - cpu0
 	if floorFor > 0 && !rep.Interrupted {
-		if floor, err = measureFloor(ctx, floor, floorFor-floorFor/2, floorWorkers); err != nil {
+		if after, err = measureFloor(ctx, floorFor-floorFor/2, floorWorkers); err != nil {
 			return &exitError{code: exitRuntime, err: err}
 		}
 	}
@@ -101,8 +101,9 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 	hr.SpansPerSecond = float64(exported) / f.duration.Seconds()
 	hr.LoadCPUPerMillion = perMillion(loadCPU, exported)
 	hr.CPUPerMillion = perMillion(cpu, exported)
-	if floor.PerHop() > 0 && exported > 0 && hr.Hops > 0 {
-		hr.Floor = &hopsFloor{Clients: floorWorkers, Requests: floor.Requests, Hops: floor.Hops, CPU: floor.CPU, Wall: floor.Wall, PerHop: floor.PerHop()}
+	if floor := before.Add(after); floor.PerHop() > 0 && exported > 0 && hr.Hops > 0 {
+		hr.Floor = &hopsFloor{Clients: floorWorkers, Requests: floor.Requests, Hops: floor.Hops, CPU: floor.CPU, Wall: floor.Wall, PerHop: floor.PerHop(),
+			Before: before.PerHop(), After: after.PerHop()}
 		hr.Floor.PerMillion = floor.PerHop().Seconds() * float64(hr.Hops) / float64(exported) * 1e6
 		hr.RunPerHop = loadCPU / time.Duration(hr.Hops)
 		hr.FloorRatio = float64(hr.RunPerHop) / float64(hr.Floor.PerHop)
@@ -181,6 +182,20 @@ type hopsFloor struct {
 	// PerMillion is what the floor alone comes to per 1M spans at the
 	// run's hops per span.
 	PerMillion float64 `json:"cpu_s_per_million_spans"`
+	// Before and After are the floor per hop measured before and after
+	// the run: far apart, the machine's speed changed meanwhile.
+	Before time.Duration `json:"before_cpu_ns_per_hop"`
+	After  time.Duration `json:"after_cpu_ns_per_hop"`
+}
+
+// drift is the larger of the floor before and after the run over the
+// smaller; 1 when either is missing.
+func (f *hopsFloor) drift() float64 {
+	lo, hi := min(f.Before, f.After), max(f.Before, f.After)
+	if lo <= 0 {
+		return 1
+	}
+	return float64(hi) / float64(lo)
 }
 
 type hopsSink struct {
@@ -202,9 +217,12 @@ func (hr *hopsReport) print(w io.Writer) {
 	fmt.Fprintf(w, "  this process in all: %.2f CPU-s in %.1f s = %.1f CPU-s per 1M spans exported (flush, checks and reports included), peak RSS %s\n",
 		hr.CPU.Seconds(), hr.Wall.Seconds(), hr.CPUPerMillion, mib(hr.PeakRSS))
 	if fl := hr.Floor; fl != nil {
-		fmt.Fprintf(w, "  floor, a bare net/http hop on loopback (%s, %d clients, in this process before and after the run): %.1f CPU-µs per hop = %.1f CPU-s per 1M spans at this run's %.2f hops per span\n",
-			fl.Wall.Round(100*time.Millisecond), fl.Clients, float64(fl.PerHop)/1e3, fl.PerMillion, float64(hr.Hops)/float64(hr.SpansExported))
+		fmt.Fprintf(w, "  floor, a bare net/http hop on loopback (%s, %d clients, in this process before and after the run): %.1f CPU-µs per hop (%.1f before, %.1f after) = %.1f CPU-s per 1M spans at this run's %.2f hops per span\n",
+			fl.Wall.Round(100*time.Millisecond), fl.Clients, float64(fl.PerHop)/1e3, float64(fl.Before)/1e3, float64(fl.After)/1e3, fl.PerMillion, float64(hr.Hops)/float64(hr.SpansExported))
 		fmt.Fprintf(w, "  this run during the load: %.1f CPU-µs per hop = %.2f× the floor\n", float64(hr.RunPerHop)/1e3, hr.FloorRatio)
+		if d := fl.drift(); d > floorDrift {
+			fmt.Fprintf(w, "  note: the floor moved by %.0f%% between before and after the run: the machine's speed changed while it ran (other work on it, or on its host); repeat for a steadier figure\n", 100*(d-1))
+		}
 	}
 	if s := hr.Sink; s != nil {
 		fmt.Fprintf(w, "  sink (%s): holds %d spans; %.2f CPU-s = %.2f CPU-s per 1M spans, peak RSS %s\n",
@@ -214,18 +232,19 @@ func (hr *hopsReport) print(w io.Writer) {
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
-// measureFloor measures the bare hop floor for d and adds it to acc.
-func measureFloor(ctx context.Context, acc hopfloor.Result, d time.Duration, workers int) (hopfloor.Result, error) {
+// measureFloor measures the bare hop floor for d.
+func measureFloor(ctx context.Context, d time.Duration, workers int) (hopfloor.Result, error) {
 	r, err := hopfloor.Measure(ctx, d, workers)
 	if err != nil {
-		return acc, fmt.Errorf("measure the hop floor: %w", err)
+		return r, fmt.Errorf("measure the hop floor: %w", err)
 	}
-	acc.Requests += r.Requests
-	acc.Hops += r.Hops
-	acc.CPU += r.CPU
-	acc.Wall += r.Wall
-	return acc, nil
+	return r, nil
 }
+
+// floorDrift is how far apart the floor before and after the run may be
+// (the larger over the smaller) before the summary says the machine's
+// speed changed during the measurement.
+const floorDrift = 1.25
 
 // loadWorkers is the most vegeta workers any of the scenario's loads
 // starts with: the floor is driven with as many clients.

@@ -111,6 +111,11 @@ type Result struct {
 	Wall     time.Duration
 }
 
+// Add returns the two measurements as one.
+func (r Result) Add(o Result) Result {
+	return Result{Requests: r.Requests + o.Requests, Hops: r.Hops + o.Hops, CPU: r.CPU + o.CPU, Wall: r.Wall + o.Wall}
+}
+
 // PerHop is the CPU one hop cost; zero when nothing was measured.
 func (r Result) PerHop() time.Duration {
 	if r.Hops == 0 {

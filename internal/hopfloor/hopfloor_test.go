@@ -65,3 +65,11 @@ func TestPerHopOfNothing(t *testing.T) {
 		t.Fatalf("PerHop of no hops = %s, want 0", got)
 	}
 }
+
+func TestResultAdd(t *testing.T) {
+	a := Result{Requests: 1, Hops: 2, CPU: 3, Wall: 4}
+	b := Result{Requests: 10, Hops: 20, CPU: 30, Wall: 40}
+	if got, want := a.Add(b), (Result{Requests: 11, Hops: 22, CPU: 33, Wall: 44}); got != want {
+		t.Fatalf("%+v.Add(%+v) = %+v, want %+v", a, b, got, want)
+	}
+}
