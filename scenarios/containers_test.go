@@ -68,15 +68,20 @@ func TestContainerKillFault(t *testing.T) {
 	if len(rep.Faults) != 1 || rep.Faults[0].Kind != string(topology.FaultCrash) {
 		t.Fatalf("fault windows %+v", rep.Faults)
 	}
-	// Hops to stock-0 that failed, all inside the window.
+	// Hops to stock-0 that failed, all inside the window. The window ends
+	// when the restarted container answers the host; a caller may still
+	// fail a call on a connection to the killed one just after (seen on a
+	// busy Docker engine), hence two seconds of grace.
 	w := rep.Faults[0]
 	var in, out int
 	for _, h := range rep.input.Hops {
 		if h.To == "stock" && h.ToInstance == 0 && !h.Received {
-			if h.SentAt >= w.Start-int64(100*time.Millisecond) && h.SentAt <= w.End+int64(500*time.Millisecond) {
+			if h.SentAt >= w.Start-int64(100*time.Millisecond) && h.SentAt <= w.End+int64(2*time.Second) {
 				in++
 			} else {
 				out++
+				t.Logf("hop %x to stock-0 sent %.3fs into the run not received; fault window %s", h.ID,
+					time.Duration(h.SentAt-rep.StartedAt.UnixNano()).Seconds(), rep.window(w))
 			}
 		}
 	}
