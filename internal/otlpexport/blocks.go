@@ -35,17 +35,7 @@ func (c *blockCache) resource(r *resource.Resource) []byte {
 	if r == nil {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b, ok := c.resources[r]; ok {
-		return b
-	}
-	if len(c.resources) >= maxCachedBlocks {
-		clear(c.resources)
-	}
-	b := encodeResource(r)
-	c.resources[r] = b
-	return b
+	return cachedBlock(&c.mu, c.resources, r, encodeResource)
 }
 
 // scope returns the ScopeSpans.scope field of s: nothing for the zero
@@ -56,16 +46,22 @@ func (c *blockCache) scope(s instrumentation.Scope) []byte {
 	if s == (instrumentation.Scope{}) {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b, ok := c.scopes[s]; ok {
+	return cachedBlock(&c.mu, c.scopes, s, encodeScope)
+}
+
+// cachedBlock returns the block of k in m, encoding and keeping it the
+// first time; a full map is emptied first.
+func cachedBlock[K comparable](mu *sync.Mutex, m map[K][]byte, k K, encode func(K) []byte) []byte {
+	mu.Lock()
+	defer mu.Unlock()
+	if b, ok := m[k]; ok {
 		return b
 	}
-	if len(c.scopes) >= maxCachedBlocks {
-		clear(c.scopes)
+	if len(m) >= maxCachedBlocks {
+		clear(m)
 	}
-	b := encodeScope(s)
-	c.scopes[s] = b
+	b := encode(k)
+	m[k] = b
 	return b
 }
 
