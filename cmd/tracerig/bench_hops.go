@@ -25,13 +25,11 @@ var benchHopsFlags = []string{"protocol", "rate", "workers", "conns", "batch", "
 // of load and this process's CPU per 1M of them, checks included.
 func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastFlags, sinkKind string, floorFor time.Duration, stdout io.Writer) error {
 	var bad []string
-	fs.Visit(func(fl *flag.Flag) {
-		for _, name := range benchHopsFlags {
-			if fl.Name == name {
-				bad = append(bad, "--"+name)
-			}
+	for _, name := range benchHopsFlags {
+		if flagSet(fs, name) {
+			bad = append(bad, "--"+name)
 		}
-	})
+	}
 	if len(bad) > 0 {
 		return usageError("%v: not with --hops (the scenario's loads drive the services)", bad)
 	}
@@ -116,7 +114,14 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 		}
 		hr.Sink = &hopsSink{Kind: "tracerig " + sinkKind, Spans: stats.Spans, CPU: scpu, PeakRSS: srss}
 	}
-	hr.Passed = !hr.Interrupted && hr.ExportFailed == 0 && (hr.Sink == nil || hr.Sink.Spans == exported)
+	var failed error
+	switch {
+	case hr.Sink != nil && hr.Sink.Spans != exported:
+		failed = fmt.Errorf("the sink does not hold every exported span")
+	case hr.ExportFailed > 0:
+		failed = fmt.Errorf("%d spans failed to export", hr.ExportFailed)
+	}
+	hr.Passed = !hr.Interrupted && failed == nil
 	hr.print(stdout)
 	for _, l := range rep.Load {
 		fmt.Fprintf(stdout, "  load %s: %.1f requests/s, p50 %s, p99 %s\n", l.Target, l.AchievedRate, l.LatencyP50.Round(time.Microsecond), l.LatencyP99.Round(time.Microsecond))
@@ -129,10 +134,8 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 	switch {
 	case hr.Interrupted:
 		return &exitError{code: exitInterrupted}
-	case hr.Sink != nil && hr.Sink.Spans != exported:
-		return &exitError{code: exitCheckFailed, err: fmt.Errorf("the sink does not hold every exported span")}
-	case hr.ExportFailed > 0:
-		return &exitError{code: exitCheckFailed, err: fmt.Errorf("%d spans failed to export", hr.ExportFailed)}
+	case failed != nil:
+		return &exitError{code: exitCheckFailed, err: failed}
 	}
 	return nil
 }
