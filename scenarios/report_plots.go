@@ -235,15 +235,11 @@ func (r *Report) timeSeries() []*figure {
 			missing[b]++
 		}
 	}
-	bands := r.faultBands()
-
-	xLabel := fmt.Sprintf("seconds since load start (%s buckets)", time.Duration(step*float64(time.Second)))
-	rate := newPlot()
-	rate.X.Label.Text = xLabel
-	rate.Y.Label.Text = "spans / s"
-	rate.X.Min, rate.X.Max, rate.Y.Min = 0, float64(n)*step, 0
-	rate.X.Tick.Marker, rate.Y.Tick.Marker = niceTicks{}, niceTicks{}
-	rate.Add(&faultBands{bands: bands})
+	ax := timeAxes{
+		xLabel: fmt.Sprintf("seconds since load start (%s buckets)", time.Duration(step*float64(time.Second))),
+		step:   step, n: n, bucket: bucket, bands: r.faultBands(),
+	}
+	rate := ax.plot("spans / s", false)
 	rf := &figure{title: "Spans per second: ended in the services (ledger) and arrived at the backend", p: rate, h: plotH}
 	addStep(rate, ended, step, 1/step, colEnded, nil)
 	rf.add("ended (ledger)", colEnded, "line")
@@ -251,20 +247,14 @@ func (r *Report) timeSeries() []*figure {
 		addStep(rate, arrived, step, 1/step, colArrived, []vg.Length{vg.Points(4), vg.Points(2)})
 		rf.add("arrived (backend)", colArrived, "dashed")
 	}
-	if len(bands) > 0 {
-		rf.add("fault window", bandFills[0], "box")
-	}
+	ax.legendBands(rf)
 
 	lost := 0.0
 	for i := range queue {
 		lost += queue[i] + failed[i] + missing[i]
 	}
-	loss := newPlot()
-	loss.X.Label.Text = xLabel
-	loss.Y.Label.Text = "spans not delivered"
-	loss.X.Min, loss.X.Max, loss.Y.Min, loss.Y.Max = 0, float64(n)*step, 0, 1
-	loss.X.Tick.Marker, loss.Y.Tick.Marker = niceTicks{}, niceTicks{integer: true}
-	loss.Add(&faultBands{bands: bands})
+	loss := ax.plot("spans not delivered", true)
+	loss.Y.Max = 1
 	title := fmt.Sprintf("Loss over time: ended spans not delivered, by end time (%d of %d lost)", int(lost), len(in.Ended))
 	lf := &figure{title: title, p: loss, h: plotH}
 	if lost == 0 {
@@ -278,38 +268,59 @@ func (r *Report) timeSeries() []*figure {
 		addStep(loss, missing, step, 1, colExpect, []vg.Length{vg.Points(4), vg.Points(2)})
 		lf.add("exported, missing at the backend", colExpect, "dashed")
 	}
-	if len(bands) > 0 {
-		lf.add("fault window", bandFills[0], "box")
-	}
-	figs := []*figure{r.requestRate(sent, step, n, xLabel, bands), rf, r.exportWaiting(bucket, step, n, xLabel, bands)}
+	ax.legendBands(lf)
+	figs := []*figure{r.requestRate(sent, ax), rf, r.exportWaiting(ax)}
 	if len(r.retries) > 0 {
-		figs = append(figs, r.exportRetries(bucket, step, n, xLabel, bands))
+		figs = append(figs, r.exportRetries(ax))
 	}
 	return append(figs, lf)
 }
 
-// exportRetries plots the exports sent again after a transient failure,
-// per second.
-func (r *Report) exportRetries(bucket func(int64) int, step float64, n int, xLabel string, bands []band) *figure {
-	retried := make([]float64, n)
-	spans := 0
-	for _, x := range r.retries {
-		retried[bucket(x.At)]++
-		spans += x.Spans
-	}
+// timeAxes is the frame the plots over the run's time share: n buckets of
+// step seconds from the start of load, the bucket of a time (unix ns),
+// and the fault windows drawn as bands.
+type timeAxes struct {
+	xLabel string
+	step   float64
+	n      int
+	bucket func(ns int64) int
+	bands  []band
+}
+
+// plot returns a plot over the run's time with the fault bands, yLabel on
+// its y axis from 0 (ticks on whole numbers when integer).
+func (ax timeAxes) plot(yLabel string, integer bool) *plot.Plot {
 	p := newPlot()
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = "retries / s"
-	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, float64(n)*step, 0, 1.15*slices.Max(retried)/step
-	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
-	p.Add(&faultBands{bands: bands})
-	title := fmt.Sprintf("Export retries per second: exports sent again after a transient failure (%d retries of %d spans in all)", len(r.retries), spans)
-	f := &figure{title: title, p: p, h: plotH * 0.6}
-	addStep(p, retried, step, 1/step, colErr, nil)
-	f.add("retries", colErr, "line")
-	if len(bands) > 0 {
+	p.X.Label.Text, p.Y.Label.Text = ax.xLabel, yLabel
+	p.X.Min, p.X.Max, p.Y.Min = 0, float64(ax.n)*ax.step, 0
+	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{integer: integer}
+	p.Add(&faultBands{bands: ax.bands})
+	return p
+}
+
+// legendBands names the fault bands in f's legend, when there are any.
+func (ax timeAxes) legendBands(f *figure) {
+	if len(ax.bands) > 0 {
 		f.add("fault window", bandFills[0], "box")
 	}
+}
+
+// exportRetries plots the exports sent again after a transient failure,
+// per second.
+func (r *Report) exportRetries(ax timeAxes) *figure {
+	retried := make([]float64, ax.n)
+	spans := 0
+	for _, x := range r.retries {
+		retried[ax.bucket(x.At)]++
+		spans += x.Spans
+	}
+	p := ax.plot("retries / s", false)
+	p.Y.Max = 1.15 * slices.Max(retried) / ax.step
+	title := fmt.Sprintf("Export retries per second: exports sent again after a transient failure (%d retries of %d spans in all)", len(r.retries), spans)
+	f := &figure{title: title, p: p, h: plotH * 0.6}
+	addStep(p, retried, ax.step, 1/ax.step, colErr, nil)
+	f.add("retries", colErr, "line")
+	ax.legendBands(f)
 	return f
 }
 
@@ -317,44 +328,33 @@ func (r *Report) exportRetries(bucket func(int64) int, step float64, n int, xLab
 // exported or failed, summed over the instances), the most at once in each
 // bucket, against the capacity of the instances' SDK queues when the peak
 // comes near it.
-func (r *Report) exportWaiting(bucket func(int64) int, step float64, n int, xLabel string, bands []band) *figure {
-	most := make([]float64, n)
+func (r *Report) exportWaiting(ax timeAxes) *figure {
+	most := make([]float64, ax.n)
 	for _, s := range exportWaiting(r.input.Ended) {
-		b := bucket(s.at)
+		b := ax.bucket(s.at)
 		most[b] = max(most[b], float64(s.n))
 	}
-	p := newPlot()
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = "spans waiting"
-	p.X.Min, p.X.Max, p.Y.Min = 0, float64(n)*step, 0
-	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{integer: true}
-	p.Add(&faultBands{bands: bands})
+	p := ax.plot("spans waiting", true)
 	title := fmt.Sprintf("Export queues: spans ended and not yet exported, the most at once per bucket (peak %d; each instance queues up to %d)",
 		r.Export.WaitingPeak, r.Export.QueueCapacity)
 	f := &figure{title: title, p: p, h: plotH * 0.8}
-	addStep(p, most, step, 1, colQueue, nil)
+	addStep(p, most, ax.step, 1, colQueue, nil)
 	f.add("waiting for export", colQueue, "line")
-	if len(bands) > 0 {
-		f.add("fault window", bandFills[0], "box")
-	}
+	ax.legendBands(f)
 	return f
 }
 
 // requestRate plots the load's requests per second as sent against the
 // rate the loads asked for (summed; a ramp as a line), when any load asked
 // for one.
-func (r *Report) requestRate(sent []float64, step float64, n int, xLabel string, bands []band) *figure {
-	p := newPlot()
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = "requests / s"
-	p.X.Min, p.X.Max, p.Y.Min = 0, float64(n)*step, 0
-	p.X.Tick.Marker, p.Y.Tick.Marker = niceTicks{}, niceTicks{}
-	p.Add(&faultBands{bands: bands})
+func (r *Report) requestRate(sent []float64, ax timeAxes) *figure {
+	step := ax.step
+	p := ax.plot("requests / s", false)
 	f := &figure{title: "Requests per second: asked for by the loads and sent", p: p, h: plotH * 0.8}
 	addStep(p, sent, step, 1/step, colOK, nil)
 	f.add("sent", colOK, "line")
 	// The asked rate at the middle of each bucket, summed over the loads.
-	asked := make([]float64, n)
+	asked := make([]float64, ax.n)
 	paced := false
 	for _, l := range r.Load {
 		if l.RequestedRate <= 0 && l.RequestedRateEnd <= 0 {
@@ -378,9 +378,7 @@ func (r *Report) requestRate(sent []float64, step float64, n int, xLabel string,
 		addStep(p, asked, step, 1/step, colExpect, []vg.Length{vg.Points(4), vg.Points(2)})
 		f.add("asked for", colExpect, "dashed")
 	}
-	if len(bands) > 0 {
-		f.add("fault window", bandFills[0], "box")
-	}
+	ax.legendBands(f)
 	return f
 }
 
