@@ -8,13 +8,12 @@ import (
 
 // runGCPercent is the garbage collector's pace in the commands that run
 // services in this process (run, bench --hops), unless GOGC or GOMEMLIMIT is
-// set. A real-hop run allocates for every request (net/http, otelhttp and the
-// SDK do) while its ledger grows; at Go's default GOGC=100 the collector and
-// its write barriers take about a tenth of the run's CPU. At 400 the heap may
-// grow to five times the live data between collections, which cut the CPU
-// per span by 10–15% for about twice the peak memory (docs/performance.md),
-// and the soft memory limit set with it (half of the memory the process may use) makes
-// the collector work harder before a long run could run the machine short.
+// set. A real-hop run allocates for every request (net/http, otelhttp and
+// the SDK do) while its ledger grows. At 400 the heap may grow to five times
+// the live data between collections: 5–15% less CPU per span than Go's
+// default of 100 for up to twice the peak memory (docs/performance.md). The
+// soft memory limit set with it (half of the memory the process may use)
+// makes the collector work harder before a long run runs the machine short.
 const runGCPercent = 400
 
 // tuneGC sets runGCPercent and the memory limit for a run, unless the user
