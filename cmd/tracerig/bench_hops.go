@@ -59,7 +59,7 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 	var before, after hopfloor.Result
 	if floorFor > 0 {
 		if before, err = measureFloor(ctx, floorFor/2, floorWorkers); err != nil {
-			return &exitError{code: exitRuntime, err: err}
+			return err
 		}
 	}
 	stopProfile, err := startCPUProfile(*f.cpuprofile)
@@ -85,7 +85,7 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 	cpu := cpu1 - cpu0
 	if floorFor > 0 && !rep.Interrupted {
 		if after, err = measureFloor(ctx, floorFor-floorFor/2, floorWorkers); err != nil {
-			return &exitError{code: exitRuntime, err: err}
+			return err
 		}
 	}
 	hr := hopsReport{
@@ -235,11 +235,15 @@ func (hr *hopsReport) print(w io.Writer) {
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
-// measureFloor measures the bare hop floor for d.
+// measureFloor measures the bare hop floor for d. An interrupt during it
+// exits as an interrupt, not as a failure of the measurement.
 func measureFloor(ctx context.Context, d time.Duration, workers int) (hopfloor.Result, error) {
 	r, err := hopfloor.Measure(ctx, d, workers)
-	if err != nil {
-		return r, fmt.Errorf("measure the hop floor: %w", err)
+	switch {
+	case ctx.Err() != nil:
+		return r, &exitError{code: exitInterrupted}
+	case err != nil:
+		return r, &exitError{code: exitRuntime, err: fmt.Errorf("measure the hop floor: %w", err)}
 	}
 	return r, nil
 }
