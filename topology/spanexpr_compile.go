@@ -147,7 +147,13 @@ func (c SpanCount) String() string {
 	case c.Op == CountExactly && c.Share == 0 && c.N == 0:
 		return "none"
 	case c.Share > 0:
-		return fmt.Sprintf("%s %g", c.Op, c.Share)
+		// A share is written with a dot (1.0, not 1, which is a number of
+		// spans) and without an exponent, which ParseSpanCount does not read.
+		share := strconv.FormatFloat(c.Share, 'f', -1, 64)
+		if !strings.Contains(share, ".") {
+			share += ".0"
+		}
+		return fmt.Sprintf("%s %s", c.Op, share)
 	}
 	return fmt.Sprintf("%s %d", c.Op, c.N)
 }
