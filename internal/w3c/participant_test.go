@@ -230,17 +230,35 @@ func TestW3CConformanceEndToEnd(t *testing.T) {
 		{"tracestate empty", []pair{tp00, ts("")}, same, map[string]string{}, nil},
 		{"tracestate empty second", []pair{tp00, ts("foo=1"), ts("")}, same, map[string]string{"foo": "1"}, nil},
 		{"tracestate empty first", []pair{tp00, ts(""), ts("foo=1")}, same, map[string]string{"foo": "1"}, nil},
-		{"tracestate duplicated keys", []pair{tp00, ts("foo=1,foo=2")}, same, nil, []string{"foo"}},
-		{"tracestate duplicated keys across headers", []pair{tp00, ts("foo=1"), ts("foo=1")}, same, nil, []string{"foo"}},
+		// test_tracestate_duplicated_keys: inherited, one of the duplicates
+		// kept (here the first).
+		{"tracestate duplicated keys same value", []pair{tp00, ts("foo=1,foo=1")}, same, map[string]string{"foo": "1"}, nil},
+		{"tracestate duplicated keys", []pair{tp00, ts("foo=1,foo=2")}, same, map[string]string{"foo": "1"}, nil},
+		{"tracestate duplicated keys across headers", []pair{tp00, ts("foo=1"), ts("foo=1")}, same, map[string]string{"foo": "1"}, nil},
+		{"tracestate duplicated keys across headers different values", []pair{tp00, ts("foo=1"), ts("foo=2")}, same, map[string]string{"foo": "1"}, nil},
 		{"tracestate OWS", []pair{tp00, ts("foo=1 \t , \t bar=2, \t baz=3")}, same, map[string]string{"foo": "1", "bar": "2", "baz": "3"}, nil},
 		{"tracestate key illegal", []pair{tp00, ts("foo.bar=1")}, same, map[string]string{}, nil},
-		{"tracestate vendor illegal", []pair{tp00, ts("foo@@bar=1,bar=2")}, same, nil, []string{"bar"}},
+		{"tracestate key space", []pair{tp00, ts("foo =1")}, same, map[string]string{}, nil},
+		{"tracestate key uppercase", []pair{tp00, ts("FOO=1")}, same, map[string]string{}, nil},
+		// test_tracestate_key_illegal_vendor_format: keys with '@' after
+		// the first character are inherited, a key beginning with '@'
+		// discards the list.
+		{"tracestate key foo@", []pair{tp00, ts("foo@=1,bar=2")}, same, map[string]string{"foo@": "1", "bar": "2"}, nil},
+		{"tracestate key @foo", []pair{tp00, ts("@foo=1,bar=2")}, same, map[string]string{}, nil},
+		{"tracestate key foo@@bar", []pair{tp00, ts("foo@@bar=1,bar=2")}, same, map[string]string{"foo@@bar": "1", "bar": "2"}, nil},
+		{"tracestate key foo@bar@baz", []pair{tp00, ts("foo@bar@baz=1,bar=2")}, same, map[string]string{"foo@bar@baz": "1", "bar": "2"}, nil},
 		{"tracestate 32", []pair{tp00, ts(members("bar", 10)), ts(members("baz", 10)), ts(members("qux", 10)), ts("a=1,b=2")}, same, nil, nil},
 		{"tracestate 33", []pair{tp00, ts(members("bar", 10)), ts(members("baz", 10)), ts(members("qux", 10)), ts("a=1,b=2,c=3")}, same, map[string]string{}, nil},
-		{"tracestate key 257", []pair{tp00, ts("foo=1"), ts(strings.Repeat("z", 257) + "=1")}, same, nil, []string{"foo"}},
-		{"tracestate tenant 241 system 14", []pair{tp00, ts("foo=1"), ts(strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1")}, same, map[string]string{"foo": "1", strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14): "1"}, nil},
+		// test_tracestate_key_length_limit: 256 characters in all.
+		{"tracestate key 256", []pair{tp00, ts("foo=1"), ts(strings.Repeat("z", 256) + "=1")}, same, map[string]string{"foo": "1", strings.Repeat("z", 256): "1"}, nil},
+		{"tracestate key 257", []pair{tp00, ts("foo=1"), ts(strings.Repeat("z", 257) + "=1")}, same, map[string]string{}, nil},
+		{"tracestate key 241@14", []pair{tp00, ts("foo=1"), ts(strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1")}, same, map[string]string{"foo": "1", strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14): "1"}, nil},
+		{"tracestate key 242@1", []pair{tp00, ts("foo=1"), ts(strings.Repeat("t", 242) + "@v=1")}, same, map[string]string{"foo": "1", strings.Repeat("t", 242) + "@v": "1"}, nil},
+		{"tracestate key 1@15", []pair{tp00, ts("foo=1"), ts("t@" + strings.Repeat("v", 15) + "=1")}, same, map[string]string{"foo": "1", "t@" + strings.Repeat("v", 15): "1"}, nil},
 		{"tracestate value =", []pair{tp00, ts("foo=bar=baz")}, same, nil, []string{"foo"}},
 		{"tracestate value empty", []pair{tp00, ts("foo=,bar=3")}, same, nil, []string{"foo", "bar"}},
+		{"tracestate all allowed characters", []pair{tp00, ts(keyAll + "=" + valAll)}, same, map[string]string{keyAll: valAll}, nil},
+		{"tracestate all allowed characters with @", []pair{tp00, ts(keyAll + "@a-z0-9_-*/=" + valAll)}, same, map[string]string{keyAll + "@a-z0-9_-*/": valAll}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d.t = t
@@ -280,6 +298,13 @@ func TestW3CConformanceEndToEnd(t *testing.T) {
 		d.t = t
 		_, state := d.single([]pair{tp00, ts("foo=1,bar=2"), ts("rojo=1,congo=2"), ts("baz=3")})
 		if got, want := state.String(), "foo=1,bar=2,rojo=1,congo=2,baz=3"; got != want {
+			t.Errorf("tracestate %q, want %q", got, want)
+		}
+	})
+	t.Run("duplicated keys: first kept in order", func(t *testing.T) {
+		d.t = t
+		_, state := d.single([]pair{tp00, ts("foo=1,bar=2,foo=3"), ts("baz=4,bar=5")})
+		if got, want := state.String(), "foo=1,bar=2,baz=4"; got != want {
 			t.Errorf("tracestate %q, want %q", got, want)
 		}
 	})

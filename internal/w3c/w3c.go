@@ -16,20 +16,27 @@
 //     (0x01) and random (0x02); the other bits are zeroed on the way out.
 //   - tracestate: every tracestate header is combined, in order, into one
 //     list; empty list members and optional whitespace around members are
-//     allowed. Keys are simple-key ([a-z][a-z0-9_-*/]{0,255}) or
-//     tenant@system ([a-z0-9][a-z0-9_-*/]{0,240} @ [a-z][a-z0-9_-*/]{0,13});
-//     values are 1 to 256 characters of 0x20-0x7e except ',' and '=', not
-//     ending in a space. A list with an invalid member, a duplicated key or
-//     more than 32 members is discarded whole.
+//     allowed. A key is 1 to 256 characters, [a-z0-9][a-z0-9_-*/@]{0,255}:
+//     it begins with a lowercase letter or a digit and may hold '@'
+//     anywhere after the first character, any number of times (the key
+//     grammar of the specification since 2020; the test suite follows it
+//     since w3c/trace-context #584, 2026). Values are 1 to 256 characters
+//     of 0x20-0x7e except ',' and '=', not ending in a space. A list with
+//     an invalid member (a key beginning with '@' or longer than 256
+//     characters included) or with more than 32 members as received is
+//     discarded whole. A duplicated key keeps its first (left-most)
+//     member; the later ones are dropped, which the specification allows
+//     for keys this participant did not write.
 //   - A valid traceparent continues the trace: same trace ID, a new
 //     parent ID per outgoing request, sampled and random flags kept. An
 //     invalid or missing traceparent starts a new trace: a random trace
 //     ID with the random flag set (and the sampled flag: a participant
 //     records), a new parent ID, and the tracestate is dropped.
 //   - This participant does not add a tracestate entry of its own: a valid
-//     tracestate is propagated unchanged (the specification allows that as
-//     well as adding an entry at the front; unchanged keeps a 32-member
-//     list at 32 members, which the test suite checks).
+//     tracestate is propagated unchanged but for the duplicates dropped
+//     (the specification allows that as well as adding an entry at the
+//     front; unchanged keeps a 32-member list at 32 members, which the
+//     test suite checks).
 package w3c
 
 import (
@@ -57,9 +64,7 @@ const (
 // Tracestate limits.
 const (
 	MaxMembers      = 32
-	maxSimpleKey    = 256
-	maxTenant       = 241
-	maxSystem       = 14
+	maxKey          = 256
 	maxValue        = 256
 	traceparentSize = 55
 )
@@ -169,10 +174,14 @@ func (ts TraceState) Get(key string) (string, bool) {
 
 // ParseTraceState combines the values of every tracestate header, in
 // order, into one list and validates it. An error means the whole
-// tracestate must be discarded.
+// tracestate must be discarded: a member is invalid, or the list as
+// received has more than MaxMembers members (duplicates counted). A key
+// that is already in the list keeps its first member; later members
+// with that key are dropped.
 func ParseTraceState(values []string) (TraceState, error) {
 	var ts TraceState
 	seen := map[string]bool{}
+	n := 0
 	for _, v := range values {
 		for raw := range strings.SplitSeq(v, ",") {
 			m := trimOWS(raw)
@@ -189,32 +198,31 @@ func ParseTraceState(values []string) (TraceState, error) {
 			if err := validValue(value); err != nil {
 				return nil, err
 			}
+			if n++; n > MaxMembers {
+				return nil, invalid("tracestate: more than %d members", MaxMembers)
+			}
 			if seen[key] {
-				return nil, invalid("tracestate: duplicate key %q", key)
+				continue // a duplicate: the first member of key is kept
 			}
 			seen[key] = true
 			ts = append(ts, Member{key, value})
-			if len(ts) > MaxMembers {
-				return nil, invalid("tracestate: more than %d members", MaxMembers)
-			}
 		}
 	}
 	return ts, nil
 }
 
+// validKey checks k against the key grammar:
+// key = ( lcalpha / DIGIT ) 0*255( keychar ),
+// keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@".
 func validKey(k string) error {
-	tenant, system, vendor := strings.Cut(k, "@")
-	if !vendor {
-		if len(k) == 0 || len(k) > maxSimpleKey || !isLcalpha(k[0]) || !keyChars(k[1:]) {
-			return invalid("tracestate: key %q is not [a-z][a-z0-9_-*/]{0,255}", k)
-		}
-		return nil
+	if len(k) == 0 || len(k) > maxKey {
+		return invalid("tracestate: key of %d characters, want 1 to %d", len(k), maxKey)
 	}
-	if len(tenant) == 0 || len(tenant) > maxTenant || !(isLcalpha(tenant[0]) || isDigit(tenant[0])) || !keyChars(tenant[1:]) {
-		return invalid("tracestate: tenant of key %q is not [a-z0-9][a-z0-9_-*/]{0,240}", k)
+	if !isLcalpha(k[0]) && !isDigit(k[0]) {
+		return invalid("tracestate: key %q does not begin with [a-z0-9]", k)
 	}
-	if len(system) == 0 || len(system) > maxSystem || !isLcalpha(system[0]) || !keyChars(system[1:]) {
-		return invalid("tracestate: system of key %q is not [a-z][a-z0-9_-*/]{0,13}", k)
+	if !keyChars(k[1:]) {
+		return invalid("tracestate: key %q is not [a-z0-9][a-z0-9_-*/@]{0,255}", k)
 	}
 	return nil
 }
@@ -342,7 +350,7 @@ func isLcalpha(c byte) bool { return c >= 'a' && c <= 'z' }
 func keyChars(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !isLcalpha(c) && !isDigit(c) && c != '_' && c != '-' && c != '*' && c != '/' {
+		if !isLcalpha(c) && !isDigit(c) && c != '_' && c != '-' && c != '*' && c != '/' && c != '@' {
 			return false
 		}
 	}

@@ -96,6 +96,20 @@ func TestW3CTraceParentString(t *testing.T) {
 	}
 }
 
+// keyAll is every key character but '@'; valAll every value character,
+// as test_tracestate_all_allowed_characters sends them.
+const keyAll = "abcdefghijklmnopqrstuvwxyz0123456789_-*/"
+
+var valAll = func() string {
+	var b strings.Builder
+	for c := byte(0x20); c <= 0x7e; c++ {
+		if c != ',' && c != '=' {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}()
+
 func members(prefix string, n int) string {
 	var m []string
 	for i := 1; i <= n; i++ {
@@ -105,14 +119,6 @@ func members(prefix string, n int) string {
 }
 
 func TestW3CParseTraceState(t *testing.T) {
-	keyAll := "abcdefghijklmnopqrstuvwxyz0123456789_-*/"
-	var value strings.Builder
-	for c := byte(0x20); c <= 0x7e; c++ {
-		if c != ',' && c != '=' {
-			value.WriteByte(c)
-		}
-	}
-	valAll := value.String()
 	for _, c := range []struct {
 		name string
 		in   []string
@@ -133,25 +139,39 @@ func TestW3CParseTraceState(t *testing.T) {
 		{"all key characters", []string{keyAll + "=" + valAll}, keyAll + "=" + valAll},
 		{"all vendor key characters", []string{keyAll + "@a-z0-9_-*/=" + valAll}, keyAll + "@a-z0-9_-*/=" + valAll},
 		{"tenant may start with digit", []string{"0tenant@sys=1"}, "0tenant@sys=1"},
+		{"key starts with digit", []string{"1special=1"}, "1special=1"},
+		{"key all digits", []string{"0123=1"}, "0123=1"},
 		{"value inner space", []string{"foo=a b"}, "foo=a b"},
 		{"32 members", []string{members("bar", 10), members("baz", 10), members("qux", 10), "a=1,b=2"}, members("bar", 10) + "," + members("baz", 10) + "," + members("qux", 10) + ",a=1,b=2"},
 		{"33 members", []string{members("bar", 10), members("baz", 10), members("qux", 10), "a=1,b=2,c=3"}, "!"},
 		{"33 members in one header", []string{members("k", 33)}, "!"},
+		// test_tracestate_key_length_limit: 256 characters in all, '@' or not.
 		{"key 256", []string{"foo=1", strings.Repeat("z", 256) + "=1"}, "foo=1," + strings.Repeat("z", 256) + "=1"},
 		{"key 257", []string{"foo=1", strings.Repeat("z", 257) + "=1"}, "!"},
-		{"tenant 241 system 14", []string{"foo=1", strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1"}, "foo=1," + strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1"},
-		{"tenant 242", []string{"foo=1", strings.Repeat("t", 242) + "@v=1"}, "!"},
-		{"system 15", []string{"foo=1", "t@" + strings.Repeat("v", 15) + "=1"}, "!"},
+		{"key 241@14", []string{"foo=1", strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1"}, "foo=1," + strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1"},
+		{"key 242@1", []string{"foo=1", strings.Repeat("t", 242) + "@v=1"}, "foo=1," + strings.Repeat("t", 242) + "@v=1"},
+		{"key 1@15", []string{"foo=1", "t@" + strings.Repeat("v", 15) + "=1"}, "foo=1,t@" + strings.Repeat("v", 15) + "=1"},
+		{"key 254@1", []string{"foo=1", strings.Repeat("t", 254) + "@v=1"}, "foo=1," + strings.Repeat("t", 254) + "@v=1"},
+		{"key 255@1", []string{"foo=1", strings.Repeat("t", 255) + "@v=1"}, "!"},
+		{"key 1@255", []string{"foo=1", "t@" + strings.Repeat("v", 255) + "=1"}, "!"},
+		{"key 256 ending with @", []string{strings.Repeat("t", 255) + "@=1"}, strings.Repeat("t", 255) + "@=1"},
 		{"key space before =", []string{"foo =1"}, "!"},
 		{"key uppercase", []string{"FOO=1"}, "!"},
 		{"key dot", []string{"foo.bar=1"}, "!"},
-		{"key starts with digit", []string{"1foo=1"}, "!"},
 		{"key starts with _", []string{"_foo=1"}, "!"},
-		{"vendor empty system", []string{"foo@=1,bar=2"}, "!"},
-		{"vendor empty tenant", []string{"@foo=1,bar=2"}, "!"},
-		{"vendor double @", []string{"foo@@bar=1,bar=2"}, "!"},
-		{"vendor two @", []string{"foo@bar@baz=1,bar=2"}, "!"},
-		{"vendor system starts with digit", []string{"foo@1bar=1"}, "!"},
+		{"key starts with -", []string{"-foo=1"}, "!"},
+		{"key empty", []string{"=1,bar=2"}, "!"},
+		// test_tracestate_key_illegal_vendor_format: '@' after the first
+		// character is a key character; a key beginning with '@' is
+		// invalid and the list with it is discarded.
+		{"key ends with @", []string{"foo@=1,bar=2"}, "foo@=1,bar=2"},
+		{"key starts with @", []string{"@foo=1,bar=2"}, "!"},
+		{"key double @", []string{"foo@@bar=1,bar=2"}, "foo@@bar=1,bar=2"},
+		{"key two @", []string{"foo@bar@baz=1,bar=2"}, "foo@bar@baz=1,bar=2"},
+		{"key @ then digit", []string{"foo@1bar=1"}, "foo@1bar=1"},
+		{"key @ only", []string{"@=1"}, "!"},
+		{"key starts with @ in second header", []string{"foo=1", "bar=2,@baz=3"}, "!"},
+		{"key @ and dot", []string{"foo@bar.baz=1"}, "!"},
 		{"value with =", []string{"foo=bar=baz"}, "!"},
 		{"value empty", []string{"foo=,bar=3"}, "!"},
 		{"no =", []string{"foo"}, "!"},
@@ -160,9 +180,17 @@ func TestW3CParseTraceState(t *testing.T) {
 		{"value control char", []string{"foo=a\x01b"}, "!"},
 		{"value DEL", []string{"foo=a\x7fb"}, "!"},
 		{"value non-ASCII", []string{"foo=é"}, "!"},
-		{"duplicate key", []string{"foo=1,foo=1"}, "!"},
-		{"duplicate key different values", []string{"foo=1,foo=2"}, "!"},
-		{"duplicate key across headers", []string{"foo=1", "foo=2"}, "!"},
+		// test_tracestate_duplicated_keys: the list is kept, the first
+		// member of a duplicated key with it.
+		{"duplicate key", []string{"foo=1,foo=1"}, "foo=1"},
+		{"duplicate key different values", []string{"foo=1,foo=2"}, "foo=1"},
+		{"duplicate key across headers same value", []string{"foo=1", "foo=1"}, "foo=1"},
+		{"duplicate key across headers", []string{"foo=1", "foo=2"}, "foo=1"},
+		{"duplicate key order kept", []string{"foo=1,bar=2,foo=3,baz=4,bar=5"}, "foo=1,bar=2,baz=4"},
+		{"duplicate key with @", []string{"t@v=1,t@v=2"}, "t@v=1"},
+		{"duplicate then invalid", []string{"foo=1,foo=2,BAD=3"}, "!"},
+		{"32 members with a duplicate", []string{members("k", 31), "k01=x"}, members("k", 31)},
+		{"33 members with a duplicate", []string{members("k", 32), "k01=x"}, "!"},
 		{"one bad member discards all", []string{"foo=1,bar=2", "BAD=3"}, "!"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -222,7 +250,11 @@ func TestW3CPropagation(t *testing.T) {
 		{"tracestate casing", header("traceparent", tp0, "TrAcEsTaTe", "foo=1"), true, "01", "foo=1"},
 		{"tracestate wrong name", header("traceparent", tp0, "trace-state", "foo=1"), true, "01", ""},
 		{"tracestate headers combined", header("traceparent", tp0, "tracestate", "foo=1,bar=2", "tracestate", "baz=3"), true, "01", "foo=1,bar=2,baz=3"},
-		{"tracestate invalid dropped", header("traceparent", tp0, "tracestate", "foo=1,foo=2"), true, "01", ""},
+		{"tracestate invalid dropped", header("traceparent", tp0, "tracestate", "foo=1,@bar=2"), true, "01", ""},
+		{"tracestate key too long dropped", header("traceparent", tp0, "tracestate", "foo=1", "tracestate", strings.Repeat("z", 257)+"=1"), true, "01", ""},
+		{"tracestate duplicates: first kept", header("traceparent", tp0, "tracestate", "foo=1,foo=2"), true, "01", "foo=1"},
+		{"tracestate duplicates across headers: first kept", header("traceparent", tp0, "tracestate", "foo=1", "tracestate", "foo=2"), true, "01", "foo=1"},
+		{"tracestate keys with @ kept", header("traceparent", tp0, "tracestate", "foo@=1,foo@@bar=2,foo@bar@baz=3,bar=4"), true, "01", "foo@=1,foo@@bar=2,foo@bar@baz=3,bar=4"},
 		{"tracestate without traceparent dropped", header("tracestate", "foo=1"), false, "", ""},
 		{"tracestate with invalid traceparent dropped", header("traceparent", "ff-"+tid+"-"+pid+"-01", "tracestate", "foo=1"), false, "", ""},
 	} {
