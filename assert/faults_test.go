@@ -87,9 +87,12 @@ func TestAttribution(t *testing.T) {
 	}, {
 		name: "orphan explained by an uninstrumented caller, not by latency",
 		in: func() Input {
-			s := faultChain(nil).
+			// Planted before the traffic, so cart emits no span in its
+			// window and frontend's client spans parent inventory's.
+			s := newSim(topo(svc("frontend", "cart"), svc("cart", "inventory"), svc("inventory"))).
 				plant(fault(topology.FaultUninstrument, onService("cart")), [2]float64{20, 30}).
-				plant(fault(topology.FaultLatency, onService("inventory")), [2]float64{0, 60})
+				plant(fault(topology.FaultLatency, onService("inventory")), [2]float64{0, 60}).
+				spread("frontend", 60, 1)
 			for _, at := range []float64{25, 50} {
 				for _, sp := range s.in.Backend {
 					if sp.Service == "inventory" && s.between(at, at+0.5)(sp.Start) {

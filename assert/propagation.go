@@ -31,10 +31,9 @@ type spanRef struct {
 
 // propCheck is one run of the propagation check.
 type propCheck struct {
-	in   Input
-	svcs map[string]*topology.Service
-	led  *hopLedger
-	idx  *spanIndex // nil without read-back
+	in  Input
+	led *hopLedger
+	idx *spanIndex // nil without read-back
 
 	breaks *findings // failing: hops and trees that broke the trace
 	info   *findings // not failing: explained by another check
@@ -46,6 +45,7 @@ type propCheck struct {
 	stats    map[string]float64
 
 	faults *faultSet // nil without faults
+	model  *expectModel
 	// planted are the edges exp.Broken lists, by name; during are the
 	// windows of exp.DuringFault, when set.
 	planted  map[string]*plantedEdge
@@ -72,7 +72,6 @@ type edgeEvidence struct{ hops, clean int }
 func propagation(in Input, exp topology.PropagationExpect, idx *spanIndex, faults *faultSet) Verdict {
 	c := &propCheck{
 		in:       in,
-		svcs:     services(in.Topology),
 		led:      newHopLedger(in.Hops),
 		idx:      idx,
 		breaks:   newFindings(faults),
@@ -82,6 +81,7 @@ func propagation(in Input, exp topology.PropagationExpect, idx *spanIndex, fault
 		perEdge:  make(map[edge]int),
 		stats:    make(map[string]float64),
 		faults:   faults,
+		model:    newExpectModel(in.Topology, in.Faults),
 		plantedF: newFindings(faults),
 	}
 	c.plant(exp)
@@ -117,7 +117,7 @@ func (c *propCheck) ledgerBreaks() {
 			continue
 		}
 		exp, _ := c.led.expected(int32(i))
-		msg := explainBreak(h, exp, c.svcs[h.From], c.svcs[h.To])
+		msg := explainBreak(h, exp, c.model.service(h.From, h.FromInstance, h.SentAt), c.model.service(h.To, h.ToInstance, h.SentAt))
 		name := edgeName(h.From, h.To)
 		subjects[name] = e
 		c.broke(name, msg, c.faults.hopBreak(h.From, h.To, h.SentAt), h.SentAt,

@@ -204,7 +204,7 @@ func samplingConsistency(in Input, idx *spanIndex, found *findings, faults *faul
 	if idx == nil {
 		part.measured += " (ledger only: " + noReadBack(in) + "; backend fragments and partial traces not checked)"
 	}
-	svcs := services(in.Topology)
+	model := newExpectModel(in.Topology, in.Faults)
 	roots := make(map[record.TraceID]bool) // trace → root sampled
 	for i := range in.Hops {
 		h := &in.Hops[i]
@@ -237,7 +237,7 @@ func samplingConsistency(in Input, idx *spanIndex, found *findings, faults *faul
 		if !ok || !h.Received || !h.ServerSpan || !h.Server.IsValid() {
 			continue
 		}
-		s := svcs[h.To]
+		s := model.service(h.To, h.ToInstance, h.SentAt)
 		if s != nil && !s.Instrumented {
 			continue
 		}

@@ -110,7 +110,7 @@ func (s *sim) call(parent uint64, from, to string, sent record.Context, headers 
 	if !s.strip[edge{from, to}] && (s.tamper == nil || !s.tamper(&h)) {
 		h.GotHeaders = headers
 	}
-	callee := s.svcs[to]
+	callee := s.service(to)
 	if h.GotHeaders&readable(callee) != 0 {
 		h.Got = sent
 	}
@@ -151,6 +151,22 @@ func (s *sim) serve(i int, callee *topology.Service) {
 		s.end(client)
 	}
 	s.end(server)
+}
+
+// service returns the named service as it stands now: with the faults
+// planted so far that change the model applied while their windows are
+// open, as the runtime applies them.
+func (s *sim) service(name string) *topology.Service {
+	t := s.top
+	for _, w := range s.in.Faults {
+		if k := topology.FaultKind(w.Kind); k.ChangesModel() && w.Active(s.now) && w.Number > 0 {
+			t = t.WithFault(s.in.Planned[w.Number-1])
+		}
+	}
+	if t == s.top {
+		return s.svcs[name]
+	}
+	return t.Service(name)
 }
 
 func (s *sim) tick() int64 { s.now += int64(time.Millisecond); return s.now }
@@ -240,7 +256,14 @@ func (s *sim) window(n int, f topology.Fault, w [2]float64) {
 		Desc:    string(f.Kind) + " " + targetName(f.Target),
 		Service: f.Target.Service, Instance: f.Target.Instance, From: f.Target.From, To: f.Target.To,
 		Start: s.sec(w[0]), End: s.sec(w[1]), Live: n == 0,
+		Forward: f.Kind == topology.FaultUninstrument && f.Forward,
 	})
+	if f.Kind == topology.FaultPropagatorSwitch {
+		w := &s.in.Faults[len(s.in.Faults)-1]
+		for _, p := range f.Propagators {
+			w.Propagators = append(w.Propagators, string(p))
+		}
+	}
 }
 
 // hops applies fn to the hops matching pred.

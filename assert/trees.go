@@ -9,7 +9,10 @@ import (
 // pairTally counts backend parent → child pairs between two services.
 type pairTally struct {
 	count     int
-	predicted bool
+	predicted bool // at every time of the run
+	// unpredicted counts the pairs seen when the topology in force did not
+	// predict the edge.
+	unpredicted int
 }
 
 // svcPair is a parent → child pair of interned service names.
@@ -20,7 +23,6 @@ type svcPair [2]uint16
 // and reports those the topology does not predict.
 func (c *propCheck) trees() map[svcPair]*pairTally {
 	x := c.idx
-	pred := predictedEdges(c.in.Topology)
 	pairs := make(map[svcPair]*pairTally)
 	perSvc := make([]int, len(x.names.names))
 	var orphans []int32
@@ -41,7 +43,7 @@ func (c *propCheck) trees() map[svcPair]*pairTally {
 				continue
 			}
 			if ps, cs := x.ents[p].svc, x.ents[e].svc; ps != cs {
-				c.pair(pairs, pred, svcPair{ps, cs}, s)
+				c.pair(pairs, svcPair{ps, cs}, x.span(p), s)
 			}
 		}
 		if roots > 1 {
@@ -58,19 +60,24 @@ func (c *propCheck) trees() map[svcPair]*pairTally {
 }
 
 // pair counts one parent → child pair, and reports it when the topology
-// does not predict it and no broken hop already explains the child.
-func (c *propCheck) pair(pairs map[svcPair]*pairTally, pred map[edge]bool, k svcPair, child *record.Span) {
+// does not predict it and no broken hop already explains the child. The
+// topology is the one in force while the request went from the parent to
+// the child: with the faults that change the model applied when one was
+// active then.
+func (c *propCheck) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child *record.Span) {
+	from := c.idx.names.name(k[0])
 	p := pairs[k]
 	if p == nil {
 		p = &pairTally{predicted: c.in.Topology == nil ||
-			pred[edge{c.idx.names.name(k[0]), child.Service}]}
+			(!c.model.anyWindow() && c.model.static.pred[edge{from, child.Service}])}
 		pairs[k] = p
 	}
 	p.count++
-	if p.predicted || c.flagged[spanRef{child.Trace, child.ID}] {
+	if p.predicted || c.flagged[spanRef{child.Trace, child.ID}] ||
+		c.model.predicted(edge{from, child.Service}, parent.Start, child.Start) {
 		return
 	}
-	from := c.idx.names.name(k[0])
+	p.unpredicted++
 	if c.externalPart(from) || c.externalPart(child.Service) {
 		// A real service's own calls need not be declared: the edge is
 		// discovered and listed, not failed.
@@ -109,9 +116,9 @@ func (c *propCheck) externalPart(service string) bool {
 func (c *propCheck) unexpected(pairs map[svcPair]*pairTally) {
 	n, spans := 0, 0
 	for _, p := range pairs {
-		if !p.predicted {
+		if p.unpredicted > 0 {
 			n++
-			spans += p.count
+			spans += p.unpredicted
 		}
 	}
 	c.stats["unexpected_edges"] = float64(n)
@@ -235,7 +242,7 @@ func (c *propCheck) predicted(pairs map[svcPair]*pairTally) {
 	if c.in.Topology == nil {
 		return
 	}
-	pred := predictedEdges(c.in.Topology)
+	pred := c.model.union
 	exercised, unobserved := 0, 0
 	for e := range pred {
 		ev := c.evidence[e]

@@ -199,7 +199,21 @@ func (a *activeFault) window(end time.Time) record.Fault {
 		ID: a.id, Number: a.number, Kind: string(a.f.Kind), Desc: a.desc,
 		Service: t.Service, Instance: t.Instance, From: t.From, To: t.To,
 		Start: a.start.UnixNano(), End: end.UnixNano(), Live: a.live,
+		Forward: a.f.Kind == topology.FaultUninstrument && a.f.Forward, Propagators: propagatorNames(a.f),
 	}
+}
+
+// propagatorNames returns the formats a propagator-mismatch fault imposes,
+// nil for every other kind.
+func propagatorNames(f topology.Fault) []string {
+	if f.Kind != topology.FaultPropagatorSwitch {
+		return nil
+	}
+	out := make([]string, len(f.Propagators))
+	for i, p := range f.Propagators {
+		out[i] = string(p)
+	}
+	return out
 }
 
 // Describe returns a fault's one-line description: its kind and target.

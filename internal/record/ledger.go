@@ -168,6 +168,12 @@ type Fault struct {
 	Start    int64  `json:"start_unix_ns"`
 	End      int64  `json:"end_unix_ns"` // the run's end if it was still active
 	Live     bool   `json:"live"`        // added through the control API
+	// Forward and Propagators are what a fault that changes the topology
+	// itself set for its window, so the checks can expect the topology
+	// with the fault applied: uninstrument's forward-headers, and the
+	// formats propagator-mismatch made the service inject and extract.
+	Forward     bool     `json:"forward,omitempty"`
+	Propagators []string `json:"propagators,omitempty"`
 }
 
 // Active reports whether the window contains t (unix nanoseconds).
