@@ -174,6 +174,36 @@ func (d *detectCheck) zoneOf(t, pre int64) (zone, *faultWin) {
 	return zoneOut, nil
 }
 
+// hopZone places hop h for the faults that cut an instance or an edge off
+// (crash, restart, pause, partition), from the ledger's times rather than
+// a fixed grace: inside a window when h was sent in it, when it was still
+// in flight as the window opened (its client span ended after the start),
+// or when it was sent after the window closed but before its caller got a
+// request through to the target again (the aftermath: the caller's
+// connections were still reconnecting). Outside otherwise, or while
+// another window of the same kind on the same target holds it the same way.
+func (d *detectCheck) hopZone(h *record.Hop) (zone, *faultWin) {
+	cs, haveCS := d.clientSpan(h)
+	inside := func(w *faultWin) bool {
+		return (h.SentAt >= w.Start && h.SentAt <= w.End) ||
+			(haveCS && h.SentAt < w.Start && cs.End >= w.Start) ||
+			w.aftermath(h.From, h.FromInstance, h.SentAt)
+	}
+	for i := range d.wins {
+		if w := &d.wins[i]; inside(w) {
+			return zoneIn, w
+		}
+	}
+	for i := range d.faults.wins {
+		w := &d.faults.wins[i]
+		if w.Number != d.n && w.kind == d.plan.Kind && w.Service == d.tgt.Service && w.Instance == d.tgt.Instance &&
+			w.From == d.tgt.From && w.To == d.tgt.To && inside(w) {
+			return zoneOther, w
+		}
+	}
+	return zoneOut, nil
+}
+
 // effect records one occurrence of the fault's effect at t and returns its
 // zone. Outside, an effect that another fault explains by q (when q is not
 // nil) moves to zoneOther, attributed to that fault.
@@ -280,8 +310,13 @@ func (d *detectCheck) expected() string {
 	switch d.plan.Kind {
 	case topology.FaultExporterOutage, topology.FaultSlowBackend:
 		grace += " and " + seconds(pipelinePre) + " before it"
-	case topology.FaultCrash, topology.FaultRestart:
-		grace += " (" + seconds(pipelinePre) + " before it for lost spans)"
+	}
+	if cutsReach(d.plan.Kind) {
+		grace = "; a hop counts inside when it was sent in a window, was in flight when one opened, or was sent after one closed " +
+			"before its caller instance got a request through to the target again (the ledger's first received hop from it: the aftermath of reconnecting); outside otherwise"
+		if d.plan.Kind == topology.FaultCrash || d.plan.Kind == topology.FaultRestart {
+			grace += "; a lost span counts inside when it ended in a window or up to " + seconds(pipelinePre) + " before it (still queued)"
+		}
 	}
 	switch d.plan.Kind {
 	case topology.FaultLatency:

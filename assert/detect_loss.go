@@ -114,12 +114,12 @@ func (d *detectCheck) crash() (bool, string) {
 		if !d.hopToTarget(h) {
 			continue
 		}
-		z, _ := d.zoneOf(h.SentAt, 0)
+		z, w := d.hopZone(h)
 		if h.Received {
 			t.add(z, z, false)
 			continue
 		}
-		t.add(d.effect(h.SentAt, 0, nil, subject, "hop not received", d.hopEx(h, "")), z, true)
+		t.add(d.effectIn(z, w, h.SentAt, nil, subject, "hop not received", d.hopEx(h, "")), z, true)
 	}
 	return d.presence(t, "spans lost or hops not received", "spans and hops of "+subject)
 }
@@ -144,7 +144,7 @@ func (d *detectCheck) pause() (bool, string) {
 		if !d.hopToTarget(h) {
 			continue
 		}
-		z, w := d.zoneOf(h.SentAt, 0)
+		z, w := d.hopZone(h)
 		cs, haveCS := d.clientSpan(h)
 		why := ""
 		switch z {
@@ -152,7 +152,7 @@ func (d *detectCheck) pause() (bool, string) {
 			switch {
 			case h.CalleeError:
 				why = "callee answered with an error"
-			case haveCS && cs.End-cs.Start >= w.End-h.SentAt:
+			case haveCS && cs.End >= w.End:
 				why = "answered after the window closed (client span " + time.Duration(cs.End-cs.Start).String() + ")"
 			case !h.Received:
 				why = "never received"
@@ -169,7 +169,7 @@ func (d *detectCheck) pause() (bool, string) {
 			t.add(z, z, false)
 			continue
 		}
-		t.add(d.effect(h.SentAt, 0, nil, subject, "hop stalled", d.hopEx(h, why)), z, true)
+		t.add(d.effectIn(z, w, h.SentAt, nil, subject, "hop stalled", d.hopEx(h, why)), z, true)
 	}
 	return d.presence(t, "stalled hops", "hops to "+subject)
 }

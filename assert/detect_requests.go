@@ -193,12 +193,15 @@ func (d *detectCheck) failingHops() (bool, string) {
 		} else if s, ok := d.clientSpan(h); ok && s.Status == record.StatusError && !h.CalleeError {
 			why = "client span in error, the callee gave no error answer"
 		}
-		z, _ := d.zoneOf(h.SentAt, 0)
+		z, w := d.zoneOf(h.SentAt, 0)
+		if cutsReach(d.plan.Kind) {
+			z, w = d.hopZone(h)
+		}
 		if why == "" {
 			t.add(z, z, false)
 			continue
 		}
-		t.add(d.effect(h.SentAt, 0, nil, subject, "hop without answer", d.hopEx(h, why)), z, true)
+		t.add(d.effectIn(z, w, h.SentAt, nil, subject, "hop without answer", d.hopEx(h, why)), z, true)
 	}
 	d.stat(t)
 	sIn, sOut := ratio(t.in, t.popIn), ratio(t.out, t.popOut)

@@ -314,6 +314,41 @@ func TestDetectDetails(t *testing.T) {
 		exp: topology.DetectExpect{Fault: 1}, status: StatusNotRun,
 		observe: "exported to an external collector",
 	}, {
+		// frontend's connections to cart stay in their reconnect backoff
+		// for 3.5s after the window: its first hop through comes at 34s,
+		// so the failures before it are the crash's, by the ledger.
+		name: "crash aftermath until the caller gets through again",
+		in: func() Input {
+			s := faultChain(nil)
+			s.hops(hopOn("frontend", "cart", s.between(20, 33.5)), func(h *record.Hop) { h.Received = false })
+			return s.plant(detectKinds["crash"].f, [2]float64{20, 30}).in
+		},
+		exp: topology.DetectExpect{Fault: 1}, status: StatusPass,
+		observe: "14 spans lost or hops not received inside (of 44 spans and hops of cart-0), 0 outside",
+	}, {
+		name: "a failure after the caller got through again is outside",
+		in: func() Input {
+			s := faultChain(nil)
+			s.hops(hopOn("frontend", "cart", s.between(20, 33.5)), func(h *record.Hop) { h.Received = false })
+			s.hops(hopOn("frontend", "cart", s.between(36, 36.5)), func(h *record.Hop) { h.Received = false })
+			return s.plant(detectKinds["crash"].f, [2]float64{20, 30}).in
+		},
+		exp: topology.DetectExpect{Fault: 1}, status: StatusFail,
+		observe: "14 spans lost or hops not received inside (of 44 spans and hops of cart-0), 1 outside",
+	}, {
+		// The request sent at 19s is still waiting when the pause begins
+		// at 19.5s: it belongs inside, though it was sent before.
+		name: "pause: a hop in flight when the window opened is inside",
+		in: func() Input {
+			s := faultChain(nil)
+			s.spans(and(isSpan("frontend", record.KindClient, "call cart"), s.between(19, 30), start), func(sp *record.Span) {
+				sp.End = sp.Start + int64(11*time.Second)
+			})
+			return s.plant(detectKinds["pause"].f, [2]float64{19.5, 30}).in
+		},
+		exp: topology.DetectExpect{Fault: 1}, status: StatusPass,
+		observe: "0 outside",
+	}, {
 		name: "crash without the backend checks the ledger",
 		in: func() Input {
 			in := detectSim(detectKinds["crash"], inside).in
