@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"math"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -106,6 +107,11 @@ func (d *decoder) rate(n *yaml.Node, path string, r *Rate) {
 	from, okFrom := d.rampEnd(m, path, "from")
 	to, okTo := d.rampEnd(m, path, "to")
 	m.done()
+	if okFrom && okTo && from.Per != to.Per {
+		// rampOf converts both ends to whole requests per second.
+		okFrom = d.perSecond(from, field(path, "from"))
+		okTo = d.perSecond(to, field(path, "to"))
+	}
 	if okFrom && okTo {
 		*r = rampOf(from, to)
 		r.Pos = d.pos(n)
@@ -123,6 +129,17 @@ func (d *decoder) rampEnd(m *fields, path, key string) (Rate, bool) {
 		return Rate{}, false
 	}
 	return d.oneRate(n, field(path, key))
+}
+
+// perSecond reports a ramp end whose requests per second do not fit in an
+// int.
+func (d *decoder) perSecond(r Rate, path string) bool {
+	if v := math.Round(r.PerSecond()); v >= math.MinInt64 && v < math.MaxInt64 {
+		return true
+	}
+	d.errs = append(d.errs, newError(r.Pos, path, "rate %s is too high to ramp per second (write both ends with the same period)", r))
+	d.failed = append(d.failed, path)
+	return false
 }
 
 func (d *decoder) oneRate(n *yaml.Node, path string) (Rate, bool) {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,7 +24,9 @@ func ParseRate(s string) (Rate, error) {
 	}
 	per := time.Second
 	if unit := m[2]; unit != "" {
-		if unit[0] < '0' || unit[0] > '9' {
+		// A unit alone is one of it; one starting like a number (.5s,
+		// +2s) is a duration as written.
+		if !strings.ContainsRune("0123456789.+-", rune(unit[0])) {
 			unit = "1" + unit
 		}
 		per, err = time.ParseDuration(unit)
