@@ -52,7 +52,7 @@ type Report struct {
 
 	input   assert.Input            // what the checks saw, for tests of this package and the HTML report
 	retries []simulator.ExportRetry // the exporters' retries, for the HTML report
-	samples []loadSample            // the load's results, for the HTML report's latency plots
+	samples []loadSample            // the load's results, the source of every latency figure
 	// samplesNote says why the load's results were only partly read.
 	samplesNote string
 }
@@ -76,7 +76,7 @@ type LoadReport struct {
 	Duration         time.Duration  `json:"duration_ns"` // as planned; 0 for a request count alone
 	AchievedRate     float64        `json:"achieved_rate"`
 	Success          float64        `json:"success"`
-	LatencyP50       time.Duration  `json:"latency_p50_ns"`
+	LatencyP50       time.Duration  `json:"latency_p50_ns"` // these three by latencyPercentile
 	LatencyP99       time.Duration  `json:"latency_p99_ns"`
 	LatencyMax       time.Duration  `json:"latency_max_ns"`
 	StatusCodes      map[string]int `json:"status_codes"`
@@ -101,10 +101,18 @@ func describeBackend(b topology.Backend, s *sink) BackendReport {
 	return BackendReport{Type: typ, Endpoint: s.endpoint, ReadBack: s.noReadBack == "", Reason: s.noReadBack}
 }
 
-func loadReports(loads []topology.Load, results []simulator.LoadResult) []LoadReport {
+// loadReports reports what each load entry achieved: its counts from
+// vegeta's metrics, its latencies from samples (latencyPercentile over the
+// results of every load entry of the same name).
+func loadReports(loads []topology.Load, results []simulator.LoadResult, samples []loadSample) []LoadReport {
+	byLoad := map[string][]time.Duration{}
+	for _, s := range samples {
+		byLoad[s.load] = append(byLoad[s.load], s.latency)
+	}
 	out := make([]LoadReport, 0, len(results))
 	for i, r := range results {
 		m := r.Metrics
+		lat := summarize(byLoad[r.Name])
 		end := r.RequestedRate
 		var planned time.Duration
 		if i < len(loads) {
@@ -122,9 +130,9 @@ func loadReports(loads []topology.Load, results []simulator.LoadResult) []LoadRe
 			Duration:         planned,
 			AchievedRate:     m.Rate,
 			Success:          m.Success,
-			LatencyP50:       m.Latencies.P50,
-			LatencyP99:       m.Latencies.P99,
-			LatencyMax:       m.Latencies.Max,
+			LatencyP50:       lat.P50,
+			LatencyP99:       lat.P99,
+			LatencyMax:       lat.Max,
 			StatusCodes:      m.StatusCodes,
 			Errors:           m.Errors,
 		})

@@ -1,97 +1,23 @@
 package scenarios
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
-	"io/fs"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
 	"github.com/tracerig/tracerig/assert"
 )
 
-// loadSample is one load request as vegeta recorded it, for the report's
-// latency histograms.
-type loadSample struct {
-	route   string // the entry route: "frontend GET /checkout"
-	at      int64  // unix ns the request was sent
-	latency time.Duration
-	code    uint16 // 0: no response
-}
-
 // writeOutputs writes the files that follow report.json into dir: junit.xml
-// and report.html, the latter with the load's results read back from
-// results.bin (absent results leave the latency plots out).
+// and report.html.
 func (r *Report) writeOutputs(dir string) error {
-	samples, err := readResults(filepath.Join(dir, "results.bin"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		r.samplesNote = err.Error()
-	}
-	r.samples = samples
 	if err := r.WriteJUnitFile(filepath.Join(dir, "junit.xml")); err != nil {
 		return err
 	}
 	return writeFile(filepath.Join(dir, "report.html"), r.WriteHTML)
-}
-
-// readResults decodes a results.bin written by the load (vegeta's gob
-// encoding) into samples, naming each by its entry route.
-func readResults(path string) ([]loadSample, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	dec := vegeta.NewDecoder(bufio.NewReader(f))
-	var (
-		out    []loadSample
-		routes = map[string]string{} // attack + method + URL path → route
-	)
-	for {
-		var res vegeta.Result
-		if err := dec.Decode(&res); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return out, nil
-			}
-			return out, fmt.Errorf("read load results %s: %w", path, err)
-		}
-		key := res.Attack + "\x00" + res.Method + "\x00" + res.URL
-		route, ok := routes[key]
-		if !ok {
-			route = entryRoute(res.Attack, res.Method, res.URL)
-			routes[key] = route
-		}
-		out = append(out, loadSample{route: route, at: res.Timestamp.UnixNano(), latency: res.Latency, code: res.Code})
-	}
-}
-
-// entryRoute names the route a result went to. A load of one route is named
-// after it; a mix ("frontend GET /a ×2, frontend GET /b ×1") is resolved by
-// the request's method and path.
-func entryRoute(attack, method, rawURL string) string {
-	if !strings.Contains(attack, " ×") {
-		return attack
-	}
-	path := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		path = u.Path
-	}
-	want := " " + method + " " + path
-	for part := range strings.SplitSeq(attack, ", ") {
-		name, _, _ := strings.Cut(part, " ×")
-		if strings.HasSuffix(name, want) {
-			return name
-		}
-	}
-	return strings.TrimSpace(method + " " + path)
 }
 
 // WriteHTML writes the report as one self-contained HTML page: no scripts,

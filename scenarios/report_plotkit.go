@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -138,19 +137,6 @@ func plotSVG(p *plot.Plot, w, h vg.Length) (template.HTML, error) {
 	})
 	s = strings.Replace(s, "<svg ", `<svg class="plot" `, 1)
 	return template.HTML(s), nil
-}
-
-// quantile returns the q-quantile of sorted values (nearest rank).
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
-}
-
-func fmtMs(ms float64) string {
-	return round(time.Duration(ms * 1e6)).String()
 }
 
 // niceTicks puts major ticks at round steps (1, 2, 2.5 or 5 times a power

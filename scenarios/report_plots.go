@@ -72,7 +72,7 @@ func (r *Report) plots() ([]htmlPlot, []string, error) {
 		notes = append(notes, "load results only partly read: "+r.samplesNote)
 	}
 	if len(r.samples) == 0 {
-		notes = append(notes, "no latency histograms: no load results (results.bin) were read")
+		notes = append(notes, "no latency histograms: the load recorded no results")
 	}
 	figs = append(figs, r.latencyPlots()...)
 	if len(r.input.Ended) == 0 {
@@ -100,7 +100,7 @@ func (r *Report) plots() ([]htmlPlot, []string, error) {
 // latencyPlots draws a latency histogram per entry route: successful
 // requests and failed ones (a non-2xx code or no response) stacked, the
 // x axis cut at the 99.5th percentile so that the tail does not flatten the
-// body, with the p50 and p99 marked.
+// body, with the p50 and p99 (latencyPercentile) marked.
 func (r *Report) latencyPlots() []*figure {
 	byRoute := map[string][]loadSample{}
 	var routes []string
@@ -115,13 +115,15 @@ func (r *Report) latencyPlots() []*figure {
 	for _, route := range routes {
 		ss := byRoute[route]
 		ms := make([]float64, len(ss))
+		sorted := make([]time.Duration, len(ss))
 		for i, s := range ss {
 			ms[i] = float64(s.latency) / 1e6
+			sorted[i] = s.latency
 		}
-		sorted := slices.Clone(ms)
-		slices.Sort(sorted)
-		p50, p99 := quantile(sorted, 0.5), quantile(sorted, 0.99)
-		hi := quantile(sorted, 0.995)
+		lat := summarize(sorted)
+		p50, p99 := float64(lat.P50)/1e6, float64(lat.P99)/1e6
+		cutAt := latencyPercentile(sorted, 0.995)
+		hi := float64(cutAt) / 1e6
 		if hi <= 0 {
 			hi = 1
 		}
@@ -164,12 +166,12 @@ func (r *Report) latencyPlots() []*figure {
 		ok.LineStyle.Width = 0
 		p.Add(all, ok)
 		p.Add(&markers{lines: []marker{
-			{x: p50, label: "p50 " + fmtMs(p50)},
-			{x: p99, label: "p99 " + fmtMs(p99)},
+			{x: p50, label: "p50 " + round(lat.P50).String()},
+			{x: p99, label: "p99 " + round(lat.P99).String()},
 		}})
 		title := fmt.Sprintf("Latency of %s: %d requests, %d failed", route, len(ss), failed)
 		if cut > 0 {
-			title += fmt.Sprintf("; %d slower than %s not shown", cut, fmtMs(hi))
+			title += fmt.Sprintf("; %d slower than %s not shown", cut, round(cutAt))
 		}
 		f := &figure{title: title, p: p, h: plotH}
 		f.add("2xx", colOK, "box")

@@ -147,7 +147,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		stop(context.WithoutCancel(ctx))
 		return nil, &RuntimeError{err}
 	}
-	results, loadErr := drive(loadCtx, rt, loads, opts)
+	results, samples, loadErr := drive(loadCtx, rt, loads, opts)
 	if opts.LoadDone != nil {
 		opts.LoadDone()
 	}
@@ -155,7 +155,8 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	waitFaults()
 	stopControl()
 	rep.Faults = rt.FaultWindows()
-	rep.Load = loadReports(loads, results)
+	rep.samples, rep.samplesNote = samples.samples, samples.note
+	rep.Load = loadReports(loads, results, rep.samples)
 	rep.Interrupted = rep.Interrupted || ctx.Err() != nil
 
 	// Everything after the load runs on its own clock, so an interrupted
@@ -284,25 +285,47 @@ func exportRetryFor(opts Options) otlptracegrpc.RetryConfig {
 	return retry
 }
 
-func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, opts Options) ([]simulator.LoadResult, error) {
-	var lopts []simulator.LoadOption
+// driven is every result of the load, for the report's latency figures;
+// note says why they are incomplete, if they are.
+type driven struct {
+	samples []loadSample
+	note    string
+}
+
+// drive sends the loads, writing their results to results.bin when there is
+// an output folder and decoding them as they come for the report.
+func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, opts Options) ([]simulator.LoadResult, driven, error) {
+	var file io.Writer
 	if opts.OutDir != "" {
 		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
-			return nil, &RuntimeError{fmt.Errorf("create output folder: %w", err)}
+			return nil, driven{}, &RuntimeError{fmt.Errorf("create output folder: %w", err)}
 		}
 		f, err := os.Create(filepath.Join(opts.OutDir, "results.bin"))
 		if err != nil {
-			return nil, &RuntimeError{fmt.Errorf("create load results file: %w", err)}
+			return nil, driven{}, &RuntimeError{fmt.Errorf("create load results file: %w", err)}
 		}
 		defer f.Close()
-		lopts = append(lopts, simulator.WithResults(f))
+		file = f
 	}
+	col := newResultCollector()
+	var out io.Writer = col
+	if file != nil {
+		out = io.MultiWriter(file, col)
+	}
+	lopts := []simulator.LoadOption{simulator.WithResults(out)}
 	if opts.Progress != nil {
 		p := newProgress(opts.Progress, loads)
 		defer p.done()
 		lopts = append(lopts, simulator.WithProgress(p.update))
 	}
-	return rt.Drive(ctx, loads, lopts...)
+	results, err := rt.Drive(ctx, loads, lopts...)
+	var d driven
+	samples, cerr := col.close()
+	d.samples = samples
+	if cerr != nil {
+		d.note = cerr.Error()
+	}
+	return results, d, err
 }
 
 // overrideLoads applies the run's overrides to a copy of the scenario's loads.

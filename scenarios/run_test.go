@@ -209,6 +209,26 @@ func TestQuickstartWritesReport(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(out, "results.bin")); err != nil || fi.Size() == 0 {
 		t.Errorf("vegeta results missing: %v", err)
 	}
+	// report.json's latencies are latencyPercentile over every result in
+	// results.bin.
+	f, err := os.Open(filepath.Join(out, "results.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	samples, err := decodeResults(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lat []time.Duration
+	for _, s := range samples {
+		lat = append(lat, s.latency)
+	}
+	want := summarize(lat)
+	if l := got.Load[0]; uint64(len(lat)) != l.Requests || l.LatencyP50 != want.P50 || l.LatencyP99 != want.P99 || l.LatencyMax != want.Max {
+		t.Errorf("report.json: %d requests, p50 %s p99 %s max %s; results.bin: %d results, p50 %s p99 %s max %s",
+			l.Requests, l.LatencyP50, l.LatencyP99, l.LatencyMax, len(lat), want.P50, want.P99, want.Max)
+	}
 }
 
 func TestInterruptedRunStillReports(t *testing.T) {
