@@ -16,11 +16,7 @@ import (
 // know, and measures how long traces took to become queryable. It does not
 // run without a backend read-back.
 func Completeness(in Input, exp topology.CompletenessExpect) Verdict {
-	var idx *spanIndex
-	if in.ReadBack {
-		idx = newSpanIndex(in.Backend)
-	}
-	return completeness(in, exp, idx, newFaultSet(in))
+	return Run(in, []topology.Expect{{Kind: topology.ExpectCompleteness, Completeness: exp}})[0]
 }
 
 // traceTally is what completeness learns about one backend trace.
@@ -66,7 +62,7 @@ func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex, fau
 		lost:   make(map[record.TraceID]bool),
 		names:  newInterner(),
 		losses: newFindings(faults),
-		other:  newFindings(faults),
+		other:  newInfo(faults),
 		faults: faults,
 		stats:  make(map[string]float64),
 	}
@@ -113,9 +109,10 @@ func (c *compCheck) match() {
 				if n := int(c.idx.ents[j].copies); n > 1 {
 					dups++
 					copies += n - 1
-					c.other.add(e.Service, "delivered more than once", c.faults.duplicate(e.End), func() string {
+					f := c.other.add(e.Service, "delivered more than once", c.faults.duplicate(e.End), func() string {
 						return fmt.Sprintf("trace %s span %s (%s) ×%d", e.Trace, e.ID, e.Name, n)
 					})
+					f.Status = FindingFailing // not delivered exactly once
 				} else {
 					once++
 				}

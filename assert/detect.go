@@ -17,11 +17,7 @@ import (
 // explains (by the attribution rules, or another window of the same kind on
 // the same target) is counted apart and does not fail the check.
 func Detect(in Input, exp topology.DetectExpect) Verdict {
-	var idx *spanIndex
-	if in.ReadBack {
-		idx = newSpanIndex(in.Backend)
-	}
-	return detect(in, exp, idx, newFaultSet(in))
+	return Run(in, []topology.Expect{{Kind: topology.ExpectDetect, Detect: exp}})[0]
 }
 
 // zone is where a time falls relative to the detected fault's windows.
@@ -228,13 +224,13 @@ func (d *detectCheck) lossZone(t int64) (zone, *faultWin) {
 func (d *detectCheck) effectIn(z zone, w *faultWin, t int64, q *query, subject, what string, ex func() string) zone {
 	switch z {
 	case zoneIn:
-		d.found.add(subject, what+" within "+d.windows(), w.attr, ex)
+		d.found.add(subject, what+" within "+d.windows(), w.attr, ex).Status = FindingInfo
 	case zoneOther:
-		d.found.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows, during another fault of the same kind", w.attr, ex)
+		d.found.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows, during another fault of the same kind", w.attr, ex).Status = FindingInfo
 	case zoneOut:
 		if q != nil {
 			if a := d.faults.explainExcept(*q, t, d.n); a != attrUnexplained {
-				d.found.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows, explained by another fault", a, ex)
+				d.found.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows, explained by another fault", a, ex).Status = FindingInfo
 				return zoneOther
 			}
 		}

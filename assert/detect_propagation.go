@@ -72,7 +72,7 @@ func (d *detectCheck) headerObservation() (bool, string) {
 			switch {
 			case l.state[i] == hopBroken:
 				broke++
-				d.found.add(subject, "callee broke the trace within "+d.windows(), w.attr, d.breakEx(l, int32(i)))
+				d.found.add(subject, "callee broke the trace within "+d.windows(), w.attr, d.breakEx(l, int32(i))).Status = FindingInfo
 			case l.state[i] == hopContinued:
 				tolerated++
 				if d.idx != nil && h.ServerSpan {
@@ -184,7 +184,7 @@ func (d *detectCheck) uninstrument() (bool, string) {
 			}
 			if z, w := d.zoneOf(s.Start, 0); z == zoneIn {
 				spansIn++
-				d.found.add(subject, "server span in the backend within "+d.windows(), w.attr, d.spanEx(s))
+				d.found.add(subject, "server span in the backend within "+d.windows(), w.attr, d.spanEx(s)).Status = FindingInfo
 			}
 		}
 	}

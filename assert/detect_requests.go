@@ -39,11 +39,13 @@ func (d *detectCheck) evidence(in, out []sample, subject, what string) {
 		s := d.idx.span(in[i].e)
 		f := d.found.add(subject, what+" within "+d.windows(), in[i].w.attr, d.spanEx(s))
 		f.Of = len(in)
+		f.Status = FindingInfo
 	}
 	for i := len(out) - 1; i >= 0 && i >= len(out)-maxExamples; i-- {
 		s := d.idx.span(out[i].e)
 		f := d.found.add(subject, "baseline: "+what+" outside fault #"+itoa(d.n)+"'s windows", attrNone, d.spanEx(s))
 		f.Of = len(out)
+		f.Status = FindingInfo
 	}
 }
 
@@ -135,9 +137,9 @@ func (d *detectCheck) errors() (bool, string) {
 		}
 		switch z {
 		case zoneIn:
-			d.found.add(subject, "server span in error within "+d.windows(), w.attr, d.spanEx(s))
+			d.found.add(subject, "server span in error within "+d.windows(), w.attr, d.spanEx(s)).Status = FindingInfo
 		case zoneOut:
-			d.found.add(subject, "baseline: server span in error outside fault #"+itoa(d.n)+"'s windows", attrNone, d.spanEx(s))
+			d.found.add(subject, "baseline: server span in error outside fault #"+itoa(d.n)+"'s windows", attrNone, d.spanEx(s)).Status = FindingInfo
 		}
 	}
 	d.stat(t)

@@ -281,6 +281,20 @@ func seconds(ns int64) string {
 	return strconv.FormatFloat(s, 'f', -1, 64) + "s"
 }
 
+// faultOf returns the planted fault number, or the live fault ID, that a
+// names; both zero when a names no window.
+func (fs *faultSet) faultOf(a attribution) (number, live int) {
+	i := int(a) - int(attrUnexplained) - 1
+	if fs == nil || i < 0 || i >= len(fs.wins) {
+		return 0, 0
+	}
+	w := &fs.wins[i]
+	if w.Number > 0 {
+		return w.Number, 0
+	}
+	return 0, w.ID
+}
+
 // label returns Finding.Fault for a.
 func (fs *faultSet) label(a attribution) string {
 	if fs == nil || int(a) >= len(fs.labels) || a < 0 {

@@ -67,7 +67,7 @@ func Run(in Input, expects []topology.Expect) []Verdict {
 		case topology.ExpectSampling:
 			out = append(out, sampling(in, e.Sampling, index(), faults))
 		case topology.ExpectTailSampling:
-			out = append(out, TailSampling(in, e.TailSampling))
+			out = append(out, tailSampling(in, e.TailSampling))
 		case topology.ExpectSpans:
 			out = append(out, spansCheck(in, e.Spans, index()))
 		case topology.ExpectLoad:
@@ -79,6 +79,9 @@ func Run(in Input, expects []topology.Expect) []Verdict {
 				Reason: "unknown check " + string(e.Kind),
 			})
 		}
+	}
+	for i := range out {
+		annotate(&out[i], in.Topology)
 	}
 	return out
 }

@@ -16,11 +16,7 @@ import (
 // checks (a parent lost before the backend, a parent not sampled) are
 // reported without failing it.
 func Propagation(in Input, exp topology.PropagationExpect) Verdict {
-	var idx *spanIndex
-	if in.ReadBack {
-		idx = newSpanIndex(in.Backend)
-	}
-	return propagation(in, exp, idx, newFaultSet(in))
+	return Run(in, []topology.Expect{{Kind: topology.ExpectPropagation, Propagation: exp}})[0]
 }
 
 // spanRef names one span across traces.
@@ -75,7 +71,7 @@ func propagation(in Input, exp topology.PropagationExpect, idx *spanIndex, fault
 		led:      newHopLedger(in.Hops),
 		idx:      idx,
 		breaks:   newFindings(faults),
-		info:     newFindings(faults),
+		info:     newInfo(faults),
 		flagged:  make(map[spanRef]bool),
 		evidence: make(map[edge]*edgeEvidence),
 		perEdge:  make(map[edge]int),
@@ -312,6 +308,15 @@ func (c *propCheck) verdict(exp topology.PropagationExpect) Verdict {
 		}
 	} else if exp.Connected {
 		failing = n
+	}
+	for k, f := range c.breaks.byKey {
+		// Breaks the scenario plants (inside the named fault's windows,
+		// when it names one) and breaks under connected: false fail
+		// nothing.
+		if p := c.planted[k.subject]; !exp.Connected ||
+			(p != nil && (exp.DuringFault == 0 || f.FaultNumber == exp.DuringFault)) {
+			f.Status = FindingInfo
+		}
 	}
 	v.Findings = merge(c.plantedF, c.breaks, c.info)
 	c.stats["unexplained"] = countUnexplained(v.Findings)

@@ -15,11 +15,7 @@ import (
 // consistent probability sampling (tracestate ot=th) in the backend. The
 // verdict fails when any part fails; parts that cannot run say why.
 func Sampling(in Input, exp topology.SamplingExpect) Verdict {
-	var idx *spanIndex
-	if in.ReadBack {
-		idx = newSpanIndex(in.Backend)
-	}
-	return sampling(in, exp, idx, newFaultSet(in))
+	return Run(in, []topology.Expect{{Kind: topology.ExpectSampling, Sampling: exp}})[0]
 }
 
 // samplingPart is the outcome of one part of the sampling check.

@@ -15,11 +15,7 @@ import (
 // assert expression; Count says how many must. Duplicates in the backend
 // count once. It does not run without a backend read-back.
 func Spans(in Input, exp topology.SpansExpect) Verdict {
-	var idx *spanIndex
-	if in.ReadBack {
-		idx = newSpanIndex(in.Backend)
-	}
-	return spansCheck(in, exp, idx)
+	return Run(in, []topology.Expect{{Kind: topology.ExpectSpans, Spans: exp}})[0]
 }
 
 // spanExpr is one compiled expression and the fields it reads that cost

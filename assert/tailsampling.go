@@ -32,6 +32,10 @@ import (
 //
 // Without read-back the check does not run.
 func TailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
+	return Run(in, []topology.Expect{{Kind: topology.ExpectTailSampling, TailSampling: exp}})[0]
+}
+
+func tailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 	v := Verdict{Check: string(topology.ExpectTailSampling), Stats: make(map[string]float64)}
 	conf := exp.Confidence
 	if conf <= 0 || conf >= 1 {

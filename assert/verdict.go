@@ -3,6 +3,10 @@ package assert
 import (
 	"cmp"
 	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tracerig/tracerig/topology"
 )
 
 // Status is the outcome of one check.
@@ -34,14 +38,46 @@ type Verdict struct {
 	Stats map[string]float64 `json:"stats,omitempty"`
 }
 
+// FindingStatus says whether a finding fails its check.
+type FindingStatus string
+
+// Finding statuses.
+const (
+	// FindingFailing is a finding the check fails for: a break where the
+	// scenario requires none, an effect of a fault outside its windows, a
+	// loss past the allowed share.
+	FindingFailing FindingStatus = "failing"
+	// FindingInfo is evidence that does not fail the check: a break on an
+	// edge the scenario plants it on, a discovered external edge, a
+	// fault's effect inside its windows, a baseline, anything reported
+	// under a check that passed.
+	FindingInfo FindingStatus = "info"
+)
+
 // Finding is one kind of problem on one subject (an edge, a service), with
-// how often it happened and a few examples as evidence.
+// how often it happened and a few examples as evidence. Subject and
+// Message are for people; Status and the target fields are for programs:
+// an edge sets From and To, a service Service, one of its instances
+// Instance too (named as its service.instance.id, "cart-0", in every
+// check), and a finding a planted fault explains names it by FaultNumber
+// (1-based, in the scenario's faults) or LiveFault (the ID of a fault
+// added through the control API).
 type Finding struct {
-	Subject  string   `json:"subject"` // "legacy-proxy -> inventory", "payment"
-	Message  string   `json:"message"`
-	Count    int      `json:"count"`
-	Of       int      `json:"of,omitempty"` // out of how many hops, spans or traces
-	Examples []string `json:"examples,omitempty"`
+	Subject  string        `json:"subject"` // "legacy-proxy -> inventory", "payment"
+	Status   FindingStatus `json:"status"`
+	Service  string        `json:"service,omitempty"`
+	Instance string        `json:"instance,omitempty"`
+	Route    string        `json:"route,omitempty"`
+	From     string        `json:"from,omitempty"`
+	To       string        `json:"to,omitempty"`
+	// FaultNumber and LiveFault name the fault Fault explains the finding
+	// by; both zero when none does.
+	FaultNumber int      `json:"fault_number,omitempty"`
+	LiveFault   int      `json:"live_fault,omitempty"`
+	Message     string   `json:"message"`
+	Count       int      `json:"count"`
+	Of          int      `json:"of,omitempty"` // out of how many hops, spans or traces
+	Examples    []string `json:"examples,omitempty"`
 	// Fault says which planted fault explains the finding: "explained by
 	// fault #3 (strip-headers cart -> inventory, 30s–45s)", or "unexplained"
 	// when faults were planted and none explains it; empty when the run had
@@ -64,10 +100,20 @@ type findingKey struct {
 type findings struct {
 	byKey  map[findingKey]*Finding
 	faults *faultSet // names attributions; nil without faults
+	status FindingStatus
 }
 
+// newFindings returns a collector of findings that fail their check (when
+// it fails: see annotate).
 func newFindings(faults *faultSet) *findings {
-	return &findings{byKey: make(map[findingKey]*Finding), faults: faults}
+	return &findings{byKey: make(map[findingKey]*Finding), faults: faults, status: FindingFailing}
+}
+
+// newInfo returns a collector of findings that never fail their check.
+func newInfo(faults *faultSet) *findings {
+	f := newFindings(faults)
+	f.status = FindingInfo
+	return f
 }
 
 // add counts one occurrence of message on subject, attributed to a;
@@ -76,7 +122,8 @@ func (fs *findings) add(subject, message string, a attribution, example func() s
 	k := findingKey{subject, message, a}
 	f := fs.byKey[k]
 	if f == nil {
-		f = &Finding{Subject: subject, Message: message, Fault: fs.faults.label(a)}
+		f = &Finding{Subject: subject, Message: message, Status: fs.status, Fault: fs.faults.label(a)}
+		f.FaultNumber, f.LiveFault = fs.faults.faultOf(a)
 		fs.byKey[k] = f
 	}
 	f.Count++
@@ -125,4 +172,37 @@ func merge(sets ...*findings) []Finding {
 		out = append(out, s.list()...)
 	}
 	return out
+}
+
+// annotate finishes v's findings for programs: a finding under a check that
+// did not fail is informational, and each finding's subject is split into
+// the service, instance, route or edge it names, as top knows them.
+func annotate(v *Verdict, top *topology.Topology) {
+	for i := range v.Findings {
+		f := &v.Findings[i]
+		if v.Status != StatusFail || f.Status == "" {
+			f.Status = FindingInfo
+		}
+		f.Service, f.Instance, f.Route, f.From, f.To = subjectFields(f.Subject, top)
+	}
+}
+
+// subjectFields splits a finding's subject: "a -> b" (an edge), "svc-2"
+// (an instance of svc), "svc GET /x" or "svc-0 GET /x" (a route, of one
+// instance), or a service. Without a topology an ambiguous subject is
+// taken as a service name.
+func subjectFields(subject string, top *topology.Topology) (svc, inst, route, from, to string) {
+	if a, b, ok := strings.Cut(subject, " -> "); ok {
+		return "", "", "", a, b
+	}
+	name, route, _ := strings.Cut(subject, " ")
+	if top == nil || top.Service(name) != nil {
+		return name, "", route, "", ""
+	}
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if n, err := strconv.Atoi(name[i+1:]); err == nil && n >= 0 && top.Service(name[:i]) != nil {
+			return name[:i], name, route, "", ""
+		}
+	}
+	return name, "", route, "", ""
 }

@@ -165,6 +165,7 @@ func verdictText(v assert.Verdict) string {
 	}
 	for _, f := range v.Findings {
 		fmt.Fprintf(&b, "  %s: %s (%s)\n", f.Subject, f.Message, countOf(f))
+		fmt.Fprintf(&b, "    %s\n", findingFields(f))
 		if f.Fault != "" {
 			fmt.Fprintf(&b, "    %s\n", f.Fault)
 		}
@@ -173,6 +174,33 @@ func verdictText(v assert.Verdict) string {
 		}
 	}
 	return b.String()
+}
+
+// findingFields renders a finding's status and structured fields as
+// key=value pairs, the same names as in report.json, a value with a space
+// quoted: "status=failing from=cart to=inventory fault_number=1".
+func findingFields(f assert.Finding) string {
+	kv := []string{"status=" + string(f.Status)}
+	add := func(k, v string) {
+		if strings.ContainsAny(v, " \"=") {
+			v = strconv.Quote(v)
+		}
+		if v != "" {
+			kv = append(kv, k+"="+v)
+		}
+	}
+	add("service", f.Service)
+	add("instance", f.Instance)
+	add("route", f.Route)
+	add("from", f.From)
+	add("to", f.To)
+	if f.FaultNumber > 0 {
+		add("fault_number", strconv.Itoa(f.FaultNumber))
+	}
+	if f.LiveFault > 0 {
+		add("live_fault", strconv.Itoa(f.LiveFault))
+	}
+	return strings.Join(kv, " ")
 }
 
 // countOf renders a finding's count: "3 of 120" or "3".
