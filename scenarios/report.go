@@ -27,6 +27,7 @@ type Report struct {
 	Runtime     string           `json:"runtime"`
 	Backend     BackendReport    `json:"backend"`
 	Seed        uint64           `json:"seed"`
+	TimeScale   float64          `json:"time_scale"` // --time-scale; the times reported are scaled ones
 	StartedAt   time.Time        `json:"started_at"`
 	Duration    time.Duration    `json:"duration_ns"`
 	Interrupted bool             `json:"interrupted"`
@@ -85,11 +86,12 @@ type LoadReport struct {
 
 func newReport(sc *topology.Scenario) *Report {
 	return &Report{
-		Version:  ReportVersion,
-		Scenario: sc.Name,
-		File:     sc.File,
-		Topology: sc.Topology.Name,
-		Runtime:  string(sc.Runtime),
+		Version:   ReportVersion,
+		Scenario:  sc.Name,
+		File:      sc.File,
+		Topology:  sc.Topology.Name,
+		Runtime:   string(sc.Runtime),
+		TimeScale: 1,
 	}
 }
 
@@ -187,7 +189,11 @@ func dirOf(path string) string {
 // and the findings of every check that did not pass.
 func (r *Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
-	ew.printf("scenario %s (topology %s, seed %d, backend %s %s)\n", r.Scenario, r.Topology, r.Seed, r.Backend.Type, r.Backend.Endpoint)
+	ew.printf("scenario %s (topology %s, seed %d, backend %s %s", r.Scenario, r.Topology, r.Seed, r.Backend.Type, r.Backend.Endpoint)
+	if r.TimeScale != 1 && r.TimeScale != 0 {
+		ew.printf(", time scale %g", r.TimeScale)
+	}
+	ew.printf(")\n")
 	if r.Interrupted {
 		ew.printf("INTERRUPTED: the run was stopped early; the checks ran on what had arrived\n")
 	}

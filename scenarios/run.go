@@ -41,8 +41,10 @@ type Options struct {
 	// Rate, when set, replaces every load's rate (a zero Rate: flat out).
 	Rate *topology.Rate
 	// TimeScale, when in (0, 1), shortens the run's timeline: every load's
-	// duration and every fault's start, length and period are multiplied by
-	// it, so a story scenario plays the same way in less time.
+	// duration, every fault's start, length and period, the times of the
+	// expectations (spans.during; see scaleExpect) and the exporters' retry
+	// patience are multiplied by it, so a story scenario plays the same way
+	// in less time.
 	TimeScale float64
 	// OTLPEndpoint exports to this OTLP gRPC endpoint instead of the
 	// scenario's backend; checks that need read-back then do not run.
@@ -106,6 +108,10 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	rep.Seed = seed
 	loads := overrideLoads(sc.Load, opts)
 	faults := scaleFaults(sc.Faults, opts.TimeScale)
+	expects := scaleExpect(sc.Expect, opts.TimeScale)
+	if s := opts.TimeScale; s > 0 && s < 1 {
+		rep.TimeScale = s
+	}
 	rep.Interrupted = ctx.Err() != nil
 
 	var (
@@ -207,8 +213,8 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	if snk.evicts(exportedTraces(snap.Ended)) {
 		in.BackendLoss = fmt.Sprintf("evicted by jaeger, which keeps only its newest %d traces", snk.jaegerMax)
 	}
-	rep.Verdicts = assert.Run(in, sc.Expect)
-	rep.Verdicts = append(rep.Verdicts, loadVerdict(loads, rep.Load, rep.Interrupted, sc.Expect))
+	rep.Verdicts = assert.Run(in, expects)
+	rep.Verdicts = append(rep.Verdicts, loadVerdict(loads, rep.Load, rep.Interrupted, expects))
 	rep.input = in
 	rep.finish()
 	if err := errors.Join(loadErr, shutErr); err != nil {
@@ -356,6 +362,28 @@ func scaleFaults(faults []topology.Fault, s float64) []topology.Fault {
 	for i := range out {
 		w := &out[i].Window
 		w.At, w.For, w.Every = scale(w.At, s), scale(w.For, s), scale(w.Every, s)
+	}
+	return out
+}
+
+// scaleExpect returns the expectations with every position on the run's
+// timeline they name multiplied by s, as scaleFaults scales the fault
+// windows, when s is in (0, 1): spans.during. Delays and durations are not
+// positions on the timeline and keep their length: completeness.within (a
+// trace's time until it is queryable), tail-sampling keep-slower-than (a
+// trace's length), and whatever a spans expression compares (its start and
+// end fields are read on the clock the run played). References to faults
+// (detect.fault, propagation.during-fault) follow the scaled faults.
+func scaleExpect(expects []topology.Expect, s float64) []topology.Expect {
+	out := append([]topology.Expect(nil), expects...)
+	if s <= 0 || s >= 1 {
+		return out
+	}
+	for i := range out {
+		if out[i].Kind == topology.ExpectSpans {
+			d := &out[i].Spans.During
+			d[0], d[1] = scale(d[0], s), scale(d[1], s)
+		}
 	}
 	return out
 }

@@ -24,7 +24,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		otlp     = fs.String("otlp-endpoint", "", "export over OTLP gRPC to HOST:PORT instead of the scenario's backend")
 		quiet    = fs.Bool("quiet", false, "no progress line")
 		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (pprof)")
-		tscale   = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows) at this fraction of its length, in (0, 1]")
+		tscale   = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows, expectation times such as spans.during) at this fraction of its length, in (0, 1]")
 		control  = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --control-any")
 		addrFile = fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services")
 		ctlAny   = fs.Bool("control-any", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults")
