@@ -135,10 +135,14 @@ func (in *instance) attempt(ctx context.Context, req *inbound, c *topology.Call,
 		request: req.request, attempt: uint8(min(attempt, 255)), forward: req.forward,
 		instrumented: req.instrumented,
 	}
+	var err error
 	if to.svc.Protocol == topology.ProtocolGRPC {
-		return in.sendGRPC(ctx, out)
+		err = in.sendGRPC(ctx, out)
+	} else {
+		err = in.sendHTTP(ctx, out)
 	}
-	return in.sendHTTP(ctx, out)
+	in.shard.addAnswer(hop, time.Now().UnixNano())
+	return err
 }
 
 // outbound is one request about to leave an instance.

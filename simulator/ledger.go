@@ -15,8 +15,9 @@ import (
 //
 // Records are fixed-size, IDs are arrays and strings are interned, so a span
 // costs 89 bytes (a 64-byte end record plus a 25-byte export record) and a
-// hop 176 bytes (a 96-byte send and an 80-byte receive record). Appends take one short lock
-// per shard; each service instance writes to its own shard.
+// hop 192 bytes (a 96-byte send, an 80-byte receive and a 16-byte answer
+// record). Appends take one short lock per shard; each service instance
+// writes to its own shard.
 type Ledger struct {
 	syms    symbols
 	mu      sync.Mutex
@@ -63,6 +64,7 @@ type shard struct {
 	batches chunks[exportBatch]
 	sends   chunks[sendRec]
 	recvs   chunks[recvRec]
+	answers chunks[answerRec]
 	orphans chunks[orphanRec]
 }
 
@@ -111,6 +113,12 @@ type sendRec struct {
 	clientSpan           bool
 	external             bool   // the callee is an external service
 	state, baggage       uint32 // opt symbols: tracestate sent, baggage keys sent
+}
+
+// answerRec is when the caller of a hop got its answer, or gave up.
+type answerRec struct {
+	hop uint64
+	at  int64
 }
 
 type recvRec struct {
@@ -187,6 +195,14 @@ func (s *shard) addSend(r sendRec) {
 	s.mu.Unlock()
 }
 
+// addAnswer records that the caller of hop got its answer (or gave up) at
+// at (unix ns).
+func (s *shard) addAnswer(hop uint64, at int64) {
+	s.mu.Lock()
+	s.answers.add(answerRec{hop: hop, at: at})
+	s.mu.Unlock()
+}
+
 func (s *shard) addOrphan(r orphanRec) {
 	s.mu.Lock()
 	s.orphans.add(r)
@@ -257,6 +273,7 @@ func (l *Ledger) Snapshot() Snapshot {
 	shards := l.snapshotShards()
 	outcome := make(map[spanKey]exportOutcome)
 	recvs := make(map[uint64]recvRec)
+	answers := make(map[uint64]int64)
 	var nEnded, nSends int
 	for _, s := range shards {
 		s.mu.Lock()
@@ -269,6 +286,9 @@ func (l *Ledger) Snapshot() Snapshot {
 		for r := range s.recvs.all() {
 			recvs[r.hop] = r
 		}
+		for a := range s.answers.all() {
+			answers[a.hop] = a.at
+		}
 		nEnded += s.ended.len()
 		nSends += s.sends.len() + s.orphans.len()
 		s.mu.Unlock()
@@ -280,7 +300,9 @@ func (l *Ledger) Snapshot() Snapshot {
 			snap.Ended = append(snap.Ended, l.ended(e, outcome))
 		}
 		for r := range s.sends.all() {
-			snap.Hops = append(snap.Hops, l.hop(r, recvs))
+			h := l.hop(r, recvs)
+			h.AnsweredAt = answers[r.hop]
+			snap.Hops = append(snap.Hops, h)
 		}
 		for o := range s.orphans.all() {
 			h := record.Hop{

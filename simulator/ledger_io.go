@@ -28,6 +28,12 @@ type wireShard struct {
 	Sends   []wireSend
 	Recvs   []wireRecv
 	Orphans []wireOrphan
+	Answers []wireAnswer // none from a ledger written before they were recorded
+}
+
+type wireAnswer struct {
+	Hop uint64
+	At  int64
 }
 
 type wireOrphan struct {
@@ -120,6 +126,9 @@ func (s *shard) wire() wireShard {
 	for o := range s.orphans.all() {
 		w.Orphans = append(w.Orphans, wireOrphan{o.recv.wire(), o.at, o.from, o.to, o.route, o.toInst})
 	}
+	for a := range s.answers.all() {
+		w.Answers = append(w.Answers, wireAnswer{a.hop, a.at})
+	}
 	return w
 }
 
@@ -184,6 +193,9 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 	}
 	for _, o := range w.Orphans {
 		s.orphans.add(orphanRec{recv: o.Recv.rec(m), at: o.At, from: m(o.From), to: m(o.To), route: m(o.Route), toInst: o.ToInst})
+	}
+	for _, a := range w.Answers {
+		s.answers.add(answerRec{hop: a.Hop, at: a.At})
 	}
 }
 

@@ -117,6 +117,15 @@ func TestLedgerExportMergeRoundTrip(t *testing.T) {
 	if g, w := got.Ended[0], want.Ended[0]; g.Trace != w.Trace || g.Service != w.Service || g.Instance != w.Instance || g.Name != w.Name || g.Export != w.Export || g.ExportAt != w.ExportAt || g.ExportAt == 0 {
 		t.Errorf("first span %+v, want %+v", got.Ended[0], want.Ended[0])
 	}
+	answered := make(map[uint64]int64)
+	for _, h := range want.Hops {
+		answered[h.ID] = h.AnsweredAt
+	}
+	for _, h := range got.Hops {
+		if h.AnsweredAt != answered[h.ID] || (h.From != "" && h.AnsweredAt == 0) {
+			t.Fatalf("hop %x answered at %d after the round trip, want %d", h.ID, h.AnsweredAt, answered[h.ID])
+		}
+	}
 	if a, b := l.Totals(), rt.Totals(); a.Requests != 2*b.Requests || a.SpansExported != 2*b.SpansExported {
 		t.Errorf("totals %+v, want twice %+v", a, b)
 	}
