@@ -220,6 +220,9 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	if err := errors.Join(loadErr, shutErr); err != nil {
 		rep.Errors = append(rep.Errors, err.Error())
 	}
+	if rep.samplesNote != "" {
+		rep.Errors = append(rep.Errors, fmt.Sprintf("the load's latencies cover only the first %d results: %s", len(rep.samples), rep.samplesNote))
+	}
 	if opts.OutDir != "" {
 		if err := rep.WriteJSON(filepath.Join(opts.OutDir, "report.json")); err != nil {
 			return rep, &RuntimeError{err}
