@@ -170,34 +170,46 @@ func (d *detectCheck) zoneOf(t, pre int64) (zone, *faultWin) {
 	return zoneOut, nil
 }
 
-// hopZone places hop h for the faults that cut an instance or an edge off
-// (crash, restart, pause, partition), from the ledger's times rather than
-// a fixed grace: inside a window when h was sent in it, when it was still
-// in flight as the window opened (its client span ended after the start),
-// or when it was sent after the window closed but before its caller got a
-// request through to the target again (the aftermath: the caller's
+// hopZone places hop i of the ledger from the ledger's own times, with no
+// fixed grace: inside a window when the hop was in flight at some time in
+// it (see inFlight), or, for a fault that cuts an instance or an edge off,
+// when it was sent after the window closed but before its caller instance
+// got a request through to the target again (the aftermath: the caller's
 // connections were still reconnecting). Outside otherwise, or while
 // another window of the same kind on the same target holds it the same way.
-func (d *detectCheck) hopZone(h *record.Hop) (zone, *faultWin) {
-	cs, haveCS := d.clientSpan(h)
+func (d *detectCheck) hopZone(i int32) (zone, *faultWin) {
+	h := &d.ledger().hops[i]
+	lo, hi := d.inFlight(i)
 	inside := func(w *faultWin) bool {
-		return (h.SentAt >= w.Start && h.SentAt <= w.End) ||
-			(haveCS && h.SentAt < w.Start && cs.End >= w.Start) ||
-			w.aftermath(h.From, h.FromInstance, h.SentAt)
+		return (lo <= w.End && hi >= w.Start) ||
+			(cutsReach(w.kind) && w.aftermath(h.From, h.FromInstance, h.SentAt))
 	}
-	for i := range d.wins {
-		if w := &d.wins[i]; inside(w) {
+	for j := range d.wins {
+		if w := &d.wins[j]; inside(w) {
 			return zoneIn, w
 		}
 	}
-	for i := range d.faults.wins {
-		w := &d.faults.wins[i]
+	for j := range d.faults.wins {
+		w := &d.faults.wins[j]
 		if w.Number != d.n && w.kind == d.plan.Kind && w.Service == d.tgt.Service && w.Instance == d.tgt.Instance &&
 			w.From == d.tgt.From && w.To == d.tgt.To && inside(w) {
 			return zoneOther, w
 		}
 	}
 	return zoneOut, nil
+}
+
+// inFlight is the hop ledger's inFlight, ending at the hop's client span's
+// end where the ledger has no answer time.
+func (d *detectCheck) inFlight(i int32) (lo, hi int64) {
+	l := d.ledger()
+	lo, hi = l.inFlight(i)
+	if h := &l.hops[i]; h.AnsweredAt == 0 {
+		if cs, ok := d.clientSpan(h); ok {
+			hi = max(hi, cs.End)
+		}
+	}
+	return lo, hi
 }
 
 // effect records one occurrence of the fault's effect at t and returns its
@@ -307,9 +319,14 @@ func (d *detectCheck) expected() string {
 	case topology.FaultExporterOutage, topology.FaultSlowBackend:
 		grace += " and " + seconds(pipelinePre) + " before it"
 	}
-	if cutsReach(d.plan.Kind) {
-		grace = "; a hop counts inside when it was sent in a window, was in flight when one opened, or was sent after one closed " +
-			"before its caller instance got a request through to the target again (the ledger's first received hop from it: the aftermath of reconnecting); outside otherwise"
+	if d.hopRule() {
+		grace = "; by the ledger's times, a hop counts inside when it was in flight at some time in a window " +
+			"(from its caller receiving the request that made it to the caller getting its answer or giving up)"
+		if cutsReach(d.plan.Kind) {
+			grace += ", or was sent after one closed before its caller instance got a request through to the target again " +
+				"(the ledger's first received hop from it: the aftermath of reconnecting)"
+		}
+		grace += "; outside otherwise"
 		if d.plan.Kind == topology.FaultCrash || d.plan.Kind == topology.FaultRestart {
 			grace += "; a lost span counts inside when it ended in a window or up to " + seconds(pipelinePre) + " before it (still queued)"
 		}
@@ -340,10 +357,21 @@ func (d *detectCheck) expected() string {
 		return fmt.Sprintf("median time until arrival (Arrived - End) of spans ending %s at least the median outside + %s (half the planted delay); at least 5 spans on each side",
 			in, d.plan.Delay/2) + grace
 	case topology.FaultPause:
-		return "hops to " + targetName(d.tgt) + " sent " + in + " answered with an error or only after the window closed: at least 1; " +
-			"outside, hops stalled as long as the shortest window (or never received): none" + grace
+		return "hops to " + targetName(d.tgt) + " in flight " + in + " answered with an error, or only after the window closed having waited at least half the shortest window: at least 1; " +
+			"outside, hops that waited as long as the shortest window (or were never received): none" + grace
 	}
 	return d.effectName() + " " + in + ": at least 1; outside: none" + grace
+}
+
+// hopRule reports whether the kind's rule counts hops, placed by hopZone.
+func (d *detectCheck) hopRule() bool {
+	switch d.plan.Kind {
+	case topology.FaultTimeout, topology.FaultPartition, topology.FaultStripHeaders, topology.FaultCorruptTraceparent,
+		topology.FaultDuplicateHeader, topology.FaultTracestateOverflow, topology.FaultBaggageOverflow,
+		topology.FaultPropagatorSwitch, topology.FaultUninstrument, topology.FaultCrash, topology.FaultRestart, topology.FaultPause:
+		return true
+	}
+	return false
 }
 
 // effectName names the counted effect of the presence kinds.

@@ -109,12 +109,13 @@ func (d *detectCheck) crash() (bool, string) {
 			t.add(d.effectIn(z, w, e.End, &q, subject, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
 		}
 	}
-	for i := range d.in.Hops {
-		h := &d.in.Hops[i]
+	l := d.ledger()
+	for i := range l.hops {
+		h := &l.hops[i]
 		if !d.hopToTarget(h) {
 			continue
 		}
-		z, w := d.hopZone(h)
+		z, w := d.hopZone(int32(i))
 		if h.Received {
 			t.add(z, z, false)
 			continue
@@ -124,9 +125,11 @@ func (d *detectCheck) crash() (bool, string) {
 	return d.presence(t, "spans lost or hops not received", "spans and hops of "+subject)
 }
 
-// pause: hops to the instance sent inside that were answered with an error
-// or only after the window closed; outside, hops stalled at least as long
-// as the shortest window, or never received.
+// pause: hops to the instance in flight in a window that were answered with
+// an error, or only after the window closed having waited at least half
+// the shortest window (a request sent just before the end is answered
+// after it too, without having been held); outside, hops that waited at
+// least as long as the shortest window, or never received.
 func (d *detectCheck) pause() (bool, string) {
 	if d.idx == nil {
 		d.ledgerOnly("client span durations")
@@ -139,21 +142,23 @@ func (d *detectCheck) pause() (bool, string) {
 	}
 	var t tally
 	subject := targetName(d.tgt)
-	for i := range d.in.Hops {
-		h := &d.in.Hops[i]
+	l := d.ledger()
+	for i := range l.hops {
+		h := &l.hops[i]
 		if !d.hopToTarget(h) {
 			continue
 		}
-		z, w := d.hopZone(h)
-		cs, haveCS := d.clientSpan(h)
+		z, w := d.hopZone(int32(i))
+		_, answered := d.inFlight(int32(i))
+		waited := answered - h.SentAt
 		why := ""
 		switch z {
 		case zoneIn:
 			switch {
 			case h.CalleeError:
 				why = "callee answered with an error"
-			case haveCS && cs.End >= w.End:
-				why = "answered after the window closed (client span " + time.Duration(cs.End-cs.Start).String() + ")"
+			case answered >= w.End && waited >= shortest/2:
+				why = "answered after the window closed (after " + time.Duration(waited).String() + ")"
 			case !h.Received:
 				why = "never received"
 			}
@@ -161,8 +166,8 @@ func (d *detectCheck) pause() (bool, string) {
 			switch {
 			case !h.Received:
 				why = "never received"
-			case haveCS && cs.End-cs.Start >= shortest:
-				why = "stalled " + time.Duration(cs.End-cs.Start).String()
+			case waited >= shortest:
+				why = "stalled " + time.Duration(waited).String()
 			}
 		}
 		if why == "" {

@@ -24,13 +24,13 @@ func (d *detectCheck) edgeBreaks() (bool, string) {
 		if !d.onEdge(h) || !l.checked(int32(i)) {
 			continue
 		}
-		z, _ := d.zoneOf(h.SentAt, 0)
+		z, w := d.hopZone(int32(i))
 		if l.state[i] != hopBroken {
 			t.add(z, z, false)
 			continue
 		}
 		q := query{effect: effectHopBreak, from: h.From, to: h.To}
-		t.add(d.effect(h.SentAt, 0, &q, subject, "trace broke", d.breakEx(l, int32(i))), z, true)
+		t.add(d.effectIn(z, w, h.SentAt, &q, subject, "trace broke", d.breakEx(l, int32(i))), z, true)
 	}
 	return d.presence(t, "breaks", "checked hops")
 }
@@ -62,7 +62,7 @@ func (d *detectCheck) headerObservation() (bool, string) {
 		if !d.onEdge(h) || !h.Received {
 			continue
 		}
-		z, w := d.zoneOf(h.SentAt, 0)
+		z, w := d.hopZone(int32(i))
 		switch z {
 		case zoneIn:
 			crossed++
@@ -138,13 +138,13 @@ func (d *detectCheck) countServiceBreaks() tally {
 		if !d.touches(h) || !l.checked(int32(i)) {
 			continue
 		}
-		z, _ := d.zoneOf(h.SentAt, 0)
+		z, w := d.hopZone(int32(i))
 		if l.state[i] != hopBroken {
 			t.add(z, z, false)
 			continue
 		}
 		q := query{effect: effectHopBreak, from: h.From, to: h.To}
-		t.add(d.effect(h.SentAt, 0, &q, edgeName(h.From, h.To), "trace broke", d.breakEx(l, int32(i))), z, true)
+		t.add(d.effectIn(z, w, h.SentAt, &q, edgeName(h.From, h.To), "trace broke", d.breakEx(l, int32(i))), z, true)
 	}
 	return t
 }
@@ -160,17 +160,18 @@ func (d *detectCheck) uninstrument() (bool, string) {
 	var t tally
 	spansIn := 0
 	subject := targetName(d.tgt)
-	for i := range d.in.Hops {
-		h := &d.in.Hops[i]
+	l := d.ledger()
+	for i := range l.hops {
+		h := &l.hops[i]
 		if !d.hopToTarget(h) || !h.Received {
 			continue
 		}
-		z, _ := d.zoneOf(h.SentAt, 0)
+		z, w := d.hopZone(int32(i))
 		if h.ServerSpan {
 			t.add(z, z, false)
 			continue
 		}
-		t.add(d.effect(h.SentAt, 0, nil, subject, "hop started no server span", d.hopEx(h, "")), z, true)
+		t.add(d.effectIn(z, w, h.SentAt, nil, subject, "hop started no server span", d.hopEx(h, "")), z, true)
 	}
 	if d.idx != nil {
 		// An uninstrumented callee has no span ID in the ledger to look up:

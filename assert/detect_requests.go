@@ -184,8 +184,9 @@ func (d *detectCheck) failingHops() (bool, string) {
 	}
 	var t tally
 	subject := targetName(d.tgt)
-	for i := range d.in.Hops {
-		h := &d.in.Hops[i]
+	l := d.ledger()
+	for i := range l.hops {
+		h := &l.hops[i]
 		if !d.onEdge(h) {
 			continue
 		}
@@ -195,10 +196,7 @@ func (d *detectCheck) failingHops() (bool, string) {
 		} else if s, ok := d.clientSpan(h); ok && s.Status == record.StatusError && !h.CalleeError {
 			why = "client span in error, the callee gave no error answer"
 		}
-		z, w := d.zoneOf(h.SentAt, 0)
-		if cutsReach(d.plan.Kind) {
-			z, w = d.hopZone(h)
-		}
+		z, w := d.hopZone(int32(i))
 		if why == "" {
 			t.add(z, z, false)
 			continue

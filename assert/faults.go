@@ -441,6 +441,25 @@ func (fs *faultSet) hopBreak(from, to string, t int64) attribution {
 	return fs.explain(query{effect: effectHopBreak, from: from, to: to}, t)
 }
 
+// hopBreakIn attributes a break on a hop across from → to to the first
+// window the hop was in flight in, by the ledger's times: no grace, since
+// a fault that acts on a hop does so while it is in flight.
+func (fs *faultSet) hopBreakIn(from, to string, t when) attribution {
+	if fs == nil {
+		return attrNone
+	}
+	if !t.exact {
+		return fs.hopBreak(from, to, t.lo)
+	}
+	q := query{effect: effectHopBreak, from: from, to: to}
+	for i := range fs.wins {
+		if w := &fs.wins[i]; fs.matches(w, &q) && t.lo <= w.End && t.hi >= w.Start {
+			return w.attr
+		}
+	}
+	return attrUnexplained
+}
+
 // tree attributes a backend tree finding keyed by service svc.
 func (fs *faultSet) tree(svc string, t int64) attribution {
 	if fs == nil {

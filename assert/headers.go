@@ -41,17 +41,18 @@ func (c *propCheck) headerChecks() {
 		}
 		exp, _ := c.led.expected(int32(i))
 		name := edgeName(h.From, h.To)
-		attr := c.faults.hopBreak(h.From, h.To, h.SentAt)
+		t := c.hopTime(int32(i))
+		attr := c.faults.hopBreakIn(h.From, h.To, t)
 		if h.Got.Sampled != exp.Sampled {
 			sampled++
 			f := c.broke(name, fmt.Sprintf("sampled flag did not survive the hop: caller sent sampled=%t, callee read sampled=%t", exp.Sampled, h.Got.Sampled),
-				attr, h.SentAt, func() string { return hopHeaderExample(h, "traceparent", h.GotTraceParent) })
+				attr, t, func() string { return hopHeaderExample(h, "traceparent", h.GotTraceParent) })
 			f.Of = c.perEdge[edge{h.From, h.To}]
 		}
 		if lost := missingEntries(h.SentTraceState, h.GotTraceState); lost != "" {
 			state++
 			f := c.broke(name, "tracestate entries did not survive the hop: lost "+lost,
-				attr, h.SentAt, func() string {
+				attr, t, func() string {
 					return fmt.Sprintf("request %d hop %x: sent tracestate %q, received %q", h.Request, h.ID, h.SentTraceState, h.GotTraceState)
 				})
 			f.Of = c.perEdge[edge{h.From, h.To}]
@@ -59,7 +60,7 @@ func (c *propCheck) headerChecks() {
 		if lost := missingEntries(h.SentBaggage, h.GotBaggage); lost != "" {
 			bag++
 			f := c.broke(name, "baggage keys did not survive the hop: lost "+lost,
-				attr, h.SentAt, func() string {
+				attr, t, func() string {
 					return fmt.Sprintf("request %d hop %x: sent baggage keys %q, received %q", h.Request, h.ID, h.SentBaggage, h.GotBaggage)
 				})
 			f.Of = c.perEdge[edge{h.From, h.To}]
@@ -164,7 +165,7 @@ func (c *propCheck) externalReactions() {
 		var f *Finding
 		switch {
 		case r != reactKept:
-			f = c.broke(subject, msg, attr, h.SentAt, example)
+			f = c.broke(subject, msg, attr, at(h.SentAt), example)
 		case attr > attrUnexplained:
 			f = c.info.add(subject, msg+" despite the fault", attr, example)
 		default:
@@ -235,7 +236,7 @@ func (c *propCheck) connectedThrough(h *record.Hop, ext string, sentSpans map[re
 	if msg == "" {
 		return true
 	}
-	c.broke(edgeName(ext, h.To), msg, c.faults.treeEdge(ext, h.To, h.SentAt), h.SentAt,
+	c.broke(edgeName(ext, h.To), msg, c.faults.treeEdge(ext, h.To, h.SentAt), at(h.SentAt),
 		func() string { return externalExample(h) })
 	return false
 }

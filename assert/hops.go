@@ -117,6 +117,22 @@ func (l *hopLedger) effectiveFrom(i int32) (string, bool) {
 	return l.hops[o].From, true
 }
 
+// inFlight is the time within which a fault could act on hop i: from when
+// its caller's handler received the request that made it (that request's
+// send: when an uninstrumented or mismatched caller decided how to treat
+// it) to when the caller got its answer or gave up. A hop without an
+// answer time (a load request) ends at its send.
+func (l *hopLedger) inFlight(i int32) (lo, hi int64) {
+	h := &l.hops[i]
+	lo, hi = h.SentAt, max(h.AnsweredAt, h.SentAt)
+	if h.Parent != 0 {
+		if p, ok := l.byID[h.Parent]; ok && l.hops[p].SentAt < lo {
+			lo = l.hops[p].SentAt
+		}
+	}
+	return lo, hi
+}
+
 // edgeName is how findings name the physical edge a hop crossed.
 func edgeName(from, to string) string { return from + " -> " + to }
 

@@ -116,7 +116,8 @@ func (c *propCheck) ledgerBreaks() {
 		msg := explainBreak(h, exp, c.model.service(h.From, h.FromInstance, h.SentAt), c.model.service(h.To, h.ToInstance, h.SentAt))
 		name := edgeName(h.From, h.To)
 		subjects[name] = e
-		c.broke(name, msg, c.faults.hopBreak(h.From, h.To, h.SentAt), h.SentAt,
+		t := c.hopTime(int32(i))
+		c.broke(name, msg, c.faults.hopBreakIn(h.From, h.To, t), t,
 			func() string { return hopExample(h, exp) })
 		c.flag(h)
 	}
@@ -163,7 +164,7 @@ func (c *propCheck) serverParents() {
 			mismatches++
 			c.broke(edgeName(h.From, h.To),
 				"server span's parent is not the caller's client span",
-				c.faults.hopBreak(h.From, h.To, h.SentAt), h.SentAt,
+				c.faults.hopBreakIn(h.From, h.To, c.hopTime(int32(i))), c.hopTime(int32(i)),
 				func() string {
 					return fmt.Sprintf("request %d hop %x: trace %s server span %s has parent %s, expected caller's client span %s",
 						h.Request, h.ID, s.Trace, s.ID, s.Parent, exp.Span)
@@ -247,7 +248,7 @@ func parseEdge(s string) edge {
 
 // broke counts one break on subject at time t (unix ns), attributed to a,
 // and tallies it for a planted edge.
-func (c *propCheck) broke(subject, msg string, a attribution, t int64, example func() string) *Finding {
+func (c *propCheck) broke(subject, msg string, a attribution, t when, example func() string) *Finding {
 	f := c.breaks.add(subject, msg, a, example)
 	if p := c.planted[subject]; p != nil {
 		p.breaks++
@@ -264,11 +265,34 @@ func (c *propCheck) broke(subject, msg string, a attribution, t int64, example f
 	return f
 }
 
-// duringWindow reports whether t falls in a window of exp.DuringFault, or
-// within postGrace after one.
-func (c *propCheck) duringWindow(t int64) bool {
+// when is the time a finding is about: a hop's time in flight, exact from
+// the ledger, or a time read off the backend's spans or an external
+// service's request, which a request in flight or a clock may put just
+// past a window.
+type when struct {
+	lo, hi int64
+	exact  bool
+}
+
+// hopTime is the time hop i was in flight (hopLedger.inFlight).
+func (c *propCheck) hopTime(i int32) when {
+	lo, hi := c.led.inFlight(i)
+	return when{lo, hi, true}
+}
+
+// at is a time read off a span or an external request.
+func at(t int64) when { return when{t, t, false} }
+
+// duringWindow reports whether t falls in a window of exp.DuringFault: a
+// hop that was in flight in one, or another time within one or postGrace
+// after it.
+func (c *propCheck) duringWindow(t when) bool {
 	for i := range c.during {
-		if w := &c.during[i]; t >= w.Start && t <= w.End+postGrace {
+		w := &c.during[i]
+		if t.exact && t.lo <= w.End && t.hi >= w.Start {
+			return true
+		}
+		if !t.exact && t.lo >= w.Start && t.lo <= w.End+postGrace {
 			return true
 		}
 	}
@@ -343,8 +367,8 @@ func (c *propCheck) expectedPlanted(exp topology.PropagationExpect) string {
 	}
 	s := "planted breaks required on " + strings.Join(names, ", ")
 	if exp.DuringFault > 0 {
-		s += " within " + c.duringName(exp.DuringFault) + " (+" + seconds(postGrace) +
-			" grace), and none outside them on those edges"
+		s += " within " + c.duringName(exp.DuringFault) + " (a hop is within when the ledger shows it in flight in one;" +
+			" a backend finding when its span starts in one or " + seconds(postGrace) + " after), and none outside them on those edges"
 	} else {
 		s += " (allowed there)"
 	}

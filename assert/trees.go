@@ -88,7 +88,7 @@ func (c *propCheck) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child 
 		return
 	}
 	c.broke(edgeName(from, child.Service), "unexpected edge: the topology predicts no call",
-		c.faults.treeEdge(from, child.Service, child.Start), child.Start,
+		c.faults.treeEdge(from, child.Service, child.Start), at(child.Start),
 		func() string {
 			return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
 		})
@@ -142,7 +142,7 @@ func (c *propCheck) multiRoot(t int32, roots int) int {
 		if e == first || s.Parent.IsValid() || c.flagged[spanRef{s.Trace, s.ID}] {
 			continue
 		}
-		f := c.broke(s.Service, msg, c.faults.tree(s.Service, s.Start), s.Start, func() string {
+		f := c.broke(s.Service, msg, c.faults.tree(s.Service, s.Start), at(s.Start), func() string {
 			return fmt.Sprintf("trace %s span %s (%s) is a second root", s.Trace, s.ID, s.Name)
 		})
 		f.Of = x.numTraces()
@@ -194,7 +194,7 @@ func (c *propCheck) orphans(orphans []int32, perSvc []int) {
 			unsampled++
 			f = c.info.add(s.Service, "span's parent was not sampled (a sampling decision, not a propagation break)", a, ex)
 		default:
-			f = c.broke(s.Service, "span's parent is missing", a, s.Start, ex)
+			f = c.broke(s.Service, "span's parent is missing", a, at(s.Start), ex)
 		}
 		f.Of = perSvc[x.ents[e].svc]
 	}
@@ -281,7 +281,7 @@ func (c *propCheck) unobservedEdge(e edge, ev *edgeEvidence) {
 		if from, ok := c.led.effectiveFrom(int32(i)); !ok || from != e.from || !c.cleanHop(int32(i)) {
 			continue
 		}
-		f := c.broke(name, msg, c.faults.treeEdge(e.from, e.to, h.SentAt), h.SentAt, nil)
+		f := c.broke(name, msg, c.faults.treeEdge(e.from, e.to, h.SentAt), c.hopTime(int32(i)), nil)
 		f.Of = ev.hops
 	}
 }
