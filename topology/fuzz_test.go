@@ -319,8 +319,8 @@ func rateSeeds(files []seedFile) []string {
 // to itself; the YAML decoder reads a rate and a ramp {from, to} as
 // ParseRate does, a ramp converted to per second rounds each end to the
 // nearest whole request (and is rejected when that does not fit in an int),
-// and a ramp prints back to itself. It also checks
-// the decoder's durations, which print back to themselves.
+// and a ramp prints back to itself. The decoder's durations print back to
+// themselves too.
 func FuzzParseRate(f *testing.F) {
 	rates := rateSeeds(seedFiles(f))
 	for i, r := range rates {
