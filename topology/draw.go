@@ -18,7 +18,9 @@ func (l Latency) Draw(r *rand.Rand) time.Duration {
 		if l.Max <= l.Min {
 			return l.Min
 		}
-		return l.Min + time.Duration(r.Int64N(int64(l.Max-l.Min)+1))
+		// Unsigned, so the widest range (max - min = MaxInt64) does not
+		// overflow; for every narrower one it draws what Int64N would.
+		return l.Min + time.Duration(r.Uint64N(uint64(l.Max-l.Min)+1))
 	case DistNormal:
 		d := float64(l.Mean) + r.NormFloat64()*float64(l.StdDev)
 		return clampDuration(d)
