@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,9 +31,9 @@ func TestExternalPeer(t *testing.T) {
 	backPort := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-	var gotHop string
+	var gotHop atomic.Value // the load sends several requests at once
 	ext := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotHop = r.Header.Get(HopHeader)
+		gotHop.Store(r.Header.Get(HopHeader))
 		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/back", backPort), nil)
 		req.Header.Set("Traceparent", tp)
 		req.Header.Set("Tracestate", "vendor=x,other=y")
@@ -82,7 +83,7 @@ services:
 	if err := rt.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if gotHop == "" {
+	if h, _ := gotHop.Load().(string); h == "" {
 		t.Error("the external service got no hop header")
 	}
 	check := func(snap Snapshot) {
