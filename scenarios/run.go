@@ -328,9 +328,8 @@ func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, op
 		lopts = append(lopts, simulator.WithProgress(p.update))
 	}
 	results, err := rt.Drive(ctx, loads, lopts...)
-	var d driven
 	samples, cerr := col.close()
-	d.samples = samples
+	d := driven{samples: samples}
 	if cerr != nil {
 		d.note = cerr.Error()
 	}
