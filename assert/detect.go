@@ -357,7 +357,8 @@ func (d *detectCheck) expected() string {
 		return fmt.Sprintf("median time until arrival (Arrived - End) of spans ending %s at least the median outside + %s (half the planted delay); at least 5 spans on each side",
 			in, d.plan.Delay/2) + grace
 	case topology.FaultPause:
-		return "hops to " + targetName(d.tgt) + " in flight " + in + " answered with an error, or only after the window closed having waited at least half the shortest window: at least 1; " +
+		return "hops to " + targetName(d.tgt) + " in flight " + in + " answered with an error, never received, or held before their answer (or their caller's giving up) " +
+			"at least a tenth of the shortest window, or twice the longest wait outside when that is more: at least 1; " +
 			"outside, hops that waited as long as the shortest window (or were never received): none" + grace
 	}
 	return d.effectName() + " " + in + ": at least 1; outside: none" + grace

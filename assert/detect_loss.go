@@ -126,10 +126,16 @@ func (d *detectCheck) crash() (bool, string) {
 }
 
 // pause: hops to the instance in flight in a window that were answered with
-// an error, or only after the window closed having waited at least half
-// the shortest window (a request sent just before the end is answered
-// after it too, without having been held); outside, hops that waited at
-// least as long as the shortest window, or never received.
+// an error, never received, or held before their answer (or before their
+// caller gave up) longer than the held threshold; outside, hops that waited
+// at least as long as the shortest window, or were never received.
+//
+// The held threshold is a tenth of the shortest window, or twice the
+// longest wait of any hop to the instance outside the windows when that is
+// more: a paused request may be released by its caller's own timeout long
+// before the window ends, and a window's recorded end may trail the moment
+// the instance resumed (docker unpause returns late), so "answered after
+// the window" would miss both; a route that is slow anyway raises the bar.
 func (d *detectCheck) pause() (bool, string) {
 	if d.idx == nil {
 		d.ledgerOnly("client span durations")
@@ -140,9 +146,15 @@ func (d *detectCheck) pause() (bool, string) {
 			shortest = l
 		}
 	}
-	var t tally
-	subject := targetName(d.tgt)
+	type placed struct {
+		i      int32
+		z      zone
+		w      *faultWin
+		waited int64
+	}
 	l := d.ledger()
+	var hops []placed
+	var baseline int64
 	for i := range l.hops {
 		h := &l.hops[i]
 		if !d.hopToTarget(h) {
@@ -150,31 +162,43 @@ func (d *detectCheck) pause() (bool, string) {
 		}
 		z, w := d.hopZone(int32(i))
 		_, answered := d.inFlight(int32(i))
-		waited := answered - h.SentAt
+		p := placed{int32(i), z, w, answered - h.SentAt}
+		if z == zoneOut && h.Received {
+			baseline = max(baseline, p.waited)
+		}
+		hops = append(hops, p)
+	}
+	held := max(shortest/10, 2*baseline)
+	d.stats["held_threshold_seconds"] = time.Duration(held).Seconds()
+	d.stats["baseline_wait_seconds"] = time.Duration(baseline).Seconds()
+	var t tally
+	subject := targetName(d.tgt)
+	for _, p := range hops {
+		h := &l.hops[p.i]
 		why := ""
-		switch z {
+		switch p.z {
 		case zoneIn:
 			switch {
 			case h.CalleeError:
 				why = "callee answered with an error"
-			case answered >= w.End && waited >= shortest/2:
-				why = "answered after the window closed (after " + time.Duration(waited).String() + ")"
 			case !h.Received:
 				why = "never received"
+			case p.waited >= held:
+				why = "held " + time.Duration(p.waited).String() + " before its answer"
 			}
 		default:
 			switch {
 			case !h.Received:
 				why = "never received"
-			case waited >= shortest:
-				why = "stalled " + time.Duration(waited).String()
+			case p.waited >= shortest:
+				why = "stalled " + time.Duration(p.waited).String()
 			}
 		}
 		if why == "" {
-			t.add(z, z, false)
+			t.add(p.z, p.z, false)
 			continue
 		}
-		t.add(d.effectIn(z, w, h.SentAt, nil, subject, "hop stalled", d.hopEx(h, why)), z, true)
+		t.add(d.effectIn(p.z, p.w, h.SentAt, nil, subject, "hop stalled", d.hopEx(h, why)), p.z, true)
 	}
 	return d.presence(t, "stalled hops", "hops to "+subject)
 }
