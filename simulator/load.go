@@ -73,7 +73,7 @@ func (rt *Runtime) Drive(ctx context.Context, loads []topology.Load, opts ...Loa
 		}
 		results[i] = LoadResult{Name: l.Name(), RequestedRate: l.Rate.PerSecond()}
 		wg.Go(func() {
-			atk, transport := newAttacker(l, cfg.timeout)
+			atk, transport := newAttacker(l, cfg.timeout, rt.ledger.loads)
 			defer transport.CloseIdleConnections()
 			stop := context.AfterFunc(ctx, func() { atk.Stop() })
 			defer stop()
@@ -100,15 +100,21 @@ func (rt *Runtime) Drive(ctx context.Context, loads []topology.Load, opts ...Loa
 
 // newAttacker returns a vegeta attacker over a transport of its own, which
 // the caller closes when the attack ends so no idle connection outlives it.
-func newAttacker(l topology.Load, timeout time.Duration) (*vegeta.Attacker, *http.Transport) {
+// Each request's answer time goes into the ledger's load shard, so a load
+// request's time in flight is known like any other hop's.
+func newAttacker(l topology.Load, timeout time.Duration, answers *shard) (*vegeta.Attacker, *http.Transport) {
 	workers := uint64(max(l.Workers, 1))
-	tr := &http.Transport{DialContext: (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext}
+	// vegeta's KeepAlive and Connections options set these on an
+	// *http.Transport client; the client here wraps the transport, so
+	// they are set directly.
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: max(l.Workers, 1) * 2,
+	}
 	opts := []func(*vegeta.Attacker){
-		vegeta.Client(&http.Client{Transport: tr}),
+		vegeta.Client(&http.Client{Transport: answering{next: tr, shard: answers}}),
 		vegeta.Workers(workers),
-		vegeta.KeepAlive(true),
 		vegeta.Timeout(timeout),
-		vegeta.Connections(max(l.Workers, 1) * 2),
 		vegeta.Redirects(vegeta.NoFollow),
 	}
 	if l.Rate.Freq == 0 && !l.Rate.Ramp {
@@ -116,6 +122,21 @@ func newAttacker(l topology.Load, timeout time.Duration) (*vegeta.Attacker, *htt
 		opts = append(opts, vegeta.MaxWorkers(workers))
 	}
 	return vegeta.NewAttacker(opts...), tr
+}
+
+// answering records in the ledger when each load request got its answer
+// (its response's headers) or failed.
+type answering struct {
+	next  http.RoundTripper
+	shard *shard
+}
+
+func (a answering) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := a.next.RoundTrip(r)
+	if hop, _, ok := parseHop(r.Header.Get(HopHeader)); ok {
+		a.shard.addAnswer(hop, time.Now().UnixNano())
+	}
+	return resp, err
 }
 
 // pacerFor returns the load's pacer, stopping after Requests hits if set.

@@ -122,10 +122,10 @@ type Hop struct {
 	SentHeaders Header
 	ClientSpan  bool // Sent.Span is a client span the caller started
 	SentAt      int64
-	// AnsweredAt is when the caller got the answer, or gave up on it
-	// (timeout, refused connection); with SentAt it bounds the time the
-	// hop was in flight. Zero for load requests, whose answers vegeta
-	// times.
+	// AnsweredAt is when the caller (the load generator too) got the
+	// answer's headers, or gave up on it (timeout, refused connection);
+	// with SentAt it bounds the time the hop was in flight. Zero when the
+	// caller never finished (the run ended first) or is external.
 	AnsweredAt int64
 	// SentTraceState is the tracestate header put on the wire ("" for
 	// none); SentBaggage the baggage keys, sorted and comma-joined.
