@@ -339,7 +339,11 @@ func (d *detectCheck) expected() string {
 		return fmt.Sprintf("error rate of %s server spans %s at least the rate outside + %s (half the planted %s), with at least 1 error inside",
 			targetName(d.tgt), in, percent(d.plan.Errors.Rate/2), percent(d.plan.Errors.Rate)) + grace
 	case topology.FaultTimeout, topology.FaultPartition:
-		return "hops " + targetName(d.tgt) + " failing (not received, or client span in error without the callee answering an error) " +
+		held := ""
+		if d.plan.Kind == topology.FaultPartition && d.plan.Partition == topology.PartitionBlackhole {
+			held = ", or held by the blackhole at least a tenth of the shortest window (twice the longest wait outside when that is more)"
+		}
+		return "hops " + targetName(d.tgt) + " failing (not received, or client span in error without the callee answering an error" + held + ") " +
 			in + ": at least 1, and the failing share outside at most a tenth of the share inside" + grace
 	case topology.FaultDuplicateHeader, topology.FaultTracestateOverflow, topology.FaultBaggageOverflow:
 		return "hops across " + targetName(d.tgt) + " received " + in +

@@ -125,6 +125,53 @@ func (d *detectCheck) crash() (bool, string) {
 	return d.presence(t, "spans lost or hops not received", "spans and hops of "+subject)
 }
 
+// placedHop is a hop of the ledger placed by hopZone, with how long its
+// caller waited for the answer.
+type placedHop struct {
+	i      int32
+	z      zone
+	w      *faultWin
+	waited int64
+}
+
+// placeHops places the hops that match and returns them with the held
+// threshold: a tenth of the shortest window, or twice the longest wait of
+// a matching hop outside the windows when that is more. A hop inside that
+// waited at least that long was held by the fault.
+func (d *detectCheck) placeHops(match func(*record.Hop) bool, shortest int64) ([]placedHop, int64) {
+	l := d.ledger()
+	var hops []placedHop
+	var baseline int64
+	for i := range l.hops {
+		h := &l.hops[i]
+		if !match(h) {
+			continue
+		}
+		z, w := d.hopZone(int32(i))
+		_, answered := d.inFlight(int32(i))
+		p := placedHop{int32(i), z, w, answered - h.SentAt}
+		if z == zoneOut && h.Received {
+			baseline = max(baseline, p.waited)
+		}
+		hops = append(hops, p)
+	}
+	held := max(shortest/10, 2*baseline)
+	d.stats["held_threshold_seconds"] = time.Duration(held).Seconds()
+	d.stats["baseline_wait_seconds"] = time.Duration(baseline).Seconds()
+	return hops, held
+}
+
+// shortestWindow is the length of the fault's shortest window.
+func (d *detectCheck) shortestWindow() int64 {
+	shortest := int64(-1)
+	for _, w := range d.wins {
+		if l := w.End - w.Start; shortest < 0 || l < shortest {
+			shortest = l
+		}
+	}
+	return shortest
+}
+
 // pause: hops to the instance in flight in a window that were answered with
 // an error, never received, or held before their answer (or before their
 // caller gave up) longer than the held threshold; outside, hops that waited
@@ -140,37 +187,9 @@ func (d *detectCheck) pause() (bool, string) {
 	if d.idx == nil {
 		d.ledgerOnly("client span durations")
 	}
-	shortest := int64(-1)
-	for _, w := range d.wins {
-		if l := w.End - w.Start; shortest < 0 || l < shortest {
-			shortest = l
-		}
-	}
-	type placed struct {
-		i      int32
-		z      zone
-		w      *faultWin
-		waited int64
-	}
+	shortest := d.shortestWindow()
 	l := d.ledger()
-	var hops []placed
-	var baseline int64
-	for i := range l.hops {
-		h := &l.hops[i]
-		if !d.hopToTarget(h) {
-			continue
-		}
-		z, w := d.hopZone(int32(i))
-		_, answered := d.inFlight(int32(i))
-		p := placed{int32(i), z, w, answered - h.SentAt}
-		if z == zoneOut && h.Received {
-			baseline = max(baseline, p.waited)
-		}
-		hops = append(hops, p)
-	}
-	held := max(shortest/10, 2*baseline)
-	d.stats["held_threshold_seconds"] = time.Duration(held).Seconds()
-	d.stats["baseline_wait_seconds"] = time.Duration(baseline).Seconds()
+	hops, held := d.placeHops(d.hopToTarget, shortest)
 	var t tally
 	subject := targetName(d.tgt)
 	for _, p := range hops {

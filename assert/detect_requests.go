@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
 )
 
 // sample is one measured value with its span, for medians and evidence.
@@ -185,18 +186,23 @@ func (d *detectCheck) failingHops() (bool, string) {
 	var t tally
 	subject := targetName(d.tgt)
 	l := d.ledger()
-	for i := range l.hops {
-		h := &l.hops[i]
-		if !d.onEdge(h) {
-			continue
-		}
+	// A blackhole holds a call until the caller gives up or the
+	// partition heals; a call it held for less than its timeout then
+	// goes through, so a held call is an effect too.
+	blackhole := d.plan.Kind == topology.FaultPartition && d.plan.Partition == topology.PartitionBlackhole
+	hops, held := d.placeHops(d.onEdge, d.shortestWindow())
+	for _, p := range hops {
+		h, z, w := &l.hops[p.i], p.z, p.w
 		why := ""
-		if !h.Received {
+		switch {
+		case !h.Received:
 			why = "never received"
-		} else if s, ok := d.clientSpan(h); ok && s.Status == record.StatusError && !h.CalleeError {
+		case blackhole && z == zoneIn && p.waited >= held:
+			why = "held " + time.Duration(p.waited).String() + " by the blackhole"
+		}
+		if s, ok := d.clientSpan(h); why == "" && ok && s.Status == record.StatusError && !h.CalleeError {
 			why = "client span in error, the callee gave no error answer"
 		}
-		z, w := d.hopZone(int32(i))
 		if why == "" {
 			t.add(z, z, false)
 			continue

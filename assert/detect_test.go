@@ -351,6 +351,20 @@ func TestDetectDetails(t *testing.T) {
 		exp: topology.DetectExpect{Fault: 1}, status: StatusPass,
 		observe: "0 outside",
 	}, {
+		// A blackhole shorter than the callers' timeouts: every call in it
+		// is held until it heals and then goes through.
+		name: "blackhole partition: calls held until it heals count",
+		in: func() Input {
+			s := faultChain(nil)
+			s.spans(and(isSpan("cart", record.KindClient, "call inventory"), s.between(20, 30), start), func(sp *record.Span) {
+				sp.End = s.sec(30) + int64(time.Millisecond)
+			})
+			f := withF(fault(topology.FaultPartition, onEdge("cart", "inventory")), func(f *topology.Fault) { f.Partition = topology.PartitionBlackhole })
+			return s.plant(f, [2]float64{20, 30}).in
+		},
+		exp: topology.DetectExpect{Fault: 1}, status: StatusPass,
+		observe: "hops failed inside",
+	}, {
 		name: "crash without the backend checks the ledger",
 		in: func() Input {
 			in := detectSim(detectKinds["crash"], inside).in
