@@ -212,6 +212,24 @@ func (d *detectCheck) inFlight(i int32) (lo, hi int64) {
 	return lo, hi
 }
 
+// zoneExact places a time the ledger knows exactly: inside a window, in
+// another window of the same kind on the same target, or outside; no grace.
+func (d *detectCheck) zoneExact(t int64) (zone, *faultWin) {
+	for i := range d.wins {
+		if w := &d.wins[i]; t >= w.Start && t <= w.End {
+			return zoneIn, w
+		}
+	}
+	for i := range d.faults.wins {
+		w := &d.faults.wins[i]
+		if w.Number != d.n && w.kind == d.plan.Kind && w.Service == d.tgt.Service &&
+			w.From == d.tgt.From && w.To == d.tgt.To && t >= w.Start && t <= w.End {
+			return zoneOther, w
+		}
+	}
+	return zoneOut, nil
+}
+
 // effect records one occurrence of the fault's effect at t and returns its
 // zone. Outside, an effect that another fault explains by q (when q is not
 // nil) moves to zoneOther, attributed to that fault.

@@ -241,6 +241,15 @@ func (d *detectCheck) clockSkew() (bool, string) {
 	x := d.idx
 	var t tally
 	svc := d.tgt.Service
+	// The ledger holds the skewed service's spans at their true times: a
+	// span was skewed when its true start fell in a window, which places
+	// its pairs exactly.
+	trueStart := make(map[spanRef]int64)
+	for i := range d.in.Ended {
+		if e := &d.in.Ended[i]; e.Service == svc {
+			trueStart[spanRef{e.Trace, e.ID}] = e.Start
+		}
+	}
 	for tr := int32(0); int(tr) < x.numTraces(); tr++ {
 		lo, hi := x.segment(tr)
 		for e := lo; e < hi; e++ {
@@ -256,16 +265,20 @@ func (d *detectCheck) clockSkew() (bool, string) {
 			if p.Service == c.Service || (p.Service != svc && c.Service != svc) {
 				continue
 			}
-			at := p.Start // the unskewed side's clock
+			at, skewed := p.Start, c // the unskewed side's clock
 			if p.Service == svc {
 				if !d.instanceOK(p.Instance) {
 					continue
 				}
-				at = c.Start
+				at, skewed = c.Start, p
 			} else if !d.instanceOK(c.Instance) {
 				continue
 			}
 			z, _ := d.zoneOf(at, 0)
+			if real, ok := trueStart[spanRef{skewed.Trace, skewed.ID}]; ok {
+				at = real
+				z, _ = d.zoneExact(real)
+			}
 			if c.Start >= p.Start-tol && c.End <= p.End+tol {
 				t.add(z, z, false)
 				continue
@@ -275,7 +288,14 @@ func (d *detectCheck) clockSkew() (bool, string) {
 				return fmt.Sprintf("trace %s: %s span %s [%s, %s] under %s span %s [%s, %s]", c.Trace, c.Service, c.ID,
 					d.rel(c.Start), d.rel(c.End), p.Service, p.ID, d.rel(p.Start), d.rel(p.End))
 			}
-			t.add(d.effect(at, 0, &q, edgeName(p.Service, c.Service), "child outside its parent's time", ex), z, true)
+			zw, w := z, (*faultWin)(nil)
+			if zw == zoneIn || zw == zoneOther {
+				_, w = d.zoneExact(at)
+				if w == nil {
+					zw, w = d.zoneOf(at, 0)
+				}
+			}
+			t.add(d.effectIn(zw, w, at, &q, edgeName(p.Service, c.Service), "child outside its parent's time", ex), z, true)
 		}
 	}
 	return d.presence(t, "skewed pairs", "parent/child pairs across "+svc+"'s edges")

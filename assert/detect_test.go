@@ -116,10 +116,14 @@ var detectKinds = map[string]detectKind{
 	"clock-skew": {
 		f: withF(fault(topology.FaultClockSkew, onService("inventory")), func(f *topology.Fault) { f.Skew.Offset = -time.Second }),
 		damage: func(s *sim, at func(int64) bool) {
-			s.spans(and(isSpan("inventory", record.KindServer, ""), at, start), func(sp *record.Span) {
-				sp.Start -= int64(time.Second)
-				sp.End -= int64(time.Second)
-			})
+			// The skew is applied on export: the ledger keeps the true
+			// times, the backend gets the shifted ones.
+			for i := range s.in.Backend {
+				if sp := &s.in.Backend[i]; sp.Service == "inventory" && sp.Kind == record.KindServer && at(sp.Start) {
+					sp.Start -= int64(time.Second)
+					sp.End -= int64(time.Second)
+				}
+			}
 		},
 	},
 	"exporter-outage": {
@@ -364,6 +368,32 @@ func TestDetectDetails(t *testing.T) {
 		},
 		exp: topology.DetectExpect{Fault: 1}, status: StatusPass,
 		observe: "hops failed inside",
+	}, {
+		// The window opens between cart's client span and inventory's
+		// server span of one request: the child is skewed, the parent
+		// not, and the pair belongs inside by the child's true start.
+		name: "clock skew: a pair whose child's true start is inside counts inside",
+		in: func() Input {
+			s := faultChain(nil)
+			var open int64
+			for _, e := range s.in.Ended {
+				if e.Service == "inventory" && e.Kind == record.KindServer && s.between(19, 19.5)(e.Start) {
+					open = e.Start - 1
+				}
+			}
+			for i := range s.in.Backend {
+				if sp := &s.in.Backend[i]; sp.Service == "inventory" && sp.Kind == record.KindServer && sp.Start >= open && sp.Start <= s.sec(30) {
+					sp.Start -= int64(time.Second)
+					sp.End -= int64(time.Second)
+				}
+			}
+			f := withF(fault(topology.FaultClockSkew, onService("inventory")), func(f *topology.Fault) { f.Skew.Offset = -time.Second })
+			s.plant(f, [2]float64{0, 30})
+			s.in.Faults[0].Start = open
+			return s.in
+		},
+		exp: topology.DetectExpect{Fault: 1}, status: StatusPass,
+		observe: "11 skewed pairs inside",
 	}, {
 		name: "crash without the backend checks the ledger",
 		in: func() Input {
