@@ -351,7 +351,7 @@ func (d *detectCheck) expected() string {
 	}
 	switch d.plan.Kind {
 	case topology.FaultLatency:
-		return "median duration of " + targetName(d.tgt) + " server spans starting " + in + " " + d.latencyRule() +
+		return "median own time (from start to its first call, or the whole span without calls) of " + targetName(d.tgt) + " server spans starting " + in + " " + d.latencyRule() +
 			" than outside; at least 5 spans on each side" + grace
 	case topology.FaultErrors:
 		return fmt.Sprintf("error rate of %s server spans %s at least the rate outside + %s (half the planted %s), with at least 1 error inside",

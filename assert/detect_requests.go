@@ -69,20 +69,29 @@ func (d *detectCheck) latencyRule() string {
 	return "at least " + strings.Join(parts, " and ") + " longer"
 }
 
-// latency compares server span durations inside and outside.
+// latency compares the route's own time inside and outside: a server
+// span's time before its first call (a handler draws its latency and
+// sleeps, then makes its calls), or its whole duration when it made none.
+// The fault changes that time only, so a service whose span is mostly its
+// calls' time still shows a multiplied latency in full.
 func (d *detectCheck) latency() (bool, string) {
 	var in, out []sample
 	x := d.idx
+	firstCall := d.firstCalls()
 	for e := range x.ents {
 		s := x.span(int32(e))
 		if !d.targetServer(s) {
 			continue
 		}
+		own := s.End - s.Start
+		if c, ok := firstCall[int32(e)]; ok && c >= s.Start {
+			own = c - s.Start
+		}
 		switch z, w := d.zoneOf(s.Start, 0); z {
 		case zoneIn:
-			in = append(in, sample{s.End - s.Start, int32(e), w})
+			in = append(in, sample{own, int32(e), w})
 		case zoneOut:
-			out = append(out, sample{s.End - s.Start, int32(e), nil})
+			out = append(out, sample{own, int32(e), nil})
 		}
 	}
 	mIn, mOut, ok := split(in, out)
@@ -118,6 +127,31 @@ func (d *detectCheck) latency() (bool, string) {
 		s += ": the latency change is not visible"
 	}
 	return pass, s
+}
+
+// firstCalls maps each target server span's entry to the start of the
+// earliest client span under it in its own service: when its route began
+// its calls.
+func (d *detectCheck) firstCalls() map[int32]int64 {
+	x := d.idx
+	out := make(map[int32]int64)
+	for t := int32(0); int(t) < x.numTraces(); t++ {
+		lo, hi := x.segment(t)
+		for e := lo; e < hi; e++ {
+			c := x.span(e)
+			if c.Kind != record.KindClient || c.Service != d.tgt.Service || !c.Parent.IsValid() {
+				continue
+			}
+			p, ok := x.find(t, c.Parent)
+			if !ok || !d.targetServer(x.span(p)) {
+				continue
+			}
+			if v, seen := out[p]; !seen || c.Start < v {
+				out[p] = c.Start
+			}
+		}
+	}
+	return out
 }
 
 // errors compares server span error rates inside and outside.

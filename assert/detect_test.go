@@ -48,7 +48,18 @@ var detectKinds = map[string]detectKind{
 		f: withF(fault(topology.FaultLatency, topology.FaultTarget{Service: "cart", Route: route, Instance: 0}),
 			func(f *topology.Fault) { f.Latency.Add = 200 * time.Millisecond }),
 		damage: func(s *sim, at func(int64) bool) {
-			s.spans(and(isSpan("cart", record.KindServer, route), at, start), func(sp *record.Span) { sp.End += int64(200 * time.Millisecond) })
+			// The handler sleeps before its calls: the server span and its
+			// calls move, not only its end.
+			slowed := make(map[record.SpanID]bool)
+			s.spans(and(isSpan("cart", record.KindServer, route), at, start), func(sp *record.Span) {
+				sp.End += int64(200 * time.Millisecond)
+				slowed[sp.ID] = true
+			})
+			s.spans(func(sp *record.Span) bool { return sp.Service == "cart" && sp.Kind == record.KindClient && slowed[sp.Parent] },
+				func(sp *record.Span) {
+					sp.Start += int64(200 * time.Millisecond)
+					sp.End += int64(200 * time.Millisecond)
+				})
 		},
 		everywhere: true,
 	},
@@ -394,6 +405,36 @@ func TestDetectDetails(t *testing.T) {
 		},
 		exp: topology.DetectExpect{Fault: 1}, status: StatusPass,
 		observe: "11 skewed pairs inside",
+	}, {
+		// cart's span is mostly its call to inventory; tripling its own
+		// latency barely lengthens the span, but its own time triples.
+		name: "latency multiply on a route that is mostly its calls",
+		in: func() Input {
+			s := faultChain(nil)
+			first := make(map[record.SpanID]int64)
+			for _, e := range s.in.Ended {
+				if e.Service == "cart" && e.Kind == record.KindClient {
+					first[e.Parent] = e.Start
+				}
+			}
+			extra := make(map[record.SpanID]int64)
+			s.spans(and(isSpan("cart", record.KindServer, route), s.between(20, 30), start), func(sp *record.Span) {
+				if _, done := extra[sp.ID]; !done {
+					extra[sp.ID] = 2 * (first[sp.ID] - sp.Start)
+				}
+				sp.End += extra[sp.ID]
+			})
+			s.spans(func(sp *record.Span) bool { return sp.Service == "cart" && sp.Kind == record.KindClient && extra[sp.Parent] > 0 },
+				func(sp *record.Span) {
+					sp.Start += extra[sp.Parent]
+					sp.End += extra[sp.Parent]
+				})
+			f := withF(fault(topology.FaultLatency, topology.FaultTarget{Service: "cart", Route: route, Instance: -1}),
+				func(f *topology.Fault) { f.Latency.Multiply = 3 })
+			return s.plant(f, [2]float64{20, 30}).in
+		},
+		exp: topology.DetectExpect{Fault: 1}, status: StatusPass,
+		observe: "median 3ms inside (10 spans) versus 1ms outside",
 	}, {
 		name: "crash without the backend checks the ledger",
 		in: func() Input {
