@@ -55,7 +55,9 @@ var detectKinds = map[string]detectKind{
 				sp.End += int64(200 * time.Millisecond)
 				slowed[sp.ID] = true
 			})
-			s.spans(func(sp *record.Span) bool { return sp.Service == "cart" && sp.Kind == record.KindClient && slowed[sp.Parent] },
+			s.spans(func(sp *record.Span) bool {
+				return sp.Service == "cart" && sp.Kind == record.KindClient && slowed[sp.Parent]
+			},
 				func(sp *record.Span) {
 					sp.Start += int64(200 * time.Millisecond)
 					sp.End += int64(200 * time.Millisecond)
@@ -424,7 +426,9 @@ func TestDetectDetails(t *testing.T) {
 				}
 				sp.End += extra[sp.ID]
 			})
-			s.spans(func(sp *record.Span) bool { return sp.Service == "cart" && sp.Kind == record.KindClient && extra[sp.Parent] > 0 },
+			s.spans(func(sp *record.Span) bool {
+				return sp.Service == "cart" && sp.Kind == record.KindClient && extra[sp.Parent] > 0
+			},
 				func(sp *record.Span) {
 					sp.Start += extra[sp.Parent]
 					sp.End += extra[sp.Parent]
