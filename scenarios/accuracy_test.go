@@ -17,20 +17,9 @@ import (
 
 // knownVerdictBugs turns the failure of a case into a skip, with the reason,
 // while the checks are being fixed: keys are case labels, a fault kind alone
-// ("crash") or a kind with its variant ("partition (blackhole, no timeout)").
+// ("crash") or a kind with its variant ("crash (entry)").
 // A listed case still counts in the table, its failure logged in full.
-var knownVerdictBugs = map[string]string{
-	"partition (blackhole, no timeout within the window)": "detect counts only hops that failed or were never received; " +
-		"a blackhole shorter than the callers' timeouts holds every call until it heals, then the calls succeed, so no hop counts",
-	"latency (multiply)": "detect requires the median server span to grow by half the factor, but the fault multiplies only " +
-		"the route's own latency: a service whose span is mostly its calls' time never reaches the bar",
-	"crash (entry)": "a load request is placed at the time the load generator stamped it, before it is sent: " +
-		"one stamped just before the window and refused inside it counts outside, unexplained",
-	"restart (entry)": "a load request is placed at the time the load generator stamped it, before it is sent: " +
-		"one stamped just before the window and refused inside it counts outside, unexplained",
-	"clock-skew": "a parent/child pair is placed at the unskewed span's start: a parent that starts just before the " +
-		"window with a child skewed inside it counts outside, unexplained",
-}
+var knownVerdictBugs = map[string]string{}
 
 // TestVerdictAccuracy generates topologies from seeds, plants every fault
 // kind in each, and requires the checks to be right about what happened:
