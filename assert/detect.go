@@ -391,5 +391,10 @@ func (d *detectCheck) hopToTarget(h *record.Hop) bool {
 	return h.To == d.tgt.Service && (d.tgt.Instance < 0 || h.ToInstance == d.tgt.Instance)
 }
 
+// isTargetCaller reports whether h left the target service (instance).
+func (d *detectCheck) isTargetCaller(h *record.Hop) bool {
+	return h.From == d.tgt.Service && (d.tgt.Instance < 0 || h.FromInstance == d.tgt.Instance)
+}
+
 // onEdge reports whether h crossed the target edge.
 func (d *detectCheck) onEdge(h *record.Hop) bool { return h.From == d.tgt.From && h.To == d.tgt.To }

@@ -158,16 +158,27 @@ func (d *detectCheck) uninstrument() (bool, string) {
 		d.ledgerOnly("server spans in the backend")
 	}
 	var t tally
-	spansIn := 0
+	spansIn, callsIn := 0, 0
 	subject := targetName(d.tgt)
 	l := d.ledger()
+	// traced are the server spans the ledger says hops into the target
+	// started: a hop in flight as a window opened may have been judged
+	// before the fault took hold, and its span, starting just after, is
+	// the ledger's to place, not the backend's.
+	traced := make(map[spanRef]bool)
 	for i := range l.hops {
 		h := &l.hops[i]
+		if d.isTargetCaller(h) && l.checked(int32(i)) {
+			if z, _ := d.hopZone(int32(i)); z == zoneIn {
+				callsIn++
+			}
+		}
 		if !d.hopToTarget(h) || !h.Received {
 			continue
 		}
 		z, w := d.hopZone(int32(i))
 		if h.ServerSpan {
+			traced[spanRef{h.Server.Trace, h.Server.Span}] = true
 			t.add(z, z, false)
 			continue
 		}
@@ -175,12 +186,13 @@ func (d *detectCheck) uninstrument() (bool, string) {
 	}
 	if d.idx != nil {
 		// An uninstrumented callee has no span ID in the ledger to look up:
-		// any server span of the service starting inside a window is one
-		// too many.
+		// any other server span of the service starting inside a window is
+		// one too many.
 		x := d.idx
 		for e := range x.ents {
 			s := x.span(int32(e))
-			if s.Kind != record.KindServer || s.Service != d.tgt.Service || !d.instanceOK(s.Instance) {
+			if s.Kind != record.KindServer || s.Service != d.tgt.Service || !d.instanceOK(s.Instance) ||
+				traced[spanRef{s.Trace, s.ID}] {
 				continue
 			}
 			if z, w := d.zoneOf(s.Start, 0); z == zoneIn {
@@ -195,8 +207,11 @@ func (d *detectCheck) uninstrument() (bool, string) {
 	d.stats["backend_server_spans_inside"] = float64(spansIn)
 	s := fmt.Sprintf("%d of %d hops into %s started no server span inside, %d of %d outside; %d server spans of it in the backend inside; breaks on its edges: %d inside, %d outside",
 		t.in, t.popIn, subject, t.out, t.popOut, spansIn, b.in, b.out)
-	if !d.plan.Forward {
-		s += " (headers not forwarded: breaks inside required)"
+	// Without forwarded headers the target's own calls lose the trace; a
+	// target that made no call inside has nothing to break.
+	needBreaks := !d.plan.Forward && callsIn > 0
+	if needBreaks {
+		s += fmt.Sprintf(" (headers not forwarded on %d calls out of it inside: breaks inside required)", callsIn)
 	}
 	var why []string
 	if t.in == 0 {
@@ -211,7 +226,7 @@ func (d *detectCheck) uninstrument() (bool, string) {
 	if b.out > 0 {
 		why = append(why, "breaks outside the fault's windows")
 	}
-	if !d.plan.Forward && b.in == 0 {
+	if needBreaks && b.in == 0 {
 		why = append(why, "no break although headers are not forwarded")
 	}
 	if len(why) > 0 {

@@ -35,10 +35,13 @@ type propCheck struct {
 	info   *findings // not failing: explained by another check
 	// flagged are server spans already blamed on a broken hop, so the tree
 	// checks do not report the same break again.
-	flagged  map[spanRef]bool
-	evidence map[edge]*edgeEvidence
-	perEdge  map[edge]int // checked hops per physical edge
-	stats    map[string]float64
+	flagged map[spanRef]bool
+	// serverHop finds a server span's hop in the ledger; built when a
+	// pair first needs it.
+	serverHop map[spanRef]int32
+	evidence  map[edge]*edgeEvidence
+	perEdge   map[edge]int // checked hops per physical edge
+	stats     map[string]float64
 
 	faults *faultSet // nil without faults
 	model  *expectModel

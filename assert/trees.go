@@ -74,7 +74,7 @@ func (c *propCheck) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child 
 	}
 	p.count++
 	if p.predicted || c.flagged[spanRef{child.Trace, child.ID}] ||
-		c.model.predicted(edge{from, child.Service}, parent.Start, child.Start) {
+		c.model.predicted(edge{from, child.Service}, c.decidedAt(parent), child.Start) {
 		return
 	}
 	p.unpredicted++
@@ -92,6 +92,31 @@ func (c *propCheck) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child 
 		func() string {
 			return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
 		})
+}
+
+// decidedAt is the earliest time the service of a parent span may have
+// decided how to treat the request: for a server span the ledger knows,
+// when its hop went into flight (see inFlight), since a handler judges its
+// request before it starts its span and a window may open in between;
+// otherwise the span's start.
+func (c *propCheck) decidedAt(parent *record.Span) int64 {
+	if parent.Kind != record.KindServer {
+		return parent.Start
+	}
+	if c.serverHop == nil {
+		c.serverHop = make(map[spanRef]int32)
+		for i := range c.led.hops {
+			if h := &c.led.hops[i]; h.ServerSpan {
+				c.serverHop[spanRef{h.Server.Trace, h.Server.Span}] = int32(i)
+			}
+		}
+	}
+	i, ok := c.serverHop[spanRef{parent.Trace, parent.ID}]
+	if !ok {
+		return parent.Start
+	}
+	lo, _ := c.led.inFlight(i)
+	return min(lo, parent.Start)
 }
 
 // externalPart reports whether a service belongs to the part of the system

@@ -19,12 +19,7 @@ import (
 // while the checks are being fixed: keys are case labels, a fault kind alone
 // ("crash") or a kind with its variant ("crash (entry)").
 // A listed case still counts in the table, its failure logged in full.
-var knownVerdictBugs = map[string]string{
-	"uninstrument (leaf, forward-headers: false)": "detect requires a break on the edges of a service that drops " +
-		"headers, but a leaf has no edge out and the edges into it do not break: it never passes (seed 16)",
-	"uninstrument": "a request in flight when the window opens may still be traced: detect counts its server span " +
-		"as one within the window, and propagation calls its caller -> callee pair an unexpected edge (seed 15, now and then)",
-}
+var knownVerdictBugs = map[string]string{}
 
 // TestVerdictAccuracy generates topologies from seeds, plants every fault
 // kind in each, and requires the checks to be right about what happened:
