@@ -1,4 +1,4 @@
-package scenarios
+package report_test
 
 import (
 	"bytes"
@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/report"
+	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -22,8 +25,8 @@ var update = flag.Bool("update", false, "rewrite the report goldens in testdata/
 
 // goldenDir holds, per run, the evidence a real run left (evidence.json.gz)
 // and the outputs the report writers make of it; goldenScenarios holds
-// copies of the scenarios those runs ran, so that the goldens do not move
-// when the library does.
+// copies of the library scenarios those runs ran, so that the goldens do
+// not move when the library does.
 const (
 	goldenDir       = "testdata/golden"
 	goldenScenarios = "testdata/golden/scenarios"
@@ -33,14 +36,13 @@ const (
 // smallest scenario, the 12-service shop, and a story with faults at a
 // fifth of its timeline.
 var goldenRuns = []struct {
-	name      string
-	file      string // in the library, and its copy in goldenScenarios
+	name      string // of the library scenario, and of its golden folder
 	duration  time.Duration
 	timeScale float64
 }{
-	{name: "quickstart", file: "quickstart.yaml", duration: time.Second},
-	{name: "shop", file: "shop.yaml", duration: 2 * time.Second},
-	{name: "payment-brownout", file: "payment-brownout.yaml", timeScale: 0.2},
+	{name: "quickstart", duration: time.Second},
+	{name: "shop", duration: 2 * time.Second},
+	{name: "payment-brownout", timeScale: 0.2},
 }
 
 // goldenOutputs are the files a report writes of one run, compared byte for
@@ -59,7 +61,7 @@ type capturedRun struct {
 	Interrupted   bool                    `json:"interrupted"`
 	Settled       bool                    `json:"settled"`
 	SettleTime    time.Duration           `json:"settle_ns"`
-	Backend       BackendReport           `json:"backend"`
+	Backend       report.BackendReport    `json:"backend"`
 	BackendSpans  int                     `json:"backend_spans"`
 	BackendNotes  []string                `json:"backend_notes"`
 	Loads         []topology.Load         `json:"loads"` // as run, overrides applied
@@ -109,71 +111,99 @@ type capturedInput struct {
 	RunStart    int64            `json:"run_start"`
 }
 
-// captureRun takes the evidence of a run from its report and the loads it
-// ran.
-func captureRun(file string, loads []topology.Load, rep *Report) capturedRun {
+// capture takes the evidence of a run from its report.
+func capture(copyName string, rep *report.Report) capturedRun {
+	ev := rep.Evidence
 	c := capturedRun{
-		File: rep.File, Scenario: file, Seed: rep.Seed, StartedAt: rep.StartedAt, Duration: rep.Duration,
-		Interrupted: rep.Interrupted, Settled: rep.Settled, SettleTime: rep.SettleTime,
-		Backend: rep.Backend, BackendSpans: rep.BackendSpans, BackendNotes: rep.BackendNotes,
-		SamplesNote: rep.samplesNote, Ledger: rep.Ledger, QueueCapacity: rep.Export.QueueCapacity,
-		Retries: rep.retries, TracesStarted: rep.TracesStarted, TracesSampled: rep.TracesSampled,
-		Errors: rep.Errors, Loads: loads,
+		File: rep.File, Scenario: copyName, Seed: ev.Seed, TimeScale: ev.TimeScale, StartedAt: ev.StartedAt,
+		Duration: ev.Duration, Interrupted: ev.Interrupted, Settled: ev.Settled, SettleTime: ev.SettleTime,
+		Backend: ev.Backend, BackendSpans: rep.BackendSpans, BackendNotes: ev.BackendNotes, Loads: ev.Loads,
+		SamplesNote: ev.SamplesNote, Ledger: ev.Ledger, QueueCapacity: ev.QueueCapacity, Retries: ev.Retries,
+		TracesStarted: ev.TracesStarted, TracesSampled: ev.TracesSampled, Errors: ev.Errors,
 	}
-	if rep.TimeScale != 1 {
-		c.TimeScale = rep.TimeScale
+	for _, r := range ev.LoadResults {
+		m := r.Metrics
+		c.LoadResults = append(c.LoadResults, capturedLoad{Name: r.Name, RequestedRate: r.RequestedRate,
+			Requests: m.Requests, Rate: m.Rate, Success: m.Success, StatusCodes: m.StatusCodes, Errors: m.Errors})
 	}
-	if c.SamplesNote != "" {
-		c.Errors = c.Errors[:len(c.Errors)-1]
+	for _, s := range ev.Samples {
+		c.Samples = append(c.Samples, capturedSample{Load: s.Load, Route: s.Route, At: s.At, Latency: s.Latency, Code: s.Code})
 	}
-	for _, l := range rep.Load {
-		c.LoadResults = append(c.LoadResults, capturedLoad{Name: l.Target, RequestedRate: l.RequestedRate,
-			Requests: l.Requests, Rate: l.AchievedRate, Success: l.Success, StatusCodes: l.StatusCodes, Errors: l.Errors})
-	}
-	for _, s := range rep.samples {
-		c.Samples = append(c.Samples, capturedSample{Load: s.load, Route: s.route, At: s.at, Latency: s.latency, Code: s.code})
-	}
-	in := rep.input
+	in := ev.Input
 	c.Input = capturedInput{Hops: in.Hops, Ended: in.Ended, Backend: in.Backend, ReadBack: in.ReadBack,
 		NoReadBack: in.NoReadBack, BackendLoss: in.BackendLoss, Faults: in.Faults, Planned: in.Planned, RunStart: in.RunStart}
 	return c
 }
 
-// TestCaptureEvidence runs the golden runs for real and saves their
-// evidence, when TRACERIG_UPDATE_EVIDENCE=1. It then requires the report
-// rebuilt from the saved evidence to be the one the run wrote, so that the
-// evidence holds everything a report is written from.
+// evidence is the captured run as the report takes it, with the scenario's
+// copy standing in for the scenario the run ran.
+func (c capturedRun) evidence(t *testing.T) *report.Evidence {
+	t.Helper()
+	sc, err := topology.LoadScenario(filepath.Join(goldenScenarios, c.Scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.File = c.File
+	ev := &report.Evidence{
+		Scenario: sc, Seed: c.Seed, TimeScale: c.TimeScale, StartedAt: c.StartedAt, Duration: c.Duration,
+		Interrupted: c.Interrupted, Settled: c.Settled, SettleTime: c.SettleTime,
+		Backend: c.Backend, BackendNotes: c.BackendNotes, Loads: c.Loads, SamplesNote: c.SamplesNote,
+		Ledger: c.Ledger, TracesStarted: c.TracesStarted, TracesSampled: c.TracesSampled,
+		QueueCapacity: c.QueueCapacity, Retries: c.Retries, Errors: c.Errors,
+		Input: assert.Input{
+			Topology: sc.Topology, Hops: c.Input.Hops, Ended: c.Input.Ended, Backend: c.Input.Backend,
+			ReadBack: c.Input.ReadBack, NoReadBack: c.Input.NoReadBack, BackendLoss: c.Input.BackendLoss,
+			Faults: c.Input.Faults, Planned: c.Input.Planned, RunStart: c.Input.RunStart,
+		},
+	}
+	for _, l := range c.LoadResults {
+		r := simulator.LoadResult{Name: l.Name, RequestedRate: l.RequestedRate}
+		r.Metrics.Requests, r.Metrics.Rate, r.Metrics.Success = l.Requests, l.Rate, l.Success
+		r.Metrics.StatusCodes, r.Metrics.Errors = l.StatusCodes, l.Errors
+		ev.LoadResults = append(ev.LoadResults, r)
+	}
+	for _, s := range c.Samples {
+		ev.Samples = append(ev.Samples, report.LoadSample{Load: s.Load, Route: s.Route, At: s.At, Latency: s.Latency, Code: s.Code})
+	}
+	return ev
+}
+
+// TestCaptureEvidence runs the golden runs for real, from the library, and
+// saves their evidence, when TRACERIG_UPDATE_EVIDENCE=1. It then requires
+// the report rebuilt from the saved evidence to be the one the run wrote:
+// the evidence holds everything a report is written from, and the copies in
+// goldenScenarios are the library's.
 func TestCaptureEvidence(t *testing.T) {
 	if os.Getenv("TRACERIG_UPDATE_EVIDENCE") != "1" {
 		t.Skip("set TRACERIG_UPDATE_EVIDENCE=1 to run the golden runs and save their evidence")
 	}
 	for _, g := range goldenRuns {
 		t.Run(g.name, func(t *testing.T) {
-			opts := Options{OutDir: t.TempDir(), TimeScale: g.timeScale}
-			if g.duration > 0 {
-				opts.Duration = &g.duration
-			}
-			sc := load(t, g.file)
-			rep, err := Run(t.Context(), sc, opts)
+			sc, err := scenarios.Open(g.name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := captureRun(g.file, overrideLoads(sc.Load, opts), rep)
+			opts := scenarios.Options{OutDir: t.TempDir(), TimeScale: g.timeScale}
+			if g.duration > 0 {
+				opts.Duration = &g.duration
+			}
+			rep, err := scenarios.Run(t.Context(), sc, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
 			path := filepath.Join(goldenDir, g.name, "evidence.json.gz")
-			writeEvidence(t, path, c)
-			got := goldenReport(t, readEvidence(t, path))
+			writeEvidence(t, path, capture(g.name+".yaml", rep))
 			var text bytes.Buffer
 			if err := rep.WriteText(&text); err != nil {
 				t.Fatal(err)
 			}
 			want := map[string][]byte{"summary.txt": text.Bytes()}
-			for _, f := range []string{"report.json", "junit.xml", "decisions.tsv", "report.html"} {
-				b, err := os.ReadFile(filepath.Join(opts.OutDir, f))
-				if err != nil {
-					t.Fatal(err)
+			for _, f := range goldenOutputs {
+				if f != "summary.txt" {
+					want[f] = readFile(t, filepath.Join(opts.OutDir, f))
 				}
-				want[f] = b
 			}
+			got := goldenReport(t, readEvidence(t, path))
 			for _, f := range goldenOutputs {
 				if !bytes.Equal(got[f], want[f]) {
 					t.Errorf("%s rebuilt from the saved evidence differs from the run's:\n%s", f, firstDiff(got[f], want[f]))
@@ -182,6 +212,10 @@ func TestCaptureEvidence(t *testing.T) {
 		})
 	}
 }
+
+// junitHost is the hostname junit.xml names, which the goldens hold as
+// HOST.
+var junitHost = regexp.MustCompile(` hostname="[^"]*"`)
 
 // TestReportGolden writes the report of each saved run and compares every
 // output with its golden; -update rewrites the goldens.
@@ -194,7 +228,7 @@ func TestReportGolden(t *testing.T) {
 				path := filepath.Join(dir, f)
 				b := got[f]
 				if f == "junit.xml" {
-					b = bytes.Replace(b, []byte(` hostname="`+hostname()+`"`), []byte(` hostname="HOST"`), 1)
+					b = junitHost.ReplaceAll(b, []byte(` hostname="HOST"`))
 				}
 				if *update {
 					if err := os.WriteFile(path, b, 0o644); err != nil {
@@ -202,11 +236,7 @@ func TestReportGolden(t *testing.T) {
 					}
 					continue
 				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(b, want) {
+				if want := readFile(t, path); !bytes.Equal(b, want) {
 					t.Errorf("%s differs from %s (go test -run TestReportGolden -update rewrites it):\n%s", f, path, firstDiff(b, want))
 				}
 			}
@@ -214,64 +244,29 @@ func TestReportGolden(t *testing.T) {
 	}
 }
 
-// goldenReport builds the report of a saved run and writes every output,
-// by file name.
+// goldenReport judges a saved run as the runner does and writes every
+// output of its report, by file name.
 func goldenReport(t *testing.T, c capturedRun) map[string][]byte {
 	t.Helper()
-	sc := load(t, filepath.Join(goldenScenarios, c.Scenario))
-	rep := newReport(sc)
-	rep.File = c.File
-	rep.Seed = c.Seed
-	if c.TimeScale != 0 {
-		rep.TimeScale = c.TimeScale
+	ev := c.evidence(t)
+	if ev.TimeScale != 0 {
+		// The runner scales spans.during with the timeline; no golden run
+		// has one to scale.
+		for _, e := range ev.Scenario.Expect {
+			if e.Kind == topology.ExpectSpans && e.Spans.During != [2]time.Duration{} {
+				t.Fatalf("%s: a time-scaled golden run with spans.during", c.Scenario)
+			}
+		}
 	}
-	rep.Interrupted = c.Interrupted
-	rep.Backend = c.Backend
-	rep.StartedAt = c.StartedAt
-	rep.Faults = c.Input.Faults
-	for _, s := range c.Samples {
-		rep.samples = append(rep.samples, loadSample{load: s.Load, route: s.Route, at: s.At, latency: s.Latency, code: s.Code})
+	expects := ev.Scenario.Expect
+	rep := report.New(ev)
+	verdicts := assert.Run(ev.Input, expects)
+	rep.SetVerdicts(append(verdicts, assert.Load(ev.Loads, rep.LoadOutcomes(), rep.Interrupted, expects)))
+	if rep.BackendSpans != c.BackendSpans {
+		t.Errorf("%d spans read back, the run said %d", rep.BackendSpans, c.BackendSpans)
 	}
-	rep.samplesNote = c.SamplesNote
-	var results []simulator.LoadResult
-	for _, l := range c.LoadResults {
-		r := simulator.LoadResult{Name: l.Name, RequestedRate: l.RequestedRate}
-		r.Metrics.Requests, r.Metrics.Rate, r.Metrics.Success = l.Requests, l.Rate, l.Success
-		r.Metrics.StatusCodes, r.Metrics.Errors = l.StatusCodes, l.Errors
-		results = append(results, r)
-	}
-	rep.Load = loadReports(c.Loads, results, rep.samples)
-	rep.Settled, rep.SettleTime = c.Settled, c.SettleTime
-	rep.Duration = c.Duration
-	rep.Ledger = c.Ledger
-	rep.Export = exportReport(c.Input.Ended, c.QueueCapacity)
-	rep.retries = c.Retries
-	rep.TracesStarted, rep.TracesSampled = c.TracesStarted, c.TracesSampled
-	in := assert.Input{
-		Faults: c.Input.Faults, Planned: c.Input.Planned, RunStart: c.Input.RunStart, Topology: sc.Topology,
-		Hops: c.Input.Hops, Ended: c.Input.Ended, Backend: c.Input.Backend,
-		ReadBack: c.Input.ReadBack, NoReadBack: c.Input.NoReadBack, BackendLoss: c.Input.BackendLoss,
-	}
-	rep.BackendSpans = c.BackendSpans
-	rep.BackendNotes = c.BackendNotes
-	expects := scaleExpect(sc.Expect, c.TimeScale)
-	rep.Verdicts = assert.Run(in, expects)
-	rep.Verdicts = append(rep.Verdicts, loadVerdict(c.Loads, rep.Load, rep.Interrupted, expects))
-	rep.input = in
-	rep.finish()
-	rep.Errors = append(rep.Errors, c.Errors...)
-	if rep.samplesNote != "" {
-		rep.Errors = append(rep.Errors, fmt.Sprintf("the load's latencies cover only the first %d results: %s", len(rep.samples), rep.samplesNote))
-	}
-
 	out := t.TempDir()
-	if err := rep.WriteJSON(filepath.Join(out, "report.json")); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeDecisions(filepath.Join(out, "decisions.tsv"), in.Hops); err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.writeOutputs(out); err != nil {
+	if err := rep.WriteFiles(out); err != nil {
 		t.Fatal(err)
 	}
 	var text bytes.Buffer
@@ -279,14 +274,21 @@ func goldenReport(t *testing.T, c capturedRun) map[string][]byte {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{"summary.txt": text.Bytes()}
-	for _, f := range []string{"report.json", "junit.xml", "decisions.tsv", "report.html"} {
-		b, err := os.ReadFile(filepath.Join(out, f))
-		if err != nil {
-			t.Fatal(err)
+	for _, f := range goldenOutputs {
+		if f != "summary.txt" {
+			files[f] = readFile(t, filepath.Join(out, f))
 		}
-		files[f] = b
 	}
 	return files
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func writeEvidence(t *testing.T, path string, c capturedRun) {
@@ -296,8 +298,7 @@ func writeEvidence(t *testing.T, path string, c capturedRun) {
 	}
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	enc := json.NewEncoder(zw)
-	if err := enc.Encode(c); err != nil {
+	if err := json.NewEncoder(zw).Encode(c); err != nil {
 		t.Fatal(err)
 	}
 	if err := zw.Close(); err != nil {
