@@ -73,7 +73,8 @@ func TestJUnitShape(t *testing.T) {
 }
 
 // TestJUnitSchema validates junit.xml against the Jenkins/Ant JUnit schema
-// in testdata/junit.xsd with xmllint.
+// in testdata/junit.xsd with xmllint: the sample's, and the goldens' of
+// real runs.
 func TestJUnitSchema(t *testing.T) {
 	rep := sampleReport(t)
 	var buf bytes.Buffer
@@ -81,6 +82,17 @@ func TestJUnitSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	validateJUnit(t, buf.Bytes())
+	goldens, _ := filepath.Glob("testdata/golden/*/junit.xml")
+	if len(goldens) == 0 {
+		t.Fatal("no golden junit.xml")
+	}
+	for _, g := range goldens {
+		b, err := os.ReadFile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		validateJUnit(t, b)
+	}
 }
 
 // validateJUnit runs xmllint --schema testdata/junit.xsd over data.
