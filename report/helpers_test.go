@@ -15,15 +15,6 @@ import (
 	"github.com/tracerig/tracerig/topology"
 )
 
-func load(t *testing.T, path string) *topology.Scenario {
-	t.Helper()
-	sc, err := topology.LoadScenario(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sc
-}
-
 // requireTool returns the path of the first of names found on PATH. Without
 // one the test skips, saying what to install, or fails when
 // TRACERIG_REQUIRE_TOOLS=1 (as CI sets it).
@@ -50,7 +41,10 @@ var sampleStart = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 // anything.
 func sampleEvidence(t *testing.T) *Evidence {
 	t.Helper()
-	sc := load(t, "testdata/sample/strip-headers.yaml")
+	sc, err := topology.LoadScenario("testdata/sample/strip-headers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := sampleStart
 	trace := record.TraceID{1}
 	const route = "gateway GET /order"

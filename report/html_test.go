@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
+
+	"github.com/tracerig/tracerig/topology"
 )
 
 // checkSelfContained fails unless page fetches nothing: no http(s) URL in
@@ -112,7 +114,10 @@ func TestHTMLReportSample(t *testing.T) {
 }
 
 func TestHTMLTopologyLayers(t *testing.T) {
-	sc := load(t, "testdata/golden/scenarios/shop.yaml")
+	sc, err := topology.LoadScenario("testdata/golden/scenarios/shop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	nodes, byName := layoutNodes(sc.Topology, nil)
 	if len(nodes) != len(sc.Topology.Services) {
 		t.Fatalf("%d nodes for %d services", len(nodes), len(sc.Topology.Services))
