@@ -43,9 +43,9 @@ type Input struct {
 	RunStart int64
 }
 
-// Run runs the checks in order, one Verdict per Expect but load, which the
-// runner checks since it holds the load's results. The backend index is
-// built once and shared by the checks that need it.
+// Run runs the checks in order, one Verdict per Expect but load, which Load
+// checks over the loads' outcomes. The backend index is built once and
+// shared by the checks that need it.
 func Run(in Input, expects []topology.Expect) []Verdict {
 	var idx *spanIndex
 	index := func() *spanIndex {
@@ -71,7 +71,7 @@ func Run(in Input, expects []topology.Expect) []Verdict {
 		case topology.ExpectSpans:
 			out = append(out, spansCheck(in, e.Spans, index()))
 		case topology.ExpectLoad:
-			// Checked by the runner.
+			// Checked by Load.
 		default:
 			out = append(out, Verdict{
 				Check:  string(e.Kind),

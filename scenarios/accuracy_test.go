@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -160,7 +161,7 @@ const (
 
 // runScenario parses a generated case through the project's parser and
 // runs it; rep is nil when every attempt was disturbed.
-func runScenario(t *testing.T, c *genCase) (*topology.Scenario, *Report) {
+func runScenario(t *testing.T, c *genCase) (*topology.Scenario, *report.Report) {
 	t.Helper()
 	y := c.yaml()
 	sc, err := topology.ParseScenario(fmt.Sprintf("accuracy-%d.yaml", c.seed), []byte(y), nil)
@@ -235,7 +236,7 @@ func runTwin(t *testing.T, c *genCase) {
 
 // accuracyOutcome is what the checks said about one planted fault.
 type accuracyOutcome struct {
-	rep *Report
+	rep *report.Report
 	// missed: a detect verdict that did not pass.
 	missed []string
 	// misnamed: a fault detected, or a finding explained by it, that does
@@ -354,10 +355,10 @@ func knownBug(c *genCase) (string, bool) {
 }
 
 // logVerdicts logs the fault windows and every verdict with its findings.
-func logVerdicts(t *testing.T, rep *Report) {
+func logVerdicts(t *testing.T, rep *report.Report) {
 	t.Helper()
 	for _, w := range rep.Faults {
-		t.Logf("fault #%d %s: window %s", w.Number, w.Desc, rep.window(w))
+		t.Logf("fault #%d %s: window %s", w.Number, w.Desc, rep.Window(w))
 	}
 	for _, v := range rep.Verdicts {
 		t.Logf("%s %s %s: %s", v.Check, v.Subject, v.Status, v.Observed+v.Reason)

@@ -52,8 +52,8 @@ func TestCollectorTailSamplingEndToEnd(t *testing.T) {
 		t.Errorf("the collector kept every plain trace (%v): no sampling happened", v.Stats)
 	}
 	// The collector dropped spans, as it should: fewer in the backend than the ledger exported.
-	if len(rep.input.Backend) >= len(rep.input.Ended) {
-		t.Errorf("backend holds %d spans of %d ended: nothing was sampled away", len(rep.input.Backend), len(rep.input.Ended))
+	if len(rep.Evidence.Input.Backend) >= len(rep.Evidence.Input.Ended) {
+		t.Errorf("backend holds %d spans of %d ended: nothing was sampled away", len(rep.Evidence.Input.Backend), len(rep.Evidence.Input.Ended))
 	}
 }
 

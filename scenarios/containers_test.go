@@ -74,14 +74,14 @@ func TestContainerKillFault(t *testing.T) {
 	// busy Docker engine), hence two seconds of grace.
 	w := rep.Faults[0]
 	var in, out int
-	for _, h := range rep.input.Hops {
+	for _, h := range rep.Evidence.Input.Hops {
 		if h.To == "stock" && h.ToInstance == 0 && !h.Received {
 			if h.SentAt >= w.Start-int64(100*time.Millisecond) && h.SentAt <= w.End+int64(2*time.Second) {
 				in++
 			} else {
 				out++
 				t.Logf("hop %x to stock-0 sent %.3fs into the run not received; fault window %s", h.ID,
-					time.Duration(h.SentAt-rep.StartedAt.UnixNano()).Seconds(), rep.window(w))
+					time.Duration(h.SentAt-rep.StartedAt.UnixNano()).Seconds(), rep.Window(w))
 			}
 		}
 	}

@@ -34,7 +34,7 @@ func TestSameSeedSameDecisions(t *testing.T) {
 			edges = append(edges, f.Start, f.End)
 		}
 		near := map[uint64]bool{}
-		for _, h := range rep.input.Hops {
+		for _, h := range rep.Evidence.Input.Hops {
 			for _, e := range edges {
 				if d := h.SentAt - e; d > -int64(250*time.Millisecond) && d < int64(250*time.Millisecond) {
 					near[h.Request] = true
@@ -50,14 +50,14 @@ func TestSameSeedSameDecisions(t *testing.T) {
 			route  string
 		}
 		failed := map[call][]bool{}
-		for _, h := range rep.input.Hops {
+		for _, h := range rep.Evidence.Input.Hops {
 			c := call{h.Parent, h.To, h.Route}
 			for len(failed[c]) <= int(h.Attempt) {
 				failed[c] = append(failed[c], false)
 			}
 			failed[c][h.Attempt] = h.CalleeError
 		}
-		for _, h := range rep.input.Hops {
+		for _, h := range rep.Evidence.Input.Hops {
 			if h.Attempt > 0 && !failed[call{h.Parent, h.To, h.Route}][h.Attempt-1] {
 				near[h.Request] = true
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -139,7 +140,7 @@ expect:
 
 // runExternal runs the external scenario with extra YAML in runtime rt,
 // starting the external program once the simulated services listen.
-func runExternal(t *testing.T, bin string, rt topology.Runtime, extra string) (*Report, []string) {
+func runExternal(t *testing.T, bin string, rt topology.Runtime, extra string) (*report.Report, []string) {
 	t.Helper()
 	port := freePort(t)
 	data := fmt.Sprintf(externalScenario, port, extra)

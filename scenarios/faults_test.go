@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -38,10 +39,10 @@ func TestEveryFaultKind(t *testing.T) {
 				w, e := rep.Faults[0], rep.Export
 				if e.WaitingPeak == 0 || e.WaitingPeakAt < w.Start || e.WaitingPeakAt > w.End+int64(2500*time.Millisecond) {
 					t.Errorf("export queues peaked at %d spans %.2fs into the run, fault window %s", e.WaitingPeak,
-						time.Duration(e.WaitingPeakAt-rep.StartedAt.UnixNano()).Seconds(), rep.window(w))
+						time.Duration(e.WaitingPeakAt-rep.StartedAt.UnixNano()).Seconds(), rep.Window(w))
 				}
 				t.Logf("%s: export queues peaked at %d spans %.2fs into the run, fault window %s; %d exports retried", k, e.WaitingPeak,
-					time.Duration(e.WaitingPeakAt-rep.StartedAt.UnixNano()).Seconds(), rep.window(w), rep.Ledger.ExportRetries)
+					time.Duration(e.WaitingPeakAt-rep.StartedAt.UnixNano()).Seconds(), rep.Window(w), rep.Ledger.ExportRetries)
 			}
 			if sc.Faults[0].Kind == topology.FaultExporterOutage {
 				checkRetriesIn(t, rep, rep.Faults[0])
@@ -59,15 +60,15 @@ func TestEveryFaultKind(t *testing.T) {
 // outage, and only then or just after: the exporters' connection redials
 // with a backoff of up to 1.2 s (1 s, 20% jitter), and a call made before
 // it is back fails at once.
-func checkRetriesIn(t *testing.T, rep *Report, w record.Fault) {
+func checkRetriesIn(t *testing.T, rep *report.Report, w record.Fault) {
 	t.Helper()
-	if rep.Ledger.ExportRetries == 0 || len(rep.retries) != rep.Ledger.ExportRetries {
-		t.Fatalf("%d export retries in the ledger, %d in the report's series: want some during the outage", rep.Ledger.ExportRetries, len(rep.retries))
+	if rep.Ledger.ExportRetries == 0 || len(rep.Evidence.Retries) != rep.Ledger.ExportRetries {
+		t.Fatalf("%d export retries in the ledger, %d in the report's series: want some during the outage", rep.Ledger.ExportRetries, len(rep.Evidence.Retries))
 	}
-	for _, x := range rep.retries {
+	for _, x := range rep.Evidence.Retries {
 		if x.At < w.Start || x.At > w.End+int64(1500*time.Millisecond) {
 			t.Errorf("an export of %d spans retried %.2fs into the run, outside the outage %s", x.Spans,
-				time.Duration(x.At-rep.StartedAt.UnixNano()).Seconds(), rep.window(w))
+				time.Duration(x.At-rep.StartedAt.UnixNano()).Seconds(), rep.Window(w))
 		}
 	}
 }

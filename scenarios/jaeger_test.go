@@ -116,7 +116,7 @@ func TestJaegerEviction(t *testing.T) {
 	// At most the newest 50 traces (of 5 spans each: web's server span, its two client spans,
 	// stock's and pricing's server spans).
 	traces := map[[16]byte]bool{}
-	for _, s := range rep.input.Backend {
+	for _, s := range rep.Evidence.Input.Backend {
 		traces[s.Trace] = true
 	}
 	if len(traces) == 0 || len(traces) > 50 || rep.BackendSpans > 250 {

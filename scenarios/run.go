@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/internal/otlpexport"
+	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/containers"
 	"github.com/tracerig/tracerig/topology"
@@ -99,20 +100,15 @@ func needsPipe(faults []topology.Fault) bool {
 // servers are still closed, spans flushed, the checks run on what arrived and
 // the report is marked interrupted. The error is non-nil only when the run
 // could not proceed; failed checks are in the report.
-func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, error) {
-	rep := newReport(sc)
+func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Report, error) {
 	seed := sc.Seed
 	if opts.Seed != nil {
 		seed = *opts.Seed
 	}
-	rep.Seed = seed
 	loads := overrideLoads(sc.Load, opts)
 	faults := scaleFaults(sc.Faults, opts.TimeScale)
 	expects := scaleExpect(sc.Expect, opts.TimeScale)
-	if s := opts.TimeScale; s > 0 && s < 1 {
-		rep.TimeScale = s
-	}
-	rep.Interrupted = ctx.Err() != nil
+	ev := &report.Evidence{Scenario: sc, Seed: seed, TimeScale: opts.TimeScale, Loads: loads, Interrupted: ctx.Err() != nil}
 
 	var (
 		rt   *simulator.Runtime
@@ -126,13 +122,13 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 			return nil, err
 		}
 		defer crt.Close(context.Background())
-		rep.Backend = describeBackend(sc.Backend, snk)
+		ev.Backend = describeBackend(sc.Backend, snk)
 		rt, stop = crt.Runtime, crt.Shutdown
 	} else {
 		if snk, rt, err = startInProcess(ctx, sc, seed, loads, faults, opts); err != nil {
 			return nil, err
 		}
-		rep.Backend = describeBackend(sc.Backend, snk)
+		ev.Backend = describeBackend(sc.Backend, snk)
 		stop = rt.Shutdown
 	}
 	defer snk.close(context.Background())
@@ -140,9 +136,40 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	snk.startProbe(loads)
+	loadErr, err := playLoad(ctx, sc, rt, snk, faults, opts, ev)
+	if err != nil {
+		stop(context.WithoutCancel(ctx))
+		return nil, err
+	}
+
+	// Everything after the load runs on its own clock, so an interrupted
+	// run still closes its servers, flushes its spans and writes a report.
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	shutErr := stop(stopCtx)
+	settle(stopCtx, sc, rt, snk, opts, ev)
+	gather(rt, snk, faults, ev)
+	if err := errors.Join(loadErr, shutErr); err != nil {
+		ev.Errors = append(ev.Errors, err.Error())
+	}
+	rep := judge(ev, expects)
+	if opts.OutDir != "" {
+		if err := rep.WriteFiles(opts.OutDir); err != nil {
+			return rep, &RuntimeError{err}
+		}
+	}
+	return rep, nil
+}
+
+// playLoad plays the load phase: the backend's arrival probe, the fault
+// timeline, the control API and the loads, until the loads end or ctx is
+// done. It records in ev when load began, the load's results and the fault
+// windows. loadErr is the load's failure; err, the control API's, stops the
+// run before any load.
+func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime, snk *sink, faults []topology.Fault, opts Options, ev *report.Evidence) (loadErr, err error) {
+	snk.startProbe(ev.Loads)
 	started := time.Now()
-	rep.StartedAt = started
+	ev.StartedAt = started
 
 	loadCtx, endLoad := context.WithCancel(ctx)
 	waitFaults := rt.PlayFaults(loadCtx, faults, started)
@@ -150,29 +177,27 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	if err != nil {
 		endLoad()
 		waitFaults()
-		stop(context.WithoutCancel(ctx))
 		return nil, &RuntimeError{err}
 	}
-	results, samples, loadErr := drive(loadCtx, rt, loads, opts)
+	results, samples, loadErr := drive(loadCtx, rt, ev.Loads, opts)
 	if opts.LoadDone != nil {
 		opts.LoadDone()
 	}
 	endLoad()
 	waitFaults()
 	stopControl()
-	rep.Faults = rt.FaultWindows()
-	rep.samples, rep.samplesNote = samples.samples, samples.note
-	rep.Load = loadReports(loads, results, rep.samples)
-	rep.Interrupted = rep.Interrupted || ctx.Err() != nil
+	ev.Input.Faults = rt.FaultWindows()
+	ev.LoadResults, ev.Samples, ev.SamplesNote = results, samples.samples, samples.note
+	ev.Interrupted = ev.Interrupted || ctx.Err() != nil
+	return loadErr, nil
+}
 
-	// Everything after the load runs on its own clock, so an interrupted
-	// run still closes its servers, flushes its spans and writes a report.
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	shutErr := stop(stopCtx)
-
+// settle waits for the backend to hold what the services exported (not
+// long after an interrupted run) and records in ev whether it did, and how
+// long the run took.
+func settle(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime, snk *sink, opts Options, ev *report.Evidence) {
 	settle := sc.Settle
-	if rep.Interrupted {
+	if ev.Interrupted {
 		settle = min(settle, 2*time.Second)
 	}
 	var show func(have, want int64)
@@ -181,19 +206,23 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 		defer p.done()
 		show = p.settling
 	}
-	rep.Settled, rep.SettleTime = awaitBackend(stopCtx, snk, rt.Ledger(), settle, show)
-	rep.Duration = time.Since(started)
+	ev.Settled, ev.SettleTime = awaitBackend(ctx, snk, rt.Ledger(), settle, show)
+	ev.Duration = time.Since(ev.StartedAt)
+}
 
+// gather records in ev what the ledger holds and what the backend returned:
+// the input of the checks, planned the faults as played.
+func gather(rt *simulator.Runtime, snk *sink, planned []topology.Fault, ev *report.Evidence) {
 	snap := rt.Ledger().Snapshot()
-	rep.Ledger = rt.Ledger().Totals()
-	rep.Export = exportReport(snap.Ended, rt.QueueSize())
-	rep.retries = rt.Ledger().ExportRetries()
-	rep.TracesStarted, rep.TracesSampled = snap.Traces()
+	ev.Ledger = rt.Ledger().Totals()
+	ev.QueueCapacity = rt.QueueSize()
+	ev.Retries = rt.Ledger().ExportRetries()
+	ev.TracesStarted, ev.TracesSampled = snap.Traces()
 	in := assert.Input{
-		Faults:     rep.Faults,
-		Planned:    faults,
-		RunStart:   started.UnixNano(),
-		Topology:   sc.Topology,
+		Faults:     ev.Input.Faults,
+		Planned:    planned,
+		RunStart:   ev.StartedAt.UnixNano(),
+		Topology:   ev.Scenario.Topology,
 		Hops:       snap.Hops,
 		Ended:      snap.Ended,
 		ReadBack:   snk.noReadBack == "",
@@ -203,38 +232,35 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*Report, err
 	var probeNote string
 	if in.ReadBack {
 		in.Backend = snk.spans()
-		rep.BackendSpans = len(in.Backend)
 		probeNote = snk.applyArrivals(in.Backend)
 	}
-	rep.BackendNotes = snk.notes(exportedTraces(snap.Ended))
+	ev.BackendNotes = snk.notes(exportedTraces(snap.Ended))
 	if probeNote != "" {
-		rep.BackendNotes = append(rep.BackendNotes, probeNote)
+		ev.BackendNotes = append(ev.BackendNotes, probeNote)
 	}
 	if snk.evicts(exportedTraces(snap.Ended)) {
 		in.BackendLoss = fmt.Sprintf("evicted by jaeger, which keeps only its newest %d traces", snk.jaegerMax)
 	}
-	rep.Verdicts = assert.Run(in, expects)
-	rep.Verdicts = append(rep.Verdicts, loadVerdict(loads, rep.Load, rep.Interrupted, expects))
-	rep.input = in
-	rep.finish()
-	if err := errors.Join(loadErr, shutErr); err != nil {
-		rep.Errors = append(rep.Errors, err.Error())
+	ev.Input = in
+}
+
+// judge runs the checks on the evidence, the load's among them, and makes
+// the run's report.
+func judge(ev *report.Evidence, expects []topology.Expect) *report.Report {
+	rep := report.New(ev)
+	verdicts := assert.Run(ev.Input, expects)
+	verdicts = append(verdicts, assert.Load(ev.Loads, rep.LoadOutcomes(), rep.Interrupted, expects))
+	rep.SetVerdicts(verdicts)
+	return rep
+}
+
+// describeBackend says where the run's spans went.
+func describeBackend(b topology.Backend, s *sink) report.BackendReport {
+	typ := string(b.Type)
+	if s.embedded == nil && s.query == nil && b.Type == topology.BackendEmbedded {
+		typ = "otlp"
 	}
-	if rep.samplesNote != "" {
-		rep.Errors = append(rep.Errors, fmt.Sprintf("the load's latencies cover only the first %d results: %s", len(rep.samples), rep.samplesNote))
-	}
-	if opts.OutDir != "" {
-		if err := rep.WriteJSON(filepath.Join(opts.OutDir, "report.json")); err != nil {
-			return rep, &RuntimeError{err}
-		}
-		if err := writeDecisions(filepath.Join(opts.OutDir, "decisions.tsv"), snap.Hops); err != nil {
-			return rep, &RuntimeError{err}
-		}
-		if err := rep.writeOutputs(opts.OutDir); err != nil { // junit.xml, report.html
-			return rep, &RuntimeError{err}
-		}
-	}
-	return rep, nil
+	return report.BackendReport{Type: typ, Endpoint: s.endpoint, ReadBack: s.noReadBack == "", Reason: s.noReadBack}
 }
 
 // startInProcess opens the scenario's backend and starts every service
@@ -297,7 +323,7 @@ func exportRetryFor(opts Options) otlptracegrpc.RetryConfig {
 // driven is every result of the load, for the report's latency figures;
 // note says why they are incomplete, if they are.
 type driven struct {
-	samples []loadSample
+	samples []report.LoadSample
 	note    string
 }
 
@@ -335,62 +361,6 @@ func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, op
 	}
 	return results, d, err
 }
-
-// overrideLoads applies the run's overrides to a copy of the scenario's loads.
-func overrideLoads(loads []topology.Load, opts Options) []topology.Load {
-	out := append([]topology.Load(nil), loads...)
-	for i := range out {
-		if opts.Duration != nil {
-			out[i].Duration = *opts.Duration
-			out[i].Requests = 0
-		}
-		if opts.Rate != nil {
-			out[i].Rate = *opts.Rate
-		}
-		if s := opts.TimeScale; s > 0 && s < 1 {
-			out[i].Duration = scale(out[i].Duration, s)
-		}
-	}
-	return out
-}
-
-// scaleFaults returns the faults with their timeline multiplied by s, when
-// s is in (0, 1).
-func scaleFaults(faults []topology.Fault, s float64) []topology.Fault {
-	out := append([]topology.Fault(nil), faults...)
-	if s <= 0 || s >= 1 {
-		return out
-	}
-	for i := range out {
-		w := &out[i].Window
-		w.At, w.For, w.Every = scale(w.At, s), scale(w.For, s), scale(w.Every, s)
-	}
-	return out
-}
-
-// scaleExpect returns the expectations with every position on the run's
-// timeline they name multiplied by s, as scaleFaults scales the fault
-// windows, when s is in (0, 1): spans.during. Delays and durations are not
-// positions on the timeline and keep their length: completeness.within (a
-// trace's time until it is queryable), tail-sampling keep-slower-than (a
-// trace's length), and whatever a spans expression compares (its start and
-// end fields are read on the clock the run played). References to faults
-// (detect.fault, propagation.during-fault) follow the scaled faults.
-func scaleExpect(expects []topology.Expect, s float64) []topology.Expect {
-	out := append([]topology.Expect(nil), expects...)
-	if s <= 0 || s >= 1 {
-		return out
-	}
-	for i := range out {
-		if out[i].Kind == topology.ExpectSpans {
-			d := &out[i].Spans.During
-			d[0], d[1] = scale(d[0], s), scale(d[1], s)
-		}
-	}
-	return out
-}
-
-func scale(d time.Duration, s float64) time.Duration { return time.Duration(float64(d) * s) }
 
 // awaitBackend waits until the backend holds every span the exporters had
 // acknowledged and the count has stopped moving, or until limit. Behind a

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -24,7 +26,7 @@ func load(t *testing.T, path string) *topology.Scenario {
 	return sc
 }
 
-func runFor(t *testing.T, ctx context.Context, sc *topology.Scenario, d time.Duration) *Report {
+func runFor(t *testing.T, ctx context.Context, sc *topology.Scenario, d time.Duration) *report.Report {
 	t.Helper()
 	rep, err := Run(ctx, sc, Options{Duration: &d, OutDir: t.TempDir()})
 	if err != nil {
@@ -47,7 +49,7 @@ func ok(t *testing.T, v assert.Verdict) bool {
 
 // passAll logs every verdict of rep and fails t for each that did not
 // pass (a warning counts as a pass), with its findings.
-func passAll(t *testing.T, rep *Report) {
+func passAll(t *testing.T, rep *report.Report) {
 	t.Helper()
 	for _, v := range rep.Verdicts {
 		t.Logf("%s %s: %s", v.Check, v.Status, v.Observed)
@@ -61,7 +63,7 @@ func passAll(t *testing.T, rep *Report) {
 	}
 }
 
-func verdict(t *testing.T, rep *Report, check string) assert.Verdict {
+func verdict(t *testing.T, rep *report.Report, check string) assert.Verdict {
 	t.Helper()
 	for _, v := range rep.Verdicts {
 		if v.Check == check {
@@ -97,7 +99,7 @@ func TestShopEndToEnd(t *testing.T) {
 	}
 	rep := runFor(t, t.Context(), sc, 2*time.Second)
 	passAll(t, rep)
-	in := rep.input
+	in := rep.Evidence.Input
 	if len(in.Ended) == 0 || len(in.Backend) != len(in.Ended) {
 		t.Fatalf("backend holds %d spans, ledger saw %d end", len(in.Backend), len(in.Ended))
 	}
@@ -195,7 +197,7 @@ func TestQuickstartWritesReport(t *testing.T) {
 	if !rep.Passed {
 		t.Fatalf("quickstart failed: %+v", rep.Verdicts)
 	}
-	var got Report
+	var got report.Report
 	b, err := os.ReadFile(filepath.Join(out, "report.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -203,14 +205,14 @@ func TestQuickstartWritesReport(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != ReportVersion || !got.Passed || len(got.Verdicts) != 3 || got.Verdicts[2].Check != "load" || got.Ledger.SpansEnded == 0 {
+	if got.Version != report.SchemaVersion || !got.Passed || len(got.Verdicts) != 3 || got.Verdicts[2].Check != "load" || got.Ledger.SpansEnded == 0 {
 		t.Errorf("report.json: %s", b)
 	}
 	if fi, err := os.Stat(filepath.Join(out, "results.bin")); err != nil || fi.Size() == 0 {
 		t.Errorf("vegeta results missing: %v", err)
 	}
-	// report.json's latencies are latencyPercentile over every result in
-	// results.bin.
+	// report.json's latencies are report.LatencyPercentile over every
+	// result in results.bin.
 	f, err := os.Open(filepath.Join(out, "results.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -222,12 +224,13 @@ func TestQuickstartWritesReport(t *testing.T) {
 	}
 	var lat []time.Duration
 	for _, s := range samples {
-		lat = append(lat, s.latency)
+		lat = append(lat, s.Latency)
 	}
-	want := summarize(lat)
-	if l := got.Load[0]; uint64(len(lat)) != l.Requests || l.LatencyP50 != want.P50 || l.LatencyP99 != want.P99 || l.LatencyMax != want.Max {
+	slices.Sort(lat)
+	p50, p99, most := report.LatencyPercentile(lat, 0.5), report.LatencyPercentile(lat, 0.99), report.LatencyPercentile(lat, 1)
+	if l := got.Load[0]; uint64(len(lat)) != l.Requests || l.LatencyP50 != p50 || l.LatencyP99 != p99 || l.LatencyMax != most {
 		t.Errorf("report.json: %d requests, p50 %s p99 %s max %s; results.bin: %d results, p50 %s p99 %s max %s",
-			l.Requests, l.LatencyP50, l.LatencyP99, l.LatencyMax, len(lat), want.P50, want.P99, want.Max)
+			l.Requests, l.LatencyP50, l.LatencyP99, l.LatencyMax, len(lat), p50, p99, most)
 	}
 }
 
@@ -255,5 +258,35 @@ func TestUnreachableBackendFailsBeforeLoad(t *testing.T) {
 	}
 	if want := "127.0.0.1:1"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not name the endpoint", err)
+	}
+}
+
+// TestRunSaysRateNotReached asks quickstart for far more than two cores can
+// serve through real hops: the load verdict must say so, as a warning, or
+// as a failure when the scenario expects load.
+func TestRunSaysRateNotReached(t *testing.T) {
+	for _, required := range []bool{false, true} {
+		sc, err := Open("quickstart")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := assert.StatusWarn
+		if required {
+			sc.Expect = append(sc.Expect, topology.Expect{Kind: topology.ExpectLoad, Load: topology.LoadExpect{Min: topology.DefaultLoadMin}})
+			want = assert.StatusFail
+		}
+		d := time.Second
+		r := topology.Rate{Freq: 200000, Per: time.Second}
+		rep, err := Run(t.Context(), sc, Options{Duration: &d, Rate: &r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := verdict(t, rep, "load")
+		t.Logf("%s: %s", v.Status, v.Observed)
+		// (The overload fails other checks too: only an expected load
+		// must fail the run by itself.)
+		if v.Status != want || !strings.Contains(v.Observed, "rate not reached") || required && rep.Passed {
+			t.Errorf("expect load %v: load verdict %s %q, run passed %v: want %s", required, v.Status, v.Observed, rep.Passed, want)
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/tracerig/tracerig/scenarios"
+	"github.com/tracerig/tracerig/report"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -96,13 +96,13 @@ func checkGolden(t *testing.T, name string, got []byte) {
 }
 
 // readReport decodes DIR/report.json.
-func readReport(t *testing.T, dir string) *scenarios.Report {
+func readReport(t *testing.T, dir string) *report.Report {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep scenarios.Report
+	var rep report.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatalf("decode report.json: %v\n%s", err, data)
 	}

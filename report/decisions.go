@@ -1,4 +1,4 @@
-package scenarios
+package report
 
 import (
 	"bufio"
@@ -14,18 +14,18 @@ import (
 // decisionsHeader names the columns of decisions.tsv.
 const decisionsHeader = "request\thop\tparent\tfrom\tto\tinstance\troute\tattempt\treceived\tcallee_error\ttrace\tsampled\n"
 
-// writeDecisions writes the run's decision log: one line per hop, ordered
-// by request and hop ID, with what the seed decided (which instance, which
-// attempt, whether the callee failed, which trace it joined). Two runs with
-// the same seed and topology write the same lines, except for requests a
-// fault window's edge cut differently.
-func writeDecisions(path string, hops []record.Hop) error {
+// WriteDecisions writes the run's decision log to path: one line per hop of
+// the evidence, ordered by request and hop ID, with what the seed decided
+// (which instance, which attempt, whether the callee failed, which trace it
+// joined). Two runs with the same seed and topology write the same lines,
+// except for requests a fault window's edge cut differently.
+func (r *Report) WriteDecisions(path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("write decision log: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	err = encodeDecisions(w, hops)
+	err = encodeDecisions(w, r.evidence().Input.Hops)
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}

@@ -1,24 +1,15 @@
-package scenarios
+package report
 
 import (
 	"fmt"
 	"html/template"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/durfmt"
 )
-
-// writeOutputs writes the files that follow report.json into dir: junit.xml
-// and report.html.
-func (r *Report) writeOutputs(dir string) error {
-	if err := r.WriteJUnitFile(filepath.Join(dir, "junit.xml")); err != nil {
-		return err
-	}
-	return writeFile(filepath.Join(dir, "report.html"), r.WriteHTML)
-}
 
 // WriteHTML writes the report as one self-contained HTML page: no scripts,
 // no style sheets, fonts or images fetched from anywhere; the topology and
@@ -66,13 +57,7 @@ type htmlPlot struct {
 }
 
 func (r *Report) htmlPage() (*htmlPage, error) {
-	p := &htmlPage{R: r, Result: "PASS", Counts: map[string]int{}}
-	switch {
-	case r.Interrupted:
-		p.Result = "INTERRUPTED"
-	case !r.Passed:
-		p.Result = "FAIL"
-	}
+	p := &htmlPage{R: r, Result: r.result(), Counts: map[string]int{}}
 	if !r.StartedAt.IsZero() {
 		p.Started = r.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
@@ -90,10 +75,10 @@ func (r *Report) htmlPage() (*htmlPage, error) {
 		if target == "" {
 			target = "export pipeline"
 		}
-		p.Faults = append(p.Faults, htmlFault{Label: faultLabel(f), Window: r.window(f), Kind: f.Kind, Target: target})
+		p.Faults = append(p.Faults, htmlFault{Label: faultLabel(f), Window: r.Window(f), Kind: f.Kind, Target: target})
 	}
-	if t := r.input.Topology; t != nil {
-		p.Topology = template.HTML(topologySVG(t, r.input.Hops, r.Verdicts))
+	if in := r.evidence().Input; in.Topology != nil {
+		p.Topology = template.HTML(topologySVG(in.Topology, in.Hops, r.Verdicts))
 	} else {
 		p.Notes = append(p.Notes, "no topology graph: the report holds no topology")
 	}
@@ -122,7 +107,7 @@ func (r *Report) faultBands() []band {
 var htmlFuncs = template.FuncMap{
 	"upper":   strings.ToUpper,
 	"countOf": countOf,
-	"dur":     func(d time.Duration) string { return round(d).String() },
+	"dur":     func(d time.Duration) string { return durfmt.Round(d).String() },
 	"pct":     func(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) },
 	"rate": func(f float64) string {
 		if f <= 0 {

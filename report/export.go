@@ -1,4 +1,4 @@
-package scenarios
+package report
 
 import (
 	"slices"
@@ -67,10 +67,11 @@ func exportWaiting(ended []record.Ended) []waitingStep {
 	return steps
 }
 
-// exportReport summarises the waiting spans: their peak and when.
-func exportReport(ended []record.Ended, queueCapacity int) ExportReport {
+// exportReport summarises the waiting spans (exportWaiting's steps): their
+// peak and when.
+func exportReport(waiting []waitingStep, queueCapacity int) ExportReport {
 	r := ExportReport{QueueCapacity: queueCapacity}
-	for _, s := range exportWaiting(ended) {
+	for _, s := range waiting {
 		if s.n > r.WaitingPeak {
 			r.WaitingPeak, r.WaitingPeakAt = s.n, s.at
 		}

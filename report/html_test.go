@@ -1,4 +1,4 @@
-package scenarios
+package report
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/topology"
 )
 
 // checkSelfContained fails unless page fetches nothing: no http(s) URL in
@@ -101,8 +101,7 @@ func TestHTMLReportSample(t *testing.T) {
 
 	// Without a topology, samples or spans the page still renders and
 	// says what is missing.
-	rep.input = assert.Input{}
-	rep.samples = nil
+	rep.Evidence = &Evidence{}
 	buf.Reset()
 	if err := rep.WriteHTML(&buf); err != nil {
 		t.Fatal(err)
@@ -115,7 +114,10 @@ func TestHTMLReportSample(t *testing.T) {
 }
 
 func TestHTMLTopologyLayers(t *testing.T) {
-	sc := load(t, "shop.yaml")
+	sc, err := topology.LoadScenario("testdata/golden/scenarios/shop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	nodes, byName := layoutNodes(sc.Topology, nil)
 	if len(nodes) != len(sc.Topology.Services) {
 		t.Fatalf("%d nodes for %d services", len(nodes), len(sc.Topology.Services))
@@ -136,51 +138,24 @@ func TestHTMLTopologyLayers(t *testing.T) {
 	}
 }
 
-// TestHTMLReportChromium runs a short story scenario (a header-stripping
-// sidecar in the shop, at a fifth of its timeline), checks the outputs Run
-// writes, and renders report.html in headless Chromium: the screenshot must
-// be a real page, not a blank or flat image.
+// TestHTMLReportChromium renders the report.html of a real run (the
+// payment-brownout golden) in headless Chromium: the screenshot must be a
+// real page, not a blank or flat image.
 func TestHTMLReportChromium(t *testing.T) {
 	chromium := requireTool(t, "chromium", "chromium", "chromium-browser")
-	if testing.Short() {
-		t.Skip("runs a 6 s scenario")
-	}
-	sc := load(t, "header-stripping-proxy.yaml")
 	out := t.TempDir()
-	start := time.Now()
-	rep, err := Run(t.Context(), sc, Options{OutDir: out, TimeScale: 0.2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("run took %s", time.Since(start).Round(time.Millisecond))
-	for _, f := range []string{"report.json", "results.bin", "decisions.tsv", "junit.xml", "report.html"} {
-		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
-			t.Errorf("%s not written: %v", f, err)
-		}
-	}
-	if len(rep.samples) == 0 {
-		t.Error("the load results were not read back for the latency plots")
-	}
-	junit, err := os.ReadFile(filepath.Join(out, "junit.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	validateJUnit(t, junit)
-	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	page, err := os.ReadFile("testdata/golden/payment-brownout/report.html")
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkSelfContained(t, page)
-	for _, want := range []string{"cart -&gt; inventory", "broken", "Latency of frontend GET /checkout", "Spans per second", "sidecar strips headers"} {
-		if !bytes.Contains(page, []byte(want)) {
-			t.Errorf("report.html lacks %q", want)
-		}
+	if err := os.WriteFile(filepath.Join(out, "report.html"), page, 0o644); err != nil {
+		t.Fatal(err)
 	}
-
 	shot := filepath.Join(out, "report.png")
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	start = time.Now()
+	start := time.Now()
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu",
 		"--hide-scrollbars", "--no-first-run", "--no-default-browser-check",
 		"--user-data-dir="+filepath.Join(out, "chromium-profile"),
@@ -192,10 +167,8 @@ func TestHTMLReportChromium(t *testing.T) {
 	t.Logf("chromium took %s", time.Since(start).Round(time.Millisecond))
 	checkScreenshot(t, shot, 1400, 2400)
 	if dir := os.Getenv("TRACERIG_REPORT_KEEP"); dir != "" {
-		for _, f := range []string{"report.html", "report.png", "junit.xml", "report.json"} {
-			if b, err := os.ReadFile(filepath.Join(out, f)); err == nil {
-				_ = os.WriteFile(filepath.Join(dir, f), b, 0o644)
-			}
+		if b, err := os.ReadFile(shot); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, "report.png"), b, 0o644)
 		}
 	}
 }
@@ -238,35 +211,19 @@ func histogram(img image.Image) (map[uint32]int, int) {
 	return counts, top
 }
 
-// TestReportFilesOnInterrupt requires junit.xml and report.html from an
-// interrupted run too, both saying it was interrupted.
-func TestReportFilesOnInterrupt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a scenario")
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(700*time.Millisecond, cancel)
-	d, out := time.Minute, t.TempDir()
-	rep, err := Run(ctx, load(t, "quickstart.yaml"), Options{Duration: &d, OutDir: out})
-	if err != nil {
+// TestHTMLReportInterrupted requires the page of an interrupted run to say
+// so and to stay self-contained.
+func TestHTMLReportInterrupted(t *testing.T) {
+	ev := sampleEvidence(t)
+	ev.Interrupted = true
+	rep := New(ev)
+	rep.SetVerdicts(sampleVerdicts())
+	var buf bytes.Buffer
+	if err := rep.WriteHTML(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Interrupted {
-		t.Fatal("the run was not interrupted")
-	}
-	junit, err := os.ReadFile(filepath.Join(out, "junit.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(junit, []byte(`<testcase name="run"`)) || !bytes.Contains(junit, []byte("interrupted")) {
-		t.Errorf("junit.xml of an interrupted run has no run error:\n%s", junit)
-	}
-	page, err := os.ReadFile(filepath.Join(out, "report.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(page, []byte(`class="badge INTERRUPTED"`)) {
+	if !bytes.Contains(buf.Bytes(), []byte(`class="badge INTERRUPTED"`)) {
 		t.Error("report.html of an interrupted run is not marked INTERRUPTED")
 	}
-	checkSelfContained(t, page)
+	checkSelfContained(t, buf.Bytes())
 }

@@ -1,4 +1,4 @@
-package scenarios
+package report
 
 // This file holds the plotting parts the report's figures share: fault
 // bands, markers, fonts, ticks and SVG output.

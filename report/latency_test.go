@@ -1,10 +1,9 @@
-package scenarios
+package report
 
 import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"golang.org/x/net/html"
 
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/durfmt"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -51,13 +52,13 @@ func TestLatencyPercentile(t *testing.T) {
 		{"q 0 is the minimum", hundred, 0, time.Millisecond},
 		{"p99 of 3 is the largest", ms(1, 2, 9), 0.99, 9 * time.Millisecond},
 	} {
-		if got := latencyPercentile(tt.sorted, tt.q); got != tt.want {
-			t.Errorf("%s: latencyPercentile(q %g) = %s, want %s", tt.name, tt.q, got, tt.want)
+		if got := LatencyPercentile(tt.sorted, tt.q); got != tt.want {
+			t.Errorf("%s: LatencyPercentile(q %g) = %s, want %s", tt.name, tt.q, got, tt.want)
 		}
 	}
 	// ⌈q·n⌉ must not be pushed up a rank by rounding: 0.07·100 is
 	// 7.000000000000001 in floating point.
-	if got := latencyPercentile(hundred, 0.07); got != 7*time.Millisecond {
+	if got := LatencyPercentile(hundred, 0.07); got != 7*time.Millisecond {
 		t.Errorf("p7 of 100 = %s, want the 7th, 7ms", got)
 	}
 }
@@ -72,11 +73,10 @@ func TestLatencyFiguresAgree(t *testing.T) {
 	// 400 requests at 50/s, a long-tailed spread of latencies: vegeta's
 	// t-digest interpolates its p99 between them.
 	var (
-		enc     bytes.Buffer
+		samples []LoadSample
 		metrics vegeta.Metrics
 		all     []time.Duration
 	)
-	encode := vegeta.NewEncoder(&enc)
 	for i := range 400 {
 		u := (float64(i*7919%400) + 0.5) / 400
 		lat := time.Duration(3e6*math.Exp(1.1*math.Sqrt(-2*math.Log(1-u)))) + time.Duration(i)*time.Microsecond
@@ -87,9 +87,7 @@ func TestLatencyFiguresAgree(t *testing.T) {
 		res := vegeta.Result{Attack: target, Seq: uint64(i), Code: code, Timestamp: start.Add(time.Duration(i) * 20 * time.Millisecond),
 			Latency: lat, Method: "GET", URL: "http://127.0.0.1:1/order"}
 		metrics.Add(&res)
-		if err := encode(&res); err != nil {
-			t.Fatal(err)
-		}
+		samples = append(samples, LoadSample{Load: target, Route: target, At: res.Timestamp.UnixNano(), Latency: lat, Code: code})
 		all = append(all, lat)
 	}
 	metrics.Close()
@@ -97,28 +95,18 @@ func TestLatencyFiguresAgree(t *testing.T) {
 	want := latencySummary{P50: all[199], P99: all[395], Max: all[399]} // ranks ⌈0.5·400⌉, ⌈0.99·400⌉, 400
 	t.Logf("nearest rank: p50 %s p99 %s max %s; vegeta's t-digest: p50 %s p99 %s", want.P50, want.P99, want.Max, metrics.Latencies.P50, metrics.Latencies.P99)
 
-	// The results reach the report as a run's do: through the collector.
-	col := newResultCollector()
-	if _, err := io.Copy(col, &enc); err != nil {
-		t.Fatal(err)
-	}
-	samples, err := col.close()
-	if err != nil || len(samples) != 400 {
-		t.Fatalf("collected %d samples, err %v", len(samples), err)
-	}
-
-	sc := load(t, "testdata/faults/strip-headers.yaml")
-	loads := []topology.Load{sc.Load[0]}
-	loads[0].Rate = topology.Rate{Freq: 100, Per: time.Second} // asked 100/s, achieved 50/s: the load verdict gives the latencies
-	rep := sampleReport(t)
-	rep.samples = samples
-	rep.Load = loadReports(loads, []simulator.LoadResult{{Name: target, RequestedRate: 100, Metrics: metrics}}, samples)
-	rep.Verdicts = append(rep.Verdicts, loadVerdict(loads, rep.Load, false, []topology.Expect{{Kind: topology.ExpectLoad, Load: topology.LoadExpect{Min: 0.97}}}))
-	rep.finish()
+	ev := sampleEvidence(t)
+	ev.Loads = []topology.Load{ev.Scenario.Load[0]}
+	ev.Loads[0].Rate = topology.Rate{Freq: 100, Per: time.Second} // asked 100/s, achieved 50/s: the load verdict gives the latencies
+	ev.LoadResults = []simulator.LoadResult{{Name: target, RequestedRate: 100, Metrics: metrics}}
+	ev.Samples = samples
+	rep := New(ev)
+	expect := []topology.Expect{{Kind: topology.ExpectLoad, Load: topology.LoadExpect{Min: 0.97}}}
+	rep.SetVerdicts(append(sampleVerdicts(), assert.Load(ev.Loads, rep.LoadOutcomes(), false, expect)))
 	if l := rep.Load[0]; l.LatencyP50 != want.P50 || l.LatencyP99 != want.P99 || l.LatencyMax != want.Max {
 		t.Fatalf("load report: p50 %s p99 %s max %s, want %s %s %s", l.LatencyP50, l.LatencyP99, l.LatencyMax, want.P50, want.P99, want.Max)
 	}
-	p50, p99 := round(want.P50).String(), round(want.P99).String()
+	p50, p99 := durfmt.Round(want.P50).String(), durfmt.Round(want.P99).String()
 
 	// report.json
 	dir := t.TempDir()
@@ -180,8 +168,8 @@ func TestLatencyFiguresAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	cells := loadTableCells(t, page.Bytes())
-	if cells["p50"] != p50 || cells["p99"] != p99 || cells["max"] != round(want.Max).String() {
-		t.Errorf("load table: p50 %q p99 %q max %q, want %q %q %q", cells["p50"], cells["p99"], cells["max"], p50, p99, round(want.Max))
+	if cells["p50"] != p50 || cells["p99"] != p99 || cells["max"] != durfmt.Round(want.Max).String() {
+		t.Errorf("load table: p50 %q p99 %q max %q, want %q %q %q", cells["p50"], cells["p99"], cells["max"], p50, p99, durfmt.Round(want.Max))
 	}
 	marks := regexp.MustCompile(`>(p50|p99) ([^<]+)<`).FindAllStringSubmatch(page.String(), -1)
 	got := map[string]string{}
@@ -258,27 +246,4 @@ func loadTableCells(t *testing.T, page []byte) map[string]string {
 		}
 	}
 	return out
-}
-
-// TestResultCollectorBadStream requires a stream that stops decoding to
-// keep the results decoded so far, say why, and never hold up the load
-// that writes into it.
-func TestResultCollectorBadStream(t *testing.T) {
-	var enc bytes.Buffer
-	encode := vegeta.NewEncoder(&enc)
-	for i := range 3 {
-		if err := encode(&vegeta.Result{Attack: "a GET /", Code: 200, Latency: time.Duration(i+1) * time.Millisecond, Method: "GET", URL: "http://h/"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	col := newResultCollector()
-	for _, chunk := range [][]byte{enc.Bytes(), {0x07, 0xff, 0x81, 0x03, 0x00, 0x42, 0x42}, bytes.Repeat([]byte{0x42}, 64<<10)} {
-		if _, err := col.Write(chunk); err != nil {
-			t.Fatalf("write: %v", err)
-		}
-	}
-	samples, err := col.close()
-	if err == nil || len(samples) != 3 {
-		t.Errorf("%d samples, err %v: want the 3 good ones and an error", len(samples), err)
-	}
 }

@@ -1,4 +1,4 @@
-package scenarios
+package report
 
 import (
 	"slices"
@@ -55,7 +55,7 @@ func TestExportWaiting(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("steps %v, want %v", got, tc.want)
 			}
-			r := exportReport(tc.ended, 8192)
+			r := exportReport(got, 8192)
 			if r.WaitingPeak != tc.peak || r.WaitingPeakAt != tc.at || r.QueueCapacity != 8192 {
 				t.Errorf("report %+v, want peak %d at %d", r, tc.peak, tc.at)
 			}

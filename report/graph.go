@@ -1,10 +1,8 @@
-package scenarios
+package report
 
 import (
-	"cmp"
 	"fmt"
 	"html"
-	"slices"
 	"strings"
 
 	"github.com/tracerig/tracerig/assert"
@@ -76,74 +74,87 @@ func topologySVG(t *topology.Topology, hops []record.Hop, verdicts []assert.Verd
 	}
 	b.WriteString("</defs>\n")
 	b.WriteString(`<g font-family="'Liberation Sans',Arial,Helvetica,sans-serif" font-size="12">` + "\n")
-
 	// Edges first, so nodes sit on top of them; labels last.
 	var labels strings.Builder
 	for _, e := range edges {
-		a, z := byName[e.from], byName[e.to]
-		if a == nil || z == nil {
-			continue
-		}
-		d, lx, ly := edgePath(a, z, width)
-		dash := ""
-		if e.colour == edgeUnseen {
-			dash = ` stroke-dasharray="5,4"`
-		}
-		sw := 1.6
-		if e.colour == edgeBroken {
-			sw = 2.8
-		}
-		title := fmt.Sprintf("%s -> %s (%s): %d hops", e.from, e.to, strings.Join(e.routes, ", "), e.hops)
-		if e.broken > 0 {
-			title += fmt.Sprintf(", %s broken", countOf(assert.Finding{Count: e.broken, Of: e.of}))
-		}
-		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="%.1f"%s marker-end="url(#arrow-%s)"><title>%s</title></path>`+"\n",
-			d, e.colour, sw, dash, e.colour[1:], html.EscapeString(title))
-		if e.label != "" {
-			w := textWidth(e.label, 11) + 10
-			fmt.Fprintf(&labels, `<rect x="%.1f" y="%.1f" width="%.1f" height="17" rx="3" fill="#fff" stroke="%s"/>`+
-				`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11" font-weight="bold" fill="%s">%s</text>`+"\n",
-				lx-w/2, ly-9, w, e.colour, lx, ly+4, e.colour, html.EscapeString(e.label))
+		if a, z := byName[e.from], byName[e.to]; a != nil && z != nil {
+			drawEdge(&b, &labels, e, a, z, width)
 		}
 	}
 	for _, n := range nodes {
-		fill, stroke, dash := "#eef3fb", "#3b5b8c", ""
-		if n.entry {
-			fill = "#dde8f8"
-		}
-		if !n.instrumented {
-			fill, stroke, dash = "#f7f7f7", "#78808c", ` stroke-dasharray="4,3"`
-		}
-		kind := "HTTP"
-		if n.grpc {
-			kind = "gRPC"
-		}
-		note := kind
-		if !n.instrumented {
-			note += ", uninstrumented"
-		}
-		fmt.Fprintf(&b, `<g><title>%s (%s)</title><rect x="%.1f" y="%.1f" width="%.1f" height="%.0f" rx="6" fill="%s" stroke="%s" stroke-width="1.4"%s/>`+
-			`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="13">%s</text></g>`+"\n",
-			html.EscapeString(n.name), note, n.x-n.w/2, n.y, n.w, nodeH, fill, stroke, dash,
-			n.x, n.y+nodeH/2+4.5, html.EscapeString(n.name))
+		drawNode(&b, n)
 	}
 	b.WriteString(labels.String())
+	drawGraphLegend(&b, legendY)
+	b.WriteString("</g>\n</svg>")
+	return b.String()
+}
 
-	// Legend.
+// drawEdge draws an edge from a to z, with its hops and breaks in its
+// title, and its label (the breaks) into labels.
+func drawEdge(b, labels *strings.Builder, e *graphEdge, a, z *graphNode, width float64) {
+	d, lx, ly := edgePath(a, z, width)
+	dash := ""
+	if e.colour == edgeUnseen {
+		dash = ` stroke-dasharray="5,4"`
+	}
+	sw := 1.6
+	if e.colour == edgeBroken {
+		sw = 2.8
+	}
+	title := fmt.Sprintf("%s -> %s (%s): %d hops", e.from, e.to, strings.Join(e.routes, ", "), e.hops)
+	if e.broken > 0 {
+		title += fmt.Sprintf(", %s broken", countOf(assert.Finding{Count: e.broken, Of: e.of}))
+	}
+	fmt.Fprintf(b, `<path d="%s" fill="none" stroke="%s" stroke-width="%.1f"%s marker-end="url(#arrow-%s)"><title>%s</title></path>`+"\n",
+		d, e.colour, sw, dash, e.colour[1:], html.EscapeString(title))
+	if e.label != "" {
+		w := textWidth(e.label, 11) + 10
+		fmt.Fprintf(labels, `<rect x="%.1f" y="%.1f" width="%.1f" height="17" rx="3" fill="#fff" stroke="%s"/>`+
+			`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11" font-weight="bold" fill="%s">%s</text>`+"\n",
+			lx-w/2, ly-9, w, e.colour, lx, ly+4, e.colour, html.EscapeString(e.label))
+	}
+}
+
+// drawNode draws a service: entries shaded darker, uninstrumented ones
+// grey and dashed, its protocol in its title.
+func drawNode(b *strings.Builder, n *graphNode) {
+	fill, stroke, dash := "#eef3fb", "#3b5b8c", ""
+	if n.entry {
+		fill = "#dde8f8"
+	}
+	if !n.instrumented {
+		fill, stroke, dash = "#f7f7f7", "#78808c", ` stroke-dasharray="4,3"`
+	}
+	kind := "HTTP"
+	if n.grpc {
+		kind = "gRPC"
+	}
+	note := kind
+	if !n.instrumented {
+		note += ", uninstrumented"
+	}
+	fmt.Fprintf(b, `<g><title>%s (%s)</title><rect x="%.1f" y="%.1f" width="%.1f" height="%.0f" rx="6" fill="%s" stroke="%s" stroke-width="1.4"%s/>`+
+		`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="13">%s</text></g>`+"\n",
+		html.EscapeString(n.name), note, n.x-n.w/2, n.y, n.w, nodeH, fill, stroke, dash,
+		n.x, n.y+nodeH/2+4.5, html.EscapeString(n.name))
+}
+
+// drawGraphLegend draws the legend of the edge colours and node styles in a
+// row at y.
+func drawGraphLegend(b *strings.Builder, y float64) {
 	x := graphPad
 	for _, l := range graphLegend {
 		dash := ""
 		if l.c == edgeUnseen {
 			dash = ` stroke-dasharray="5,4"`
 		}
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2.4"%s/><text x="%.1f" y="%.1f" fill="#4a5263">%s</text>`+"\n",
-			x, legendY+10, x+28, legendY+10, l.c, dash, x+34, legendY+14, l.s)
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2.4"%s/><text x="%.1f" y="%.1f" fill="#4a5263">%s</text>`+"\n",
+			x, y+10, x+28, y+10, l.c, dash, x+34, y+14, l.s)
 		x += 34 + textWidth(l.s, 12) + 24
 	}
-	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="22" height="14" rx="3" fill="#f7f7f7" stroke="#78808c" stroke-dasharray="4,3"/><text x="%.1f" y="%.1f" fill="#4a5263">uninstrumented</text>`+"\n",
-		x, legendY+3, x+28, legendY+14)
-	b.WriteString("</g>\n</svg>")
-	return b.String()
+	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="22" height="14" rx="3" fill="#f7f7f7" stroke="#78808c" stroke-dasharray="4,3"/><text x="%.1f" y="%.1f" fill="#4a5263">uninstrumented</text>`+"\n",
+		x, y+3, x+28, y+14)
 }
 
 // graphLegend explains the edge colours.
@@ -195,137 +206,6 @@ func bezier(t, x0, y0, x1, y1, x2, y2, x3, y3 float64) (float64, float64) {
 // textWidth estimates the width of s in a sans font of the given size.
 func textWidth(s string, size float64) float64 {
 	return float64(len([]rune(s))) * size * 0.56
-}
-
-// layoutNodes places the services in layers by call depth (the longest call
-// path from an entry service) and orders each layer to cut crossings.
-func layoutNodes(t *topology.Topology, hops []record.Hop) ([]*graphNode, map[string]*graphNode) {
-	byName := map[string]*graphNode{}
-	var nodes []*graphNode
-	callees := map[string][]string{}
-	callers := map[string][]string{}
-	for _, s := range t.Services {
-		n := &graphNode{name: s.Name, layer: -1, instrumented: s.Instrumented, grpc: s.Protocol == topology.ProtocolGRPC}
-		nodes = append(nodes, n)
-		byName[s.Name] = n
-	}
-	for _, e := range t.Edges() {
-		if byName[e.To] == nil || slices.Contains(callees[e.From], e.To) {
-			continue
-		}
-		callees[e.From] = append(callees[e.From], e.To)
-		callers[e.To] = append(callers[e.To], e.From)
-	}
-	for _, r := range t.EntryRoutes() {
-		if n := byName[r.Service]; n != nil {
-			n.entry = true
-		}
-	}
-	for i := range hops {
-		if hops[i].From == "" {
-			if n := byName[hops[i].To]; n != nil {
-				n.entry = true
-			}
-		}
-	}
-	// Longest path from the entries; a call back up a cycle is ignored.
-	onPath := map[string]bool{}
-	var visit func(name string, depth int)
-	visit = func(name string, depth int) {
-		n := byName[name]
-		if n == nil || onPath[name] || n.layer >= depth {
-			return
-		}
-		n.layer = depth
-		onPath[name] = true
-		for _, c := range callees[name] {
-			visit(c, depth+1)
-		}
-		onPath[name] = false
-	}
-	for _, n := range nodes {
-		if n.entry {
-			visit(n.name, 0)
-		}
-	}
-	// Services no entry reaches: from their own roots, then anything left.
-	for _, n := range nodes {
-		if n.layer < 0 && len(callers[n.name]) == 0 {
-			visit(n.name, 0)
-		}
-	}
-	for _, n := range nodes {
-		if n.layer < 0 {
-			visit(n.name, 0)
-		}
-	}
-	nLayers := 0
-	for _, n := range nodes {
-		nLayers = max(nLayers, n.layer+1)
-	}
-	layers := make([][]*graphNode, nLayers)
-	for _, n := range nodes {
-		layers[n.layer] = append(layers[n.layer], n)
-	}
-	pos := func() {
-		for _, l := range layers {
-			for i, n := range l {
-				n.order = i
-			}
-		}
-	}
-	pos()
-	// Barycentre sweeps, down then up.
-	bary := func(l []*graphNode, nbrs map[string][]string, adjacent int) {
-		key := map[*graphNode]float64{}
-		for _, n := range l {
-			sum, k := 0.0, 0
-			for _, m := range nbrs[n.name] {
-				if o := byName[m]; o != nil && o.layer == adjacent {
-					sum += float64(o.order)
-					k++
-				}
-			}
-			if k == 0 {
-				key[n] = float64(n.order)
-			} else {
-				key[n] = sum / float64(k)
-			}
-		}
-		slices.SortStableFunc(l, func(a, b *graphNode) int { return cmp.Compare(key[a], key[b]) })
-	}
-	for range 4 {
-		for i := 1; i < nLayers; i++ {
-			bary(layers[i], callers, i-1)
-			pos()
-		}
-		for i := nLayers - 2; i >= 0; i-- {
-			bary(layers[i], callees, i+1)
-			pos()
-		}
-	}
-	// Coordinates: every layer centred on the widest.
-	rowW := make([]float64, nLayers)
-	for i, l := range layers {
-		for _, n := range l {
-			n.w = max(96, textWidth(n.name, 13)+28)
-			rowW[i] += n.w
-		}
-		rowW[i] += nodeGap * float64(max(len(l)-1, 0))
-	}
-	widest := 0.0
-	for _, w := range rowW {
-		widest = max(widest, w)
-	}
-	for i, l := range layers {
-		x := graphPad + (widest-rowW[i])/2
-		for _, n := range l {
-			n.x = x + n.w/2
-			n.y = graphPad + float64(i)*(nodeH+layerGap)
-			x += n.w + nodeGap
-		}
-	}
-	return nodes, byName
 }
 
 // graphEdges collects the service edges with their hop counts and colours

@@ -1,4 +1,4 @@
-package scenarios
+package report
 
 import (
 	"bytes"
@@ -95,7 +95,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		suite.Timestamp = r.StartedAt.UTC().Format(junitTimestamp)
 	}
 	for _, f := range r.Faults {
-		suite.Properties = append(suite.Properties, junitProperty{"fault", faultLabel(f) + " " + r.window(f)})
+		suite.Properties = append(suite.Properties, junitProperty{"fault", faultLabel(f) + " " + r.Window(f)})
 	}
 	for _, v := range r.Verdicts {
 		name := strings.TrimSpace(v.Check + " " + v.Subject)
@@ -220,19 +220,3 @@ func hostname() string {
 }
 
 func seconds3(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) }
-
-// writeFile writes what write produces to path through a buffer, creating
-// the path's folder.
-func writeFile(path string, write func(io.Writer) error) error {
-	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}

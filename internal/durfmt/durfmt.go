@@ -1,0 +1,17 @@
+// Package durfmt rounds durations to the precision tracerig's reports and
+// verdicts print them at, so that every figure of one run reads alike.
+package durfmt
+
+import "time"
+
+// Round rounds d for printing: to 10ms from a second up, to 10µs from a
+// millisecond up, and not at all below.
+func Round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d
+}
