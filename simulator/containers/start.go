@@ -40,7 +40,7 @@ func (r *Runtime) startBackend(ctx context.Context) error {
 		HostConfigModifier: func(hc *container.HostConfig) {
 			publish(hc, queryPort, addr)
 		},
-		WaitingFor: wait.ForHTTP("/api/stats").WithPort(queryPort + "/tcp").WithStartupTimeout(30 * time.Second),
+		WaitingFor: onLoopback(wait.ForHTTP("/api/stats").WithPort(queryPort + "/tcp").WithStartupTimeout(30 * time.Second)),
 	}
 	// Removed with the run, by label, even when the start fails.
 	_, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
@@ -84,7 +84,7 @@ func (r *Runtime) startJaeger(ctx context.Context) error {
 		HostConfigModifier: func(hc *container.HostConfig) {
 			publish(hc, jaegerQueryPort, addr)
 		},
-		WaitingFor: wait.ForHTTP("/api/services").WithPort(jaegerQueryPort + "/tcp").WithStartupTimeout(60 * time.Second),
+		WaitingFor: onLoopback(wait.ForHTTP("/api/services").WithPort(jaegerQueryPort + "/tcp").WithStartupTimeout(60 * time.Second)),
 	}
 	// Removed with the run, by label, even when the start fails.
 	_, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
@@ -294,7 +294,7 @@ func (r *Runtime) startInstance(ctx context.Context, in *instance, serve control
 			publish(hc, servicePort, in.svcAddr)
 			publish(hc, controlPort, in.ctlAddr)
 		},
-		WaitingFor: wait.ForHTTP(control.HealthPath).WithPort(controlPort + "/tcp").WithStartupTimeout(30 * time.Second).WithPollInterval(50 * time.Millisecond),
+		WaitingFor: onLoopback(wait.ForHTTP(control.HealthPath).WithPort(controlPort + "/tcp").WithStartupTimeout(30 * time.Second).WithPollInterval(50 * time.Millisecond)),
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	if c != nil {
@@ -307,6 +307,22 @@ func (r *Runtime) startInstance(ctx context.Context, in *instance, serve control
 	}
 	return nil
 }
+
+// onLoopback waits as s does, reaching the container at 127.0.0.1, where
+// publish binds its ports, whatever host testcontainers would infer from
+// the Docker endpoint.
+func onLoopback(s wait.Strategy) wait.Strategy { return loopbackWait{s} }
+
+type loopbackWait struct{ wait.Strategy }
+
+func (w loopbackWait) WaitUntilReady(ctx context.Context, target wait.StrategyTarget) error {
+	return w.Strategy.WaitUntilReady(ctx, loopbackTarget{target})
+}
+
+// loopbackTarget is a container reached at 127.0.0.1.
+type loopbackTarget struct{ wait.StrategyTarget }
+
+func (loopbackTarget) Host(context.Context) (string, error) { return "127.0.0.1", nil }
 
 // publish binds a container port to host address addr (127.0.0.1:port).
 func publish(hc *container.HostConfig, port, addr string) {
