@@ -85,8 +85,8 @@ func NewInstanceServer(in Instance, topo *topology.Topology) *Server {
 // ServeHTTP serves one request of the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Listen listens on addr and serves the API in the background until Close.
-// It returns the address it listens on.
+// Listen listens on addr and serves the API in the background until Close,
+// and returns the address it listens on. It is called once.
 func (s *Server) Listen(addr string) (string, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
