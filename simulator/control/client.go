@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,9 @@ func ParseAddr(s string) (string, error) {
 	addr := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "http://"), "/")
 	if strings.Contains(addr, "/") || !strings.Contains(addr, ":") {
 		return "", fmt.Errorf("%q is not HOST:PORT", addr)
+	}
+	if _, err := url.Parse("http://" + addr); err != nil {
+		return "", fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
 	}
 	return addr, nil
 }

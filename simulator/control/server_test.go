@@ -324,6 +324,7 @@ func TestParseAddr(t *testing.T) {
 		{in: "localhost:1", want: "localhost:1"},
 		{in: "7000", err: `"7000" is not HOST:PORT`},
 		{in: "http://a:1/faults", err: `"a:1/faults" is not HOST:PORT`},
+		{in: "a b:1", err: `"a b:1" is not HOST:PORT: parse "http://a b:1": invalid character " " in host name`},
 	}
 	for _, tt := range tests {
 		got, err := ParseAddr(tt.in)
