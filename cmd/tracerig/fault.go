@@ -19,8 +19,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/simulator/control"
 )
 
 // controlEnv names the environment variable --control defaults to.
@@ -68,12 +68,12 @@ func faultCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func faultFlags(sub, args string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("fault "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	control := fs.String("control", os.Getenv(controlEnv), "`HOST:PORT` of the control API of a run started with --control (default $"+controlEnv+")")
+	addr := fs.String("control", os.Getenv(controlEnv), "`HOST:PORT` of the control API of a run started with --control (default $"+controlEnv+")")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tracerig fault %s [flags] %s\n\nflags:\n", sub, args)
 		fs.PrintDefaults()
 	}
-	return fs, control
+	return fs, addr
 }
 
 // checkArgs reports a usage error unless fs has between lo and hi
@@ -94,7 +94,7 @@ func checkArgs(fs *flag.FlagSet, lo, hi int) error {
 }
 
 func faultAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, control := faultFlags("add", "FILE|-|'FAULT'", stderr)
+	fs, addr := faultFlags("add", "FILE|-|'FAULT'", stderr)
 	forD := fs.Duration("for", 0, "how long the fault lasts; adds or overrides the fault's for:")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -102,7 +102,7 @@ func faultAdd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkArgs(fs, 1, 1); err != nil {
 		return err
 	}
-	c, err := newControlClient(*control)
+	c, err := newControlClient(*addr)
 	if err != nil {
 		return err
 	}
@@ -122,38 +122,38 @@ func faultAdd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			label = "request"
 		}
 	}
-	status, resp, err := c.do(ctx, http.MethodPost, "/faults", body)
+	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
+	defer cancel()
+	id, err := c.Add(ctx, body)
+	var ae *control.AnswerError
+	if errors.As(err, &ae) && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusConflict) {
+		if msg, ok := ae.Message(); ok {
+			return rejected(msg, label, stderr)
+		}
+	}
 	if err != nil {
-		return err
+		return controlError(c, err)
 	}
-	switch status {
-	case http.StatusCreated:
-		var r struct{ ID int }
-		if err := json.Unmarshal(resp, &r); err != nil || r.ID == 0 {
-			return c.unexpected(status, resp)
-		}
-		fmt.Fprintf(stdout, "added fault %d\n", r.ID)
-		return nil
-	case http.StatusBadRequest, http.StatusConflict:
-		msg, ok := serverError(resp)
-		if !ok {
-			return c.unexpected(status, resp)
-		}
-		lines := strings.Split(strings.TrimRight(msg, "\n"), "\n")
-		for _, l := range lines {
-			if label != "request" {
-				if rest, ok := strings.CutPrefix(l, "request:"); ok {
-					l = label + ":" + rest
-				}
+	fmt.Fprintf(stdout, "added fault %d\n", id)
+	return nil
+}
+
+// rejected prints the problems the control API found in a fault, one a
+// line, positions in label's text.
+func rejected(msg, label string, stderr io.Writer) error {
+	lines := strings.Split(strings.TrimRight(msg, "\n"), "\n")
+	for _, l := range lines {
+		if label != "request" {
+			if rest, ok := strings.CutPrefix(l, "request:"); ok {
+				l = label + ":" + rest
 			}
-			fmt.Fprintln(stderr, l)
 		}
-		if len(lines) == 1 {
-			return &exitError{code: exitUsage, err: errors.New("the fault was rejected")}
-		}
-		return &exitError{code: exitUsage, err: fmt.Errorf("the fault was rejected: %d problems", len(lines))}
+		fmt.Fprintln(stderr, l)
 	}
-	return c.unexpected(status, resp)
+	if len(lines) == 1 {
+		return &exitError{code: exitUsage, err: errors.New("the fault was rejected")}
+	}
+	return &exitError{code: exitUsage, err: fmt.Errorf("the fault was rejected: %d problems", len(lines))}
 }
 
 // readFault reads the fault argument: a file, - for stdin, or else the
@@ -246,7 +246,7 @@ func yamlValue(m *yaml.Node, key string) string {
 }
 
 func faultList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, control := faultFlags("list", "", stderr)
+	fs, addr := faultFlags("list", "", stderr)
 	asJSON := fs.Bool("json", false, "print the control API's state as JSON, as it answers it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -254,22 +254,20 @@ func faultList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkArgs(fs, 0, 0); err != nil {
 		return err
 	}
-	c, err := newControlClient(*control)
+	c, err := newControlClient(*addr)
 	if err != nil {
 		return err
 	}
-	status, resp, err := c.do(ctx, http.MethodGet, "/faults", nil)
+	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
+	defer cancel()
+	st, resp, err := c.Faults(ctx)
 	if err != nil {
-		return err
-	}
-	var st scenarios.ControlState
-	if status != http.StatusOK || json.Unmarshal(resp, &st) != nil {
-		return c.unexpected(status, resp)
+		return controlError(c, err)
 	}
 	if *asJSON {
 		var buf bytes.Buffer
 		if json.Indent(&buf, resp, "", "  ") != nil {
-			return c.unexpected(status, resp)
+			return unexpected(c, http.StatusOK, resp)
 		}
 		buf.WriteByte('\n')
 		_, err := stdout.Write(buf.Bytes())
@@ -327,7 +325,7 @@ func roundAge(d time.Duration) time.Duration {
 }
 
 func faultClear(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, control := faultFlags("clear", "[ID]", stderr)
+	fs, addr := faultFlags("clear", "[ID]", stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -342,104 +340,78 @@ func faultClear(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		id = n
 	}
-	c, err := newControlClient(*control)
+	c, err := newControlClient(*addr)
 	if err != nil {
 		return err
 	}
-	path := "/faults"
-	if id > 0 {
-		path += "/" + strconv.Itoa(id)
-	}
-	status, resp, err := c.do(ctx, http.MethodDelete, path, nil)
-	if err != nil {
-		return err
-	}
-	switch {
-	case status == http.StatusNoContent && id > 0:
-		fmt.Fprintf(stdout, "cleared fault %d\n", id)
-		return nil
-	case status == http.StatusNoContent:
+	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
+	defer cancel()
+	if id == 0 {
+		if err := c.ClearAll(ctx); err != nil {
+			return controlError(c, err)
+		}
 		fmt.Fprintln(stdout, "cleared every active fault")
 		return nil
-	case status == http.StatusNotFound && id > 0:
-		if _, ok := serverError(resp); ok {
+	}
+	err = c.Clear(ctx, id)
+	var ae *control.AnswerError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		if _, ok := ae.Message(); ok {
 			return &exitError{code: exitUsage, err: fmt.Errorf("no active fault %d (see 'tracerig fault list')", id)}
 		}
 	}
-	return c.unexpected(status, resp)
+	if err != nil {
+		return controlError(c, err)
+	}
+	fmt.Fprintf(stdout, "cleared fault %d\n", id)
+	return nil
 }
 
-// controlClient talks to the control API of one run.
-type controlClient struct {
-	addr string // HOST:PORT, as given
-	base string // http://HOST:PORT
-}
+// controlTimeout bounds the one request a fault subcommand sends.
+const controlTimeout = 10 * time.Second
 
-func newControlClient(addr string) (*controlClient, error) {
-	addr = strings.TrimSpace(addr)
-	if addr == "" {
+// newControlClient returns the client of the control API at addr, as
+// --control or $TRACERIG_CONTROL gives it.
+func newControlClient(addr string) (*control.Client, error) {
+	if strings.TrimSpace(addr) == "" {
 		return nil, usageError("no control address: pass --control HOST:PORT (printed by 'tracerig run --control') or set %s", controlEnv)
 	}
-	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "http://"), "/")
-	if strings.Contains(addr, "/") || !strings.Contains(addr, ":") {
-		return nil, usageError("--control: %q is not HOST:PORT", addr)
-	}
-	return &controlClient{addr: addr, base: "http://" + addr}, nil
-}
-
-// do sends one request and returns the answer's status and body. A
-// control API it cannot reach is a runtime failure that says why.
-func (c *controlClient) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	addr, err := control.ParseAddr(addr)
 	if err != nil {
-		return 0, nil, usageError("--control: %v", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/yaml")
+		return nil, usageError("--control: %v", err)
 	}
 	// No keep-alive and no proxy: one request, straight to the run.
-	tr := &http.Transport{DisableKeepAlives: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return 0, nil, &exitError{code: exitInterrupted, err: errors.New("interrupted")}
-		}
-		return 0, nil, &exitError{code: exitRuntime, err: fmt.Errorf(
+	return &control.Client{Addr: addr, HTTP: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}, nil
+}
+
+// controlError is the CLI's error for a failed request to the control API:
+// an interruption, an API that does not answer (and what to check), or an
+// answer that is not the control API's.
+func controlError(c *control.Client, err error) error {
+	var ae *control.AnswerError
+	switch {
+	case errors.As(err, &ae):
+		return unexpected(c, ae.Status, ae.Body)
+	case errors.Is(err, control.ErrUnreachable) && errors.Is(err, context.Canceled):
+		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+	case errors.Is(err, control.ErrUnreachable):
+		return &exitError{code: exitRuntime, err: fmt.Errorf(
 			"cannot reach the control API at %s: %v\n(a run must be going with --control %s, as in: tracerig run --control %s SCENARIO)",
-			c.addr, unwrapURLError(err), c.addr, c.addr)}
+			c.Addr, unwrapURLError(err), c.Addr, c.Addr)}
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return 0, nil, &exitError{code: exitRuntime, err: fmt.Errorf("read the answer of the control API at %s: %w", c.addr, err)}
-	}
-	return resp.StatusCode, data, nil
+	return &exitError{code: exitRuntime, err: err}
 }
 
 // unexpected is the error for an answer the control API does not give.
-func (c *controlClient) unexpected(status int, body []byte) error {
-	msg, ok := serverError(body)
+func unexpected(c *control.Client, status int, body []byte) error {
+	msg, ok := (&control.AnswerError{Body: body}).Message()
 	if !ok {
 		msg = strings.TrimSpace(string(body))
 		if len(msg) > 200 {
 			msg = msg[:200] + "…"
 		}
 	}
-	return &exitError{code: exitRuntime, err: fmt.Errorf("unexpected answer from %s (is it a tracerig run's control API?): %s: %s", c.addr, http.StatusText(status), msg)}
-}
-
-// serverError returns the message of an {"error": "..."} body.
-func serverError(body []byte) (string, bool) {
-	var e struct {
-		Error *string `json:"error"`
-	}
-	if json.Unmarshal(body, &e) != nil || e.Error == nil {
-		return "", false
-	}
-	return *e.Error, true
+	return &exitError{code: exitRuntime, err: fmt.Errorf("unexpected answer from %s (is it a tracerig run's control API?): %s: %s", c.Addr, http.StatusText(status), msg)}
 }
 
 // unwrapURLError drops the "Post \"http://...\": " prefix of a client

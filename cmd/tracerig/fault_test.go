@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracerig/tracerig/scenarios"
+	"github.com/tracerig/tracerig/simulator/control"
 )
 
 var controlRE = regexp.MustCompile(`(?m)^control API on http://(\S+) \(tracerig fault --control (\S+) \.\.\.\)$`)
@@ -82,7 +82,7 @@ func TestFaultControl(t *testing.T) {
 	}
 	js := runCLI(t, "fault", "list", "--json", "--control", addr)
 	js.wantCode(t, exitOK)
-	var st scenarios.ControlState
+	var st control.State
 	if err := json.Unmarshal([]byte(js.stdout), &st); err != nil {
 		t.Fatalf("fault list --json: %v\n%s", err, js.stdout)
 	}

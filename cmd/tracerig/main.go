@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"go.opentelemetry.io/otel"
+
+	"github.com/tracerig/tracerig/simulator/containers"
 )
 
 // Exit codes.
@@ -123,6 +125,11 @@ func main() {
 	// handler; tracerig counts every one of them in the ledger and the
 	// report, so the log lines would only repeat it.
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	// A container run needs testcontainers' Ryuk off, which testcontainers
+	// reads from the process environment only.
+	if os.Getenv(containers.RyukEnv) == "" {
+		os.Setenv(containers.RyukEnv, "true")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// A second signal after the first ends the process at once.

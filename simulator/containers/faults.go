@@ -2,9 +2,7 @@ package containers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -26,32 +24,9 @@ func (r *Runtime) applyFault(f topology.Fault, _ time.Time) (func(), error) {
 	defer cancel()
 	switch f.Kind {
 	case topology.FaultCrash, topology.FaultRestart:
-		in := r.instance(f.Target.Service, f.Target.Instance)
-		if in == nil {
-			return nil, fmt.Errorf("no container for %s-%d", f.Target.Service, f.Target.Instance)
-		}
-		if err := r.kill(ctx, in); err != nil {
-			return nil, err
-		}
-		return func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := r.restart(ctx, in); err != nil {
-				r.logf("restart %s: %v", in.alias, err)
-			}
-		}, nil
+		return r.crash(ctx, f.Target)
 	case topology.FaultPause:
-		ins := r.targets(f.Target.Service, f.Target.Instance)
-		for _, in := range ins {
-			if _, err := r.cli.ContainerPause(ctx, in.c.GetContainerID(), client.ContainerPauseOptions{}); err != nil {
-				return nil, fmt.Errorf("pause %s: %w", in.alias, err)
-			}
-		}
-		return func() {
-			for _, in := range ins {
-				r.cli.ContainerUnpause(context.Background(), in.c.GetContainerID(), client.ContainerUnpauseOptions{})
-			}
-		}, nil
+		return r.pause(ctx, f.Target)
 	case topology.FaultExporterOutage, topology.FaultSlowBackend:
 		// The host runtime plays them on the export pipe (Options.Pipe).
 		if r.opts.Pipe == nil {
@@ -59,41 +34,66 @@ func (r *Runtime) applyFault(f topology.Fault, _ time.Time) (func(), error) {
 		}
 		return nil, nil
 	}
-	svc := f.Target.Service
-	inst := f.Target.Instance
+	return r.forward(ctx, f)
+}
+
+// crash kills the target's container; the undo starts it again.
+func (r *Runtime) crash(ctx context.Context, t topology.FaultTarget) (func(), error) {
+	in := r.instance(t.Service, t.Instance)
+	if in == nil {
+		return nil, fmt.Errorf("no container for %s-%d", t.Service, t.Instance)
+	}
+	if err := r.kill(ctx, in); err != nil {
+		return nil, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := r.restart(ctx, in); err != nil {
+			r.logf("restart %s: %v", in.alias, err)
+		}
+	}, nil
+}
+
+// pause pauses the target's containers; the undo unpauses them.
+func (r *Runtime) pause(ctx context.Context, t topology.FaultTarget) (func(), error) {
+	ins := r.targets(t.Service, t.Instance)
+	for _, in := range ins {
+		if _, err := r.cli.ContainerPause(ctx, in.c.GetContainerID(), client.ContainerPauseOptions{}); err != nil {
+			return nil, fmt.Errorf("pause %s: %w", in.alias, err)
+		}
+	}
+	return func() {
+		for _, in := range ins {
+			r.cli.ContainerUnpause(context.Background(), in.c.GetContainerID(), client.ContainerUnpauseOptions{})
+		}
+	}, nil
+}
+
+// forward plants f on the control API of the containers that play it: the
+// target service's instances, or the caller's for an edge fault. The undo
+// clears it from each that took it, also after a partial failure.
+func (r *Runtime) forward(ctx context.Context, f topology.Fault) (func(), error) {
+	svc, inst := f.Target.Service, f.Target.Instance
 	if f.Target.From != "" {
 		svc, inst = f.Target.From, -1
 	}
 	ins := r.targets(svc, inst)
-	body, err := json.Marshal(f)
-	if err != nil {
-		return nil, err
-	}
 	ids := make([]int, len(ins))
 	errs := make([]error, len(ins))
 	var wg sync.WaitGroup
 	for i, in := range ins {
-		wg.Go(func() {
-			b, err := do(ctx, "POST", "http://"+in.ctlAddr+"/faults?number=1", "struct", body)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			var res struct{ ID int }
-			errs[i] = json.Unmarshal(b, &res)
-			ids[i] = res.ID
-		})
+		// Number 1 plants it as a planned fault, not a live one: the
+		// host's timeline opens and closes its window.
+		wg.Go(func() { ids[i], errs[i] = in.control().Forward(ctx, f, 1) })
 	}
 	wg.Wait()
 	undo := func() {
 		var wg sync.WaitGroup
 		for i, in := range ins {
-			if ids[i] == 0 {
-				continue
+			if ids[i] != 0 {
+				wg.Go(func() { in.control().Clear(context.Background(), ids[i]) })
 			}
-			wg.Go(func() {
-				do(context.Background(), "DELETE", "http://"+in.ctlAddr+"/faults/"+strconv.Itoa(ids[i]), "", nil)
-			})
 		}
 		wg.Wait()
 	}
@@ -130,7 +130,7 @@ func (r *Runtime) targets(service string, i int) []*instance {
 
 // kill takes the container's ledger, then kills it (SIGKILL).
 func (r *Runtime) kill(ctx context.Context, in *instance) error {
-	if b, err := get(ctx, "http://"+in.ctlAddr+"/ledger"); err == nil {
+	if b, err := in.control().Ledger(ctx); err == nil {
 		r.mu.Lock()
 		r.saved = append(r.saved, b)
 		r.mu.Unlock()
@@ -149,7 +149,7 @@ func (r *Runtime) restart(ctx context.Context, in *instance) error {
 		return err
 	}
 	for {
-		if _, err := get(ctx, "http://"+in.ctlAddr+"/healthz"); err == nil {
+		if err := in.control().Health(ctx); err == nil {
 			return nil
 		}
 		select {

@@ -30,21 +30,22 @@ const (
 	modulePath = "github.com/tracerig/tracerig"
 )
 
-// setEnv makes testcontainers work here: no Ryuk (it cannot start without a
-// registry), and containers reached through 127.0.0.1 only.
-func setEnv() {
+// RyukEnv is the environment variable that turns testcontainers' Ryuk off
+// ("true"): a run removes what it makes itself, by label, and Ryuk's image
+// would come from a registry. testcontainers reads it from the process
+// environment (or ~/.testcontainers.properties) once, before its first
+// container, so a program that runs containers sets it first, as
+// cmd/tracerig's main does.
+const RyukEnv = "TESTCONTAINERS_RYUK_DISABLED"
+
+// quiet silences testcontainers, which logs every step to stderr; tracerig
+// reports its own.
+func quiet() {
 	quietOnce.Do(func() {
-		// testcontainers logs every step to stderr; tracerig reports its own.
 		if os.Getenv("TRACERIG_CONTAINERS_DEBUG") == "" {
 			tclog.SetDefault(tclog.NewNoopLogger())
 		}
 	})
-	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
-		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
-	}
-	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
-		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
-	}
 }
 
 var quietOnce sync.Once
@@ -53,10 +54,10 @@ var quietOnce sync.Once
 var ErrNoDocker = errors.New("runtime containers needs a Docker engine")
 
 // Docker returns a client of the Docker engine, or an error wrapping
-
-// ErrNoDocker that suggests the in-process runtime.
+// ErrNoDocker that suggests the in-process runtime. Ryuk must be off
+// (RyukEnv) unless the environment asks for it.
 func Docker(ctx context.Context) (*testcontainers.DockerClient, error) {
-	setEnv()
+	quiet()
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err == nil {
 		_, err = cli.Ping(ctx, client.PingOptions{})
@@ -66,6 +67,10 @@ func Docker(ctx context.Context) (*testcontainers.DockerClient, error) {
 	}
 	if err != nil {
 		return nil, dockerError(err)
+	}
+	if os.Getenv(RyukEnv) == "" && !testcontainers.ReadConfig().RyukDisabled {
+		cli.Close()
+		return nil, fmt.Errorf("runtime containers needs testcontainers' Ryuk off (tracerig removes what it makes itself, and Ryuk's image would come from a registry): set %s=true", RyukEnv)
 	}
 	return cli, nil
 }

@@ -35,6 +35,7 @@ import (
 
 	"github.com/tracerig/tracerig/internal/tunnel"
 	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/simulator/control"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -150,22 +151,10 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			r.Close(context.WithoutCancel(ctx))
-			if ctx.Err() != nil {
-				// The daemon may still finish a create the cancelled
-				// start gave up on: sweep the run once more after it.
-				time.Sleep(time.Second)
-				Clean(context.WithoutCancel(ctx), CleanOptions{Run: r.runID})
-			}
+			r.removeFailedStart(ctx)
 		}
 	}()
-	if n, err := clean(ctx, r.cli, CleanOptions{Orphans: true}); err == nil && n.Containers+n.Networks > 0 {
-		r.logf("swept %d containers and %d networks left by earlier runs", n.Containers, n.Networks)
-	}
-	if r.image, err = EnsureImage(ctx, r.cli); err != nil {
-		return err
-	}
-	if r.image, err = runImage(ctx, r.cli, r.image, r.runID); err != nil {
+	if err := r.prepareImage(ctx); err != nil {
 		return err
 	}
 	r.Image = time.Since(start)
@@ -173,89 +162,60 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	if r.net, err = tcnetwork.New(ctx, tcnetwork.WithLabels(r.labels())); err != nil {
 		return fmt.Errorf("create the run's network: %w", err)
 	}
-	// The relay carries what the containers send to the host's loopback:
-	// exports to HostEndpoint, calls to external services.
-	var relayed []relayPort
-	if r.opts.HostEndpoint != "" {
-		relayed = append(relayed, relayPort{port: otlpPort, target: r.opts.HostEndpoint})
-	}
-	externalIn := map[string]string{} // external service -> its relay address
-	for _, s := range r.topo.Services {
-		if s.IsExternal() {
-			port := strconv.Itoa(firstExternalPort + len(externalIn))
-			externalIn[s.Name] = relayAlias + ":" + port
-			relayed = append(relayed, relayPort{port: port, target: s.ExternalAddr()})
-		}
-	}
-	if len(relayed) > 0 {
-		if err := r.startRelay(ctx, relayed); err != nil {
+	ports, externalIn := r.relayPorts()
+	if len(ports) > 0 {
+		if err := r.startRelay(ctx, ports); err != nil {
 			return err
 		}
 	}
-	var endpoint string
-	if r.opts.HostEndpoint != "" {
-		endpoint = relayAlias + ":" + otlpPort
-	} else if r.opts.Jaeger != "" {
-		if err := r.startJaeger(ctx); err != nil {
-			return err
-		}
-		endpoint = "jaeger:" + otlpPort
-	} else if r.opts.Backend {
-		if err := r.startBackend(ctx); err != nil {
-			return err
-		}
-		endpoint = "backend:" + otlpPort
-	}
-	if endpoint == "" {
-		return errors.New("start containers: no backend: set Backend, Jaeger or HostEndpoint")
-	}
-	// Host ports are chosen up front so a container keeps them across a
-	// kill and restart, and so every peer list is known before any starts.
-	peersIn := map[string][]string{}   // by alias, inside the network
-	peersHost := map[string][]string{} // published, from the host
-	for _, s := range r.topo.Services {
-		if s.IsExternal() {
-			peersIn[s.Name] = []string{externalIn[s.Name]}
-			continue
-		}
-		for i := range s.Instances {
-			in := &instance{service: s.Name, index: i, alias: fmt.Sprintf("%s-%d", s.Name, i)}
-			if in.svcAddr, err = freeAddr(); err == nil {
-				in.ctlAddr, err = freeAddr()
-			}
-			if err != nil {
-				return err
-			}
-			r.insts[s.Name] = append(r.insts[s.Name], in)
-			peersIn[s.Name] = append(peersIn[s.Name], in.alias+":"+servicePort)
-			peersHost[s.Name] = append(peersHost[s.Name], in.svcAddr)
-		}
-	}
-	var parts []string
-	for _, s := range r.topo.Services {
-		parts = append(parts, s.Name+"="+strings.Join(peersIn[s.Name], ","))
-	}
-	peerFlag := strings.Join(parts, ";")
-	var wg sync.WaitGroup
-	var errMu sync.Mutex
-	var errs []error
-	for _, ins := range r.insts {
-		for _, in := range ins {
-			wg.Go(func() {
-				if err := r.startRetrying(ctx, in, peerFlag, endpoint); err != nil {
-					errMu.Lock()
-					errs = append(errs, err)
-					errMu.Unlock()
-				}
-			})
-		}
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	endpoint, err := r.startExportTarget(ctx)
+	if err != nil {
 		return err
 	}
+	serve, err := r.planInstances(externalIn, endpoint)
+	if err != nil {
+		return err
+	}
+	if err := r.startInstances(ctx, serve); err != nil {
+		return err
+	}
+	if err := r.startHost(ctx); err != nil {
+		return err
+	}
+	r.Startup = time.Since(start)
+	r.logf("%d instances up in %s (run %s)", len(r.all()), r.Startup.Round(time.Millisecond), r.runID)
+	return nil
+}
+
+// removeFailedStart removes what a failed Start made.
+func (r *Runtime) removeFailedStart(ctx context.Context) {
+	r.Close(context.WithoutCancel(ctx))
+	if ctx.Err() != nil {
+		// The daemon may still finish a create the cancelled start gave
+		// up on: sweep the run once more after it.
+		time.Sleep(time.Second)
+		Clean(context.WithoutCancel(ctx), CleanOptions{Run: r.runID})
+	}
+}
+
+// prepareImage sweeps what dead runs left and makes the run's image.
+func (r *Runtime) prepareImage(ctx context.Context) error {
+	if n, err := clean(ctx, r.cli, CleanOptions{Orphans: true}); err == nil && n.Containers+n.Networks > 0 {
+		r.logf("swept %d containers and %d networks left by earlier runs", n.Containers, n.Networks)
+	}
+	base, err := EnsureImage(ctx, r.cli)
+	if err != nil {
+		return err
+	}
+	r.image, err = runImage(ctx, r.cli, base, r.runID)
+	return err
+}
+
+// startHost starts the host side: a runtime that hosts no instance and
+// reaches every one at the ports published for it.
+func (r *Runtime) startHost(ctx context.Context) error {
 	// A retried start may have moved an instance to other host ports.
-	peersHost = map[string][]string{}
+	peersHost := map[string][]string{}
 	for _, s := range r.topo.Services {
 		for _, in := range r.insts[s.Name] {
 			peersHost[s.Name] = append(peersHost[s.Name], in.svcAddr)
@@ -271,12 +231,7 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 			return nil, errors.New("the host of a container run exports nothing")
 		}),
 	)
-	if err := r.Runtime.Start(ctx); err != nil {
-		return err
-	}
-	r.Startup = time.Since(start)
-	r.logf("%d instances up in %s (run %s)", len(r.all()), r.Startup.Round(time.Millisecond), r.runID)
-	return nil
+	return r.Runtime.Start(ctx)
 }
 
 func (r *Runtime) all() []*instance {
@@ -289,7 +244,14 @@ func (r *Runtime) all() []*instance {
 	return out
 }
 
-var httpClient = &http.Client{Timeout: 30 * time.Second}
+// controlHTTP sends the host's requests to the containers' control APIs.
+var controlHTTP = &http.Client{Timeout: 30 * time.Second}
+
+// control returns the client of the instance's control API, at the port
+// published for it.
+func (in *instance) control() *control.Client {
+	return &control.Client{Addr: in.ctlAddr, HTTP: controlHTTP}
+}
 
 // Shutdown stops the host side (clearing faults: crashed containers come
 // back), asks every container to stop serving and flush its spans, and
@@ -309,10 +271,11 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, in := range ins {
 		wg.Go(func() {
-			if err := post(ctx, "http://"+in.ctlAddr+"/shutdown", "", nil); err != nil {
+			c := in.control()
+			if err := c.Shutdown(ctx); err != nil {
 				lerrs[i] = fmt.Errorf("flush %s: %w", in.alias, err)
 			}
-			b, err := get(ctx, "http://"+in.ctlAddr+"/ledger")
+			b, err := c.Ledger(ctx)
 			if err != nil {
 				lerrs[i] = errors.Join(lerrs[i], fmt.Errorf("collect the ledger of %s: %w", in.alias, err))
 			}
@@ -424,48 +387,6 @@ func (r *Runtime) Memory(ctx context.Context) (map[string]uint64, error) {
 		out[in.alias] = use
 	}
 	return out, nil
-}
-
-func get(ctx context.Context, url string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(b))
-	}
-	return b, err
-}
-
-func post(ctx context.Context, url, header string, body []byte) error {
-	_, err := do(ctx, http.MethodPost, url, header, body)
-	return err
-}
-
-func do(ctx context.Context, method, url, header string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if header != "" {
-		req.Header.Set("X-Tracerig-Fault", header)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return nil, fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, bytes.TrimSpace(b))
-	}
-	return b, nil
 }
 
 // ListOwned lists the containers and networks this process made that are

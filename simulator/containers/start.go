@@ -6,11 +6,13 @@ package containers
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -19,6 +21,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/tracerig/tracerig/internal/tunnel"
+	"github.com/tracerig/tracerig/simulator/control"
 )
 
 func (r *Runtime) startBackend(ctx context.Context) error {
@@ -37,7 +40,7 @@ func (r *Runtime) startBackend(ctx context.Context) error {
 		HostConfigModifier: func(hc *container.HostConfig) {
 			publish(hc, queryPort, addr)
 		},
-		WaitingFor: wait.ForHTTP("/api/stats").WithPort(queryPort + "/tcp").WithStartupTimeout(30 * time.Second),
+		WaitingFor: onLoopback(wait.ForHTTP("/api/stats").WithPort(queryPort + "/tcp").WithStartupTimeout(30 * time.Second)),
 	}
 	// Removed with the run, by label, even when the start fails.
 	_, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
@@ -81,7 +84,7 @@ func (r *Runtime) startJaeger(ctx context.Context) error {
 		HostConfigModifier: func(hc *container.HostConfig) {
 			publish(hc, jaegerQueryPort, addr)
 		},
-		WaitingFor: wait.ForHTTP("/api/services").WithPort(jaegerQueryPort + "/tcp").WithStartupTimeout(60 * time.Second),
+		WaitingFor: onLoopback(wait.ForHTTP("/api/services").WithPort(jaegerQueryPort + "/tcp").WithStartupTimeout(60 * time.Second)),
 	}
 	// Removed with the run, by label, even when the start fails.
 	_, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
@@ -153,12 +156,111 @@ func (r *Runtime) startRelay(ctx context.Context, ports []relayPort) error {
 // so a few cover the connections being opened at any one time.
 const relayIdle = 8
 
+// relayPorts lists what the relay carries to the host's loopback: exports
+// to HostEndpoint, calls to external services; and the address each
+// external service has inside the network.
+func (r *Runtime) relayPorts() ([]relayPort, map[string]string) {
+	var ports []relayPort
+	if r.opts.HostEndpoint != "" {
+		ports = append(ports, relayPort{port: otlpPort, target: r.opts.HostEndpoint})
+	}
+	externalIn := map[string]string{}
+	for _, s := range r.topo.Services {
+		if s.IsExternal() {
+			port := strconv.Itoa(firstExternalPort + len(externalIn))
+			externalIn[s.Name] = relayAlias + ":" + port
+			ports = append(ports, relayPort{port: port, target: s.ExternalAddr()})
+		}
+	}
+	return ports, externalIn
+}
+
+// startExportTarget starts what the services export to, unless it is on
+// the host (through the relay), and returns its address in the network.
+func (r *Runtime) startExportTarget(ctx context.Context) (string, error) {
+	switch {
+	case r.opts.HostEndpoint != "":
+		return relayAlias + ":" + otlpPort, nil
+	case r.opts.Jaeger != "":
+		return "jaeger:" + otlpPort, r.startJaeger(ctx)
+	case r.opts.Backend:
+		return "backend:" + otlpPort, r.startBackend(ctx)
+	}
+	return "", errors.New("start containers: no backend: set Backend, Jaeger or HostEndpoint")
+}
+
+// planInstances picks every instance's host ports and returns the serve
+// configuration they share: peers by network alias, external services at
+// the relay. Host ports are chosen up front so a container keeps them
+// across a kill and restart, and so every peer list is known before any
+// starts.
+func (r *Runtime) planInstances(externalIn map[string]string, endpoint string) (control.ServeConfig, error) {
+	peers := map[string][]string{}
+	for _, s := range r.topo.Services {
+		if s.IsExternal() {
+			peers[s.Name] = []string{externalIn[s.Name]}
+			continue
+		}
+		for i := range s.Instances {
+			in := &instance{service: s.Name, index: i, alias: fmt.Sprintf("%s-%d", s.Name, i)}
+			if err := in.pickPorts(); err != nil {
+				return control.ServeConfig{}, err
+			}
+			r.insts[s.Name] = append(r.insts[s.Name], in)
+			peers[s.Name] = append(peers[s.Name], in.alias+":"+servicePort)
+		}
+	}
+	serve := control.DefaultServeConfig()
+	serve.Topology = topologyPath
+	serve.Listen, serve.Control = "0.0.0.0:"+servicePort, "0.0.0.0:"+controlPort
+	serve.Peers = peers
+	serve.OTLPEndpoint = endpoint
+	serve.Seed = r.opts.Seed
+	if r.opts.ExportRetry > 0 {
+		serve.ExportRetry = r.opts.ExportRetry
+	}
+	return serve, nil
+}
+
+// topologyPath is where the topology source is in every container.
+const topologyPath = "/topology.yaml"
+
+// pickPorts picks free host ports for the instance's service and control
+// ports.
+func (in *instance) pickPorts() (err error) {
+	if in.svcAddr, err = freeAddr(); err == nil {
+		in.ctlAddr, err = freeAddr()
+	}
+	return err
+}
+
+// startInstances starts every instance at once, each running serve (for
+// its service and index).
+func (r *Runtime) startInstances(ctx context.Context, serve control.ServeConfig) error {
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var errs []error
+	for _, ins := range r.insts {
+		for _, in := range ins {
+			wg.Go(func() {
+				if err := r.startRetrying(ctx, in, serve); err != nil {
+					errMu.Lock()
+					errs = append(errs, err)
+					errMu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // startRetrying starts an instance, on other host ports when another
 // process took the ones picked for it between the pick and the bind.
-func (r *Runtime) startRetrying(ctx context.Context, in *instance, peers, endpoint string) error {
+func (r *Runtime) startRetrying(ctx context.Context, in *instance, serve control.ServeConfig) error {
 	var err error
 	for try := 0; try < 3; try++ {
-		if err = r.startInstance(ctx, in, peers, endpoint); err == nil || !strings.Contains(err.Error(), "port is already allocated") {
+		if err = r.startInstance(ctx, in, serve); err == nil || !strings.Contains(err.Error(), "port is already allocated") {
 			return err
 		}
 		r.mu.Lock()
@@ -168,37 +270,31 @@ func (r *Runtime) startRetrying(ctx context.Context, in *instance, peers, endpoi
 		if c != nil {
 			testcontainers.TerminateContainer(c)
 		}
-		if in.svcAddr, err = freeAddr(); err == nil {
-			in.ctlAddr, err = freeAddr()
-		}
-		if err != nil {
+		if err = in.pickPorts(); err != nil {
 			return err
 		}
 	}
 	return err
 }
 
-func (r *Runtime) startInstance(ctx context.Context, in *instance, peers, endpoint string) error {
-	cmd := []string{"serve", "--topology", "/topology.yaml", "--service", in.service, "--instance", strconv.Itoa(in.index),
-		"--listen", "0.0.0.0:" + servicePort, "--control", "0.0.0.0:" + controlPort,
-		"--peers", peers, "--otlp-endpoint", endpoint, "--seed", strconv.FormatUint(r.opts.Seed, 10)}
-	if r.opts.ExportRetry > 0 {
-		cmd = append(cmd, "--export-retry", r.opts.ExportRetry.String())
-	}
+// startInstance starts the instance's container, running serve for it,
+// and waits until its control API answers.
+func (r *Runtime) startInstance(ctx context.Context, in *instance, serve control.ServeConfig) error {
+	serve.Service, serve.Instance = in.service, in.index
 	req := testcontainers.ContainerRequest{
 		Image:          r.image,
-		Cmd:            cmd,
+		Cmd:            append([]string{"serve"}, serve.Args()...),
 		ExposedPorts:   []string{servicePort + "/tcp", controlPort + "/tcp"},
 		Networks:       []string{r.net.Name},
 		NetworkAliases: map[string][]string{r.net.Name: {in.alias}},
 		Labels:         r.labels(),
 		Name:           "tracerig-" + r.runID + "-" + in.alias,
-		Files:          []testcontainers.ContainerFile{{Reader: bytes.NewReader(r.opts.Source), ContainerFilePath: "/topology.yaml", FileMode: 0o644}},
+		Files:          []testcontainers.ContainerFile{{Reader: bytes.NewReader(r.opts.Source), ContainerFilePath: topologyPath, FileMode: 0o644}},
 		HostConfigModifier: func(hc *container.HostConfig) {
 			publish(hc, servicePort, in.svcAddr)
 			publish(hc, controlPort, in.ctlAddr)
 		},
-		WaitingFor: wait.ForHTTP("/healthz").WithPort(controlPort + "/tcp").WithStartupTimeout(30 * time.Second).WithPollInterval(50 * time.Millisecond),
+		WaitingFor: onLoopback(wait.ForHTTP(control.HealthPath).WithPort(controlPort + "/tcp").WithStartupTimeout(30 * time.Second).WithPollInterval(50 * time.Millisecond)),
 	}
 	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	if c != nil {
@@ -211,6 +307,22 @@ func (r *Runtime) startInstance(ctx context.Context, in *instance, peers, endpoi
 	}
 	return nil
 }
+
+// onLoopback waits as s does, reaching the container at 127.0.0.1, where
+// publish binds its ports, whatever host testcontainers would infer from
+// the Docker endpoint.
+func onLoopback(s wait.Strategy) wait.Strategy { return loopbackWait{s} }
+
+type loopbackWait struct{ wait.Strategy }
+
+func (w loopbackWait) WaitUntilReady(ctx context.Context, target wait.StrategyTarget) error {
+	return w.Strategy.WaitUntilReady(ctx, loopbackTarget{target})
+}
+
+// loopbackTarget is a container reached at 127.0.0.1.
+type loopbackTarget struct{ wait.StrategyTarget }
+
+func (loopbackTarget) Host(context.Context) (string, error) { return "127.0.0.1", nil }
 
 // publish binds a container port to host address addr (127.0.0.1:port).
 func publish(hc *container.HostConfig, port, addr string) {
