@@ -9,164 +9,233 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/collector"
+	"github.com/tracerig/tracerig/fixtures/embedded"
+	"github.com/tracerig/tracerig/fixtures/jaeger"
+	"github.com/tracerig/tracerig/fixtures/tempo"
 	"github.com/tracerig/tracerig/internal/record"
-	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
 
-// sink is where a run's services export and, where possible, where the run
-// reads spans back from.
-type sink struct {
-	endpoint string            // OTLP gRPC host:port
-	embedded *fixtures.Backend // nil unless the embedded backend runs
-	// collector is the OpenTelemetry Collector between the services and the
-	// embedded backend, for backend type collector; nil otherwise.
-	collector *fixtures.Collector
-	// jaeger is the Jaeger v2 process the services export to, for backend
-	// type jaeger; nil otherwise. Spans are read back through jq.
-	jaeger *fixtures.Jaeger
-	jq     *fixtures.JaegerQuery
-	// jaegerMax is the size of Jaeger's store (process or container); 0
-	// without Jaeger.
-	jaegerMax int
-	// tempo reads back an otlp backend through Tempo's HTTP API.
-	tempo *fixtures.TempoReader
-	// query reads back an embedded backend in another process (the
-	// backend container of runtime containers); nil otherwise.
-	query *fixtures.QueryClient
-	// opened is when the sink was opened: read-back from Jaeger covers
-	// spans starting from a minute before it (clocks may be skewed).
-	opened time.Time
-	// readMu guards the cached read-back: count polls it at most once a
-	// second, spans reads afresh.
-	readMu   sync.Mutex
-	readAt   time.Time
-	readN    int64
-	readSpan []record.Span
-	readErr  error
-	// probe measures time until queryable on a backend that gives no
-	// arrival times (Jaeger); probed is what it found, after stopProbe.
-	probe      *fixtures.ArrivalProbe
-	probeName  string // the backend probed
-	probed     map[record.TraceID]map[record.SpanID]int64
-	probePolls int
-	// noReadBack says why spans cannot be read back; "" when they can.
-	noReadBack string
-	conn       *grpc.ClientConn
-	pipe       *simulator.Pipe // between exporters and backend, for pipeline faults
+// Backend is a tracing backend as a run sees it: where the services export
+// and where their spans are read back from. Its methods are safe for
+// concurrent use. What only some backends have is an optional interface,
+// checked where it matters: counter, evicter, sampler and arrival.Source.
+type Backend interface {
+	// Name names the backend in the report: "embedded", "jaeger", …
+	Name() string
+	// Endpoint is the OTLP/gRPC host:port the services export to.
+	Endpoint() string
+	// Spans reads back the spans sent within [from, to]: by arrival time
+	// where the backend records it; elsewhere (Jaeger, Tempo) those of the
+	// traces with a span starting within it, so the caller widens the
+	// range for skewed clocks.
+	Spans(ctx context.Context, from, to time.Time) ([]record.Span, fixtures.ReadStats, error)
+	// Shutdown stops what the run started for the backend and releases
+	// what it holds.
+	Shutdown(ctx context.Context) error
 }
 
-// openSink starts or reaches the backend the run exports to. scenarioFile
+// counter is a backend that can tell cheaply how many spans it holds (the
+// embedded store, in the process or in a container).
+type counter interface {
+	Count(ctx context.Context) (int64, error)
+}
+
+// evicter is a backend whose store keeps only its newest MaxTraces traces
+// (Jaeger's memory store); MaxTraces is 0 when that size is unknown.
+type evicter interface {
+	MaxTraces() int
+}
+
+// sampler is a backend behind a stage that may drop spans, holding each
+// trace for up to DecisionWait before it decides (the Collector).
+type sampler interface {
+	DecisionWait() time.Duration
+}
+
+// openBackend starts or reaches the backend the run exports to. scenarioFile
 // is the scenario's path ("" for one built in Go): a collector config is
-// relative to its folder, and the collector binary is looked for above it.
-func openSink(ctx context.Context, b topology.Backend, scenarioFile, override string) (*sink, error) {
-	s := &sink{opened: time.Now()}
-	switch {
-	case override != "":
-		s.endpoint = override
-		s.noReadBack = fmt.Sprintf("spans were exported to %s (--otlp-endpoint), which tracerig cannot read back", override)
-	case b.Type == topology.BackendOTLP:
-		s.endpoint = b.Endpoint
-		if s.endpoint == "" {
-			var err error
-			if s.endpoint, err = otlpEndpointFromEnv(); err != nil {
-				return nil, &RuntimeError{err}
-			}
-		}
-		switch b.Query.Type {
-		case "jaeger":
-			s.jq = fixtures.NewJaegerQuery(b.Query.URL)
-		case "tempo":
-			s.tempo = &fixtures.TempoReader{BaseURL: b.Query.URL}
-		default:
-			s.noReadBack = fmt.Sprintf("backend otlp at %s has no query API configured (backend.query: {type: jaeger|tempo, url: ...})", s.endpoint)
-		}
-	case b.Type == topology.BackendJaeger:
-		if err := s.startJaeger(ctx, b, scenarioFile); err != nil {
+// relative to its folder, and the collector and Jaeger binaries are looked
+// for above it. override is --otlp-endpoint.
+func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override string) (Backend, error) {
+	if override != "" {
+		return reached(ctx, exportOnly{endpoint: override,
+			reason: fmt.Sprintf("spans were exported to %s (--otlp-endpoint), which tracerig cannot read back", override)})
+	}
+	switch b.Type {
+	case topology.BackendOTLP:
+		return openOTLP(ctx, b)
+	case topology.BackendJaeger:
+		return startJaeger(ctx, b, scenarioFile)
+	case topology.BackendCollector:
+		return startCollector(ctx, b, scenarioFile)
+	default:
+		store, err := startEmbedded(ctx)
+		if err != nil {
 			return nil, err
 		}
-		s.endpoint = s.jaeger.OTLPEndpoint()
-	default:
-		s.embedded = fixtures.NewBackend()
-		if err := s.embedded.Start(ctx); err != nil {
-			return nil, &RuntimeError{fmt.Errorf("start embedded backend: %w", err)}
-		}
-		s.endpoint = s.embedded.GRPCAddr()
-		if b.Type == topology.BackendCollector {
-			if err := s.startCollector(ctx, b, scenarioFile); err != nil {
-				s.close(context.Background())
-				return nil, err
-			}
-			s.endpoint = s.collector.Endpoint()
-		}
+		return store, nil
 	}
-	if s.embedded == nil && s.jaeger == nil {
-		if err := probe(ctx, s.endpoint); err != nil {
+}
+
+// openOTLP reaches an otlp backend, read back through the query API it
+// names, if any.
+func openOTLP(ctx context.Context, b topology.Backend) (Backend, error) {
+	endpoint := b.Endpoint
+	if endpoint == "" {
+		var err error
+		if endpoint, err = otlpEndpointFromEnv(); err != nil {
 			return nil, &RuntimeError{err}
 		}
 	}
-	return s, nil
+	switch b.Query.Type {
+	case "jaeger":
+		return reached(ctx, jaeger.New(endpoint, b.Query.URL))
+	case "tempo":
+		return reached(ctx, tempo.New(endpoint, b.Query.URL))
+	}
+	return reached(ctx, exportOnly{endpoint: endpoint,
+		reason: fmt.Sprintf("backend otlp at %s has no query API configured (backend.query: {type: jaeger|tempo, url: ...})", endpoint)})
+}
+
+// reached returns b once something listens at its endpoint, so that a run
+// fails before any load when nothing does.
+func reached(ctx context.Context, b Backend) (Backend, error) {
+	if err := probe(ctx, b.Endpoint()); err != nil {
+		b.Shutdown(context.Background())
+		return nil, &RuntimeError{err}
+	}
+	return b, nil
+}
+
+// startEmbedded starts the embedded backend.
+func startEmbedded(ctx context.Context) (*embedded.Backend, error) {
+	store := embedded.New()
+	if err := store.Start(ctx); err != nil {
+		return nil, &RuntimeError{fmt.Errorf("start embedded backend: %w", err)}
+	}
+	return store, nil
 }
 
 // startCollector starts the OpenTelemetry Collector with the scenario's
 // config, exporting to the embedded backend. The binary is $TRACERIG_COLLECTOR
 // or bin/otelcol-tracerig in the tracerig checkout above the scenario file or
 // the working directory.
-func (s *sink) startCollector(ctx context.Context, b topology.Backend, scenarioFile string) error {
-	dir := "."
-	if scenarioFile != "" {
-		dir = filepath.Dir(scenarioFile)
+func startCollector(ctx context.Context, b topology.Backend, scenarioFile string) (Backend, error) {
+	store, err := startEmbedded(ctx)
+	if err != nil {
+		return nil, err
 	}
+	dir := scenarioDir(scenarioFile)
 	config := b.Config
 	if !filepath.IsAbs(config) {
 		config = filepath.Join(dir, config)
 	}
-	bin, err := fixtures.FindCollector(dir)
-	if err != nil {
-		return &RuntimeError{fmt.Errorf("backend collector: %w", err)}
+	bin, err := collector.Find(dir)
+	if err == nil {
+		var col *collector.Collector
+		if col, err = collector.Start(ctx, bin, config, store.GRPCAddr()); err == nil {
+			return behindCollector{Backend: store, col: col}, nil
+		}
 	}
-	if s.collector, err = fixtures.StartCollector(ctx, bin, config, s.embedded.GRPCAddr()); err != nil {
-		return &RuntimeError{fmt.Errorf("backend collector: %w", err)}
+	store.Shutdown(context.Background())
+	return nil, &RuntimeError{fmt.Errorf("backend collector: %w", err)}
+}
+
+// behindCollector is the embedded backend behind an OpenTelemetry
+// Collector: the services export to the collector, which exports to the
+// backend, read back in the process.
+type behindCollector struct {
+	*embedded.Backend
+	col *collector.Collector
+}
+
+// Name returns "collector".
+func (b behindCollector) Name() string { return "collector" }
+
+// Endpoint is the collector's OTLP receiver.
+func (b behindCollector) Endpoint() string { return b.col.Endpoint() }
+
+// DecisionWait is the longest decision_wait of the collector's tail
+// sampling, 0 without it.
+func (b behindCollector) DecisionWait() time.Duration { return b.col.DecisionWait() }
+
+// Shutdown stops the collector, which flushes what it holds on SIGTERM,
+// then the backend behind it.
+func (b behindCollector) Shutdown(ctx context.Context) error {
+	err := b.col.Shutdown(ctx)
+	if e := b.Backend.Shutdown(ctx); err == nil {
+		err = e
 	}
-	return nil
+	return err
 }
 
 // startJaeger starts Jaeger v2 with its in-memory store sized to
 // b.MaxTraces (see sizeBackend). The binary is $TRACERIG_JAEGER or bin/jaeger
 // in the tracerig checkout above the scenario file or the working directory.
-func (s *sink) startJaeger(ctx context.Context, b topology.Backend, scenarioFile string) error {
-	dir := "."
-	if scenarioFile != "" {
-		dir = filepath.Dir(scenarioFile)
-	}
-	bin, err := fixtures.FindJaeger(dir)
+func startJaeger(ctx context.Context, b topology.Backend, scenarioFile string) (Backend, error) {
+	bin, err := jaeger.Find(scenarioDir(scenarioFile))
 	if err != nil {
-		return &RuntimeError{fmt.Errorf("backend jaeger: %w", err)}
+		return nil, &RuntimeError{fmt.Errorf("backend jaeger: %w", err)}
 	}
 	maxTraces := b.MaxTraces
 	if maxTraces <= 0 {
-		maxTraces = fixtures.DefaultJaegerMaxTraces
+		maxTraces = jaeger.DefaultMaxTraces
 	}
-	if s.jaeger, err = fixtures.StartJaeger(ctx, bin, fixtures.WithMaxTraces(maxTraces)); err != nil {
-		return &RuntimeError{fmt.Errorf("backend jaeger did not come up: %w", err)}
+	j, err := jaeger.Start(ctx, bin, jaeger.WithMaxTraces(maxTraces))
+	if err != nil {
+		return nil, &RuntimeError{fmt.Errorf("backend jaeger did not come up: %w", err)}
 	}
-	s.jq = s.jaeger.Query()
-	s.jaegerMax = s.jaeger.MaxTraces()
-	return nil
+	return j, nil
+}
+
+// scenarioDir is the folder of the scenario file, "." for a scenario built
+// in Go.
+func scenarioDir(scenarioFile string) string {
+	if scenarioFile == "" {
+		return "."
+	}
+	return filepath.Dir(scenarioFile)
+}
+
+// exportOnly is an endpoint the run exports to but cannot read back:
+// --otlp-endpoint, or an otlp backend without a query API.
+type exportOnly struct {
+	endpoint string
+	reason   string // why spans cannot be read back
+}
+
+// Name returns "otlp".
+func (e exportOnly) Name() string { return "otlp" }
+
+// Endpoint is where the services export.
+func (e exportOnly) Endpoint() string { return e.endpoint }
+
+// Spans fails: nothing can be read back.
+func (e exportOnly) Spans(context.Context, time.Time, time.Time) ([]record.Span, fixtures.ReadStats, error) {
+	return nil, fixtures.ReadStats{}, errors.New(e.reason)
+}
+
+// Shutdown has nothing to stop.
+func (e exportOnly) Shutdown(context.Context) error { return nil }
+
+// probe fails fast, before any load, when nothing listens at endpoint.
+func probe(ctx context.Context, endpoint string) error {
+	d := net.Dialer{Timeout: 3 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", endpoint)
+	if err != nil {
+		return fmt.Errorf("otlp backend at %s is unreachable: %w; start an OTLP gRPC receiver there (for instance `tracerig backend --grpc-addr %s`) or fix the endpoint", endpoint, err, endpoint)
+	}
+	return c.Close()
 }
 
 // minJaegerTraces is the least tracerig sizes Jaeger's store at.
-const minJaegerTraces = fixtures.DefaultJaegerMaxTraces
+const minJaegerTraces = jaeger.DefaultMaxTraces
 
 // sizeBackend returns b with its Jaeger store sized when the scenario leaves
 // it to tracerig: twice the traces the loads are expected to start (rate ×
@@ -197,228 +266,6 @@ func expectedTraces(loads []topology.Load) int {
 		}
 	}
 	return int(math.Min(math.Ceil(total), math.MaxInt32))
-}
-
-// evicts reports whether Jaeger's store is smaller than the traces a run
-// started, so that some were evicted (or are about to be).
-func (s *sink) evicts(traces int) bool {
-	return s.jaegerMax > 0 && traces > s.jaegerMax
-}
-
-// notes are what the report should say about the backend: for Jaeger, that
-// its store evicted traces (the cause of loss, not the pipeline), and a
-// read-back that failed. traces is how many distinct traces the services
-// exported.
-func (s *sink) notes(traces int) []string {
-	if s.jaegerMax == 0 {
-		return nil
-	}
-	var out []string
-	if n := s.jaegerMax; traces > n {
-		out = append(out, fmt.Sprintf("jaeger keeps only its newest %d traces; %d traces were started: %d traces evicted (raise backend.max-traces to keep them)",
-			n, traces, traces-n))
-	}
-	s.readMu.Lock()
-	if s.readErr != nil {
-		out = append(out, fmt.Sprintf("jaeger read-back failed: %v", s.readErr))
-	}
-	s.readMu.Unlock()
-	return out
-}
-
-// readJaeger reads every span back from Jaeger (or Tempo) and caches the
-// result.
-func (s *sink) readJaeger() {
-	from := s.opened.Add(-time.Minute)
-	to := time.Now().Add(time.Minute)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var spans []record.Span
-	var err error
-	if s.tempo != nil {
-		spans, err = s.tempo.Spans(ctx, from, to)
-	} else {
-		spans, _, err = s.jq.Spans(ctx, from, to)
-	}
-	s.readAt = time.Now()
-	s.readErr = err
-	if err == nil {
-		s.readSpan = spans
-		s.readN = int64(len(spans))
-	}
-}
-
-// quiet is how long the backend's span count must stand still before the
-// run counts it settled. A collector holds each trace for its tail-sampling
-// decision_wait and decides on a one-second tick, so behind one the count
-// must stand still for twice the decision_wait (at least 1s) plus that tick.
-func (s *sink) quiet() time.Duration {
-	if s.jq != nil || s.tempo != nil {
-		// Read back once a second: two unchanged reads in a row.
-		return 2 * time.Second
-	}
-	if s.collector == nil {
-		return 100 * time.Millisecond
-	}
-	return 2*max(s.collector.DecisionWait(), time.Second) + time.Second
-}
-
-// connect opens the connection every exporter of the run shares, to the
-// backend or to the pipe in front of it. It reconnects within a second of
-// the backend coming back, so an outage costs what it lasts and no more.
-func (s *sink) connect(target string) error {
-	conn, err := grpc.NewClient(target,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
-			MinConnectTimeout: time.Second,
-		}),
-	)
-	if err != nil {
-		return &RuntimeError{fmt.Errorf("connect to otlp endpoint %s: %w", target, err)}
-	}
-	s.conn = conn
-	return nil
-}
-
-// probe fails fast, before any load, when nothing listens at endpoint.
-func probe(ctx context.Context, endpoint string) error {
-	d := net.Dialer{Timeout: 3 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", endpoint)
-	if err != nil {
-		return fmt.Errorf("otlp backend at %s is unreachable: %w; start an OTLP gRPC receiver there (for instance `tracerig backend --grpc-addr %s`) or fix the endpoint", endpoint, err, endpoint)
-	}
-	return c.Close()
-}
-
-// probeInterval is how often the arrival probe polls: the resolution of
-// the times until queryable it measures.
-const probeInterval = 200 * time.Millisecond
-
-// startProbe starts measuring when spans become queryable, on a backend
-// read through Jaeger's or Tempo's API, by following traces of the loads'
-// entry services while the run goes on.
-func (s *sink) startProbe(loads []topology.Load) {
-	var src fixtures.ArrivalSource
-	switch {
-	case s.tempo != nil:
-		src, s.probeName = s.tempo.Arrivals(), "tempo"
-	case s.jq != nil:
-		src, s.probeName = s.jq, "jaeger"
-	default:
-		return
-	}
-	var services []string
-	for _, l := range loads {
-		for _, t := range l.Targets {
-			if !slices.Contains(services, t.Service) {
-				services = append(services, t.Service)
-			}
-		}
-	}
-	s.probe = fixtures.StartArrivalProbe(src, fixtures.ArrivalProbeOptions{Services: services, Interval: probeInterval})
-}
-
-// stopProbe ends the probe; applyArrivals then gives its times to the spans
-// read back.
-func (s *sink) stopProbe() {
-	if s.probe != nil {
-		s.probed, s.probePolls = s.probe.Stop()
-		s.probe = nil
-	}
-}
-
-// applyArrivals sets the arrival times the probe measured on the spans read
-// back and returns a note saying how they were measured ("" without a
-// probe).
-func (s *sink) applyArrivals(spans []record.Span) string {
-	if s.probed == nil {
-		return ""
-	}
-	n := fixtures.ApplyArrivals(spans, s.probed)
-	return fmt.Sprintf("time until queryable measured on %d traces followed whole (of %d followed) by polling %s every %s (%d polls): the times are when a span was first returned, to within %s",
-		n, len(s.probed), s.probeName, probeInterval, s.probePolls, probeInterval)
-}
-
-// spans reads every span back, or nil when the backend cannot be read.
-func (s *sink) spans() []record.Span {
-	if s.query != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		spans, err := s.query.Spans(ctx, 0)
-		if err != nil {
-			s.readMu.Lock()
-			s.readErr = err
-			s.readMu.Unlock()
-		}
-		return spans
-	}
-	if s.jq != nil || s.tempo != nil {
-		s.readMu.Lock()
-		defer s.readMu.Unlock()
-		s.readJaeger()
-		return s.readSpan
-	}
-	if s.embedded == nil {
-		return nil
-	}
-	return s.embedded.Spans()
-}
-
-// count is how many spans the backend holds, or -1 when unknown.
-func (s *sink) count() int64 {
-	if s.query != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.readMu.Lock()
-		defer s.readMu.Unlock()
-		if n, err := s.query.Count(ctx); err == nil {
-			s.readN = n
-		}
-		return s.readN
-	}
-	if s.jq != nil || s.tempo != nil {
-		// Jaeger and Tempo have no cheap count: spans read back, at most once a second.
-		s.readMu.Lock()
-		defer s.readMu.Unlock()
-		if time.Since(s.readAt) >= time.Second {
-			s.readJaeger()
-		}
-		return s.readN
-	}
-	if s.embedded == nil {
-		return -1
-	}
-	return s.embedded.Stats().Spans
-}
-
-func (s *sink) close(ctx context.Context) error {
-	s.stopProbe()
-	var err error
-	if s.conn != nil {
-		err = s.conn.Close()
-	}
-	if s.pipe != nil {
-		s.pipe.Close()
-	}
-	if s.collector != nil {
-		// Before the backend: the collector flushes what it holds on SIGTERM.
-		if e := s.collector.Shutdown(ctx); e != nil && err == nil {
-			err = e
-		}
-	}
-	if s.embedded != nil {
-		if e := s.embedded.Shutdown(ctx); e != nil && err == nil {
-			err = e
-		}
-	}
-	if s.jaeger != nil {
-		s.jq.Close()
-		if e := s.jaeger.Shutdown(ctx); e != nil && err == nil {
-			err = e
-		}
-	}
-	return err
 }
 
 // exportedTraces counts the distinct traces of the spans the exporters had

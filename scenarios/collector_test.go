@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
-	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/collector"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -18,7 +18,7 @@ import (
 // binary fails it.
 func requireCollector(t *testing.T) {
 	t.Helper()
-	requireBinary(t, fixtures.FindCollector, "TRACERIG_REQUIRE_COLLECTOR", "collector", "tools/collector/build.sh")
+	requireBinary(t, collector.Find, "TRACERIG_REQUIRE_COLLECTOR", "collector", "tools/collector/build.sh")
 }
 
 // TestCollectorTailSamplingEndToEnd runs a shop-like topology, with a payment service that fails
@@ -90,7 +90,7 @@ func TestCollectorScenarioBuiltInGo(t *testing.T) {
 
 func TestCollectorMissingBinary(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "otelcol-tracerig")
-	t.Setenv(fixtures.CollectorEnv, missing)
+	t.Setenv(collector.Env, missing)
 	sc := load(t, "testdata/collector/tail-sampling.yaml")
 	_, err := Run(t.Context(), sc, Options{})
 	var rt *RuntimeError

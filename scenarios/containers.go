@@ -7,7 +7,8 @@ import (
 	"path"
 	"time"
 
-	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/embedded"
+	"github.com/tracerig/tracerig/fixtures/jaeger"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/containers"
 	"github.com/tracerig/tracerig/topology"
@@ -28,15 +29,18 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers: %w", err)}
 	}
 	copts := containers.Options{Seed: seed, Source: src, Log: opts.Progress, ExportRetry: exportRetryFor(opts).MaxElapsedTime}
-	var snk *sink
+	var (
+		snk       *sink
+		maxTraces int // of the Jaeger container's store
+	)
 	switch {
 	case hostExport(sc, faults, opts):
 		if snk, err = openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint); err != nil {
 			return nil, nil, err
 		}
-		copts.HostEndpoint = snk.endpoint
+		copts.HostEndpoint = snk.Endpoint()
 		if needsPipe(faults) || opts.Control != "" {
-			if snk.pipe, err = simulator.NewPipe(snk.endpoint); err != nil {
+			if snk.pipe, err = simulator.NewPipe(snk.Endpoint()); err != nil {
 				snk.close(context.Background())
 				return nil, nil, &RuntimeError{err}
 			}
@@ -47,29 +51,30 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 		if sc.File != "" {
 			dir = path.Dir(sc.File)
 		}
-		bin, err := fixtures.FindJaeger(dir)
+		bin, err := jaeger.Find(dir)
 		if err != nil {
 			return nil, nil, &RuntimeError{fmt.Errorf("backend jaeger: %w", err)}
 		}
-		maxTraces := sizeBackend(sc.Backend, loads).MaxTraces
+		maxTraces = sizeBackend(sc.Backend, loads).MaxTraces
 		copts.Jaeger = bin
-		copts.JaegerConfig = fixtures.JaegerConfig("0.0.0.0:4317", "0.0.0.0:16686", "0.0.0.0:16685", maxTraces)
-		snk = &sink{jaegerMax: maxTraces, endpoint: "jaeger:4317 (container)"}
+		copts.JaegerConfig = jaeger.Config("0.0.0.0:4317", "0.0.0.0:16686", "0.0.0.0:16685", maxTraces)
 	default:
 		copts.Backend = true
-		snk = &sink{endpoint: "backend:4317 (container)"}
 	}
 	crt := containers.New(sc.Topology, copts)
 	if err := crt.Start(ctx); err != nil {
-		snk.close(context.Background())
+		if snk != nil {
+			snk.close(context.Background())
+		}
 		return nil, nil, &RuntimeError{fmt.Errorf("start topology %s in containers: %w", sc.Topology.Name, err)}
 	}
-	snk.opened = time.Now()
 	switch {
+	case snk != nil:
+		snk.opened = time.Now()
 	case copts.Jaeger != "":
-		snk.jq = fixtures.NewJaegerQuery(crt.BackendURL())
-	case copts.Backend:
-		snk.query = fixtures.NewQueryClient(crt.BackendURL())
+		snk = &sink{Backend: jaeger.New("jaeger:4317 (container)", crt.BackendURL(), jaeger.WithMaxTraces(maxTraces)), opened: time.Now()}
+	default:
+		snk = &sink{Backend: embedded.NewRemote("backend:4317 (container)", crt.BackendURL()), opened: time.Now()}
 	}
 	return crt, snk, nil
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
-	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/simulator/containers"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -204,7 +204,7 @@ func TestContainerCollector(t *testing.T) {
 // containers' exporters acknowledged must be in it.
 func TestContainerOTLPEndpoint(t *testing.T) {
 	requireDocker(t)
-	b := fixtures.NewBackend()
+	b := embedded.New()
 	if err := b.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}

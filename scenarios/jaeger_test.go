@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
-	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/jaeger"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -17,7 +17,7 @@ import (
 // is set (CI sets it after tools/jaeger/build.sh), when a missing binary fails it.
 func requireJaeger(t *testing.T) {
 	t.Helper()
-	requireBinary(t, fixtures.FindJaeger, "TRACERIG_REQUIRE_JAEGER", "jaeger", "tools/jaeger/build.sh")
+	requireBinary(t, jaeger.Find, "TRACERIG_REQUIRE_JAEGER", "jaeger", "tools/jaeger/build.sh")
 }
 
 // requireBinary skips the test when find finds no binary, unless the
@@ -185,7 +185,7 @@ func mustRead(t *testing.T, file string) string {
 // with a runtime error naming the binary and the build command.
 func TestJaegerMissingBinaryFailsBeforeLoad(t *testing.T) {
 	missing := t.TempDir() + "/jaeger"
-	t.Setenv(fixtures.JaegerEnv, missing)
+	t.Setenv(jaeger.Env, missing)
 	sc := quickstartOnJaeger(t, topology.Backend{Type: topology.BackendJaeger})
 	rep, err := Run(t.Context(), sc, Options{})
 	var rerr *RuntimeError

@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/embedded"
+	"github.com/tracerig/tracerig/fixtures/jaeger"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -14,8 +15,8 @@ import (
 // the scenario names.
 func TestOTLPWithJaegerQuery(t *testing.T) {
 	requireJaeger(t)
-	bin, _ := fixtures.FindJaeger()
-	j, err := fixtures.StartJaeger(t.Context(), bin)
+	bin, _ := jaeger.Find()
+	j, err := jaeger.Start(t.Context(), bin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +25,7 @@ func TestOTLPWithJaegerQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Backend = topology.Backend{Type: topology.BackendOTLP, Endpoint: j.OTLPEndpoint(),
+	sc.Backend = topology.Backend{Type: topology.BackendOTLP, Endpoint: j.Endpoint(),
 		Query: topology.BackendQuery{Type: "jaeger", URL: j.QueryURL()}}
 	d := time.Second
 	rep, err := Run(t.Context(), sc, Options{Duration: &d, OutDir: t.TempDir()})
@@ -40,7 +41,7 @@ func TestOTLPWithJaegerQuery(t *testing.T) {
 // TestOTLPEndpointFromEnvironment: an otlp backend without an endpoint
 // takes the standard OTEL_EXPORTER_OTLP_* variables.
 func TestOTLPEndpointFromEnvironment(t *testing.T) {
-	b := fixtures.NewBackend()
+	b := embedded.New()
 	if err := b.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -132,7 +132,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		stop = rt.Shutdown
 	}
 	defer snk.close(context.Background())
-	if err := announceExternal(sc.Topology, rt, snk.endpoint, opts); err != nil {
+	if err := announceExternal(sc.Topology, rt, snk.Endpoint(), opts); err != nil {
 		stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -225,8 +225,8 @@ func gather(rt *simulator.Runtime, snk *sink, planned []topology.Fault, ev *repo
 		Topology:   ev.Scenario.Topology,
 		Hops:       snap.Hops,
 		Ended:      snap.Ended,
-		ReadBack:   snk.noReadBack == "",
-		NoReadBack: snk.noReadBack,
+		ReadBack:   snk.noReadBack() == "",
+		NoReadBack: snk.noReadBack(),
 	}
 	snk.stopProbe()
 	var probeNote string
@@ -239,7 +239,7 @@ func gather(rt *simulator.Runtime, snk *sink, planned []topology.Fault, ev *repo
 		ev.BackendNotes = append(ev.BackendNotes, probeNote)
 	}
 	if snk.evicts(exportedTraces(snap.Ended)) {
-		in.BackendLoss = fmt.Sprintf("evicted by jaeger, which keeps only its newest %d traces", snk.jaegerMax)
+		in.BackendLoss = fmt.Sprintf("evicted by jaeger, which keeps only its newest %d traces", snk.maxTraces())
 	}
 	ev.Input = in
 }
@@ -257,10 +257,11 @@ func judge(ev *report.Evidence, expects []topology.Expect) *report.Report {
 // describeBackend says where the run's spans went.
 func describeBackend(b topology.Backend, s *sink) report.BackendReport {
 	typ := string(b.Type)
-	if s.embedded == nil && s.query == nil && b.Type == topology.BackendEmbedded {
-		typ = "otlp"
+	if _, ok := s.Backend.(exportOnly); ok && b.Type == topology.BackendEmbedded {
+		typ = "otlp" // --otlp-endpoint
 	}
-	return report.BackendReport{Type: typ, Endpoint: s.endpoint, ReadBack: s.noReadBack == "", Reason: s.noReadBack}
+	reason := s.noReadBack()
+	return report.BackendReport{Type: typ, Endpoint: s.Endpoint(), ReadBack: reason == "", Reason: reason}
 }
 
 // startInProcess opens the scenario's backend and starts every service
@@ -276,9 +277,9 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 			snk.close(context.Background())
 		}
 	}()
-	target := snk.endpoint
+	target := snk.Endpoint()
 	if needsPipe(faults) || opts.Control != "" {
-		if snk.pipe, err = simulator.NewPipe(snk.endpoint); err != nil {
+		if snk.pipe, err = simulator.NewPipe(snk.Endpoint()); err != nil {
 			return nil, nil, &RuntimeError{err}
 		}
 		target = snk.pipe.Addr()
@@ -373,7 +374,7 @@ func awaitBackend(ctx context.Context, snk *sink, l *simulator.Ledger, limit tim
 		return false, 0
 	}
 	want := int64(l.Totals().SpansExported)
-	if snk.collector != nil || snk.evicts(l.Totals().Requests) {
+	if snk.samples() || snk.evicts(l.Totals().Requests) {
 		// A collector may sample spans away; a Jaeger store smaller than
 		// the run evicts them: wait for the count to stop moving.
 		want = 0

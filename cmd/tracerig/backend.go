@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/embedded"
 )
+
+// addrFlags names the flag that sets each receiver's listen address.
+var addrFlags = map[string]string{"grpc": "--grpc-addr", "http": "--http-addr"}
 
 // backendCmd runs the embedded OTLP backend alone until interrupted,
 // printing what it receives.
@@ -31,9 +35,9 @@ func backendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() != 0 {
 		return usageError("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	b := fixtures.NewBackend(fixtures.WithGRPCAddr(*grpcAddr), fixtures.WithHTTPAddr(*httpAddr))
+	b := embedded.New(embedded.WithGRPCAddr(*grpcAddr), embedded.WithHTTPAddr(*httpAddr))
 	if err := b.Start(ctx); err != nil {
-		return &exitError{code: exitRuntime, err: err}
+		return &exitError{code: exitRuntime, err: flagWorded(err)}
 	}
 	fmt.Fprintf(stdout, "tracerig backend: OTLP/gRPC on %s, OTLP/HTTP and query API on http://%s\n", b.GRPCAddr(), b.HTTPAddr())
 	fmt.Fprintf(stdout, "export with: OTEL_EXPORTER_OTLP_ENDPOINT=http://%s OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n", b.GRPCAddr())
@@ -48,8 +52,27 @@ func backendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return b.Shutdown(stopCtx)
 }
 
+// flagWorded words the fix of an address that could not be bound in terms
+// of the flag that sets it.
+func flagWorded(err error) error {
+	var le *embedded.ListenError
+	if !errors.As(err, &le) {
+		return err
+	}
+	return &reworded{msg: le.Message(addrFlags[le.Receiver]), err: err}
+}
+
+// reworded is err with another message.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (e *reworded) Error() string { return e.msg }
+func (e *reworded) Unwrap() error { return e.err }
+
 // printStats prints a line per interval in which something arrived.
-func printStats(ctx context.Context, w io.Writer, b *fixtures.Backend, interval time.Duration) {
+func printStats(ctx context.Context, w io.Writer, b *embedded.Backend, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	last, lastAt := b.Stats(), time.Now()

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/embedded"
 	rusage "github.com/tracerig/tracerig/internal/usage"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 )
@@ -85,10 +85,10 @@ func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	var backend *fixtures.Backend
+	var backend *embedded.Backend
 	endpoint := *f.endpoint
 	if endpoint == "" {
-		backend = fixtures.NewBackend()
+		backend = embedded.New()
 		if err := backend.Start(ctx); err != nil {
 			return &exitError{code: exitRuntime, err: err}
 		}
@@ -190,7 +190,7 @@ func runBlast(ctx context.Context, g *synthetic.Generator, endpoint string, f *b
 // readBack compares what the embedded backend holds with what was sent:
 // the span and trace counts, and a sample of traces recomputed from their
 // sequence numbers (Generator.Expect).
-func readBack(g *synthetic.Generator, st synthetic.Stats, b *fixtures.Backend) (string, bool) {
+func readBack(g *synthetic.Generator, st synthetic.Stats, b *embedded.Backend) (string, bool) {
 	bs := b.Stats()
 	ok := bs.Spans == st.Delivered && bs.Rejected == 0
 	if st.Undelivered() == 0 && uint64(bs.Traces) != st.Traces {

@@ -12,7 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tracerig/tracerig/assert"
-	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/embedded"
 )
 
 // The run tests use the small scenarios in testdata: a second of load at
@@ -335,9 +335,9 @@ func TestRunCancelledBeforeStart(t *testing.T) {
 
 // startBackend starts an embedded backend on free loopback ports and shuts
 // it down at cleanup.
-func startBackend(t *testing.T) *fixtures.Backend {
+func startBackend(t *testing.T) *embedded.Backend {
 	t.Helper()
-	b := fixtures.NewBackend()
+	b := embedded.New()
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/tracerig/tracerig/fixtures"
+	"github.com/tracerig/tracerig/fixtures/embedded"
 )
 
 // expectedSpans is the span count of traces [0, traces).
@@ -34,9 +34,9 @@ func expectedSpans(g *Generator, traces uint64) int64 {
 	return want
 }
 
-func startBackend(t *testing.T) *fixtures.Backend {
+func startBackend(t *testing.T) *embedded.Backend {
 	t.Helper()
-	b := fixtures.NewBackend()
+	b := embedded.New()
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +63,12 @@ func TestRunEmbeddedBackend(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		protocol Protocol
-		endpoint func(b *fixtures.Backend) string
+		endpoint func(b *embedded.Backend) string
 	}{
-		{"grpc", ProtocolGRPC, (*fixtures.Backend).GRPCAddr},
-		{"http host:port", ProtocolHTTP, (*fixtures.Backend).HTTPAddr},
-		{"http URL", ProtocolHTTP, func(b *fixtures.Backend) string { return "http://" + b.HTTPAddr() + "/v1/traces" }},
-		{"http URL without path", ProtocolHTTP, func(b *fixtures.Backend) string { return "http://" + b.HTTPAddr() }},
+		{"grpc", ProtocolGRPC, (*embedded.Backend).GRPCAddr},
+		{"http host:port", ProtocolHTTP, (*embedded.Backend).HTTPAddr},
+		{"http URL", ProtocolHTTP, func(b *embedded.Backend) string { return "http://" + b.HTTPAddr() + "/v1/traces" }},
+		{"http URL without path", ProtocolHTTP, func(b *embedded.Backend) string { return "http://" + b.HTTPAddr() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := startBackend(t)
