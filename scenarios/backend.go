@@ -21,11 +21,11 @@ import (
 	"github.com/tracerig/tracerig/topology"
 )
 
-// Backend is a tracing backend as a run sees it: where the services export
+// backend is a tracing backend as a run sees it: where the services export
 // and where their spans are read back from. Its methods are safe for
 // concurrent use. What only some backends have is an optional interface,
 // checked where it matters: counter, evicter, sampler and arrival.Source.
-type Backend interface {
+type backend interface {
 	// Name names the backend in the report: "embedded", "jaeger", …
 	Name() string
 	// Endpoint is the OTLP/gRPC host:port the services export to.
@@ -62,7 +62,7 @@ type sampler interface {
 // is the scenario's path ("" for one built in Go): a collector config is
 // relative to its folder, and the collector and Jaeger binaries are looked
 // for above it. override is --otlp-endpoint.
-func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override string) (Backend, error) {
+func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override string) (backend, error) {
 	if override != "" {
 		return reached(ctx, exportOnly{endpoint: override,
 			reason: fmt.Sprintf("spans were exported to %s (--otlp-endpoint), which tracerig cannot read back", override)})
@@ -85,7 +85,7 @@ func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override
 
 // openOTLP reaches an otlp backend, read back through the query API it
 // names, if any.
-func openOTLP(ctx context.Context, b topology.Backend) (Backend, error) {
+func openOTLP(ctx context.Context, b topology.Backend) (backend, error) {
 	endpoint := b.Endpoint
 	if endpoint == "" {
 		var err error
@@ -105,7 +105,7 @@ func openOTLP(ctx context.Context, b topology.Backend) (Backend, error) {
 
 // reached returns b once something listens at its endpoint, so that a run
 // fails before any load when nothing does.
-func reached(ctx context.Context, b Backend) (Backend, error) {
+func reached(ctx context.Context, b backend) (backend, error) {
 	if err := probe(ctx, b.Endpoint()); err != nil {
 		b.Shutdown(context.Background())
 		return nil, &RuntimeError{err}
@@ -126,7 +126,7 @@ func startEmbedded(ctx context.Context) (*embedded.Backend, error) {
 // config, exporting to the embedded backend. The binary is $TRACERIG_COLLECTOR
 // or bin/otelcol-tracerig in the tracerig checkout above the scenario file or
 // the working directory.
-func startCollector(ctx context.Context, b topology.Backend, scenarioFile string) (Backend, error) {
+func startCollector(ctx context.Context, b topology.Backend, scenarioFile string) (backend, error) {
 	store, err := startEmbedded(ctx)
 	if err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ func (b behindCollector) Shutdown(ctx context.Context) error {
 // startJaeger starts Jaeger v2 with its in-memory store sized to
 // b.MaxTraces (see sizeBackend). The binary is $TRACERIG_JAEGER or bin/jaeger
 // in the tracerig checkout above the scenario file or the working directory.
-func startJaeger(ctx context.Context, b topology.Backend, scenarioFile string) (Backend, error) {
+func startJaeger(ctx context.Context, b topology.Backend, scenarioFile string) (backend, error) {
 	bin, err := jaeger.Find(scenarioDir(scenarioFile))
 	if err != nil {
 		return nil, &RuntimeError{fmt.Errorf("backend jaeger: %w", err)}

@@ -72,9 +72,9 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 	case snk != nil:
 		snk.opened = time.Now()
 	case copts.Jaeger != "":
-		snk = &sink{Backend: jaeger.New("jaeger:4317 (container)", crt.BackendURL(), jaeger.WithMaxTraces(maxTraces)), opened: time.Now()}
+		snk = &sink{backend: jaeger.New("jaeger:4317 (container)", crt.BackendURL(), jaeger.WithMaxTraces(maxTraces)), opened: time.Now()}
 	default:
-		snk = &sink{Backend: embedded.NewRemote("backend:4317 (container)", crt.BackendURL()), opened: time.Now()}
+		snk = &sink{backend: embedded.NewRemote("backend:4317 (container)", crt.BackendURL()), opened: time.Now()}
 	}
 	return crt, snk, nil
 }

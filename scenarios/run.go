@@ -257,7 +257,7 @@ func judge(ev *report.Evidence, expects []topology.Expect) *report.Report {
 // describeBackend says where the run's spans went.
 func describeBackend(b topology.Backend, s *sink) report.BackendReport {
 	typ := string(b.Type)
-	if _, ok := s.Backend.(exportOnly); ok && b.Type == topology.BackendEmbedded {
+	if _, ok := s.backend.(exportOnly); ok && b.Type == topology.BackendEmbedded {
 		typ = "otlp" // --otlp-endpoint
 	}
 	reason := s.noReadBack()

@@ -21,7 +21,7 @@ import (
 // every exporter shares and the pipe in front of the backend for pipeline
 // faults, and what the run learnt from reading it.
 type sink struct {
-	Backend
+	backend
 	conn *grpc.ClientConn
 	pipe *simulator.Pipe // between exporters and backend, for pipeline faults
 	// opened is when the backend was opened: read-back covers spans sent
@@ -53,16 +53,16 @@ type arrivals struct {
 // openSink opens the backend the run exports to (see openBackend).
 func openSink(ctx context.Context, b topology.Backend, scenarioFile, override string) (*sink, error) {
 	opened := time.Now()
-	backend, err := openBackend(ctx, b, scenarioFile, override)
+	be, err := openBackend(ctx, b, scenarioFile, override)
 	if err != nil {
 		return nil, err
 	}
-	return &sink{Backend: backend, opened: opened}, nil
+	return &sink{backend: be, opened: opened}, nil
 }
 
 // noReadBack says why spans cannot be read back; "" when they can.
 func (s *sink) noReadBack() string {
-	if e, ok := s.Backend.(exportOnly); ok {
+	if e, ok := s.backend.(exportOnly); ok {
 		return e.reason
 	}
 	return ""
@@ -71,7 +71,7 @@ func (s *sink) noReadBack() string {
 // maxTraces is the size of the backend's store when it keeps only its
 // newest traces, else 0.
 func (s *sink) maxTraces() int {
-	if e, ok := s.Backend.(evicter); ok {
+	if e, ok := s.backend.(evicter); ok {
 		return e.MaxTraces()
 	}
 	return 0
@@ -86,7 +86,7 @@ func (s *sink) evicts(traces int) bool {
 
 // samples reports whether a stage in front of the backend may drop spans.
 func (s *sink) samples() bool {
-	_, ok := s.Backend.(sampler)
+	_, ok := s.backend.(sampler)
 	return ok
 }
 
@@ -117,7 +117,7 @@ func (s *sink) notes(traces int) []string {
 // decision_wait and decides on a one-second tick, so behind one the count
 // must stand still for twice the decision_wait (at least 1s) plus that tick.
 func (s *sink) quiet() time.Duration {
-	switch b := s.Backend.(type) {
+	switch b := s.backend.(type) {
 	case sampler:
 		return 2*max(b.DecisionWait(), time.Second) + time.Second
 	case counter, exportOnly:
@@ -129,7 +129,7 @@ func (s *sink) quiet() time.Duration {
 
 // count is how many spans the backend holds, or -1 when unknown.
 func (s *sink) count() int64 {
-	switch b := s.Backend.(type) {
+	switch b := s.backend.(type) {
 	case exportOnly:
 		return -1
 	case counter:
@@ -199,7 +199,7 @@ const probeInterval = 200 * time.Millisecond
 // that records no arrival times but can be polled for them, by following
 // traces of the loads' entry services while the run goes on.
 func (s *sink) startProbe(loads []topology.Load) {
-	src, ok := s.Backend.(arrival.Source)
+	src, ok := s.backend.(arrival.Source)
 	if !ok {
 		return
 	}

@@ -62,7 +62,7 @@ func TestSinkByBackend(t *testing.T) {
 	twoSpans := []record.Span{{Trace: record.TraceID{1}}, {Trace: record.TraceID{1}}}
 	for _, tc := range []struct {
 		name      string
-		backend   Backend
+		be        backend
 		count     int64
 		quiet     time.Duration
 		samples   bool
@@ -77,7 +77,7 @@ func TestSinkByBackend(t *testing.T) {
 		{"samples without tail sampling", &fakeSampler{fakeCounter{n: 3}, 0}, 3, 3 * time.Second, true, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &sink{Backend: tc.backend, opened: time.Now()}
+			s := &sink{backend: tc.be, opened: time.Now()}
 			if got := s.count(); got != tc.count {
 				t.Errorf("count = %d, want %d", got, tc.count)
 			}
@@ -102,7 +102,7 @@ func TestSinkByBackend(t *testing.T) {
 // succeeded, and the notes of an evicting store tell of it and of evictions.
 func TestSinkReadBack(t *testing.T) {
 	store := &fakeStore{fakeReader{name: "jaeger", spans: []record.Span{{}, {}, {}}}, 2}
-	s := &sink{Backend: store, opened: time.Now()}
+	s := &sink{backend: store, opened: time.Now()}
 	s.count()
 	s.count()
 	if store.reads != 1 {
@@ -122,7 +122,7 @@ func TestSinkReadBack(t *testing.T) {
 	if !s.evicts(3) || s.evicts(2) {
 		t.Error("evicts: want true above the store's size only")
 	}
-	if got := (&sink{Backend: &fakeReader{name: "tempo", err: store.err}}).notes(5); got != nil {
+	if got := (&sink{backend: &fakeReader{name: "tempo", err: store.err}}).notes(5); got != nil {
 		t.Errorf("notes of a store that does not evict: %q", got)
 	}
 }
@@ -130,12 +130,12 @@ func TestSinkReadBack(t *testing.T) {
 // TestDescribeBackend: an endpoint given on the command line reports as
 // otlp, without read-back.
 func TestDescribeBackend(t *testing.T) {
-	override := &sink{Backend: exportOnly{endpoint: "x:1", reason: "spans were exported to x:1"}}
+	override := &sink{backend: exportOnly{endpoint: "x:1", reason: "spans were exported to x:1"}}
 	got := describeBackend(topology.Backend{Type: topology.BackendEmbedded}, override)
 	if got.Type != "otlp" || got.Endpoint != "x:1" || got.ReadBack || !strings.Contains(got.Reason, "x:1") {
 		t.Errorf("override: %+v", got)
 	}
-	got = describeBackend(topology.Backend{Type: topology.BackendJaeger}, &sink{Backend: &fakeStore{max: 1}})
+	got = describeBackend(topology.Backend{Type: topology.BackendJaeger}, &sink{backend: &fakeStore{max: 1}})
 	if got.Type != "jaeger" || !got.ReadBack || got.Reason != "" {
 		t.Errorf("jaeger: %+v", got)
 	}
