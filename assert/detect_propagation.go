@@ -157,15 +157,39 @@ func (d *detectCheck) uninstrument() (bool, string) {
 	if d.idx == nil {
 		d.ledgerOnly("server spans in the backend")
 	}
-	var t tally
-	spansIn, callsIn := 0, 0
 	subject := targetName(d.tgt)
+	t, callsIn, traced := d.uninstrumentedHops(subject)
+	spansIn := 0
+	if d.idx != nil {
+		spansIn = d.serverSpansInside(traced, subject)
+	}
+	b := d.countServiceBreaks()
+	d.stat(t)
+	d.stats["breaks_inside"], d.stats["breaks_outside"] = float64(b.in), float64(b.out)
+	d.stats["backend_server_spans_inside"] = float64(spansIn)
+	s := fmt.Sprintf("%d of %d hops into %s started no server span inside, %d of %d outside; %d server spans of it in the backend inside; breaks on its edges: %d inside, %d outside",
+		t.in, t.popIn, subject, t.out, t.popOut, spansIn, b.in, b.out)
+	// Without forwarded headers the target's own calls lose the trace; a
+	// target that made no call inside has nothing to break.
+	needBreaks := !d.plan.Forward && callsIn > 0
+	if needBreaks {
+		s += fmt.Sprintf(" (headers not forwarded on %d calls out of it inside: breaks inside required)", callsIn)
+	}
+	if why := uninstrumentWhy(t, b, spansIn, needBreaks); len(why) > 0 {
+		return false, s + ": " + strings.Join(why, "; ")
+	}
+	return true, s + ": visible during the fault only"
+}
+
+// uninstrumentedHops tallies the received hops into the target that
+// started no server span, counts the target's calls out inside, and
+// returns the server spans the ledger says hops into the target started:
+// a hop in flight as a window opened may have been judged before the fault
+// took hold, and its span, starting just after, is the ledger's to place,
+// not the backend's.
+func (d *detectCheck) uninstrumentedHops(subject string) (t tally, callsIn int, traced map[spanRef]bool) {
 	l := d.ledger()
-	// traced are the server spans the ledger says hops into the target
-	// started: a hop in flight as a window opened may have been judged
-	// before the fault took hold, and its span, starting just after, is
-	// the ledger's to place, not the backend's.
-	traced := make(map[spanRef]bool)
+	traced = make(map[spanRef]bool)
 	for i := range l.hops {
 		h := &l.hops[i]
 		if d.isTargetCaller(h) && l.checked(int32(i)) {
@@ -184,35 +208,34 @@ func (d *detectCheck) uninstrument() (bool, string) {
 		}
 		t.add(d.effectIn(z, w, h.SentAt, nil, subject, "hop started no server span", d.hopEx(h, "")), z, true)
 	}
-	if d.idx != nil {
-		// An uninstrumented callee has no span ID in the ledger to look up:
-		// any other server span of the service starting inside a window is
-		// one too many.
-		x := d.idx
-		for e := range x.ents {
-			s := x.span(int32(e))
-			if s.Kind != record.KindServer || s.Service != d.tgt.Service || !d.instanceOK(s.Instance) ||
-				traced[spanRef{s.Trace, s.ID}] {
-				continue
-			}
-			if z, w := d.zoneOf(s.Start, 0); z == zoneIn {
-				spansIn++
-				d.found.add(subject, "server span in the backend within "+d.windows(), w.attr, d.spanEx(s)).Status = FindingInfo
-			}
+	return t, callsIn, traced
+}
+
+// serverSpansInside counts the target's server spans in the backend that
+// started inside a window and that no hop of the ledger started, noting
+// each. An uninstrumented callee has no span ID in the ledger to look up:
+// any such span is one too many.
+func (d *detectCheck) serverSpansInside(traced map[spanRef]bool, subject string) int {
+	n := 0
+	x := d.idx
+	for e := range x.ents {
+		s := x.span(int32(e))
+		if s.Kind != record.KindServer || s.Service != d.tgt.Service || !d.instanceOK(s.Instance) ||
+			traced[spanRef{s.Trace, s.ID}] {
+			continue
+		}
+		if z, w := d.zoneOf(s.Start, 0); z == zoneIn {
+			n++
+			d.found.add(subject, "server span in the backend within "+d.windows(), w.attr, d.spanEx(s)).Status = FindingInfo
 		}
 	}
-	b := d.countServiceBreaks()
-	d.stat(t)
-	d.stats["breaks_inside"], d.stats["breaks_outside"] = float64(b.in), float64(b.out)
-	d.stats["backend_server_spans_inside"] = float64(spansIn)
-	s := fmt.Sprintf("%d of %d hops into %s started no server span inside, %d of %d outside; %d server spans of it in the backend inside; breaks on its edges: %d inside, %d outside",
-		t.in, t.popIn, subject, t.out, t.popOut, spansIn, b.in, b.out)
-	// Without forwarded headers the target's own calls lose the trace; a
-	// target that made no call inside has nothing to break.
-	needBreaks := !d.plan.Forward && callsIn > 0
-	if needBreaks {
-		s += fmt.Sprintf(" (headers not forwarded on %d calls out of it inside: breaks inside required)", callsIn)
-	}
+	return n
+}
+
+// uninstrumentWhy says why an uninstrument fault was not visible as
+// planted, from the uninstrumented hops t, the breaks b on the target's
+// edges and its server spans in the backend inside; nothing when it was.
+func uninstrumentWhy(t, b tally, spansIn int, needBreaks bool) []string {
 	var why []string
 	if t.in == 0 {
 		why = append(why, "no hop inside went uninstrumented")
@@ -229,10 +252,7 @@ func (d *detectCheck) uninstrument() (bool, string) {
 	if needBreaks && b.in == 0 {
 		why = append(why, "no break although headers are not forwarded")
 	}
-	if len(why) > 0 {
-		return false, s + ": " + strings.Join(why, "; ")
-	}
-	return true, s + ": visible during the fault only"
+	return why
 }
 
 // skewTolerance is how far a child may leave its parent's time before it

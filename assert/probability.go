@@ -118,83 +118,108 @@ func samplingProbability(in Input, idx *spanIndex, found *findings, stats map[st
 		part.observed = "consistent probability needs the backend's spans: " + noReadBack(in)
 		return part
 	}
-	thresholds := make(map[string]int)
-	checked, failing, changes, rootless := 0, 0, 0, 0
+	c := &probCheck{found: found, thresholds: make(map[string]int)}
 	for t := range int32(idx.numTraces()) {
 		lo, hi := idx.segment(t)
-		var root *spanThreshold
-		var rootSt spanThreshold
-		for e := lo; e < hi; e++ {
-			if sp := idx.span(e); !sp.Parent.IsValid() {
-				rootSt = readThreshold(sp)
-				root = &rootSt
-				break
-			}
-		}
+		root := rootThreshold(idx, lo, hi)
 		if root == nil {
-			rootless++
+			c.rootless++
 		}
 		for e := lo; e < hi; e++ {
-			sp := idx.span(e)
-			st := readThreshold(sp)
-			example := func() string {
-				return fmt.Sprintf("trace %s span %s (%s %s) tracestate %q", sp.Trace, sp.ID, sp.Service, sp.Name, sp.TraceState)
-			}
-			if st.badText != "" {
-				found.add(sp.Service, msgMalformedOT+": "+st.badText, attrNone, example)
-				failing++
-				continue
-			}
-			if !st.hasTh {
-				if root != nil && root.hasTh {
-					found.add(sp.Service, msgMissingTh, attrNone, example)
-					failing++
-				}
-				continue
-			}
-			checked++
-			thresholds[st.thText]++
-			if st.rv < st.th {
-				found.add(sp.Service, msgBelowThreshold, attrNone, func() string {
-					return fmt.Sprintf("%s: rv %014x < th %014x", example(), st.rv, st.th)
-				})
-				failing++
-			}
-			if root != nil && root.hasTh && st.th != root.th {
-				changes++
-				msg := msgThRaised
-				if st.th < root.th {
-					msg = msgThLowered
-				}
-				found.add(sp.Service, msg, attrNone, func() string {
-					return fmt.Sprintf("%s: th %s, root th %s", example(), st.thText, root.thText)
-				})
-			}
+			c.span(idx.span(e), root)
 		}
 	}
-	stats["spans_checked"] = float64(checked)
-	stats["thresholds_seen"] = float64(len(thresholds))
-	stats["threshold_changes"] = float64(changes)
-	stats["probability_violations"] = float64(failing)
-	seen := make([]string, 0, len(thresholds))
-	for th, n := range thresholds {
+	return c.describe(part, len(idx.ents), stats)
+}
+
+// probCheck is one run of the consistent probability part of the sampling
+// check.
+type probCheck struct {
+	found      *findings
+	thresholds map[string]int // spans per threshold, as written
+	checked    int            // spans with a threshold
+	failing    int            // findings that fail the check
+	changes    int            // spans whose threshold is not their root's
+	rootless   int            // traces without a root span
+}
+
+// rootThreshold returns what the root span among the index entries lo to
+// hi says of probability sampling; nil without a root.
+func rootThreshold(idx *spanIndex, lo, hi int32) *spanThreshold {
+	for e := lo; e < hi; e++ {
+		if sp := idx.span(e); !sp.Parent.IsValid() {
+			st := readThreshold(sp)
+			return &st
+		}
+	}
+	return nil
+}
+
+// span checks the threshold of sp against its randomness and against
+// root's threshold (root is nil without a root).
+func (c *probCheck) span(sp *record.Span, root *spanThreshold) {
+	st := readThreshold(sp)
+	example := func() string {
+		return fmt.Sprintf("trace %s span %s (%s %s) tracestate %q", sp.Trace, sp.ID, sp.Service, sp.Name, sp.TraceState)
+	}
+	if st.badText != "" {
+		c.found.add(sp.Service, msgMalformedOT+": "+st.badText, attrNone, example)
+		c.failing++
+		return
+	}
+	if !st.hasTh {
+		if root != nil && root.hasTh {
+			c.found.add(sp.Service, msgMissingTh, attrNone, example)
+			c.failing++
+		}
+		return
+	}
+	c.checked++
+	c.thresholds[st.thText]++
+	if st.rv < st.th {
+		c.found.add(sp.Service, msgBelowThreshold, attrNone, func() string {
+			return fmt.Sprintf("%s: rv %014x < th %014x", example(), st.rv, st.th)
+		})
+		c.failing++
+	}
+	if root != nil && root.hasTh && st.th != root.th {
+		c.changes++
+		msg := msgThRaised
+		if st.th < root.th {
+			msg = msgThLowered
+		}
+		c.found.add(sp.Service, msg, attrNone, func() string {
+			return fmt.Sprintf("%s: th %s, root th %s", example(), st.thText, root.thText)
+		})
+	}
+}
+
+// describe fills stats and the part's outcome; spans is the number of
+// spans in the backend.
+func (c *probCheck) describe(part samplingPart, spans int, stats map[string]float64) samplingPart {
+	stats["spans_checked"] = float64(c.checked)
+	stats["thresholds_seen"] = float64(len(c.thresholds))
+	stats["threshold_changes"] = float64(c.changes)
+	stats["probability_violations"] = float64(c.failing)
+	seen := make([]string, 0, len(c.thresholds))
+	for th, n := range c.thresholds {
 		seen = append(seen, fmt.Sprintf("th:%s ×%d", th, n))
 	}
 	slices.Sort(seen)
 	switch {
-	case checked == 0 && failing == 0:
+	case c.checked == 0 && c.failing == 0:
 		part.status = StatusFail
-		part.observed = fmt.Sprintf("no span of the %d in the backend carries an ot=th threshold: consistent probability sampling is not in effect", len(idx.ents))
+		part.observed = fmt.Sprintf("no span of the %d in the backend carries an ot=th threshold: consistent probability sampling is not in effect", spans)
 		return part
-	case failing > 0:
+	case c.failing > 0:
 		part.status = StatusFail
 	default:
 		part.status = StatusPass
 	}
 	part.observed = fmt.Sprintf("%d spans with a threshold (%s), %d violations, %d threshold changes along traces",
-		checked, strings.Join(seen, ", "), failing, changes)
-	if rootless > 0 {
-		part.observed += fmt.Sprintf("; %d %s without a root span in the backend (thresholds not compared)", rootless, plural(rootless, "trace", "traces"))
+		c.checked, strings.Join(seen, ", "), c.failing, c.changes)
+	if c.rootless > 0 {
+		part.observed += fmt.Sprintf("; %d %s without a root span in the backend (thresholds not compared)", c.rootless, plural(c.rootless, "trace", "traces"))
 	}
 	return part
 }

@@ -55,155 +55,212 @@ type spanOffender struct {
 }
 
 func spansCheck(in Input, exp topology.SpansExpect, idx *spanIndex) Verdict {
-	assertSrc := exp.Assert
-	if assertSrc == "" {
-		assertSrc = "true"
+	c := &spansRun{exp: exp, assertSrc: exp.Assert, subject: exp.Where}
+	if c.assertSrc == "" {
+		c.assertSrc = "true"
 	}
-	subject := exp.Where
-	if subject == "" {
-		subject = "every span"
+	if c.subject == "" {
+		c.subject = "every span"
 	}
-	v := Verdict{Check: string(topology.ExpectSpans), Subject: subject}
-	count, err := topology.ParseSpanCount(exp.Count)
-	if err != nil {
+	v := Verdict{Check: string(topology.ExpectSpans), Subject: c.subject}
+	var err error
+	if c.count, err = topology.ParseSpanCount(exp.Count); err != nil {
 		v.Status, v.Measured, v.Reason = StatusNotRun, "spans selected by where", err.Error()
 		return v
 	}
-	v.Expected = fmt.Sprintf("%s of the selected spans satisfy %s", countPhrase(count), assertSrc)
-	if exp.MinSelected > 0 {
-		v.Expected += fmt.Sprintf(", with at least %d selected", exp.MinSelected)
-	}
-	from, to := exp.During[0], exp.During[1]
-	window := from != 0 || to != 0
-	v.Measured = "backend spans"
-	if exp.Where != "" {
-		v.Measured += " where " + exp.Where
-	}
-	if window {
-		v.Measured += fmt.Sprintf(", starting in [%s, %s) of the load's timeline", from, to)
-	}
+	c.from, c.to = exp.During[0], exp.During[1]
+	c.window = c.from != 0 || c.to != 0
+	v.Expected, v.Measured = c.expected(), c.measured()
 	if idx == nil {
 		v.Status, v.Reason = StatusNotRun, noReadBack(in)
 		return v
 	}
-	var where spanExpr
-	if exp.Where != "" {
-		if where, err = compileSpanExpr(exp.Where); err != nil {
-			v.Status, v.Reason = StatusNotRun, "where does not compile: "+err.Error()
-			return v
-		}
-	}
-	check, err := compileSpanExpr(assertSrc)
-	if err != nil {
-		v.Status, v.Reason = StatusNotRun, "assert does not compile: "+err.Error()
+	if reason := c.compile(); reason != "" {
+		v.Status, v.Reason = StatusNotRun, reason
 		return v
 	}
-	t0 := in.RunStart
-	if t0 == 0 {
-		t0 = earliest(in)
-	}
-	needTrace := where.trace || check.trace
-	needAttrs := where.attrs || check.attrs
-	// One SpanFields, one VM and one attribute map serve every span.
-	var f topology.SpanFields
-	var machine vm.VM
-	if needAttrs {
-		f.Attrs = make(map[string]string)
-	}
-	// Spans matching assert (for <= and ==) or not (for >=) count
-	// against the expectation; a few of each are kept as evidence.
-	var matchedEx, unmatchedEx []spanOffender
-	var errEx []string
-	selected, matched, errs := 0, 0, 0
-	eval := func(x spanExpr) (bool, error) {
-		out, err := machine.Run(x.prog, &f)
-		b, _ := out.(bool)
-		return b, err
+	c.t0 = in.RunStart
+	if c.t0 == 0 {
+		c.t0 = earliest(in)
 	}
 	for e := range int32(len(idx.ents)) {
-		sp := idx.span(e)
-		start := time.Duration(sp.Start - t0)
-		if window && (start < from || start >= to) {
-			continue
+		c.span(idx.span(e))
+	}
+	return c.verdict(v, len(idx.ents))
+}
+
+// spansRun is one run of the spans check.
+type spansRun struct {
+	exp          topology.SpansExpect
+	assertSrc    string // the assert expression, "true" without one
+	subject      string
+	count        topology.SpanCount
+	from, to     time.Duration // the window of span starts, when window
+	window       bool
+	where, check spanExpr // where's prog is nil without one
+	t0           int64    // the origin of the load's timeline
+
+	// One SpanFields, one VM and one attribute map serve every span.
+	f       topology.SpanFields
+	machine vm.VM
+
+	selected, matched, errs int
+	// Spans matching assert (for <= and ==) or not (for >=) count
+	// against the expectation; a few of each are kept as evidence.
+	matchedEx, unmatchedEx []spanOffender
+	errEx                  []string
+}
+
+// expected renders the expectation.
+func (c *spansRun) expected() string {
+	s := fmt.Sprintf("%s of the selected spans satisfy %s", countPhrase(c.count), c.assertSrc)
+	if c.exp.MinSelected > 0 {
+		s += fmt.Sprintf(", with at least %d selected", c.exp.MinSelected)
+	}
+	return s
+}
+
+// measured says which spans are selected.
+func (c *spansRun) measured() string {
+	s := "backend spans"
+	if c.exp.Where != "" {
+		s += " where " + c.exp.Where
+	}
+	if c.window {
+		s += fmt.Sprintf(", starting in [%s, %s) of the load's timeline", c.from, c.to)
+	}
+	return s
+}
+
+// compile compiles the where and assert expressions; it returns why the
+// check cannot run when one does not compile.
+func (c *spansRun) compile() (reason string) {
+	var err error
+	if c.exp.Where != "" {
+		if c.where, err = compileSpanExpr(c.exp.Where); err != nil {
+			return "where does not compile: " + err.Error()
 		}
-		f.Service, f.Instance, f.Name = sp.Service, sp.Instance, sp.Name
-		f.Kind, f.Status = sp.Kind.String(), sp.Status.String()
-		f.Duration, f.Start, f.End = time.Duration(sp.End-sp.Start), start, time.Duration(sp.End-t0)
-		f.Root = !sp.Parent.IsValid()
-		if needTrace {
-			f.Trace = sp.Trace.String()
-		}
-		if needAttrs {
-			clear(f.Attrs)
-			for _, a := range sp.Attrs {
-				f.Attrs[a.Key] = a.Value
-			}
-		}
-		if where.prog != nil {
-			ok, err := eval(where)
-			if err != nil {
-				errs++
-				if len(errEx) < maxExamples {
-					errEx = append(errEx, fmt.Sprintf("where on %s: %v", spanName(sp), err))
-				}
-				continue
-			}
-			if !ok {
-				continue
-			}
-		}
-		selected++
-		ok, err := eval(check)
+	}
+	if c.check, err = compileSpanExpr(c.assertSrc); err != nil {
+		return "assert does not compile: " + err.Error()
+	}
+	if c.where.attrs || c.check.attrs {
+		c.f.Attrs = make(map[string]string)
+	}
+	return ""
+}
+
+// span selects sp with where and counts it with assert.
+func (c *spansRun) span(sp *record.Span) {
+	start := time.Duration(sp.Start - c.t0)
+	if c.window && (start < c.from || start >= c.to) {
+		return
+	}
+	c.fill(sp, start)
+	if c.where.prog != nil {
+		ok, err := c.eval(c.where)
 		if err != nil {
-			errs++
-			if len(errEx) < maxExamples {
-				errEx = append(errEx, fmt.Sprintf("assert on %s: %v", spanName(sp), err))
-			}
-			continue
+			c.failed("where", sp, err)
+			return
 		}
-		if ok {
-			matched++
-			if len(matchedEx) < maxExamples {
-				matchedEx = append(matchedEx, spanOffender{sp, f})
-			}
-		} else if len(unmatchedEx) < maxExamples {
-			unmatchedEx = append(unmatchedEx, spanOffender{sp, f})
+		if !ok {
+			return
 		}
 	}
+	c.selected++
+	ok, err := c.eval(c.check)
+	if err != nil {
+		c.failed("assert", sp, err)
+		return
+	}
+	if ok {
+		c.matched++
+		if len(c.matchedEx) < maxExamples {
+			c.matchedEx = append(c.matchedEx, spanOffender{sp, c.f})
+		}
+	} else if len(c.unmatchedEx) < maxExamples {
+		c.unmatchedEx = append(c.unmatchedEx, spanOffender{sp, c.f})
+	}
+}
+
+// fill sets the fields the expressions see to those of sp, which started
+// start into the load's timeline; the trace ID and attributes only when an
+// expression reads them.
+func (c *spansRun) fill(sp *record.Span, start time.Duration) {
+	f := &c.f
+	f.Service, f.Instance, f.Name = sp.Service, sp.Instance, sp.Name
+	f.Kind, f.Status = sp.Kind.String(), sp.Status.String()
+	f.Duration, f.Start, f.End = time.Duration(sp.End-sp.Start), start, time.Duration(sp.End-c.t0)
+	f.Root = !sp.Parent.IsValid()
+	if c.where.trace || c.check.trace {
+		f.Trace = sp.Trace.String()
+	}
+	if f.Attrs != nil {
+		clear(f.Attrs)
+		for _, a := range sp.Attrs {
+			f.Attrs[a.Key] = a.Value
+		}
+	}
+}
+
+// eval runs x on the current fields; a result that is not a boolean is
+// false.
+func (c *spansRun) eval(x spanExpr) (bool, error) {
+	out, err := c.machine.Run(x.prog, &c.f)
+	b, _ := out.(bool)
+	return b, err
+}
+
+// failed counts an expression (which) that failed on sp.
+func (c *spansRun) failed(which string, sp *record.Span, err error) {
+	c.errs++
+	if len(c.errEx) < maxExamples {
+		c.errEx = append(c.errEx, fmt.Sprintf("%s on %s: %v", which, spanName(sp), err))
+	}
+}
+
+// verdict judges the counts of a run over the backend's spans spans.
+func (c *spansRun) verdict(v Verdict, spans int) Verdict {
 	ratio := 0.0
-	if selected > 0 {
-		ratio = float64(matched) / float64(selected)
+	if c.selected > 0 {
+		ratio = float64(c.matched) / float64(c.selected)
 	}
-	v.Stats = map[string]float64{"selected": float64(selected), "matched": float64(matched), "ratio": ratio,
-		"spans": float64(len(idx.ents)), "errors": float64(errs)}
-	v.Observed = fmt.Sprintf("%d of %d selected spans satisfy %s (%s)", matched, selected, assertSrc, percent(ratio))
-	if errs > 0 {
-		v.Observed += fmt.Sprintf("; %d expression errors", errs)
-		v.Findings = append(v.Findings, Finding{Subject: subject, Message: "expression failed at run time", Count: errs, Examples: errEx})
+	v.Stats = map[string]float64{"selected": float64(c.selected), "matched": float64(c.matched), "ratio": ratio,
+		"spans": float64(spans), "errors": float64(c.errs)}
+	v.Observed = fmt.Sprintf("%d of %d selected spans satisfy %s (%s)", c.matched, c.selected, c.assertSrc, percent(ratio))
+	if c.errs > 0 {
+		v.Observed += fmt.Sprintf("; %d expression errors", c.errs)
+		v.Findings = append(v.Findings, Finding{Subject: c.subject, Message: "expression failed at run time", Count: c.errs, Examples: c.errEx})
 	}
 	v.Status = StatusPass
 	switch {
-	case errs > 0:
+	case c.errs > 0:
 		v.Status = StatusFail
-	case selected < exp.MinSelected:
+	case c.selected < c.exp.MinSelected:
 		v.Status = StatusFail
-		v.Observed = fmt.Sprintf("too few spans selected to decide (selected=%d, need ≥ %d); %s", selected, exp.MinSelected, v.Observed)
-	case !count.Holds(matched, selected):
+		v.Observed = fmt.Sprintf("too few spans selected to decide (selected=%d, need ≥ %d); %s", c.selected, c.exp.MinSelected, v.Observed)
+	case !c.count.Holds(c.matched, c.selected):
 		v.Status = StatusFail
-		offenders, msg, n := unmatchedEx, "selected span does not satisfy "+assertSrc, selected-matched
-		if count.Op != topology.CountAtLeast {
-			offenders, msg, n = matchedEx, "selected span satisfies "+assertSrc, matched
-		}
-		if count.String() == "none" && assertSrc == "true" {
-			msg = "span matches where"
-		}
-		fd := Finding{Subject: subject, Message: msg, Count: n, Of: selected}
-		for _, o := range offenders {
-			fd.Examples = append(fd.Examples, offenderText(o))
-		}
-		v.Findings = append(v.Findings, fd)
+		v.Findings = append(v.Findings, c.offenders())
 	}
 	return v
+}
+
+// offenders is the finding of the spans that count against the
+// expectation.
+func (c *spansRun) offenders() Finding {
+	offenders, msg, n := c.unmatchedEx, "selected span does not satisfy "+c.assertSrc, c.selected-c.matched
+	if c.count.Op != topology.CountAtLeast {
+		offenders, msg, n = c.matchedEx, "selected span satisfies "+c.assertSrc, c.matched
+	}
+	if c.count.String() == "none" && c.assertSrc == "true" {
+		msg = "span matches where"
+	}
+	fd := Finding{Subject: c.subject, Message: msg, Count: n, Of: c.selected}
+	for _, o := range offenders {
+		fd.Examples = append(fd.Examples, offenderText(o))
+	}
+	return fd
 }
 
 // countPhrase words a count for Expected.

@@ -41,6 +41,23 @@ func tailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 	if conf <= 0 || conf >= 1 {
 		conf = topology.DefaultConfidence
 	}
+	v.Expected = expectedTailSampling(exp, conf)
+	v.Measured = "the ledger's head-sampled traces against the backend behind the collector: which were kept (any span arrived) and whether whole (every span the collector received arrived)"
+	if !in.ReadBack {
+		v.Status = StatusNotRun
+		v.Reason = in.NoReadBack
+		if v.Reason == "" {
+			v.Reason = "no backend read-back"
+		}
+		return v
+	}
+	c := newTailCheck(in, exp, conf)
+	c.judge()
+	return c.verdict(v)
+}
+
+// expectedTailSampling renders the expectation.
+func expectedTailSampling(exp topology.TailSamplingExpect, conf float64) string {
 	var expected []string
 	if exp.KeepErrors {
 		expected = append(expected, "every trace with an error span kept whole")
@@ -53,18 +70,48 @@ func tailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 			tailPct(exp.Probabilistic), tailPct(conf)))
 	}
 	expected = append(expected, "no kept trace partial")
-	v.Expected = strings.Join(expected, "; ")
-	v.Measured = "the ledger's head-sampled traces against the backend behind the collector: which were kept (any span arrived) and whether whole (every span the collector received arrived)"
-	if !in.ReadBack {
-		v.Status = StatusNotRun
-		v.Reason = in.NoReadBack
-		if v.Reason == "" {
-			v.Reason = "no backend read-back"
-		}
-		return v
-	}
+	return strings.Join(expected, "; ")
+}
 
-	traces, order := tailTraces(in.Ended)
+// tailCheck is one run of the tail-sampling check.
+type tailCheck struct {
+	exp    topology.TailSamplingExpect
+	conf   float64
+	traces map[record.TraceID]*tailTrace
+	order  []record.TraceID // of traces, first seen first
+	faults *faultSet
+	found  *findings
+
+	// The subjects of the findings of each rule.
+	errSubject, slowSubject, otherSubject string
+	slowDropped                           string // the finding of a slow trace dropped
+
+	n tailTally
+}
+
+// tailTally counts the traces of a run of the check.
+type tailTally struct {
+	traces       int // reached the collector
+	notDelivered int // of the ledger's, none of whose spans reached the collector
+	lostBefore   int // spans lost before the collector
+	unknown      int // traces in the backend that the ledger does not know
+	allPartial   int // kept traces missing spans, whatever the rule
+	borderline   int // slow by their extent or by under a millisecond only
+	err          ruleTally
+	slow         ruleTally
+	other        ruleTally
+}
+
+// ruleTally counts the traces one rule judged.
+type ruleTally struct {
+	n, kept, partial int
+}
+
+// newTailCheck gathers the ledger's traces and what of them reached the
+// backend.
+func newTailCheck(in Input, exp topology.TailSamplingExpect, conf float64) *tailCheck {
+	c := &tailCheck{exp: exp, conf: conf}
+	c.traces, c.order = tailTraces(in.Ended)
 	arrived := make(map[tailSpanKey]struct{}, len(in.Backend))
 	keptIDs := make(map[record.TraceID]struct{})
 	for i := range in.Backend {
@@ -72,12 +119,12 @@ func tailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 		arrived[tailSpanKey{sp.Trace, sp.ID}] = struct{}{}
 		keptIDs[sp.Trace] = struct{}{}
 	}
-	for _, id := range order {
-		t := traces[id]
+	for _, id := range c.order {
+		t := c.traces[id]
 		_, t.kept = keptIDs[id]
 	}
 	for _, e := range in.Ended {
-		t := traces[e.Trace]
+		t := c.traces[e.Trace]
 		if e.Export != record.ExportOK {
 			continue
 		}
@@ -87,161 +134,176 @@ func tailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 			t.missing = e.Span
 		}
 	}
-
-	faults := newFaultSet(in)
-	found := newFindings(faults)
-	var (
-		nTraces, notDelivered, lostBefore, unknown              int
-		errN, errKept, errPartial                               int
-		slowN, slowKept, slowPartial                            int
-		otherN, otherKept, otherPartial, borderline, allPartial int
-	)
+	c.faults = newFaultSet(in)
+	c.found = newFindings(c.faults)
 	for id := range keptIDs {
-		if _, ok := traces[id]; !ok {
-			unknown++
+		if _, ok := c.traces[id]; !ok {
+			c.n.unknown++
 		}
 	}
-	partial := func(subject string, t *tailTrace) {
-		found.add(subject, "kept trace partial: spans the collector received are missing from the backend",
-			faults.loss(t.missing.Service, t.missing.Instance, t.missing.End), func() string {
-				return fmt.Sprintf("%s (%d of %d spans; missing %s %q)", t.id, t.present, t.delivered, t.missing.Service, t.missing.Name)
-			})
-	}
-	errSubject := "keep-errors"
-	slowSubject := fmt.Sprintf("keep-slower-than %s", exp.KeepSlowerThan)
-	otherSubject := "other traces"
+	c.errSubject = "keep-errors"
+	c.slowSubject = fmt.Sprintf("keep-slower-than %s", exp.KeepSlowerThan)
+	c.slowDropped = fmt.Sprintf("trace whose root lasted over %s dropped", exp.KeepSlowerThan)
+	c.otherSubject = "other traces"
 	if exp.Probabilistic > 0 {
-		otherSubject = fmt.Sprintf("probabilistic %s", tailPct(exp.Probabilistic))
+		c.otherSubject = fmt.Sprintf("probabilistic %s", tailPct(exp.Probabilistic))
 	}
-	for _, id := range order {
-		t := traces[id]
-		lostBefore += t.ended - t.delivered
+	return c
+}
+
+// judge sorts every trace that reached the collector under the rule that
+// decides it, first match first: an error span, a slow root, borderline,
+// or the others.
+func (c *tailCheck) judge() {
+	exp := c.exp
+	for _, id := range c.order {
+		t := c.traces[id]
+		c.n.lostBefore += t.ended - t.delivered
 		if t.delivered == 0 {
-			notDelivered++
+			c.n.notDelivered++
 			continue
 		}
-		nTraces++
+		c.n.traces++
 		isPartial := t.kept && t.present < t.delivered
 		if isPartial {
-			allPartial++
+			c.n.allPartial++
 		}
 		switch {
 		case exp.KeepErrors && t.hasError:
-			errN++
-			if !t.kept {
-				found.add(errSubject, "trace with an error span dropped", faults.unexplained(), t.example)
-				continue
-			}
-			errKept++
-			if isPartial {
-				errPartial++
-				partial(errSubject, t)
-			}
+			c.mustKeep(&c.n.err, c.errSubject, "trace with an error span dropped", t, isPartial, (*tailTrace).example)
 		case exp.KeepSlowerThan > 0 && t.rootDur.Truncate(time.Millisecond) > exp.KeepSlowerThan:
-			slowN++
-			if !t.kept {
-				found.add(slowSubject, fmt.Sprintf("trace whose root lasted over %s dropped", exp.KeepSlowerThan), faults.unexplained(), func() string {
-					return fmt.Sprintf("%s (root %s)", t.id, t.rootDur.Round(time.Millisecond))
-				})
-				continue
-			}
-			slowKept++
-			if isPartial {
-				slowPartial++
-				partial(slowSubject, t)
-			}
+			c.mustKeep(&c.n.slow, c.slowSubject, c.slowDropped, t, isPartial, (*tailTrace).rootExample)
 		case exp.KeepSlowerThan > 0 && t.extent > exp.KeepSlowerThan:
 			// Not slow in whole milliseconds, or the root was not slow but the trace as the
 			// collector sees it (first start to last end) was: the latency policy may have
 			// kept it either way.
-			borderline++
+			c.n.borderline++
 			if isPartial {
-				partial(otherSubject, t)
+				c.partial(c.otherSubject, t)
 			}
 		default:
-			otherN++
+			c.n.other.n++
 			if t.kept {
-				otherKept++
+				c.n.other.kept++
 				if isPartial {
-					otherPartial++
-					partial(otherSubject, t)
+					c.n.other.partial++
+					c.partial(c.otherSubject, t)
 				}
 			}
 		}
 	}
+}
 
+// mustKeep judges t under a rule that keeps it whole: a finding on
+// subject when it was dropped (with an example made by example) or kept
+// partial.
+func (c *tailCheck) mustKeep(r *ruleTally, subject, dropped string, t *tailTrace, isPartial bool, example func(*tailTrace) string) {
+	r.n++
+	if !t.kept {
+		c.found.add(subject, dropped, c.faults.unexplained(), func() string { return example(t) })
+		return
+	}
+	r.kept++
+	if isPartial {
+		r.partial++
+		c.partial(subject, t)
+	}
+}
+
+// partial notes that the kept trace t misses spans the collector received.
+func (c *tailCheck) partial(subject string, t *tailTrace) {
+	c.found.add(subject, "kept trace partial: spans the collector received are missing from the backend",
+		c.faults.loss(t.missing.Service, t.missing.Instance, t.missing.End), func() string {
+			return fmt.Sprintf("%s (%d of %d spans; missing %s %q)", t.id, t.present, t.delivered, t.missing.Service, t.missing.Name)
+		})
+}
+
+// verdict fills v from the tally.
+func (c *tailCheck) verdict(v Verdict) Verdict {
+	n := &c.n
 	s := v.Stats
-	s["traces"] = float64(nTraces)
-	s["traces_not_delivered"] = float64(notDelivered)
-	s["spans_lost_before_collector"] = float64(lostBefore)
-	s["partial_traces"] = float64(allPartial)
-	s["backend_traces_unknown"] = float64(unknown)
-	s["confidence"] = conf
-	if nTraces == 0 {
+	s["traces"] = float64(n.traces)
+	s["traces_not_delivered"] = float64(n.notDelivered)
+	s["spans_lost_before_collector"] = float64(n.lostBefore)
+	s["partial_traces"] = float64(n.allPartial)
+	s["backend_traces_unknown"] = float64(n.unknown)
+	s["confidence"] = c.conf
+	if n.traces == 0 {
 		v.Status = StatusNotRun
 		v.Reason = "no head-sampled trace reached the collector: the ledger has nothing to compare"
-		if notDelivered > 0 {
-			v.Reason = fmt.Sprintf("none of the %d head-sampled traces reached the collector (every span lost before it)", notDelivered)
+		if n.notDelivered > 0 {
+			v.Reason = fmt.Sprintf("none of the %d head-sampled traces reached the collector (every span lost before it)", n.notDelivered)
 		}
 		return v
 	}
-
-	failed := false
-	var observed []string
-	if exp.KeepErrors {
-		s["error_traces"], s["error_kept"], s["error_partial"] = float64(errN), float64(errKept), float64(errPartial)
-		failed = failed || errKept < errN || errPartial > 0
-		observed = append(observed, fmt.Sprintf("%d of %d error traces kept, %d partial", errKept, errN, errPartial))
-	}
-	if exp.KeepSlowerThan > 0 {
-		s["slow_traces"], s["slow_kept"], s["slow_partial"] = float64(slowN), float64(slowKept), float64(slowPartial)
-		s["borderline_traces"] = float64(borderline)
-		failed = failed || slowKept < slowN || slowPartial > 0
-		o := fmt.Sprintf("%d of %d slow traces kept, %d partial", slowKept, slowN, slowPartial)
-		if borderline > 0 {
-			o += fmt.Sprintf(" (%d borderline traces, over the threshold by under a millisecond or only by their extent, left out of the share)", borderline)
-		}
-		observed = append(observed, o)
-	}
-	s["other_traces"], s["other_kept"], s["other_partial"] = float64(otherN), float64(otherKept), float64(otherPartial)
-	if otherN > 0 {
-		s["other_share"] = float64(otherKept) / float64(otherN)
-	}
-	if exp.Probabilistic > 0 {
-		s["expected_share"] = exp.Probabilistic
-		if otherN == 0 {
-			observed = append(observed, "no other traces to measure the probabilistic share on")
-		} else {
-			lo, hi := wilson(otherKept, otherN, conf)
-			s["interval_lo"], s["interval_hi"] = lo, hi
-			inside := exp.Probabilistic >= lo && exp.Probabilistic <= hi
-			verb := "contains"
-			if !inside {
-				verb = "excludes"
-				failed = true
-				f := found.add(otherSubject, fmt.Sprintf("kept share %s outside the expected %s: %s Wilson interval %s–%s",
-					tailPct(s["other_share"]), tailPct(exp.Probabilistic), tailPct(conf), tailPct(lo), tailPct(hi)), faults.unexplained(), nil)
-				f.Count, f.Of = otherKept, otherN
-			}
-			observed = append(observed, fmt.Sprintf("%d of %d other traces kept = %s (%s Wilson interval %s–%s %s %s), %d partial",
-				otherKept, otherN, tailPct(s["other_share"]), tailPct(conf), tailPct(lo), tailPct(hi), verb, tailPct(exp.Probabilistic), otherPartial))
-		}
-	} else {
-		observed = append(observed, fmt.Sprintf("%d of %d other traces kept, %d partial", otherKept, otherN, otherPartial))
-	}
-	if allPartial > 0 {
-		failed = true
-	}
-	if lostBefore > 0 {
-		observed = append(observed, fmt.Sprintf("%d spans lost before the collector, not counted against it", lostBefore))
+	observed, failed := c.keepRules(s)
+	o, shareFailed := c.share(s)
+	observed = append(observed, o)
+	failed = failed || shareFailed || n.allPartial > 0
+	if n.lostBefore > 0 {
+		observed = append(observed, fmt.Sprintf("%d spans lost before the collector, not counted against it", n.lostBefore))
 	}
 	v.Observed = strings.Join(observed, "; ")
-	v.Findings = found.list()
+	v.Findings = c.found.list()
 	v.Status = StatusPass
 	if failed {
 		v.Status = StatusFail
 	}
 	return v
+}
+
+// keepRules describes the traces the error and latency rules had to keep
+// into s, and reports whether any was dropped or partial.
+func (c *tailCheck) keepRules(s map[string]float64) (observed []string, failed bool) {
+	n := &c.n
+	if c.exp.KeepErrors {
+		e := n.err
+		s["error_traces"], s["error_kept"], s["error_partial"] = float64(e.n), float64(e.kept), float64(e.partial)
+		failed = failed || e.kept < e.n || e.partial > 0
+		observed = append(observed, fmt.Sprintf("%d of %d error traces kept, %d partial", e.kept, e.n, e.partial))
+	}
+	if c.exp.KeepSlowerThan > 0 {
+		sl := n.slow
+		s["slow_traces"], s["slow_kept"], s["slow_partial"] = float64(sl.n), float64(sl.kept), float64(sl.partial)
+		s["borderline_traces"] = float64(n.borderline)
+		failed = failed || sl.kept < sl.n || sl.partial > 0
+		o := fmt.Sprintf("%d of %d slow traces kept, %d partial", sl.kept, sl.n, sl.partial)
+		if n.borderline > 0 {
+			o += fmt.Sprintf(" (%d borderline traces, over the threshold by under a millisecond or only by their extent, left out of the share)", n.borderline)
+		}
+		observed = append(observed, o)
+	}
+	return observed, failed
+}
+
+// share describes the other traces into s and, with a probabilistic
+// expectation, tests their kept share; it reports whether the share is
+// outside the interval.
+func (c *tailCheck) share(s map[string]float64) (observed string, failed bool) {
+	o, exp, conf := c.n.other, c.exp, c.conf
+	s["other_traces"], s["other_kept"], s["other_partial"] = float64(o.n), float64(o.kept), float64(o.partial)
+	if o.n > 0 {
+		s["other_share"] = float64(o.kept) / float64(o.n)
+	}
+	if exp.Probabilistic <= 0 {
+		return fmt.Sprintf("%d of %d other traces kept, %d partial", o.kept, o.n, o.partial), false
+	}
+	s["expected_share"] = exp.Probabilistic
+	if o.n == 0 {
+		return "no other traces to measure the probabilistic share on", false
+	}
+	lo, hi := wilson(o.kept, o.n, conf)
+	s["interval_lo"], s["interval_hi"] = lo, hi
+	inside := exp.Probabilistic >= lo && exp.Probabilistic <= hi
+	verb := "contains"
+	if !inside {
+		verb = "excludes"
+		f := c.found.add(c.otherSubject, fmt.Sprintf("kept share %s outside the expected %s: %s Wilson interval %s–%s",
+			tailPct(s["other_share"]), tailPct(exp.Probabilistic), tailPct(conf), tailPct(lo), tailPct(hi)), c.faults.unexplained(), nil)
+		f.Count, f.Of = o.kept, o.n
+	}
+	return fmt.Sprintf("%d of %d other traces kept = %s (%s Wilson interval %s–%s %s %s), %d partial",
+		o.kept, o.n, tailPct(s["other_share"]), tailPct(conf), tailPct(lo), tailPct(hi), verb, tailPct(exp.Probabilistic), o.partial), !inside
 }
 
 // tailSpanKey identifies a span across traces.
@@ -264,6 +326,11 @@ type tailTrace struct {
 }
 
 func (t *tailTrace) example() string { return t.id.String() }
+
+// rootExample is t with the length of its root.
+func (t *tailTrace) rootExample() string {
+	return fmt.Sprintf("%s (root %s)", t.id, t.rootDur.Round(time.Millisecond))
+}
 
 // tailTraces groups the ledger's ended spans by trace, in first-seen order.
 func tailTraces(ended []record.Ended) (map[record.TraceID]*tailTrace, []record.TraceID) {

@@ -159,6 +159,23 @@ func (d *decoder) faultParams(k, v *yaml.Node, path string, f *Fault) {
 	d.faultTarget(m, path, faultScopeOf(f.Kind), &f.Target)
 	p := func(key string) string { return field(path, key) }
 	switch f.Kind {
+	case FaultLatency, FaultErrors, FaultTimeout, FaultPartition:
+		d.requestFaultParams(m, p, f)
+	case FaultStripHeaders, FaultCorruptTraceparent, FaultDuplicateHeader, FaultTracestateOverflow, FaultBaggageOverflow:
+		d.headerFaultParams(m, p, f)
+	case FaultPropagatorSwitch, FaultUninstrument, FaultClockSkew:
+		d.tracingFaultParams(m, p, f)
+	case FaultSlowBackend, FaultQueueOverflow:
+		d.exportFaultParams(m, p, f)
+	}
+	m.done()
+}
+
+// requestFaultParams decodes the parameters of the faults that change
+// what happens to requests: latency, errors, timeout and partition. p is
+// the path of a parameter.
+func (d *decoder) requestFaultParams(m *fields, p func(string) string, f *Fault) {
+	switch f.Kind {
 	case FaultLatency:
 		d.duration(m.take("add"), p("add"), &f.Latency.Add)
 		d.number(m.take("multiply"), p("multiply"), &f.Latency.Multiply)
@@ -181,6 +198,18 @@ func (d *decoder) faultParams(k, v *yaml.Node, path string, f *Fault) {
 		}
 		d.integer(m.take("retries"), p("retries"), &f.Timeout.Retries)
 		d.duration(m.take("backoff"), p("backoff"), &f.Timeout.Backoff)
+	case FaultPartition:
+		var mode string
+		if d.str(m.take("mode"), p("mode"), &mode) {
+			f.Partition = PartitionMode(mode)
+		}
+	}
+}
+
+// headerFaultParams decodes the parameters of the faults that change
+// trace headers in transit.
+func (d *decoder) headerFaultParams(m *fields, p func(string) string, f *Fault) {
+	switch f.Kind {
 	case FaultStripHeaders:
 		if v := m.take("headers"); v != nil {
 			f.Headers.Strip = d.strings(v, p("headers"))
@@ -200,6 +229,13 @@ func (d *decoder) faultParams(k, v *yaml.Node, path string, f *Fault) {
 	case FaultBaggageOverflow:
 		d.integer(m.take("entries"), p("entries"), &f.Headers.Entries)
 		d.integer(m.take("bytes"), p("bytes"), &f.Headers.Bytes)
+	}
+}
+
+// tracingFaultParams decodes the parameters of the faults that change a
+// service's own tracing: its propagators, its instrumentation, its clock.
+func (d *decoder) tracingFaultParams(m *fields, p func(string) string, f *Fault) {
+	switch f.Kind {
 	case FaultPropagatorSwitch:
 		if v := m.take("propagators"); isNull(resolve(v)) {
 			m.required("propagators", "(the formats the service switches to, like [b3])")
@@ -216,6 +252,13 @@ func (d *decoder) faultParams(k, v *yaml.Node, path string, f *Fault) {
 	case FaultClockSkew:
 		d.duration(m.take("offset"), p("offset"), &f.Skew.Offset)
 		d.duration(m.take("drift"), p("drift"), &f.Skew.Drift)
+	}
+}
+
+// exportFaultParams decodes the parameters of the faults of the export
+// pipeline.
+func (d *decoder) exportFaultParams(m *fields, p func(string) string, f *Fault) {
+	switch f.Kind {
 	case FaultSlowBackend:
 		if v := m.take("delay"); isNull(resolve(v)) {
 			m.required("delay", "(added to every export, like 500ms)")
@@ -224,13 +267,7 @@ func (d *decoder) faultParams(k, v *yaml.Node, path string, f *Fault) {
 		}
 	case FaultQueueOverflow:
 		d.integer(m.take("queue"), p("queue"), &f.Queue)
-	case FaultPartition:
-		var mode string
-		if d.str(m.take("mode"), p("mode"), &mode) {
-			f.Partition = PartitionMode(mode)
-		}
 	}
-	m.done()
 }
 
 // faultTarget decodes the target fields scope takes.

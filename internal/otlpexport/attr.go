@@ -4,6 +4,9 @@ import (
 	"math"
 
 	"go.opentelemetry.io/otel/attribute"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tracerig/tracerig/internal/pbwire"
 )
 
 // invalidValue is what tracetransform writes for a value of a type it
@@ -13,21 +16,21 @@ const invalidValue = "INVALID"
 // appendKeyValue appends kv as a KeyValue in field of the enclosing
 // message. As in tracetransform, the value is always present, even when
 // it is an empty AnyValue (attribute.EMPTY), and an empty key is omitted.
-func appendKeyValue(b []byte, field int, kv *attribute.KeyValue) []byte {
+func appendKeyValue(b []byte, field protowire.Number, kv *attribute.KeyValue) []byte {
 	switch kv.Value.Type() {
 	case attribute.STRING:
 		s := kv.Value.AsString()
-		b = appendKeyValueHeader(b, field, kv.Key, sizeBytesField(fieldAnyValueString, len(s)))
+		b = appendKeyValueHeader(b, field, kv.Key, protowire.SizeTag(fieldAnyValueString)+protowire.SizeBytes(len(s)))
 		return appendStringField(b, fieldAnyValueString, s)
 	case attribute.INT64:
 		i := uint64(kv.Value.AsInt64())
-		b = appendKeyValueHeader(b, field, kv.Key, sizeTag(fieldAnyValueInt)+sizeVarint(i))
+		b = appendKeyValueHeader(b, field, kv.Key, protowire.SizeTag(fieldAnyValueInt)+protowire.SizeVarint(i))
 		return appendVarintField(b, fieldAnyValueInt, i)
 	case attribute.BOOL:
-		b = appendKeyValueHeader(b, field, kv.Key, sizeTag(fieldAnyValueBool)+1)
+		b = appendKeyValueHeader(b, field, kv.Key, protowire.SizeTag(fieldAnyValueBool)+1)
 		return appendBool(b, kv.Value.AsBool())
 	case attribute.FLOAT64:
-		b = appendKeyValueHeader(b, field, kv.Key, sizeTag(fieldAnyValueDouble)+8)
+		b = appendKeyValueHeader(b, field, kv.Key, protowire.SizeTag(fieldAnyValueDouble)+8)
 		return appendFixed64Field(b, fieldAnyValueDouble, math.Float64bits(kv.Value.AsFloat64()))
 	case attribute.EMPTY:
 		return appendKeyValueHeader(b, field, kv.Key, 0)
@@ -38,22 +41,22 @@ func appendKeyValue(b []byte, field int, kv *attribute.KeyValue) []byte {
 
 // appendKeyValueHeader appends the start of a KeyValue up to the content
 // of its value, which is valueSize bytes long.
-func appendKeyValueHeader(b []byte, field int, key attribute.Key, valueSize int) []byte {
-	size := sizeBytesField(fieldKeyValueValue, valueSize)
+func appendKeyValueHeader(b []byte, field protowire.Number, key attribute.Key, valueSize int) []byte {
+	size := protowire.SizeTag(fieldKeyValueValue) + protowire.SizeBytes(valueSize)
 	if key != "" {
-		size += sizeBytesField(fieldKeyValueKey, len(key))
+		size += protowire.SizeTag(fieldKeyValueKey) + protowire.SizeBytes(len(key))
 	}
-	b = appendTag(b, field, wireBytes)
-	b = appendVarint(b, uint64(size))
+	b = pbwire.AppendVarint(b, protowire.EncodeTag(field, protowire.BytesType))
+	b = pbwire.AppendVarint(b, uint64(size))
 	if key != "" {
 		b = appendStringField(b, fieldKeyValueKey, string(key))
 	}
-	b = appendTag(b, fieldKeyValueValue, wireBytes)
-	return appendVarint(b, uint64(valueSize))
+	b = pbwire.AppendVarint(b, protowire.EncodeTag(fieldKeyValueValue, protowire.BytesType))
+	return pbwire.AppendVarint(b, uint64(valueSize))
 }
 
 // appendKeyValues appends every element of kvs as field.
-func appendKeyValues(b []byte, field int, kvs []attribute.KeyValue) []byte {
+func appendKeyValues(b []byte, field protowire.Number, kvs []attribute.KeyValue) []byte {
 	for i := range kvs {
 		b = appendKeyValue(b, field, &kvs[i])
 	}
@@ -62,7 +65,7 @@ func appendKeyValues(b []byte, field int, kvs []attribute.KeyValue) []byte {
 
 // appendAttributeSet appends the attributes of set, in its (sorted)
 // order, as field.
-func appendAttributeSet(b []byte, field int, set *attribute.Set) []byte {
+func appendAttributeSet(b []byte, field protowire.Number, set *attribute.Set) []byte {
 	it := set.Iter()
 	for it.Next() {
 		kv := it.Attribute()
@@ -81,7 +84,7 @@ func appendBool(b []byte, v bool) []byte {
 
 // appendComplexKeyValue appends a KeyValue whose value is a slice, a map,
 // or of an unknown type, writing the lengths once the content is written.
-func appendComplexKeyValue(b []byte, field int, kv *attribute.KeyValue) []byte {
+func appendComplexKeyValue(b []byte, field protowire.Number, kv *attribute.KeyValue) []byte {
 	b, start := openMessage(b, field, 1)
 	if kv.Key != "" {
 		b = appendStringField(b, fieldKeyValueKey, string(kv.Key))
@@ -98,32 +101,32 @@ func appendValue(b []byte, v attribute.Value) []byte {
 	case attribute.BOOLSLICE:
 		b, start := openMessage(b, fieldAnyValueArray, 1)
 		for _, x := range v.AsBoolSlice() {
-			b = appendTag(b, fieldArrayValueValues, wireBytes)
-			b = append(b, byte(sizeTag(fieldAnyValueBool)+1))
+			b = protowire.AppendTag(b, fieldArrayValueValues, protowire.BytesType)
+			b = append(b, byte(protowire.SizeTag(fieldAnyValueBool)+1))
 			b = appendBool(b, x)
 		}
 		return closeMessage(b, start, 1)
 	case attribute.INT64SLICE:
 		b, start := openMessage(b, fieldAnyValueArray, 1)
 		for _, x := range v.AsInt64Slice() {
-			b = appendTag(b, fieldArrayValueValues, wireBytes)
-			b = appendVarint(b, uint64(sizeTag(fieldAnyValueInt)+sizeVarint(uint64(x))))
+			b = protowire.AppendTag(b, fieldArrayValueValues, protowire.BytesType)
+			b = pbwire.AppendVarint(b, uint64(protowire.SizeTag(fieldAnyValueInt)+protowire.SizeVarint(uint64(x))))
 			b = appendVarintField(b, fieldAnyValueInt, uint64(x))
 		}
 		return closeMessage(b, start, 1)
 	case attribute.FLOAT64SLICE:
 		b, start := openMessage(b, fieldAnyValueArray, 1)
 		for _, x := range v.AsFloat64Slice() {
-			b = appendTag(b, fieldArrayValueValues, wireBytes)
-			b = append(b, byte(sizeTag(fieldAnyValueDouble)+8))
+			b = protowire.AppendTag(b, fieldArrayValueValues, protowire.BytesType)
+			b = append(b, byte(protowire.SizeTag(fieldAnyValueDouble)+8))
 			b = appendFixed64Field(b, fieldAnyValueDouble, math.Float64bits(x))
 		}
 		return closeMessage(b, start, 1)
 	case attribute.STRINGSLICE:
 		b, start := openMessage(b, fieldAnyValueArray, 1)
 		for _, x := range v.AsStringSlice() {
-			b = appendTag(b, fieldArrayValueValues, wireBytes)
-			b = appendVarint(b, uint64(sizeBytesField(fieldAnyValueString, len(x))))
+			b = protowire.AppendTag(b, fieldArrayValueValues, protowire.BytesType)
+			b = pbwire.AppendVarint(b, uint64(protowire.SizeTag(fieldAnyValueString)+protowire.SizeBytes(len(x))))
 			b = appendStringField(b, fieldAnyValueString, x)
 		}
 		return closeMessage(b, start, 1)

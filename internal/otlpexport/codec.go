@@ -7,17 +7,12 @@ import (
 
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tracerig/tracerig/internal/rawcodec"
 )
 
 // exportMethod is the OTLP/gRPC trace export method.
 const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-
-// A request is an encoded ExportTraceServiceRequest. Its buffer is
-// reference counted: gRPC releases each reference it takes once it has
-// written the message, which may be after Invoke returns.
-type request struct {
-	buf mem.Buffer
-}
 
 // A response is a decoded ExportTraceServiceResponse.
 type response struct {
@@ -26,24 +21,10 @@ type response struct {
 	scratch       []byte
 }
 
-// rawCodec sends requests as they are and decodes responses by hand. Its
-// name is "proto", so the content type is application/grpc+proto.
-type rawCodec struct{}
+var _ rawcodec.Unmarshaler = (*response)(nil)
 
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	r, ok := v.(*request)
-	if !ok {
-		return nil, fmt.Errorf("otlpexport: cannot marshal %T", v)
-	}
-	r.buf.Ref()
-	return mem.BufferSlice{r.buf}, nil
-}
-
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	r, ok := v.(*response)
-	if !ok {
-		return fmt.Errorf("otlpexport: cannot unmarshal into %T", v)
-	}
+// UnmarshalGRPC decodes the response gRPC received.
+func (r *response) UnmarshalGRPC(data mem.BufferSlice) error {
 	var b []byte
 	if len(data) == 1 {
 		b = data[0].ReadOnlyData()
@@ -56,8 +37,6 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	}
 	return r.decode(b)
 }
-
-func (rawCodec) Name() string { return "proto" }
 
 var errMalformed = errors.New("malformed export response")
 

@@ -10,6 +10,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tracerig/tracerig/internal/pbwire"
 )
 
 // An encoder writes ExportTraceServiceRequests. It keeps the grouping
@@ -135,7 +138,7 @@ func (e *encoder) encode(b []byte, spans []sdktrace.ReadOnlySpan, c *blockCache)
 	e.holes = e.holes[:0]
 	for ri := range e.resources {
 		r := &e.resources[ri]
-		b = appendTag(b, fieldRequestResourceSpans, wireBytes)
+		b = protowire.AppendTag(b, fieldRequestResourceSpans, protowire.BytesType)
 		rsHole := len(e.holes)
 		e.holes = append(e.holes, hole{pos: len(b)})
 		b = append(b, make([]byte, maxLenBytes)...)
@@ -144,7 +147,7 @@ func (e *encoder) encode(b []byte, spans []sdktrace.ReadOnlySpan, c *blockCache)
 		saved := 0 // by the holes of the scope spans inside
 		for g := r.firstScope; g >= 0; g = e.scopes[g].next {
 			sg := &e.scopes[g]
-			b = appendTag(b, fieldResourceSpansScopeSpans, wireBytes)
+			b = protowire.AppendTag(b, fieldResourceSpansScopeSpans, protowire.BytesType)
 			ssHole := len(e.holes)
 			e.holes = append(e.holes, hole{pos: len(b)})
 			b = append(b, make([]byte, maxLenBytes)...)
@@ -158,7 +161,7 @@ func (e *encoder) encode(b []byte, spans []sdktrace.ReadOnlySpan, c *blockCache)
 			}
 			n := uint64(len(b) - ssStart)
 			e.holes[ssHole].n = n
-			saved += maxLenBytes - sizeVarint(n)
+			saved += maxLenBytes - protowire.SizeVarint(n)
 		}
 		if url := r.resource.SchemaURL(); url != "" {
 			b = appendStringField(b, fieldResourceSpansSchemaURL, url)
@@ -180,7 +183,7 @@ func compact(b []byte, holes []hole) int {
 		seg := b[h.pos+maxLenBytes : end]
 		w -= len(seg)
 		copy(b[w:], seg)
-		w -= sizeVarint(h.n)
+		w -= protowire.SizeVarint(h.n)
 		putVarint(b[w:], h.n)
 		end = h.pos
 	}
@@ -279,13 +282,13 @@ func appendStatus(b []byte, st sdktrace.Status) []byte {
 	code := statusCode(st.Code)
 	size := 0
 	if st.Description != "" {
-		size += sizeBytesField(fieldStatusMessage, len(st.Description))
+		size += protowire.SizeTag(fieldStatusMessage) + protowire.SizeBytes(len(st.Description))
 	}
 	if code != statusCodeUnset {
-		size += sizeTag(fieldStatusCode) + sizeVarint(code)
+		size += protowire.SizeTag(fieldStatusCode) + protowire.SizeVarint(code)
 	}
-	b = appendTag(b, fieldSpanStatus, wireBytes)
-	b = appendVarint(b, uint64(size))
+	b = protowire.AppendTag(b, fieldSpanStatus, protowire.BytesType)
+	b = pbwire.AppendVarint(b, uint64(size))
 	if st.Description != "" {
 		b = appendStringField(b, fieldStatusMessage, st.Description)
 	}
@@ -297,14 +300,14 @@ func appendStatus(b []byte, st sdktrace.Status) []byte {
 
 // appendTraceState appends the W3C tracestate header value of ts
 // ("k1=v1,k2=v2", as TraceState.String returns it) as field.
-func appendTraceState(b []byte, field int, ts trace.TraceState) []byte {
+func appendTraceState(b []byte, field protowire.Number, ts trace.TraceState) []byte {
 	n := ts.Len() - 1 // commas
 	ts.Walk(func(k, v string) bool {
 		n += len(k) + 1 + len(v)
 		return true
 	})
-	b = appendTag(b, field, wireBytes)
-	b = appendVarint(b, uint64(n))
+	b = protowire.AppendTag(b, field, protowire.BytesType)
+	b = pbwire.AppendVarint(b, uint64(n))
 	first := true
 	ts.Walk(func(k, v string) bool {
 		if !first {

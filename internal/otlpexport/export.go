@@ -12,6 +12,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/mem"
+
+	"github.com/tracerig/tracerig/internal/rawcodec"
 )
 
 var (
@@ -53,7 +55,7 @@ func New(conn *grpc.ClientConn, opts ...Option) *Exporter {
 		timeout:  cfg.timeout,
 		retry:    cfg.retry,
 		onRetry:  cfg.onRetry,
-		callOpts: []grpc.CallOption{grpc.ForceCodecV2(rawCodec{})},
+		callOpts: []grpc.CallOption{grpc.ForceCodecV2(rawcodec.Codec{})},
 		blocks:   newBlockCache(),
 		stopCtx:  ctx,
 		stopFunc: cancel,
@@ -89,9 +91,9 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 		return fmt.Errorf("otlpexport: request message too large: exceeded %d bytes", maxRequestSize)
 	}
 	root := mem.NewBuffer(bp, &buffers)
-	req := request{buf: root.Slice(off, len(b))}
+	req := rawcodec.Buffer{Buf: root.Slice(off, len(b))}
 	root.Free()
-	defer req.buf.Free()
+	defer req.Free()
 
 	ctx, cancel := e.exportContext(ctx)
 	defer cancel()

@@ -1,102 +1,58 @@
 package otlpexport
 
 import (
-	"encoding/binary"
-	"math/bits"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tracerig/tracerig/internal/pbwire"
 )
 
-// Protobuf wire types.
-const (
-	wireVarint  = 0
-	wireFixed64 = 1
-	wireBytes   = 2
-	wireFixed32 = 5
-)
+// The fields of the messages the exporter writes, over protowire (and
+// pbwire.AppendVarint, which appends one-byte tags and lengths inline):
+// each append…Field helper writes a field's tag and value. A message whose
+// length is only known once it is written is opened with room for its
+// length and closed once its content is in place.
 
 // maxLenBytes is the room reserved for a length that is only known once
 // the message is written: five varint bytes hold any length below 32 GiB.
 const maxLenBytes = 5
 
-func appendVarint(b []byte, v uint64) []byte {
-	if v < 0x80 {
-		return append(b, byte(v))
-	}
-	return appendLongVarint(b, v)
-}
-
-func appendLongVarint(b []byte, v uint64) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
-}
-
-// putVarint writes v at the start of b, which must have room for it, and
-// returns the number of bytes written.
-func putVarint(b []byte, v uint64) int {
-	i := 0
-	for v >= 0x80 {
-		b[i] = byte(v) | 0x80
-		v >>= 7
-		i++
-	}
-	b[i] = byte(v)
-	return i + 1
-}
-
-// sizeVarint is the length of the varint encoding of v.
-func sizeVarint(v uint64) int {
-	return (bits.Len64(v|1) + 6) / 7
-}
-
-func appendTag(b []byte, field, wire int) []byte {
-	return appendVarint(b, uint64(field)<<3|uint64(wire))
-}
-
-// sizeTag is the length of the tag of field.
-func sizeTag(field int) int {
-	return sizeVarint(uint64(field) << 3)
-}
-
-// sizeBytesField is the length of a length-delimited field whose content
-// is n bytes long.
-func sizeBytesField(field, n int) int {
-	return sizeTag(field) + sizeVarint(uint64(n)) + n
-}
-
-func appendStringField(b []byte, field int, s string) []byte {
-	b = appendTag(b, field, wireBytes)
-	b = appendVarint(b, uint64(len(s)))
+func appendStringField(b []byte, field protowire.Number, s string) []byte {
+	b = pbwire.AppendVarint(b, protowire.EncodeTag(field, protowire.BytesType))
+	b = pbwire.AppendVarint(b, uint64(len(s)))
 	return append(b, s...)
 }
 
-func appendBytesField(b []byte, field int, v []byte) []byte {
-	b = appendTag(b, field, wireBytes)
-	b = appendVarint(b, uint64(len(v)))
+func appendBytesField(b []byte, field protowire.Number, v []byte) []byte {
+	b = pbwire.AppendVarint(b, protowire.EncodeTag(field, protowire.BytesType))
+	b = pbwire.AppendVarint(b, uint64(len(v)))
 	return append(b, v...)
 }
 
-func appendVarintField(b []byte, field int, v uint64) []byte {
-	b = appendTag(b, field, wireVarint)
-	return appendVarint(b, v)
+func appendVarintField(b []byte, field protowire.Number, v uint64) []byte {
+	b = pbwire.AppendVarint(b, protowire.EncodeTag(field, protowire.VarintType))
+	return pbwire.AppendVarint(b, v)
 }
 
-func appendFixed64Field(b []byte, field int, v uint64) []byte {
-	b = appendTag(b, field, wireFixed64)
-	return binary.LittleEndian.AppendUint64(b, v)
+func appendFixed64Field(b []byte, field protowire.Number, v uint64) []byte {
+	b = pbwire.AppendVarint(b, protowire.EncodeTag(field, protowire.Fixed64Type))
+	return protowire.AppendFixed64(b, v)
 }
 
-func appendFixed32Field(b []byte, field int, v uint32) []byte {
-	b = appendTag(b, field, wireFixed32)
-	return binary.LittleEndian.AppendUint32(b, v)
+func appendFixed32Field(b []byte, field protowire.Number, v uint32) []byte {
+	b = pbwire.AppendVarint(b, protowire.EncodeTag(field, protowire.Fixed32Type))
+	return protowire.AppendFixed32(b, v)
+}
+
+// putVarint writes v at the start of b, which must have room for it.
+func putVarint(b []byte, v uint64) {
+	protowire.AppendVarint(b[:0], v)
 }
 
 // openMessage appends the tag of the length-delimited field and reserves
 // reserve bytes for its length. It returns where the content starts, for
 // closeMessage.
-func openMessage(b []byte, field, reserve int) ([]byte, int) {
-	b = appendTag(b, field, wireBytes)
+func openMessage(b []byte, field protowire.Number, reserve int) ([]byte, int) {
+	b = pbwire.AppendVarint(b, protowire.EncodeTag(field, protowire.BytesType))
 	for range reserve {
 		b = append(b, 0)
 	}
@@ -108,7 +64,7 @@ func openMessage(b []byte, field, reserve int) ([]byte, int) {
 // more or fewer bytes than were reserved.
 func closeMessage(b []byte, start, reserve int) []byte {
 	n := len(b) - start
-	k := sizeVarint(uint64(n))
+	k := protowire.SizeVarint(uint64(n))
 	switch {
 	case k > reserve:
 		b = append(b, make([]byte, k-reserve)...)

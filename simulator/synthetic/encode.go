@@ -1,11 +1,13 @@
 package synthetic
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tracerig/tracerig/internal/pbwire"
 )
 
 // The hot path writes OTLP protobuf (ExportTraceServiceRequest) directly:
@@ -28,61 +30,40 @@ func (g *Generator) NewEncoder() *Builder {
 // of an encoder. The slice is reused by the next Begin.
 func (b *Builder) Bytes() []byte { return b.pb.finish(b.g) }
 
-// Proto field tags (field number << 3 | wire type).
-const (
-	wireVarint  = 0
-	wireFixed64 = 1
-	wireBytes   = 2
-)
-
-func tag(field, wire int) byte { return byte(field<<3 | wire) }
-
-func appendVarint(dst []byte, v uint64) []byte {
-	for v >= 0x80 {
-		dst = append(dst, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(dst, byte(v))
+// tag is the one-byte tag of field (1 to 15) of type typ.
+func tag(field protowire.Number, typ protowire.Type) byte {
+	return byte(protowire.EncodeTag(field, typ))
 }
 
-func varintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
-}
-
-func appendString(dst []byte, field int, s string) []byte {
-	dst = append(dst, tag(field, wireBytes))
-	dst = appendVarint(dst, uint64(len(s)))
+func appendString(dst []byte, field protowire.Number, s string) []byte {
+	dst = append(dst, tag(field, protowire.BytesType))
+	dst = pbwire.AppendVarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }
 
 // appendKV appends one KeyValue as field `field` of its container.
-func appendKV(dst []byte, field int, a attr) []byte {
+func appendKV(dst []byte, field protowire.Number, a attr) []byte {
 	// AnyValue: string_value = 1, int_value = 3.
 	var anyLen int
 	if a.isInt {
-		anyLen = 1 + varintLen(uint64(a.num))
+		anyLen = protowire.SizeTag(3) + protowire.SizeVarint(uint64(a.num))
 	} else {
-		anyLen = 1 + varintLen(uint64(len(a.str))) + len(a.str)
+		anyLen = protowire.SizeTag(1) + protowire.SizeBytes(len(a.str))
 	}
-	kvLen := 1 + varintLen(uint64(len(a.key))) + len(a.key) + 1 + varintLen(uint64(anyLen)) + anyLen
-	dst = append(dst, tag(field, wireBytes))
-	dst = appendVarint(dst, uint64(kvLen))
+	kvLen := protowire.SizeTag(1) + protowire.SizeBytes(len(a.key)) + protowire.SizeTag(2) + protowire.SizeBytes(anyLen)
+	dst = append(dst, tag(field, protowire.BytesType))
+	dst = pbwire.AppendVarint(dst, uint64(kvLen))
 	dst = appendString(dst, 1, a.key)
-	dst = append(dst, tag(2, wireBytes))
-	dst = appendVarint(dst, uint64(anyLen))
+	dst = append(dst, tag(2, protowire.BytesType))
+	dst = pbwire.AppendVarint(dst, uint64(anyLen))
 	if a.isInt {
-		dst = append(dst, tag(3, wireVarint))
-		return appendVarint(dst, uint64(a.num))
+		dst = append(dst, tag(3, protowire.VarintType))
+		return pbwire.AppendVarint(dst, uint64(a.num))
 	}
 	return appendString(dst, 1, a.str)
 }
 
-func encodeAttrs(dst []byte, field int, as []attr) []byte {
+func encodeAttrs(dst []byte, field protowire.Number, as []attr) []byte {
 	for _, a := range as {
 		dst = appendKV(dst, field, a)
 	}
@@ -95,17 +76,13 @@ func encodeResource(r pcommon.Resource) []byte {
 	for k, v := range r.Attributes().All() {
 		body = appendKV(body, 1, attr{key: k, str: v.Str()})
 	}
-	out := []byte{tag(1, wireBytes)}
-	out = appendVarint(out, uint64(len(body)))
-	return append(out, body...)
+	return protowire.AppendBytes([]byte{tag(1, protowire.BytesType)}, body)
 }
 
 // scopeEnc is ScopeSpans.scope (field 1): InstrumentationScope{name}.
 var scopeEnc = func() []byte {
 	body := appendString(nil, 1, ScopeName)
-	out := []byte{tag(1, wireBytes)}
-	out = appendVarint(out, uint64(len(body)))
-	return append(out, body...)
+	return protowire.AppendBytes([]byte{tag(1, protowire.BytesType)}, body)
 }()
 
 // protoBatch holds the encoded spans of one batch, per resource.
@@ -129,20 +106,20 @@ func (p *protoBatch) begin(resources int) {
 func (p *protoBatch) span(res int, tid pcommon.TraceID, id, parent [8]byte, name string, kind ptrace.SpanKind,
 	start, end int64, enc []byte, grpc bool, code int64, failed bool) {
 	s := p.scratch[:0]
-	s = append(s, tag(1, wireBytes), 16)
+	s = append(s, tag(1, protowire.BytesType), 16)
 	s = append(s, tid[:]...)
-	s = append(s, tag(2, wireBytes), 8)
+	s = append(s, tag(2, protowire.BytesType), 8)
 	s = append(s, id[:]...)
 	if parent != ([8]byte{}) {
-		s = append(s, tag(4, wireBytes), 8)
+		s = append(s, tag(4, protowire.BytesType), 8)
 		s = append(s, parent[:]...)
 	}
 	s = appendString(s, 5, name)
-	s = append(s, tag(6, wireVarint), byte(kind))
-	s = append(s, tag(7, wireFixed64))
-	s = binary.LittleEndian.AppendUint64(s, uint64(start))
-	s = append(s, tag(8, wireFixed64))
-	s = binary.LittleEndian.AppendUint64(s, uint64(end))
+	s = append(s, tag(6, protowire.VarintType), byte(kind))
+	s = append(s, tag(7, protowire.Fixed64Type))
+	s = protowire.AppendFixed64(s, uint64(start))
+	s = append(s, tag(8, protowire.Fixed64Type))
+	s = protowire.AppendFixed64(s, uint64(end))
 	s = append(s, enc...)
 	key := keyHTTPStatus
 	if grpc {
@@ -151,15 +128,15 @@ func (p *protoBatch) span(res int, tid pcommon.TraceID, id, parent [8]byte, name
 	s = appendKV(s, 9, attr{key: key, num: code, isInt: true})
 	if failed {
 		// Status{code: STATUS_CODE_ERROR (2)} as field 15.
-		s = append(s, tag(15, wireBytes), 2, tag(3, wireVarint), 2)
+		s = append(s, tag(15, protowire.BytesType), 2, tag(3, protowire.VarintType), 2)
 	}
 	p.scratch = s
 	buf := p.spans[res]
 	if len(buf) == 0 {
 		p.used = append(p.used, res)
 	}
-	buf = append(buf, tag(2, wireBytes))
-	buf = appendVarint(buf, uint64(len(s)))
+	buf = append(buf, tag(2, protowire.BytesType))
+	buf = pbwire.AppendVarint(buf, uint64(len(s)))
 	p.spans[res] = append(buf, s...)
 }
 
@@ -168,12 +145,12 @@ func (p *protoBatch) finish(g *Generator) []byte {
 	out := p.out[:0]
 	for _, r := range p.used {
 		ssLen := len(scopeEnc) + len(p.spans[r])
-		rsLen := len(g.resEnc[r]) + 1 + varintLen(uint64(ssLen)) + ssLen
-		out = append(out, tag(1, wireBytes))
-		out = appendVarint(out, uint64(rsLen))
+		rsLen := len(g.resEnc[r]) + protowire.SizeTag(2) + protowire.SizeBytes(ssLen)
+		out = append(out, tag(1, protowire.BytesType))
+		out = pbwire.AppendVarint(out, uint64(rsLen))
 		out = append(out, g.resEnc[r]...)
-		out = append(out, tag(2, wireBytes))
-		out = appendVarint(out, uint64(ssLen))
+		out = append(out, tag(2, protowire.BytesType))
+		out = pbwire.AppendVarint(out, uint64(ssLen))
 		out = append(out, scopeEnc...)
 		out = append(out, p.spans[r]...)
 	}

@@ -9,6 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/tracerig/tracerig/internal/rawcodec"
 )
 
 // exportMethod is the OTLP/gRPC trace export method.
@@ -17,11 +19,11 @@ const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Expor
 // grpcSender exports over OTLP/gRPC, worker w on connection w mod conns.
 type grpcSender struct {
 	conns []*grpc.ClientConn
-	resp  []rawMessage // per worker
+	resp  []rawcodec.Bytes // per worker
 }
 
 func newGRPCSender(endpoint string, conns, workers int) (*grpcSender, error) {
-	s := &grpcSender{conns: make([]*grpc.ClientConn, 0, conns), resp: make([]rawMessage, workers)}
+	s := &grpcSender{conns: make([]*grpc.ClientConn, 0, conns), resp: make([]rawcodec.Bytes, workers)}
 	for range conns {
 		c, err := grpc.NewClient(endpoint,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -38,8 +40,8 @@ func newGRPCSender(endpoint string, conns, workers int) (*grpcSender, error) {
 }
 
 func (s *grpcSender) send(ctx context.Context, w int, req []byte) ([]byte, error) {
-	msg := rawMessage(req)
-	err := s.conns[w%len(s.conns)].Invoke(ctx, exportMethod, &msg, &s.resp[w], grpc.ForceCodec(rawCodec{}))
+	msg := rawcodec.Bytes(req)
+	err := s.conns[w%len(s.conns)].Invoke(ctx, exportMethod, &msg, &s.resp[w], grpc.ForceCodecV2(rawcodec.Codec{}))
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -74,17 +76,3 @@ func grpcError(err error) *exportError {
 	}
 	return e
 }
-
-// rawMessage is an already encoded protobuf message.
-type rawMessage []byte
-
-// rawCodec sends and receives rawMessages as they are. Its name is
-// "proto" so that the request's content type is application/grpc+proto.
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) ([]byte, error) { return *v.(*rawMessage), nil }
-func (rawCodec) Unmarshal(data []byte, v any) error {
-	*v.(*rawMessage) = append((*v.(*rawMessage))[:0], data...)
-	return nil
-}
-func (rawCodec) Name() string { return "proto" }

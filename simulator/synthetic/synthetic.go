@@ -100,6 +100,22 @@ type Options struct {
 // New compiles t into a Generator.
 func New(t *topology.Topology, o Options) (*Generator, error) {
 	g := &Generator{seed: o.Seed, loMask: mix64(o.Seed ^ 0x5bd1e9955bd1e995), hiSalt: mix64(o.Seed + 0x9e3779b97f4a7c15)}
+	c := &routeCompiler{
+		t:      t,
+		extra:  o.ExtraAttrs,
+		svcs:   g.addServices(t),
+		routes: map[topology.RouteRef]*routeInfo{},
+		onPath: map[topology.RouteRef]bool{},
+	}
+	if err := g.addEntries(c, o.Entries); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// addServices adds the resource of every instance of t's services, and
+// returns the services by name.
+func (g *Generator) addServices(t *topology.Topology) map[string]*svcInfo {
 	svcs := map[string]*svcInfo{}
 	for _, s := range t.Services {
 		n := max(s.Instances, 1)
@@ -121,72 +137,23 @@ func New(t *topology.Topology, o Options) (*Generator, error) {
 			g.resEnc = append(g.resEnc, encodeResource(r))
 		}
 	}
-	routes := map[topology.RouteRef]*routeInfo{}
-	var compile func(ref topology.RouteRef, onPath map[topology.RouteRef]bool) *routeInfo
-	compile = func(ref topology.RouteRef, onPath map[topology.RouteRef]bool) *routeInfo {
-		if ri, ok := routes[ref]; ok {
-			return ri
-		}
-		s := t.Service(ref.Service)
-		if s == nil || onPath[ref] {
-			return nil
-		}
-		r := s.Route(ref.Route)
-		if r == nil {
-			return nil
-		}
-		onPath[ref] = true
-		defer delete(onPath, ref)
-		si := svcs[s.Name]
-		ri := &routeInfo{svc: si, name: r.Name, latency: r.Latency, errRate: r.Errors.Rate,
-			errHTTP: int64(r.Errors.HTTPStatus), errGRPC: int64(r.Errors.GRPCCode)}
-		if ri.errHTTP == 0 {
-			ri.errHTTP = 500
-		}
-		if ri.errGRPC == 0 {
-			ri.errGRPC = 13
-		}
-		ri.attrs = append(serverAttrs(si, r.Name), extra(o.ExtraAttrs)...)
-		ri.enc = encodeAttrs(nil, 9, ri.attrs)
-		var steps func(in []topology.Step) []step
-		steps = func(in []topology.Step) []step {
-			out := make([]step, 0, len(in))
-			for _, st := range in {
-				switch st.Kind {
-				case topology.StepCall:
-					if st.Call == nil {
-						continue
-					}
-					c := st.Call
-					ci := &callInfo{retries: c.Retries, backoff: c.Backoff, timeout: c.Timeout, name: c.Route}
-					if ci.backoff == 0 {
-						ci.backoff = 10 * time.Millisecond
-					}
-					ci.callee = compile(topology.RouteRef{Service: c.Service, Route: c.Route}, onPath)
-					ci.attrs = append(clientAttrs(svcs[c.Service], c.Service, c.Route), extra(o.ExtraAttrs)...)
-					ci.enc = encodeAttrs(nil, 9, ci.attrs)
-					out = append(out, step{kind: topology.StepCall, call: ci})
-				default:
-					out = append(out, step{kind: st.Kind, steps: steps(st.Steps)})
-				}
-			}
-			return out
-		}
-		ri.steps = steps(r.Calls)
-		routes[ref] = ri
-		return ri
-	}
-	targets := o.Entries
+	return svcs
+}
+
+// addEntries compiles the entry routes of targets, or every entry route
+// of c's topology (weight 1 each) without any, with their cumulative
+// weights.
+func (g *Generator) addEntries(c *routeCompiler, targets []topology.Target) error {
 	if len(targets) == 0 {
-		for _, ref := range t.EntryRoutes() {
+		for _, ref := range c.t.EntryRoutes() {
 			targets = append(targets, topology.Target{Service: ref.Service, Route: ref.Route, Weight: 1})
 		}
 	}
 	sum := 0.0
 	for _, tg := range targets {
-		ri := compile(topology.RouteRef{Service: tg.Service, Route: tg.Route}, map[topology.RouteRef]bool{})
+		ri := c.route(topology.RouteRef{Service: tg.Service, Route: tg.Route})
 		if ri == nil {
-			return nil, errors.New("synthetic: no route " + tg.Service + " " + tg.Route)
+			return errors.New("synthetic: no route " + tg.Service + " " + tg.Route)
 		}
 		w := tg.Weight
 		if w <= 0 {
@@ -197,12 +164,83 @@ func New(t *topology.Topology, o Options) (*Generator, error) {
 		g.weights = append(g.weights, sum)
 	}
 	if len(g.entries) == 0 {
-		return nil, errors.New("synthetic: the topology has no entry route")
+		return errors.New("synthetic: the topology has no entry route")
 	}
 	for i := range g.weights {
 		g.weights[i] /= sum
 	}
-	return g, nil
+	return nil
+}
+
+// routeCompiler compiles the routes of a topology, each once, with the
+// routes they call.
+type routeCompiler struct {
+	t      *topology.Topology
+	extra  int // constant attributes added to every span
+	svcs   map[string]*svcInfo
+	routes map[topology.RouteRef]*routeInfo
+	onPath map[topology.RouteRef]bool // the routes being compiled
+}
+
+// route returns the compiled route ref; nil when it names nothing or
+// closes a cycle.
+func (c *routeCompiler) route(ref topology.RouteRef) *routeInfo {
+	if ri, ok := c.routes[ref]; ok {
+		return ri
+	}
+	s := c.t.Service(ref.Service)
+	if s == nil || c.onPath[ref] {
+		return nil
+	}
+	r := s.Route(ref.Route)
+	if r == nil {
+		return nil
+	}
+	c.onPath[ref] = true
+	defer delete(c.onPath, ref)
+	si := c.svcs[s.Name]
+	ri := &routeInfo{svc: si, name: r.Name, latency: r.Latency, errRate: r.Errors.Rate,
+		errHTTP: int64(r.Errors.HTTPStatus), errGRPC: int64(r.Errors.GRPCCode)}
+	if ri.errHTTP == 0 {
+		ri.errHTTP = 500
+	}
+	if ri.errGRPC == 0 {
+		ri.errGRPC = 13
+	}
+	ri.attrs = append(serverAttrs(si, r.Name), extra(c.extra)...)
+	ri.enc = encodeAttrs(nil, 9, ri.attrs)
+	ri.steps = c.steps(r.Calls)
+	c.routes[ref] = ri
+	return ri
+}
+
+// steps compiles the steps of a route.
+func (c *routeCompiler) steps(in []topology.Step) []step {
+	out := make([]step, 0, len(in))
+	for _, st := range in {
+		switch st.Kind {
+		case topology.StepCall:
+			if st.Call == nil {
+				continue
+			}
+			out = append(out, step{kind: topology.StepCall, call: c.call(st.Call)})
+		default:
+			out = append(out, step{kind: st.Kind, steps: c.steps(st.Steps)})
+		}
+	}
+	return out
+}
+
+// call compiles a call and the route it calls.
+func (c *routeCompiler) call(cl *topology.Call) *callInfo {
+	ci := &callInfo{retries: cl.Retries, backoff: cl.Backoff, timeout: cl.Timeout, name: cl.Route}
+	if ci.backoff == 0 {
+		ci.backoff = 10 * time.Millisecond
+	}
+	ci.callee = c.route(topology.RouteRef{Service: cl.Service, Route: cl.Route})
+	ci.attrs = append(clientAttrs(c.svcs[cl.Service], cl.Service, cl.Route), extra(c.extra)...)
+	ci.enc = encodeAttrs(nil, 9, ci.attrs)
+	return ci
 }
 
 // ForScenario returns a Generator for a scenario: its topology, seed, and
