@@ -11,9 +11,6 @@ import (
 	"github.com/tracerig/tracerig/internal/rawcodec"
 )
 
-// exportMethod is the OTLP/gRPC trace export method.
-const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-
 // A response is a decoded ExportTraceServiceResponse.
 type response struct {
 	rejectedSpans int64

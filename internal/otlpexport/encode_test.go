@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/tracerig/tracerig/internal/rawcodec"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -301,8 +302,8 @@ func exportBothTo(t testing.TB, srv *testServer, conn *grpc.ClientConn, spans []
 	}
 	srv.mu.Lock()
 	for i, m := range srv.methods[before:] {
-		if m != exportMethod {
-			t.Errorf("request %d: method %q, want %q", i, m, exportMethod)
+		if m != rawcodec.TraceExportMethod {
+			t.Errorf("request %d: method %q, want %q", i, m, rawcodec.TraceExportMethod)
 		}
 	}
 	srv.mu.Unlock()

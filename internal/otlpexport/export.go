@@ -103,7 +103,7 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 		onRetry = func(err error) { e.onRetry(len(spans), err) }
 	}
 	err := withRetry(ctx, e.retry, onRetry, func(ctx context.Context) error {
-		return e.conn.Invoke(ctx, exportMethod, &req, &resp, e.callOpts...)
+		return e.conn.Invoke(ctx, rawcodec.TraceExportMethod, &req, &resp, e.callOpts...)
 	})
 	if err != nil {
 		return fmt.Errorf("otlpexport: %w", err)

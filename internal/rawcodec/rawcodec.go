@@ -10,6 +10,10 @@ import (
 	"google.golang.org/grpc/mem"
 )
 
+// TraceExportMethod is the full name of OTLP/gRPC's trace export method,
+// which every sender and the embedded backend speak.
+const TraceExportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
 // Name is the codec's name, that of gRPC's protobuf codec, so that calls
 // carry the content type application/grpc+proto.
 const Name = proto.Name

@@ -13,9 +13,6 @@ import (
 	"github.com/tracerig/tracerig/internal/rawcodec"
 )
 
-// exportMethod is the OTLP/gRPC trace export method.
-const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-
 // grpcSender exports over OTLP/gRPC, worker w on connection w mod conns.
 type grpcSender struct {
 	conns []*grpc.ClientConn
@@ -41,7 +38,7 @@ func newGRPCSender(endpoint string, conns, workers int) (*grpcSender, error) {
 
 func (s *grpcSender) send(ctx context.Context, w int, req []byte) ([]byte, error) {
 	msg := rawcodec.Bytes(req)
-	err := s.conns[w%len(s.conns)].Invoke(ctx, exportMethod, &msg, &s.resp[w], grpc.ForceCodecV2(rawcodec.Codec{}))
+	err := s.conns[w%len(s.conns)].Invoke(ctx, rawcodec.TraceExportMethod, &msg, &s.resp[w], grpc.ForceCodecV2(rawcodec.Codec{}))
 	if err != nil {
 		return nil, grpcError(err)
 	}
