@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"github.com/tracerig/tracerig/internal/rawcodec"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -26,6 +25,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tracerig/tracerig/internal/rawcodec"
 )
 
 var (
