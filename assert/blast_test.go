@@ -33,7 +33,9 @@ func TestBlast(t *testing.T) {
 		{"slow sink", 20000, with(func(o *BlastOutcome) { o.QueueFull, o.Busy, o.ExportLatency = 0.9, 4, 41234*time.Microsecond }),
 			[]string{"delivered every span", "rate not reached: asked 20000 spans/s, achieved 10000 spans/s (50.0%), limited by the export: " +
 				"4 workers busy 100% of the time at 41.23ms per request, the queue of built batches full 90% of the time"}},
-		{"one worker always busy", 20000, with(func(o *BlastOutcome) { o.Workers, o.QueueFull, o.Busy, o.ExportLatency = 1, 0.2, 0.95, 5*time.Millisecond }),
+		{"one worker always busy", 20000, with(func(o *BlastOutcome) {
+			o.Workers, o.QueueFull, o.Busy, o.ExportLatency = 1, 0.2, 0.95, 5*time.Millisecond
+		}),
 			[]string{"delivered every span", "rate not reached: asked 20000 spans/s, achieved 10000 spans/s (50.0%), limited by the export: " +
 				"1 worker busy 95% of the time at 5ms per request, the queue of built batches full 20% of the time"}},
 		{"generator", 20000, with(func(o *BlastOutcome) { o.QueueFull, o.Busy = 0.01, 1 }),
