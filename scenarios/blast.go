@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
@@ -19,69 +20,91 @@ type BlastOptions struct {
 	Scenario string // the scenario as the user named it
 	// Seed, when not 0, replaces the scenario's seed.
 	Seed uint64
-	// Run configures the generator; an empty Run.Endpoint sends to the
-	// embedded backend, started in this process for the run and read
-	// back after it.
+	// Run configures the generator. Without a Sink, an empty Run.Endpoint
+	// sends to the embedded backend, started in this process for the run
+	// and read back after it.
 	Run synthetic.RunOptions
-	// Sink, with Run.Endpoint, is the sink there, named in the summary
-	// and read back; nil: an endpoint neither named nor read back.
+	// Sink is where to send instead, started before the run, named in the
+	// summary and read back after it; nil with Run.Endpoint: an endpoint
+	// neither started nor read back.
 	Sink *BlastSink
 	// Profile, when set, starts a CPU profile just before the generator
 	// runs; the func it returns stops it right after.
 	Profile func() (stop func(), err error)
 }
 
-// BlastSink is a sink outside this process that a synthetic run sends to.
+// BlastSink is the sink of a synthetic run that Blast starts, names, reads
+// back and stops. Every func but Start and Name may be nil; Blast calls
+// Stop once, also when the run fails.
 type BlastSink struct {
+	// Start starts the sink and returns the endpoint to send to over p.
+	Start func(ctx context.Context, p synthetic.Protocol) (endpoint string, err error)
 	// Name names the sink in the summary, given its endpoint as SinkName
 	// names it.
 	Name func(endpoint string) string
 	// Held reads back what the sink holds after a run that sent st.
 	Held func(ctx context.Context, st synthetic.Stats) assert.SinkHeld
+	// Stop stops the sink once read back and returns its CPU time and peak
+	// RSS over its whole life, when it knows them apart from this
+	// process's (0 when not).
+	Stop func() (cpu time.Duration, peakRSS int64)
 }
 
 // Blast sends synthetic traces shaped by sc's topology to a sink for as
 // long as opts.Run says, measures what that cost this process, reads the
 // sink back, and judges the run with assert.Blast. A generator sc cannot
-// give is an error of the scenario; a sink that does not start or a run
-// that cannot export is a RuntimeError.
+// give is an error of the scenario; a run that cannot export, or an
+// embedded backend that does not start, is a RuntimeError; the error of a
+// Sink's Start is returned as it is.
 func Blast(ctx context.Context, sc *topology.Scenario, opts BlastOptions) (*report.Blast, error) {
 	g, err := synthetic.ForScenario(sc, synthetic.WithSeed(opts.Seed))
 	if err != nil {
 		return nil, err
 	}
 	run, sink := opts.Run, opts.Sink
-	if run.Endpoint == "" {
-		b := embedded.New()
-		if err := b.Start(ctx); err != nil {
-			return nil, &RuntimeError{err}
+	if sink == nil && run.Endpoint == "" {
+		sink = embeddedSink(g)
+	}
+	if sink != nil {
+		if run.Endpoint, err = sink.Start(ctx, run.Protocol); err != nil {
+			return nil, err
 		}
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			b.Shutdown(stopCtx)
-		}()
-		run.Endpoint = b.GRPCAddr()
-		if run.Protocol == synthetic.ProtocolHTTP {
-			run.Endpoint = b.HTTPAddr()
+		if sink.Stop != nil {
+			once := *sink
+			once.Stop = sync.OnceValues(sink.Stop)
+			sink = &once
+			defer sink.Stop()
 		}
-		sink = embeddedSink(g, b)
 	}
 	m, err := measure(ctx, g, run, opts.Profile)
 	if err != nil {
 		return nil, err
 	}
+	return blastReport(ctx, g, opts, run, sink, m), nil
+}
+
+// blastReport reads the sink back, stops it, and judges the run.
+func blastReport(ctx context.Context, g *synthetic.Generator, opts BlastOptions, run synthetic.RunOptions, sink *BlastSink, m synthetic.Measurement) *report.Blast {
 	name := SinkName(run.Protocol, run.Endpoint)
-	o := BlastOutcome(m)
 	var held *assert.SinkHeld
+	var sinkCPU time.Duration
+	var sinkRSS int64
 	if sink != nil {
-		h := sink.Held(ctx, m.Stats)
-		held, name = &h, sink.Name(name)
+		name = sink.Name(name)
+		if sink.Held != nil {
+			h := sink.Held(ctx, m.Stats)
+			held = &h
+		}
+		if sink.Stop != nil {
+			sinkCPU, sinkRSS = sink.Stop()
+		}
 	}
-	return report.NewBlast(report.BlastRun{
+	rep := report.NewBlast(report.BlastRun{
 		Command: opts.Command, Scenario: opts.Scenario, Sink: name, Options: run, Seed: g.Seed(), Measurement: m,
-		Verdicts: assert.Blast(o, run.Rate, held),
-	}), nil
+		Verdicts: assert.Blast(BlastOutcome(m), run.Rate, held),
+	})
+	rep.Totals.SinkCPU, rep.Totals.SinkPeakRSS = sinkCPU, sinkRSS
+	return rep
 }
 
 // measure runs g with a CPU profile around it when profile is set.
@@ -121,15 +144,31 @@ func BlastOutcome(m synthetic.Measurement) assert.BlastOutcome {
 	}
 }
 
-// embeddedSink is the embedded backend b in this process as the sink of
-// g's run: read back by its counts and a sample of traces recomputed from
-// their sequence numbers (Generator.Expect).
-func embeddedSink(g *synthetic.Generator, b *embedded.Backend) *BlastSink {
+// embeddedSink is the embedded backend, started in this process, as the
+// sink of g's run: read back by its counts and a sample of traces
+// recomputed from their sequence numbers (Generator.Expect).
+func embeddedSink(g *synthetic.Generator) *BlastSink {
+	b := embedded.New()
 	return &BlastSink{
+		Start: func(ctx context.Context, p synthetic.Protocol) (string, error) {
+			if err := b.Start(ctx); err != nil {
+				return "", &RuntimeError{err}
+			}
+			if p == synthetic.ProtocolHTTP {
+				return b.HTTPAddr(), nil
+			}
+			return b.GRPCAddr(), nil
+		},
 		Name: func(endpoint string) string {
 			return "the embedded backend in this process over " + endpoint + " (its ingest cost is included below)"
 		},
 		Held: func(_ context.Context, st synthetic.Stats) assert.SinkHeld { return EmbeddedHeld(g, b, st.Traces) },
+		Stop: func() (time.Duration, int64) {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			b.Shutdown(stopCtx)
+			return 0, 0
+		},
 	}
 }
 

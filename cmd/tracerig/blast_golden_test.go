@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/fixtures/embedded"
+	"github.com/tracerig/tracerig/report"
+	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 )
 
@@ -76,14 +79,16 @@ func TestBlastGolden(t *testing.T) {
 		endpoint            string
 		args                []string
 		st                  func(synthetic.Stats) synthetic.Stats
-		readBack            func(st synthetic.Stats) (string, bool)
+		readBack            func(o assert.BlastOutcome) assert.Verdict
 		sinkCPU             time.Duration
 		sinkRSS             int64
 	}{
 		{name: "blast-ok", command: "blast", sink: "the embedded backend in this process over OTLP/gRPC 127.0.0.1:4317 (its ingest cost is included below)",
 			endpoint: "127.0.0.1:4317", args: []string{"--rate", "200", "--workers", "4"},
-			st:       func(st synthetic.Stats) synthetic.Stats { return st },
-			readBack: func(st synthetic.Stats) (string, bool) { return readBack(g, st, b) }},
+			st: func(st synthetic.Stats) synthetic.Stats { return st },
+			readBack: func(o assert.BlastOutcome) assert.Verdict {
+				return assert.ReadBack(o, scenarios.EmbeddedHeld(g, b, o.Traces))
+			}},
 		{name: "blast-short", command: "blast", sink: "the embedded backend in this process over OTLP/HTTP http://127.0.0.1:4318/v1/traces (its ingest cost is included below)",
 			endpoint: "127.0.0.1:4318", args: []string{"--protocol", "http", "--rate", "50000", "--retries", "1"},
 			st: func(st synthetic.Stats) synthetic.Stats {
@@ -93,9 +98,9 @@ func TestBlastGolden(t *testing.T) {
 				st.QueueFull, st.Busy = 0.75, 3.9
 				return st
 			},
-			readBack: func(st synthetic.Stats) (string, bool) {
-				st.Delivered += 7 // the backend holds fewer than were delivered
-				return readBack(g, st, b)
+			readBack: func(o assert.BlastOutcome) assert.Verdict {
+				o.Delivered += 7 // the backend holds fewer than were delivered
+				return assert.ReadBack(o, scenarios.EmbeddedHeld(g, b, o.Traces))
 			}},
 		{name: "bench", command: "bench", sink: "tracerig count sink (pid 4242) on OTLP/gRPC 127.0.0.1:4317",
 			endpoint: "127.0.0.1:4317", args: []string{"--rate", "100000", "--workers", "2", "--conns", "1", "--batch", "512"},
@@ -103,8 +108,8 @@ func TestBlastGolden(t *testing.T) {
 				st.QueueFull = 0.6
 				return st
 			},
-			readBack: func(st synthetic.Stats) (string, bool) {
-				return fmt.Sprintf("sink holds %d spans in %d traces (sent %d spans in %d traces)", st.Delivered, 0, st.Sent, st.Traces), true
+			readBack: func(o assert.BlastOutcome) assert.Verdict {
+				return assert.ReadBack(o, assert.SinkHeld{Holder: "sink", Spans: o.Delivered})
 			},
 			sinkCPU: 1700 * time.Millisecond, sinkRSS: 45 << 20},
 	} {
@@ -115,13 +120,16 @@ func TestBlastGolden(t *testing.T) {
 			if err := fs.Parse(append(tc.args, "--out", dir)); err != nil {
 				t.Fatal(err)
 			}
-			res := blastResult{st: tc.st(goldenStats(sent)), gen: g, started: goldenStart, cpu: 1500 * time.Millisecond, maxRSS: 60 << 20}
-			res.readBack, res.readOK = tc.readBack(res.st)
-			rep := newBlastReport(tc.command, "quickstart", tc.sink, tc.endpoint, f, res)
+			m := synthetic.Measurement{Stats: tc.st(goldenStats(sent)), Started: goldenStart, CPU: 1500 * time.Millisecond, PeakRSS: 60 << 20}
+			o := scenarios.BlastOutcome(m)
+			run := f.options(tc.endpoint)
+			rep := report.NewBlast(report.BlastRun{
+				Command: tc.command, Scenario: "quickstart", Sink: tc.sink, Options: run, Seed: g.Seed(), Measurement: m,
+				Verdicts: append(assert.Blast(o, run.Rate, nil), tc.readBack(o)),
+			})
 			rep.Totals.SinkCPU, rep.Totals.SinkPeakRSS = tc.sinkCPU, tc.sinkRSS
 			var out strings.Builder
-			printBlast(&out, rep)
-			printVerdicts(&out, rep)
+			rep.WriteText(&out)
 			err := finishBlast(context.Background(), f, rep)
 			var ee *exitError
 			switch {
