@@ -34,6 +34,8 @@ type blastFlags struct {
 	cpuprofile *string
 }
 
+// addBlastFlags defines blast's flags on fs, --duration defaulting to
+// duration.
 func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
 	return &blastFlags{
 		protocol: fs.String("protocol", "grpc", "OTLP transport: grpc or http (protobuf over HTTP/1.1)"),
@@ -82,8 +84,11 @@ func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return finishBlast(ctx, f, rep)
 }
 
+// proto is the --protocol asked for.
 func (f *blastFlags) proto() synthetic.Protocol { return synthetic.Protocol(*f.protocol) }
 
+// check refuses flags out of range, an unknown protocol, and an HTTP
+// endpoint that is not one.
 func (f *blastFlags) check() error {
 	switch {
 	case *f.duration <= 0:

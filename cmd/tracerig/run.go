@@ -47,6 +47,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	return fs, f
 }
 
+// runCmd runs one scenario end to end and prints its report.
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, f := newRunFlags(stderr)
 	if err := parseFlags(fs, args); err != nil {
