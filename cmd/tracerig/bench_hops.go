@@ -10,6 +10,7 @@ import (
 
 	"github.com/tracerig/tracerig/internal/hopfloor"
 	rusage "github.com/tracerig/tracerig/internal/usage"
+	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -24,14 +25,8 @@ var benchHopsFlags = []string{"protocol", "rate", "workers", "conns", "batch", "
 // sink child or --otlp-endpoint, and reports the spans exported per second
 // of load and this process's CPU per 1M of them, checks included.
 func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastFlags, sinkKind string, floorFor time.Duration, stdout io.Writer) error {
-	var bad []string
-	for _, name := range benchHopsFlags {
-		if flagSet(fs, name) {
-			bad = append(bad, "--"+name)
-		}
-	}
-	if len(bad) > 0 {
-		return usageError("%v: not with --hops (the scenario's loads drive the services)", bad)
+	if err := checkHopsFlags(fs); err != nil {
+		return err
 	}
 	sc, err := loadScenario(scenario)
 	if err != nil {
@@ -50,62 +45,11 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 	if *f.seed != 0 {
 		opts.Seed = f.seed
 	}
-	// The floor is measured half before the run and half after it, so
-	// that a machine whose speed drifts (other guests on the host) weighs
-	// on both sides of the ratio alike, and under the run's GC settings.
-	restoreGC, gcSetting := tuneGC()
-	defer restoreGC()
-	floorWorkers := loadWorkers(sc)
-	var before, after hopfloor.Result
-	if floorFor > 0 {
-		if before, err = measureFloor(ctx, floorFor/2, floorWorkers); err != nil {
-			return err
-		}
-	}
-	stopProfile, err := startCPUProfile(*f.cpuprofile)
+	m, err := measureHops(ctx, sc, opts, *f.cpuprofile, floorFor)
 	if err != nil {
 		return err
 	}
-	defer stopProfile()
-	var loadCPU time.Duration
-	var loadWall time.Duration
-	cpu0, _ := rusage.Self()
-	start := time.Now()
-	opts.LoadDone = func() {
-		c, _ := rusage.Self()
-		loadCPU, loadWall = c-cpu0, time.Since(start)
-	}
-	rep, err := scenarios.Run(ctx, sc, opts)
-	stopProfile()
-	if err != nil {
-		return err
-	}
-	wall := time.Since(start)
-	cpu1, rss := rusage.Self()
-	cpu := cpu1 - cpu0
-	if floorFor > 0 && !rep.Interrupted {
-		if after, err = measureFloor(ctx, floorFor-floorFor/2, floorWorkers); err != nil {
-			return err
-		}
-	}
-	hr := hopsReport{
-		Version: 1, Scenario: sc.Name, Endpoint: endpoint, StartedAt: start, LoadDuration: *f.duration, GC: gcSetting,
-		Requests: rep.Ledger.Requests, Hops: rep.Ledger.Hops, SpansEnded: rep.Ledger.SpansEnded,
-		SpansExported: rep.Ledger.SpansExported, ExportFailed: rep.Ledger.ExportFailed,
-		LoadCPU: loadCPU, LoadWall: loadWall, CPU: cpu, Wall: wall, PeakRSS: rss,
-		Interrupted: rep.Interrupted,
-	}
-	exported := int64(hr.SpansExported)
-	hr.SpansPerSecond = float64(exported) / f.duration.Seconds()
-	hr.LoadCPUPerMillion = perMillion(loadCPU, exported)
-	hr.CPUPerMillion = perMillion(cpu, exported)
-	if floor := before.Add(after); floor.PerHop() > 0 && exported > 0 && hr.Hops > 0 {
-		hr.Floor = &hopsFloor{Clients: floorWorkers, Requests: floor.Requests, Hops: floor.Hops, CPU: floor.CPU, Wall: floor.Wall, PerHop: floor.PerHop(),
-			Before: before.PerHop(), After: after.PerHop()}
-		hr.Floor.PerMillion = floor.PerHop().Seconds() * float64(hr.Hops) / float64(exported) * 1e6
-		hr.RunPerHop = loadCPU / time.Duration(hr.Hops)
-		hr.FloorRatio = float64(hr.RunPerHop) / float64(hr.Floor.PerHop)
-	}
+	hr := newHopsReport(sc.Name, endpoint, *f.duration, m)
 	if child != nil {
 		stats, serr := child.stats()
 		scpu, srss, _ := child.stop()
@@ -114,20 +58,120 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 		}
 		hr.Sink = &hopsSink{Kind: "tracerig " + sinkKind, Spans: stats.Spans, CPU: scpu, PeakRSS: srss}
 	}
+	return finishHops(hr, m.run.Load, *f.out, stdout)
+}
+
+// checkHopsFlags refuses the blast flags that mean nothing with --hops.
+func checkHopsFlags(fs *flag.FlagSet) error {
+	var bad []string
+	for _, name := range benchHopsFlags {
+		if flagSet(fs, name) {
+			bad = append(bad, "--"+name)
+		}
+	}
+	if len(bad) > 0 {
+		return usageError("%v: not with --hops (the scenario's loads drive the services)", bad)
+	}
+	return nil
+}
+
+// hopsMeasurement is one real-hop run with this process's cost and the
+// hop floor measured beside it.
+type hopsMeasurement struct {
+	run               *report.Report
+	start             time.Time
+	gc                string // what tracerig set the garbage collector to
+	loadCPU, loadWall time.Duration
+	cpu, wall         time.Duration
+	peakRSS           int64
+	floorWorkers      int
+	before, after     hopfloor.Result
+}
+
+// measureHops runs sc with opts under the CPU profile, measuring this
+// process during the load and in all. The floor is measured half before
+// the run and half after it, so that a machine whose speed drifts (other
+// guests on the host) weighs on both sides of the ratio alike, and under
+// the run's GC settings.
+func measureHops(ctx context.Context, sc *topology.Scenario, opts scenarios.Options, cpuprofile string, floorFor time.Duration) (hopsMeasurement, error) {
+	restoreGC, gcSetting := tuneGC()
+	defer restoreGC()
+	m := hopsMeasurement{gc: gcSetting, floorWorkers: loadWorkers(sc)}
+	var err error
+	if floorFor > 0 {
+		if m.before, err = measureFloor(ctx, floorFor/2, m.floorWorkers); err != nil {
+			return m, err
+		}
+	}
+	stopProfile, err := startCPUProfile(cpuprofile)
+	if err != nil {
+		return m, err
+	}
+	defer stopProfile()
+	cpu0, _ := rusage.Self()
+	m.start = time.Now()
+	opts.LoadDone = func() {
+		c, _ := rusage.Self()
+		m.loadCPU, m.loadWall = c-cpu0, time.Since(m.start)
+	}
+	m.run, err = scenarios.Run(ctx, sc, opts)
+	stopProfile()
+	if err != nil {
+		return m, err
+	}
+	m.wall = time.Since(m.start)
+	cpu1, rss := rusage.Self()
+	m.cpu, m.peakRSS = cpu1-cpu0, rss
+	if floorFor > 0 && !m.run.Interrupted {
+		if m.after, err = measureFloor(ctx, floorFor-floorFor/2, m.floorWorkers); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// newHopsReport sums up a real-hop run of load duration load, exporting to
+// endpoint, and compares its CPU per hop with the floor.
+func newHopsReport(scenario, endpoint string, load time.Duration, m hopsMeasurement) hopsReport {
+	l := m.run.Ledger
+	hr := hopsReport{
+		Version: 1, Scenario: scenario, Endpoint: endpoint, StartedAt: m.start, LoadDuration: load, GC: m.gc,
+		Requests: l.Requests, Hops: l.Hops, SpansEnded: l.SpansEnded, SpansExported: l.SpansExported, ExportFailed: l.ExportFailed,
+		LoadCPU: m.loadCPU, LoadWall: m.loadWall, CPU: m.cpu, Wall: m.wall, PeakRSS: m.peakRSS,
+		Interrupted: m.run.Interrupted,
+	}
+	exported := int64(hr.SpansExported)
+	hr.SpansPerSecond = float64(exported) / load.Seconds()
+	hr.LoadCPUPerMillion = report.PerMillion(m.loadCPU, exported)
+	hr.CPUPerMillion = report.PerMillion(m.cpu, exported)
+	if floor := m.before.Add(m.after); floor.PerHop() > 0 && exported > 0 && hr.Hops > 0 {
+		hr.Floor = &hopsFloor{Clients: m.floorWorkers, Requests: floor.Requests, Hops: floor.Hops, CPU: floor.CPU, Wall: floor.Wall, PerHop: floor.PerHop(),
+			Before: m.before.PerHop(), After: m.after.PerHop()}
+		hr.Floor.PerMillion = floor.PerHop().Seconds() * float64(hr.Hops) / float64(exported) * 1e6
+		hr.RunPerHop = m.loadCPU / time.Duration(hr.Hops)
+		hr.FloorRatio = float64(hr.RunPerHop) / float64(hr.Floor.PerHop)
+	}
+	return hr
+}
+
+// finishHops judges the run (every exported span in the sink, no export
+// failure), prints it with its loads, writes DIR/hops.json when out is
+// set, and returns the exit code's error.
+func finishHops(hr hopsReport, loads []report.LoadReport, out string, stdout io.Writer) error {
 	var failed error
 	switch {
-	case hr.Sink != nil && hr.Sink.Spans != exported:
+	case hr.Sink != nil && hr.Sink.Spans != int64(hr.SpansExported):
 		failed = fmt.Errorf("the sink does not hold every exported span")
 	case hr.ExportFailed > 0:
 		failed = fmt.Errorf("%d spans failed to export", hr.ExportFailed)
 	}
 	hr.Passed = !hr.Interrupted && failed == nil
 	hr.print(stdout)
-	for _, l := range rep.Load {
+	for _, l := range loads {
 		fmt.Fprintf(stdout, "  load %s: %.1f requests/s, p50 %s, p99 %s\n", l.Target, l.AchievedRate, l.LatencyP50.Round(time.Microsecond), l.LatencyP99.Round(time.Microsecond))
 	}
-	if *f.out != "" {
-		if err := writeJSON(filepath.Join(*f.out, "hops.json"), &hr); err != nil {
+	if out != "" {
+		if err := report.WriteJSONFile(filepath.Join(out, "hops.json"), &hr); err != nil {
 			return &exitError{code: exitRuntime, err: err}
 		}
 	}
@@ -229,7 +273,7 @@ func (hr *hopsReport) print(w io.Writer) {
 	}
 	if s := hr.Sink; s != nil {
 		fmt.Fprintf(w, "  sink (%s): holds %d spans; %.2f CPU-s = %.2f CPU-s per 1M spans, peak RSS %s\n",
-			s.Kind, s.Spans, s.CPU.Seconds(), perMillion(s.CPU, s.Spans), mib(s.PeakRSS))
+			s.Kind, s.Spans, s.CPU.Seconds(), report.PerMillion(s.CPU, s.Spans), mib(s.PeakRSS))
 	}
 }
 

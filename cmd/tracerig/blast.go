@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/tracerig/tracerig/fixtures/embedded"
-	rusage "github.com/tracerig/tracerig/internal/usage"
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/report"
+	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 )
 
@@ -30,6 +34,8 @@ type blastFlags struct {
 	cpuprofile *string
 }
 
+// addBlastFlags defines blast's flags on fs, --duration defaulting to
+// duration.
 func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
 	return &blastFlags{
 		protocol: fs.String("protocol", "grpc", "OTLP transport: grpc or http (protobuf over HTTP/1.1)"),
@@ -45,17 +51,6 @@ func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
 		out:        fs.String("out", "", "write the run's report to `DIR`/blast.json: settings, totals, per-second series, verdicts (bench --hops: DIR/hops.json, its figures)"),
 		cpuprofile: fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`"),
 	}
-}
-
-// blastResult is one run of the generator with its process cost.
-type blastResult struct {
-	st       synthetic.Stats
-	gen      *synthetic.Generator
-	started  time.Time
-	cpu      time.Duration // user+sys of this process during the run
-	maxRSS   int64         // bytes, peak of this process
-	readBack string        // "" when not checked
-	readOK   bool
 }
 
 // blastCmd sends synthetic traces shaped by a scenario's topology.
@@ -81,53 +76,19 @@ func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := f.check(); err != nil {
 		return err
 	}
-	g, err := blastGenerator(fs.Arg(0), f)
+	rep, err := runBlast(ctx, "blast", fs.Arg(0), f, f.options(*f.endpoint), nil)
 	if err != nil {
 		return err
 	}
-	var backend *embedded.Backend
-	endpoint := *f.endpoint
-	if endpoint == "" {
-		backend = embedded.New()
-		if err := backend.Start(ctx); err != nil {
-			return &exitError{code: exitRuntime, err: err}
-		}
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			backend.Shutdown(stopCtx)
-		}()
-		endpoint = backend.GRPCAddr()
-		if f.proto() == synthetic.ProtocolHTTP {
-			endpoint = backend.HTTPAddr()
-		}
-	}
-	res, err := runBlast(ctx, g, endpoint, f)
-	if err != nil {
-		return err
-	}
-	sink := sinkName(f.proto(), endpoint)
-	if backend != nil {
-		res.readBack, res.readOK = readBack(g, res.st, backend)
-		sink = "the embedded backend in this process over " + sink + " (its ingest cost is included below)"
-	}
-	rep := newBlastReport("blast", fs.Arg(0), sink, endpoint, f, res)
-	printBlast(stdout, rep)
-	printVerdicts(stdout, rep)
+	rep.WriteText(stdout)
 	return finishBlast(ctx, f, rep)
 }
 
-// sinkName names an endpoint with its protocol, as the summary shows it.
-func sinkName(p synthetic.Protocol, endpoint string) string {
-	if p == synthetic.ProtocolHTTP {
-		u, _ := synthetic.HTTPTracesURL(endpoint) // checked with the flags
-		return "OTLP/HTTP " + u
-	}
-	return "OTLP/gRPC " + endpoint
-}
-
+// proto is the --protocol asked for.
 func (f *blastFlags) proto() synthetic.Protocol { return synthetic.Protocol(*f.protocol) }
 
+// check refuses flags out of range, an unknown protocol, and an HTTP
+// endpoint that is not one.
 func (f *blastFlags) check() error {
 	switch {
 	case *f.duration <= 0:
@@ -153,65 +114,70 @@ func (f *blastFlags) check() error {
 	return nil
 }
 
-func blastGenerator(arg string, f *blastFlags) (*synthetic.Generator, error) {
+// options are the generator's options the flags ask for, sending to
+// endpoint ("" = the embedded backend).
+func (f *blastFlags) options(endpoint string) synthetic.RunOptions {
+	return synthetic.RunOptions{
+		Protocol: f.proto(), Endpoint: endpoint, Duration: *f.duration, Rate: *f.rate,
+		Workers: *f.workers, Conns: *f.conns, Batch: *f.batch, Retries: *f.retries,
+	}
+}
+
+// runBlast loads the scenario arg and runs it as blast or bench
+// (command) with the flags' seed and profile, sending as run says, to
+// sink when not nil.
+func runBlast(ctx context.Context, command, arg string, f *blastFlags, run synthetic.RunOptions, sink *scenarios.BlastSink) (*report.Blast, error) {
 	sc, err := loadScenario(arg)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: configError(err)}
 	}
-	if *f.seed != 0 {
-		sc.Seed = *f.seed
-	}
-	g, err := synthetic.ForScenario(sc)
-	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
-	}
-	return g, nil
-}
-
-func runBlast(ctx context.Context, g *synthetic.Generator, endpoint string, f *blastFlags) (blastResult, error) {
-	stop, err := startCPUProfile(*f.cpuprofile)
-	if err != nil {
-		return blastResult{}, err
-	}
-	defer stop()
-	started := time.Now()
-	cpu0, _ := rusage.Self()
-	st, err := g.Run(ctx, synthetic.RunOptions{
-		Protocol: f.proto(), Endpoint: endpoint, Duration: *f.duration, Rate: *f.rate,
-		Workers: *f.workers, Conns: *f.conns, Batch: *f.batch, Retries: *f.retries,
+	rep, err := scenarios.Blast(ctx, sc, scenarios.BlastOptions{
+		Command: command, Scenario: arg, Seed: *f.seed, Run: run, Sink: sink,
+		Profile: func() (func(), error) { return startCPUProfile(*f.cpuprofile) },
 	})
-	if err != nil {
-		return blastResult{}, &exitError{code: exitRuntime, err: err}
+	var ee *exitError
+	var rerr *scenarios.RuntimeError
+	switch {
+	case err == nil:
+		return rep, nil
+	case errors.As(err, &ee):
+		return nil, err
+	case errors.As(err, &rerr):
+		return nil, &exitError{code: exitRuntime, err: rerr.Err}
 	}
-	cpu1, rss := rusage.Self()
-	return blastResult{st: st, gen: g, started: started, cpu: cpu1 - cpu0, maxRSS: rss}, nil
+	return nil, &exitError{code: exitUsage, err: err}
 }
 
-// readBack compares what the embedded backend holds with what was sent:
-// the span and trace counts, and a sample of traces recomputed from their
-// sequence numbers (Generator.Expect).
-func readBack(g *synthetic.Generator, st synthetic.Stats, b *embedded.Backend) (string, bool) {
-	bs := b.Stats()
-	ok := bs.Spans == st.Delivered && bs.Rejected == 0
-	if st.Undelivered() == 0 && uint64(bs.Traces) != st.Traces {
-		ok = false
-	}
-	sampled, bad := 0, 0
-	if st.Traces > 0 {
-		step := max(st.Traces/1000, 1)
-		for seq := uint64(0); seq < st.Traces; seq += step {
-			id, n := g.Expect(seq)
-			sampled++
-			if len(b.Trace(id)) != n {
-				bad++
-			}
+// finishBlast writes blast.json when --out is set and turns the verdicts
+// into the exit code: 130 when interrupted, 3 when nothing was sent, 1
+// when a verdict failed.
+func finishBlast(ctx context.Context, f *blastFlags, rep *report.Blast) error {
+	rep.Interrupted = ctx.Err() != nil
+	if *f.out != "" {
+		if err := rep.WriteJSON(filepath.Join(*f.out, "blast.json")); err != nil {
+			return &exitError{code: exitRuntime, err: err}
 		}
 	}
-	if st.Undelivered() == 0 && bad > 0 {
-		ok = false
+	if rep.Interrupted {
+		return &exitError{code: exitInterrupted}
 	}
-	return fmt.Sprintf("backend holds %d spans in %d traces (sent %d spans in %d traces); %d of %d sampled traces complete",
-		bs.Spans, bs.Traces, st.Sent, st.Traces, sampled-bad, sampled), ok
+	if rep.Totals.Sent == 0 {
+		return &exitError{code: exitRuntime, err: errors.New("nothing was sent")}
+	}
+	var failed []string
+	for _, v := range rep.Verdicts {
+		if v.Status != assert.StatusPass {
+			msg := v.Observed
+			if v.Check == assert.CheckReadBack {
+				msg = "read-back does not match what was sent"
+			}
+			failed = append(failed, msg)
+		}
+	}
+	if len(failed) > 0 {
+		return &exitError{code: exitCheckFailed, err: errors.New(strings.Join(failed, "; "))}
+	}
+	return nil
 }
 
 // startCPUProfile starts a CPU profile into path ("" = none); the returned

@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracerig/tracerig/simulator/synthetic"
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/report"
 )
 
 var (
@@ -23,13 +24,13 @@ var (
 )
 
 // readBlastReport decodes DIR/blast.json.
-func readBlastReport(t *testing.T, dir string) *blastReport {
+func readBlastReport(t *testing.T, dir string) *report.Blast {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "blast.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep blastReport
+	var rep report.Blast
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatalf("decode blast.json: %v\n%s", err, data)
 	}
@@ -38,7 +39,7 @@ func readBlastReport(t *testing.T, dir string) *blastReport {
 
 // checkSeries checks that the series of a report covers the run a point
 // per second and adds up to its totals.
-func checkSeries(t *testing.T, rep *blastReport) {
+func checkSeries(t *testing.T, rep *report.Blast) {
 	t.Helper()
 	if len(rep.Series) == 0 {
 		t.Fatal("blast.json has no series")
@@ -91,7 +92,7 @@ func TestBlastEmbedded(t *testing.T) {
 				t.Errorf("a rate verdict without --rate:\n%s", out)
 			}
 			rep := readBlastReport(t, dir)
-			if rep.Version != blastReportVersion || rep.Command != "blast" || rep.Scenario != "shop" || rep.Settings.Protocol != protocol ||
+			if rep.Version != report.BlastVersion || rep.Command != "blast" || rep.Scenario != "shop" || rep.Settings.Protocol != protocol ||
 				!rep.Passed || rep.Interrupted || rep.Totals.Sent != rep.Totals.Delivered || strconv.FormatInt(rep.Totals.Sent, 10) != sent[1] {
 				t.Fatalf("blast.json: %+v", rep)
 			}
@@ -138,13 +139,13 @@ func TestBlastRate(t *testing.T) {
 				t.Fatalf("no verdict %q:\n%s", tc.want, r.stdout)
 			}
 			rep := readBlastReport(t, dir)
-			var rate *blastVerdict
+			var rate *assert.Verdict
 			for i := range rep.Verdicts {
 				if rep.Verdicts[i].Check == "rate" {
 					rate = &rep.Verdicts[i]
 				}
 			}
-			if rate == nil || !strings.HasPrefix(rate.Message, tc.want) || rate.Passed != (tc.code == exitOK) || rep.Passed != (tc.code == exitOK) {
+			if rate == nil || !strings.HasPrefix(rate.Observed, tc.want) || (rate.Status == assert.StatusPass) != (tc.code == exitOK) || rep.Passed != (tc.code == exitOK) {
 				t.Fatalf("verdicts %+v, passed %v", rep.Verdicts, rep.Passed)
 			}
 			checkSeries(t, rep)
@@ -154,64 +155,11 @@ func TestBlastRate(t *testing.T) {
 			if !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("stderr lacks %q:\n%s", tc.want, r.stderr)
 			}
-			if !strings.Contains(rate.Message, ", limited by ") {
-				t.Errorf("the verdict does not say what limited the rate: %q", rate.Message)
+			if !strings.Contains(rate.Observed, ", limited by ") {
+				t.Errorf("the verdict does not say what limited the rate: %q", rate.Observed)
 			}
-			if tc.slowSink && !strings.Contains(rate.Message, "limited by the export: 1 worker busy ") {
-				t.Errorf("the sink set the pace, but the verdict says %q", rate.Message)
-			}
-		})
-	}
-}
-
-// TestBlastVerdicts judges made-up runs.
-func TestBlastVerdicts(t *testing.T) {
-	base := synthetic.Stats{Traces: 1000, Sent: 10000, Delivered: 10000, Requests: 10, Elapsed: time.Second, Workers: 4, QueueCap: 4}
-	with := func(f func(*synthetic.Stats)) synthetic.Stats {
-		s := base
-		f(&s)
-		return s
-	}
-	for _, tc := range []struct {
-		name string
-		rate float64
-		st   synthetic.Stats
-		want []string
-	}{
-		{"flat out", 0, base, []string{"delivered every span"}},
-		{"nothing sent", 0, synthetic.Stats{}, []string{"nothing was sent"}},
-		{"lost spans", 0, with(func(s *synthetic.Stats) { s.Delivered, s.Failed, s.FailedReq, s.Rejected = 9000, 900, 1, 100 }),
-			[]string{"1000 of 10000 spans not delivered: 900 in 1 failed requests, 100 rejected by the sink"}},
-		{"rate reached", 10000, base, []string{"delivered every span", "rate reached: asked 10000 spans/s, achieved 10000 spans/s (100.0%)"}},
-		{"rate just reached", 10300, base, []string{"delivered every span", "rate reached: asked 10300 spans/s, achieved 10000 spans/s (97.1%)"}},
-		{"export failures", 20000, with(func(s *synthetic.Stats) { s.Delivered, s.Failed, s.FailedReq = 5000, 5000, 5 }),
-			[]string{"5000 of 10000 spans not delivered", "rate not reached: asked 20000 spans/s, achieved 5000 spans/s (25.0%), limited by failed exports: 5000 of 10000 spans not delivered"}},
-		{"slow sink", 20000, with(func(s *synthetic.Stats) { s.QueueFull, s.Busy, s.ExportLatency = 0.9, 4, 41234*time.Microsecond }),
-			[]string{"delivered every span", "rate not reached: asked 20000 spans/s, achieved 10000 spans/s (50.0%), limited by the export: " +
-				"4 workers busy 100% of the time at 41.23ms per request, the queue of built batches full 90% of the time"}},
-		{"workers always busy", 20000, with(func(s *synthetic.Stats) { s.QueueFull, s.Busy, s.ExportLatency = 0.2, 3.8, 5*time.Millisecond }),
-			[]string{"delivered every span", "rate not reached: asked 20000 spans/s, achieved 10000 spans/s (50.0%), limited by the export: " +
-				"4 workers busy 95% of the time at 5ms per request, the queue of built batches full 20% of the time"}},
-		{"generator", 20000, with(func(s *synthetic.Stats) { s.QueueFull, s.Busy = 0.01, 1 }),
-			[]string{"delivered every span", "rate not reached: asked 20000 spans/s, achieved 10000 spans/s (50.0%), limited by the generator's CPU: " +
-				"the workers had no batch to send 75% of the time"}},
-		{"unclear", 1e9, with(func(s *synthetic.Stats) { s.QueueFull, s.Busy = 0.3, 3 }),
-			[]string{"delivered every span", "rate not reached: asked 1000000000 spans/s, achieved 10000 spans/s (0.001%), " +
-				"limited by neither side alone: the queue was full 30% of the time, the workers busy 75%"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			vs := blastVerdicts(tc.rate, blastResult{st: tc.st, cpu: 500 * time.Millisecond})
-			if len(vs) != len(tc.want) {
-				t.Fatalf("verdicts %+v, want %q", vs, tc.want)
-			}
-			for i, v := range vs {
-				if !strings.HasPrefix(v.Message, tc.want[i]) {
-					t.Errorf("verdict %d: %q, want it to start with %q", i, v.Message, tc.want[i])
-				}
-				pass := strings.HasPrefix(tc.want[i], "delivered every span") || strings.HasPrefix(tc.want[i], "rate reached")
-				if v.Passed != pass {
-					t.Errorf("verdict %q: passed %v", v.Message, v.Passed)
-				}
+			if tc.slowSink && !strings.Contains(rate.Observed, "limited by the export: 1 worker busy ") {
+				t.Errorf("the sink set the pace, but the verdict says %q", rate.Observed)
 			}
 		})
 	}

@@ -8,31 +8,48 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/topology"
 )
 
-func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// runFlags are run's flags.
+type runFlags struct {
+	out, rate, otlp, cpuprof, control, addrFile *string
+	seed                                        *uint64
+	duration                                    *time.Duration
+	quiet, ctlAny                               *bool
+	tscale                                      *float64
+}
+
+// newRunFlags defines run's flags and usage on a new flag set.
+func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		out      = fs.String("out", "tracerig-out", "folder for report.json and the load results")
-		seed     = fs.Uint64("seed", 0, "seed for every decision of the run (default: the scenario's)")
-		duration = fs.Duration("duration", 0, "load duration for every load entry (default: the scenario's)")
-		rate     = fs.String("rate", "", "request rate for every load entry, e.g. 200/s; 0 = as fast as the workers go")
-		otlp     = fs.String("otlp-endpoint", "", "export over OTLP gRPC to HOST:PORT instead of the scenario's backend")
-		quiet    = fs.Bool("quiet", false, "no progress line")
-		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (pprof)")
-		tscale   = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows, expectation times such as spans.during) at this fraction of its length, in (0, 1]")
-		control  = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --control-any")
-		addrFile = fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services")
-		ctlAny   = fs.Bool("control-any", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults")
-	)
+	f := &runFlags{
+		out:      fs.String("out", "tracerig-out", "folder for report.json and the load results"),
+		seed:     fs.Uint64("seed", 0, "seed for every decision of the run (default: the scenario's)"),
+		duration: fs.Duration("duration", 0, "load duration for every load entry (default: the scenario's)"),
+		rate:     fs.String("rate", "", "request rate for every load entry, e.g. 200/s; 0 = as fast as the workers go"),
+		otlp:     fs.String("otlp-endpoint", "", "export over OTLP gRPC to HOST:PORT instead of the scenario's backend"),
+		quiet:    fs.Bool("quiet", false, "no progress line"),
+		cpuprof:  fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (pprof)"),
+		tscale:   fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows, expectation times such as spans.during) at this fraction of its length, in (0, 1]"),
+		control:  fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --control-any"),
+		addrFile: fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services"),
+		ctlAny:   fs.Bool("control-any", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults"),
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tracerig run [flags] SCENARIO.yaml|NAME\n\nNAME: a scenario of the library (tracerig list)\n\nflags:\n")
 		fs.PrintDefaults()
 	}
+	return fs, f
+}
+
+// runCmd runs one scenario end to end and prints its report.
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, f := newRunFlags(stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,26 +57,47 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fs.Usage()
 		return usageError("want exactly one scenario file, got %d", fs.NArg())
 	}
-	var set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var controlAddr string
-	if set["control"] {
-		a, err := controlListenAddr(*control, *ctlAny)
-		if err != nil {
-			return &exitError{code: exitUsage, err: err}
-		}
-		controlAddr = a
-	} else if *ctlAny {
-		return usageError("--control-any needs --control")
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	controlAddr, err := f.controlAddr(set)
+	if err != nil {
+		return err
 	}
 	sc, err := loadScenario(fs.Arg(0))
 	if err != nil {
 		return &exitError{code: exitUsage, err: configError(err)}
 	}
-	opts := scenarios.Options{OutDir: *out, OTLPEndpoint: *otlp, Control: controlAddr, AddrFile: *addrFile}
+	opts := f.wire(sc, controlAddr, stderr)
+	if err := f.overrides(set, &opts); err != nil {
+		return err
+	}
+	return runScenario(ctx, sc, opts, *f.cpuprof, stdout, stderr)
+}
+
+// controlAddr checks --control and --control-any and returns the address
+// the control API listens on; "" without --control.
+func (f *runFlags) controlAddr(set map[string]bool) (string, error) {
+	if !set["control"] {
+		if *f.ctlAny {
+			return "", usageError("--control-any needs --control")
+		}
+		return "", nil
+	}
+	a, err := controlListenAddr(*f.control, *f.ctlAny)
+	if err != nil {
+		return "", &exitError{code: exitUsage, err: err}
+	}
+	return a, nil
+}
+
+// wire returns the run's options for the outputs and the control API:
+// where the report goes, what external services and the user are told.
+func (f *runFlags) wire(sc *topology.Scenario, controlAddr string, stderr io.Writer) scenarios.Options {
+	addrFile := *f.addrFile
+	opts := scenarios.Options{OutDir: *f.out, OTLPEndpoint: *f.otlp, Control: controlAddr, AddrFile: addrFile}
 	if scenarios.HasExternal(sc.Topology) {
 		opts.ExternalEnv = func(env []string) error {
-			fmt.Fprintf(stderr, "external services: give them this environment%s:\n", map[bool]string{true: " (also in " + *addrFile + ")"}[*addrFile != ""])
+			fmt.Fprintf(stderr, "external services: give them this environment%s:\n", map[bool]string{true: " (also in " + addrFile + ")"}[addrFile != ""])
 			for _, line := range env {
 				fmt.Fprintln(stderr, "  "+line)
 			}
@@ -71,39 +109,51 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stderr, "control API on http://%s (tracerig fault --control %s ...)\n", addr, clientAddr(addr))
 		}
 	}
-	if !*quiet {
+	if !*f.quiet {
 		opts.Progress = stderr
 	}
+	return opts
+}
+
+// overrides checks the flags that override the scenario's seed, load and
+// timeline, and sets those given in opts.
+func (f *runFlags) overrides(set map[string]bool, opts *scenarios.Options) error {
 	if set["seed"] {
-		opts.Seed = seed
+		opts.Seed = f.seed
 	}
 	if set["duration"] {
-		if *duration <= 0 {
-			return usageError("--duration must be positive, got %s", *duration)
+		if *f.duration <= 0 {
+			return usageError("--duration must be positive, got %s", *f.duration)
 		}
-		opts.Duration = duration
+		opts.Duration = f.duration
 	}
 	if set["rate"] {
-		r, err := topology.ParseRate(*rate)
+		r, err := topology.ParseRate(*f.rate)
 		if err != nil {
 			return usageError("--rate: %v", err)
 		}
 		if r.Freq < 0 {
 			// ParseRate leaves the sign to its callers; a negative pacer
 			// would send nothing and fail the checks instead.
-			return usageError("--rate must not be negative, got %s", *rate)
+			return usageError("--rate must not be negative, got %s", *f.rate)
 		}
 		opts.Rate = &r
 	}
 	if set["time-scale"] {
-		if *tscale <= 0 || *tscale > 1 {
-			return usageError("--time-scale must be in (0, 1], got %g", *tscale)
+		if *f.tscale <= 0 || *f.tscale > 1 {
+			return usageError("--time-scale must be in (0, 1], got %g", *f.tscale)
 		}
-		opts.TimeScale = *tscale
+		opts.TimeScale = *f.tscale
 	}
+	return nil
+}
+
+// runScenario runs sc with opts under the CPU profile, prints its report
+// and turns its outcome into the exit code.
+func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Options, cpuprof string, stdout, stderr io.Writer) error {
 	restoreGC, _ := tuneGC()
 	defer restoreGC()
-	stopProfile, err := startCPUProfile(*cpuprof)
+	stopProfile, err := startCPUProfile(cpuprof)
 	if err != nil {
 		return err
 	}
@@ -124,8 +174,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := rep.WriteText(stdout); err != nil {
 		return err
 	}
-	if *out != "" {
-		fmt.Fprintf(stderr, "report written to %s/report.json (also junit.xml, report.html, results.bin, decisions.tsv)\n", *out)
+	if opts.OutDir != "" {
+		fmt.Fprintf(stderr, "report written to %s/report.json (also junit.xml, report.html, results.bin, decisions.tsv)\n", opts.OutDir)
 	}
 	switch {
 	case rep.Interrupted:

@@ -15,3 +15,16 @@ func Round(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// Latency rounds the latency of a request for printing: to the
+// millisecond from 100ms up, to 10µs from 100µs up, else to the
+// microsecond.
+func Latency(d time.Duration) time.Duration {
+	switch {
+	case d >= 100*time.Millisecond:
+		return d.Round(time.Millisecond)
+	case d >= 100*time.Microsecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}

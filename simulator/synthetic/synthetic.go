@@ -243,15 +243,32 @@ func (c *routeCompiler) call(cl *topology.Call) *callInfo {
 	return ci
 }
 
+// ScenarioOption overrides a scenario's settings for the Generator
+// ForScenario returns; the scenario itself is left as it is.
+type ScenarioOption func(*Options)
+
+// WithSeed replaces the scenario's seed; 0 keeps the scenario's.
+func WithSeed(seed uint64) ScenarioOption {
+	return func(o *Options) {
+		if seed != 0 {
+			o.Seed = seed
+		}
+	}
+}
+
 // ForScenario returns a Generator for a scenario: its topology, seed, and
 // the entry routes (with weights) of all its load entries; every entry
 // route of the topology when the scenario has no load.
-func ForScenario(sc *topology.Scenario) (*Generator, error) {
+func ForScenario(sc *topology.Scenario, opts ...ScenarioOption) (*Generator, error) {
 	var targets []topology.Target
 	for _, l := range sc.Load {
 		targets = append(targets, l.Targets...)
 	}
-	return New(sc.Topology, Options{Seed: sc.Seed, Entries: targets})
+	o := Options{Seed: sc.Seed, Entries: targets}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return New(sc.Topology, o)
 }
 
 func extra(n int) []attr {

@@ -1,0 +1,192 @@
+package scenarios
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/fixtures/embedded"
+	"github.com/tracerig/tracerig/report"
+	"github.com/tracerig/tracerig/simulator/synthetic"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// BlastOptions configure Blast. The scenario is left as it is: Seed and
+// Run carry what replaces its settings.
+type BlastOptions struct {
+	Command  string // blast or bench, as the report names it
+	Scenario string // the scenario as the user named it
+	// Seed, when not 0, replaces the scenario's seed.
+	Seed uint64
+	// Run configures the generator. Without a Sink, an empty Run.Endpoint
+	// sends to the embedded backend, started in this process for the run
+	// and read back after it.
+	Run synthetic.RunOptions
+	// Sink is where to send instead, started before the run, named in the
+	// summary and read back after it; nil with Run.Endpoint: an endpoint
+	// neither started nor read back.
+	Sink *BlastSink
+	// Profile, when set, starts a CPU profile just before the generator
+	// runs; the func it returns stops it right after.
+	Profile func() (stop func(), err error)
+}
+
+// BlastSink is the sink of a synthetic run that Blast starts, names, reads
+// back and stops. Every func but Start and Name may be nil; Blast calls
+// Stop once, also when the run fails.
+type BlastSink struct {
+	// Start starts the sink and returns the endpoint to send to over p.
+	Start func(ctx context.Context, p synthetic.Protocol) (endpoint string, err error)
+	// Name names the sink in the summary, given its endpoint as SinkName
+	// names it.
+	Name func(endpoint string) string
+	// Held reads back what the sink holds after a run that sent st.
+	Held func(ctx context.Context, st synthetic.Stats) assert.SinkHeld
+	// Stop stops the sink once read back and returns its CPU time and peak
+	// RSS over its whole life, when it knows them apart from this
+	// process's (0 when not).
+	Stop func() (cpu time.Duration, peakRSS int64)
+}
+
+// Blast sends synthetic traces shaped by sc's topology to a sink for as
+// long as opts.Run says, measures what that cost this process, reads the
+// sink back, and judges the run with assert.Blast. A generator sc cannot
+// give is an error of the scenario; a run that cannot export, or an
+// embedded backend that does not start, is a RuntimeError; the error of a
+// Sink's Start is returned as it is.
+func Blast(ctx context.Context, sc *topology.Scenario, opts BlastOptions) (*report.Blast, error) {
+	g, err := synthetic.ForScenario(sc, synthetic.WithSeed(opts.Seed))
+	if err != nil {
+		return nil, err
+	}
+	run, sink := opts.Run, opts.Sink
+	if sink == nil && run.Endpoint == "" {
+		sink = embeddedSink(g)
+	}
+	if sink != nil {
+		if run.Endpoint, err = sink.Start(ctx, run.Protocol); err != nil {
+			return nil, err
+		}
+		if sink.Stop != nil {
+			once := *sink
+			once.Stop = sync.OnceValues(sink.Stop)
+			sink = &once
+			defer sink.Stop()
+		}
+	}
+	m, err := measure(ctx, g, run, opts.Profile)
+	if err != nil {
+		return nil, err
+	}
+	return blastReport(ctx, g, opts, run, sink, m), nil
+}
+
+// blastReport reads the sink back, stops it, and judges the run.
+func blastReport(ctx context.Context, g *synthetic.Generator, opts BlastOptions, run synthetic.RunOptions, sink *BlastSink, m synthetic.Measurement) *report.Blast {
+	name := SinkName(run.Protocol, run.Endpoint)
+	var held *assert.SinkHeld
+	var sinkCPU time.Duration
+	var sinkRSS int64
+	if sink != nil {
+		name = sink.Name(name)
+		if sink.Held != nil {
+			h := sink.Held(ctx, m.Stats)
+			held = &h
+		}
+		if sink.Stop != nil {
+			sinkCPU, sinkRSS = sink.Stop()
+		}
+	}
+	rep := report.NewBlast(report.BlastRun{
+		Command: opts.Command, Scenario: opts.Scenario, Sink: name, Options: run, Seed: g.Seed(), Measurement: m,
+		Verdicts: assert.Blast(BlastOutcome(m), run.Rate, held),
+	})
+	rep.Totals.SinkCPU, rep.Totals.SinkPeakRSS = sinkCPU, sinkRSS
+	return rep
+}
+
+// measure runs g with a CPU profile around it when profile is set.
+func measure(ctx context.Context, g *synthetic.Generator, run synthetic.RunOptions, profile func() (func(), error)) (synthetic.Measurement, error) {
+	if profile != nil {
+		stop, err := profile()
+		if err != nil {
+			return synthetic.Measurement{}, err
+		}
+		defer stop()
+	}
+	m, err := g.Measure(ctx, run)
+	if err != nil {
+		return m, &RuntimeError{err}
+	}
+	return m, nil
+}
+
+// SinkName names an endpoint with its protocol, as blast's summary shows
+// it. The endpoint of ProtocolHTTP must be one synthetic.HTTPTracesURL
+// takes.
+func SinkName(p synthetic.Protocol, endpoint string) string {
+	if p == synthetic.ProtocolHTTP {
+		u, _ := synthetic.HTTPTracesURL(endpoint)
+		return "OTLP/HTTP " + u
+	}
+	return "OTLP/gRPC " + endpoint
+}
+
+// BlastOutcome is a measured run as blast's checks read it.
+func BlastOutcome(m synthetic.Measurement) assert.BlastOutcome {
+	st := m.Stats
+	return assert.BlastOutcome{
+		Traces: st.Traces, Sent: st.Sent, Delivered: st.Delivered, Failed: st.Failed, Rejected: st.Rejected,
+		FailedRequests: st.FailedReq, Elapsed: st.Elapsed, Workers: st.Workers, Busy: st.Busy, QueueFull: st.QueueFull,
+		ExportLatency: st.ExportLatency, CPU: m.CPU, Cores: runtime.GOMAXPROCS(0),
+	}
+}
+
+// embeddedSink is the embedded backend, started in this process, as the
+// sink of g's run: read back by its counts and a sample of traces
+// recomputed from their sequence numbers (Generator.Expect).
+func embeddedSink(g *synthetic.Generator) *BlastSink {
+	b := embedded.New()
+	return &BlastSink{
+		Start: func(ctx context.Context, p synthetic.Protocol) (string, error) {
+			if err := b.Start(ctx); err != nil {
+				return "", &RuntimeError{err}
+			}
+			if p == synthetic.ProtocolHTTP {
+				return b.HTTPAddr(), nil
+			}
+			return b.GRPCAddr(), nil
+		},
+		Name: func(endpoint string) string {
+			return "the embedded backend in this process over " + endpoint + " (its ingest cost is included below)"
+		},
+		Held: func(_ context.Context, st synthetic.Stats) assert.SinkHeld { return EmbeddedHeld(g, b, st.Traces) },
+		Stop: func() (time.Duration, int64) {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			b.Shutdown(stopCtx)
+			return 0, 0
+		},
+	}
+}
+
+// EmbeddedHeld reads back what the embedded backend b holds of a run of g
+// that sent traces traces: its counts, and a thousand or so of the traces,
+// spread evenly over the sequence numbers sent, each looked up whole.
+func EmbeddedHeld(g *synthetic.Generator, b *embedded.Backend, traces uint64) assert.SinkHeld {
+	bs := b.Stats()
+	h := assert.SinkHeld{Holder: "backend", Spans: bs.Spans, Traces: int64(bs.Traces), Rejected: bs.Rejected, Sample: &assert.TraceSample{}}
+	if traces > 0 {
+		step := max(traces/1000, 1)
+		for seq := uint64(0); seq < traces; seq += step {
+			id, n := g.Expect(seq)
+			h.Sample.Checked++
+			if len(b.Trace(id)) == n {
+				h.Sample.Complete++
+			}
+		}
+	}
+	return h
+}
