@@ -25,20 +25,21 @@ func cutsReach(k topology.FaultKind) bool {
 	return false
 }
 
-// aftermath reports whether a request from caller instance (from, inst)
-// sent at t, after w closed, went out before that caller reached w's
-// target again. A caller that never got a request through after the
-// window is given the latest recovery of the others; without any, the
-// window has no aftermath.
-func (w *faultWin) aftermath(from string, inst int, t int64) bool {
-	if t <= w.End || w.recovered == nil {
+// aftermath reports whether hop h, sent after w closed, still met the
+// fault: it went out before its caller instance reached w's target again
+// (a caller that never did, before the target's next window or the end of
+// the run, stayed cut off from it: its stale connections, routes or
+// neighbour entries still led to what the fault took away), or on a
+// kept-alive connection idle since before the window closed.
+func (w *faultWin) aftermath(h *record.Hop) bool {
+	if h.SentAt <= w.End || w.recovered == nil || (w.nextCut > 0 && h.SentAt >= w.nextCut) {
 		return false
 	}
-	r, ok := w.recovered[caller{from, inst}]
-	if !ok {
-		r = w.recoveredMax
+	if h.ConnIdleSince > 0 && h.ConnIdleSince <= w.End {
+		return true
 	}
-	return t < r
+	r, ok := w.recovered[caller{h.From, h.FromInstance}]
+	return !ok || h.SentAt < r
 }
 
 // recoveries fills each reach-cutting window's recovery times from the
@@ -64,6 +65,16 @@ func (fs *faultSet) recoveries() {
 	}
 	if len(byTarget) == 0 {
 		return
+	}
+	for _, ws := range byTarget {
+		for _, i := range ws {
+			w := &fs.wins[i]
+			for _, j := range ws {
+				if o := &fs.wins[j]; o.Start > w.End && (w.nextCut == 0 || o.Start < w.nextCut) {
+					w.nextCut = o.Start
+				}
+			}
+		}
 	}
 	// last returns the window of ws that closed last at or before t.
 	last := func(ws []int, t int64) *faultWin {
@@ -92,11 +103,5 @@ func (fs *faultSet) recoveries() {
 		note(last(byTarget[target{svc: h.To, inst: h.ToInstance}], h.SentAt), h)
 		note(last(byTarget[target{svc: h.To, inst: -1}], h.SentAt), h)
 		note(last(byTarget[target{from: h.From, to: h.To}], h.SentAt), h)
-	}
-	for i := range fs.wins {
-		w := &fs.wins[i]
-		for _, r := range w.recovered {
-			w.recoveredMax = max(w.recoveredMax, r)
-		}
 	}
 }

@@ -48,7 +48,7 @@ func (d *detectCheck) hopZone(i int32) (zone, *faultWin) {
 	lo, hi := d.inFlight(i)
 	inside := func(w *faultWin) bool {
 		return (lo <= w.End && hi >= w.Start) ||
-			(cutsReach(w.kind) && w.aftermath(h.From, h.FromInstance, h.SentAt))
+			(cutsReach(w.kind) && w.aftermath(h))
 	}
 	for j := range d.wins {
 		if w := &d.wins[j]; inside(w) {

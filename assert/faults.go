@@ -65,11 +65,12 @@ type faultWin struct {
 	// recovered is, for a fault that cuts an instance or an edge off
 	// (cutsReach), when each caller instance first got a request through
 	// to the target after the window closed (the ledger's first hop from
-	// it that the callee received); recoveredMax is the latest of those.
-	// Until then the caller's failures are the fault's aftermath: its
-	// connections may still be in their reconnect backoff.
-	recovered    map[caller]int64
-	recoveredMax int64
+	// it that the callee received). Until then the caller's failures are
+	// the fault's aftermath: its connections may still be in their
+	// reconnect backoff. The aftermath ends at the latest when the next
+	// window of a fault cutting the same target opens (nextCut; 0: none).
+	recovered map[caller]int64
+	nextCut   int64
 }
 
 // faultSet is the run's fault windows, sorted by start.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -141,7 +142,7 @@ func (in *instance) attempt(ctx context.Context, req *inbound, c *topology.Call,
 	} else {
 		err = in.sendHTTP(ctx, out)
 	}
-	in.shard.addAnswer(hop, time.Now().UnixNano())
+	in.shard.addAnswer(hop, time.Now().UnixNano(), out.idleSince.Load())
 	return err
 }
 
@@ -157,6 +158,10 @@ type outbound struct {
 	forward map[string]string
 	// instrumented says whether the caller traces this call.
 	instrumented bool
+	// idleSince is when the kept-alive connection an HTTP call went out on
+	// was last used; 0 for a new connection (see record.Hop.ConnIdleSince).
+	// Set by the HTTP client's connection trace.
+	idleSince atomic.Int64
 }
 
 // sendRec returns the ledger's send record of o, without the context.

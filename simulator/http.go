@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"time"
 
@@ -165,7 +166,14 @@ func (t *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 
 func (in *instance) sendHTTP(ctx context.Context, o *outbound) error {
 	method, path, _ := strings.Cut(o.route, " ")
-	r, err := http.NewRequestWithContext(context.WithValue(ctx, outboundKey{}, o), method, "http://"+o.to.addr()+path, nil)
+	ctx = httptrace.WithClientTrace(context.WithValue(ctx, outboundKey{}, o), &httptrace.ClientTrace{
+		GotConn: func(c httptrace.GotConnInfo) {
+			if c.Reused && c.WasIdle {
+				o.idleSince.Store(time.Now().Add(-c.IdleTime).UnixNano())
+			}
+		},
+	})
+	r, err := http.NewRequestWithContext(ctx, method, "http://"+o.to.addr()+path, nil)
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}

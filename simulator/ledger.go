@@ -15,7 +15,7 @@ import (
 //
 // Records are fixed-size, IDs are arrays and strings are interned, so a span
 // costs 89 bytes (a 64-byte end record plus a 25-byte export record) and a
-// hop 192 bytes (a 96-byte send, an 80-byte receive and a 16-byte answer
+// hop 200 bytes (a 96-byte send, an 80-byte receive and a 24-byte answer
 // record). Appends take one short lock per shard; each service instance
 // writes to its own shard.
 type Ledger struct {
@@ -115,10 +115,12 @@ type sendRec struct {
 	state, baggage       uint32 // opt symbols: tracestate sent, baggage keys sent
 }
 
-// answerRec is when the caller of a hop got its answer, or gave up.
+// answerRec is when the caller of a hop got its answer, or gave up, and
+// since when the connection it was sent on had been idle (0: a new one).
 type answerRec struct {
-	hop uint64
-	at  int64
+	hop       uint64
+	at        int64
+	idleSince int64
 }
 
 type recvRec struct {
@@ -197,9 +199,9 @@ func (s *shard) addSend(r sendRec) {
 
 // addAnswer records that the caller of hop got its answer (or gave up) at
 // at (unix ns).
-func (s *shard) addAnswer(hop uint64, at int64) {
+func (s *shard) addAnswer(hop uint64, at, idleSince int64) {
 	s.mu.Lock()
-	s.answers.add(answerRec{hop: hop, at: at})
+	s.answers.add(answerRec{hop: hop, at: at, idleSince: idleSince})
 	s.mu.Unlock()
 }
 
@@ -273,7 +275,7 @@ func (l *Ledger) Snapshot() Snapshot {
 	shards := l.snapshotShards()
 	outcome := make(map[spanKey]exportOutcome)
 	recvs := make(map[uint64]recvRec)
-	answers := make(map[uint64]int64)
+	answers := make(map[uint64]answerRec)
 	var nEnded, nSends int
 	for _, s := range shards {
 		s.mu.Lock()
@@ -287,7 +289,7 @@ func (l *Ledger) Snapshot() Snapshot {
 			recvs[r.hop] = r
 		}
 		for a := range s.answers.all() {
-			answers[a.hop] = a.at
+			answers[a.hop] = a
 		}
 		nEnded += s.ended.len()
 		nSends += s.sends.len() + s.orphans.len()
@@ -301,7 +303,8 @@ func (l *Ledger) Snapshot() Snapshot {
 		}
 		for r := range s.sends.all() {
 			h := l.hop(r, recvs)
-			h.AnsweredAt = answers[r.hop]
+			a := answers[r.hop]
+			h.AnsweredAt, h.ConnIdleSince = a.at, a.idleSince
 			snap.Hops = append(snap.Hops, h)
 		}
 		for o := range s.orphans.all() {

@@ -32,8 +32,9 @@ type wireShard struct {
 }
 
 type wireAnswer struct {
-	Hop uint64
-	At  int64
+	Hop       uint64
+	At        int64
+	IdleSince int64
 }
 
 type wireOrphan struct {
@@ -127,7 +128,7 @@ func (s *shard) wire() wireShard {
 		w.Orphans = append(w.Orphans, wireOrphan{o.recv.wire(), o.at, o.from, o.to, o.route, o.toInst})
 	}
 	for a := range s.answers.all() {
-		w.Answers = append(w.Answers, wireAnswer{a.hop, a.at})
+		w.Answers = append(w.Answers, wireAnswer{a.hop, a.at, a.idleSince})
 	}
 	return w
 }
@@ -195,7 +196,7 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 		s.orphans.add(orphanRec{recv: o.Recv.rec(m), at: o.At, from: m(o.From), to: m(o.To), route: m(o.Route), toInst: o.ToInst})
 	}
 	for _, a := range w.Answers {
-		s.answers.add(answerRec{hop: a.Hop, at: a.At})
+		s.answers.add(answerRec{hop: a.Hop, at: a.At, idleSince: a.IdleSince})
 	}
 }
 

@@ -18,7 +18,7 @@ func TestLedgerRecordSizes(t *testing.T) {
 		{"export record", unsafe.Sizeof(exportRec{}), 25},
 		{"send record", unsafe.Sizeof(sendRec{}), 96},
 		{"receive record", unsafe.Sizeof(recvRec{}), 80},
-		{"answer record", unsafe.Sizeof(answerRec{}), 16},
+		{"answer record", unsafe.Sizeof(answerRec{}), 24},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s is %d bytes, want %d", tt.name, tt.got, tt.want)
@@ -34,7 +34,7 @@ func TestLedgerSnapshotMergesBothEnds(t *testing.T) {
 	caller.addSend(sendRec{hop: 10, parent: 3, request: 4, from: l.syms.id("a"), to: l.syms.id("b"), route: l.syms.id("GET /x"),
 		sent: record.Context{Trace: trace, Span: span, Sampled: true}, headers: record.HeaderTraceparent, clientSpan: true})
 	caller.addSend(sendRec{hop: 11, from: l.syms.id("a"), to: l.syms.id("b"), sentAt: 40})
-	caller.addAnswer(10, 90)
+	caller.addAnswer(10, 90, 0)
 	callee.addRecv(recvRec{hop: 10, got: record.Context{Trace: trace, Span: span, Sampled: true}, headers: record.HeaderTraceparent,
 		server: record.Context{Trace: trace, Span: record.SpanID{5}, Sampled: true}, serverSpan: true})
 	caller.addEnded(endRec{trace: trace, id: span, service: l.syms.id("a"), kind: record.KindClient})

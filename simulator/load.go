@@ -134,7 +134,7 @@ type answering struct {
 func (a answering) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := a.next.RoundTrip(r)
 	if hop, _, ok := parseHop(r.Header.Get(HopHeader)); ok {
-		a.shard.addAnswer(hop, time.Now().UnixNano())
+		a.shard.addAnswer(hop, time.Now().UnixNano(), 0)
 	}
 	return resp, err
 }

@@ -127,6 +127,11 @@ type Hop struct {
 	// with SentAt it bounds the time the hop was in flight. Zero when the
 	// caller never finished (the run ended first) or is external.
 	AnsweredAt int64
+	// ConnIdleSince is, for an HTTP hop sent on a kept-alive connection
+	// that sat idle in the caller's pool, when that connection was last
+	// used; zero for a new connection or a gRPC hop. A connection idle
+	// since before its callee went down still leads to the old process.
+	ConnIdleSince int64
 	// SentTraceState is the tracestate header put on the wire ("" for
 	// none); SentBaggage the baggage keys, sorted and comma-joined.
 	SentTraceState string
