@@ -10,21 +10,16 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/fixtures/embedded"
+	"github.com/tracerig/tracerig/simulator/control"
 )
-
-// addrFlags names the flag that sets each receiver's listen address.
-var addrFlags = map[string]string{"grpc": "--grpc-addr", "http": "--http-addr"}
 
 // backendCmd runs the embedded OTLP backend alone until interrupted,
 // printing what it receives.
 func backendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		grpcAddr = fs.String("grpc-addr", "127.0.0.1:4317", "OTLP/gRPC listen address")
-		httpAddr = fs.String("http-addr", "127.0.0.1:4318", "OTLP/HTTP and query API listen address")
-		interval = fs.Duration("interval", time.Second, "how often to print what arrived; 0 = never")
-	)
+	cfg := control.DefaultBackendConfig()
+	cfg.Flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tracerig backend [flags]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -35,15 +30,15 @@ func backendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() != 0 {
 		return usageError("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	b := embedded.New(embedded.WithGRPCAddr(*grpcAddr), embedded.WithHTTPAddr(*httpAddr))
+	b := embedded.New(embedded.WithGRPCAddr(cfg.GRPCAddr), embedded.WithHTTPAddr(cfg.HTTPAddr))
 	if err := b.Start(ctx); err != nil {
 		return &exitError{code: exitRuntime, err: flagWorded(err)}
 	}
 	fmt.Fprintf(stdout, "tracerig backend: OTLP/gRPC on %s, OTLP/HTTP and query API on http://%s\n", b.GRPCAddr(), b.HTTPAddr())
 	fmt.Fprintf(stdout, "export with: OTEL_EXPORTER_OTLP_ENDPOINT=http://%s OTEL_EXPORTER_OTLP_PROTOCOL=grpc\n", b.GRPCAddr())
 	fmt.Fprintf(stdout, "query: curl http://%s/api/services | /api/traces/{id} | /api/spans?service=NAME | /api/stats\n", b.HTTPAddr())
-	if *interval > 0 {
-		printStats(ctx, stdout, b, *interval)
+	if cfg.Interval > 0 {
+		printStats(ctx, stdout, b, cfg.Interval)
 	} else {
 		<-ctx.Done()
 	}
@@ -59,7 +54,7 @@ func flagWorded(err error) error {
 	if !errors.As(err, &le) {
 		return err
 	}
-	return &reworded{msg: le.Message(addrFlags[le.Receiver]), err: err}
+	return &reworded{msg: le.Message(control.AddrFlags[le.Receiver]), err: err}
 }
 
 // reworded is err with another message.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tracerig/tracerig/internal/tunnel"
+	"github.com/tracerig/tracerig/simulator/control"
 )
 
 // relayCmd runs the network side of an export tunnel: the container runtime
@@ -19,10 +20,8 @@ import (
 func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		listen = fs.String("listen", ":4317", "where the services connect: a comma-separated list, each carried to its own target on the host")
-		tun    = fs.String("tunnel", ":4320", "where the host dials in")
-	)
+	cfg := control.DefaultRelayConfig()
+	cfg.Flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tracerig relay [--listen ADDR] [--tunnel ADDR]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -33,7 +32,7 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return usageError("relay takes no arguments, got %q", fs.Args())
 	}
-	tl, lis, err := tunnel.Listen(*tun, strings.Split(*listen, ",")...)
+	tl, lis, err := tunnel.Listen(cfg.Tunnel, cfg.Listen...)
 	if err != nil {
 		return err
 	}

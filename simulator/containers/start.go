@@ -31,7 +31,7 @@ func (r *Runtime) startBackend(ctx context.Context) error {
 	}
 	req := testcontainers.ContainerRequest{
 		Image:          r.image,
-		Cmd:            []string{"backend", "--grpc-addr", "0.0.0.0:" + otlpPort, "--http-addr", "0.0.0.0:" + queryPort, "--interval", "0"},
+		Cmd:            append([]string{"backend"}, control.BackendConfig{GRPCAddr: "0.0.0.0:" + otlpPort, HTTPAddr: "0.0.0.0:" + queryPort}.Args()...),
 		ExposedPorts:   []string{queryPort + "/tcp"},
 		Networks:       []string{r.net.Name},
 		NetworkAliases: map[string][]string{r.net.Name: {"backend"}},
@@ -128,7 +128,7 @@ func (r *Runtime) startRelay(ctx context.Context, ports []relayPort) error {
 	}
 	req := testcontainers.ContainerRequest{
 		Image:          r.image,
-		Cmd:            []string{"relay", "--listen", strings.Join(listen, ","), "--tunnel", "0.0.0.0:" + tunnelPort},
+		Cmd:            append([]string{"relay"}, control.RelayConfig{Listen: listen, Tunnel: "0.0.0.0:" + tunnelPort}.Args()...),
 		ExposedPorts:   []string{tunnelPort + "/tcp"},
 		Networks:       []string{r.net.Name},
 		NetworkAliases: map[string][]string{r.net.Name: {relayAlias}},

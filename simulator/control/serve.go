@@ -83,22 +83,16 @@ func (c *ServeConfig) Flags(fs *flag.FlagSet) (finish func() error) {
 func (c ServeConfig) Args() []string {
 	d := DefaultServeConfig()
 	var args []string
-	add := func(name, v, def string) {
-		if v != def {
-			args = append(args, "--"+name, v)
-		}
-	}
-	add("topology", c.Topology, d.Topology)
-	add("service", c.Service, d.Service)
-	add("instance", strconv.Itoa(c.Instance), strconv.Itoa(d.Instance))
-	add("listen", c.Listen, d.Listen)
-	add("control", c.Control, d.Control)
-	add("peers", formatPeers(c.Peers), formatPeers(d.Peers))
-	add("otlp-endpoint", c.OTLPEndpoint, d.OTLPEndpoint)
-	add("seed", strconv.FormatUint(c.Seed, 10), strconv.FormatUint(d.Seed, 10))
-	add("export-retry", c.ExportRetry.String(), d.ExportRetry.String())
-	add("conformance", c.Conformance, d.Conformance)
-	return args
+	args = appendFlag(args, "topology", c.Topology, d.Topology)
+	args = appendFlag(args, "service", c.Service, d.Service)
+	args = appendFlag(args, "instance", strconv.Itoa(c.Instance), strconv.Itoa(d.Instance))
+	args = appendFlag(args, "listen", c.Listen, d.Listen)
+	args = appendFlag(args, "control", c.Control, d.Control)
+	args = appendFlag(args, "peers", formatPeers(c.Peers), formatPeers(d.Peers))
+	args = appendFlag(args, "otlp-endpoint", c.OTLPEndpoint, d.OTLPEndpoint)
+	args = appendFlag(args, "seed", strconv.FormatUint(c.Seed, 10), strconv.FormatUint(d.Seed, 10))
+	args = appendFlag(args, "export-retry", c.ExportRetry.String(), d.ExportRetry.String())
+	return appendFlag(args, "conformance", c.Conformance, d.Conformance)
 }
 
 // ParseServe parses serve's flags over the defaults.

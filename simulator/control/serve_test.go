@@ -127,3 +127,75 @@ func TestServeValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestBackendConfigRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  BackendConfig
+		args string
+	}{
+		{"defaults", DefaultBackendConfig(), ""},
+		{"a container's backend", BackendConfig{GRPCAddr: "0.0.0.0:4317", HTTPAddr: "0.0.0.0:4318"},
+			"--grpc-addr 0.0.0.0:4317 --http-addr 0.0.0.0:4318 --interval 0s"},
+		{"an odd interval", BackendConfig{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", Interval: 1500 * time.Millisecond},
+			"--interval 1.5s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.cfg.Args()
+			if got := strings.Join(args, " "); got != tt.args {
+				t.Errorf("Args:\n got %s\nwant %s", got, tt.args)
+			}
+			got, err := ParseBackend(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.cfg {
+				t.Errorf("ParseBackend(Args()) = %+v, want %+v", got, tt.cfg)
+			}
+		})
+	}
+}
+
+func TestRelayConfigRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  RelayConfig
+		args string
+	}{
+		{"defaults", DefaultRelayConfig(), ""},
+		{"two targets", RelayConfig{Listen: []string{"0.0.0.0:4317", "0.0.0.0:5000"}, Tunnel: "0.0.0.0:4320"},
+			"--listen 0.0.0.0:4317,0.0.0.0:5000 --tunnel 0.0.0.0:4320"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.cfg.Args()
+			if got := strings.Join(args, " "); got != tt.args {
+				t.Errorf("Args:\n got %s\nwant %s", got, tt.args)
+			}
+			got, err := ParseRelay(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.cfg) {
+				t.Errorf("ParseRelay(Args()) = %+v, want %+v", got, tt.cfg)
+			}
+		})
+	}
+}
+
+func TestParseCommandErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"backend flag", func() error { _, err := ParseBackend([]string{"--interval", "soon"}); return err }(), `parse backend flags: invalid value "soon" for flag -interval`},
+		{"backend argument", func() error { _, err := ParseBackend([]string{"extra"}); return err }(), "parse backend flags: unexpected arguments: extra"},
+		{"relay flag", func() error { _, err := ParseRelay([]string{"--nope"}); return err }(), "parse relay flags: flag provided but not defined: -nope"},
+	} {
+		if tt.err == nil || !strings.HasPrefix(tt.err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want it to start with %q", tt.name, tt.err, tt.want)
+		}
+	}
+}
