@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/fixtures/jaeger"
 	"github.com/tracerig/tracerig/fixtures/tempo"
+	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -282,20 +282,19 @@ func exportedTraces(ended []record.Ended) int {
 
 // otlpEndpointFromEnv returns host:port of the OTLP endpoint the standard
 // variables name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then
-// OTEL_EXPORTER_OTLP_ENDPOINT (a URL or host:port).
+// OTEL_EXPORTER_OTLP_ENDPOINT (a URL or host:port), read as
+// internal/otlpconf reads them for OTLP/gRPC.
 func otlpEndpointFromEnv() (string, error) {
 	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
 		v := strings.TrimSpace(os.Getenv(name))
 		if v == "" {
 			continue
 		}
-		if u, err := url.Parse(v); err == nil && u.Host != "" {
-			v = u.Host
+		e, err := otlpconf.ParseEndpoint(v, otlpconf.GRPC, true)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
 		}
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return "", fmt.Errorf("%s=%q is not host:port or a URL with a port", name, v)
-		}
-		return v, nil
+		return e.Endpoint, nil
 	}
 	return "", errors.New("backend otlp has no endpoint: set backend.endpoint, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT")
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/tracerig/tracerig/scenarios"
@@ -66,6 +67,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sc, err := loadScenario(fs.Arg(0))
 	if err != nil {
 		return &exitError{code: exitUsage, err: configError(err)}
+	}
+	if note := otlpEnvNote(sc, *f.otlp, os.Getenv); note != "" {
+		fmt.Fprintln(stderr, "note: "+note)
 	}
 	opts := f.wire(sc, controlAddr, stderr)
 	if err := f.overrides(set, &opts); err != nil {
