@@ -118,10 +118,7 @@ func (d *detectCheck) headerObservation() (bool, string) {
 }
 
 // touches reports whether h enters or leaves the target service (instance).
-func (d *detectCheck) touches(h *record.Hop) bool {
-	return (h.To == d.tgt.Service && (d.tgt.Instance < 0 || h.ToInstance == d.tgt.Instance)) ||
-		(h.From == d.tgt.Service && (d.tgt.Instance < 0 || h.FromInstance == d.tgt.Instance))
-}
+func (d *detectCheck) touches(h *record.Hop) bool { return d.hopToTarget(h) || d.isTargetCaller(h) }
 
 // serviceBreaks counts ledger-level breaks on edges into or out of the
 // target service into t.

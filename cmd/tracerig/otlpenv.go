@@ -54,9 +54,7 @@ func unapplied(env otlpconf.Env) string {
 	if c.Compression != "" {
 		not = append(not, "compression "+c.Compression)
 	}
-	for _, n := range env.Notes {
-		not = append(not, n)
-	}
+	not = append(not, env.Notes...)
 	if len(not) == 0 {
 		return ""
 	}

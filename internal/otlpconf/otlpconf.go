@@ -2,7 +2,7 @@
 // the OpenTelemetry specification defines it for the standard
 // OTEL_EXPORTER_OTLP_* variables: protocol, endpoint, TLS, headers,
 // compression and timeout, each signal-specific variable (…_TRACES_…)
-// taking precedence over its generic form; and OTEL_RESOURCE_ATTRIBUTES.
+// taking precedence over its generic form.
 // Header values are credentials: nothing this package formats shows them.
 package otlpconf
 
@@ -25,22 +25,22 @@ const (
 	HTTPProtobuf Protocol = "http/protobuf"
 )
 
-// Default ports and path, as the specification gives them.
+// Default ports, path and timeout, as the specification gives them.
 const (
-	DefaultGRPCPort   = "4317"
-	DefaultHTTPPort   = "4318"
-	TracesPath        = "/v1/traces"
-	DefaultTimeout    = 10 * time.Second
-	envPrefix         = "OTEL_EXPORTER_OTLP_"
-	envTracesPrefix   = "OTEL_EXPORTER_OTLP_TRACES_"
-	envResourceAttrs  = "OTEL_RESOURCE_ATTRIBUTES"
-	compressionGzip   = "gzip"
-	compressionNone   = "none"
-	maxTimeoutMillis  = int64(time.Duration(1<<63-1) / time.Millisecond)
-	defaultScheme     = "http"
-	secureScheme      = "https"
-	headerListSep     = ","
-	headerKeyValueSep = "="
+	DefaultGRPCPort = "4317"
+	DefaultHTTPPort = "4318"
+	TracesPath      = "/v1/traces"
+	DefaultTimeout  = 10 * time.Second
+)
+
+const (
+	envPrefix        = "OTEL_EXPORTER_OTLP_"
+	envTracesPrefix  = "OTEL_EXPORTER_OTLP_TRACES_"
+	compressionGzip  = "gzip"
+	compressionNone  = "none"
+	maxTimeoutMillis = int64(time.Duration(1<<63-1) / time.Millisecond)
+	defaultScheme    = "http"
+	secureScheme     = "https"
 )
 
 // Header is one header every export carries. Value is a credential more
@@ -288,49 +288,15 @@ func defaultPort(scheme, otlp string) string {
 // pairs separated by commas, values percent-encoded. Errors name the
 // pair's position and key, never its value.
 func ParseHeaders(s string) ([]Header, error) {
-	pairs, err := parseList(s)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Header, len(pairs))
-	for i, p := range pairs {
-		out[i] = Header(p)
-	}
-	return out, nil
-}
-
-// ResourceAttribute is one key=value of OTEL_RESOURCE_ATTRIBUTES.
-type ResourceAttribute struct {
-	Key, Value string
-}
-
-// ResourceAttributes parses OTEL_RESOURCE_ATTRIBUTES through getenv.
-func ResourceAttributes(getenv func(string) string) ([]ResourceAttribute, error) {
-	pairs, err := parseList(getenv(envResourceAttrs))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", envResourceAttrs, err)
-	}
-	out := make([]ResourceAttribute, len(pairs))
-	for i, p := range pairs {
-		out[i] = ResourceAttribute(p)
-	}
-	return out, nil
-}
-
-type pair struct{ Key, Value string }
-
-// parseList parses comma-separated key=value pairs with percent-encoded
-// values, skipping empty members.
-func parseList(s string) ([]pair, error) {
-	var out []pair
+	var out []Header
 	var errs []error
 	n := 0
-	for member := range strings.SplitSeq(s, headerListSep) {
+	for member := range strings.SplitSeq(s, ",") {
 		if strings.TrimSpace(member) == "" {
 			continue
 		}
 		n++
-		k, v, ok := strings.Cut(member, headerKeyValueSep)
+		k, v, ok := strings.Cut(member, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
 			// The member may be a bare secret: say where it is, not what.
@@ -342,7 +308,7 @@ func parseList(s string) ([]pair, error) {
 			errs = append(errs, fmt.Errorf("member %d, key %q: the value is not percent-encoded correctly", n, k))
 			continue
 		}
-		out = append(out, pair{k, dv})
+		out = append(out, Header{k, dv})
 	}
 	return out, errors.Join(errs...)
 }

@@ -161,15 +161,3 @@ func TestConfigStringHidesHeaderValues(t *testing.T) {
 		t.Errorf("String() = %q: want the key and not the value", s)
 	}
 }
-
-func TestResourceAttributes(t *testing.T) {
-	got, err := ResourceAttributes(env(map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=ci,team=tracing%20platform"}))
-	want := []ResourceAttribute{{"deployment.environment", "ci"}, {"team", "tracing platform"}}
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("ResourceAttributes = %v, %v; want %v", got, err, want)
-	}
-	if _, err := ResourceAttributes(env(map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "novalue"})); err == nil ||
-		!strings.HasPrefix(err.Error(), "OTEL_RESOURCE_ATTRIBUTES: member 1") {
-		t.Errorf("error %v", err)
-	}
-}
