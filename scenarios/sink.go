@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/tracerig/tracerig/fixtures/arrival"
+	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
@@ -177,13 +176,7 @@ func (s *sink) readAll() {
 // backend or to the pipe in front of it. It reconnects within a second of
 // the backend coming back, so an outage costs what it lasts and no more.
 func (s *sink) connect(target string) error {
-	conn, err := grpc.NewClient(target,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
-			MinConnectTimeout: time.Second,
-		}),
-	)
+	conn, err := otlpexport.Dial(target)
 	if err != nil {
 		return &RuntimeError{fmt.Errorf("connect to otlp endpoint %s: %w", target, err)}
 	}

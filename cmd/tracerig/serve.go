@@ -12,8 +12,6 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/simulator"
@@ -135,13 +133,7 @@ func loadServeTopology(file string) (*topology.Topology, error) {
 // otlpConn dials the OTLP/gRPC endpoint the instance exports to, redialling
 // quickly: the backend may come up after the instance.
 func otlpConn(endpoint string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(endpoint,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{
-			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
-			MinConnectTimeout: time.Second,
-		}),
-	)
+	conn, err := otlpexport.Dial(endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", endpoint, err)
 	}
