@@ -74,7 +74,7 @@ func (c *propCheck) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child 
 	}
 	p.count++
 	if p.predicted || c.flagged[spanRef{child.Trace, child.ID}] ||
-		c.model.predicted(edge{from, child.Service}, c.decidedAt(parent), child.Start) {
+		c.model.predicted(edge{from, child.Service}, c.pairStart(parent, child), child.Start) {
 		return
 	}
 	p.unpredicted++
@@ -94,13 +94,14 @@ func (c *propCheck) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child 
 		})
 }
 
-// decidedAt is the earliest time the service of a parent span may have
-// decided how to treat the request: for a server span the ledger knows,
-// when its hop went into flight (see inFlight), since a handler judges its
-// request before it starts its span and a window may open in between;
-// otherwise the span's start.
-func (c *propCheck) decidedAt(parent *record.Span) int64 {
-	if parent.Kind != record.KindServer {
+// pairStart is the earliest time the request from the parent's service to
+// the child's may have been judged: when the child's hop went into flight
+// (see inFlight: from when the caller's handler received the request that
+// made the call), since a handler judges its request before it starts its
+// spans and a window may open in between; the parent's start when the
+// ledger does not know the child's hop.
+func (c *propCheck) pairStart(parent, child *record.Span) int64 {
+	if child.Kind != record.KindServer {
 		return parent.Start
 	}
 	if c.serverHop == nil {
@@ -111,7 +112,7 @@ func (c *propCheck) decidedAt(parent *record.Span) int64 {
 			}
 		}
 	}
-	i, ok := c.serverHop[spanRef{parent.Trace, parent.ID}]
+	i, ok := c.serverHop[spanRef{child.Trace, child.ID}]
 	if !ok {
 		return parent.Start
 	}
