@@ -1,6 +1,7 @@
 // Program otelcol-tracerig is an OpenTelemetry Collector distribution for tracerig's collector
-// backend: the OTLP receiver and exporter, the batch processor, the debug exporter, and the contrib
-// tail-sampling and probabilistic-sampler processors, all of one collector release (core v0.161.0 /
+// backend: the OTLP receiver and exporter, the batch processor, the debug exporter, the contrib
+// tail-sampling and probabilistic-sampler processors and the contrib bearer-token authenticator
+// (bearertokenauth), all of one collector release (core v0.161.0 /
 // v1.67.0, contrib v0.161.0). Build it with tools/collector/build.sh; it lands in bin/ at the
 // module root, where tracerig looks for it.
 //
@@ -20,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/debugexporter"
 	"go.opentelemetry.io/collector/exporter/otlpexporter"
+	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/batchprocessor"
@@ -27,6 +29,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/probabilisticsamplerprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/tailsamplingprocessor"
 )
@@ -40,7 +43,7 @@ const (
 func main() {
 	info := component.BuildInfo{
 		Command:     "otelcol-tracerig",
-		Description: "OpenTelemetry Collector for tracerig (OTLP, batch, debug, tail_sampling, probabilistic_sampler)",
+		Description: "OpenTelemetry Collector for tracerig (OTLP, batch, debug, tail_sampling, probabilistic_sampler, bearertokenauth)",
 		Version:     "0.161.0-tracerig",
 	}
 	set := otelcol.CollectorSettings{
@@ -98,6 +101,16 @@ func components() (otelcol.Factories, error) {
 	f.ExporterModules = map[component.Type]string{
 		otlpexporter.NewFactory().Type():  "go.opentelemetry.io/collector/exporter/otlpexporter " + coreRelease,
 		debugexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/debugexporter " + coreRelease,
+	}
+
+	// bearertokenauth guards a receiver with a bearer token (the authenticated-ingest tests).
+	if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
+		bearertokenauthextension.NewFactory(),
+	); err != nil {
+		return otelcol.Factories{}, err
+	}
+	f.ExtensionModules = map[component.Type]string{
+		bearertokenauthextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension " + contribRelease,
 	}
 	return f, nil
 }
