@@ -56,12 +56,11 @@ type Config struct {
 	// port and path) for OTLP/HTTP.
 	Endpoint string
 	// Insecure sends in plaintext; otherwise TLS, with the system's roots
-	// unless CAFile names a PEM file of its own.
+	// unless CAFile names a PEM file of its own, and the client
+	// certificate of CertFile and KeyFile for mTLS.
 	Insecure bool
-	CAFile   string
-	// CertFile and KeyFile are the client's certificate and key, for mTLS.
-	CertFile, KeyFile string
-	Headers           []Header
+	TLSFiles
+	Headers []Header
 	// Compression is "gzip" or "" for none.
 	Compression string
 	Timeout     time.Duration

@@ -101,7 +101,7 @@ func TestFromEnv(t *testing.T) {
 			"OTEL_EXPORTER_OTLP_TRACES_INSECURE":    "",
 			"OTEL_EXPORTER_OTLP_CLIENT_KEY":         "/k.pem",
 			"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": "/c.pem",
-		}, Config{Protocol: GRPC, Endpoint: "traces:4317", Insecure: true, CAFile: "/ca.pem", CertFile: "/c.pem", KeyFile: "/k.pem",
+		}, Config{Protocol: GRPC, Endpoint: "traces:4317", Insecure: true, TLSFiles: TLSFiles{CAFile: "/ca.pem", CertFile: "/c.pem", KeyFile: "/k.pem"},
 			Headers: []Header{{"b", "2"}}, Compression: "gzip", Timeout: 2500 * time.Millisecond},
 			[]string{"certificates are set but the endpoint is plaintext: they are not used"}, ""},
 		{"https over http/protobuf", map[string]string{
