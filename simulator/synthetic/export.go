@@ -2,6 +2,7 @@ package synthetic
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/tracerig/tracerig/internal/otlpconf"
 )
 
 // Protocol is the OTLP transport of a run.
@@ -27,9 +30,17 @@ type RunOptions struct {
 	// Protocol is the OTLP transport; "" means ProtocolGRPC.
 	Protocol Protocol
 	// Endpoint is where to export: host:port for gRPC; for HTTP host:port
-	// (traces are posted to /v1/traces) or an http:// URL (its path as
-	// given, /v1/traces when it has none).
+	// (traces are posted to /v1/traces) or an http:// or https:// URL (its
+	// path as given, /v1/traces when it has none).
 	Endpoint string
+	// TLS, when not nil, secures every connection (for HTTP, a host:port
+	// endpoint then means https); nil sends in plaintext.
+	TLS *tls.Config
+	// Headers go with every export request, as gRPC metadata or HTTP
+	// headers. Their values are credentials: nothing prints them.
+	Headers []otlpconf.Header
+	// Gzip compresses every request.
+	Gzip     bool
 	Duration time.Duration // 0: until ctx ends or MaxTraces are sent
 	// MaxTraces stops the run after this many traces; 0 means no limit.
 	MaxTraces uint64
@@ -389,9 +400,9 @@ type sender interface {
 func newSender(o RunOptions) (sender, error) {
 	switch o.Protocol {
 	case ProtocolGRPC:
-		return newGRPCSender(o.Endpoint, o.Conns, o.Workers)
+		return newGRPCSender(o)
 	case ProtocolHTTP:
-		return newHTTPSender(o.Endpoint, o.Conns, o.Workers)
+		return newHTTPSender(o)
 	}
 	return nil, fmt.Errorf("unknown OTLP protocol %q: want grpc or http", o.Protocol)
 }

@@ -378,7 +378,8 @@ func TestHTTPTracesURL(t *testing.T) {
 		{"http://127.0.0.1:4318/", "http://127.0.0.1:4318/v1/traces", ""},
 		{"http://127.0.0.1:4318/custom/traces", "http://127.0.0.1:4318/custom/traces", ""},
 		{"127.0.0.1", "", "want host:port or an http:// URL"},
-		{"https://127.0.0.1:4318", "", "only http://"},
+		{"https://127.0.0.1:4318", "https://127.0.0.1:4318/v1/traces", ""},
+		{"ftp://127.0.0.1:4318", "", "want an http:// or https:// URL"},
 		{"http:///v1/traces", "", "has no host"},
 	} {
 		got, err := HTTPTracesURL(tc.in)

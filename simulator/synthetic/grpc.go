@@ -3,11 +3,15 @@ package synthetic
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding/gzip"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/tracerig/tracerig/internal/rawcodec"
@@ -15,20 +19,36 @@ import (
 
 // grpcSender exports over OTLP/gRPC, worker w on connection w mod conns.
 type grpcSender struct {
-	conns []*grpc.ClientConn
-	resp  []rawcodec.Bytes // per worker
+	conns    []*grpc.ClientConn
+	resp     []rawcodec.Bytes // per worker
+	callOpts []grpc.CallOption
+	md       metadata.MD // headers of every request; nil without
 }
 
-func newGRPCSender(endpoint string, conns, workers int) (*grpcSender, error) {
-	s := &grpcSender{conns: make([]*grpc.ClientConn, 0, conns), resp: make([]rawcodec.Bytes, workers)}
-	for range conns {
-		c, err := grpc.NewClient(endpoint,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+func newGRPCSender(o RunOptions) (*grpcSender, error) {
+	s := &grpcSender{conns: make([]*grpc.ClientConn, 0, o.Conns), resp: make([]rawcodec.Bytes, o.Workers),
+		callOpts: []grpc.CallOption{grpc.ForceCodecV2(rawcodec.Codec{})}}
+	creds := insecure.NewCredentials()
+	if o.TLS != nil {
+		creds = credentials.NewTLS(o.TLS)
+	}
+	if o.Gzip {
+		s.callOpts = append(s.callOpts, grpc.UseCompressor(gzip.Name))
+	}
+	if len(o.Headers) > 0 {
+		s.md = metadata.MD{}
+		for _, h := range o.Headers {
+			s.md.Append(strings.ToLower(h.Key), h.Value)
+		}
+	}
+	for range o.Conns {
+		c, err := grpc.NewClient(o.Endpoint,
+			grpc.WithTransportCredentials(creds),
 			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)),
 		)
 		if err != nil {
 			s.close()
-			return nil, fmt.Errorf("otlp/grpc endpoint %q: %w", endpoint, err)
+			return nil, fmt.Errorf("otlp/grpc endpoint %q: %w", o.Endpoint, err)
 		}
 		c.Connect()
 		s.conns = append(s.conns, c)
@@ -38,7 +58,10 @@ func newGRPCSender(endpoint string, conns, workers int) (*grpcSender, error) {
 
 func (s *grpcSender) send(ctx context.Context, w int, req []byte) ([]byte, error) {
 	msg := rawcodec.Bytes(req)
-	err := s.conns[w%len(s.conns)].Invoke(ctx, rawcodec.TraceExportMethod, &msg, &s.resp[w], grpc.ForceCodecV2(rawcodec.Codec{}))
+	if s.md != nil {
+		ctx = metadata.NewOutgoingContext(ctx, s.md)
+	}
+	err := s.conns[w%len(s.conns)].Invoke(ctx, rawcodec.TraceExportMethod, &msg, &s.resp[w], s.callOpts...)
 	if err != nil {
 		return nil, grpcError(err)
 	}

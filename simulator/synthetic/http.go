@@ -2,6 +2,7 @@ package synthetic
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -27,16 +28,39 @@ const maxResponseBytes = 1 << 20
 // encoded ExportTraceServiceRequest as application/x-protobuf, on at most
 // conns keep-alive HTTP/1.1 connections shared by the workers.
 type httpSender struct {
-	url    string
-	tr     *http.Transport
-	client *http.Client
-	resp   []bytes.Buffer // per worker
+	url     string
+	tr      *http.Transport
+	client  *http.Client
+	resp    []bytes.Buffer // per worker
+	headers http.Header    // of every request, Content-Type included
+	gzip    []gzipBody     // per worker; nil without compression
 }
 
-func newHTTPSender(endpoint string, conns, workers int) (*httpSender, error) {
-	u, err := HTTPTracesURL(endpoint)
+// gzipBody compresses one worker's requests into a buffer it reuses.
+type gzipBody struct {
+	buf bytes.Buffer
+	w   *gzip.Writer
+}
+
+func newHTTPSender(o RunOptions) (*httpSender, error) {
+	u, err := HTTPTracesURL(o.Endpoint)
 	if err != nil {
 		return nil, err
+	}
+	if o.TLS != nil {
+		u = strings.Replace(u, "http://", "https://", 1)
+	} else if strings.HasPrefix(u, "https://") {
+		return nil, fmt.Errorf("otlp/http endpoint %q is https but the run has no TLS configuration", o.Endpoint)
+	}
+	conns, workers := o.Conns, o.Workers
+	headers := http.Header{"Content-Type": {"application/x-protobuf"}}
+	for _, h := range o.Headers {
+		headers.Add(h.Key, h.Value)
+	}
+	var gz []gzipBody
+	if o.Gzip {
+		headers.Set("Content-Encoding", "gzip")
+		gz = make([]gzipBody, workers)
 	}
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -47,13 +71,15 @@ func newHTTPSender(endpoint string, conns, workers int) (*httpSender, error) {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		WriteBufferSize:     64 << 10,
+		TLSClientConfig:     o.TLS,
 	}
-	return &httpSender{url: u, tr: tr, client: &http.Client{Transport: tr}, resp: make([]bytes.Buffer, workers)}, nil
+	return &httpSender{url: u, tr: tr, client: &http.Client{Transport: tr}, resp: make([]bytes.Buffer, workers),
+		headers: headers, gzip: gz}, nil
 }
 
 // HTTPTracesURL returns the URL OTLP/HTTP trace exports to endpoint go to:
-// http://HOST:PORT/v1/traces for host:port, an http:// URL as it is, or
-// with the path /v1/traces when it has none.
+// http://HOST:PORT/v1/traces for host:port, an http:// or https:// URL as
+// it is, or with the path /v1/traces when it has none.
 func HTTPTracesURL(endpoint string) (string, error) {
 	if !strings.Contains(endpoint, "://") {
 		if _, _, err := net.SplitHostPort(endpoint); err != nil {
@@ -65,8 +91,8 @@ func HTTPTracesURL(endpoint string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("otlp/http endpoint: %w", err)
 	}
-	if u.Scheme != "http" {
-		return "", fmt.Errorf("otlp/http endpoint %q: only http:// URLs are supported", endpoint)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("otlp/http endpoint %q: want an http:// or https:// URL", endpoint)
 	}
 	if u.Host == "" {
 		return "", fmt.Errorf("otlp/http endpoint %q has no host", endpoint)
@@ -78,11 +104,14 @@ func HTTPTracesURL(endpoint string) (string, error) {
 }
 
 func (s *httpSender) send(ctx context.Context, w int, req []byte) ([]byte, error) {
+	if s.gzip != nil {
+		req = s.gzip[w].compress(req)
+	}
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(req))
 	if err != nil {
 		return nil, &exportError{err: err}
 	}
-	hr.Header.Set("Content-Type", "application/x-protobuf")
+	hr.Header = s.headers.Clone()
 	resp, err := s.client.Do(hr)
 	if err != nil {
 		// The OTLP specification retries a sink that cannot be reached.
@@ -113,6 +142,19 @@ func (s *httpSender) send(ctx context.Context, w int, req []byte) ([]byte, error
 }
 
 func (s *httpSender) close() { s.tr.CloseIdleConnections() }
+
+// compress returns req gzipped, in a buffer reused by the next call.
+func (g *gzipBody) compress(req []byte) []byte {
+	g.buf.Reset()
+	if g.w == nil {
+		g.w = gzip.NewWriter(&g.buf)
+	} else {
+		g.w.Reset(&g.buf)
+	}
+	g.w.Write(req) // writes to a bytes.Buffer do not fail
+	g.w.Close()
+	return g.buf.Bytes()
+}
 
 // statusMessage returns the message of an OTLP/HTTP error body: a
 // google.rpc.Status in protobuf, or else the body itself when it is short
