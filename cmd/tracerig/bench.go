@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/tracerig/tracerig/scenarios"
@@ -63,10 +64,14 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *b.hops {
 		return benchHops(ctx, fs, scenario, b.blastFlags, *b.sink, *b.floor, stdout)
 	}
-	if err := b.check(); err != nil {
+	x, err := b.resolveExport(os.Getenv)
+	if err != nil {
 		return err
 	}
-	return benchBlast(ctx, scenario, b.blastFlags, *b.sink, stdout)
+	if err := b.check(x); err != nil {
+		return err
+	}
+	return benchBlast(ctx, scenario, b.blastFlags, x, *b.sink, stdout)
 }
 
 // scenario checks the flags that choose the mode and returns the scenario
@@ -96,14 +101,14 @@ func (b *benchFlags) scenario(fs *flag.FlagSet) (string, error) {
 	return scenario, nil
 }
 
-// benchBlast runs blast against the child sink of kind sinkKind, or
-// --otlp-endpoint.
-func benchBlast(ctx context.Context, scenario string, f *blastFlags, sinkKind string, stdout io.Writer) error {
+// benchBlast runs blast against the child sink of kind sinkKind, or the
+// endpoint x names.
+func benchBlast(ctx context.Context, scenario string, f *blastFlags, x blastExport, sinkKind string, stdout io.Writer) error {
 	var sink *scenarios.BlastSink
-	if *f.endpoint == "" {
+	if x.endpoint == "" {
 		sink = childSink(sinkKind)
 	}
-	rep, err := runBlast(ctx, "bench", scenario, f, f.options(*f.endpoint), sink)
+	rep, err := runBlast(ctx, "bench", scenario, f, f.options(x), sink)
 	if err != nil {
 		return err
 	}

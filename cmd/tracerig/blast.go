@@ -38,8 +38,8 @@ type blastFlags struct {
 // duration.
 func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
 	return &blastFlags{
-		protocol: fs.String("protocol", "grpc", "OTLP transport: grpc or http (protobuf over HTTP/1.1)"),
-		endpoint: fs.String("otlp-endpoint", "", "export to `ENDPOINT`: HOST:PORT, or for http also an http:// URL (default path /v1/traces)"),
+		protocol: fs.String("protocol", "", "OTLP transport: grpc or http (protobuf over HTTP/1.1) (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)"),
+		endpoint: fs.String("otlp-endpoint", "", "export to `ENDPOINT`: HOST:PORT, or an http:// or https:// URL (https: TLS; for http the path defaults to /v1/traces) (default: OTEL_EXPORTER_OTLP_ENDPOINT, else tracerig's own sink)"),
 		duration: fs.Duration("duration", duration, "how long to send"),
 		rate:     fs.Float64("rate", 0, "target `SPANS/s`; 0 = flat out"),
 		workers:  fs.Int("workers", 4, "goroutines exporting batches (requests in flight)"),
@@ -73,10 +73,14 @@ func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return usageError("want exactly one scenario, got %d", fs.NArg())
 	}
-	if err := f.check(); err != nil {
+	x, err := f.resolveExport(os.Getenv)
+	if err != nil {
 		return err
 	}
-	rep, err := runBlast(ctx, "blast", fs.Arg(0), f, f.options(*f.endpoint), nil)
+	if err := f.check(x); err != nil {
+		return err
+	}
+	rep, err := runBlast(ctx, "blast", fs.Arg(0), f, f.options(x), nil)
 	if err != nil {
 		return err
 	}
@@ -84,12 +88,9 @@ func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return finishBlast(ctx, f, rep)
 }
 
-// proto is the --protocol asked for.
-func (f *blastFlags) proto() synthetic.Protocol { return synthetic.Protocol(*f.protocol) }
-
 // check refuses flags out of range, an unknown protocol, and an HTTP
 // endpoint that is not one.
-func (f *blastFlags) check() error {
+func (f *blastFlags) check(x blastExport) error {
 	switch {
 	case *f.duration <= 0:
 		return usageError("--duration must be positive")
@@ -100,25 +101,26 @@ func (f *blastFlags) check() error {
 	case *f.retries < 0:
 		return usageError("--retries must be 0 or more")
 	}
-	switch f.proto() {
+	switch x.protocol {
 	case synthetic.ProtocolGRPC:
 	case synthetic.ProtocolHTTP:
-		if *f.endpoint != "" {
-			if _, err := synthetic.HTTPTracesURL(*f.endpoint); err != nil {
+		if x.endpoint != "" {
+			if _, err := synthetic.HTTPTracesURL(x.endpoint); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
 		}
 	default:
-		return usageError("--protocol must be grpc or http, not %q", *f.protocol)
+		return usageError("--protocol must be grpc or http, not %q", x.protocol)
 	}
 	return nil
 }
 
-// options are the generator's options the flags ask for, sending to
-// endpoint ("" = the embedded backend).
-func (f *blastFlags) options(endpoint string) synthetic.RunOptions {
+// options are the generator's options the flags ask for, sending as x
+// says (x.endpoint "" = tracerig's own sink).
+func (f *blastFlags) options(x blastExport) synthetic.RunOptions {
 	return synthetic.RunOptions{
-		Protocol: f.proto(), Endpoint: endpoint, Duration: *f.duration, Rate: *f.rate,
+		Protocol: x.protocol, Endpoint: x.endpoint, TLS: x.tls, Headers: x.headers, Gzip: x.gzip,
+		Duration: *f.duration, Rate: *f.rate,
 		Workers: *f.workers, Conns: *f.conns, Batch: *f.batch, Retries: *f.retries,
 	}
 }

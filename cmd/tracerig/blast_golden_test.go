@@ -122,7 +122,12 @@ func TestBlastGolden(t *testing.T) {
 			}
 			m := synthetic.Measurement{Stats: tc.st(goldenStats(sent)), Started: goldenStart, CPU: 1500 * time.Millisecond, PeakRSS: 60 << 20}
 			o := scenarios.BlastOutcome(m)
-			run := f.options(tc.endpoint)
+			x, err := f.resolveExport(func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			x.endpoint = tc.endpoint
+			run := f.options(x)
 			rep := report.NewBlast(report.BlastRun{
 				Command: tc.command, Scenario: "quickstart", Sink: tc.sink, Options: run, Seed: g.Seed(), Measurement: m,
 				Verdicts: append(assert.Blast(o, run.Rate, nil), tc.readBack(o)),
@@ -130,7 +135,7 @@ func TestBlastGolden(t *testing.T) {
 			rep.Totals.SinkCPU, rep.Totals.SinkPeakRSS = tc.sinkCPU, tc.sinkRSS
 			var out strings.Builder
 			rep.WriteText(&out)
-			err := finishBlast(context.Background(), f, rep)
+			err = finishBlast(context.Background(), f, rep)
 			var ee *exitError
 			switch {
 			case err == nil:

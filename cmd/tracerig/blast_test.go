@@ -281,7 +281,7 @@ func TestBlastBenchUsage(t *testing.T) {
 		{"blast", "--workers", "0", "shop"},
 		{"blast", "--retries", "-1", "shop"},
 		{"blast", "--protocol", "udp", "shop"},
-		{"blast", "--protocol", "http", "--otlp-endpoint", "https://127.0.0.1:4318", "shop"},
+		{"blast", "--protocol", "http", "--otlp-endpoint", "ftp://127.0.0.1:4318", "shop"},
 		{"blast", "--protocol", "http", "--otlp-endpoint", "127.0.0.1", "shop"},
 		{"blast", "no-such-scenario"},
 		{"bench", "--sink", "nope"},

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/tracerig/tracerig/internal/otlpconf"
+	"github.com/tracerig/tracerig/simulator/synthetic"
+)
+
+// blastExport is where blast and bench send, and how: from --protocol,
+// --otlp-endpoint and the OTEL_EXPORTER_OTLP_* variables.
+type blastExport struct {
+	protocol synthetic.Protocol
+	// endpoint is "" for tracerig's own sink; else host:port for gRPC, a
+	// host:port or URL for HTTP.
+	endpoint string
+	tls      *tls.Config
+	headers  []otlpconf.Header
+	gzip     bool
+}
+
+// resolveExport reads the export settings: --protocol, else
+// OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else grpc; --otlp-endpoint (its
+// scheme choosing TLS: https:// is TLS, http:// and host:port are not),
+// else the variables' endpoint (with their TLS settings), else tracerig's
+// own sink. Headers, compression and certificates of the variables apply
+// to any endpoint but tracerig's sink.
+func (f *blastFlags) resolveExport(getenv func(string) string) (blastExport, error) {
+	env, err := otlpconf.FromEnv(getenv, otlpconf.GRPC)
+	if err != nil {
+		return blastExport{}, usageError("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	var x blastExport
+	switch {
+	case *f.protocol != "":
+		x.protocol = synthetic.Protocol(*f.protocol)
+	case env.Config.Protocol == otlpconf.HTTPProtobuf:
+		x.protocol = synthetic.ProtocolHTTP
+	default:
+		x.protocol = synthetic.ProtocolGRPC
+	}
+	secure := false
+	switch {
+	case *f.endpoint != "":
+		x.endpoint = *f.endpoint
+		secure = strings.HasPrefix(x.endpoint, "https://")
+		if x.protocol == synthetic.ProtocolGRPC && strings.Contains(x.endpoint, "://") {
+			e, err := otlpconf.ParseEndpoint(x.endpoint, otlpconf.GRPC, true)
+			if err != nil {
+				return blastExport{}, usageError("--otlp-endpoint: %v", err)
+			}
+			x.endpoint = e.Endpoint
+		}
+	case envEndpointSet(env):
+		x.endpoint, secure = env.Config.Endpoint, !env.Config.Insecure
+		if x.protocol == synthetic.ProtocolGRPC && env.Config.Protocol == otlpconf.HTTPProtobuf {
+			return blastExport{}, usageError("--protocol grpc with an OTLP/HTTP endpoint from %s: give --otlp-endpoint", strings.Join(env.Set, ", "))
+		}
+	default:
+		return x, nil // tracerig's own sink
+	}
+	x.headers, x.gzip = env.Config.Headers, env.Config.Compression == "gzip"
+	if secure {
+		host, _, err := net.SplitHostPort(hostPort(x.endpoint))
+		if err != nil {
+			return blastExport{}, usageError("--otlp-endpoint %s: %v", x.endpoint, err)
+		}
+		if x.tls, err = env.Config.TLSFiles.ClientConfig(host); err != nil {
+			return blastExport{}, usageError("TLS: %v", err)
+		}
+	}
+	return x, nil
+}
+
+// envEndpointSet reports whether an endpoint variable was set.
+func envEndpointSet(env otlpconf.Env) bool {
+	for _, name := range env.Set {
+		if strings.HasSuffix(name, "_ENDPOINT") {
+			return true
+		}
+	}
+	return false
+}
+
+// hostPort is the host:port of an endpoint given as host:port or URL,
+// with a URL's default port when it names none.
+func hostPort(endpoint string) string {
+	scheme, rest, ok := strings.Cut(endpoint, "://")
+	if !ok {
+		return endpoint
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		port := "80"
+		if scheme == "https" {
+			port = "443"
+		}
+		return net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
+	return host
+}
+
+// String names the export without header values.
+func (x blastExport) String() string {
+	s := fmt.Sprintf("%s %s", x.protocol, x.endpoint)
+	if x.tls != nil {
+		s += ", TLS"
+	}
+	if len(x.headers) > 0 {
+		s += ", headers " + strings.Join(otlpconf.Config{Headers: x.headers}.HeaderKeys(), ",")
+	}
+	if x.gzip {
+		s += ", gzip"
+	}
+	return s
+}
