@@ -107,6 +107,8 @@ func benchBlast(ctx context.Context, scenario string, f *blastFlags, x blastExpo
 	var sink *scenarios.BlastSink
 	if x.endpoint == "" {
 		sink = childSink(sinkKind)
+	} else if err := preflight(ctx, f.options(x), x); err != nil {
+		return err
 	}
 	rep, err := runBlast(ctx, "bench", scenario, f, f.options(x), sink)
 	if err != nil {

@@ -80,6 +80,9 @@ func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := f.check(x); err != nil {
 		return err
 	}
+	if err := preflight(ctx, f.options(x), x); err != nil {
+		return err
+	}
 	rep, err := runBlast(ctx, "blast", fs.Arg(0), f, f.options(x), nil)
 	if err != nil {
 		return err

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
 
 	"github.com/tracerig/tracerig/internal/otlpconf"
+	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 )
 
@@ -101,6 +103,25 @@ func hostPort(endpoint string) string {
 		return net.JoinHostPort(strings.Trim(host, "[]"), port)
 	}
 	return host
+}
+
+// preflight proves, with one empty export, that the endpoint x names
+// accepts the connection and the credentials; a refusal exits 3 naming
+// the endpoint, the protocol, the answer and what to change. It does
+// nothing for tracerig's own sink.
+func preflight(ctx context.Context, o synthetic.RunOptions, x blastExport) error {
+	if x.endpoint == "" {
+		return nil
+	}
+	err := synthetic.Preflight(ctx, o)
+	if err == nil {
+		return nil
+	}
+	msg := fmt.Errorf("preflight export to %s refused: %w", x, err)
+	if hint := otlpexport.Hint(err); hint != "" {
+		msg = fmt.Errorf("%w; %s", msg, hint)
+	}
+	return &exitError{code: exitRuntime, err: msg}
 }
 
 // String names the export without header values.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,10 +111,36 @@ func TestBlastIngest(t *testing.T) {
 			in.awaitSpans(t, total)
 		})
 	}
-	t.Run("wrong token", func(t *testing.T) {
-		in.setEnv(t, "grpc", "wrong")
-		r := runCLI(t, "blast", "--duration", "300ms", "--workers", "1", "--conns", "1", "--retries", "0", "shop")
-		r.wantCode(t, exitCheckFailed)
-		in.awaitSpans(t, total)
-	})
+	for _, tt := range []struct {
+		name, protocol string
+		env            map[string]string
+		want           []string
+	}{
+		{"wrong token", "grpc", map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20wrong"},
+			[]string{"preflight export to grpc 127.0.0.1:", "Unauthenticated", "OTEL_EXPORTER_OTLP_HEADERS"}},
+		{"wrong token over http", "http/protobuf", map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20wrong"},
+			[]string{"preflight export to http https://127.0.0.1:", "401", "OTEL_EXPORTER_OTLP_HEADERS"}},
+		{"unknown CA", "grpc", map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": ""},
+			[]string{"certificate signed by unknown authority", "OTEL_EXPORTER_OTLP_CERTIFICATE"}},
+		{"no client certificate", "grpc", map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": "", "OTEL_EXPORTER_OTLP_CLIENT_KEY": ""},
+			[]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in.setEnv(t, tt.protocol, in.token)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			r := runCLI(t, "blast", "--duration", "300ms", "--workers", "1", "--conns", "1", "shop")
+			r.wantCode(t, exitRuntime)
+			for _, want := range tt.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.stderr, in.token) || strings.Contains(r.stderr, "wrong") {
+				t.Errorf("stderr shows a header value:\n%s", r.stderr)
+			}
+			in.awaitSpans(t, total)
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -33,6 +34,26 @@ func TestReason(t *testing.T) {
 	for _, tt := range tests {
 		if got := Reason(tt.err); got != tt.want {
 			t.Errorf("Reason(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestHint(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string // in the hint; "" for none
+	}{
+		{status.Error(codes.Unauthenticated, "missing token"), "OTEL_EXPORTER_OTLP_HEADERS"},
+		{errors.New("http 401 Unauthorized: bad token"), "backend.headers"},
+		{status.Error(codes.Unavailable, "x509: certificate signed by unknown authority"), "OTEL_EXPORTER_OTLP_CERTIFICATE"},
+		{status.Error(codes.Unavailable, "remote error: tls: certificate required"), "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"},
+		{errors.New("http 404 Not Found"), "/v1/traces"},
+		{errors.New("something else"), ""},
+	}
+	for _, tt := range tests {
+		got := Hint(tt.err)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("Hint(%v) = %q, want one with %q", tt.err, got, tt.want)
 		}
 	}
 }

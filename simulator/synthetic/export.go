@@ -450,3 +450,26 @@ func rejectedSpans(resp []byte, n int64) (int64, string) {
 	}
 	return min(rej, n), "rejected: " + msg
 }
+
+// Preflight sends one empty export request as o configures a run and
+// returns the sink's refusal, if any: it proves that the endpoint accepts
+// the connection, the TLS settings and the credentials before any load.
+func Preflight(ctx context.Context, o RunOptions) error {
+	o = o.withDefaults()
+	o.Conns, o.Workers = 1, 1
+	snd, err := newSender(o)
+	if err != nil {
+		return err
+	}
+	defer snd.close()
+	ctx, cancel := context.WithTimeout(ctx, o.ExportTimeout)
+	defer cancel()
+	if _, err := snd.send(ctx, 0, nil); err != nil {
+		var e *exportError
+		if errors.As(err, &e) {
+			return e.err
+		}
+		return err
+	}
+	return nil
+}
