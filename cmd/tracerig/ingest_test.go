@@ -26,6 +26,21 @@ type ingest struct {
 // TRACERIG_REQUIRE_COLLECTOR is set.
 func startIngest(t *testing.T) *ingest {
 	t.Helper()
+	ctx := context.Background()
+	b := embedded.New()
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Shutdown(context.Background()) })
+	in := startIngestTo(t, b.GRPCAddr())
+	in.backend = b
+	return in
+}
+
+// startIngestTo starts the ingest in front of the OTLP/gRPC endpoint
+// exportTo.
+func startIngestTo(t *testing.T, exportTo string) *ingest {
+	t.Helper()
 	bin, err := collector.Find()
 	if err != nil {
 		if os.Getenv("TRACERIG_REQUIRE_COLLECTOR") != "" {
@@ -33,20 +48,14 @@ func startIngest(t *testing.T) *ingest {
 		}
 		t.Skipf("collector not built (%v); run `bash tools/collector/build.sh`", err)
 	}
-	ctx := context.Background()
-	b := embedded.New()
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Shutdown(context.Background()) })
 	certs, err := testcerts.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &ingest{backend: b, certs: certs, token: "tr4cerig-t0ken"}
-	in.Ingest, err = collector.StartIngest(ctx, bin, collector.IngestOptions{
+	in := &ingest{certs: certs, token: "tr4cerig-t0ken"}
+	in.Ingest, err = collector.StartIngest(context.Background(), bin, collector.IngestOptions{
 		CertFile: certs.ServerCert, KeyFile: certs.ServerKey, ClientCAFile: certs.CAFile,
-		BearerToken: in.token, ExportTo: b.GRPCAddr(),
+		BearerToken: in.token, ExportTo: exportTo,
 	})
 	if err != nil {
 		t.Fatal(err)
