@@ -123,4 +123,3 @@ func (d *decoder) scenarioTopology(n *yaml.Node, s *Scenario, readFile func(stri
 	}
 	return topo
 }
-
