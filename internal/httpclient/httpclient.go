@@ -6,6 +6,7 @@ package httpclient
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -115,13 +116,23 @@ func (c *credentials) CloseIdleConnections() {
 
 // Refused returns the error for an answer of 401 or 403 from api (say
 // "jaeger query") to a request of rawURL, and nil for any other answer. It
-// names the URL without user information, the status and where the
-// credentials are configured; never a credential.
+// names the URL without user information, the status, the first line of a
+// plain-text or JSON answer (Tempo's "tenant not found", say; never an
+// HTML page), and where the credentials are configured; never a
+// credential.
 func Refused(api, rawURL string, resp *http.Response) error {
 	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
 		return nil
 	}
-	return fmt.Errorf("%s at %s answered %s: check backend.query.basic-auth / headers", api, Redact(rawURL), resp.Status)
+	why := ""
+	if ct := resp.Header.Get("Content-Type"); resp.Body != nil && (strings.HasPrefix(ct, "text/plain") || strings.HasPrefix(ct, "application/json")) {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+		line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		if line != "" {
+			why = " (" + line + ")"
+		}
+	}
+	return fmt.Errorf("%s at %s answered %s%s: check backend.query.basic-auth / headers", api, Redact(rawURL), resp.Status, why)
 }
 
 // Redact returns rawURL without its user information (a password may sit

@@ -71,17 +71,20 @@ func TestClient(t *testing.T) {
 
 func TestRefused(t *testing.T) {
 	tests := []struct {
-		status int
-		want   string
+		status            int
+		contentType, body string
+		want              string
 	}{
-		{http.StatusUnauthorized, "jaeger query at https://proxy.example/api/services answered 401 Unauthorized: check backend.query.basic-auth / headers"},
-		{http.StatusForbidden, "jaeger query at https://proxy.example/api/services answered 403 Forbidden: check backend.query.basic-auth / headers"},
-		{http.StatusOK, ""},
-		{http.StatusNotFound, ""},
+		{http.StatusUnauthorized, "text/html", "<html>401</html>", "jaeger query at https://proxy.example/api/services answered 401 Unauthorized: check backend.query.basic-auth / headers"},
+		{http.StatusForbidden, "", "", "jaeger query at https://proxy.example/api/services answered 403 Forbidden: check backend.query.basic-auth / headers"},
+		{http.StatusUnauthorized, "text/plain; charset=utf-8", "tenant not found\nmore", "jaeger query at https://proxy.example/api/services answered 401 Unauthorized (tenant not found): check backend.query.basic-auth / headers"},
+		{http.StatusOK, "", "", ""},
+		{http.StatusNotFound, "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
-			resp := &http.Response{StatusCode: tt.status, Status: fmt.Sprintf("%d %s", tt.status, http.StatusText(tt.status))}
+			resp := &http.Response{StatusCode: tt.status, Status: fmt.Sprintf("%d %s", tt.status, http.StatusText(tt.status)),
+				Header: http.Header{"Content-Type": {tt.contentType}}, Body: io.NopCloser(strings.NewReader(tt.body))}
 			err := Refused("jaeger query", "https://user:hunter2@proxy.example/api/services", resp)
 			got := ""
 			if err != nil {
