@@ -235,35 +235,28 @@ func expandHeaders(path string, hs []Header, getenv func(string) string) ([]otlp
 	return out, errors.Join(errs...)
 }
 
-// expand replaces each ${NAME} in the template s with getenv(NAME). An
-// unset or empty variable is an error that names it and path; the value
-// it would have held appears nowhere.
+// expand replaces each ${NAME} in the template s with getenv(NAME), in one
+// pass (a value holding "${...}" stays as it is). An unset or empty
+// variable is an error that names it and path; the value it would have
+// held appears nowhere.
 func expand(path, s string, getenv func(string) string) (string, error) {
 	var b strings.Builder
 	var missing []string
-	for {
-		i := strings.Index(s, "${")
-		if i < 0 {
-			b.WriteString(s)
-			break
-		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			return "", fmt.Errorf("%s: unterminated ${ reference", path)
-		}
-		name := s[i+2 : i+j]
-		if !envName(name) {
-			return "", fmt.Errorf("%s: ${%s} is not a variable name", path, name)
+	err := scan(s, func(text, name string) {
+		b.WriteString(text)
+		if name == "" {
+			return
 		}
 		v := getenv(name)
 		if v == "" {
 			missing = append(missing, name)
 		}
-		b.WriteString(s[:i])
 		b.WriteString(v)
-		s = s[i+j+1:]
-	}
-	if len(missing) > 0 {
+	})
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%s: %w", path, err)
+	case len(missing) > 0:
 		return "", fmt.Errorf("%s: environment variable %s is not set", path, strings.Join(missing, ", "))
 	}
 	return b.String(), nil
@@ -273,20 +266,32 @@ func expand(path, s string, getenv func(string) string) (string, error) {
 // what is malformed.
 func references(s string) ([]string, error) {
 	var names []string
+	err := scan(s, func(_, name string) {
+		if name != "" {
+			names = append(names, name)
+		}
+	})
+	return names, err
+}
+
+// scan walks the template s, calling f with each stretch of literal text
+// and the name of the ${NAME} reference after it ("" after the last).
+func scan(s string, f func(text, name string)) error {
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
-			return names, nil
+			f(s, "")
+			return nil
 		}
 		j := strings.IndexByte(s[i:], '}')
 		if j < 0 {
-			return names, errors.New("has an unterminated ${ reference")
+			return errors.New("has an unterminated ${ reference")
 		}
 		name := s[i+2 : i+j]
 		if !envName(name) {
-			return names, fmt.Errorf("refers to ${%s}, which is not a variable name (letters, digits and _, not starting with a digit)", name)
+			return fmt.Errorf("refers to ${%s}, which is not a variable name (letters, digits and _, not starting with a digit)", name)
 		}
-		names = append(names, name)
+		f(s[:i], name)
 		s = s[i+j+1:]
 	}
 }
