@@ -79,6 +79,13 @@ func TestBackendResolve(t *testing.T) {
 				Timeout: otlpconf.DefaultTimeout},
 		},
 		{
+			name:    "one pass: a value holding a reference stays as it is",
+			backend: Backend{Type: BackendOTLP, Endpoint: "collector:4317", Headers: []Header{{Key: "x-a", Value: "${A}"}}},
+			env:     map[string]string{"A": "${B}", "B": "other"},
+			want: otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: "collector:4317", Insecure: true,
+				Headers: []otlpconf.Header{{Key: "x-a", Value: "${B}"}}, Timeout: otlpconf.DefaultTimeout},
+		},
+		{
 			name: "unset variables named, values not",
 			backend: Backend{Type: BackendOTLP, Endpoint: "collector:4317",
 				Headers: []Header{{Key: "authorization", Value: "Bearer ${TOKEN}"}, {Key: "x-api-key", Value: "${KEY}${OTHER}"}}},
