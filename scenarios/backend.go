@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/fixtures/jaeger"
 	"github.com/tracerig/tracerig/fixtures/tempo"
+	"github.com/tracerig/tracerig/internal/httpclient"
 	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/topology"
@@ -84,7 +86,7 @@ func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override
 }
 
 // openOTLP reaches an otlp backend, read back through the query API it
-// names, if any.
+// names, if any, with the query's TLS settings and credentials.
 func openOTLP(ctx context.Context, b topology.Backend) (backend, error) {
 	endpoint := b.Endpoint
 	if endpoint == "" {
@@ -92,15 +94,43 @@ func openOTLP(ctx context.Context, b topology.Backend) (backend, error) {
 		if endpoint, err = otlpEndpointFromEnv(); err != nil {
 			return nil, &RuntimeError{err}
 		}
+	} else {
+		// The exporters dial host:port; a URL names it too.
+		e, err := otlpconf.ParseEndpoint(endpoint, otlpconf.GRPC, false)
+		if err != nil {
+			return nil, &RuntimeError{fmt.Errorf("backend.endpoint: %w", err)}
+		}
+		endpoint = e.Endpoint
 	}
-	switch b.Query.Type {
-	case "jaeger":
-		return reached(ctx, jaeger.New(endpoint, b.Query.URL))
-	case "tempo":
-		return reached(ctx, tempo.New(endpoint, b.Query.URL))
+	if b.Query.Type == "" {
+		return reached(ctx, exportOnly{endpoint: endpoint,
+			reason: fmt.Sprintf("backend otlp at %s has no query API configured (backend.query: {type: jaeger|tempo, url: ...})", endpoint)})
 	}
-	return reached(ctx, exportOnly{endpoint: endpoint,
-		reason: fmt.Sprintf("backend otlp at %s has no query API configured (backend.query: {type: jaeger|tempo, url: ...})", endpoint)})
+	client, err := queryClient(b.Query, os.Getenv)
+	if err != nil {
+		return nil, &RuntimeError{fmt.Errorf("backend %s query at %s: %w", b.Query.Type, httpclient.Redact(b.Query.URL), err)}
+	}
+	if b.Query.Type == "tempo" {
+		return reached(ctx, tempo.New(endpoint, b.Query.URL, tempo.WithHTTPClient(client)))
+	}
+	return reached(ctx, jaeger.New(endpoint, b.Query.URL, jaeger.WithHTTPClient(client)))
+}
+
+// queryTimeout bounds each request to a query API.
+const queryTimeout = 60 * time.Second
+
+// queryClient returns the HTTP client of q's query API: its TLS settings,
+// and its headers and basic authentication expanded through getenv.
+func queryClient(q topology.BackendQuery, getenv func(string) string) (*http.Client, error) {
+	headers, basic, err := q.Credentials(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg := httpclient.Config{TLS: q.TLS.Files(), InsecureSkipVerify: q.TLS.InsecureSkipVerify, Headers: headers, Timeout: queryTimeout}
+	if basic != nil {
+		cfg.BasicAuth = &httpclient.BasicAuth{Username: basic.Username, Password: basic.Password}
+	}
+	return cfg.Client()
 }
 
 // reached returns b once something listens at its endpoint, so that a run

@@ -38,49 +38,6 @@ const (
 	RuntimeContainers Runtime = "containers"
 )
 
-// BackendType names a tracing backend.
-type BackendType string
-
-// Backends.
-const (
-	BackendEmbedded BackendType = "embedded"
-	BackendOTLP     BackendType = "otlp"
-	// BackendCollector runs a real OpenTelemetry Collector with the user's
-	// config between the services and the embedded backend.
-	BackendCollector BackendType = "collector"
-	// BackendJaeger runs a real Jaeger v2 (its in-memory store) as a child
-	// process; services export to it over OTLP and tracerig reads the traces
-	// back through its query API.
-	BackendJaeger BackendType = "jaeger"
-)
-
-// Backend is where services export their spans.
-type Backend struct {
-	Type BackendType // default embedded
-	// Endpoint is host:port of an OTLP gRPC receiver, for type otlp; empty:
-	// taken from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
-	// OTEL_EXPORTER_OTLP_ENDPOINT when the run starts.
-	Endpoint string
-	// Config is the collector's YAML config file, for type collector; a
-	// path relative to the scenario file. tracerig points its OTLP receiver
-	// and its exporters at the run's own endpoints.
-	Config string
-	// MaxTraces is the size of Jaeger's in-memory store (it keeps only its
-	// newest MaxTraces traces), for type jaeger; 0: tracerig sizes it at twice
-	// the traces the run's load is expected to start, at least 100000.
-	MaxTraces int
-	// Query reads spans back from an otlp backend; without one the checks
-	// that need read-back do not run.
-	Query BackendQuery
-	Pos   Pos
-}
-
-// BackendQuery is the query API tracerig reads an otlp backend back through.
-type BackendQuery struct {
-	Type string // "jaeger" (Jaeger's HTTP query API) or "tempo" (Tempo's HTTP API)
-	URL  string // e.g. http://127.0.0.1:16686
-}
-
 // Load is traffic on one entry route, or on a weighted mix of entry routes
 // sharing one rate.
 type Load struct {

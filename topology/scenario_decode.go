@@ -123,39 +123,3 @@ func (d *decoder) scenarioTopology(n *yaml.Node, s *Scenario, readFile func(stri
 	}
 	return topo
 }
-
-func (d *decoder) backend(n *yaml.Node, b *Backend) {
-	n = resolve(n)
-	if isNull(n) {
-		return
-	}
-	b.Pos = d.pos(n)
-	if n.Kind == yaml.ScalarNode {
-		d.fields["backend.type"] = b.Pos
-		b.Type = BackendType(n.Value)
-		return
-	}
-	m, ok := d.mapping(n, "backend")
-	if !ok {
-		return
-	}
-	var typ string
-	if d.str(m.take("type"), "backend.type", &typ) {
-		b.Type = BackendType(typ)
-	}
-	d.str(m.take("endpoint"), "backend.endpoint", &b.Endpoint)
-	d.str(m.take("config"), "backend.config", &b.Config)
-	if n := m.take("max-traces"); n != nil {
-		d.fields["backend.max-traces"] = d.pos(n)
-		d.integer(n, "backend.max-traces", &b.MaxTraces)
-	}
-	if n := m.take("query"); n != nil {
-		d.fields["backend.query"] = d.pos(n)
-		if q, ok := d.mapping(n, "backend.query"); ok {
-			d.str(q.take("type"), "backend.query.type", &b.Query.Type)
-			d.str(q.take("url"), "backend.query.url", &b.Query.URL)
-			q.done()
-		}
-	}
-	m.done()
-}

@@ -1,11 +1,5 @@
 package topology
 
-import (
-	"net"
-	"net/url"
-	"strconv"
-)
-
 // Validate checks the scenario and its topology, that every load drives a
 // defined http route, that every fault targets what the topology defines,
 // and that checks name defined faults and edges. It returns every problem found, joined.
@@ -60,63 +54,6 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 		c.expect(s, e, index("expect", i))
 	}
 	return c.errs
-}
-
-func (c *checker) backend(b Backend) {
-	switch b.Type {
-	case BackendEmbedded, BackendCollector, BackendJaeger:
-		if b.Endpoint != "" {
-			c.errorf("backend.endpoint", b.Pos, "is only valid with type otlp")
-		}
-		if b.Query != (BackendQuery{}) || c.has("backend.query") {
-			c.errorf("backend.query", b.Pos, "is only valid with type otlp (tracerig reads the other backends back itself)")
-		}
-	case BackendOTLP:
-		// Without an endpoint the run takes it from OTEL_EXPORTER_OTLP_*.
-		if b.Endpoint != "" && !validHostPort(b.Endpoint) {
-			c.errorf("backend.endpoint", b.Pos, "must be host:port with a port in 1..65535, got %q", b.Endpoint)
-		}
-		c.backendQuery(b)
-	default:
-		c.errorf("backend.type", b.Pos, "unknown backend %q (want embedded, otlp, collector or jaeger)", b.Type)
-		return
-	}
-	switch {
-	case b.Type == BackendCollector && b.Config == "" && !c.has("backend.config"):
-		c.errorf("backend.config", b.Pos, "is required with type collector: the collector's YAML config file, relative to the scenario")
-	case b.Type == BackendCollector && b.Config == "":
-		c.errorf("backend.config", b.Pos, "must not be empty: the collector's YAML config file, relative to the scenario")
-	case b.Type != BackendCollector && (b.Config != "" || c.has("backend.config")):
-		c.errorf("backend.config", b.Pos, "is only valid with type collector")
-	}
-	switch {
-	case b.Type != BackendJaeger && (b.MaxTraces != 0 || c.has("backend.max-traces")):
-		c.errorf("backend.max-traces", b.Pos, "is only valid with type jaeger")
-	case b.MaxTraces < 0:
-		c.errorf("backend.max-traces", b.Pos, "must be positive, got %d", b.MaxTraces)
-	}
-}
-
-func (c *checker) backendQuery(b Backend) {
-	q := b.Query
-	if q == (BackendQuery{}) {
-		return
-	}
-	if q.Type != "jaeger" && q.Type != "tempo" {
-		c.errorf("backend.query.type", b.Pos, "unknown query API %q (want jaeger or tempo)", q.Type)
-	}
-	if u, err := url.Parse(q.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.errorf("backend.query.url", b.Pos, "must be an http(s) URL like http://127.0.0.1:16686, got %q", q.URL)
-	}
-}
-
-func validHostPort(s string) bool {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil || host == "" {
-		return false
-	}
-	p, err := strconv.Atoi(port)
-	return err == nil && p >= 1 && p <= 65535
 }
 
 func (c *checker) load(t *Topology, l Load, path string) {
