@@ -85,8 +85,6 @@ func New(dir string, names ...string) (*Set, error) {
 	return s, nil
 }
 
-var serial int64
-
 // write signs tmpl with parent's key (self-signed when parent is nil) and
 // writes the certificate and a new key to certFile and keyFile.
 func (s *Set) write(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, certFile, keyFile string) (*ecdsa.PrivateKey, error) {
@@ -94,8 +92,11 @@ func (s *Set) write(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey,
 	if err != nil {
 		return nil, fmt.Errorf("testcerts: generate key: %w", err)
 	}
-	serial++
-	tmpl.SerialNumber = big.NewInt(serial)
+	sn, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, fmt.Errorf("testcerts: serial number: %w", err)
+	}
+	tmpl.SerialNumber = sn
 	if parent == nil {
 		parent, parentKey = tmpl, key
 	}
