@@ -70,3 +70,25 @@ func dedupLast(kvs []attribute.KeyValue) []attribute.KeyValue {
 	}
 	return out
 }
+
+// FormatResourceAttributes writes kvs in the OTEL_RESOURCE_ATTRIBUTES
+// format, each value as its string form, keys and values percent-encoded
+// where they must be; ParseResourceAttributes reads it back.
+func FormatResourceAttributes(kvs []attribute.KeyValue) string {
+	var b strings.Builder
+	for i, kv := range kvs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(escapeMember(string(kv.Key)))
+		b.WriteByte('=')
+		b.WriteString(escapeMember(kv.Value.Emit()))
+	}
+	return b.String()
+}
+
+// escapeMember percent-encodes s for a member of OTEL_RESOURCE_ATTRIBUTES:
+// as a URL path segment, '=' too.
+func escapeMember(s string) string {
+	return strings.ReplaceAll(url.PathEscape(s), "=", "%3D")
+}

@@ -51,3 +51,20 @@ func TestParseResourceAttributes(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatResourceAttributesRoundTrip(t *testing.T) {
+	in := []attribute.KeyValue{
+		attribute.String("team", "checkout"),
+		attribute.String("k=ey", " a,b=c%d é "),
+		attribute.Int("replicas", 3),
+	}
+	text := FormatResourceAttributes(in)
+	got, err := ParseResourceAttributes(text)
+	if err != nil {
+		t.Fatalf("ParseResourceAttributes(%q): %v", text, err)
+	}
+	want := []attribute.KeyValue{in[0], in[1], attribute.String("replicas", "3")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseResourceAttributes(FormatResourceAttributes(%v)) = %v (text %q)", in, got, text)
+	}
+}
