@@ -9,10 +9,12 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/tracerig/tracerig/internal/record"
 )
 
 // RunIDKey is the resource attribute naming the run a span came from.
-const RunIDKey = attribute.Key("tracerig.run.id")
+const RunIDKey = attribute.Key(record.RunIDKey)
 
 // RunID identifies one run: 64 random bits, written as 16 lowercase hex
 // digits. Every simulated service's resource carries it (RunIDKey), so
