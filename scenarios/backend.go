@@ -61,15 +61,16 @@ type sampler interface {
 // openBackend starts or reaches the backend the run exports to. scenarioFile
 // is the scenario's path ("" for one built in Go): a collector config is
 // relative to its folder, and the collector and Jaeger binaries are looked
-// for above it. override is --otlp-endpoint.
-func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override string) (backend, error) {
+// for above it. override is --otlp-endpoint. runID is the run's ID, which
+// read-back from a shared backend asks for (see sharedBackend).
+func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override, runID string) (backend, error) {
 	if override != "" {
 		return reached(ctx, exportOnly{endpoint: override,
 			reason: fmt.Sprintf("spans were exported to %s (--otlp-endpoint), which tracerig cannot read back", override)})
 	}
 	switch b.Type {
 	case topology.BackendOTLP:
-		return openOTLP(ctx, b)
+		return openOTLP(ctx, b, runID)
 	case topology.BackendJaeger:
 		return startJaeger(ctx, b, scenarioFile)
 	case topology.BackendCollector:
@@ -84,8 +85,8 @@ func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override
 }
 
 // openOTLP reaches an otlp backend, read back through the query API it
-// names, if any.
-func openOTLP(ctx context.Context, b topology.Backend) (backend, error) {
+// names, if any, asking it for the traces of run runID alone.
+func openOTLP(ctx context.Context, b topology.Backend, runID string) (backend, error) {
 	endpoint := b.Endpoint
 	if endpoint == "" {
 		var err error
@@ -95,9 +96,9 @@ func openOTLP(ctx context.Context, b topology.Backend) (backend, error) {
 	}
 	switch b.Query.Type {
 	case "jaeger":
-		return reached(ctx, jaeger.New(endpoint, b.Query.URL))
+		return reached(ctx, jaeger.New(endpoint, b.Query.URL, jaeger.WithRunID(runID)))
 	case "tempo":
-		return reached(ctx, tempo.New(endpoint, b.Query.URL))
+		return reached(ctx, tempo.New(endpoint, b.Query.URL, tempo.WithRunID(runID)))
 	}
 	return reached(ctx, exportOnly{endpoint: endpoint,
 		reason: fmt.Sprintf("backend otlp at %s has no query API configured (backend.query: {type: jaeger|tempo, url: ...})", endpoint)})
