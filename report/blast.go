@@ -46,6 +46,7 @@ type BlastSettings struct {
 	Queue    int           `json:"queue"` // batches
 	Retries  int           `json:"retries"`
 	Seed     uint64        `json:"seed"`
+	RunID    string        `json:"run_id,omitempty"` // replays the run with --run-id
 }
 
 // BlastTotals are what the run did. Sent = Delivered + Failed + Rejected.
@@ -108,8 +109,10 @@ type BlastRun struct {
 	Sink     string // as the summary names it
 	// Options are the run's options as asked (the endpoint the one sent
 	// to), Seed the generator's seed.
-	Options     synthetic.RunOptions
-	Seed        uint64
+	Options synthetic.RunOptions
+	Seed    uint64
+	// RunID is the run's ID, which every resource carried; "" for none.
+	RunID       string
 	Measurement synthetic.Measurement
 	// Verdicts are assert.Blast's; the read-back's observation is also
 	// the totals' ReadBack.
@@ -124,6 +127,7 @@ func NewBlast(r BlastRun) *Blast {
 		Settings: BlastSettings{
 			Protocol: string(o.Protocol), Endpoint: o.Endpoint, Duration: o.Duration, Rate: o.Rate,
 			Workers: st.Workers, Conns: o.Conns, Batch: o.Batch, Queue: st.QueueCap, Retries: o.Retries, Seed: r.Seed,
+			RunID: r.RunID,
 		},
 		Totals:   blastTotals(st, r.Measurement),
 		Series:   make([]BlastPoint, len(st.Samples)),
@@ -244,7 +248,11 @@ func (b *Blast) writeSummary(w io.Writer) {
 	if t.Traces > 0 {
 		perTrace = float64(t.Sent) / float64(t.Traces)
 	}
-	fmt.Fprintf(w, "%s %s -> %s\n", b.Command, b.Scenario, b.Sink)
+	fmt.Fprintf(w, "%s %s -> %s", b.Command, b.Scenario, b.Sink)
+	if s.RunID != "" {
+		fmt.Fprintf(w, " (run %s)", s.RunID)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  workers %d, conns %d, batch %d spans, queue %d, retries %d, rate %s\n",
 		s.Workers, s.Conns, s.Batch, s.Queue, s.Retries, rateString(s.Rate))
 	fmt.Fprintf(w, "  sent       %d spans in %d traces (%.1f spans/trace), %d requests, %.2fs\n", t.Sent, t.Traces, perTrace, t.Requests, secs)

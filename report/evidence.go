@@ -17,6 +17,9 @@ type Evidence struct {
 	Scenario *topology.Scenario
 	// Seed is the seed every decision of the run derived from.
 	Seed uint64
+	// RunID is the run's ID (16 hex digits), which every simulated
+	// service's resource carried as tracerig.run.id; "" when none.
+	RunID string
 	// TimeScale is the fraction of its timeline the run played, in (0, 1);
 	// 0 (or 1) when it played all of it.
 	TimeScale float64

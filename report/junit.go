@@ -91,6 +91,9 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			{"passed", strconv.FormatBool(r.Passed)},
 		},
 	}
+	if r.RunID != "" {
+		suite.Properties = append(suite.Properties, junitProperty{"run_id", r.RunID})
+	}
 	if !r.StartedAt.IsZero() {
 		suite.Timestamp = r.StartedAt.UTC().Format(junitTimestamp)
 	}

@@ -28,7 +28,8 @@ type Report struct {
 	Runtime     string           `json:"runtime"`
 	Backend     BackendReport    `json:"backend"`
 	Seed        uint64           `json:"seed"`
-	TimeScale   float64          `json:"time_scale"` // --time-scale; the times reported are scaled ones
+	RunID       string           `json:"run_id,omitempty"` // replays the run with --run-id
+	TimeScale   float64          `json:"time_scale"`       // --time-scale; the times reported are scaled ones
 	StartedAt   time.Time        `json:"started_at"`
 	Duration    time.Duration    `json:"duration_ns"`
 	Interrupted bool             `json:"interrupted"`
@@ -98,6 +99,7 @@ func New(ev *Evidence) *Report {
 		Runtime:       string(sc.Runtime),
 		Backend:       ev.Backend,
 		Seed:          ev.Seed,
+		RunID:         ev.RunID,
 		TimeScale:     1,
 		StartedAt:     ev.StartedAt,
 		Duration:      ev.Duration,

@@ -43,7 +43,11 @@ func (r *Report) result() string {
 
 // textHeading names the scenario and how it ran.
 func (r *Report) textHeading(ew *errWriter) {
-	ew.printf("scenario %s (topology %s, seed %d, backend %s %s", r.Scenario, r.Topology, r.Seed, r.Backend.Type, r.Backend.Endpoint)
+	ew.printf("scenario %s (topology %s, seed %d", r.Scenario, r.Topology, r.Seed)
+	if r.RunID != "" {
+		ew.printf(", run %s", r.RunID)
+	}
+	ew.printf(", backend %s %s", r.Backend.Type, r.Backend.Endpoint)
 	if r.TimeScale != 1 && r.TimeScale != 0 {
 		ew.printf(", time scale %g", r.TimeScale)
 	}

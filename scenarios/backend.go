@@ -63,15 +63,16 @@ type sampler interface {
 // openBackend starts or reaches the backend the run exports to. scenarioFile
 // is the scenario's path ("" for one built in Go): a collector config is
 // relative to its folder, and the collector and Jaeger binaries are looked
-// for above it. override is --otlp-endpoint.
-func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override string) (backend, error) {
+// for above it. override is --otlp-endpoint. runID is the run's ID, which
+// read-back from a shared backend asks for (see sharedBackend).
+func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override, runID string) (backend, error) {
 	if override != "" {
 		return reached(ctx, exportOnly{endpoint: override,
 			reason: fmt.Sprintf("spans were exported to %s (--otlp-endpoint), which tracerig cannot read back", override)})
 	}
 	switch b.Type {
 	case topology.BackendOTLP:
-		return openOTLP(ctx, b)
+		return openOTLP(ctx, b, runID)
 	case topology.BackendJaeger:
 		return startJaeger(ctx, b, scenarioFile)
 	case topology.BackendCollector:
@@ -86,8 +87,9 @@ func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override
 }
 
 // openOTLP reaches an otlp backend, read back through the query API it
-// names, if any, with the query's TLS settings and credentials.
-func openOTLP(ctx context.Context, b topology.Backend) (backend, error) {
+// names, if any, with the query's TLS settings and credentials, asking it
+// for the traces of run runID alone.
+func openOTLP(ctx context.Context, b topology.Backend, runID string) (backend, error) {
 	endpoint := b.Endpoint
 	if endpoint == "" {
 		var err error
@@ -111,9 +113,9 @@ func openOTLP(ctx context.Context, b topology.Backend) (backend, error) {
 		return nil, &RuntimeError{fmt.Errorf("backend %s query at %s: %w", b.Query.Type, httpclient.Redact(b.Query.URL), err)}
 	}
 	if b.Query.Type == "tempo" {
-		return reached(ctx, tempo.New(endpoint, b.Query.URL, tempo.WithHTTPClient(client)))
+		return reached(ctx, tempo.New(endpoint, b.Query.URL, tempo.WithHTTPClient(client), tempo.WithRunID(runID)))
 	}
-	return reached(ctx, jaeger.New(endpoint, b.Query.URL, jaeger.WithHTTPClient(client)))
+	return reached(ctx, jaeger.New(endpoint, b.Query.URL, jaeger.WithHTTPClient(client), jaeger.WithRunID(runID)))
 }
 
 // queryTimeout bounds each request to a query API.

@@ -9,6 +9,7 @@ import (
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/report"
+	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -20,6 +21,11 @@ type BlastOptions struct {
 	Scenario string // the scenario as the user named it
 	// Seed, when not 0, replaces the scenario's seed.
 	Seed uint64
+	// RunID is the run's ID, which every resource carries; zero: a random
+	// one. Sent to an endpoint Blast neither starts nor reads back (Run.
+	// Endpoint without a Sink), which other runs may share, it goes into
+	// every trace and span ID, so the seed and run ID replay the run's IDs.
+	RunID simulator.RunID
 	// Run configures the generator. Without a Sink, an empty Run.Endpoint
 	// sends to the embedded backend, started in this process for the run
 	// and read back after it.
@@ -56,12 +62,18 @@ type BlastSink struct {
 // give is an error of the scenario; a run that cannot export, or an
 // embedded backend that does not start, is a RuntimeError; the error of a
 // Sink's Start is returned as it is.
-func Blast(ctx context.Context, sc *topology.Scenario, opts BlastOptions) (*report.Blast, error) {
-	g, err := synthetic.ForScenario(sc, synthetic.WithSeed(opts.Seed))
+func Blast(ctx context.Context, sc *topology.Scenario, opts BlastOptions) (_ *report.Blast, err error) {
+	run, sink := opts.Run, opts.Sink
+	if opts.RunID == 0 {
+		if opts.RunID, err = simulator.NewRunID(); err != nil {
+			return nil, &RuntimeError{err}
+		}
+	}
+	shared := sink == nil && run.Endpoint != ""
+	g, err := synthetic.ForScenario(sc, synthetic.WithSeed(opts.Seed), synthetic.WithRunID(uint64(opts.RunID), shared))
 	if err != nil {
 		return nil, err
 	}
-	run, sink := opts.Run, opts.Sink
 	if sink == nil && run.Endpoint == "" {
 		sink = embeddedSink(g)
 	}
@@ -100,7 +112,7 @@ func blastReport(ctx context.Context, g *synthetic.Generator, opts BlastOptions,
 		}
 	}
 	rep := report.NewBlast(report.BlastRun{
-		Command: opts.Command, Scenario: opts.Scenario, Sink: name, Options: run, Seed: g.Seed(), Measurement: m,
+		Command: opts.Command, Scenario: opts.Scenario, Sink: name, Options: run, Seed: g.Seed(), RunID: opts.RunID.String(), Measurement: m,
 		Verdicts: assert.Blast(BlastOutcome(m), run.Rate, held),
 	})
 	rep.Totals.SinkCPU, rep.Totals.SinkPeakRSS = sinkCPU, sinkRSS

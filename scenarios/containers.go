@@ -29,13 +29,14 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers: %w", err)}
 	}
 	copts := containers.Options{Seed: seed, Source: src, Log: opts.Progress, ExportRetry: exportRetryFor(opts).MaxElapsedTime}
+	containerIdentity(sc, opts, &copts)
 	var (
 		snk       *sink
 		maxTraces int // of the Jaeger container's store
 	)
 	switch {
 	case hostExport(sc, faults, opts):
-		if snk, err = openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint); err != nil {
+		if snk, err = openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint, opts.RunID); err != nil {
 			return nil, nil, err
 		}
 		copts.HostEndpoint = snk.Endpoint()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -67,6 +68,14 @@ type Options struct {
 	// listen and before any load; an error stops the run. It is where a
 	// caller starts (or configures) its external services.
 	ExternalEnv func(env []string) error
+	// RunID is the run's ID, which every simulated service's resource
+	// carries as tracerig.run.id; zero: a random one. On a shared backend
+	// (backend otlp, or OTLPEndpoint) it goes into every trace and span ID,
+	// so the seed and run ID a report records replay that run exactly.
+	RunID simulator.RunID
+	// ResourceAttributes are added to every simulated service's resource
+	// (OTEL_RESOURCE_ATTRIBUTES); tracerig's own attributes win over them.
+	ResourceAttributes []attribute.KeyValue
 	// LoadDone, when set, is called once the loads have ended, before the
 	// services flush their spans and the checks run: where a caller
 	// measures what the load phase alone cost.
@@ -108,7 +117,14 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	loads := overrideLoads(sc.Load, opts)
 	faults := scaleFaults(sc.Faults, opts.TimeScale)
 	expects := scaleExpect(sc.Expect, opts.TimeScale)
-	ev := &report.Evidence{Scenario: sc, Seed: seed, TimeScale: opts.TimeScale, Loads: loads, Interrupted: ctx.Err() != nil}
+	if opts.RunID == 0 {
+		id, err := simulator.NewRunID()
+		if err != nil {
+			return nil, &RuntimeError{err}
+		}
+		opts.RunID = id
+	}
+	ev := &report.Evidence{Scenario: sc, Seed: seed, RunID: opts.RunID.String(), TimeScale: opts.TimeScale, Loads: loads, Interrupted: ctx.Err() != nil}
 
 	var (
 		rt   *simulator.Runtime
@@ -267,7 +283,7 @@ func describeBackend(b topology.Backend, s *sink) report.BackendReport {
 // startInProcess opens the scenario's backend and starts every service
 // instance in this process.
 func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loads []topology.Load, faults []topology.Fault, opts Options) (*sink, *simulator.Runtime, error) {
-	snk, err := openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint)
+	snk, err := openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint, opts.RunID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -292,7 +308,7 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 	// ledger) exists before any exporter is made.
 	var rt *simulator.Runtime
 	retried := otlpexport.WithRetryHook(func(spans int, _ error) { rt.Ledger().ExportRetried(spans) })
-	rt = simulator.New(sc.Topology,
+	rt = simulator.New(sc.Topology, append(identity(sc, opts),
 		simulator.WithSeed(seed),
 		simulator.WithPipe(snk.pipe),
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
@@ -302,7 +318,7 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 				retried,
 			), nil
 		}),
-	)
+	)...)
 	if err := rt.Start(ctx); err != nil {
 		return nil, nil, &RuntimeError{fmt.Errorf("start topology %s: %w", sc.Topology.Name, err)}
 	}

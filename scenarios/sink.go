@@ -25,7 +25,10 @@ type sink struct {
 	pipe *simulator.Pipe // between exporters and backend, for pipeline faults
 	// opened is when the backend was opened: read-back covers spans sent
 	// from a minute before it (clocks may be skewed).
-	opened   time.Time
+	opened time.Time
+	// runID, when set, is the run's ID in a backend other runs share: the
+	// spans read back are those whose resource carries it.
+	runID    string
 	read     lastRead
 	arrivals arrivals
 }
@@ -49,14 +52,19 @@ type arrivals struct {
 	polls int
 }
 
-// openSink opens the backend the run exports to (see openBackend).
-func openSink(ctx context.Context, b topology.Backend, scenarioFile, override string) (*sink, error) {
+// openSink opens the backend the run exports to (see openBackend). On a
+// shared backend (sharedBackend) it reads back run runID's spans alone.
+func openSink(ctx context.Context, b topology.Backend, scenarioFile, override string, runID simulator.RunID) (*sink, error) {
 	opened := time.Now()
-	be, err := openBackend(ctx, b, scenarioFile, override)
+	var only string
+	if sharedBackend(b, override) {
+		only = runID.String()
+	}
+	be, err := openBackend(ctx, b, scenarioFile, override, only)
 	if err != nil {
 		return nil, err
 	}
-	return &sink{backend: be, opened: opened}, nil
+	return &sink{backend: be, opened: opened, runID: only}, nil
 }
 
 // noReadBack says why spans cannot be read back; "" when they can.
@@ -168,6 +176,7 @@ func (s *sink) readAll() {
 	spans, _, err := s.Spans(ctx, s.opened.Add(-time.Minute), time.Now().Add(time.Minute))
 	s.read.at, s.read.err = time.Now(), err
 	if err == nil {
+		spans = ofRun(spans, s.runID)
 		s.read.spans, s.read.n = spans, int64(len(spans))
 	}
 }

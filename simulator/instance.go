@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -93,23 +95,39 @@ func (in *instance) newTracerProvider(ctx context.Context) error {
 		return fmt.Errorf("create exporter for %s: %w", in.id, err)
 	}
 	in.exporter = exp
-	res := resource.NewWithAttributes(semconv.SchemaURL,
-		semconv.ServiceName(in.svc.Name),
-		semconv.ServiceInstanceID(in.id),
-		semconv.ServiceVersion(in.svc.Version),
-		semconv.TelemetrySDKName("opentelemetry"),
-		semconv.TelemetrySDKLanguageGo,
-	)
 	in.bsp = in.newBatcher(in.rt.cfg.queueSize)
 	in.sdk = sdktrace.NewTracerProvider(
-		sdktrace.WithResource(res),
+		sdktrace.WithResource(in.resource()),
 		sdktrace.WithSampler(samplerFor(in.svc.Sampler)),
-		sdktrace.WithIDGenerator(newIDGenerator(in.rt.cfg.seed, uint64(in.instSym)<<32|uint64(in.svcSym))),
+		sdktrace.WithIDGenerator(newIDGenerator(in.rt.cfg.idSeed(), uint64(in.instSym)<<32|uint64(in.svcSym))),
 		sdktrace.WithSpanProcessor(newLedgerProcessor(in.shard, in.svc.Name, in.id)),
 		sdktrace.WithSpanProcessor(in.bsp),
 	)
 	in.tracer = in.sdk
 	return nil
+}
+
+// resource is the instance's resource: the run's resource attributes,
+// then tracerig's own, which win over them (see WithResourceAttributes).
+func (in *instance) resource() *resource.Resource {
+	own := []attribute.KeyValue{
+		semconv.ServiceName(in.svc.Name),
+		semconv.ServiceInstanceID(in.id),
+		semconv.ServiceVersion(in.svc.Version),
+		semconv.TelemetrySDKName("opentelemetry"),
+		semconv.TelemetrySDKLanguageGo,
+	}
+	if id := in.rt.cfg.runID; id != 0 {
+		own = append(own, RunIDKey.String(id.String()))
+	}
+	attrs := make([]attribute.KeyValue, 0, len(in.rt.cfg.resource)+len(own))
+	for _, kv := range in.rt.cfg.resource {
+		if !strings.HasPrefix(string(kv.Key), "tracerig.") {
+			attrs = append(attrs, kv)
+		}
+	}
+	// NewWithAttributes keeps the last of attributes sharing a key.
+	return resource.NewWithAttributes(semconv.SchemaURL, append(attrs, own...)...)
 }
 
 // newBatcher returns a batch span processor over the instance's exporter

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/tracerig/tracerig/topology"
@@ -23,6 +24,9 @@ type ExporterFunc func(ctx context.Context) (sdktrace.SpanExporter, error)
 
 type config struct {
 	seed         uint64
+	runID        RunID
+	isolate      bool
+	resource     []attribute.KeyValue
 	host         string
 	exporter     ExporterFunc
 	queueSize    int

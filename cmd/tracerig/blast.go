@@ -16,6 +16,7 @@ import (
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/scenarios"
+	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 )
 
@@ -30,6 +31,7 @@ type blastFlags struct {
 	batch      *int
 	retries    *int
 	seed       *uint64
+	runID      *string
 	out        *string
 	cpuprofile *string
 }
@@ -48,6 +50,7 @@ func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
 		batch:      fs.Int("batch", 2048, "spans per export request (whole traces)"),
 		retries:    fs.Int("retries", 3, "times a batch is sent again after a transient export failure (OTLP: gRPC UNAVAILABLE, HTTP 429/502/503/504, ...)"),
 		seed:       fs.Uint64("seed", 0, "seed of the trace and span IDs (default: the scenario's)"),
+		runID:      fs.String("run-id", "", "the run's ID, `HEX` (16 digits), instead of a random one: with --seed, replays the IDs of a run sent with --otlp-endpoint (its blast.json gives both)"),
 		out:        fs.String("out", "", "write the run's report to `DIR`/blast.json: settings, totals, per-second series, verdicts (bench --hops: DIR/hops.json, its figures)"),
 		cpuprofile: fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`"),
 	}
@@ -136,8 +139,14 @@ func runBlast(ctx context.Context, command, arg string, f *blastFlags, run synth
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: configError(err)}
 	}
+	var runID simulator.RunID
+	if *f.runID != "" {
+		if runID, err = simulator.ParseRunID(*f.runID); err != nil {
+			return nil, usageError("--run-id: %v", err)
+		}
+	}
 	rep, err := scenarios.Blast(ctx, sc, scenarios.BlastOptions{
-		Command: command, Scenario: arg, Seed: *f.seed, Run: run, Sink: sink,
+		Command: command, Scenario: arg, Seed: *f.seed, RunID: runID, Run: run, Sink: sink,
 		Profile: func() (func(), error) { return startCPUProfile(*f.cpuprofile) },
 	})
 	var ee *exitError

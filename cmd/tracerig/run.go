@@ -11,13 +11,16 @@ import (
 	"os"
 	"time"
 
+	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/scenarios"
+	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
 
 // runFlags are run's flags.
 type runFlags struct {
 	out, rate, otlp, cpuprof, control, addrFile *string
+	runID                                       *string
 	seed                                        *uint64
 	duration                                    *time.Duration
 	quiet, ctlAny                               *bool
@@ -31,6 +34,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	f := &runFlags{
 		out:      fs.String("out", "tracerig-out", "folder for report.json and the load results"),
 		seed:     fs.Uint64("seed", 0, "seed for every decision of the run (default: the scenario's)"),
+		runID:    fs.String("run-id", "", "the run's ID, `HEX` (16 digits), instead of a random one: with --seed, replays a run on a shared backend exactly (its report gives both)"),
 		duration: fs.Duration("duration", 0, "load duration for every load entry (default: the scenario's)"),
 		rate:     fs.String("rate", "", "request rate for every load entry, e.g. 200/s; 0 = as fast as the workers go"),
 		otlp:     fs.String("otlp-endpoint", "", "export over OTLP gRPC to HOST:PORT instead of the scenario's backend"),
@@ -74,6 +78,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	opts := f.wire(sc, controlAddr, stderr)
 	if err := f.overrides(set, &opts); err != nil {
 		return err
+	}
+	if opts.ResourceAttributes, err = otlpconf.ParseResourceAttributes(os.Getenv("OTEL_RESOURCE_ATTRIBUTES")); err != nil {
+		return usageError("OTEL_RESOURCE_ATTRIBUTES: %v", err)
 	}
 	return runScenario(ctx, sc, opts, *f.cpuprof, stdout, stderr)
 }
@@ -124,6 +131,13 @@ func (f *runFlags) wire(sc *topology.Scenario, controlAddr string, stderr io.Wri
 func (f *runFlags) overrides(set map[string]bool, opts *scenarios.Options) error {
 	if set["seed"] {
 		opts.Seed = f.seed
+	}
+	if set["run-id"] {
+		id, err := simulator.ParseRunID(*f.runID)
+		if err != nil {
+			return usageError("--run-id: %v", err)
+		}
+		opts.RunID = id
 	}
 	if set["duration"] {
 		if *f.duration <= 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 
+	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/control"
@@ -38,12 +40,16 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	ident, err := serveIdentity(cfg.ServeConfig)
+	if err != nil {
+		return usageError("%v", err)
+	}
 	conn, err := otlpConn(cfg.OTLPEndpoint)
 	if err != nil {
 		return &exitError{code: exitRuntime, err: err}
 	}
 	defer conn.Close()
-	rt := serveRuntime(cfg, topo, conn)
+	rt := serveRuntime(cfg, topo, conn, ident...)
 	if err := rt.Start(ctx); err != nil {
 		return &exitError{code: exitRuntime, err: err}
 	}
@@ -140,13 +146,38 @@ func otlpConn(endpoint string) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
+// serveIdentity returns the options that give the instance's resource the
+// run's ID and resource attributes, and derive its IDs as the run does.
+func serveIdentity(cfg control.ServeConfig) ([]simulator.Option, error) {
+	var opts []simulator.Option
+	if cfg.RunID != "" {
+		id, err := simulator.ParseRunID(cfg.RunID)
+		if err != nil {
+			return nil, fmt.Errorf("--run-id: %w", err)
+		}
+		opts = append(opts, simulator.WithRunID(id))
+	}
+	if cfg.IsolateIDs {
+		if cfg.RunID == "" {
+			return nil, errors.New("--isolate-ids needs --run-id")
+		}
+		opts = append(opts, simulator.WithIsolatedIDs())
+	}
+	attrs, err := otlpconf.ParseResourceAttributes(cfg.ResourceAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("--resource-attributes: %w", err)
+	}
+	return append(opts, simulator.WithResourceAttributes(attrs...)), nil
+}
+
 // serveRuntime returns the runtime of the one instance cfg names, exporting
-// over conn and counting retried exports in its ledger.
-func serveRuntime(cfg *serveFlags, topo *topology.Topology, conn *grpc.ClientConn) *simulator.Runtime {
+// over conn and counting retried exports in its ledger; extra adds to its
+// options.
+func serveRuntime(cfg *serveFlags, topo *topology.Topology, conn *grpc.ClientConn, extra ...simulator.Option) *simulator.Runtime {
 	var rt *simulator.Runtime
 	retried := otlpexport.WithRetryHook(func(spans int, _ error) { rt.Ledger().ExportRetried(spans) })
 	retry := otlptracegrpc.RetryConfig{Enabled: cfg.ExportRetry > 0, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: cfg.ExportRetry}
-	rt = simulator.New(topo,
+	rt = simulator.New(topo, append([]simulator.Option{
 		simulator.WithSeed(cfg.Seed),
 		simulator.WithOnly(cfg.Service, cfg.Instance),
 		simulator.WithPeers(cfg.Peers),
@@ -154,6 +185,6 @@ func serveRuntime(cfg *serveFlags, topo *topology.Topology, conn *grpc.ClientCon
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
 			return otlpexport.New(conn, otlpexport.WithTimeout(5*time.Second), otlpexport.WithRetry(retry), retried), nil
 		}),
-	)
+	}, extra...)...)
 	return rt
 }

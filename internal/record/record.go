@@ -71,6 +71,10 @@ func (s Status) String() string {
 	return "unknown"
 }
 
+// RunIDKey is the resource attribute naming the run a span came from: 16
+// hex digits, random per run.
+const RunIDKey = "tracerig.run.id"
+
 // Attr is one span attribute, its value rendered as a string.
 type Attr struct {
 	Key   string
@@ -96,11 +100,27 @@ type Span struct {
 	Arrived int64
 	// TraceState is the span's W3C tracestate, raw; empty when none.
 	TraceState string
+	// Resource holds the attributes of the span's resource other than
+	// service.name and service.instance.id (Service and Instance), shared
+	// by the spans of one resource; nil where the backend reader does not
+	// keep them (the embedded store).
+	Resource []Attr
 }
 
 // Attr returns the value of the attribute named key and whether it is set.
 func (s *Span) Attr(key string) (string, bool) {
 	for _, a := range s.Attrs {
+		if a.Key == key {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// ResourceAttr returns the value of the resource attribute named key and
+// whether it is set.
+func (s *Span) ResourceAttr(key string) (string, bool) {
+	for _, a := range s.Resource {
 		if a.Key == key {
 			return a.Value, true
 		}

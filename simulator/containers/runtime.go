@@ -76,6 +76,12 @@ type Options struct {
 	// ExportRetry is how long the services retry a failed export before
 	// they drop its spans (`serve --export-retry`); 0 leaves serve's default.
 	ExportRetry time.Duration
+	// RunID, IsolateIDs and ResourceAttributes give every instance the
+	// run's identity (`serve --run-id --isolate-ids
+	// --resource-attributes`; see control.ServeConfig).
+	RunID              string
+	IsolateIDs         bool
+	ResourceAttributes string
 	// Log, when set, receives a line per step.
 	Log io.Writer
 }

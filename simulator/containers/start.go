@@ -216,6 +216,7 @@ func (r *Runtime) planInstances(externalIn map[string]string, endpoint string) (
 	serve.Peers = peers
 	serve.OTLPEndpoint = endpoint
 	serve.Seed = r.opts.Seed
+	serve.RunID, serve.IsolateIDs, serve.ResourceAttributes = r.opts.RunID, r.opts.IsolateIDs, r.opts.ResourceAttributes
 	if r.opts.ExportRetry > 0 {
 		serve.ExportRetry = r.opts.ExportRetry
 	}

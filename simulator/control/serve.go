@@ -34,6 +34,15 @@ type ServeConfig struct {
 	OTLPEndpoint string
 	// Seed is the seed every decision derives from.
 	Seed uint64
+	// RunID is the run's ID (16 hex digits) the instance's resource
+	// carries as tracerig.run.id; "" for none.
+	RunID string
+	// IsolateIDs derives trace and span IDs from RunID as well as Seed
+	// (simulator.WithIsolatedIDs).
+	IsolateIDs bool
+	// ResourceAttributes are added to the instance's resource, in the
+	// OTEL_RESOURCE_ATTRIBUTES format (otlpconf.ParseResourceAttributes).
+	ResourceAttributes string
 	// ExportRetry is how long a failed export is retried before its spans
 	// are dropped; 0 retries none.
 	ExportRetry time.Duration
@@ -66,6 +75,9 @@ func (c *ServeConfig) Flags(fs *flag.FlagSet) (finish func() error) {
 	peers := fs.String("peers", formatPeers(c.Peers), "every other instance: 'svc=host:port,host:port;svc2=host:port'")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "OTLP gRPC endpoint to export to")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "the seed every decision derives from")
+	fs.StringVar(&c.RunID, "run-id", c.RunID, "the run's ID (16 hex digits), carried by the resource as tracerig.run.id")
+	fs.BoolVar(&c.IsolateIDs, "isolate-ids", c.IsolateIDs, "derive trace and span IDs from --run-id as well as --seed")
+	fs.StringVar(&c.ResourceAttributes, "resource-attributes", c.ResourceAttributes, "attributes added to the resource, as OTEL_RESOURCE_ATTRIBUTES writes them (key=value,...)")
 	fs.DurationVar(&c.ExportRetry, "export-retry", c.ExportRetry, "how long a failed export is retried before its spans are dropped")
 	fs.StringVar(&c.Conformance, "conformance", c.Conformance, "serve only the W3C Trace Context test-harness participant on `ADDR` (as 'tracerig conformance --listen ADDR')")
 	return func() error {
@@ -91,6 +103,11 @@ func (c ServeConfig) Args() []string {
 	args = appendFlag(args, "peers", formatPeers(c.Peers), formatPeers(d.Peers))
 	args = appendFlag(args, "otlp-endpoint", c.OTLPEndpoint, d.OTLPEndpoint)
 	args = appendFlag(args, "seed", strconv.FormatUint(c.Seed, 10), strconv.FormatUint(d.Seed, 10))
+	args = appendFlag(args, "run-id", c.RunID, d.RunID)
+	if c.IsolateIDs {
+		args = append(args, "--isolate-ids")
+	}
+	args = appendFlag(args, "resource-attributes", c.ResourceAttributes, d.ResourceAttributes)
 	args = appendFlag(args, "export-retry", c.ExportRetry.String(), d.ExportRetry.String())
 	return appendFlag(args, "conformance", c.Conformance, d.Conformance)
 }

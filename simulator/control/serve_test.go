@@ -35,6 +35,10 @@ func TestServeConfigRoundTrip(t *testing.T) {
 			"--peers web="},
 		{"conformance", with(DefaultServeConfig(), func(c *ServeConfig) { c.Conformance = "127.0.0.1:0" }),
 			"--conformance 127.0.0.1:0"},
+		{"a run on a shared backend", with(DefaultServeConfig(), func(c *ServeConfig) {
+			c.RunID, c.IsolateIDs, c.ResourceAttributes = "7e4e722a22eb0da4", true, "team=checkout,note=a%2Cb"
+		}),
+			"--run-id 7e4e722a22eb0da4 --isolate-ids --resource-attributes team=checkout,note=a%2Cb"},
 		{"a big seed", with(DefaultServeConfig(), func(c *ServeConfig) { c.Seed = 1<<64 - 1 }),
 			"--seed 18446744073709551615"},
 	}

@@ -15,6 +15,7 @@ package synthetic
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -92,6 +93,14 @@ type Options struct {
 	// Entries are the entry routes with their weights; empty means every
 	// entry route of the topology, weight 1 each.
 	Entries []topology.Target
+	// RunID, when not 0, is the run's ID, which every resource carries as
+	// tracerig.run.id (16 hex digits).
+	RunID uint64
+	// IsolateIDs derives trace and span IDs from RunID as well as Seed, so
+	// no two runs with one seed share an ID in a backend they share; the
+	// rest of a trace (shape, instances, latencies, errors) still derives
+	// from Seed alone. Without it the IDs derive from Seed alone.
+	IsolateIDs bool
 	// ExtraAttrs adds this many constant string attributes (20 bytes of
 	// value each) to every span: a knob for measuring attribute cost.
 	ExtraAttrs int
@@ -99,11 +108,15 @@ type Options struct {
 
 // New compiles t into a Generator.
 func New(t *topology.Topology, o Options) (*Generator, error) {
-	g := &Generator{seed: o.Seed, loMask: mix64(o.Seed ^ 0x5bd1e9955bd1e995), hiSalt: mix64(o.Seed + 0x9e3779b97f4a7c15)}
+	ids := o.Seed
+	if o.IsolateIDs {
+		ids = mix64(o.Seed ^ mix64(o.RunID+0x2545f4914f6cdd1d))
+	}
+	g := &Generator{seed: o.Seed, loMask: mix64(ids ^ 0x5bd1e9955bd1e995), hiSalt: mix64(ids + 0x9e3779b97f4a7c15)}
 	c := &routeCompiler{
 		t:      t,
 		extra:  o.ExtraAttrs,
-		svcs:   g.addServices(t),
+		svcs:   g.addServices(t, o.RunID),
 		routes: map[topology.RouteRef]*routeInfo{},
 		onPath: map[topology.RouteRef]bool{},
 	}
@@ -113,9 +126,9 @@ func New(t *topology.Topology, o Options) (*Generator, error) {
 	return g, nil
 }
 
-// addServices adds the resource of every instance of t's services, and
-// returns the services by name.
-func (g *Generator) addServices(t *topology.Topology) map[string]*svcInfo {
+// addServices adds the resource of every instance of t's services, with
+// the run's ID when not 0, and returns the services by name.
+func (g *Generator) addServices(t *topology.Topology, runID uint64) map[string]*svcInfo {
 	svcs := map[string]*svcInfo{}
 	for _, s := range t.Services {
 		n := max(s.Instances, 1)
@@ -133,6 +146,9 @@ func (g *Generator) addServices(t *topology.Topology) map[string]*svcInfo {
 			a.PutStr("service.version", version)
 			a.PutStr("telemetry.sdk.name", "tracerig-synthetic")
 			a.PutStr("telemetry.sdk.language", "go")
+			if runID != 0 {
+				a.PutStr(record.RunIDKey, fmt.Sprintf("%016x", runID))
+			}
 			g.res = append(g.res, r)
 			g.resEnc = append(g.resEnc, encodeResource(r))
 		}
@@ -254,6 +270,12 @@ func WithSeed(seed uint64) ScenarioOption {
 			o.Seed = seed
 		}
 	}
+}
+
+// WithRunID gives the run's ID to every resource and, with isolate, to the
+// trace and span IDs (Options.RunID, Options.IsolateIDs); 0 gives none.
+func WithRunID(id uint64, isolate bool) ScenarioOption {
+	return func(o *Options) { o.RunID, o.IsolateIDs = id, isolate && id != 0 }
 }
 
 // ForScenario returns a Generator for a scenario: its topology, seed, and
