@@ -66,6 +66,9 @@ type shard struct {
 	recvs   chunks[recvRec]
 	answers chunks[answerRec]
 	orphans chunks[orphanRec]
+	// failures tally the failed exports per service and reason: few
+	// entries, one per reason seen.
+	failures []failureTally
 }
 
 type endRec struct {
@@ -163,6 +166,16 @@ func (s *shard) addExports(rs []exportRec, at int64) {
 	s.mu.Lock()
 	s.exports.addAll(rs)
 	s.batches.add(exportBatch{at: at, n: len(rs)})
+	s.mu.Unlock()
+}
+
+// addFailedExports records one failed return of the exporter, at at (unix
+// ns), and counts its spans under f's reason.
+func (s *shard) addFailedExports(rs []exportRec, at int64, f exportFailure) {
+	s.mu.Lock()
+	s.exports.addAll(rs)
+	s.batches.add(exportBatch{at: at, n: len(rs)})
+	s.addFailure(f, len(rs), at)
 	s.mu.Unlock()
 }
 

@@ -29,6 +29,17 @@ type wireShard struct {
 	Recvs   []wireRecv
 	Orphans []wireOrphan
 	Answers []wireAnswer // none from a ledger written before they were recorded
+	// Failures are the shard's failed exports per service and reason;
+	// none from a ledger written before they were recorded.
+	Failures []wireFailure
+}
+
+type wireFailure struct {
+	Service uint32
+	Reason  string
+	Spans   int
+	First   string
+	At      int64
 }
 
 type wireAnswer struct {
@@ -130,6 +141,9 @@ func (s *shard) wire() wireShard {
 	for a := range s.answers.all() {
 		w.Answers = append(w.Answers, wireAnswer{a.hop, a.at, a.idleSince})
 	}
+	for _, f := range s.failures {
+		w.Failures = append(w.Failures, wireFailure{f.service, f.reason, f.spans, f.first, f.at})
+	}
 	return w
 }
 
@@ -197,6 +211,9 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 	}
 	for _, a := range w.Answers {
 		s.answers.add(answerRec{hop: a.Hop, at: a.At, idleSince: a.IdleSince})
+	}
+	for _, f := range w.Failures {
+		s.addFailure(exportFailure{service: m(f.Service), reason: f.Reason, message: f.First}, f.Spans, f.At)
 	}
 }
 

@@ -188,3 +188,20 @@ type Fault struct {
 
 // Active reports whether the window contains t (unix nanoseconds).
 func (f *Fault) Active(t int64) bool { return t >= f.Start && t <= f.End }
+
+// ExportFailure counts the spans one service failed to export for one
+// reason, as the ledger recorded them.
+type ExportFailure struct {
+	// Service is the service whose exporter failed.
+	Service string `json:"service"`
+	// Reason classifies the failure: a gRPC code ("grpc Unauthenticated"),
+	// an HTTP status ("http 401"), a TLS or a connection failure
+	// ("tls: certificate signed by unknown authority", "connection
+	// refused").
+	Reason string `json:"reason"`
+	// Spans counts the spans in the exports that failed for Reason.
+	Spans int `json:"spans"`
+	// FirstMessage is the first such export's error, cut to a few hundred
+	// bytes. Exporters never put header values in their errors.
+	FirstMessage string `json:"first_message"`
+}
