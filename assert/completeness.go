@@ -3,6 +3,7 @@ package assert
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tracerig/tracerig/internal/record"
@@ -41,6 +42,9 @@ type compCheck struct {
 	other  *findings
 	faults *faultSet // nil without faults
 	stats  map[string]float64
+	// failedMsg is the "export failed" finding's message per service,
+	// naming the reasons the ledger recorded.
+	failedMsg map[string]string
 }
 
 func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex, faults *faultSet) Verdict {
@@ -65,6 +69,8 @@ func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex, fau
 		other:  newInfo(faults),
 		faults: faults,
 		stats:  make(map[string]float64),
+
+		failedMsg: exportFailedMessages(in.ExportFailures),
 	}
 	c.match()
 	c.partial()
@@ -133,7 +139,7 @@ func (c *compCheck) match() {
 		default:
 			backend++
 		}
-		c.losses.add(e.Service, lossMessage(e.Export, c.in.BackendLoss), c.faults.loss(e.Service, e.Instance, e.End), func() string {
+		c.losses.add(e.Service, c.lossMessage(e), c.faults.loss(e.Service, e.Instance, e.End), func() string {
 			return fmt.Sprintf("trace %s span %s (%s)", e.Trace, e.ID, e.Name)
 		})
 	}
@@ -155,19 +161,62 @@ func (c *compCheck) match() {
 	c.stats["completeness"] = ratio
 }
 
-// lossMessage names the stage that lost a span, and for the backend the
-// cause when one is known.
-func lossMessage(e record.Export, backendCause string) string {
-	switch e {
+// lossMessage names the stage that lost a span, for an export the reasons
+// it failed for in the span's service, and for the backend the cause when
+// one is known.
+func (c *compCheck) lossMessage(e *record.Ended) string {
+	switch e.Export {
 	case record.ExportPending:
 		return "dropped in SDK queue"
 	case record.ExportFailed:
+		if m, ok := c.failedMsg[e.Service]; ok {
+			return m
+		}
 		return "export failed"
 	}
-	if backendCause != "" {
-		return "lost in the backend: " + backendCause
+	if c.in.BackendLoss != "" {
+		return "lost in the backend: " + c.in.BackendLoss
 	}
 	return "lost in the backend (exported, never arrived)"
+}
+
+// exportFailedMessages words the "export failed" finding of each service
+// with failures: "export failed: grpc Unauthenticated", or with the spans
+// of each reason when there are several.
+func exportFailedMessages(fs []record.ExportFailure) map[string]string {
+	reasons := make(map[string][]record.ExportFailure)
+	for _, f := range fs {
+		reasons[f.Service] = append(reasons[f.Service], f)
+	}
+	out := make(map[string]string, len(reasons))
+	for svc, rs := range reasons {
+		if len(rs) == 1 {
+			out[svc] = "export failed: " + rs[0].Reason
+			continue
+		}
+		parts := make([]string, len(rs))
+		for i, r := range rs {
+			parts[i] = fmt.Sprintf("%s (%d %s)", r.Reason, r.Spans, plural(r.Spans, "span", "spans"))
+		}
+		out[svc] = "export failed: " + strings.Join(parts, ", ")
+	}
+	return out
+}
+
+// exportFailedSummary says why exports failed, across services, with the
+// spans of each reason where: " (grpc Unauthenticated: 100 at checkout,
+// connection refused: 20 at cart)"; "" without failures recorded.
+func exportFailedSummary(fs []record.ExportFailure) string {
+	if len(fs) == 0 {
+		return ""
+	}
+	sorted := slices.Clone(fs)
+	slices.SortStableFunc(sorted, func(a, b record.ExportFailure) int { return b.Spans - a.Spans })
+	parts := make([]string, len(sorted))
+	for i, f := range sorted {
+		parts[i] = fmt.Sprintf("%s: %d at %s", f.Reason, f.Spans, f.Service)
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // setOf sets each per-service finding's Of to the spans that service ended.
@@ -275,9 +324,14 @@ func (c *compCheck) verdict(v Verdict, exp topology.CompletenessExpect, p50, p99
 		v.Observed = fmt.Sprintf("no spans ended: the run produced nothing to check (backend holds %d spans)", len(c.idx.ents))
 		return v
 	}
-	v.Observed = fmt.Sprintf("%s delivered exactly once (%d of %d); missing: %d dropped in SDK queue, %d export failed, %d lost in the backend; %d duplicated; %d partial %s; %d unexpected",
+	failed := int(c.stats["missing_export"])
+	why := ""
+	if failed > 0 {
+		why = exportFailedSummary(c.in.ExportFailures)
+	}
+	v.Observed = fmt.Sprintf("%s delivered exactly once (%d of %d); missing: %d dropped in SDK queue, %d export failed%s, %d lost in the backend; %d duplicated; %d partial %s; %d unexpected",
 		percent(ratio), int(c.stats["delivered_once"]), ended,
-		int(c.stats["missing_sdk_queue"]), int(c.stats["missing_export"]), int(c.stats["missing_backend"]),
+		int(c.stats["missing_sdk_queue"]), failed, why, int(c.stats["missing_backend"]),
 		int(c.stats["duplicates"]), int(c.stats["partial_traces"]), plural(int(c.stats["partial_traces"]), "trace", "traces"),
 		int(c.stats["unexpected"]))
 	v.Observed += attributionSummary(c.faults, v.Findings)

@@ -59,6 +59,25 @@ func TestCompleteness(t *testing.T) {
 		}, stats: map[string]float64{"missing_sdk_queue": 3, "missing_export": 2, "missing_backend": 1,
 			"missing": 6, "delivered": 14, "completeness": 0.7, "partial_traces": 3}},
 	}, {
+		name: "export failures named by the ledger's reasons",
+		in: func() Input {
+			s := chain(4)
+			lose(s, record.ExportFailed, 0, 5, 1, 6, 11)
+			s.in.ExportFailures = []record.ExportFailure{
+				{Service: "cart", Reason: "connection refused", Spans: 3, FirstMessage: "dial tcp: connection refused"},
+				{Service: "cart", Reason: "timeout", Spans: 1, FirstMessage: "context deadline exceeded"},
+				{Service: "inventory", Reason: "grpc Unauthenticated", Spans: 2, FirstMessage: "rpc error: code = Unauthenticated"},
+			}
+			return s.in
+		},
+		exp: topology.CompletenessExpect{Min: 0.5},
+		want: want{status: StatusPass, findings: map[string]int{
+			"inventory | export failed: grpc Unauthenticated":                      2,
+			"cart | export failed: connection refused (3 spans), timeout (1 span)": 3,
+			"traces | partial": 3,
+		}, stats: map[string]float64{"missing_export": 5}},
+		observe: "5 export failed (connection refused: 3 at cart, grpc Unauthenticated: 2 at inventory, timeout: 1 at cart), 0 lost",
+	}, {
 		name: "a trace lost entirely is not partial",
 		in: func() Input {
 			return lose(chain(2), record.ExportPending, 0, 1, 2, 3, 4).in

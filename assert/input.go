@@ -21,6 +21,10 @@ type Input struct {
 	// Ended are the spans the ledger saw end in a sampled state, with what
 	// became of each on the way out.
 	Ended []record.Ended
+	// ExportFailures are the spans whose export failed, counted per
+	// service and reason as the ledger recorded them; completeness names
+	// the reasons of the spans it finds lost on export.
+	ExportFailures []record.ExportFailure
 	// Backend are the spans read back from the tracing backend, possibly with
 	// duplicates, missing spans or spans the ledger does not know.
 	Backend []record.Span
