@@ -53,8 +53,9 @@ type Evidence struct {
 	QueueCapacity int
 	// Retries are the exports the exporters sent again, in order.
 	Retries []simulator.ExportRetry
-	// Input is what the checks saw: the topology, the ledger's hops and
-	// ended spans, the spans read back and the fault windows.
+	// Input is what the checks saw: the topology, the ledger's hops, ended
+	// spans and export failures by reason, the spans read back and the
+	// fault windows.
 	Input assert.Input
 	// Errors are what went wrong in the run itself (not a failed check).
 	Errors []string
