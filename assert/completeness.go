@@ -203,18 +203,49 @@ func exportFailedMessages(fs []record.ExportFailure) map[string]string {
 	return out
 }
 
-// exportFailedSummary says why exports failed, across services, with the
-// spans of each reason where: " (grpc Unauthenticated: 100 at checkout,
-// connection refused: 20 at cart)"; "" without failures recorded.
+// exportFailedSummary says why exports failed, reason by reason from the
+// most spans, with where: " (grpc Unauthenticated: 100 at checkout,
+// connection refused: 30 (20 at cart, 10 at web))"; "" without failures
+// recorded. A reason names its first three services.
 func exportFailedSummary(fs []record.ExportFailure) string {
-	if len(fs) == 0 {
-		return ""
+	type reason struct {
+		name  string
+		spans int
+		at    []record.ExportFailure
 	}
-	sorted := slices.Clone(fs)
-	slices.SortStableFunc(sorted, func(a, b record.ExportFailure) int { return b.Spans - a.Spans })
-	parts := make([]string, len(sorted))
-	for i, f := range sorted {
-		parts[i] = fmt.Sprintf("%s: %d at %s", f.Reason, f.Spans, f.Service)
+	var rs []*reason
+	byName := make(map[string]*reason)
+	for _, f := range fs {
+		r := byName[f.Reason]
+		if r == nil {
+			r = &reason{name: f.Reason}
+			byName[f.Reason] = r
+			rs = append(rs, r)
+		}
+		r.spans += f.Spans
+		r.at = append(r.at, f)
+	}
+	slices.SortStableFunc(rs, func(a, b *reason) int { return b.spans - a.spans })
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		if len(r.at) == 1 {
+			parts = append(parts, fmt.Sprintf("%s: %d at %s", r.name, r.spans, r.at[0].Service))
+			continue
+		}
+		slices.SortStableFunc(r.at, func(a, b record.ExportFailure) int { return b.Spans - a.Spans })
+		where := make([]string, 0, 4)
+		for i, f := range r.at {
+			if i == 3 {
+				n := len(r.at) - i
+				where = append(where, fmt.Sprintf("%d more %s", n, plural(n, "service", "services")))
+				break
+			}
+			where = append(where, fmt.Sprintf("%d at %s", f.Spans, f.Service))
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d (%s)", r.name, r.spans, strings.Join(where, ", ")))
+	}
+	if len(parts) == 0 {
+		return ""
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
 }

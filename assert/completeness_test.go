@@ -78,6 +78,27 @@ func TestCompleteness(t *testing.T) {
 		}, stats: map[string]float64{"missing_export": 5}},
 		observe: "5 export failed (connection refused: 3 at cart, grpc Unauthenticated: 2 at inventory, timeout: 1 at cart), 0 lost",
 	}, {
+		name: "a reason at several services: its total, then where",
+		in: func() Input {
+			s := chain(4)
+			lose(s, record.ExportFailed, 0, 5, 1, 6, 11, 3)
+			s.in.ExportFailures = []record.ExportFailure{
+				{Service: "cart", Reason: "grpc Unauthenticated", Spans: 3},
+				{Service: "frontend", Reason: "grpc Unauthenticated", Spans: 1},
+				{Service: "inventory", Reason: "grpc Unauthenticated", Spans: 2},
+				{Service: "x", Reason: "grpc Unauthenticated", Spans: 1},
+			}
+			return s.in
+		},
+		exp: topology.CompletenessExpect{Min: 0.5},
+		want: want{status: StatusPass, findings: map[string]int{
+			"cart | export failed: grpc Unauthenticated":      3,
+			"inventory | export failed: grpc Unauthenticated": 2,
+			"frontend | export failed: grpc Unauthenticated":  1,
+			"traces | partial": 3,
+		}, stats: map[string]float64{"missing_export": 6}},
+		observe: "6 export failed (grpc Unauthenticated: 7 (3 at cart, 2 at inventory, 1 at frontend, 1 more service)), 0 lost",
+	}, {
 		name: "a trace lost entirely is not partial",
 		in: func() Input {
 			return lose(chain(2), record.ExportPending, 0, 1, 2, 3, 4).in
