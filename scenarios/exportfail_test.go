@@ -127,3 +127,23 @@ func TestExportFailureReasons(t *testing.T) {
 		t.Errorf("completeness names grpc Unauthenticated for %d spans, the ledger failed %d: %+v", named, rep.Ledger.ExportFailed, comp.Findings)
 	}
 }
+
+// checkFailureReasons requires the report's export failures by reason to
+// count every span the ledger failed to export, each with its reason and
+// first message.
+func checkFailureReasons(t *testing.T, rep *report.Report) {
+	t.Helper()
+	spans := 0
+	for _, s := range rep.Export.Failures {
+		for _, r := range s.Reasons {
+			t.Logf("export failures at %s: %d spans for %q, first %q", s.Service, r.Spans, r.Reason, r.FirstMessage)
+			if r.Reason == "" || r.FirstMessage == "" || r.Spans <= 0 {
+				t.Errorf("%s: export failure %+v", s.Service, r)
+			}
+			spans += r.Spans
+		}
+	}
+	if spans != rep.Ledger.ExportFailed {
+		t.Errorf("export failures by reason count %d spans, the ledger %d", spans, rep.Ledger.ExportFailed)
+	}
+}
