@@ -1,6 +1,7 @@
 package assert
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,9 +43,8 @@ type compCheck struct {
 	other  *findings
 	faults *faultSet // nil without faults
 	stats  map[string]float64
-	// failedMsg is the "export failed" finding's message per service,
-	// naming the reasons the ledger recorded.
-	failedMsg map[string]string
+	// failed counts the spans lost on export by reason, then service.
+	failed map[string]map[string]int
 }
 
 func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex, faults *faultSet) Verdict {
@@ -69,8 +69,7 @@ func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex, fau
 		other:  newInfo(faults),
 		faults: faults,
 		stats:  make(map[string]float64),
-
-		failedMsg: exportFailedMessages(in.ExportFailures),
+		failed: make(map[string]map[string]int),
 	}
 	c.match()
 	c.partial()
@@ -136,6 +135,7 @@ func (c *compCheck) match() {
 			pending++
 		case record.ExportFailed:
 			failed++
+			c.countFailed(e)
 		default:
 			backend++
 		}
@@ -169,8 +169,8 @@ func (c *compCheck) lossMessage(e *record.Ended) string {
 	case record.ExportPending:
 		return "dropped in SDK queue"
 	case record.ExportFailed:
-		if m, ok := c.failedMsg[e.Service]; ok {
-			return m
+		if e.ExportReason != "" {
+			return "export failed: " + e.ExportReason
 		}
 		return "export failed"
 	}
@@ -180,67 +180,66 @@ func (c *compCheck) lossMessage(e *record.Ended) string {
 	return "lost in the backend (exported, never arrived)"
 }
 
-// exportFailedMessages words the "export failed" finding of each service
-// with failures: "export failed: grpc Unauthenticated", or with the spans
-// of each reason when there are several.
-func exportFailedMessages(fs []record.ExportFailure) map[string]string {
-	reasons := make(map[string][]record.ExportFailure)
-	for _, f := range fs {
-		reasons[f.Service] = append(reasons[f.Service], f)
+// reasonUnknown stands for the reason of a failed export the ledger did not
+// record.
+const reasonUnknown = "reason not recorded"
+
+// countFailed counts a span lost on export under its reason and service.
+func (c *compCheck) countFailed(e *record.Ended) {
+	reason := e.ExportReason
+	if reason == "" {
+		reason = reasonUnknown
 	}
-	out := make(map[string]string, len(reasons))
-	for svc, rs := range reasons {
-		if len(rs) == 1 {
-			out[svc] = "export failed: " + rs[0].Reason
-			continue
-		}
-		parts := make([]string, len(rs))
-		for i, r := range rs {
-			parts[i] = fmt.Sprintf("%s (%d %s)", r.Reason, r.Spans, plural(r.Spans, "span", "spans"))
-		}
-		out[svc] = "export failed: " + strings.Join(parts, ", ")
+	at := c.failed[reason]
+	if at == nil {
+		at = make(map[string]int)
+		c.failed[reason] = at
 	}
-	return out
+	at[e.Service]++
 }
 
-// exportFailedSummary says why exports failed, reason by reason from the
-// most spans, with where: " (grpc Unauthenticated: 100 at checkout,
-// connection refused: 30 (20 at cart, 10 at web))"; "" without failures
-// recorded. A reason names its first three services.
-func exportFailedSummary(fs []record.ExportFailure) string {
-	type reason struct {
+// failedSummary says why exports failed, reason by reason from the most
+// spans, with where: " (grpc Unauthenticated: 100 at checkout, connection
+// refused: 30 (20 at cart, 10 at web))"; "" when none failed or no
+// reason was recorded (a ledger from before reasons were). A reason names
+// its first three services.
+func (c *compCheck) failedSummary() string {
+	if _, unknown := c.failed[reasonUnknown]; unknown && len(c.failed) == 1 {
+		return ""
+	}
+	type count struct {
 		name  string
 		spans int
-		at    []record.ExportFailure
 	}
-	var rs []*reason
-	byName := make(map[string]*reason)
-	for _, f := range fs {
-		r := byName[f.Reason]
-		if r == nil {
-			r = &reason{name: f.Reason}
-			byName[f.Reason] = r
-			rs = append(rs, r)
+	byCount := func(a, b count) int { return cmp.Or(b.spans-a.spans, cmp.Compare(a.name, b.name)) }
+	var reasons []count
+	for r, at := range c.failed {
+		n := 0
+		for _, k := range at {
+			n += k
 		}
-		r.spans += f.Spans
-		r.at = append(r.at, f)
+		reasons = append(reasons, count{r, n})
 	}
-	slices.SortStableFunc(rs, func(a, b *reason) int { return b.spans - a.spans })
-	parts := make([]string, 0, len(rs))
-	for _, r := range rs {
-		if len(r.at) == 1 {
-			parts = append(parts, fmt.Sprintf("%s: %d at %s", r.name, r.spans, r.at[0].Service))
+	slices.SortFunc(reasons, byCount)
+	parts := make([]string, 0, len(reasons))
+	for _, r := range reasons {
+		var at []count
+		for svc, n := range c.failed[r.name] {
+			at = append(at, count{svc, n})
+		}
+		slices.SortFunc(at, byCount)
+		if len(at) == 1 {
+			parts = append(parts, fmt.Sprintf("%s: %d at %s", r.name, r.spans, at[0].name))
 			continue
 		}
-		slices.SortStableFunc(r.at, func(a, b record.ExportFailure) int { return b.Spans - a.Spans })
 		where := make([]string, 0, 4)
-		for i, f := range r.at {
+		for i, a := range at {
 			if i == 3 {
-				n := len(r.at) - i
+				n := len(at) - i
 				where = append(where, fmt.Sprintf("%d more %s", n, plural(n, "service", "services")))
 				break
 			}
-			where = append(where, fmt.Sprintf("%d at %s", f.Spans, f.Service))
+			where = append(where, fmt.Sprintf("%d at %s", a.spans, a.name))
 		}
 		parts = append(parts, fmt.Sprintf("%s: %d (%s)", r.name, r.spans, strings.Join(where, ", ")))
 	}
@@ -356,10 +355,7 @@ func (c *compCheck) verdict(v Verdict, exp topology.CompletenessExpect, p50, p99
 		return v
 	}
 	failed := int(c.stats["missing_export"])
-	why := ""
-	if failed > 0 {
-		why = exportFailedSummary(c.in.ExportFailures)
-	}
+	why := c.failedSummary()
 	v.Observed = fmt.Sprintf("%s delivered exactly once (%d of %d); missing: %d dropped in SDK queue, %d export failed%s, %d lost in the backend; %d duplicated; %d partial %s; %d unexpected",
 		percent(ratio), int(c.stats["delivered_once"]), ended,
 		int(c.stats["missing_sdk_queue"]), failed, why, int(c.stats["missing_backend"]),

@@ -59,34 +59,30 @@ func TestCompleteness(t *testing.T) {
 		}, stats: map[string]float64{"missing_sdk_queue": 3, "missing_export": 2, "missing_backend": 1,
 			"missing": 6, "delivered": 14, "completeness": 0.7, "partial_traces": 3}},
 	}, {
-		name: "export failures named by the ledger's reasons",
+		name: "export failures named by their reasons",
 		in: func() Input {
 			s := chain(4)
 			lose(s, record.ExportFailed, 0, 5, 1, 6, 11)
-			s.in.ExportFailures = []record.ExportFailure{
-				{Service: "cart", Reason: "connection refused", Spans: 3, FirstMessage: "dial tcp: connection refused"},
-				{Service: "cart", Reason: "timeout", Spans: 1, FirstMessage: "context deadline exceeded"},
-				{Service: "inventory", Reason: "grpc Unauthenticated", Spans: 2, FirstMessage: "rpc error: code = Unauthenticated"},
+			for i, r := range map[int]string{0: "grpc Unauthenticated", 5: "grpc Unauthenticated", 1: "connection refused", 6: "connection refused", 11: "timeout"} {
+				s.in.Ended[i].ExportReason = r
 			}
 			return s.in
 		},
 		exp: topology.CompletenessExpect{Min: 0.5},
 		want: want{status: StatusPass, findings: map[string]int{
-			"inventory | export failed: grpc Unauthenticated":                      2,
-			"cart | export failed: connection refused (3 spans), timeout (1 span)": 3,
-			"traces | partial": 3,
+			"inventory | export failed: grpc Unauthenticated": 2,
+			"cart | export failed: connection refused":        2,
+			"cart | export failed: timeout":                   1,
+			"traces | partial":                                3,
 		}, stats: map[string]float64{"missing_export": 5}},
-		observe: "5 export failed (connection refused: 3 at cart, grpc Unauthenticated: 2 at inventory, timeout: 1 at cart), 0 lost",
+		observe: "5 export failed (connection refused: 2 at cart, grpc Unauthenticated: 2 at inventory, timeout: 1 at cart), 0 lost",
 	}, {
 		name: "a reason at several services: its total, then where",
 		in: func() Input {
 			s := chain(4)
-			lose(s, record.ExportFailed, 0, 5, 1, 6, 11, 3)
-			s.in.ExportFailures = []record.ExportFailure{
-				{Service: "cart", Reason: "grpc Unauthenticated", Spans: 3},
-				{Service: "frontend", Reason: "grpc Unauthenticated", Spans: 1},
-				{Service: "inventory", Reason: "grpc Unauthenticated", Spans: 2},
-				{Service: "x", Reason: "grpc Unauthenticated", Spans: 1},
+			lose(s, record.ExportFailed, 0, 5, 1, 6, 11, 3, 4)
+			for _, i := range []int{0, 5, 1, 6, 11, 3} {
+				s.in.Ended[i].ExportReason = "grpc Unauthenticated"
 			}
 			return s.in
 		},
@@ -95,9 +91,10 @@ func TestCompleteness(t *testing.T) {
 			"cart | export failed: grpc Unauthenticated":      3,
 			"inventory | export failed: grpc Unauthenticated": 2,
 			"frontend | export failed: grpc Unauthenticated":  1,
-			"traces | partial": 3,
-		}, stats: map[string]float64{"missing_export": 6}},
-		observe: "6 export failed (grpc Unauthenticated: 7 (3 at cart, 2 at inventory, 1 at frontend, 1 more service)), 0 lost",
+			"frontend | export failed":                        1,
+			"traces | partial":                                3,
+		}, stats: map[string]float64{"missing_export": 7}},
+		observe: "7 export failed (grpc Unauthenticated: 6 (3 at cart, 2 at inventory, 1 at frontend), reason not recorded: 1 at frontend), 0 lost",
 	}, {
 		name: "a trace lost entirely is not partial",
 		in: func() Input {

@@ -19,12 +19,8 @@ type Input struct {
 	// Hops are the ledger's requests, as both ends recorded them.
 	Hops []record.Hop
 	// Ended are the spans the ledger saw end in a sampled state, with what
-	// became of each on the way out.
+	// became of each on the way out (for a failed export, why).
 	Ended []record.Ended
-	// ExportFailures are the spans whose export failed, counted per
-	// service and reason as the ledger recorded them; completeness names
-	// the reasons of the spans it finds lost on export.
-	ExportFailures []record.ExportFailure
 	// Backend are the spans read back from the tracing backend, possibly with
 	// duplicates, missing spans or spans the ledger does not know.
 	Backend []record.Span

@@ -55,7 +55,7 @@ func TestExportFailuresReported(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := sampleEvidence(t)
-			ev.Input.ExportFailures = tt.failures
+			ev.ExportFailures = tt.failures
 			rep := New(ev)
 			rep.SetVerdicts(sampleVerdicts())
 			dir := t.TempDir()

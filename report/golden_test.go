@@ -71,6 +71,7 @@ type capturedRun struct {
 	Ledger        simulator.Totals        `json:"ledger"`
 	QueueCapacity int                     `json:"queue_capacity"`
 	Retries       []simulator.ExportRetry `json:"retries"`
+	Failures      []record.ExportFailure  `json:"export_failures,omitempty"`
 	TracesStarted int                     `json:"traces_started"`
 	TracesSampled int                     `json:"traces_sampled"`
 	Input         capturedInput           `json:"input"`
@@ -100,16 +101,15 @@ type capturedSample struct {
 // capturedInput is what the checks saw, but the topology, which the
 // scenario's copy gives.
 type capturedInput struct {
-	Hops        []record.Hop           `json:"hops"`
-	Ended       []record.Ended         `json:"ended"`
-	Failures    []record.ExportFailure `json:"export_failures,omitempty"`
-	Backend     []record.Span          `json:"backend"`
-	ReadBack    bool                   `json:"read_back"`
-	NoReadBack  string                 `json:"no_read_back"`
-	BackendLoss string                 `json:"backend_loss"`
-	Faults      []record.Fault         `json:"faults"`
-	Planned     []topology.Fault       `json:"planned"`
-	RunStart    int64                  `json:"run_start"`
+	Hops        []record.Hop     `json:"hops"`
+	Ended       []record.Ended   `json:"ended"`
+	Backend     []record.Span    `json:"backend"`
+	ReadBack    bool             `json:"read_back"`
+	NoReadBack  string           `json:"no_read_back"`
+	BackendLoss string           `json:"backend_loss"`
+	Faults      []record.Fault   `json:"faults"`
+	Planned     []topology.Fault `json:"planned"`
+	RunStart    int64            `json:"run_start"`
 }
 
 // capture takes the evidence of a run from its report.
@@ -119,7 +119,7 @@ func capture(copyName string, rep *report.Report) capturedRun {
 		File: rep.File, Scenario: copyName, Seed: ev.Seed, TimeScale: ev.TimeScale, StartedAt: ev.StartedAt,
 		Duration: ev.Duration, Interrupted: ev.Interrupted, Settled: ev.Settled, SettleTime: ev.SettleTime,
 		Backend: ev.Backend, BackendSpans: rep.BackendSpans, BackendNotes: ev.BackendNotes, Loads: ev.Loads,
-		SamplesNote: ev.SamplesNote, Ledger: ev.Ledger, QueueCapacity: ev.QueueCapacity, Retries: ev.Retries,
+		SamplesNote: ev.SamplesNote, Ledger: ev.Ledger, QueueCapacity: ev.QueueCapacity, Retries: ev.Retries, Failures: ev.ExportFailures,
 		TracesStarted: ev.TracesStarted, TracesSampled: ev.TracesSampled, Errors: ev.Errors,
 	}
 	for _, r := range ev.LoadResults {
@@ -131,7 +131,7 @@ func capture(copyName string, rep *report.Report) capturedRun {
 		c.Samples = append(c.Samples, capturedSample{Load: s.Load, Route: s.Route, At: s.At, Latency: s.Latency, Code: s.Code})
 	}
 	in := ev.Input
-	c.Input = capturedInput{Hops: in.Hops, Ended: in.Ended, Failures: in.ExportFailures, Backend: in.Backend, ReadBack: in.ReadBack,
+	c.Input = capturedInput{Hops: in.Hops, Ended: in.Ended, Backend: in.Backend, ReadBack: in.ReadBack,
 		NoReadBack: in.NoReadBack, BackendLoss: in.BackendLoss, Faults: in.Faults, Planned: in.Planned, RunStart: in.RunStart}
 	return c
 }
@@ -150,9 +150,9 @@ func (c capturedRun) evidence(t *testing.T) *report.Evidence {
 		Interrupted: c.Interrupted, Settled: c.Settled, SettleTime: c.SettleTime,
 		Backend: c.Backend, BackendNotes: c.BackendNotes, Loads: c.Loads, SamplesNote: c.SamplesNote,
 		Ledger: c.Ledger, TracesStarted: c.TracesStarted, TracesSampled: c.TracesSampled,
-		QueueCapacity: c.QueueCapacity, Retries: c.Retries, Errors: c.Errors,
+		QueueCapacity: c.QueueCapacity, Retries: c.Retries, ExportFailures: c.Failures, Errors: c.Errors,
 		Input: assert.Input{
-			Topology: sc.Topology, Hops: c.Input.Hops, Ended: c.Input.Ended, ExportFailures: c.Input.Failures, Backend: c.Input.Backend,
+			Topology: sc.Topology, Hops: c.Input.Hops, Ended: c.Input.Ended, Backend: c.Input.Backend,
 			ReadBack: c.Input.ReadBack, NoReadBack: c.Input.NoReadBack, BackendLoss: c.Input.BackendLoss,
 			Faults: c.Input.Faults, Planned: c.Input.Planned, RunStart: c.Input.RunStart,
 		},

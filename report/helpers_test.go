@@ -66,12 +66,12 @@ func sampleEvidence(t *testing.T) *Evidence {
 		},
 		Ledger:        simulator.Totals{SpansEnded: 4, SpansExported: 3, ExportFailed: 1, Hops: 4, Requests: 2},
 		QueueCapacity: 2048,
+		ExportFailures: []record.ExportFailure{{Service: "api", Reason: "grpc Unauthenticated", Spans: 1,
+			FirstMessage: "rpc error: code = Unauthenticated desc = missing <bearer> token"}},
 		Input: assert.Input{
 			Topology: sc.Topology,
 			RunStart: start.UnixNano(),
 			ReadBack: true,
-			ExportFailures: []record.ExportFailure{{Service: "api", Reason: "grpc Unauthenticated", Spans: 1,
-				FirstMessage: "rpc error: code = Unauthenticated desc = missing <bearer> token"}},
 			Faults: []record.Fault{{ID: 1, Number: 1, Kind: "strip-headers", Desc: "strip-headers api -> store",
 				From: "api", To: "store", Instance: -1, Start: start.Add(1500 * time.Millisecond).UnixNano(), End: start.Add(3 * time.Second).UnixNano()}},
 			Hops: []record.Hop{

@@ -217,17 +217,17 @@ func gather(rt *simulator.Runtime, snk *sink, planned []topology.Fault, ev *repo
 	ev.Ledger = rt.Ledger().Totals()
 	ev.QueueCapacity = rt.QueueSize()
 	ev.Retries = rt.Ledger().ExportRetries()
+	ev.ExportFailures = rt.Ledger().ExportFailures()
 	ev.TracesStarted, ev.TracesSampled = snap.Traces()
 	in := assert.Input{
-		Faults:         ev.Input.Faults,
-		Planned:        planned,
-		RunStart:       ev.StartedAt.UnixNano(),
-		Topology:       ev.Scenario.Topology,
-		Hops:           snap.Hops,
-		Ended:          snap.Ended,
-		ExportFailures: rt.Ledger().ExportFailures(),
-		ReadBack:       snk.noReadBack() == "",
-		NoReadBack:     snk.noReadBack(),
+		Faults:     ev.Input.Faults,
+		Planned:    planned,
+		RunStart:   ev.StartedAt.UnixNano(),
+		Topology:   ev.Scenario.Topology,
+		Hops:       snap.Hops,
+		Ended:      snap.Ended,
+		ReadBack:   snk.noReadBack() == "",
+		NoReadBack: snk.noReadBack(),
 	}
 	snk.stopProbe()
 	var probeNote string

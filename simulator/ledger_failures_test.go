@@ -168,3 +168,77 @@ func TestLedgerExportFailuresTravel(t *testing.T) {
 		t.Errorf("merged ledger counts %d failed spans, want 10", tot.ExportFailed)
 	}
 }
+
+// spanReasons returns the export reason of every failed span of l's
+// snapshot, by span ID, after ending every exported span of l.
+func spanReasons(l *Ledger) map[record.SpanID]string {
+	for _, s := range l.snapshotShards() {
+		var ids []exportRec
+		for e := range s.exports.all() {
+			ids = append(ids, e)
+		}
+		for _, e := range ids {
+			s.addEnded(endRec{trace: e.trace, id: e.id})
+		}
+	}
+	out := map[record.SpanID]string{}
+	for _, e := range l.Snapshot().Ended {
+		if e.Export == record.ExportFailed {
+			out[e.ID] = e.ExportReason
+		}
+	}
+	return out
+}
+
+// TestLedgerSpanExportReason gives each failed span of the snapshot the
+// reason its export failed for, before and after the ledger travels.
+func TestLedgerSpanExportReason(t *testing.T) {
+	exports := []failedExport{
+		{0, "cart", "grpc Unauthenticated", "m", 2, 10},
+		{0, "cart", "timeout", "m", 1, 20},
+		{1, "web", "connection refused", "m", 1, 30},
+	}
+	want := map[record.SpanID]string{
+		{0, 0}: "grpc Unauthenticated", {0, 1}: "grpc Unauthenticated",
+		{1, 0}: "timeout",
+		{2, 0}: "connection refused",
+	}
+	if got := spanReasons(recordFailures(2, exports)); !reflect.DeepEqual(got, want) {
+		t.Errorf("span reasons %v, want %v", got, want)
+	}
+	var buf bytes.Buffer
+	if err := recordFailures(2, exports).Export(&buf); err != nil {
+		t.Fatal(err)
+	}
+	merged := recordFailures(1, []failedExport{{0, "db", "tls: handshake", "m", 1, 1}})
+	if err := merged.Merge(&buf); err != nil {
+		t.Fatal(err)
+	}
+	// The merged ledger's own span {0, 0} shares its ID with one it
+	// merged, whose trace differs: span {0, 1} speaks for that export.
+	got := spanReasons(merged)
+	if got[record.SpanID{0, 1}] != "grpc Unauthenticated" || got[record.SpanID{1, 0}] != "timeout" || got[record.SpanID{2, 0}] != "connection refused" {
+		t.Errorf("merged span reasons %v", got)
+	}
+}
+
+// TestLedgerFailureTalliesOverflow counts reasons past a shard's tallies
+// as "other", every span still counted.
+func TestLedgerFailureTalliesOverflow(t *testing.T) {
+	var exports []failedExport
+	for i := range maxTallies + 10 {
+		exports = append(exports, failedExport{0, "cart", strings.Repeat("r", i+1), "m", 1, int64(i)})
+	}
+	l := recordFailures(1, exports)
+	fs := l.ExportFailures()
+	spans := 0
+	for _, f := range fs {
+		spans += f.Spans
+	}
+	if len(fs) != maxTallies || spans != maxTallies+10 {
+		t.Errorf("%d tallies counting %d spans, want %d counting %d", len(fs), spans, maxTallies, maxTallies+10)
+	}
+	if fs[0].Reason != "other" || fs[0].Spans != 11 {
+		t.Errorf("first tally %+v, want other with 11 spans", fs[0])
+	}
+}

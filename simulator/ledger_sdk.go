@@ -81,7 +81,7 @@ func (e *ledgerExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadO
 	recs := make([]exportRec, len(spans))
 	for i, s := range spans {
 		sc := s.SpanContext()
-		recs[i] = exportRec{trace: record.TraceID(sc.TraceID()), id: record.SpanID(sc.SpanID()), ok: err == nil}
+		recs[i] = exportRec{trace: record.TraceID(sc.TraceID()), id: record.SpanID(sc.SpanID())}
 	}
 	if err != nil {
 		f := exportFailure{service: e.in.svcSym, reason: otlpexport.Reason(err), message: err.Error()}

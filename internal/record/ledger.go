@@ -37,6 +37,11 @@ type Ended struct {
 	// it is pending. Between End and ExportAt the span waited in its
 	// service's SDK queue or in an export under way.
 	ExportAt int64
+	// ExportReason says why the export failed, when Export is
+	// ExportFailed: a gRPC code, an HTTP status, a TLS or a connection
+	// failure ("grpc Unauthenticated", "connection refused"); "" when the
+	// ledger did not record it.
+	ExportReason string
 }
 
 // Header is a bit set of the trace-context headers seen on one request.
