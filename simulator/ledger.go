@@ -178,7 +178,6 @@ func (s *shard) addExports(rs []exportRec, at int64) {
 	s.mu.Unlock()
 }
 
-
 // exportsAt yields every export record with the time its batch returned
 // (0 past the recorded batches). The caller holds s.mu.
 func (s *shard) exportsAt(yield func(exportRec, int64) bool) {
