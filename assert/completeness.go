@@ -1,8 +1,10 @@
 package assert
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tracerig/tracerig/internal/record"
@@ -41,6 +43,8 @@ type compCheck struct {
 	other  *findings
 	faults *faultSet // nil without faults
 	stats  map[string]float64
+	// failed counts the spans lost on export by reason, then service.
+	failed map[string]map[string]int
 }
 
 func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex, faults *faultSet) Verdict {
@@ -65,6 +69,7 @@ func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex, fau
 		other:  newInfo(faults),
 		faults: faults,
 		stats:  make(map[string]float64),
+		failed: make(map[string]map[string]int),
 	}
 	c.match()
 	c.partial()
@@ -130,10 +135,11 @@ func (c *compCheck) match() {
 			pending++
 		case record.ExportFailed:
 			failed++
+			c.countFailed(e)
 		default:
 			backend++
 		}
-		c.losses.add(e.Service, lossMessage(e.Export, c.in.BackendLoss), c.faults.loss(e.Service, e.Instance, e.End), func() string {
+		c.losses.add(e.Service, c.lossMessage(e), c.faults.loss(e.Service, e.Instance, e.End), func() string {
 			return fmt.Sprintf("trace %s span %s (%s)", e.Trace, e.ID, e.Name)
 		})
 	}
@@ -155,19 +161,92 @@ func (c *compCheck) match() {
 	c.stats["completeness"] = ratio
 }
 
-// lossMessage names the stage that lost a span, and for the backend the
-// cause when one is known.
-func lossMessage(e record.Export, backendCause string) string {
-	switch e {
+// lossMessage names the stage that lost a span, for an export the reasons
+// it failed for in the span's service, and for the backend the cause when
+// one is known.
+func (c *compCheck) lossMessage(e *record.Ended) string {
+	switch e.Export {
 	case record.ExportPending:
 		return "dropped in SDK queue"
 	case record.ExportFailed:
+		if e.ExportReason != "" {
+			return "export failed: " + e.ExportReason
+		}
 		return "export failed"
 	}
-	if backendCause != "" {
-		return "lost in the backend: " + backendCause
+	if c.in.BackendLoss != "" {
+		return "lost in the backend: " + c.in.BackendLoss
 	}
 	return "lost in the backend (exported, never arrived)"
+}
+
+// reasonUnknown stands for the reason of a failed export the ledger did not
+// record.
+const reasonUnknown = "reason not recorded"
+
+// countFailed counts a span lost on export under its reason and service.
+func (c *compCheck) countFailed(e *record.Ended) {
+	reason := e.ExportReason
+	if reason == "" {
+		reason = reasonUnknown
+	}
+	at := c.failed[reason]
+	if at == nil {
+		at = make(map[string]int)
+		c.failed[reason] = at
+	}
+	at[e.Service]++
+}
+
+// failedSummary says why exports failed, reason by reason from the most
+// spans, with where: " (grpc Unauthenticated: 100 at checkout, connection
+// refused: 30 (20 at cart, 10 at web))"; "" when none failed or no
+// reason was recorded (a ledger from before reasons were). A reason names
+// its first three services.
+func (c *compCheck) failedSummary() string {
+	if _, unknown := c.failed[reasonUnknown]; unknown && len(c.failed) == 1 {
+		return ""
+	}
+	type count struct {
+		name  string
+		spans int
+	}
+	byCount := func(a, b count) int { return cmp.Or(b.spans-a.spans, cmp.Compare(a.name, b.name)) }
+	var reasons []count
+	for r, at := range c.failed {
+		n := 0
+		for _, k := range at {
+			n += k
+		}
+		reasons = append(reasons, count{r, n})
+	}
+	slices.SortFunc(reasons, byCount)
+	parts := make([]string, 0, len(reasons))
+	for _, r := range reasons {
+		var at []count
+		for svc, n := range c.failed[r.name] {
+			at = append(at, count{svc, n})
+		}
+		slices.SortFunc(at, byCount)
+		if len(at) == 1 {
+			parts = append(parts, fmt.Sprintf("%s: %d at %s", r.name, r.spans, at[0].name))
+			continue
+		}
+		where := make([]string, 0, 4)
+		for i, a := range at {
+			if i == 3 {
+				n := len(at) - i
+				where = append(where, fmt.Sprintf("%d more %s", n, plural(n, "service", "services")))
+				break
+			}
+			where = append(where, fmt.Sprintf("%d at %s", a.spans, a.name))
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d (%s)", r.name, r.spans, strings.Join(where, ", ")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // setOf sets each per-service finding's Of to the spans that service ended.
@@ -275,9 +354,11 @@ func (c *compCheck) verdict(v Verdict, exp topology.CompletenessExpect, p50, p99
 		v.Observed = fmt.Sprintf("no spans ended: the run produced nothing to check (backend holds %d spans)", len(c.idx.ents))
 		return v
 	}
-	v.Observed = fmt.Sprintf("%s delivered exactly once (%d of %d); missing: %d dropped in SDK queue, %d export failed, %d lost in the backend; %d duplicated; %d partial %s; %d unexpected",
+	failed := int(c.stats["missing_export"])
+	why := c.failedSummary()
+	v.Observed = fmt.Sprintf("%s delivered exactly once (%d of %d); missing: %d dropped in SDK queue, %d export failed%s, %d lost in the backend; %d duplicated; %d partial %s; %d unexpected",
 		percent(ratio), int(c.stats["delivered_once"]), ended,
-		int(c.stats["missing_sdk_queue"]), int(c.stats["missing_export"]), int(c.stats["missing_backend"]),
+		int(c.stats["missing_sdk_queue"]), failed, why, int(c.stats["missing_backend"]),
 		int(c.stats["duplicates"]), int(c.stats["partial_traces"]), plural(int(c.stats["partial_traces"]), "trace", "traces"),
 		int(c.stats["unexpected"]))
 	v.Observed += attributionSummary(c.faults, v.Findings)

@@ -59,6 +59,43 @@ func TestCompleteness(t *testing.T) {
 		}, stats: map[string]float64{"missing_sdk_queue": 3, "missing_export": 2, "missing_backend": 1,
 			"missing": 6, "delivered": 14, "completeness": 0.7, "partial_traces": 3}},
 	}, {
+		name: "export failures named by their reasons",
+		in: func() Input {
+			s := chain(4)
+			lose(s, record.ExportFailed, 0, 5, 1, 6, 11)
+			for i, r := range map[int]string{0: "grpc Unauthenticated", 5: "grpc Unauthenticated", 1: "connection refused", 6: "connection refused", 11: "timeout"} {
+				s.in.Ended[i].ExportReason = r
+			}
+			return s.in
+		},
+		exp: topology.CompletenessExpect{Min: 0.5},
+		want: want{status: StatusPass, findings: map[string]int{
+			"inventory | export failed: grpc Unauthenticated": 2,
+			"cart | export failed: connection refused":        2,
+			"cart | export failed: timeout":                   1,
+			"traces | partial":                                3,
+		}, stats: map[string]float64{"missing_export": 5}},
+		observe: "5 export failed (connection refused: 2 at cart, grpc Unauthenticated: 2 at inventory, timeout: 1 at cart), 0 lost",
+	}, {
+		name: "a reason at several services: its total, then where",
+		in: func() Input {
+			s := chain(4)
+			lose(s, record.ExportFailed, 0, 5, 1, 6, 11, 3, 4)
+			for _, i := range []int{0, 5, 1, 6, 11, 3} {
+				s.in.Ended[i].ExportReason = "grpc Unauthenticated"
+			}
+			return s.in
+		},
+		exp: topology.CompletenessExpect{Min: 0.5},
+		want: want{status: StatusPass, findings: map[string]int{
+			"cart | export failed: grpc Unauthenticated":      3,
+			"inventory | export failed: grpc Unauthenticated": 2,
+			"frontend | export failed: grpc Unauthenticated":  1,
+			"frontend | export failed":                        1,
+			"traces | partial":                                3,
+		}, stats: map[string]float64{"missing_export": 7}},
+		observe: "7 export failed (grpc Unauthenticated: 6 (3 at cart, 2 at inventory, 1 at frontend), reason not recorded: 1 at frontend), 0 lost",
+	}, {
 		name: "a trace lost entirely is not partial",
 		in: func() Input {
 			return lose(chain(2), record.ExportPending, 0, 1, 2, 3, 4).in

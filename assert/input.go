@@ -19,7 +19,7 @@ type Input struct {
 	// Hops are the ledger's requests, as both ends recorded them.
 	Hops []record.Hop
 	// Ended are the spans the ledger saw end in a sampled state, with what
-	// became of each on the way out.
+	// became of each on the way out (for a failed export, why).
 	Ended []record.Ended
 	// Backend are the spans read back from the tracing backend, possibly with
 	// duplicates, missing spans or spans the ledger does not know.

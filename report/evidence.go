@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -56,6 +57,9 @@ type Evidence struct {
 	QueueCapacity int
 	// Retries are the exports the exporters sent again, in order.
 	Retries []simulator.ExportRetry
+	// ExportFailures are the spans whose export failed, counted per
+	// service and reason, with the first error of each.
+	ExportFailures []record.ExportFailure
 	// Input is what the checks saw: the topology, the ledger's hops and
 	// ended spans, the spans read back and the fault windows.
 	Input assert.Input

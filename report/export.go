@@ -20,6 +20,41 @@ type ExportReport struct {
 	// near QueueCapacity times the instances means the queues were full
 	// and the SDK dropped spans.
 	QueueCapacity int `json:"queue_capacity"`
+	// Failures are the spans whose export failed, per service and reason,
+	// with the first error of each reason; none when no export failed.
+	Failures []ServiceExportFailures `json:"failures,omitempty"`
+}
+
+// ServiceExportFailures are the failed exports of one service, by reason.
+type ServiceExportFailures struct {
+	Service string                `json:"service"`
+	Reasons []ExportFailureReason `json:"reasons"`
+}
+
+// ExportFailureReason counts the spans a service failed to export for one
+// reason.
+type ExportFailureReason struct {
+	// Reason classifies the failure: a gRPC code ("grpc Unauthenticated"),
+	// an HTTP status ("http 401"), a TLS or a connection failure.
+	Reason string `json:"reason"`
+	// Spans counts the spans of the exports that failed for Reason.
+	Spans int `json:"spans"`
+	// FirstMessage is the first such export's error, cut short.
+	FirstMessage string `json:"first_message"`
+}
+
+// exportFailures groups the ledger's failures (in service order) by
+// service.
+func exportFailures(fs []record.ExportFailure) []ServiceExportFailures {
+	var out []ServiceExportFailures
+	for _, f := range fs {
+		if n := len(out); n == 0 || out[n-1].Service != f.Service {
+			out = append(out, ServiceExportFailures{Service: f.Service})
+		}
+		r := &out[len(out)-1].Reasons
+		*r = append(*r, ExportFailureReason{Reason: f.Reason, Spans: f.Spans, FirstMessage: f.FirstMessage})
+	}
+	return out
 }
 
 // waitingStep is a step of the number of spans waiting for export: n from

@@ -71,6 +71,7 @@ type capturedRun struct {
 	Ledger        simulator.Totals        `json:"ledger"`
 	QueueCapacity int                     `json:"queue_capacity"`
 	Retries       []simulator.ExportRetry `json:"retries"`
+	Failures      []record.ExportFailure  `json:"export_failures,omitempty"`
 	TracesStarted int                     `json:"traces_started"`
 	TracesSampled int                     `json:"traces_sampled"`
 	Input         capturedInput           `json:"input"`
@@ -118,7 +119,7 @@ func capture(copyName string, rep *report.Report) capturedRun {
 		File: rep.File, Scenario: copyName, Seed: ev.Seed, TimeScale: ev.TimeScale, StartedAt: ev.StartedAt,
 		Duration: ev.Duration, Interrupted: ev.Interrupted, Settled: ev.Settled, SettleTime: ev.SettleTime,
 		Backend: ev.Backend, BackendSpans: rep.BackendSpans, BackendNotes: ev.BackendNotes, Loads: ev.Loads,
-		SamplesNote: ev.SamplesNote, Ledger: ev.Ledger, QueueCapacity: ev.QueueCapacity, Retries: ev.Retries,
+		SamplesNote: ev.SamplesNote, Ledger: ev.Ledger, QueueCapacity: ev.QueueCapacity, Retries: ev.Retries, Failures: ev.ExportFailures,
 		TracesStarted: ev.TracesStarted, TracesSampled: ev.TracesSampled, Errors: ev.Errors,
 	}
 	for _, r := range ev.LoadResults {
@@ -149,7 +150,7 @@ func (c capturedRun) evidence(t *testing.T) *report.Evidence {
 		Interrupted: c.Interrupted, Settled: c.Settled, SettleTime: c.SettleTime,
 		Backend: c.Backend, BackendNotes: c.BackendNotes, Loads: c.Loads, SamplesNote: c.SamplesNote,
 		Ledger: c.Ledger, TracesStarted: c.TracesStarted, TracesSampled: c.TracesSampled,
-		QueueCapacity: c.QueueCapacity, Retries: c.Retries, Errors: c.Errors,
+		QueueCapacity: c.QueueCapacity, Retries: c.Retries, ExportFailures: c.Failures, Errors: c.Errors,
 		Input: assert.Input{
 			Topology: sc.Topology, Hops: c.Input.Hops, Ended: c.Input.Ended, Backend: c.Input.Backend,
 			ReadBack: c.Input.ReadBack, NoReadBack: c.Input.NoReadBack, BackendLoss: c.Input.BackendLoss,

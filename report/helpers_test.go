@@ -66,6 +66,8 @@ func sampleEvidence(t *testing.T) *Evidence {
 		},
 		Ledger:        simulator.Totals{SpansEnded: 4, SpansExported: 3, ExportFailed: 1, Hops: 4, Requests: 2},
 		QueueCapacity: 2048,
+		ExportFailures: []record.ExportFailure{{Service: "api", Reason: "grpc Unauthenticated", Spans: 1,
+			FirstMessage: "rpc error: code = Unauthenticated desc = missing <bearer> token"}},
 		Input: assert.Input{
 			Topology: sc.Topology,
 			RunStart: start.UnixNano(),

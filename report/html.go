@@ -189,7 +189,12 @@ td.st{text-align:center;white-space:nowrap;width:1%}
 {{range .R.Load}}<tr><td>{{.Target}}</td><td class="num">{{.Requests}}</td><td class="num">{{rate .RequestedRate}}</td><td class="num">{{f1 .AchievedRate}}/s</td><td class="num">{{pct .Success}}</td><td class="num">{{dur .LatencyP50}}</td><td class="num">{{dur .LatencyP99}}</td><td class="num">{{dur .LatencyMax}}</td><td>{{range $c, $n := .StatusCodes}}{{$c}}: {{$n}} {{end}}</td></tr>{{end}}
 </table>
 
-{{if .Topology}}<h2>Topology</h2>
+{{if .R.Export.Failures}}<h2>Export failures</h2>
+<table><tr><th>service</th><th>reason</th><th>spans</th><th>first message</th></tr>
+{{range .R.Export.Failures}}{{$svc := .Service}}{{range .Reasons}}<tr><td>{{$svc}}</td><td>{{.Reason}}</td><td class="num">{{.Spans}}</td><td class="ex">{{.FirstMessage}}</td></tr>{{end}}{{end}}
+</table>
+
+{{end}}{{if .Topology}}<h2>Topology</h2>
 <div class="card">{{.Topology}}</div>{{end}}
 
 {{range .Plots}}<div class="card"><h3>{{.Title}}</h3>

@@ -120,6 +120,7 @@ func New(ev *Evidence) *Report {
 		r.TimeScale = s
 	}
 	r.Export = exportReport(r.waiting, ev.QueueCapacity)
+	r.Export.Failures = exportFailures(ev.ExportFailures)
 	if ev.Input.ReadBack {
 		r.BackendSpans = len(ev.Input.Backend)
 	}

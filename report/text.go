@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
@@ -77,6 +78,24 @@ func (r *Report) textLoad(ew *errWriter) {
 		}
 		ew.printf(" (SDK queues of %d spans per instance); %d exports retried\n", e.QueueCapacity, r.Ledger.ExportRetries)
 	}
+	r.textExportFailures(ew)
+}
+
+// textExportFailures writes the table of failed exports: per service and
+// reason, the spans and the first error.
+func (r *Report) textExportFailures(ew *errWriter) {
+	if len(r.Export.Failures) == 0 {
+		return
+	}
+	ew.printf("export failures:\n")
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  service\treason\tspans\tfirst message\n")
+	for _, s := range r.Export.Failures {
+		for _, f := range s.Reasons {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\n", s.Service, f.Reason, f.Spans, strings.Join(strings.Fields(f.FirstMessage), " "))
+		}
+	}
+	_ = tw.Flush() // ew keeps the error
 }
 
 // textBackend says what was read back from the backend, and what the

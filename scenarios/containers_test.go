@@ -172,6 +172,9 @@ func TestContainerPipelineFaults(t *testing.T) {
 				// brought the retries back.
 				checkRetriesIn(t, rep, rep.Faults[0])
 			}
+			// The containers' ledgers brought the reasons of their
+			// failed exports back.
+			checkFailureReasons(t, rep)
 		})
 	}
 }

@@ -47,6 +47,7 @@ func TestEveryFaultKind(t *testing.T) {
 			if sc.Faults[0].Kind == topology.FaultExporterOutage {
 				checkRetriesIn(t, rep, rep.Faults[0])
 			}
+			checkFailureReasons(t, rep)
 		})
 	}
 	for _, k := range topology.FaultKinds {

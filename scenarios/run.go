@@ -233,6 +233,7 @@ func gather(rt *simulator.Runtime, snk *sink, planned []topology.Fault, ev *repo
 	ev.Ledger = rt.Ledger().Totals()
 	ev.QueueCapacity = rt.QueueSize()
 	ev.Retries = rt.Ledger().ExportRetries()
+	ev.ExportFailures = rt.Ledger().ExportFailures()
 	ev.TracesStarted, ev.TracesSampled = snap.Traces()
 	in := assert.Input{
 		Faults:     ev.Input.Faults,

@@ -66,6 +66,9 @@ type shard struct {
 	recvs   chunks[recvRec]
 	answers chunks[answerRec]
 	orphans chunks[orphanRec]
+	// failures tally the failed exports per service and reason: few
+	// entries, one per reason seen.
+	failures []failureTally
 }
 
 type endRec struct {
@@ -84,8 +87,15 @@ type endRec struct {
 type exportRec struct {
 	trace record.TraceID
 	id    record.SpanID
-	ok    bool
+	// fail is 0 for an acknowledged export; for a failed one, 1 + the
+	// index of its reason's tally in the shard's failures, or failUnknown.
+	fail uint8
 }
+
+// failUnknown marks a failed export whose reason was not recorded.
+const failUnknown = 255
+
+func (e exportRec) ok() bool { return e.fail == 0 }
 
 // exportBatch is one return of the exporter: its n records follow the
 // previous batches' records in the shard's exports, and it returned at at
@@ -96,10 +106,12 @@ type exportBatch struct {
 }
 
 // exportOutcome is what became of one span's exports: acknowledged by any,
-// and when (the acknowledgement, else the last failure).
+// and when (the acknowledgement, else the last failure), and the last
+// failure's reason (a symbol; none: failUnknown).
 type exportOutcome struct {
-	ok bool
-	at int64
+	ok     bool
+	reason uint32
+	at     int64
 }
 
 type sendRec struct {
@@ -234,7 +246,7 @@ func (l *Ledger) Totals() Totals {
 		s.mu.Lock()
 		t.SpansEnded += s.ended.len()
 		for e := range s.exports.all() {
-			if e.ok {
+			if e.ok() {
 				t.SpansExported++
 			} else {
 				t.ExportFailed++
@@ -282,7 +294,7 @@ func (l *Ledger) Snapshot() Snapshot {
 		for e, at := range s.exportsAt {
 			k := spanKey{e.trace, e.id}
 			if o := outcome[k]; !o.ok {
-				outcome[k] = exportOutcome{ok: e.ok, at: max(o.at, at)}
+				outcome[k] = exportOutcome{ok: e.ok(), reason: s.failReason(e), at: max(o.at, at)}
 			}
 		}
 		for r := range s.recvs.all() {
@@ -330,6 +342,8 @@ func (l *Ledger) ended(e endRec, outcome map[spanKey]exportOutcome) record.Ended
 		out.Export, out.ExportAt = record.ExportFailed, o.at
 		if o.ok {
 			out.Export = record.ExportOK
+		} else if o.reason != failUnknown {
+			out.ExportReason = l.syms.name(o.reason)
 		}
 	}
 	return out

@@ -29,6 +29,17 @@ type wireShard struct {
 	Recvs   []wireRecv
 	Orphans []wireOrphan
 	Answers []wireAnswer // none from a ledger written before they were recorded
+	// Failures are the shard's failed exports per service and reason;
+	// none from a ledger written before they were recorded.
+	Failures []wireFailure
+}
+
+type wireFailure struct {
+	Service uint32
+	Reason  string
+	Spans   int
+	First   string
+	At      int64
 }
 
 type wireAnswer struct {
@@ -58,6 +69,10 @@ type wireExport struct {
 	ID    record.SpanID
 	OK    bool
 	At    int64 // zero from a ledger written before it was recorded
+	// Fail is, for a failed export, 1 + the index of its reason's tally
+	// in the shard's Failures; zero from a ledger written before reasons
+	// were recorded.
+	Fail uint8
 }
 
 type wireSend struct {
@@ -116,7 +131,11 @@ func (s *shard) wire() wireShard {
 		w.Ended = append(w.Ended, wireEnd{e.trace, e.id, e.parent, e.start, e.end, e.service, e.inst, e.name, e.kind, e.status})
 	}
 	for e, at := range s.exportsAt {
-		w.Exports = append(w.Exports, wireExport{e.trace, e.id, e.ok, at})
+		fail := e.fail
+		if fail == failUnknown {
+			fail = 0
+		}
+		w.Exports = append(w.Exports, wireExport{e.trace, e.id, e.ok(), at, fail})
 	}
 	for r := range s.sends.all() {
 		w.Sends = append(w.Sends, wireSend{r.hop, r.parent, r.request, r.sentAt, r.sent, r.from, r.to, r.route, r.fromInst, r.toInst, r.headers, r.attempt, r.clientSpan, r.external, r.state, r.baggage})
@@ -129,6 +148,9 @@ func (s *shard) wire() wireShard {
 	}
 	for a := range s.answers.all() {
 		w.Answers = append(w.Answers, wireAnswer{a.hop, a.at, a.idleSince})
+	}
+	for _, f := range s.failures {
+		w.Failures = append(w.Failures, wireFailure{f.service, s.l.syms.name(f.reason), f.spans, f.first, f.at})
 	}
 	return w
 }
@@ -173,12 +195,17 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 	for _, e := range w.Ended {
 		s.ended.add(endRec{e.Trace, e.ID, e.Parent, e.Start, e.End, m(e.Service), m(e.Inst), m(e.Name), e.Kind, e.Status})
 	}
+	// The failed exports' marks name the tallies they count under.
+	marks := make([]uint8, len(w.Failures))
+	for i, f := range w.Failures {
+		marks[i] = s.addFailure(exportFailure{service: m(f.Service), reason: f.Reason, message: f.First}, f.Spans, f.At)
+	}
 	// Consecutive records of one time are one batch again.
 	for i := 0; i < len(w.Exports); {
 		j := i
 		for ; j < len(w.Exports) && w.Exports[j].At == w.Exports[i].At; j++ {
 			e := w.Exports[j]
-			s.exports.add(exportRec{trace: e.Trace, id: e.ID, ok: e.OK})
+			s.exports.add(exportRec{trace: e.Trace, id: e.ID, fail: failMark(e, marks)})
 		}
 		s.batches.add(exportBatch{at: w.Exports[i].At, n: j - i})
 		i = j
@@ -198,6 +225,18 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 	for _, a := range w.Answers {
 		s.answers.add(answerRec{hop: a.Hop, at: a.At, idleSince: a.IdleSince})
 	}
+}
+
+// failMark returns the fail mark of a wire export record in the shard its
+// failures were added to with marks.
+func failMark(e wireExport, marks []uint8) uint8 {
+	switch {
+	case e.OK:
+		return 0
+	case e.Fail == 0 || int(e.Fail) > len(marks):
+		return failUnknown
+	}
+	return marks[e.Fail-1]
 }
 
 func (r recvRec) wire() wireRecv {

@@ -8,6 +8,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/internal/record"
 )
 
@@ -61,7 +62,8 @@ func statusOf(c codes.Code) record.Status {
 	return record.StatusUnset
 }
 
-// ledgerExporter records the outcome of every export it forwards, and plays
+// ledgerExporter records the outcome of every export it forwards (a
+// failure with its reason and first message), and plays
 // the faults that act between the SDK and the wire: a crashed instance's
 // unsent spans are lost, a skewed clock shifts timestamps.
 type ledgerExporter struct {
@@ -79,10 +81,15 @@ func (e *ledgerExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadO
 	recs := make([]exportRec, len(spans))
 	for i, s := range spans {
 		sc := s.SpanContext()
-		recs[i] = exportRec{trace: record.TraceID(sc.TraceID()), id: record.SpanID(sc.SpanID()), ok: err == nil}
+		recs[i] = exportRec{trace: record.TraceID(sc.TraceID()), id: record.SpanID(sc.SpanID())}
+	}
+	if err != nil {
+		f := exportFailure{service: e.in.svcSym, reason: otlpexport.Reason(err), message: err.Error()}
+		e.in.shard.addFailedExports(recs, at, f)
+		return err
 	}
 	e.in.shard.addExports(recs, at)
-	return err
+	return nil
 }
 
 // faulty drops the spans a crash lost and shifts those a skewed clock

@@ -41,9 +41,9 @@ func TestLedgerSnapshotMergesBothEnds(t *testing.T) {
 	callee.addEnded(endRec{trace: trace, id: record.SpanID{5}, parent: span, service: l.syms.id("b")})
 	callee.addEnded(endRec{trace: trace, id: record.SpanID{6}, service: l.syms.id("b")})
 	callee.addEnded(endRec{trace: trace, id: record.SpanID{7}, service: l.syms.id("b")})
-	caller.addExports([]exportRec{{trace: trace, id: span, ok: true}}, 100)
-	callee.addExports([]exportRec{{trace: trace, id: record.SpanID{5}, ok: false}, {trace: trace, id: record.SpanID{7}, ok: false}}, 200)
-	callee.addExports([]exportRec{{trace: trace, id: record.SpanID{7}, ok: true}}, 300)
+	caller.addExports([]exportRec{{trace: trace, id: span}}, 100)
+	callee.addExports([]exportRec{{trace: trace, id: record.SpanID{5}, fail: failUnknown}, {trace: trace, id: record.SpanID{7}, fail: failUnknown}}, 200)
+	callee.addExports([]exportRec{{trace: trace, id: record.SpanID{7}}}, 300)
 
 	s := l.Snapshot()
 	if len(s.Hops) != 2 || len(s.Ended) != 4 {
@@ -101,7 +101,7 @@ func BenchmarkLedgerSnapshot(b *testing.B) {
 	for i := range n {
 		id := record.SpanID{byte(i), byte(i >> 8), byte(i >> 16)}
 		s.addEnded(endRec{trace: record.TraceID{byte(i >> 4)}, id: id})
-		s.addExports([]exportRec{{trace: record.TraceID{byte(i >> 4)}, id: id, ok: true}}, int64(i))
+		s.addExports([]exportRec{{trace: record.TraceID{byte(i >> 4)}, id: id}}, int64(i))
 	}
 	b.ReportAllocs()
 	for b.Loop() {

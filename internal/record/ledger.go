@@ -37,6 +37,11 @@ type Ended struct {
 	// it is pending. Between End and ExportAt the span waited in its
 	// service's SDK queue or in an export under way.
 	ExportAt int64
+	// ExportReason says why the export failed, when Export is
+	// ExportFailed: a gRPC code, an HTTP status, a TLS or a connection
+	// failure ("grpc Unauthenticated", "connection refused"); "" when the
+	// ledger did not record it.
+	ExportReason string
 }
 
 // Header is a bit set of the trace-context headers seen on one request.
@@ -188,3 +193,20 @@ type Fault struct {
 
 // Active reports whether the window contains t (unix nanoseconds).
 func (f *Fault) Active(t int64) bool { return t >= f.Start && t <= f.End }
+
+// ExportFailure counts the spans one service failed to export for one
+// reason, as the ledger recorded them.
+type ExportFailure struct {
+	// Service is the service whose exporter failed.
+	Service string `json:"service"`
+	// Reason classifies the failure: a gRPC code ("grpc Unauthenticated"),
+	// an HTTP status ("http 401"), a TLS or a connection failure
+	// ("tls: certificate signed by unknown authority", "connection
+	// refused").
+	Reason string `json:"reason"`
+	// Spans counts the spans in the exports that failed for Reason.
+	Spans int `json:"spans"`
+	// FirstMessage is the first such export's error, cut to a few hundred
+	// bytes. Exporters never put header values in their errors.
+	FirstMessage string `json:"first_message"`
+}
