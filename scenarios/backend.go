@@ -7,9 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/tracerig/tracerig/fixtures"
@@ -18,7 +16,6 @@ import (
 	"github.com/tracerig/tracerig/fixtures/jaeger"
 	"github.com/tracerig/tracerig/fixtures/tempo"
 	"github.com/tracerig/tracerig/internal/httpclient"
-	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -64,15 +61,17 @@ type sampler interface {
 // is the scenario's path ("" for one built in Go): a collector config is
 // relative to its folder, and the collector and Jaeger binaries are looked
 // for above it. override is --otlp-endpoint. runID is the run's ID, which
-// read-back from a shared backend asks for (see sharedBackend).
-func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override, runID string) (backend, error) {
+// read-back from a shared backend asks for (see sharedBackend). addr is
+// host:port of the export's endpoint for a backend tracerig does not start
+// (override, or type otlp).
+func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override, runID, addr string, getenv func(string) string) (backend, error) {
 	if override != "" {
-		return reached(ctx, exportOnly{endpoint: override,
+		return reached(ctx, exportOnly{endpoint: addr,
 			reason: fmt.Sprintf("spans were exported to %s (--otlp-endpoint), which tracerig cannot read back", override)})
 	}
 	switch b.Type {
 	case topology.BackendOTLP:
-		return openOTLP(ctx, b, runID)
+		return openOTLP(ctx, b, runID, addr, getenv)
 	case topology.BackendJaeger:
 		return startJaeger(ctx, b, scenarioFile)
 	case topology.BackendCollector:
@@ -88,27 +87,14 @@ func openBackend(ctx context.Context, b topology.Backend, scenarioFile, override
 
 // openOTLP reaches an otlp backend, read back through the query API it
 // names, if any, with the query's TLS settings and credentials, asking it
-// for the traces of run runID alone.
-func openOTLP(ctx context.Context, b topology.Backend, runID string) (backend, error) {
-	endpoint := b.Endpoint
-	if endpoint == "" {
-		var err error
-		if endpoint, err = otlpEndpointFromEnv(); err != nil {
-			return nil, &RuntimeError{err}
-		}
-	} else {
-		// The exporters dial host:port; a URL names it too.
-		e, err := otlpconf.ParseEndpoint(endpoint, otlpconf.GRPC, false)
-		if err != nil {
-			return nil, &RuntimeError{fmt.Errorf("backend.endpoint: %w", err)}
-		}
-		endpoint = e.Endpoint
-	}
+// for the traces of run runID alone. endpoint is host:port of its OTLP
+// receiver; getenv reads the query's credentials.
+func openOTLP(ctx context.Context, b topology.Backend, runID, endpoint string, getenv func(string) string) (backend, error) {
 	if b.Query.Type == "" {
 		return reached(ctx, exportOnly{endpoint: endpoint,
 			reason: fmt.Sprintf("backend otlp at %s has no query API configured (backend.query: {type: jaeger|tempo, url: ...})", endpoint)})
 	}
-	client, err := queryClient(b.Query, os.Getenv)
+	client, err := queryClient(b.Query, getenv)
 	if err != nil {
 		return nil, &RuntimeError{fmt.Errorf("backend %s query at %s: %w", b.Query.Type, httpclient.Redact(b.Query.URL), err)}
 	}
@@ -312,21 +298,3 @@ func exportedTraces(ended []record.Ended) int {
 	return len(seen)
 }
 
-// otlpEndpointFromEnv returns host:port of the OTLP endpoint the standard
-// variables name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then
-// OTEL_EXPORTER_OTLP_ENDPOINT (a URL or host:port), read as
-// internal/otlpconf reads them for OTLP/gRPC.
-func otlpEndpointFromEnv() (string, error) {
-	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
-		v := strings.TrimSpace(os.Getenv(name))
-		if v == "" {
-			continue
-		}
-		e, err := otlpconf.ParseEndpoint(v, otlpconf.GRPC, true)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", name, err)
-		}
-		return e.Endpoint, nil
-	}
-	return "", errors.New("backend otlp has no endpoint: set backend.endpoint, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT")
-}

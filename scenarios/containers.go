@@ -36,7 +36,7 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 	)
 	switch {
 	case hostExport(sc, faults, opts):
-		if snk, err = openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint, opts.RunID); err != nil {
+		if snk, err = openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint, opts.RunID, opts.getenv()); err != nil {
 			return nil, nil, err
 		}
 		copts.HostEndpoint = snk.Endpoint()

@@ -48,9 +48,15 @@ type Options struct {
 	// patience are multiplied by it, so a story scenario plays the same way
 	// in less time.
 	TimeScale float64
-	// OTLPEndpoint exports to this OTLP gRPC endpoint instead of the
-	// scenario's backend; checks that need read-back then do not run.
+	// OTLPEndpoint exports to this OTLP endpoint (host:port, or an http://
+	// or https:// URL) instead of the scenario's backend, with the other
+	// settings of the OTEL_EXPORTER_OTLP_* variables; checks that need
+	// read-back then do not run.
 	OTLPEndpoint string
+	// Getenv reads the environment: the OTEL_EXPORTER_OTLP_* variables of
+	// an otlp backend or OTLPEndpoint, and the ${VAR} references of the
+	// scenario's backend settings. nil: os.Getenv.
+	Getenv func(string) string
 	// Progress, when set, receives a live progress line.
 	Progress io.Writer
 	// Control, when set, serves the live fault API on this address for
@@ -94,6 +100,14 @@ var (
 		MaxElapsedTime:  3 * time.Second,
 	}
 )
+
+// getenv is opts.Getenv, or os.Getenv.
+func (opts Options) getenv() func(string) string {
+	if opts.Getenv != nil {
+		return opts.Getenv
+	}
+	return os.Getenv
+}
 
 // needsPipe reports whether any fault acts on the export pipeline.
 func needsPipe(faults []topology.Fault) bool {
@@ -284,7 +298,7 @@ func describeBackend(b topology.Backend, s *sink) report.BackendReport {
 // startInProcess opens the scenario's backend and starts every service
 // instance in this process.
 func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loads []topology.Load, faults []topology.Fault, opts Options) (*sink, *simulator.Runtime, error) {
-	snk, err := openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint, opts.RunID)
+	snk, err := openSink(ctx, sizeBackend(sc.Backend, loads), sc.File, opts.OTLPEndpoint, opts.RunID, opts.getenv())
 	if err != nil {
 		return nil, nil, err
 	}

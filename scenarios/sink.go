@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/tracerig/tracerig/fixtures/arrival"
+	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/simulator"
@@ -28,7 +29,10 @@ type sink struct {
 	opened time.Time
 	// runID, when set, is the run's ID in a backend other runs share: the
 	// spans read back are those whose resource carries it.
-	runID    string
+	runID string
+	// export is how the services export: to the backend's endpoint, with
+	// the TLS, headers and compression of a shared one.
+	export   otlpconf.Config
 	read     lastRead
 	arrivals arrivals
 }
@@ -52,19 +56,32 @@ type arrivals struct {
 	polls int
 }
 
-// openSink opens the backend the run exports to (see openBackend). On a
-// shared backend (sharedBackend) it reads back run runID's spans alone.
-func openSink(ctx context.Context, b topology.Backend, scenarioFile, override string, runID simulator.RunID) (*sink, error) {
+// openSink opens the backend the run exports to (see openBackend), with the
+// export settings of its services (see exportConfig; getenv reads the
+// OTEL_EXPORTER_OTLP_* variables and the scenario's ${VAR} references). On
+// a shared backend (sharedBackend) it reads back run runID's spans alone.
+func openSink(ctx context.Context, b topology.Backend, scenarioFile, override string, runID simulator.RunID, getenv func(string) string) (*sink, error) {
 	opened := time.Now()
-	var only string
+	var only, addr string
+	var export otlpconf.Config
 	if sharedBackend(b, override) {
 		only = runID.String()
+		var err error
+		if export, err = exportConfig(b, "", override, getenv); err != nil {
+			return nil, err
+		}
+		if addr, err = dialAddr(export); err != nil {
+			return nil, err
+		}
 	}
-	be, err := openBackend(ctx, b, scenarioFile, override, only)
+	be, err := openBackend(ctx, b, scenarioFile, override, only, addr, getenv)
 	if err != nil {
 		return nil, err
 	}
-	return &sink{backend: be, opened: opened, runID: only}, nil
+	if export.Endpoint == "" {
+		export, _ = exportConfig(b, be.Endpoint(), "", getenv)
+	}
+	return &sink{backend: be, opened: opened, runID: only, export: export}, nil
 }
 
 // noReadBack says why spans cannot be read back; "" when they can.

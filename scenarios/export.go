@@ -1,0 +1,70 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/tracerig/tracerig/internal/otlpconf"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// exportConfig is how the run's services export, given getenv (the
+// OTEL_EXPORTER_OTLP_* variables):
+//   - with override (--otlp-endpoint: host:port, http:// or https://), to
+//     it, with the variables' other settings (protocol, headers,
+//     certificates, compression, timeout);
+//   - to an otlp backend, as the scenario's backend settings say, each one
+//     it leaves out taken from the variables (topology.Backend.Resolve);
+//   - to a backend tracerig starts (embedded, jaeger, collector), plaintext
+//     OTLP/gRPC to its endpoint: the variables do not apply.
+func exportConfig(b topology.Backend, endpoint, override string, getenv func(string) string) (otlpconf.Config, error) {
+	switch {
+	case override != "":
+		env, err := otlpconf.FromEnv(getenv, otlpconf.GRPC)
+		if err != nil {
+			return otlpconf.Config{}, fmt.Errorf("OTEL_EXPORTER_OTLP_*: %w", err)
+		}
+		c := env.Config
+		e, err := otlpconf.ParseEndpoint(override, c.Protocol, false)
+		if err != nil {
+			return otlpconf.Config{}, fmt.Errorf("--otlp-endpoint: %w", err)
+		}
+		c.Endpoint, c.Insecure = e.Endpoint, e.Scheme != "https"
+		return c, nil
+	case b.Type == topology.BackendOTLP:
+		if b.Endpoint == "" && !envEndpoint(getenv) {
+			return otlpconf.Config{}, errors.New("backend otlp has no endpoint: set backend.endpoint, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT")
+		}
+		return b.Resolve(getenv)
+	}
+	return otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: endpoint, Insecure: true, Timeout: exportTimeout}, nil
+}
+
+// envEndpoint reports whether an endpoint variable is set.
+func envEndpoint(getenv func(string) string) bool {
+	return strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) != "" ||
+		strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_ENDPOINT")) != ""
+}
+
+// dialAddr is host:port of an export configuration's endpoint: what a
+// probe, the export pipe and the containers' relay connect to.
+func dialAddr(c otlpconf.Config) (string, error) {
+	if c.Protocol == otlpconf.GRPC {
+		return c.Endpoint, nil
+	}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return "", fmt.Errorf("otlp endpoint %q: %w", c.Endpoint, err)
+	}
+	if u.Port() != "" {
+		return u.Host, nil
+	}
+	port := "80"
+	if u.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
+}
