@@ -127,7 +127,7 @@ func BenchmarkExport(b *testing.B) {
 		}
 	}
 	b.Run("otlptracegrpc", func(b *testing.B) {
-		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn))
+		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn.conn))
 		if err != nil {
 			b.Fatal(err)
 		}

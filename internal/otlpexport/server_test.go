@@ -8,8 +8,9 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/mem"
+
+	"github.com/tracerig/tracerig/internal/otlpconf"
 )
 
 // handlerFunc answers the call-th Export call (from 1) with an encoded
@@ -101,18 +102,21 @@ func (s *testServer) callCount() int {
 	return s.calls
 }
 
-// dial returns a client connection to s, closed when the test ends.
-func (s *testServer) dial(tb testing.TB) *grpc.ClientConn {
+// dial returns a plaintext Client of s, closed when the test ends.
+func (s *testServer) dial(tb testing.TB) *Client {
 	tb.Helper()
-	conn, err := grpc.NewClient(s.addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(128<<20)),
-	)
+	return openClient(tb, otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: s.addr, Insecure: true})
+}
+
+// openClient opens a Client, closed when the test ends.
+func openClient(tb testing.TB, cfg otlpconf.Config, opts ...ClientOption) *Client {
+	tb.Helper()
+	c, err := Open(cfg, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = conn.Close() })
-	return conn
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // bytesCodec is the receiver's codec: messages are *[]byte, as they are on
