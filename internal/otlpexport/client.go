@@ -11,7 +11,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
@@ -116,7 +115,7 @@ func (c *Client) openGRPC(cc clientConfig) error {
 		if err != nil {
 			return err
 		}
-		creds = credentials.NewTLS(tc)
+		creds = newTLSCredentials(tc)
 	}
 	target := c.cfg.Endpoint
 	dialOpts := []grpc.DialOption{

@@ -1,10 +1,7 @@
 package otlpexport
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -122,19 +119,10 @@ func httpRetryable(err error) (ok, retry bool, delay time.Duration) {
 	if !errors.As(err, &ue) {
 		return false, false, 0
 	}
-	var (
-		ce *tls.CertificateVerificationError
-		ua x509.UnknownAuthorityError
-		hn x509.HostnameError
-		ci x509.CertificateInvalidError
-		rh tls.RecordHeaderError
-		op *net.OpError
-	)
-	switch {
-	case errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &hn), errors.As(err, &ci), errors.As(err, &rh):
-		return true, false, 0
-	case errors.As(err, &op) && op.Op == "remote error":
-		// A TLS alert from the endpoint: it refused the handshake.
+	// What Reason names a TLS failure is one: tls.Dial's and x509's
+	// errors are not all of a type, nor is net/http's answer to an
+	// endpoint that is plaintext.
+	if strings.HasPrefix(transportReason(err.Error()), "tls:") {
 		return true, false, 0
 	}
 	return true, true, 0

@@ -60,6 +60,7 @@ func transportReason(msg string) string {
 		{"certificate required", "tls: client certificate required"},
 		{"bad certificate", "tls: client certificate refused"},
 		{"first record does not look like a TLS handshake", "tls: endpoint is plaintext"},
+		{"server gave HTTP response to HTTPS client", "tls: endpoint is plaintext"},
 		{"tls:", "tls: handshake"},
 		{"connection refused", "connection refused"},
 		{"connection reset", "connection reset"},

@@ -45,16 +45,23 @@ func startServer(tb testing.TB, handle handlerFunc) *testServer {
 // receives only if keep is true.
 func startServerKeeping(tb testing.TB, handle handlerFunc, keep bool) *testServer {
 	tb.Helper()
+	return startServerWith(tb, handle, keep)
+}
+
+// startServerWith starts a receiver with more server options (TLS
+// credentials, interceptors, stats handlers).
+func startServerWith(tb testing.TB, handle handlerFunc, keep bool, opts ...grpc.ServerOption) *testServer {
+	tb.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	s := &testServer{addr: lis.Addr().String(), handle: handle, keep: keep}
-	s.srv = grpc.NewServer(
+	s.srv = grpc.NewServer(append([]grpc.ServerOption{
 		grpc.ForceServerCodecV2(bytesCodec{discard: !keep}),
 		grpc.UnknownServiceHandler(s.serve),
-		grpc.MaxRecvMsgSize(128<<20),
-	)
+		grpc.MaxRecvMsgSize(128 << 20),
+	}, opts...)...)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
