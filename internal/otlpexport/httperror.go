@@ -113,7 +113,10 @@ func truncate(s string) string {
 func httpRetryable(err error) (ok, retry bool, delay time.Duration) {
 	var he *HTTPError
 	if errors.As(err, &he) {
-		return true, he.Retryable(), he.retryAfter
+		if !he.Retryable() {
+			return true, false, 0
+		}
+		return true, true, he.retryAfter
 	}
 	var ue *url.Error
 	if !errors.As(err, &ue) {
