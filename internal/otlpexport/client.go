@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/tracerig/tracerig/internal/otlpconf"
@@ -60,19 +61,56 @@ func Open(cfg otlpconf.Config, opts ...ClientOption) (*Client, error) {
 	}
 	cfg.Headers = slices.Clone(cfg.Headers)
 	c := &Client{cfg: cfg}
-	var err error
-	switch cfg.Protocol {
-	case otlpconf.GRPC:
+	err := validate(cfg)
+	switch {
+	case err != nil:
+	case cfg.Protocol == otlpconf.GRPC:
 		err = c.openGRPC(cc)
-	case otlpconf.HTTPProtobuf:
+	case cfg.Protocol == otlpconf.HTTPProtobuf:
 		c.http, err = newHTTPTransport(cfg, cc)
-	default:
-		err = fmt.Errorf("unknown protocol %q (want %s or %s)", cfg.Protocol, otlpconf.GRPC, otlpconf.HTTPProtobuf)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("otlpexport: open %s: %w", cfg.Endpoint, err)
 	}
 	return c, nil
+}
+
+// validate checks what every request would otherwise fail on. Its errors
+// name a header by its key, never by its value.
+func validate(cfg otlpconf.Config) error {
+	switch cfg.Protocol {
+	case otlpconf.GRPC, otlpconf.HTTPProtobuf:
+	default:
+		return fmt.Errorf("unknown protocol %q (want %s or %s)", cfg.Protocol, otlpconf.GRPC, otlpconf.HTTPProtobuf)
+	}
+	if cfg.Compression != "" && cfg.Compression != gzip.Name {
+		return fmt.Errorf("unknown compression %q (want gzip or none)", cfg.Compression)
+	}
+	for i, h := range cfg.Headers {
+		if !validHeaderKey(h.Key) {
+			return fmt.Errorf("header %d: %q is not a valid header name", i+1, h.Key)
+		}
+		if strings.ContainsFunc(h.Value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return fmt.Errorf("header %q: the value holds a control character", h.Key)
+		}
+	}
+	return nil
+}
+
+// validHeaderKey reports whether k is an HTTP field name (an RFC 9110
+// token), which gRPC metadata keys are too once lowercased.
+func validHeaderKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Config returns the configuration c was opened with.
@@ -82,8 +120,8 @@ func (c *Client) Config() otlpconf.Config {
 	return cfg
 }
 
-// Close closes c's connections. Exports in progress fail; later ones
-// too.
+// Close closes c's connections. Later exports fail, and over gRPC the
+// exports in progress too.
 func (c *Client) Close() error {
 	if c.http != nil {
 		c.http.close()
@@ -105,12 +143,12 @@ var grpcBackoff = grpc.ConnectParams{
 
 // openGRPC makes c's gRPC connection.
 func (c *Client) openGRPC(cc clientConfig) error {
+	host, _, err := net.SplitHostPort(c.cfg.Endpoint)
+	if err != nil || strings.Contains(c.cfg.Endpoint, "/") {
+		return errors.New("a gRPC endpoint is host:port")
+	}
 	creds := insecure.NewCredentials()
 	if !c.cfg.Insecure {
-		host, _, err := net.SplitHostPort(c.cfg.Endpoint)
-		if err != nil {
-			return fmt.Errorf("endpoint is not host:port: %w", err)
-		}
 		tc, err := c.cfg.ClientConfig(host)
 		if err != nil {
 			return err

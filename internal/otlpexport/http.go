@@ -39,12 +39,12 @@ const (
 
 // httpTransport posts export requests to an OTLP/HTTP endpoint.
 type httpTransport struct {
-	client   *http.Client
-	url      *url.URL
-	header   http.Header // read only: shared by every request
-	gzip     bool
-	closed   atomic.Bool
-	idleOnly *http.Transport
+	client    *http.Client
+	url       *url.URL
+	header    http.Header // read only: shared by every request
+	gzip      bool
+	closed    atomic.Bool
+	transport *http.Transport
 }
 
 // newHTTPTransport returns the transport cfg describes. cfg.Insecure
@@ -90,11 +90,11 @@ func newHTTPTransport(cfg otlpconf.Config, cc clientConfig) (*httpTransport, err
 	h.Set("Content-Type", contentTypeProtobuf)
 	h.Set("User-Agent", userAgent)
 	t := &httpTransport{
-		client:   &http.Client{Transport: tr},
-		url:      u,
-		header:   h,
-		gzip:     cfg.Compression == "gzip",
-		idleOnly: tr,
+		client:    &http.Client{Transport: tr},
+		url:       u,
+		header:    h,
+		gzip:      cfg.Compression == "gzip",
+		transport: tr,
 	}
 	if t.gzip {
 		h.Set("Content-Encoding", "gzip")
@@ -104,7 +104,7 @@ func newHTTPTransport(cfg otlpconf.Config, cc clientConfig) (*httpTransport, err
 
 func (t *httpTransport) close() {
 	t.closed.Store(true)
-	t.idleOnly.CloseIdleConnections()
+	t.transport.CloseIdleConnections()
 }
 
 // post sends the request in buf, which it does not free, and decodes
