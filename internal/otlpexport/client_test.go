@@ -24,7 +24,9 @@ func TestOpenRefuses(t *testing.T) {
 			`otlpexport: open localhost:4317: unknown protocol "http/json" (want grpc or http/protobuf)`},
 		{"unknown compression", with(func(c *otlpconf.Config) { c.Compression = "zstd" }),
 			`otlpexport: open localhost:4317: unknown compression "zstd" (want gzip or none)`},
-		{"header name", with(func(c *otlpconf.Config) { c.Headers = []otlpconf.Header{{Key: "x-ok", Value: "1"}, {Key: "x api key", Value: secret}} }),
+		{"header name", with(func(c *otlpconf.Config) {
+			c.Headers = []otlpconf.Header{{Key: "x-ok", Value: "1"}, {Key: "x api key", Value: secret}}
+		}),
 			`otlpexport: open localhost:4317: header 2: "x api key" is not a valid header name`},
 		{"header value", with(func(c *otlpconf.Config) { c.Headers = []otlpconf.Header{{Key: "x-api-key", Value: secret + "\n"}} }),
 			`otlpexport: open localhost:4317: header "x-api-key": the value holds a control character`},
