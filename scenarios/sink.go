@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc"
-
 	"github.com/tracerig/tracerig/fixtures/arrival"
 	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/otlpexport"
@@ -22,7 +20,7 @@ import (
 // faults, and what the run learnt from reading it.
 type sink struct {
 	backend
-	conn *grpc.ClientConn
+	conn *otlpexport.Client
 	pipe *simulator.Pipe // between exporters and backend, for pipeline faults
 	// opened is when the backend was opened: read-back covers spans sent
 	// from a minute before it (clocks may be skewed).
@@ -202,7 +200,7 @@ func (s *sink) readAll() {
 // backend or to the pipe in front of it. It reconnects within a second of
 // the backend coming back, so an outage costs what it lasts and no more.
 func (s *sink) connect(target string) error {
-	conn, err := otlpexport.Dial(target)
+	conn, err := otlpexport.Open(otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: target, Insecure: true, Timeout: exportTimeout})
 	if err != nil {
 		return &RuntimeError{fmt.Errorf("connect to otlp endpoint %s: %w", target, err)}
 	}

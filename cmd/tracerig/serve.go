@@ -12,7 +12,6 @@ import (
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"google.golang.org/grpc"
 
 	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/otlpexport"
@@ -136,10 +135,13 @@ func loadServeTopology(file string) (*topology.Topology, error) {
 	return sc.Topology, nil
 }
 
+// serveExportTimeout bounds each export of a served instance.
+const serveExportTimeout = 5 * time.Second
+
 // otlpConn dials the OTLP/gRPC endpoint the instance exports to, redialling
 // quickly: the backend may come up after the instance.
-func otlpConn(endpoint string) (*grpc.ClientConn, error) {
-	conn, err := otlpexport.Dial(endpoint)
+func otlpConn(endpoint string) (*otlpexport.Client, error) {
+	conn, err := otlpexport.Open(otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: endpoint, Insecure: true, Timeout: serveExportTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", endpoint, err)
 	}
@@ -173,7 +175,7 @@ func serveIdentity(cfg control.ServeConfig) ([]simulator.Option, error) {
 // serveRuntime returns the runtime of the one instance cfg names, exporting
 // over conn and counting retried exports in its ledger; extra adds to its
 // options.
-func serveRuntime(cfg *serveFlags, topo *topology.Topology, conn *grpc.ClientConn, extra ...simulator.Option) *simulator.Runtime {
+func serveRuntime(cfg *serveFlags, topo *topology.Topology, conn *otlpexport.Client, extra ...simulator.Option) *simulator.Runtime {
 	var rt *simulator.Runtime
 	retried := otlpexport.WithRetryHook(func(spans int, _ error) { rt.Ledger().ExportRetried(spans) })
 	retry := otlptracegrpc.RetryConfig{Enabled: cfg.ExportRetry > 0, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: cfg.ExportRetry}
@@ -183,7 +185,7 @@ func serveRuntime(cfg *serveFlags, topo *topology.Topology, conn *grpc.ClientCon
 		simulator.WithPeers(cfg.Peers),
 		simulator.WithListen(cfg.Listen),
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
-			return otlpexport.New(conn, otlpexport.WithTimeout(5*time.Second), otlpexport.WithRetry(retry), retried), nil
+			return otlpexport.New(conn, otlpexport.WithTimeout(serveExportTimeout), otlpexport.WithRetry(retry), retried), nil
 		}),
 	}, extra...)...)
 	return rt

@@ -3,7 +3,10 @@ package otlpexport
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -15,6 +18,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracerig/tracerig/internal/otlpconf"
 )
 
 // benchmarkSpans returns n HTTP server and client spans of one service,
@@ -127,7 +132,7 @@ func BenchmarkExport(b *testing.B) {
 		}
 	}
 	b.Run("otlptracegrpc", func(b *testing.B) {
-		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn))
+		exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn.conn))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -152,4 +157,53 @@ func BenchmarkEncode(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
+}
+
+// BenchmarkExportHTTP is BenchmarkExport's otlpexport over OTLP/HTTP,
+// plaintext, without and with gzip, to a receiver that reads and
+// discards each request.
+func BenchmarkExportHTTP(b *testing.B) {
+	spans := benchmarkSpans(512)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	for _, compression := range []string{"none", "gzip"} {
+		b.Run(compression, func(b *testing.B) {
+			cfg := otlpconf.Config{Protocol: otlpconf.HTTPProtobuf, Endpoint: srv.URL + otlpconf.TracesPath, Insecure: true}
+			if compression == "gzip" {
+				cfg.Compression = compression
+			}
+			exp := New(openClient(b, cfg))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := exp.ExportSpans(ctx, spans); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
+			if err := exp.Shutdown(ctx); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkExportGzip is BenchmarkExport's otlpexport over gRPC with gzip.
+func BenchmarkExportGzip(b *testing.B) {
+	spans := benchmarkSpans(512)
+	srv := startServerKeeping(b, okHandler, false)
+	exp := New(openClient(b, otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: srv.addr, Insecure: true, Compression: "gzip"}))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := exp.ExportSpans(ctx, spans); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
+	if err := exp.Shutdown(ctx); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -22,7 +22,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -273,12 +272,12 @@ func exportBoth(t testing.TB, spans []sdktrace.ReadOnlySpan) (want, got []byte) 
 }
 
 // exportBothTo is exportBoth to the receiver srv, connected by conn.
-func exportBothTo(t testing.TB, srv *testServer, conn *grpc.ClientConn, spans []sdktrace.ReadOnlySpan) (want, got []byte) {
+func exportBothTo(t testing.TB, srv *testServer, conn *Client, spans []sdktrace.ReadOnlySpan) (want, got []byte) {
 	t.Helper()
 	ctx := context.Background()
 	before := srv.callCount()
 
-	ref, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn))
+	ref, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn.conn))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/mem"
 
 	"github.com/tracerig/tracerig/internal/rawcodec"
@@ -21,10 +22,11 @@ var (
 	errExportTimeout = errors.New("exporter export timeout")
 )
 
-// An Exporter is a sdktrace.SpanExporter that sends spans over OTLP/gRPC
-// on a connection it does not own. Its methods may be called concurrently.
+// An Exporter is a sdktrace.SpanExporter that sends spans over OTLP
+// (gRPC or HTTP) through a Client it does not own. Its methods may be
+// called concurrently.
 type Exporter struct {
-	conn     *grpc.ClientConn
+	client   *Client
 	timeout  time.Duration
 	retry    otlptracegrpc.RetryConfig
 	onRetry  func(spans int, err error)
@@ -43,19 +45,28 @@ type Exporter struct {
 
 var _ sdktrace.SpanExporter = (*Exporter)(nil)
 
-// New returns an exporter that sends on conn (which it never closes).
-func New(conn *grpc.ClientConn, opts ...Option) *Exporter {
+// New returns an exporter that sends through c (which it never closes).
+// Its export timeout is c's configured Timeout, when above 0, unless
+// WithTimeout sets another.
+func New(c *Client, opts ...Option) *Exporter {
 	cfg := config{timeout: defaultTimeout, retry: defaultRetry}
+	if c.cfg.Timeout > 0 {
+		cfg.timeout = c.cfg.Timeout
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	callOpts := []grpc.CallOption{grpc.ForceCodecV2(rawcodec.Codec{})}
+	if c.cfg.Compression == gzip.Name {
+		callOpts = append(callOpts, grpc.UseCompressor(gzip.Name))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Exporter{
-		conn:     conn,
+		client:   c,
 		timeout:  cfg.timeout,
 		retry:    cfg.retry,
 		onRetry:  cfg.onRetry,
-		callOpts: []grpc.CallOption{grpc.ForceCodecV2(rawcodec.Codec{})},
+		callOpts: callOpts,
 		blocks:   newBlockCache(),
 		stopCtx:  ctx,
 		stopFunc: cancel,
@@ -102,9 +113,7 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	if e.onRetry != nil {
 		onRetry = func(err error) { e.onRetry(len(spans), err) }
 	}
-	err := withRetry(ctx, e.retry, onRetry, func(ctx context.Context) error {
-		return e.conn.Invoke(ctx, rawcodec.TraceExportMethod, &req, &resp, e.callOpts...)
-	})
+	err := e.send(ctx, &req, &resp, onRetry)
 	if err != nil {
 		return fmt.Errorf("otlpexport: %w", err)
 	}
@@ -114,6 +123,28 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 		return fmt.Errorf("otlpexport: %w", partialSuccess{rejected: resp.rejectedSpans, message: resp.errorMessage})
 	}
 	return nil
+}
+
+// send sends req, retrying as configured, and decodes the response into
+// resp.
+func (e *Exporter) send(ctx context.Context, req *rawcodec.Buffer, resp *response, onRetry func(error)) error {
+	if h := e.client.http; h != nil {
+		body := req.Buf
+		if h.gzip {
+			var err error
+			if body, err = compress(req.Bytes()); err != nil {
+				return err
+			}
+			defer body.Free()
+		}
+		return withRetry(ctx, e.retry, onRetry, func(ctx context.Context) error {
+			return h.post(ctx, body, resp)
+		})
+	}
+	ctx = e.client.outgoing(ctx)
+	return withRetry(ctx, e.retry, onRetry, func(ctx context.Context) error {
+		return e.client.conn.Invoke(ctx, rawcodec.TraceExportMethod, req, resp, e.callOpts...)
+	})
 }
 
 // exportContext returns the context of one export: parent bounded by the

@@ -74,7 +74,7 @@ func TestPartialSuccess(t *testing.T) {
 			}
 
 			// otlptracegrpc v1.47.0 returns the same error from ExportSpans.
-			ref, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn))
+			ref, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn.conn))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +147,7 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("%d calls, want 1", n)
 	}
 
-	if s := conn.GetState(); s == connectivity.Shutdown {
+	if s := conn.conn.GetState(); s == connectivity.Shutdown {
 		t.Errorf("Shutdown closed the connection")
 	}
 	other := New(conn)
@@ -270,7 +270,7 @@ func TestRequestTooLarge(t *testing.T) {
 	exp := New(conn)
 	err := exp.ExportSpans(ctx, spans)
 	_ = exp.Shutdown(ctx)
-	ref, rerr := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn))
+	ref, rerr := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn.conn))
 	if rerr != nil {
 		t.Fatal(rerr)
 	}

@@ -3,6 +3,7 @@ package otlpexport
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -11,17 +12,22 @@ import (
 
 // Reason classifies an export's failure into a short, stable phrase a
 // report counts failures by: "grpc Unauthenticated", "tls: certificate
-// signed by unknown authority", "connection refused", "timeout", "partial
-// success", "shut down". The phrase never holds a header value, and is ""
+// signed by unknown authority", "http 401", "connection refused",
+// "timeout", "partial success", "shut down". The phrase never holds a header value, and is ""
 // for a nil error.
 func Reason(err error) string {
 	if err == nil {
 		return ""
 	}
 	var ps partialSuccess
+	var he *HTTPError
 	switch {
 	case errors.As(err, &ps):
 		return "partial success"
+	case errors.As(err, &he):
+		return "http " + strconv.Itoa(he.StatusCode)
+	case errors.Is(err, errClosed):
+		return "client closed"
 	case errors.Is(err, errShutdown):
 		return "shut down"
 	case errors.Is(err, errExportTimeout), errors.Is(err, context.DeadlineExceeded):
@@ -54,6 +60,7 @@ func transportReason(msg string) string {
 		{"certificate required", "tls: client certificate required"},
 		{"bad certificate", "tls: client certificate refused"},
 		{"first record does not look like a TLS handshake", "tls: endpoint is plaintext"},
+		{"server gave HTTP response to HTTPS client", "tls: endpoint is plaintext"},
 		{"tls:", "tls: handshake"},
 		{"connection refused", "connection refused"},
 		{"connection reset", "connection reset"},

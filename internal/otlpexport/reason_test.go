@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +32,18 @@ func TestReason(t *testing.T) {
 		{status.Error(codes.Unavailable, `connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1: connect: connection refused"`),
 			"connection refused"},
 		{status.Error(codes.Unavailable, "transport is closing"), "grpc Unavailable"},
+		{fmt.Errorf("otlpexport: %w", &HTTPError{StatusCode: 401, Message: "missing token"}), "http 401"},
+		{fmt.Errorf("otlpexport: max retry time elapsed: %w", &HTTPError{StatusCode: 503}), "http 503"},
+		{fmt.Errorf("otlpexport: %w", &HTTPError{StatusCode: 400, Message: "tls: looks like an error"}), "http 400"},
+		{&url.Error{Op: "Post", URL: "https://otlp.example/v1/traces", Err: errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority")},
+			"tls: certificate signed by unknown authority"},
+		{&url.Error{Op: "Post", URL: "https://otlp.example/v1/traces", Err: errors.New("http: server gave HTTP response to HTTPS client")},
+			"tls: endpoint is plaintext"},
+		{&url.Error{Op: "Post", URL: "https://otlp.example/v1/traces", Err: errors.New("remote error: tls: certificate required")},
+			"tls: client certificate required"},
+		{&url.Error{Op: "Post", URL: "http://127.0.0.1:1/v1/traces", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}},
+			"connection refused"},
+		{fmt.Errorf("otlpexport: %w", errClosed), "client closed"},
 		{errors.New("something else"), "other"},
 	}
 	for _, tt := range tests {

@@ -15,7 +15,7 @@ import (
 // withRetry calls fn until it succeeds, fails with an error that is not
 // transient, or rc gives up, waiting between calls as otlptracegrpc's retry
 // package does: exponential backoff with cenkalti/backoff's randomization,
-// or longer when the receiver asks for it (RetryInfo), and never beyond
+// or longer when the receiver asks for it (RetryInfo, Retry-After), and never beyond
 // MaxElapsedTime or ctx. onRetry, when not nil, is called with the failure
 // before each wait for a retry.
 func withRetry(ctx context.Context, rc otlptracegrpc.RetryConfig, onRetry func(error), fn func(context.Context) error) error {
@@ -76,10 +76,14 @@ func wait(ctx context.Context, delay time.Duration) error {
 }
 
 // retryable reports whether err is transient, and the delay the receiver
-// asked for, as otlptracegrpc classifies gRPC errors: CANCELLED,
-// DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are,
-// and RESOURCE_EXHAUSTED is when it carries a RetryInfo.
+// asked for. An error of the HTTP transport is classified by
+// httpRetryable; a gRPC error as otlptracegrpc classifies it: CANCELLED,
+// DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are
+// transient, and RESOURCE_EXHAUSTED is when it carries a RetryInfo.
 func retryable(err error) (bool, time.Duration) {
+	if ok, retry, delay := httpRetryable(err); ok {
+		return retry, delay
+	}
 	s := status.Convert(err)
 	switch s.Code() {
 	case codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.OutOfRange, codes.Unavailable, codes.DataLoss:

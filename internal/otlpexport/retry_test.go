@@ -64,7 +64,7 @@ func exportWith(t *testing.T, handle handlerFunc, reference bool, timeout time.D
 	ctx := context.Background()
 	var exp sdktrace.SpanExporter
 	if reference {
-		ref, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn),
+		ref, err := otlptracegrpc.New(ctx, otlptracegrpc.WithGRPCConn(conn.conn),
 			otlptracegrpc.WithTimeout(timeout), otlptracegrpc.WithRetry(rc))
 		if err != nil {
 			t.Fatal(err)

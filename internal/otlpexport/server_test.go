@@ -8,8 +8,9 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/mem"
+
+	"github.com/tracerig/tracerig/internal/otlpconf"
 )
 
 // handlerFunc answers the call-th Export call (from 1) with an encoded
@@ -44,16 +45,23 @@ func startServer(tb testing.TB, handle handlerFunc) *testServer {
 // receives only if keep is true.
 func startServerKeeping(tb testing.TB, handle handlerFunc, keep bool) *testServer {
 	tb.Helper()
+	return startServerWith(tb, handle, keep)
+}
+
+// startServerWith starts a receiver with more server options (TLS
+// credentials, interceptors, stats handlers).
+func startServerWith(tb testing.TB, handle handlerFunc, keep bool, opts ...grpc.ServerOption) *testServer {
+	tb.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	s := &testServer{addr: lis.Addr().String(), handle: handle, keep: keep}
-	s.srv = grpc.NewServer(
+	s.srv = grpc.NewServer(append([]grpc.ServerOption{
 		grpc.ForceServerCodecV2(bytesCodec{discard: !keep}),
 		grpc.UnknownServiceHandler(s.serve),
-		grpc.MaxRecvMsgSize(128<<20),
-	)
+		grpc.MaxRecvMsgSize(128 << 20),
+	}, opts...)...)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -101,18 +109,21 @@ func (s *testServer) callCount() int {
 	return s.calls
 }
 
-// dial returns a client connection to s, closed when the test ends.
-func (s *testServer) dial(tb testing.TB) *grpc.ClientConn {
+// dial returns a plaintext Client of s, closed when the test ends.
+func (s *testServer) dial(tb testing.TB) *Client {
 	tb.Helper()
-	conn, err := grpc.NewClient(s.addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(128<<20)),
-	)
+	return openClient(tb, otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: s.addr, Insecure: true})
+}
+
+// openClient opens a Client, closed when the test ends.
+func openClient(tb testing.TB, cfg otlpconf.Config, opts ...ClientOption) *Client {
+	tb.Helper()
+	c, err := Open(cfg, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = conn.Close() })
-	return conn
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // bytesCodec is the receiver's codec: messages are *[]byte, as they are on
