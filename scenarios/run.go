@@ -308,14 +308,12 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 			snk.close(context.Background())
 		}
 	}()
-	target := snk.Endpoint()
 	if needsPipe(faults) || opts.Control != "" {
 		if snk.pipe, err = simulator.NewPipe(snk.Endpoint()); err != nil {
 			return nil, nil, &RuntimeError{err}
 		}
-		target = snk.pipe.Addr()
 	}
-	if err := snk.connect(target); err != nil {
+	if err := snk.connect(ctx); err != nil {
 		return nil, nil, err
 	}
 	retry := exportRetryFor(opts)
@@ -328,7 +326,7 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 		simulator.WithPipe(snk.pipe),
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
 			return otlpexport.New(snk.conn,
-				otlpexport.WithTimeout(exportTimeout),
+				otlpexport.WithTimeout(snk.export.Timeout),
 				otlpexport.WithRetry(retry),
 				retried,
 			), nil

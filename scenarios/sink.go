@@ -197,14 +197,28 @@ func (s *sink) readAll() {
 }
 
 // connect opens the connection every exporter of the run shares, to the
-// backend or to the pipe in front of it. It reconnects within a second of
+// backend or through the pipe in front of it, and proves with one export
+// without spans that the backend takes the connection and the credentials:
+// a refusal is a RuntimeError naming the endpoint, the protocol, the answer
+// and the setting to change. The connection comes back within a second of
 // the backend coming back, so an outage costs what it lasts and no more.
-func (s *sink) connect(target string) error {
-	conn, err := otlpexport.Open(otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: target, Insecure: true, Timeout: exportTimeout})
+func (s *sink) connect(ctx context.Context) error {
+	var opts []otlpexport.ClientOption
+	if s.pipe != nil {
+		opts = append(opts, otlpexport.WithDialAddr(s.pipe.Addr()))
+	}
+	conn, err := otlpexport.Open(s.export, opts...)
 	if err != nil {
-		return &RuntimeError{fmt.Errorf("connect to otlp endpoint %s: %w", target, err)}
+		return err // a setting no export can use: the configuration's fault
 	}
 	s.conn = conn
+	if err := conn.Preflight(ctx); err != nil {
+		msg := fmt.Errorf("preflight export to %s refused: %w", s.export, err)
+		if hint := otlpexport.Hint(err); hint != "" {
+			msg = fmt.Errorf("%w; %s", msg, hint)
+		}
+		return &RuntimeError{msg}
+	}
 	return nil
 }
 
