@@ -40,6 +40,13 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 			return nil, nil, err
 		}
 		copts.HostEndpoint = snk.Endpoint()
+		if sharedBackend(sc.Backend, opts.OTLPEndpoint) {
+			if err := snk.preflight(ctx); err != nil {
+				snk.close(context.Background())
+				return nil, nil, err
+			}
+			copts.Export = snk.export
+		}
 		if needsPipe(faults) || opts.Control != "" {
 			if snk.pipe, err = simulator.NewPipe(snk.Endpoint()); err != nil {
 				snk.close(context.Background())

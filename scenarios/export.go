@@ -27,12 +27,10 @@ func exportConfig(b topology.Backend, endpoint, override string, getenv func(str
 		if err != nil {
 			return otlpconf.Config{}, fmt.Errorf("OTEL_EXPORTER_OTLP_*: %w", err)
 		}
-		c := env.Config
-		e, err := otlpconf.ParseEndpoint(override, c.Protocol, false)
+		c, err := env.Config.WithEndpoint(override)
 		if err != nil {
 			return otlpconf.Config{}, fmt.Errorf("--otlp-endpoint: %w", err)
 		}
-		c.Endpoint, c.Insecure = e.Endpoint, e.Scheme != "https"
 		return c, nil
 	case b.Type == topology.BackendOTLP:
 		if b.Endpoint == "" && !envEndpoint(getenv) {

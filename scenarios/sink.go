@@ -212,14 +212,34 @@ func (s *sink) connect(ctx context.Context) error {
 		return err // a setting no export can use: the configuration's fault
 	}
 	s.conn = conn
-	if err := conn.Preflight(ctx); err != nil {
-		msg := fmt.Errorf("preflight export to %s refused: %w", s.export, err)
-		if hint := otlpexport.Hint(err); hint != "" {
-			msg = fmt.Errorf("%w; %s", msg, hint)
-		}
-		return &RuntimeError{msg}
+	return s.preflightOn(ctx, conn)
+}
+
+// preflight proves, on a connection of its own, that the backend takes the
+// connection and the credentials of the export settings (see connect):
+// for services that export from elsewhere (containers).
+func (s *sink) preflight(ctx context.Context) error {
+	conn, err := otlpexport.Open(s.export)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer conn.Close()
+	return s.preflightOn(ctx, conn)
+}
+
+// preflightOn sends one export without spans on conn; a refusal is a
+// RuntimeError naming the endpoint, the protocol, the answer and the
+// setting to change.
+func (s *sink) preflightOn(ctx context.Context, conn *otlpexport.Client) error {
+	err := conn.Preflight(ctx)
+	if err == nil {
+		return nil
+	}
+	msg := fmt.Errorf("preflight export to %s refused: %w", s.export, err)
+	if hint := otlpexport.Hint(err); hint != "" {
+		msg = fmt.Errorf("%w; %s", msg, hint)
+	}
+	return &RuntimeError{msg}
 }
 
 // probeInterval is how often the arrival probe polls: the resolution of

@@ -8,19 +8,20 @@ import (
 	"testing"
 
 	"github.com/tracerig/tracerig/fixtures/jaeger"
+	"github.com/tracerig/tracerig/simulator/containers"
 )
 
 // otlpScenario writes quickstart as a scenario exporting to an otlp
 // backend named only by the standard variables, read back through the
 // Jaeger query API at queryURL, and returns its path.
-func otlpScenario(t *testing.T, queryURL string) string {
+func otlpScenario(t *testing.T, queryURL string, extra ...string) string {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join("..", "..", "scenarios", "quickstart.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "quickstart-otlp.yaml")
-	doc := string(src) + "backend:\n  type: otlp\n  query: {type: jaeger, url: " + queryURL + "}\n"
+	doc := string(src) + "backend:\n  type: otlp\n  query: {type: jaeger, url: " + queryURL + "}\n" + strings.Join(extra, "")
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -116,4 +117,35 @@ func noSecret(t *testing.T, secret string, stdout, stderr, dir string) {
 		}
 		return err
 	})
+}
+
+// TestRunIngestContainers: a containers run configured only through the
+// standard variables exports from every container through the relay to an
+// ingest requiring TLS, a client certificate and a bearer token, over both
+// protocols, and reads every span back; no output holds the token.
+func TestRunIngestContainers(t *testing.T) {
+	cli, err := containers.Docker(t.Context())
+	if err != nil {
+		if os.Getenv("TRACERIG_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("TRACERIG_REQUIRE_DOCKER=1: %v", err)
+		}
+		t.Skip(err)
+	}
+	cli.Close()
+	j := startJaeger(t)
+	in := startIngestTo(t, j.Endpoint())
+	scenario := otlpScenario(t, j.QueryURL(), "runtime: containers\n")
+	for _, protocol := range []string{"grpc", "http/protobuf"} {
+		t.Run(protocol, func(t *testing.T) {
+			in.setEnv(t, protocol, in.token)
+			out := t.TempDir()
+			r := runCLI(t, "run", "--quiet", "--duration", "1s", "--out", out, scenario)
+			r.wantCode(t, exitOK)
+			rep := readReport(t, out)
+			if !rep.Backend.ReadBack || rep.BackendSpans != rep.Ledger.SpansEnded || rep.Ledger.SpansEnded == 0 {
+				t.Fatalf("read back %d of %d spans (backend %+v)", rep.BackendSpans, rep.Ledger.SpansEnded, rep.Backend)
+			}
+			noSecret(t, in.token, r.stdout, r.stderr, out)
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError("%v", err)
 	}
-	conn, err := otlpConn(cfg.OTLPEndpoint)
+	conn, err := otlpConn(cfg.ServeConfig, os.Getenv)
 	if err != nil {
 		return &exitError{code: exitRuntime, err: err}
 	}
@@ -58,7 +59,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rt.Shutdown(context.WithoutCancel(ctx))
 		return &exitError{code: exitRuntime, err: err}
 	}
-	fmt.Fprintf(stdout, "tracerig serve: %s-%d on %s, control on %s, exporting to %s\n", cfg.Service, cfg.Instance, cfg.Listen, addr, cfg.OTLPEndpoint)
+	fmt.Fprintf(stdout, "tracerig serve: %s-%d on %s, control on %s, exporting to %s\n", cfg.Service, cfg.Instance, cfg.Listen, addr, conn.Config())
 	<-ctx.Done()
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -138,12 +139,29 @@ func loadServeTopology(file string) (*topology.Topology, error) {
 // serveExportTimeout bounds each export of a served instance.
 const serveExportTimeout = 5 * time.Second
 
-// otlpConn dials the OTLP/gRPC endpoint the instance exports to, redialling
-// quickly: the backend may come up after the instance.
-func otlpConn(endpoint string) (*otlpexport.Client, error) {
-	conn, err := otlpexport.Open(otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: endpoint, Insecure: true, Timeout: serveExportTimeout})
+// otlpConn opens the transport the instance exports over: to
+// --otlp-endpoint (through --otlp-dial when set), with the other settings
+// of the OTEL_EXPORTER_OTLP_* variables getenv reads. It redials quickly:
+// the backend may come up after the instance.
+func otlpConn(cfg control.ServeConfig, getenv func(string) string) (*otlpexport.Client, error) {
+	env, err := otlpconf.FromEnv(getenv, otlpconf.GRPC)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", endpoint, err)
+		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_*: %w", err)
+	}
+	if !slices.ContainsFunc(env.Set, func(name string) bool { return strings.HasSuffix(name, "_TIMEOUT") }) {
+		env.Config.Timeout = serveExportTimeout
+	}
+	c, err := env.Config.WithEndpoint(cfg.OTLPEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("--otlp-endpoint: %w", err)
+	}
+	var opts []otlpexport.ClientOption
+	if cfg.OTLPDial != "" {
+		opts = append(opts, otlpexport.WithDialAddr(cfg.OTLPDial))
+	}
+	conn, err := otlpexport.Open(c, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", c, err)
 	}
 	return conn, nil
 }
@@ -185,7 +203,7 @@ func serveRuntime(cfg *serveFlags, topo *topology.Topology, conn *otlpexport.Cli
 		simulator.WithPeers(cfg.Peers),
 		simulator.WithListen(cfg.Listen),
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
-			return otlpexport.New(conn, otlpexport.WithTimeout(serveExportTimeout), otlpexport.WithRetry(retry), retried), nil
+			return otlpexport.New(conn, otlpexport.WithTimeout(conn.Config().Timeout), otlpexport.WithRetry(retry), retried), nil
 		}),
 	}, extra...)...)
 	return rt

@@ -311,3 +311,38 @@ func ParseHeaders(s string) ([]Header, error) {
 	}
 	return out, errors.Join(errs...)
 }
+
+// WithEndpoint returns c exporting to raw instead, as a command's
+// --otlp-endpoint gives it: host:port, or an http:// or https:// URL whose
+// scheme decides TLS (host:port is plaintext). For OTLP/HTTP a URL without
+// a path gets /v1/traces; the other settings stay c's.
+func (c Config) WithEndpoint(raw string) (Config, error) {
+	e, err := ParseEndpoint(raw, c.Protocol, !urlWithoutPath(raw))
+	if err != nil {
+		return Config{}, err
+	}
+	c.Endpoint, c.Insecure = e.Endpoint, e.Scheme != secureScheme
+	return c, nil
+}
+
+// urlWithoutPath reports whether raw is a URL with no path (or just "/"),
+// or host:port.
+func urlWithoutPath(raw string) bool {
+	_, rest, ok := strings.Cut(strings.TrimSpace(raw), "://")
+	if !ok {
+		return true
+	}
+	_, path, _ := strings.Cut(rest, "/")
+	return path == ""
+}
+
+// FormatHeaders writes headers in the OTEL_EXPORTER_OTLP_HEADERS format,
+// values percent-encoded: what ParseHeaders reads back. The result holds
+// the values: it is for a child process's environment, never for output.
+func FormatHeaders(headers []Header) string {
+	parts := make([]string, len(headers))
+	for i, h := range headers {
+		parts[i] = h.Key + "=" + url.PathEscape(h.Value)
+	}
+	return strings.Join(parts, ",")
+}

@@ -161,3 +161,44 @@ func TestConfigStringHidesHeaderValues(t *testing.T) {
 		t.Errorf("String() = %q: want the key and not the value", s)
 	}
 }
+
+func TestWithEndpoint(t *testing.T) {
+	base := Config{Protocol: GRPC, Headers: []Header{{"k", "v"}}, Compression: "gzip", Timeout: DefaultTimeout}
+	httpBase := base
+	httpBase.Protocol = HTTPProtobuf
+	tests := []struct {
+		base         Config
+		raw          string
+		wantEndpoint string
+		wantInsecure bool
+	}{
+		{base, "127.0.0.1:4317", "127.0.0.1:4317", true},
+		{base, "http://collector:4317", "collector:4317", true},
+		{base, "https://ingest.example", "ingest.example:443", false},
+		{httpBase, "127.0.0.1:4318", "http://127.0.0.1:4318/v1/traces", true},
+		{httpBase, "https://ingest.example", "https://ingest.example:443/v1/traces", false},
+		{httpBase, "https://ingest.example/", "https://ingest.example:443/v1/traces", false},
+		{httpBase, "http://gw:8080/otlp/v1/traces", "http://gw:8080/otlp/v1/traces", true},
+	}
+	for _, tt := range tests {
+		c, err := tt.base.WithEndpoint(tt.raw)
+		if err != nil {
+			t.Errorf("WithEndpoint(%q): %v", tt.raw, err)
+			continue
+		}
+		if c.Endpoint != tt.wantEndpoint || c.Insecure != tt.wantInsecure || c.Compression != "gzip" || len(c.Headers) != 1 {
+			t.Errorf("WithEndpoint(%q) = %+v, want endpoint %q insecure %v and the rest kept", tt.raw, c, tt.wantEndpoint, tt.wantInsecure)
+		}
+	}
+	if _, err := base.WithEndpoint("no-port"); err == nil {
+		t.Error("WithEndpoint(no-port): no error")
+	}
+}
+
+func TestFormatHeadersRoundTrip(t *testing.T) {
+	in := []Header{{"authorization", "Bearer a=b,c d%"}, {"x-api-key", "k/ey;?"}}
+	got, err := ParseHeaders(FormatHeaders(in))
+	if err != nil || len(got) != 2 || got[0] != in[0] || got[1] != in[1] {
+		t.Fatalf("ParseHeaders(FormatHeaders(%q)) = %q, %v", in, got, err)
+	}
+}

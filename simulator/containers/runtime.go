@@ -33,6 +33,7 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/tunnel"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/control"
@@ -70,6 +71,14 @@ type Options struct {
 	// collector, any otlp endpoint, or the export pipe that plays pipeline
 	// faults. It takes the place of Backend and Jaeger.
 	HostEndpoint string
+	// Export, when its Endpoint is set, is how the instances export to the
+	// endpoint HostEndpoint reaches (through the pipe, if one is set): its
+	// protocol, TLS, headers, compression and timeout. The instances
+	// connect through the relay and speak to Export.Endpoint (its host is
+	// the TLS server name); its header values reach the containers'
+	// environment only, its certificate files are copied in. Without it the
+	// instances export plaintext OTLP/gRPC.
+	Export otlpconf.Config
 	// Pipe, when set, is the export pipe HostEndpoint leads to; the
 	// pipeline faults (exporter-outage, slow-backend) act on it.
 	Pipe *simulator.Pipe
@@ -101,6 +110,8 @@ type Runtime struct {
 	image   string
 	backURL string
 	tunnel  *tunnel.Client // host side of the relay, when one runs
+
+	export instanceExport // the instances' export settings, when Options.Export is set
 
 	mu    sync.Mutex
 	insts map[string][]*instance
@@ -181,6 +192,11 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	serve, err := r.planInstances(externalIn, endpoint)
 	if err != nil {
 		return err
+	}
+	if r.opts.HostEndpoint != "" && r.opts.Export.Endpoint != "" {
+		if r.export, err = r.exportTo(&serve, endpoint); err != nil {
+			return err
+		}
 	}
 	if err := r.startInstances(ctx, serve); err != nil {
 		return err

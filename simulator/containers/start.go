@@ -290,7 +290,9 @@ func (r *Runtime) startInstance(ctx context.Context, in *instance, serve control
 		NetworkAliases: map[string][]string{r.net.Name: {in.alias}},
 		Labels:         r.labels(),
 		Name:           "tracerig-" + r.runID + "-" + in.alias,
-		Files:          []testcontainers.ContainerFile{{Reader: bytes.NewReader(r.opts.Source), ContainerFilePath: topologyPath, FileMode: 0o644}},
+		Files: append([]testcontainers.ContainerFile{{Reader: bytes.NewReader(r.opts.Source), ContainerFilePath: topologyPath, FileMode: 0o644}},
+			r.export.containerFiles()...),
+		Env: r.export.env,
 		HostConfigModifier: func(hc *container.HostConfig) {
 			publish(hc, servicePort, in.svcAddr)
 			publish(hc, controlPort, in.ctlAddr)

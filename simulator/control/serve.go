@@ -30,8 +30,16 @@ type ServeConfig struct {
 	Control string
 	// Peers is every other instance's address, by service and instance.
 	Peers map[string][]string
-	// OTLPEndpoint is the OTLP/gRPC endpoint the instance exports to.
+	// OTLPEndpoint is the OTLP endpoint the instance exports to: host:port,
+	// or an http:// or https:// URL (https: TLS). The other export settings
+	// (protocol, headers, certificates, compression, timeout) are the
+	// instance's OTEL_EXPORTER_OTLP_* variables: a header value never sits
+	// on a command line.
 	OTLPEndpoint string
+	// OTLPDial, when set, is host:port the instance connects to instead of
+	// the endpoint's address (a relay in front of it), while it speaks to
+	// the endpoint: the TLS server name stays the endpoint's host.
+	OTLPDial string
 	// Seed is the seed every decision derives from.
 	Seed uint64
 	// RunID is the run's ID (16 hex digits) the instance's resource
@@ -73,7 +81,8 @@ func (c *ServeConfig) Flags(fs *flag.FlagSet) (finish func() error) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "the instance's listen address")
 	fs.StringVar(&c.Control, "control", c.Control, "the control API's listen address")
 	peers := fs.String("peers", formatPeers(c.Peers), "every other instance: 'svc=host:port,host:port;svc2=host:port'")
-	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "OTLP gRPC endpoint to export to")
+	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "OTLP endpoint to export to: host:port, or an http:// or https:// URL (the other settings: the OTEL_EXPORTER_OTLP_* variables)")
+	fs.StringVar(&c.OTLPDial, "otlp-dial", c.OTLPDial, "connect to `HOST:PORT` (a relay) instead of the endpoint's address, speaking to the endpoint")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "the seed every decision derives from")
 	fs.StringVar(&c.RunID, "run-id", c.RunID, "the run's ID (16 hex digits), carried by the resource as tracerig.run.id")
 	fs.BoolVar(&c.IsolateIDs, "isolate-ids", c.IsolateIDs, "derive trace and span IDs from --run-id as well as --seed")
@@ -102,6 +111,7 @@ func (c ServeConfig) Args() []string {
 	args = appendFlag(args, "control", c.Control, d.Control)
 	args = appendFlag(args, "peers", formatPeers(c.Peers), formatPeers(d.Peers))
 	args = appendFlag(args, "otlp-endpoint", c.OTLPEndpoint, d.OTLPEndpoint)
+	args = appendFlag(args, "otlp-dial", c.OTLPDial, d.OTLPDial)
 	args = appendFlag(args, "seed", strconv.FormatUint(c.Seed, 10), strconv.FormatUint(d.Seed, 10))
 	args = appendFlag(args, "run-id", c.RunID, d.RunID)
 	if c.IsolateIDs {
