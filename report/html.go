@@ -161,7 +161,7 @@ td.st{text-align:center;white-space:nowrap;width:1%}
 <header>
 <h1>tracerig: {{.R.Scenario}} <span class="badge {{.Result}}">{{.Result}}</span></h1>
 <p class="meta">topology <b>{{.R.Topology}}</b> · seed <b>{{.R.Seed}}</b>{{if .R.RunID}} · run <b>{{.R.RunID}}</b>{{end}}{{if and .R.TimeScale (ne .R.TimeScale 1.0)}} · time scale <b>{{.R.TimeScale}}</b>{{end}}{{if .R.File}} · file {{.R.File}}{{end}} · runtime {{.R.Runtime}}</p>
-<p class="meta">started {{.Started}} · duration {{dur .R.Duration}} · backend {{.R.Backend.Type}} {{.R.Backend.Endpoint}}{{if .R.Backend.ReadBack}} ({{if .R.Settled}}settled in {{dur .R.SettleTime}}{{else}}not settled after {{dur .R.SettleTime}}{{end}}){{else}} (no read-back: {{.R.Backend.Reason}}){{end}}</p>
+<p class="meta">started {{.Started}} · duration {{dur .R.Duration}} · backend {{.R.Backend.Type}} {{.R.Backend.Endpoint}}{{with .R.Backend.Export}} (export {{.}}){{end}}{{if .R.Backend.ReadBack}} ({{if .R.Settled}}settled in {{dur .R.SettleTime}}{{else}}not settled after {{dur .R.SettleTime}}{{end}}){{else}} (no read-back: {{.R.Backend.Reason}}){{end}}</p>
 <p class="meta">checks: {{index .Counts "pass"}} passed, {{index .Counts "fail"}} failed, {{if index .Counts "warn"}}{{index .Counts "warn"}} warned, {{end}}{{index .Counts "not-run"}} not run{{if .R.Interrupted}} · <b>interrupted</b>: the run was stopped early; the checks ran on what had arrived{{end}}</p>
 <p class="meta">ledger: {{.R.TracesStarted}} traces started, {{.R.TracesSampled}} sampled; {{.R.Ledger.SpansEnded}} spans ended, {{.R.Ledger.SpansExported}} exported, {{.R.Ledger.ExportFailed}} export failures; {{.R.Ledger.Hops}} hops · backend: {{.R.BackendSpans}} spans read back</p>
 </header>

@@ -65,8 +65,14 @@ type Report struct {
 type BackendReport struct {
 	Type     string `json:"type"`
 	Endpoint string `json:"endpoint"`
-	ReadBack bool   `json:"read_back"`
-	Reason   string `json:"no_read_back_reason,omitempty"`
+	// Export describes how the services exported to a backend tracerig did
+	// not start (protocol, endpoint, TLS, header keys, compression), never
+	// with a header value; "" for one it started (plaintext OTLP/gRPC).
+	Export string `json:"export,omitempty"`
+	// HeaderKeys are the keys of the headers every export carried.
+	HeaderKeys []string `json:"header_keys,omitempty"`
+	ReadBack   bool     `json:"read_back"`
+	Reason     string   `json:"no_read_back_reason,omitempty"`
 }
 
 // LoadReport is what one load entry achieved.

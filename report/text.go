@@ -49,6 +49,9 @@ func (r *Report) textHeading(ew *errWriter) {
 		ew.printf(", run %s", r.RunID)
 	}
 	ew.printf(", backend %s %s", r.Backend.Type, r.Backend.Endpoint)
+	if r.Backend.Export != "" {
+		ew.printf(" (export %s)", r.Backend.Export)
+	}
 	if r.TimeScale != 1 && r.TimeScale != 0 {
 		ew.printf(", time scale %g", r.TimeScale)
 	}

@@ -297,4 +297,3 @@ func exportedTraces(ended []record.Ended) int {
 	}
 	return len(seen)
 }
-

@@ -292,7 +292,11 @@ func describeBackend(b topology.Backend, s *sink) report.BackendReport {
 		typ = "otlp" // --otlp-endpoint
 	}
 	reason := s.noReadBack()
-	return report.BackendReport{Type: typ, Endpoint: s.Endpoint(), ReadBack: reason == "", Reason: reason}
+	r := report.BackendReport{Type: typ, Endpoint: s.Endpoint(), ReadBack: reason == "", Reason: reason}
+	if s.runID != "" { // a backend tracerig did not start: how the export reached it
+		r.Export, r.HeaderKeys = s.export.String(), s.export.HeaderKeys()
+	}
+	return r
 }
 
 // startInProcess opens the scenario's backend and starts every service
