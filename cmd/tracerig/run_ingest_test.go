@@ -56,19 +56,7 @@ func TestRunIngest(t *testing.T) {
 	j := startJaeger(t)
 	in := startIngestTo(t, j.Endpoint())
 	scenario := otlpScenario(t, j.QueryURL())
-	for _, protocol := range []string{"grpc", "http/protobuf"} {
-		t.Run(protocol, func(t *testing.T) {
-			in.setEnv(t, protocol, in.token)
-			out := t.TempDir()
-			r := runCLI(t, "run", "--quiet", "--duration", "1s", "--out", out, scenario)
-			r.wantCode(t, exitOK)
-			rep := readReport(t, out)
-			if !rep.Backend.ReadBack || rep.BackendSpans != rep.Ledger.SpansEnded || rep.Ledger.SpansEnded == 0 {
-				t.Fatalf("read back %d of %d spans (backend %+v)", rep.BackendSpans, rep.Ledger.SpansEnded, rep.Backend)
-			}
-			noSecret(t, in.token, r.stdout, r.stderr, out)
-		})
-	}
+	runEveryProtocol(t, in, scenario)
 	for _, tt := range []struct {
 		name string
 		env  map[string]string
@@ -94,6 +82,29 @@ func TestRunIngest(t *testing.T) {
 			}
 			if entries, _ := os.ReadDir(out); len(entries) != 0 {
 				t.Errorf("a run refused before load wrote %d files to its output folder", len(entries))
+			}
+			noSecret(t, in.token, r.stdout, r.stderr, out)
+		})
+	}
+}
+
+// runEveryProtocol runs scenario through the ingest over OTLP/gRPC and
+// OTLP/HTTP, configured only by the standard variables, and checks that
+// every span ended was read back and that no output holds the token.
+func runEveryProtocol(t *testing.T, in *ingest, scenario string) {
+	t.Helper()
+	for _, protocol := range []string{"grpc", "http/protobuf"} {
+		t.Run(protocol, func(t *testing.T) {
+			in.setEnv(t, protocol, in.token)
+			out := t.TempDir()
+			r := runCLI(t, "run", "--quiet", "--duration", "1s", "--out", out, scenario)
+			r.wantCode(t, exitOK)
+			rep := readReport(t, out)
+			if !rep.Backend.ReadBack || rep.BackendSpans != rep.Ledger.SpansEnded || rep.Ledger.SpansEnded == 0 {
+				t.Fatalf("read back %d of %d spans (backend %+v)", rep.BackendSpans, rep.Ledger.SpansEnded, rep.Backend)
+			}
+			if rep.Backend.Export == "" || len(rep.Backend.HeaderKeys) != 1 || rep.Backend.HeaderKeys[0] != "authorization" {
+				t.Errorf("report.json's backend does not name the export and its header key: %+v", rep.Backend)
 			}
 			noSecret(t, in.token, r.stdout, r.stderr, out)
 		})
@@ -135,17 +146,5 @@ func TestRunIngestContainers(t *testing.T) {
 	j := startJaeger(t)
 	in := startIngestTo(t, j.Endpoint())
 	scenario := otlpScenario(t, j.QueryURL(), "runtime: containers\n")
-	for _, protocol := range []string{"grpc", "http/protobuf"} {
-		t.Run(protocol, func(t *testing.T) {
-			in.setEnv(t, protocol, in.token)
-			out := t.TempDir()
-			r := runCLI(t, "run", "--quiet", "--duration", "1s", "--out", out, scenario)
-			r.wantCode(t, exitOK)
-			rep := readReport(t, out)
-			if !rep.Backend.ReadBack || rep.BackendSpans != rep.Ledger.SpansEnded || rep.Ledger.SpansEnded == 0 {
-				t.Fatalf("read back %d of %d spans (backend %+v)", rep.BackendSpans, rep.Ledger.SpansEnded, rep.Backend)
-			}
-			noSecret(t, in.token, r.stdout, r.stderr, out)
-		})
-	}
+	runEveryProtocol(t, in, scenario)
 }
