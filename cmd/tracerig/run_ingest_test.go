@@ -66,6 +66,8 @@ func TestRunIngest(t *testing.T) {
 			[]string{"preflight export to grpc 127.0.0.1:", "Unauthenticated", "OTEL_EXPORTER_OTLP_HEADERS"}},
 		{"unknown CA", map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": ""},
 			[]string{"certificate signed by unknown authority", "OTEL_EXPORTER_OTLP_CERTIFICATE"}},
+		{"no client certificate", map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": "", "OTEL_EXPORTER_OTLP_CLIENT_KEY": ""},
+			[]string{"client certificate", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in.setEnv(t, "grpc", in.token)
