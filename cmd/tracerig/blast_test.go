@@ -165,14 +165,15 @@ func TestBlastRate(t *testing.T) {
 	}
 }
 
-// TestBlastUnreachable: every span to a sink that is not there is counted
-// as undelivered, and the exit code is 1.
+// TestBlastUnreachable: a sink that is not there stops blast before any
+// load, with exit code 3 and the reason.
 func TestBlastUnreachable(t *testing.T) {
 	for _, protocol := range []string{"grpc", "http"} {
 		t.Run(protocol, func(t *testing.T) {
 			r := runCLI(t, "blast", "--protocol", protocol, "--duration", "300ms", "--otlp-endpoint", "127.0.0.1:1", "quickstart")
-			r.wantCode(t, exitCheckFailed)
-			if !strings.Contains(r.stdout, "delivered  0 spans") || !strings.Contains(r.stderr, "not delivered") {
+			r.wantCode(t, exitRuntime)
+			if r.stdout != "" || !strings.Contains(r.stderr, "preflight export to "+protocol+" 127.0.0.1:1 refused") ||
+				!strings.Contains(r.stderr, "connection refused") || !strings.Contains(r.stderr, "; check the endpoint: nothing answers there") {
 				t.Fatalf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			}
 		})
