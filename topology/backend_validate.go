@@ -3,6 +3,7 @@ package topology
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,7 +21,7 @@ func (c *checker) backend(b Backend) {
 		c.export(b)
 		c.backendQuery(b)
 	default:
-		c.errorf("backend.type", b.Pos, "unknown backend %q (want embedded, otlp, collector or jaeger)", b.Type)
+		c.errorf("backend.type", b.Pos, "unknown backend %q (want %s)", b.Type, orList(BackendTypes))
 		return
 	}
 	switch {
@@ -75,8 +76,8 @@ func (c *checker) export(b Backend) {
 	}
 	c.keyPair("backend.tls", b.Pos, t)
 	c.headerTemplates("backend.headers", b.Pos, b.Headers)
-	if b.Compression != "" && b.Compression != "gzip" && b.Compression != "none" || b.Compression == "" && c.has("backend.compression") {
-		c.errorf("backend.compression", b.Pos, "unknown compression %q (want gzip or none)", b.Compression)
+	if b.Compression != "" && !slices.Contains(Compressions, b.Compression) || b.Compression == "" && c.has("backend.compression") {
+		c.errorf("backend.compression", b.Pos, "unknown compression %q (want %s)", b.Compression, orList(Compressions))
 	}
 	if b.Timeout < 0 || b.Timeout == 0 && c.has("backend.timeout") {
 		c.errorf("backend.timeout", b.Pos, "must be positive, got %s", b.Timeout)
@@ -88,8 +89,8 @@ func (c *checker) backendQuery(b Backend) {
 	if q.IsZero() {
 		return
 	}
-	if q.Type != "jaeger" && q.Type != "tempo" {
-		c.errorf("backend.query.type", b.Pos, "unknown query API %q (want jaeger or tempo)", q.Type)
+	if !slices.Contains(QueryTypes, q.Type) {
+		c.errorf("backend.query.type", b.Pos, "unknown query API %q (want %s)", q.Type, orList(QueryTypes))
 	}
 	u, err := url.Parse(q.URL)
 	switch {

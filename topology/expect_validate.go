@@ -29,7 +29,7 @@ func (c *checker) sampling(s *Scenario, e Expect, path string) {
 		c.errorf(p("ratio"), pos, "must be greater than 0 and at most 1 (leave it out to use the service's sampler ratio), got %g", x.Ratio)
 	}
 	c.confidence(x.Confidence, p("confidence"), pos)
-	if x.Method != SamplingWilson && x.Method != SamplingExact && (x.Method != "" || c.has(p("method"))) {
+	if !slices.Contains(SamplingMethods, x.Method) && (x.Method != "" || c.has(p("method"))) {
 		c.errorf(p("method"), pos, "unknown method %q (want wilson, the Wilson score interval, or exact, Clopper-Pearson)", x.Method)
 	}
 	if x.MinSamples < 0 || x.MinSamples == 0 && c.has(p("min-samples")) {

@@ -73,8 +73,8 @@ func (c *checker) fault(t *Topology, f Fault, path string) {
 	case FaultQueueOverflow:
 		c.atLeast(p("queue"), pos, f.Queue, 1)
 	case FaultPartition:
-		if f.Partition != PartitionRefuse && f.Partition != PartitionBlackhole {
-			c.errorf(p("mode"), pos, "unknown mode %q (want refuse or blackhole)", f.Partition)
+		if !slices.Contains(PartitionModes, f.Partition) {
+			c.errorf(p("mode"), pos, "unknown mode %q (want %s)", f.Partition, orList(PartitionModes))
 		}
 	}
 }

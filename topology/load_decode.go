@@ -173,7 +173,7 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 		return e
 	}
 	if len(m.pairs) != 1 {
-		d.fail(n, path, "must be a mapping with one key, the check (%s), got %d keys", orList(expectKinds), len(m.pairs))
+		d.fail(n, path, "must be a mapping with one key, the check (%s), got %d keys", orList(ExpectKinds), len(m.pairs))
 		m.rest()
 		return e
 	}
@@ -235,17 +235,14 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 			lm.done()
 		}
 	default:
-		d.fail(k, itemPath, "unknown check %q (want %s)%s", k.Value, orList(expectKinds), suggest(k.Value, expectNames()))
+		d.fail(k, itemPath, "unknown check %q (want %s)%s", k.Value, orList(ExpectKinds), suggest(k.Value, expectNames()))
 	}
 	return e
 }
 
-// expectKinds lists the checks, in the order the documentation gives.
-var expectKinds = []ExpectKind{ExpectPropagation, ExpectCompleteness, ExpectDetect, ExpectSampling, ExpectTailSampling, ExpectSpans, ExpectLoad}
-
 func expectNames() []string {
-	names := make([]string, len(expectKinds))
-	for i, k := range expectKinds {
+	names := make([]string, len(ExpectKinds))
+	for i, k := range ExpectKinds {
 		names[i] = string(k)
 	}
 	return names

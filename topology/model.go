@@ -6,6 +6,7 @@ package topology
 
 import (
 	"net/url"
+	"slices"
 	"time"
 )
 
@@ -75,15 +76,7 @@ const (
 )
 
 // known reports whether t is one of the samplers above.
-func (t SamplerType) known() bool {
-	switch t {
-	case SamplerAlwaysOn, SamplerAlwaysOff, SamplerTraceIDRatio,
-		SamplerParentBasedAlwaysOn, SamplerParentBasedAlwaysOff, SamplerParentBasedTraceIDRatio,
-		SamplerConsistentProbability:
-		return true
-	}
-	return false
-}
+func (t SamplerType) known() bool { return slices.Contains(SamplerTypes, t) }
 
 // usesRatio reports whether t takes a ratio.
 func (t SamplerType) usesRatio() bool {

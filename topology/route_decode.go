@@ -50,7 +50,7 @@ func (d *decoder) latency(n *yaml.Node, path string, l *Latency) {
 		}
 	}
 	if want == nil {
-		d.fail(n, field(path, "dist"), "unknown dist %q (want constant, uniform, normal, lognormal or pareto)", dist)
+		d.fail(n, field(path, "dist"), "unknown dist %q (want %s)", dist, orList(Dists))
 		m.rest()
 		return
 	}

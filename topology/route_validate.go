@@ -71,7 +71,7 @@ func (c *checker) latency(l Latency, path string) {
 			c.errorf(field(path, "alpha"), l.Pos, "must be positive, got %g", l.Alpha)
 		}
 	default:
-		c.errorf(field(path, "dist"), l.Pos, "unknown dist %q (want constant, uniform, normal, lognormal or pareto)", l.Dist)
+		c.errorf(field(path, "dist"), l.Pos, "unknown dist %q (want %s)", l.Dist, orList(Dists))
 	}
 }
 

@@ -35,7 +35,7 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 			}
 		}
 	default:
-		c.errorf("runtime", s.Pos, "unknown runtime %q (want inprocess or containers)", s.Runtime)
+		c.errorf("runtime", s.Pos, "unknown runtime %q (want %s)", s.Runtime, orList(Runtimes))
 	}
 	c.backend(s.Backend)
 	if s.Settle <= 0 {
@@ -138,6 +138,6 @@ func (c *checker) expect(s *Scenario, e Expect, path string) {
 			c.errorf(field(field(path, "load"), "min"), e.Pos, "must be in (0, 1], got %g", m)
 		}
 	default:
-		c.errorf(path, e.Pos, "unknown check %q (want %s)", e.Kind, orList(expectKinds))
+		c.errorf(path, e.Pos, "unknown check %q (want %s)", e.Kind, orList(ExpectKinds))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -108,8 +109,8 @@ func (c *checker) service(s *Service) {
 			c.errorf(field(path, "port"), s.Pos, "a fixed port needs exactly one instance, got %d instances", s.Instances)
 		}
 	}
-	if s.Protocol != ProtocolHTTP && s.Protocol != ProtocolGRPC {
-		c.errorf(field(path, "protocol"), s.Pos, "unknown protocol %q (want http or grpc)", s.Protocol)
+	if !slices.Contains(Protocols, s.Protocol) {
+		c.errorf(field(path, "protocol"), s.Pos, "unknown protocol %q (want %s)", s.Protocol, orList(Protocols))
 	}
 	if s.Instances < 1 || s.Instances > 64 {
 		c.errorf(field(path, "instances"), s.Pos, "must be between 1 and 64, got %d", s.Instances)
@@ -143,7 +144,7 @@ func (c *checker) propagatorList(list []Propagator, pos Pos, path string) {
 	for i, p := range list {
 		switch {
 		case !p.known():
-			c.errorf(index(path, i), pos, "unknown propagator %q (want tracecontext, baggage, b3, b3multi or jaeger)", p)
+			c.errorf(index(path, i), pos, "unknown propagator %q (want %s)", p, orList(Propagators))
 		case seen[p]:
 			c.errorf(index(path, i), pos, "duplicate propagator %q", p)
 		}
@@ -151,18 +152,12 @@ func (c *checker) propagatorList(list []Propagator, pos Pos, path string) {
 	}
 }
 
-func (p Propagator) known() bool {
-	switch p {
-	case PropTraceContext, PropBaggage, PropB3, PropB3Multi, PropJaeger:
-		return true
-	}
-	return false
-}
+func (p Propagator) known() bool { return slices.Contains(Propagators, p) }
 
 func (c *checker) sampler(s Sampler, path string) {
 	switch {
 	case !s.Type.known():
-		c.errorf(field(path, "type"), s.Pos, "unknown sampler %q (want always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio or consistent_probability)", s.Type)
+		c.errorf(field(path, "type"), s.Pos, "unknown sampler %q (want %s)", s.Type, orList(SamplerTypes))
 	case s.Type.usesRatio() && (s.Ratio < 0 || s.Ratio > 1):
 		c.errorf(field(path, "ratio"), s.Pos, "must be between 0 and 1, got %g", s.Ratio)
 	case !s.Type.usesRatio() && s.Ratio != 0:

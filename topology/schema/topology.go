@@ -1,0 +1,98 @@
+package schema
+
+import "github.com/tracerig/tracerig/topology"
+
+// topologyNode is the root of a topology file.
+func topologyNode() node {
+	return object("A graph of services, each with its routes and the calls each route makes.", node{
+		"name": text("The topology's name."),
+		"limits": object("Limits on what the topology may ask of a run.", node{
+			"max-spans-per-request": integer("The most spans one request may produce; a route expecting more is an error. Default 10000."),
+		}),
+		"services": mapOf("The services, by name: lowercase letters, digits, '-', '_' and '.', starting with a letter or digit.", ref("service")),
+	}, "name")
+}
+
+// topologyDefs returns the definitions a topology refers to.
+func topologyDefs() node {
+	return node{
+		"service": service(),
+		"sampler": node{
+			"description": "The service's head sampler, a name or {type, ratio}. Default parentbased_always_on.",
+			"anyOf": []node{
+				enum("A sampler that takes no ratio.", topology.SamplerTypes),
+				object("A sampler and its ratio.", node{
+					"type":  enum("The sampler, named as in OTEL_TRACES_SAMPLER.", topology.SamplerTypes),
+					"ratio": number("The share of traces sampled, for the traceidratio samplers and consistent_probability."),
+				}),
+			},
+		},
+		"route": orNull(object("A route the service serves: its own latency, its errors and the calls it makes. An external service's routes are names only.", node{
+			"latency": refDesc("latency", "The route's own work, before its calls."),
+			"errors": object("How often the route fails, and how.", node{
+				"rate":   number("The share of requests that fail, between 0 and 1."),
+				"status": integer("The HTTP status of a failure (http services)."),
+				"code":   grpcCode("The gRPC code of a failure (grpc services), a name like UNAVAILABLE or a number."),
+			}),
+			"calls": refDesc("steps", "The calls, run in order; each item is a call, a parallel group or a sequence."),
+		})),
+		"latency": node{
+			"description": "A latency: a constant duration, or a distribution whose dist is inferred from its fields when left out.",
+			"anyOf": []node{
+				duration("A constant latency."),
+				object("A latency distribution.", node{
+					"dist":   enum("The distribution: constant {value}, uniform {min, max}, normal {mean, stddev}, lognormal {p50, p99} or pareto {min, alpha}.", topology.Dists),
+					"value":  duration("The constant latency."),
+					"min":    duration("The least latency (uniform, pareto)."),
+					"max":    duration("The greatest latency (uniform)."),
+					"mean":   duration("The mean (normal, clamped at zero)."),
+					"stddev": duration("The standard deviation (normal)."),
+					"p50":    duration("The median (lognormal)."),
+					"p99":    duration("The 99th percentile (lognormal)."),
+					"alpha":  number("The tail index (pareto): min / U^(1/alpha)."),
+				}),
+			},
+		},
+		"steps": listOf("Steps run in order.", ref("step")),
+		"step": node{
+			"description": "A call, a parallel group or a sequence.",
+			"oneOf": []node{
+				object("Steps run at once.", node{"parallel": ref("steps")}, "parallel"),
+				object("Steps run in order.", node{"sequence": ref("steps")}, "sequence"),
+				call(),
+			},
+		},
+	}
+}
+
+func service() node {
+	return orNull(object("A simulated service, or with external a running service of yours.", node{
+		"protocol":        enum("How the service is called. Default http.", topology.Protocols),
+		"external":        str("The URL of a running service tracerig does not start: http, loopback only."),
+		"port":            integer("A fixed loopback port (one instance only)."),
+		"instances":       integer("How many instances run. Default 1."),
+		"version":         text("The resource's service.version. Default 1.0.0."),
+		"instrumented":    boolean("Whether the service emits spans. Default true."),
+		"forward-headers": boolean("With instrumented false, whether trace headers are passed on. Default true."),
+		"propagators":     listOf("The context formats the service injects and extracts. Default [tracecontext, baggage].", enum("A propagation format.", topology.Propagators)),
+		"sampler":         ref("sampler"),
+		"routes":          mapOf("The routes, by name: \"METHOD /path\" for http, \"package.Service/Method\" for grpc.", ref("route")),
+		"calls": listOf("The calls an external service is expected to make: edges out of it.", object("An expected call.", node{
+			"service": str("The service called."),
+			"route":   str("The route called."),
+		}, "service", "route")),
+	}))
+}
+
+// call is a call step: one key, the service called, whose value is the
+// route, beside the call's options.
+func call() node {
+	n := object("A call: {SERVICE: ROUTE} with its options.", node{
+		"timeout": duration("The timeout of each attempt."),
+		"retries": integer("Extra attempts after a failure, each its own hop and client span."),
+		"backoff": duration("The wait before the first retry, doubled each time. Default 10ms."),
+	})
+	n["additionalProperties"] = str("The route called on the service this key names, like GET /cart.")
+	n["minProperties"] = 1
+	return n
+}
