@@ -2,6 +2,7 @@ package topology
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -102,4 +103,16 @@ func joinSorted(errs []error) error {
 // newError returns an *Error with a formatted message.
 func newError(pos Pos, path, format string, args ...any) *Error {
 	return &Error{Pos: pos, Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// MarshalJSON writes the problem for machines: {"file", "line", "column",
+// "path", "message"}, leaving out what is unknown.
+func (e *Error) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		File    string `json:"file,omitempty"`
+		Line    int    `json:"line,omitempty"`
+		Column  int    `json:"column,omitempty"`
+		Path    string `json:"path,omitempty"`
+		Message string `json:"message"`
+	}{e.Pos.File, e.Pos.Line, e.Pos.Col, e.Path, e.Msg})
 }
