@@ -106,7 +106,7 @@ func TestFaultControl(t *testing.T) {
 	for _, want := range []string{
 		"argument:1:32: strip-headers.to: service \"nowhere\" is not defined",
 		"argument:2:8: every: must be positive, got -1s",
-		"tracerig fault: the fault was rejected: 2 problems",
+		"tracerig fault add: the fault was rejected: 2 problems",
 	} {
 		if !strings.Contains(bad.stderr, want) {
 			t.Errorf("fault add of a bad fault: stderr lacks %q:\n%s", want, bad.stderr)
@@ -119,7 +119,7 @@ func TestFaultControl(t *testing.T) {
 	}
 	unknown := runCLI(t, "fault", "clear", "--control", addr, "99")
 	unknown.wantCode(t, exitUsage)
-	if !strings.Contains(unknown.stderr, "tracerig fault: no active fault 99") {
+	if !strings.Contains(unknown.stderr, "tracerig fault clear: no active fault 99") {
 		t.Errorf("fault clear 99: stderr:\n%s", unknown.stderr)
 	}
 
