@@ -23,6 +23,18 @@ type progress struct {
 	last     time.Time
 	printed  bool
 	full     bool // the settling bar reached 100%
+	plain    bool // a line every plainEvery, no \r
+}
+
+// plainEvery is how often a plain progress line is printed.
+const plainEvery = 5 * time.Second
+
+// every is the least time between two lines.
+func (p *progress) every() time.Duration {
+	if p.plain {
+		return plainEvery
+	}
+	return 200 * time.Millisecond
 }
 
 const barWidth = 24
@@ -41,7 +53,7 @@ func (p *progress) update(sent uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	if now.Sub(p.last) < 200*time.Millisecond {
+	if now.Sub(p.last) < p.every() {
 		return
 	}
 	p.last = now
@@ -62,7 +74,7 @@ func (p *progress) settling(have, want int64) {
 	defer p.mu.Unlock()
 	now := time.Now()
 	full := have >= want
-	if now.Sub(p.last) < 200*time.Millisecond && (!full || p.full) {
+	if now.Sub(p.last) < p.every() && (!full || p.full) {
 		return
 	}
 	p.last, p.full = now, full
@@ -74,6 +86,10 @@ func (p *progress) settling(have, want int64) {
 }
 
 func (p *progress) draw(line string) {
+	if p.plain {
+		fmt.Fprintln(p.w, line)
+		return
+	}
 	fmt.Fprintf(p.w, "\r%-90s", line)
 	p.printed = true
 }

@@ -59,6 +59,9 @@ type Options struct {
 	Getenv func(string) string
 	// Progress, when set, receives a live progress line.
 	Progress io.Writer
+	// ProgressPlain prints a plain progress line every few seconds instead
+	// of redrawing one line with \r: for logs.
+	ProgressPlain bool
 	// Control, when set, serves the live fault API on this address for
 	// the length of the load.
 	Control string
@@ -233,6 +236,7 @@ func settle(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime, s
 	var show func(have, want int64)
 	if opts.Progress != nil {
 		p := newProgress(opts.Progress, nil)
+		p.plain = opts.ProgressPlain
 		defer p.done()
 		show = p.settling
 	}
@@ -384,6 +388,7 @@ func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, op
 	lopts := []simulator.LoadOption{simulator.WithResults(out)}
 	if opts.Progress != nil {
 		p := newProgress(opts.Progress, loads)
+		p.plain = opts.ProgressPlain
 		defer p.done()
 		lopts = append(lopts, simulator.WithProgress(p.update))
 	}

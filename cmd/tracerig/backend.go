@@ -3,33 +3,41 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/simulator/control"
 )
 
+// newBackendCmd returns the backend command.
+func newBackendCmd() *cobra.Command {
+	cfg := control.DefaultBackendConfig()
+	cmd := &cobra.Command{
+		Use:   "backend [flags]",
+		Short: "Run the embedded OTLP backend alone",
+		Long: `Run the embedded OTLP backend alone until interrupted: an OTLP/gRPC and
+OTLP/HTTP receiver (protobuf and JSON) with a query API, printing what arrives
+every --interval. Any OpenTelemetry SDK can export to it.`,
+		Example: `  tracerig backend
+  tracerig backend --grpc-addr 127.0.0.1:14317 --http-addr 127.0.0.1:14318 --interval 5s
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 ./my-service`,
+		Args: args(0, 0, ""),
+		RunE: action(func(ctx context.Context, cmd *cobra.Command, _ []string) error {
+			return backendCmd(ctx, &cfg, cmd.OutOrStdout())
+		}),
+	}
+	addGoFlags(cmd, cfg.Flags)
+	return cmd
+}
+
 // backendCmd runs the embedded OTLP backend alone until interrupted,
 // printing what it receives.
-func backendCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := control.DefaultBackendConfig()
-	cfg.Flags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig backend [flags]\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usageError("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
+func backendCmd(ctx context.Context, cfg *control.BackendConfig, stdout io.Writer) error {
 	b := embedded.New(embedded.WithGRPCAddr(cfg.GRPCAddr), embedded.WithHTTPAddr(cfg.HTTPAddr))
 	if err := b.Start(ctx); err != nil {
 		return &exitError{code: exitRuntime, err: flagWorded(err)}

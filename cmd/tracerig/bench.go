@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tracerig/tracerig/scenarios"
 )
@@ -19,50 +20,66 @@ type benchFlags struct {
 	serveCount *bool
 	hops       *bool
 	floor      *time.Duration
+	fs         *pflag.FlagSet
 }
 
-// newBenchFlags defines bench's flags and usage on a new flag set.
-func newBenchFlags(stderr io.Writer) (*flag.FlagSet, *benchFlags) {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	b := &benchFlags{
-		blastFlags: addBlastFlags(fs, 10*time.Second),
-		sink:       fs.String("sink", "backend", "the child sink without --otlp-endpoint: backend (tracerig backend, stores every span) or count (an OTLP/gRPC and OTLP/HTTP receiver that decodes and counts)"),
-		serveCount: fs.Bool("serve-counting-sink", false, "internal: be the counting sink"),
-		hops:       fs.Bool("hops", false, "measure real-hop mode instead: run the scenario (default throughput) as `tracerig run` does, exporting to the sink, and report CPU per 1M spans exported"),
-		floor:      fs.Duration("floor", 4*time.Second, "with --hops: how long to measure the bare net/http hop floor the run is compared with (half before the run, half after); 0 = not at all"),
+const benchLong = `Measure the synthetic generator (tracerig blast): run it for --duration against
+a sink in another process, 'tracerig backend' started as a child (its counts are
+read back and its own CPU is reported), or --otlp-endpoint. Prints spans/s,
+CPU-seconds per 1M spans and peak RSS. --rate counts spans, not requests.
+The default SCENARIO is shop (throughput with --hops).
+
+With --hops it measures real-hop mode instead: the scenario runs as
+'tracerig run' runs it, exporting to the sink, for --duration, and its CPU per
+hop is compared with a bare net/http hop measured in the same process (--floor).
+
+Exits 1 when a span was not delivered or --rate was not reached.`
+
+const benchExample = `  tracerig bench
+  tracerig bench --sink count --rate 100000/s --duration 30s shop
+  tracerig bench --hops --duration 20s
+  tracerig bench --otlp-endpoint 127.0.0.1:4317 quickstart`
+
+// newBenchCmd returns the bench command.
+func newBenchCmd() *cobra.Command {
+	b := &benchFlags{}
+	cmd := &cobra.Command{
+		Use:               "bench [flags] [SCENARIO]",
+		Short:             "Measure blast against a sink in another process",
+		Long:              benchLong,
+		Example:           benchExample,
+		Args:              args(0, 1, "scenario"),
+		ValidArgsFunction: scenarioNames(1),
+		RunE: action(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			return benchCmd(ctx, b, args, cmd.OutOrStdout())
+		}),
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig bench [flags] [SCENARIO.yaml|NAME]   (default scenario: shop)\n\n"+
-			"Runs the synthetic generator (tracerig blast) for --duration against a sink in another\n"+
-			"process: `tracerig backend` started as a child (its counts are read back and its own\n"+
-			"CPU is reported), or --otlp-endpoint. Prints spans/s, CPU-seconds per 1M spans and peak RSS.\n"+
-			"Exits 1 when a span was not delivered or --rate was not reached.\n\n"+
-			"With --hops it measures real-hop mode instead: the scenario (default throughput) runs as\n"+
-			"`tracerig run` runs it, exporting to the sink, for --duration, and compares its CPU per hop\n"+
-			"with a bare net/http hop measured in the same process (--floor).\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	return fs, b
+	fs := cmd.Flags()
+	b.fs = fs
+	b.blastFlags = addBlastFlags(fs, 10*time.Second)
+	b.sink = fs.String("sink", "backend", "the child sink without --otlp-endpoint: backend (tracerig backend, stores every span) or count (an OTLP/gRPC and OTLP/HTTP receiver that decodes and counts)")
+	b.serveCount = fs.Bool("serve-counting-sink", false, "be the counting sink (bench starts itself with it)")
+	b.hops = fs.Bool("hops", false, "measure real-hop mode instead: run the scenario (default throughput) as 'tracerig run' does, exporting to the sink, and report CPU per 1M spans exported")
+	b.floor = fs.Duration("floor", 4*time.Second, "with --hops: how long to measure the bare net/http hop floor the run is compared with (half before the run, half after); 0 = not at all")
+	fs.MarkHidden("serve-counting-sink")
+	cmd.RegisterFlagCompletionFunc("sink", fixedValues("backend", "count"))
+	cmd.RegisterFlagCompletionFunc("protocol", fixedValues("grpc", "http"))
+	return cmd
 }
 
 // benchCmd measures the synthetic generator: it runs blast against a sink
 // in another process — `tracerig backend` started as a child, or any OTLP
 // endpoint — so that the CPU and memory figures are the generator's alone.
-func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, b := newBenchFlags(stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func benchCmd(ctx context.Context, b *benchFlags, args []string, stdout io.Writer) error {
 	if *b.serveCount {
 		return serveCountingSink(ctx, stdout)
 	}
-	scenario, err := b.scenario(fs)
+	scenario, err := b.scenario(args)
 	if err != nil {
 		return err
 	}
 	if *b.hops {
-		return benchHops(ctx, fs, scenario, b.blastFlags, *b.sink, *b.floor, stdout)
+		return benchHops(ctx, b.fs, scenario, b.blastFlags, *b.sink, *b.floor, stdout)
 	}
 	x, err := b.resolveExport(os.Getenv)
 	if err != nil {
@@ -76,7 +93,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // scenario checks the flags that choose the mode and returns the scenario
 // to run: the argument, or the mode's default.
-func (b *benchFlags) scenario(fs *flag.FlagSet) (string, error) {
+func (b *benchFlags) scenario(args []string) (string, error) {
 	if *b.sink != "backend" && *b.sink != "count" {
 		return "", usageError("--sink must be backend or count")
 	}
@@ -84,15 +101,10 @@ func (b *benchFlags) scenario(fs *flag.FlagSet) (string, error) {
 	if *b.hops {
 		scenario = "throughput"
 	}
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		scenario = fs.Arg(0)
-	default:
-		fs.Usage()
-		return "", usageError("want at most one scenario, got %d", fs.NArg())
+	if len(args) == 1 {
+		scenario = args[0]
 	}
-	if !*b.hops && flagSet(fs, "floor") {
+	if !*b.hops && b.fs.Changed("floor") {
 		return "", usageError("--floor: only with --hops")
 	}
 	if *b.hops && *b.floor < 0 {
@@ -116,11 +128,4 @@ func benchBlast(ctx context.Context, scenario string, f *blastFlags, x blastExpo
 	}
 	rep.WriteText(stdout)
 	return finishBlast(ctx, f, rep)
-}
-
-// flagSet reports whether the flag name was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }

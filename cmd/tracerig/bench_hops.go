@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tracerig/tracerig/internal/hopfloor"
 	rusage "github.com/tracerig/tracerig/internal/usage"
@@ -24,7 +25,7 @@ var benchHopsFlags = []string{"protocol", "rate", "workers", "conns", "batch", "
 // instrumentation, the ledger, the checks), exporting over OTLP/gRPC to the
 // sink child or --otlp-endpoint, and reports the spans exported per second
 // of load and this process's CPU per 1M of them, checks included.
-func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastFlags, sinkKind string, floorFor time.Duration, stdout io.Writer) error {
+func benchHops(ctx context.Context, fs *pflag.FlagSet, scenario string, f *blastFlags, sinkKind string, floorFor time.Duration, stdout io.Writer) error {
 	if err := checkHopsFlags(fs); err != nil {
 		return err
 	}
@@ -62,10 +63,10 @@ func benchHops(ctx context.Context, fs *flag.FlagSet, scenario string, f *blastF
 }
 
 // checkHopsFlags refuses the blast flags that mean nothing with --hops.
-func checkHopsFlags(fs *flag.FlagSet) error {
+func checkHopsFlags(fs *pflag.FlagSet) error {
 	var bad []string
 	for _, name := range benchHopsFlags {
-		if flagSet(fs, name) {
+		if fs.Changed(name) {
 			bad = append(bad, "--"+name)
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/report"
@@ -25,7 +27,7 @@ type blastFlags struct {
 	protocol   *string
 	endpoint   *string
 	duration   *time.Duration
-	rate       *float64
+	rate       *spanRate
 	workers    *int
 	conns      *int
 	batch      *int
@@ -34,16 +36,17 @@ type blastFlags struct {
 	runID      *string
 	out        *string
 	cpuprofile *string
+	quiet      *bool
 }
 
 // addBlastFlags defines blast's flags on fs, --duration defaulting to
 // duration.
-func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
-	return &blastFlags{
+func addBlastFlags(fs *pflag.FlagSet, duration time.Duration) *blastFlags {
+	f := &blastFlags{
 		protocol: fs.String("protocol", "", "OTLP transport: grpc or http (protobuf over HTTP/1.1) (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc)"),
 		endpoint: fs.String("otlp-endpoint", "", "export to `ENDPOINT`: HOST:PORT, or an http:// or https:// URL (https: TLS; for http the path defaults to /v1/traces) (default: OTEL_EXPORTER_OTLP_ENDPOINT, else tracerig's own sink)"),
-		duration: fs.Duration("duration", duration, "how long to send"),
-		rate:     fs.Float64("rate", 0, "target `SPANS/s`; 0 = flat out"),
+		duration: fs.Duration("duration", duration, "how long to send, e.g. 30s or 2m"),
+		rate:     new(spanRate),
 		workers:  fs.Int("workers", 4, "goroutines exporting batches (requests in flight)"),
 		conns: fs.Int("conns", 2, "connections; gRPC multiplexes the workers' requests over them, "+
 			"HTTP/1.1 carries one request at a time on each"),
@@ -53,29 +56,48 @@ func addBlastFlags(fs *flag.FlagSet, duration time.Duration) *blastFlags {
 		runID:      fs.String("run-id", "", "the run's ID, `HEX` (16 digits), instead of a random one: with --seed, replays the IDs of a run sent with --otlp-endpoint (its blast.json gives both)"),
 		out:        fs.String("out", "", "write the run's report to `DIR`/blast.json: settings, totals, per-second series, verdicts (bench --hops: DIR/hops.json, its figures)"),
 		cpuprofile: fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`"),
+		quiet:      fs.BoolP("quiet", "q", false, "no progress line on stderr"),
 	}
+	fs.Var(f.rate, "rate", "target `SPANS/s`, e.g. 50000/s, 3000/100ms or a bare 50000 (spans per second, not requests); 0 = flat out")
+	return f
+}
+
+const blastLong = `Send synthetic traces shaped by the scenario's topology straight over
+OTLP/gRPC or OTLP/HTTP, built as OTLP protobuf without the SDK.
+
+Without --otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) the embedded backend
+runs in this process as the sink (its cost is then included in the CPU
+figures) and the counts are read back. --rate counts spans, not requests.
+
+Exits 1 when a span was not delivered or --rate was not reached, 3 when
+nothing could be sent.`
+
+const blastExample = `  tracerig blast quickstart
+  tracerig blast --rate 50000/s --duration 30s shop
+  tracerig blast --protocol http --otlp-endpoint https://ingest.example/v1/traces shop
+  tracerig blast --out results shop   # results/blast.json`
+
+// newBlastCmd returns the blast command.
+func newBlastCmd() *cobra.Command {
+	var f *blastFlags
+	cmd := &cobra.Command{
+		Use:               "blast [flags] SCENARIO",
+		Short:             "Send synthetic traces shaped by the topology over OTLP",
+		Long:              blastLong,
+		Example:           blastExample,
+		Args:              args(1, 1, "scenario"),
+		ValidArgsFunction: scenarioNames(1),
+		RunE: action(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			return blastCmd(ctx, f, args[0], cmd.OutOrStdout())
+		}),
+	}
+	f = addBlastFlags(cmd.Flags(), 10*time.Second)
+	cmd.RegisterFlagCompletionFunc("protocol", fixedValues("grpc", "http"))
+	return cmd
 }
 
 // blastCmd sends synthetic traces shaped by a scenario's topology.
-func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("blast", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	f := addBlastFlags(fs, 10*time.Second)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig blast [flags] SCENARIO.yaml|NAME\n\n"+
-			"Sends synthetic traces shaped by the scenario's topology straight over OTLP/gRPC or OTLP/HTTP.\n"+
-			"Without --otlp-endpoint the embedded backend runs in this process as the sink\n"+
-			"(its cost is then included in the CPU figures) and the counts are read back.\n"+
-			"Exits 1 when a span was not delivered or --rate was not reached.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usageError("want exactly one scenario, got %d", fs.NArg())
-	}
+func blastCmd(ctx context.Context, f *blastFlags, scenario string, stdout io.Writer) error {
 	x, err := f.resolveExport(os.Getenv)
 	if err != nil {
 		return err
@@ -86,7 +108,7 @@ func blastCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := preflight(ctx, f.options(x), x); err != nil {
 		return err
 	}
-	rep, err := runBlast(ctx, "blast", fs.Arg(0), f, f.options(x), nil)
+	rep, err := runBlast(ctx, "blast", scenario, f, f.options(x), nil)
 	if err != nil {
 		return err
 	}
@@ -100,7 +122,7 @@ func (f *blastFlags) check(x blastExport) error {
 	switch {
 	case *f.duration <= 0:
 		return usageError("--duration must be positive")
-	case *f.rate < 0:
+	case float64(*f.rate) < 0:
 		return usageError("--rate must be 0 (flat out) or positive")
 	case *f.workers < 1 || *f.conns < 1 || *f.batch < 1:
 		return usageError("--workers, --conns and --batch must be at least 1")
@@ -126,7 +148,7 @@ func (f *blastFlags) check(x blastExport) error {
 func (f *blastFlags) options(x blastExport) synthetic.RunOptions {
 	return synthetic.RunOptions{
 		Protocol: x.protocol, Endpoint: x.endpoint, TLS: x.tls, Headers: x.headers, Gzip: x.gzip,
-		Duration: *f.duration, Rate: *f.rate,
+		Duration: *f.duration, Rate: float64(*f.rate),
 		Workers: *f.workers, Conns: *f.conns, Batch: *f.batch, Retries: *f.retries,
 	}
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,7 +114,7 @@ func TestBlastGolden(t *testing.T) {
 			sinkCPU: 1700 * time.Millisecond, sinkRSS: 45 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("blast", flag.ContinueOnError)
+			fs := pflag.NewFlagSet("blast", pflag.ContinueOnError)
 			f := addBlastFlags(fs, 10*time.Second)
 			dir := t.TempDir()
 			if err := fs.Parse(append(tc.args, "--out", dir)); err != nil {

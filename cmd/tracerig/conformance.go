@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,55 +11,79 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tracerig/tracerig/internal/w3c"
 )
+
+// conformanceFlags are conformance's flags.
+type conformanceFlags struct {
+	listen      string
+	allowRemote bool
+	maxCalls    int
+	maxInFlight int
+	callTimeout time.Duration
+	reqTimeout  time.Duration
+	verbose     bool
+}
+
+// conformanceDefaults returns conformance's defaults.
+func conformanceDefaults() *conformanceFlags {
+	return &conformanceFlags{listen: "127.0.0.1:5000", maxCalls: 64, maxInFlight: 32, callTimeout: 5 * time.Second, reqTimeout: 30 * time.Second}
+}
+
+// newConformanceCmd returns the conformance command.
+func newConformanceCmd() *cobra.Command {
+	f := conformanceDefaults()
+	cmd := &cobra.Command{
+		Use:   "conformance [flags]",
+		Short: "Serve the W3C Trace Context test participant at /test",
+		Long: `Serve the W3C Trace Context test-harness participant at http://ADDR/test until
+interrupted; run the specification's suite (w3c/trace-context, test/test.py)
+against it. It listens on, and calls, loopback addresses only unless
+--allow-remote.`,
+		Example: `  tracerig conformance
+  python test.py http://127.0.0.1:5000/test   # in w3c/trace-context/test
+  tracerig conformance --listen 0.0.0.0:5000 --allow-remote -v`,
+		Args: args(0, 0, ""),
+		RunE: action(func(ctx context.Context, cmd *cobra.Command, _ []string) error {
+			return conformanceCmd(ctx, f, cmd.OutOrStdout())
+		}),
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.listen, "listen", f.listen, "listen `ADDR` (loopback only unless --allow-remote)")
+	fs.BoolVar(&f.allowRemote, "allow-remote", false, "permit a non-loopback listen address and non-loopback URLs to call")
+	fs.IntVar(&f.maxCalls, "max-calls", f.maxCalls, "most elements in one /test request")
+	fs.IntVar(&f.maxInFlight, "max-in-flight", f.maxInFlight, "most /test requests served at once, nested ones included (503 beyond)")
+	fs.DurationVar(&f.callTimeout, "call-timeout", f.callTimeout, "timeout of each outgoing call")
+	fs.DurationVar(&f.reqTimeout, "request-timeout", f.reqTimeout, "timeout of one /test request, its calls included")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print a line per /test request")
+	return cmd
+}
 
 // conformanceCmd serves the W3C Trace Context test-harness participant
 // (POST /test) until interrupted; the specification's test suite
 // (w3c/trace-context, test/test.py) drives it.
-func conformanceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		listen      = fs.String("listen", "127.0.0.1:5000", "listen address (loopback only unless --allow-remote)")
-		allowRemote = fs.Bool("allow-remote", false, "permit a non-loopback listen address and non-loopback URLs to call")
-		maxCalls    = fs.Int("max-calls", 64, "most elements in one /test request")
-		maxInFlight = fs.Int("max-in-flight", 32, "most /test requests served at once, nested ones included (503 beyond)")
-		callTimeout = fs.Duration("call-timeout", 5*time.Second, "timeout of each outgoing call")
-		reqTimeout  = fs.Duration("request-timeout", 30*time.Second, "timeout of one /test request, its calls included")
-		verbose     = fs.Bool("v", false, "print a line per /test request")
-	)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig conformance [flags]\n\n"+
-			"Serve the W3C Trace Context test-harness participant at http://ADDR/test;\n"+
-			"run the specification's suite against it: python test.py http://ADDR/test\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usageError("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	if *maxCalls <= 0 || *maxInFlight <= 0 || *callTimeout <= 0 || *reqTimeout <= 0 {
+func conformanceCmd(ctx context.Context, f *conformanceFlags, stdout io.Writer) error {
+	if f.maxCalls <= 0 || f.maxInFlight <= 0 || f.callTimeout <= 0 || f.reqTimeout <= 0 {
 		return usageError("--max-calls, --max-in-flight, --call-timeout and --request-timeout must be positive")
 	}
-	if !*allowRemote {
-		if err := loopbackListen(*listen); err != nil {
+	if !f.allowRemote {
+		if err := loopbackListen(f.listen); err != nil {
 			return usageError("%v", err)
 		}
 	}
 	opts := w3c.Options{
-		AllowRemote:    *allowRemote,
-		MaxCalls:       *maxCalls,
-		MaxInFlight:    *maxInFlight,
-		CallTimeout:    *callTimeout,
-		RequestTimeout: *reqTimeout,
+		AllowRemote:    f.allowRemote,
+		MaxCalls:       f.maxCalls,
+		MaxInFlight:    f.maxInFlight,
+		CallTimeout:    f.callTimeout,
+		RequestTimeout: f.reqTimeout,
 	}
-	if *verbose {
+	if f.verbose {
 		opts.Logf = func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
 	}
-	return serveConformance(ctx, *listen, opts, stdout)
+	return serveConformance(ctx, f.listen, opts, stdout)
 }
 
 // serveConformance listens on addr and serves the participant until ctx

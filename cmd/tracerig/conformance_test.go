@@ -123,7 +123,7 @@ func TestConformanceCmdUsage(t *testing.T) {
 	}
 	r := runCLI(t, "conformance", "-h")
 	r.wantCode(t, exitOK)
-	if !strings.Contains(r.stderr, "test.py") {
-		t.Errorf("help does not say how to run the suite: %q", r.stderr)
+	if !strings.Contains(r.stdout, "test.py") {
+		t.Errorf("help does not say how to run the suite: %q", r.stdout)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tracerig/tracerig/simulator"
@@ -26,98 +26,119 @@ import (
 // controlEnv names the environment variable --control defaults to.
 const controlEnv = "TRACERIG_CONTROL"
 
-const faultUsage = `usage:
-  tracerig fault add [--control ADDR] [--for D] FILE|-|'FAULT'
-                      add a fault to a running scenario: one item of a
-                      scenario's faults list, from FILE, stdin (-) or the
-                      argument itself, e.g.
-                      'strip-headers: {from: cart, to: inventory}'
-  tracerig fault list [--control ADDR] [--json]
-                      the active faults, then the past fault windows
-  tracerig fault clear [--control ADDR] [ID]
-                      clear fault ID, or every active fault
+const faultLong = `Add, list and clear faults in a running scenario through its control API.
 
-The run must be going with 'tracerig run --control ADDR'; --control
-defaults to $TRACERIG_CONTROL. A fault added here starts now (its 'at' is
-ignored) and lasts for its 'for', or until cleared or the load ends.
-`
+The run must be going with 'tracerig run --control ADDR'; --control defaults to
+$TRACERIG_CONTROL. A fault added here starts now (its 'at' is ignored) and
+lasts for its 'for', or until cleared or the load ends.`
 
-// faultCmd is the client of the control API that `tracerig run --control`
-// serves: it adds, lists and clears faults while a scenario runs.
-func faultCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, faultUsage)
-		return usageError("want a subcommand: add, list or clear")
+// newFaultCmd returns the fault command and its subcommands add, list and
+// clear, the clients of the control API that ` + "`tracerig run --control`" + ` serves.
+func newFaultCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "fault add|list|clear",
+		Short: "Add, list and clear faults in a run going with --control",
+		Long:  faultLong,
+		Example: `  tracerig run --control 127.0.0.1:7000 shop &
+  export TRACERIG_CONTROL=127.0.0.1:7000
+  tracerig fault add 'strip-headers: {from: cart, to: inventory}' --for 30s
+  tracerig fault list
+  tracerig fault clear 1`,
+		Args:                       unknownCommand,
+		SuggestionsMinimumDistance: 2,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprint(cmd.ErrOrStderr(), cmd.UsageString())
+			return commandLineError("want a subcommand: add, list or clear")
+		},
 	}
-	switch args[0] {
-	case "-h", "--help", "-help", "help":
-		fmt.Fprint(stderr, faultUsage)
-		return &exitError{code: exitOK}
-	case "add":
-		return faultAdd(ctx, args[1:], stdout, stderr)
-	case "list":
-		return faultList(ctx, args[1:], stdout, stderr)
-	case "clear":
-		return faultClear(ctx, args[1:], stdout, stderr)
-	}
-	fmt.Fprint(stderr, faultUsage)
-	return usageError("unknown subcommand %q (want add, list or clear)", args[0])
+	cmd.AddCommand(newFaultAddCmd(), newFaultListCmd(), newFaultClearCmd())
+	return cmd
 }
 
-// faultFlags returns a flag set for `fault SUB` with --control.
-func faultFlags(sub, args string, stderr io.Writer) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet("fault "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("control", os.Getenv(controlEnv), "`HOST:PORT` of the control API of a run started with --control (default $"+controlEnv+")")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig fault %s [flags] %s\n\nflags:\n", sub, args)
-		fs.PrintDefaults()
-	}
-	return fs, addr
+// controlFlag defines --control on cmd.
+func controlFlag(cmd *cobra.Command) *string {
+	return cmd.Flags().String("control", os.Getenv(controlEnv), "`HOST:PORT` of the control API of a run started with --control (default $"+controlEnv+")")
 }
 
-// checkArgs reports a usage error unless fs has between lo and hi
-// arguments.
-func checkArgs(fs *flag.FlagSet, lo, hi int) error {
-	n := fs.NArg()
-	if n >= lo && n <= hi {
-		return nil
+// newFaultAddCmd returns fault add.
+func newFaultAddCmd() *cobra.Command {
+	var addr *string
+	var forD time.Duration
+	cmd := &cobra.Command{
+		Use:   "add [flags] FILE|-|'FAULT'",
+		Short: "Add a fault to a running scenario",
+		Long: `Add a fault to a running scenario: one item of a scenario's faults list, from
+FILE, standard input (-) or the argument itself. It starts now and lasts for
+its 'for' (or --for, a Go duration such as 30s or 2m), or until cleared or the
+load ends. Exits 2 when the run rejects it, with every problem on stderr.`,
+		Example: `  tracerig fault add 'strip-headers: {from: cart, to: inventory}'
+  tracerig fault add --for 1m outage.yaml
+  echo 'latency: {service: cart, add: 200ms}' | tracerig fault add -`,
+		Args: args(1, 1, "fault"),
+		RunE: action(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			return faultAdd(ctx, *addr, forD, cmd.Flags().Changed("for"), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}),
 	}
-	fs.Usage()
-	switch {
-	case lo == hi:
-		return usageError("want %d argument(s), got %d", lo, n)
-	case n < lo:
-		return usageError("want at least %d argument(s), got %d", lo, n)
-	}
-	return usageError("want at most %d argument(s), got %d", hi, n)
+	addr = controlFlag(cmd)
+	cmd.Flags().DurationVar(&forD, "for", 0, "how long the fault lasts, e.g. 30s; adds or overrides the fault's for:")
+	return cmd
 }
 
-func faultAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, addr := faultFlags("add", "FILE|-|'FAULT'", stderr)
-	forD := fs.Duration("for", 0, "how long the fault lasts; adds or overrides the fault's for:")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// newFaultListCmd returns fault list.
+func newFaultListCmd() *cobra.Command {
+	var addr *string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list [flags]",
+		Short: "List the active faults, then the past fault windows",
+		Long:  "List the active faults of a running scenario, then its past fault windows.",
+		Example: `  tracerig fault list --control 127.0.0.1:7000
+  tracerig fault list --json | jq '.active'`,
+		Args: args(0, 0, ""),
+		RunE: action(func(ctx context.Context, cmd *cobra.Command, _ []string) error {
+			return faultList(ctx, *addr, asJSON, cmd.OutOrStdout())
+		}),
 	}
-	if err := checkArgs(fs, 1, 1); err != nil {
-		return err
+	addr = controlFlag(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the control API's state as JSON, as it answers it")
+	return cmd
+}
+
+// newFaultClearCmd returns fault clear.
+func newFaultClearCmd() *cobra.Command {
+	var addr *string
+	cmd := &cobra.Command{
+		Use:   "clear [flags] [ID]",
+		Short: "Clear fault ID, or every active fault",
+		Long:  "Clear the active fault ID ('tracerig fault list' gives them), or every active fault.",
+		Example: `  tracerig fault clear 2
+  tracerig fault clear`,
+		Args: args(0, 1, "fault ID"),
+		RunE: action(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			return faultClear(ctx, *addr, args, cmd.OutOrStdout())
+		}),
 	}
-	c, err := newControlClient(*addr)
+	addr = controlFlag(cmd)
+	return cmd
+}
+
+// faultAdd adds the fault arg names to the run at addr; forSet: --for
+// forD was given.
+func faultAdd(ctx context.Context, addr string, forD time.Duration, forSet bool, arg string, stdout, stderr io.Writer) error {
+	c, err := newControlClient(addr)
 	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if set["for"] && *forD <= 0 {
-		return usageError("--for must be positive, got %s", *forD)
+	if forSet && forD <= 0 {
+		return usageError("--for must be positive, got %s", forD)
 	}
-	body, label, err := readFault(fs.Arg(0), os.Stdin)
+	body, label, err := readFault(arg, os.Stdin)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	if set["for"] {
+	if forSet {
 		var same bool
-		if body, same = withFor(body, *forD); !same {
+		if body, same = withFor(body, forD); !same {
 			// Positions in the server's errors are in the rewritten body.
 			label = "request"
 		}
@@ -245,16 +266,9 @@ func yamlValue(m *yaml.Node, key string) string {
 	return ""
 }
 
-func faultList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, addr := faultFlags("list", "", stderr)
-	asJSON := fs.Bool("json", false, "print the control API's state as JSON, as it answers it")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkArgs(fs, 0, 0); err != nil {
-		return err
-	}
-	c, err := newControlClient(*addr)
+// faultList prints the faults of the run at addr.
+func faultList(ctx context.Context, addr string, asJSON bool, stdout io.Writer) error {
+	c, err := newControlClient(addr)
 	if err != nil {
 		return err
 	}
@@ -264,7 +278,7 @@ func faultList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return controlError(c, err)
 	}
-	if *asJSON {
+	if asJSON {
 		var buf bytes.Buffer
 		if json.Indent(&buf, resp, "", "  ") != nil {
 			return unexpected(c, http.StatusOK, resp)
@@ -324,23 +338,18 @@ func roundAge(d time.Duration) time.Duration {
 	return d.Round(100 * time.Millisecond)
 }
 
-func faultClear(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, addr := faultFlags("clear", "[ID]", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkArgs(fs, 0, 1); err != nil {
-		return err
-	}
+// faultClear clears the fault args names in the run at addr, or every
+// active one.
+func faultClear(ctx context.Context, addr string, args []string, stdout io.Writer) error {
 	id := 0
-	if fs.NArg() == 1 {
-		n, err := strconv.Atoi(fs.Arg(0))
+	if len(args) == 1 {
+		n, err := strconv.Atoi(args[0])
 		if err != nil || n <= 0 {
-			return usageError("fault ID must be a positive number, got %q (see 'tracerig fault list')", fs.Arg(0))
+			return usageError("fault ID must be a positive number, got %q (see 'tracerig fault list')", args[0])
 		}
 		id = n
 	}
-	c, err := newControlClient(*addr)
+	c, err := newControlClient(addr)
 	if err != nil {
 		return err
 	}

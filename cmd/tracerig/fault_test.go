@@ -106,7 +106,7 @@ func TestFaultControl(t *testing.T) {
 	for _, want := range []string{
 		"argument:1:32: strip-headers.to: service \"nowhere\" is not defined",
 		"argument:2:8: every: must be positive, got -1s",
-		"tracerig fault: the fault was rejected: 2 problems",
+		"tracerig fault add: the fault was rejected: 2 problems",
 	} {
 		if !strings.Contains(bad.stderr, want) {
 			t.Errorf("fault add of a bad fault: stderr lacks %q:\n%s", want, bad.stderr)
@@ -119,7 +119,7 @@ func TestFaultControl(t *testing.T) {
 	}
 	unknown := runCLI(t, "fault", "clear", "--control", addr, "99")
 	unknown.wantCode(t, exitUsage)
-	if !strings.Contains(unknown.stderr, "tracerig fault: no active fault 99") {
+	if !strings.Contains(unknown.stderr, "tracerig fault clear: no active fault 99") {
 		t.Errorf("fault clear 99: stderr:\n%s", unknown.stderr)
 	}
 
@@ -227,16 +227,16 @@ func TestFaultUsageErrors(t *testing.T) {
 		wantStderr string
 	}{
 		{"no subcommand", nil, "want a subcommand: add, list or clear"},
-		{"unknown subcommand", []string{"remove"}, `unknown subcommand "remove"`},
+		{"unknown subcommand", []string{"remove"}, `unknown command "remove"`},
 		{"no control address", []string{"list"}, "no control address: pass --control HOST:PORT"},
 		{"bad control address", []string{"list", "--control", "7000"}, `--control: "7000" is not HOST:PORT`},
-		{"add without a fault", []string{"add", "--control", "127.0.0.1:1"}, "want 1 argument(s), got 0"},
-		{"add two faults", []string{"add", "--control", "127.0.0.1:1", "a: b", "c: d"}, "want 1 argument(s), got 2"},
+		{"add without a fault", []string{"add", "--control", "127.0.0.1:1"}, "want exactly one fault, got 0"},
+		{"add two faults", []string{"add", "--control", "127.0.0.1:1", "a: b", "c: d"}, "want exactly one fault, got 2"},
 		{"add a missing file", []string{"add", "--control", "127.0.0.1:1", "testdata/nofault.yaml"}, "testdata/nofault.yaml: no such file"},
 		{"zero --for", []string{"add", "--control", "127.0.0.1:1", "--for", "0s", "crash: {service: web}"}, "--for must be positive, got 0s"},
-		{"list with arguments", []string{"list", "--control", "127.0.0.1:1", "all"}, "want 0 argument(s), got 1"},
+		{"list with arguments", []string{"list", "--control", "127.0.0.1:1", "all"}, "unexpected arguments: all"},
 		{"clear a bad id", []string{"clear", "--control", "127.0.0.1:1", "one"}, `fault ID must be a positive number, got "one"`},
-		{"clear two ids", []string{"clear", "--control", "127.0.0.1:1", "1", "2"}, "want at most 1 argument(s), got 2"},
+		{"clear two ids", []string{"clear", "--control", "127.0.0.1:1", "1", "2"}, "want at most 1 fault ID, got 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,7 +299,7 @@ func TestWithFor(t *testing.T) {
 	}
 }
 
-// TestRunControlAddress: --control listens on loopback unless --control-any
+// TestRunControlAddress: --control listens on loopback unless --allow-remote
 // says otherwise; a bad address is a usage error before anything starts.
 func TestRunControlAddress(t *testing.T) {
 	tests := []struct {
@@ -307,12 +307,13 @@ func TestRunControlAddress(t *testing.T) {
 		args       []string
 		wantStderr string
 	}{
-		{"not loopback", []string{"--control", "10.0.0.1:0"}, "--control: 10.0.0.1 is not a loopback address; the control API lets anyone who reaches it inject faults, so pass --control-any"},
+		{"not loopback", []string{"--control", "10.0.0.1:0"}, "--control: 10.0.0.1 is not a loopback address; the control API lets anyone who reaches it inject faults, so pass --allow-remote"},
 		{"every interface", []string{"--control", "0.0.0.0:0"}, "--control: 0.0.0.0 is not a loopback address"},
 		{"a host name", []string{"--control", "example.com:7000"}, "--control: example.com is not a loopback address"},
 		{"no port", []string{"--control", "127.0.0.1"}, `--control: "127.0.0.1" is not HOST:PORT`},
 		{"bad port", []string{"--control", "127.0.0.1:http-ish"}, `--control: bad port in "127.0.0.1:http-ish"`},
-		{"control-any alone", []string{"--control-any"}, "--control-any needs --control"},
+		{"allow-remote alone", []string{"--allow-remote"}, "--allow-remote needs --control"},
+		{"control-any alone", []string{"--control-any"}, "--allow-remote needs --control"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

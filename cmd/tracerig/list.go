@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,24 +10,32 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/topology"
 )
 
+// newListCmd returns the list command.
+func newListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the scenario library (NAME: built into tracerig)",
+		Long: `List the scenario library built into tracerig, one scenario a line: its NAME,
+which run, blast, bench, validate and graph take in place of a file, and
+what it shows.`,
+		Example: `  tracerig list
+  tracerig run quickstart`,
+		Args: args(0, 0, ""),
+		RunE: action(func(_ context.Context, cmd *cobra.Command, _ []string) error {
+			return listCmd(cmd.OutOrStdout())
+		}),
+	}
+}
+
 // listCmd prints the scenario library built into the binary, one scenario a
 // line: its name (what `tracerig run NAME` takes) and its summary.
-func listCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig list\n\nlists the scenario library; run one with 'tracerig run NAME'\n")
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usageError("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
+func listCmd(stdout io.Writer) error {
 	lib, err := scenarios.Library()
 	if err != nil {
 		return fmt.Errorf("read the scenario library: %w", err)

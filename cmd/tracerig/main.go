@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +30,9 @@ const (
 type exitError struct {
 	code int
 	err  error
+	// usage adds a line pointing to the command's help: the command line
+	// itself was wrong (a flag, a command, the number of arguments).
+	usage bool
 }
 
 func (e *exitError) Error() string {
@@ -42,82 +44,15 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
+// usageError is a config or usage error: exit 2.
 func usageError(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// parseFlags parses a command's flags, which may come before, between or
-// after its arguments (`tracerig run quickstart --duration 1s`); "--" ends
-// the flags. -h and --help print the command's usage and exit 0, as
-// `tracerig -h` does; any other flag error exits 2 (the flag package has
-// already printed it).
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return &exitError{code: exitOK}
-			}
-			return &exitError{code: exitUsage}
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			// Everything after "--" is an argument.
-			pos = append(pos, rest...)
-			break
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-	// Leave the arguments in fs.Args().
-	fs.Parse(append([]string{"--"}, pos...))
-	return nil
-}
-
-const usage = `tracerig: a distributed-tracing test harness and load simulator
-
-usage:
-  tracerig run [flags] SCENARIO.yaml|NAME run a scenario and check what reached the backend;
-                                          --control HOST:PORT serves the live fault API
-  tracerig list                           list the scenario library (NAME: built into tracerig)
-  tracerig validate FILE|NAME...          report every problem in topology and scenario files
-  tracerig graph [--format dot|mermaid] FILE|NAME
-                                          print a topology (or a scenario's) as a graph
-  tracerig fault add|list|clear --control HOST:PORT ...
-                                          add, list and clear faults in a run going with --control
-  tracerig backend [flags]                run the embedded OTLP backend alone
-  tracerig blast [flags] SCENARIO|NAME    send synthetic traces shaped by the topology over OTLP
-  tracerig bench [flags] [SCENARIO|NAME]  measure blast against a sink in another process
-  tracerig conformance [--listen ADDR]    serve the W3C Trace Context test participant at /test
-  tracerig serve --topology F --service S run one service instance with a control API (containers)
-  tracerig relay [--listen A,B --tunnel C]
-                                          carry connections from a container network to the host
-  tracerig clean [--images]               remove every container and network tracerig left behind
-
-Run 'tracerig COMMAND -h' for a command's flags.
-Exit codes: 0 all checks passed, 1 a check failed, 2 usage or config error,
-3 runtime failure, 130 interrupted.
-`
-
-type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-
-var commands = map[string]command{
-	"run":      runCmd,
-	"validate": validateCmd,
-	"graph":    graphCmd,
-	"backend":  backendCmd,
-	"fault":    faultCmd,
-	"list":     listCmd,
-	"blast":    blastCmd,
-	"bench":    benchCmd,
-
-	"conformance": conformanceCmd,
-	"serve":       serveCmd,
-	"relay":       relayCmd,
-	"clean":       cleanCmd,
+// commandLineError is an error in the command line itself: exit 2, and a
+// pointer to the command's help.
+func commandLineError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...), usage: true}
 }
 
 func main() {
@@ -139,31 +74,28 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run dispatches to a command and turns its error into an exit code.
+// run runs the command args name and turns its error into an exit code,
+// printing the error once as "tracerig COMMAND: message".
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, usage)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "tracerig: unknown command %q\n\n%s", args[0], usage)
-		return exitUsage
-	}
-	err := cmd(ctx, args[1:], stdout, stderr)
+	root := newRootCmd()
+	// nil would make cobra read os.Args.
+	root.SetArgs(append([]string{}, args...))
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintf(stderr, "tracerig %s: %v\n", args[0], ee.err)
-		}
+	// Errors the commands return carry their code; the others are cobra's
+	// and pflag's, about the command line.
+	ee := &exitError{code: exitUsage, err: err, usage: true}
+	errors.As(err, &ee)
+	if ee.err == nil {
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "tracerig %s: %v\n", args[0], err)
-	return exitRuntime
+	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), ee.err)
+	if ee.usage {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return ee.code
 }

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,40 +117,5 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func TestCommands(t *testing.T) {
-	tests := []struct {
-		name       string
-		args       []string
-		code       int
-		wantStderr string
-	}{
-		{"no command", nil, exitUsage, "usage:"},
-		{"help", []string{"help"}, exitOK, "usage:"},
-		{"-h", []string{"-h"}, exitOK, "usage:"},
-		{"--help", []string{"--help"}, exitOK, "usage:"},
-		{"unknown command", []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
-		{"run -h", []string{"run", "-h"}, exitOK, "usage: tracerig run"},
-		{"validate -h", []string{"validate", "-h"}, exitOK, "usage: tracerig validate"},
-		{"graph -h", []string{"graph", "-h"}, exitOK, "usage: tracerig graph"},
-		{"backend -h", []string{"backend", "-h"}, exitOK, "usage: tracerig backend"},
-		{"list -h", []string{"list", "-h"}, exitOK, "usage: tracerig list"},
-		{"fault -h", []string{"fault", "-h"}, exitOK, "tracerig fault add"},
-		{"fault add -h", []string{"fault", "add", "-h"}, exitOK, "usage: tracerig fault add"},
-		{"fault list -h", []string{"fault", "list", "--help"}, exitOK, "usage: tracerig fault list"},
-		{"fault clear -h", []string{"fault", "clear", "-h"}, exitOK, "usage: tracerig fault clear"},
-		{"unknown flag", []string{"graph", "--colour", "testdata/tiny.yaml"}, exitUsage, "flag provided but not defined"},
-		{"backend extra args", []string{"backend", "now"}, exitUsage, "unexpected arguments: now"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, tt.args...)
-			r.wantCode(t, tt.code)
-			if !strings.Contains(r.stderr, tt.wantStderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.wantStderr, r.stderr)
-			}
-		})
 	}
 }

@@ -3,13 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/scenarios"
@@ -23,52 +25,69 @@ type runFlags struct {
 	runID                                       *string
 	seed                                        *uint64
 	duration                                    *time.Duration
-	quiet, ctlAny                               *bool
+	quiet                                       *bool
+	allowRemote                                 bool
 	tscale                                      *float64
+	fs                                          *pflag.FlagSet
 }
 
-// newRunFlags defines run's flags and usage on a new flag set.
-func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	f := &runFlags{
-		out:      fs.String("out", "tracerig-out", "folder for report.json and the load results"),
-		seed:     fs.Uint64("seed", 0, "seed for every decision of the run (default: the scenario's)"),
-		runID:    fs.String("run-id", "", "the run's ID, `HEX` (16 digits), instead of a random one: with --seed, replays a run on a shared backend exactly (its report gives both)"),
-		duration: fs.Duration("duration", 0, "load duration for every load entry (default: the scenario's)"),
-		rate:     fs.String("rate", "", "request rate for every load entry, e.g. 200/s; 0 = as fast as the workers go"),
-		otlp:     fs.String("otlp-endpoint", "", "export over OTLP gRPC to HOST:PORT instead of the scenario's backend"),
-		quiet:    fs.Bool("quiet", false, "no progress line"),
-		cpuprof:  fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (pprof)"),
-		tscale:   fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows, expectation times such as spans.during) at this fraction of its length, in (0, 1]"),
-		control:  fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --control-any"),
-		addrFile: fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services"),
-		ctlAny:   fs.Bool("control-any", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults"),
+const runLong = `Run a scenario end to end: bring its topology up, drive its load, play its
+faults, then check what reached the backend against what was sent, print the
+report and write report.json, junit.xml and report.html to --out.
+
+SCENARIO is a scenario file, or the NAME of a library scenario ('tracerig list').
+The flags override the scenario for this run. --rate counts requests, in the
+scenario's grammar: 200/s, 50/100ms, or 0 for as fast as the workers go.
+
+Exits 0 when every check passed, 1 when one failed, 2 on a usage or config
+error, 3 when the run itself failed, 130 when interrupted.`
+
+const runExample = `  tracerig run quickstart
+  tracerig run --duration 30s --rate 200/s scenario.yaml
+  tracerig run --otlp-endpoint https://ingest.example:4317 --quiet shop
+  tracerig run --control 127.0.0.1:7000 payment-brownout   # then: tracerig fault add ...
+  tracerig run --seed 42 --run-id 00f067aa0ba902b7 shop   # replay a run`
+
+// newRunCmd returns the run command.
+func newRunCmd() *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:               "run [flags] SCENARIO",
+		Short:             "Run a scenario and check what reached the backend",
+		Long:              runLong,
+		Example:           runExample,
+		Args:              args(1, 1, "scenario file"),
+		ValidArgsFunction: scenarioNames(1),
+		RunE: action(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			return runCmd(ctx, f, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}),
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig run [flags] SCENARIO.yaml|NAME\n\nNAME: a scenario of the library (tracerig list)\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	return fs, f
+	fs := cmd.Flags()
+	f.fs = fs
+	f.out = fs.String("out", "tracerig-out", "folder for report.json and the load results")
+	f.seed = fs.Uint64("seed", 0, "seed for every decision of the run (default: the scenario's)")
+	f.runID = fs.String("run-id", "", "the run's ID, `HEX` (16 digits), instead of a random one: with --seed, replays a run on a shared backend exactly (its report gives both)")
+	f.duration = fs.Duration("duration", 0, "load duration for every load entry, e.g. 30s or 2m (default: the scenario's)")
+	f.rate = fs.String("rate", "", "`REQUESTS/s` for every load entry, e.g. 200/s or 50/100ms; 0 = as fast as the workers go (default: the scenario's)")
+	f.otlp = fs.String("otlp-endpoint", "", "export to `ENDPOINT` instead of the scenario's backend: HOST:PORT, or an http:// or https:// URL, with the other settings of the OTEL_EXPORTER_OTLP_* variables")
+	f.quiet = fs.BoolP("quiet", "q", false, "no progress line")
+	f.cpuprof = fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (pprof)")
+	f.tscale = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows, expectation times such as spans.during) at this fraction of its length, in (0, 1]")
+	f.control = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --allow-remote")
+	f.addrFile = fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services")
+	fs.BoolVar(&f.allowRemote, "allow-remote", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults")
+	fs.BoolVar(&f.allowRemote, "control-any", false, "the former name of --allow-remote")
+	deprecate(fs, "control-any", "use --allow-remote")
+	return cmd
 }
 
 // runCmd runs one scenario end to end and prints its report.
-func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, f := newRunFlags(stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usageError("want exactly one scenario file, got %d", fs.NArg())
-	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	controlAddr, err := f.controlAddr(set)
+func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writer) error {
+	controlAddr, err := f.controlAddr()
 	if err != nil {
 		return err
 	}
-	sc, err := loadScenario(fs.Arg(0))
+	sc, err := loadScenario(arg)
 	if err != nil {
 		return &exitError{code: exitUsage, err: configError(err)}
 	}
@@ -76,7 +95,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "note: "+note)
 	}
 	opts := f.wire(sc, controlAddr, stderr)
-	if err := f.overrides(set, &opts); err != nil {
+	if err := f.overrides(&opts); err != nil {
 		return err
 	}
 	if opts.ResourceAttributes, err = otlpconf.ParseResourceAttributes(os.Getenv("OTEL_RESOURCE_ATTRIBUTES")); err != nil {
@@ -85,16 +104,16 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return runScenario(ctx, sc, opts, *f.cpuprof, stdout, stderr)
 }
 
-// controlAddr checks --control and --control-any and returns the address
+// controlAddr checks --control and --allow-remote and returns the address
 // the control API listens on; "" without --control.
-func (f *runFlags) controlAddr(set map[string]bool) (string, error) {
-	if !set["control"] {
-		if *f.ctlAny {
-			return "", usageError("--control-any needs --control")
+func (f *runFlags) controlAddr() (string, error) {
+	if !f.fs.Changed("control") {
+		if f.allowRemote {
+			return "", usageError("--allow-remote needs --control")
 		}
 		return "", nil
 	}
-	a, err := controlListenAddr(*f.control, *f.ctlAny)
+	a, err := controlListenAddr(*f.control, f.allowRemote)
 	if err != nil {
 		return "", &exitError{code: exitUsage, err: err}
 	}
@@ -122,30 +141,32 @@ func (f *runFlags) wire(sc *topology.Scenario, controlAddr string, stderr io.Wri
 	}
 	if !*f.quiet {
 		opts.Progress = stderr
+		opts.ProgressPlain = !isTerminal(stderr)
 	}
 	return opts
 }
 
 // overrides checks the flags that override the scenario's seed, load and
 // timeline, and sets those given in opts.
-func (f *runFlags) overrides(set map[string]bool, opts *scenarios.Options) error {
-	if set["seed"] {
+func (f *runFlags) overrides(opts *scenarios.Options) error {
+	set := func(name string) bool { return f.fs.Changed(name) }
+	if set("seed") {
 		opts.Seed = f.seed
 	}
-	if set["run-id"] {
+	if set("run-id") {
 		id, err := simulator.ParseRunID(*f.runID)
 		if err != nil {
 			return usageError("--run-id: %v", err)
 		}
 		opts.RunID = id
 	}
-	if set["duration"] {
+	if set("duration") {
 		if *f.duration <= 0 {
 			return usageError("--duration must be positive, got %s", *f.duration)
 		}
 		opts.Duration = f.duration
 	}
-	if set["rate"] {
+	if set("rate") {
 		r, err := topology.ParseRate(*f.rate)
 		if err != nil {
 			return usageError("--rate: %v", err)
@@ -157,7 +178,7 @@ func (f *runFlags) overrides(set map[string]bool, opts *scenarios.Options) error
 		}
 		opts.Rate = &r
 	}
-	if set["time-scale"] {
+	if set("time-scale") {
 		if *f.tscale <= 0 || *f.tscale > 1 {
 			return usageError("--time-scale must be in (0, 1], got %g", *f.tscale)
 		}
@@ -187,7 +208,8 @@ func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Opti
 		if errors.As(err, &rerr) {
 			return &exitError{code: exitRuntime, err: err}
 		}
-		return err
+		// Not a failure of the run itself: a bad file or setting.
+		return &exitError{code: exitUsage, err: err}
 	}
 	if err := rep.WriteText(stdout); err != nil {
 		return err
@@ -206,7 +228,7 @@ func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Opti
 
 // controlListenAddr checks the --control address. A host left out (":7000")
 // means loopback; a host that is not a loopback address (or localhost) needs
-// --control-any, with which an empty host listens on every interface.
+// --allow-remote, with which an empty host listens on every interface.
 func controlListenAddr(addr string, allowAny bool) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -221,7 +243,7 @@ func controlListenAddr(addr string, allowAny bool) (string, error) {
 	case host == "", allowAny, isLoopback(host):
 		return addr, nil
 	}
-	return "", fmt.Errorf("--control: %s is not a loopback address; the control API lets anyone who reaches it inject faults, so pass --control-any to listen there", host)
+	return "", fmt.Errorf("--control: %s is not a loopback address; the control API lets anyone who reaches it inject faults, so pass --allow-remote to listen there", host)
 }
 
 func isLoopback(host string) bool {

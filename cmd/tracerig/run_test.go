@@ -63,13 +63,17 @@ func TestRunProgress(t *testing.T) {
 	t.Parallel()
 	r := runCLI(t, "run", "--out", t.TempDir(), "testdata/counted.yaml")
 	r.wantCode(t, exitOK)
-	for _, want := range []string{"\rload ", "\rsettling ", "100%"} {
+	for _, want := range []string{"load ", "settling ", "100%"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("no %q progress on stderr without --quiet:\n%q", want, r.stderr)
 		}
 	}
 	if strings.Contains(r.stdout, "\r") {
 		t.Errorf("progress line on stdout:\n%q", r.stdout)
+	}
+	// Not a terminal: plain lines, no \r frames.
+	if strings.Contains(r.stderr, "\r") {
+		t.Errorf("\\r frames on a stderr that is not a terminal:\n%q", r.stderr)
 	}
 }
 
@@ -143,11 +147,11 @@ func TestRunUsageErrors(t *testing.T) {
 		{"unparsable rate", []string{"--rate", "fast", "testdata/tiny.yaml"}, `--rate: unparsable rate "fast"`},
 		{"rate with a bad period", []string{"--rate", "5/fortnight", "testdata/tiny.yaml"}, `--rate: unparsable rate "5/fortnight"`},
 		{"negative rate", []string{"--rate", "-5/s", "testdata/tiny.yaml"}, "--rate must not be negative, got -5/s"},
-		{"unparsable duration", []string{"--duration", "soon", "testdata/tiny.yaml"}, `invalid value "soon" for flag -duration`},
+		{"unparsable duration", []string{"--duration", "soon", "testdata/tiny.yaml"}, `invalid argument "soon" for "--duration" flag`},
 		{"zero duration", []string{"--duration", "0s", "testdata/tiny.yaml"}, "--duration must be positive, got 0s"},
 		{"negative duration", []string{"--duration", "-1s", "testdata/tiny.yaml"}, "--duration must be positive, got -1s"},
-		{"bad seed", []string{"--seed", "-1", "testdata/tiny.yaml"}, `invalid value "-1" for flag -seed`},
-		{"unknown flag", []string{"--fast", "testdata/tiny.yaml"}, "flag provided but not defined: -fast"},
+		{"bad seed", []string{"--seed", "-1", "testdata/tiny.yaml"}, `invalid argument "-1" for "--seed" flag`},
+		{"unknown flag", []string{"--fast", "testdata/tiny.yaml"}, "unknown flag: --fast"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,7 +281,7 @@ func TestRunInterrupted(t *testing.T) {
 	start := time.Now()
 	go func() { done <- run(ctx, []string{"run", "--out", out, "testdata/long.yaml"}, &stdout, &stderr) }()
 
-	waitFor(t, 30*time.Second, "load to start", func() bool { return strings.Contains(stderr.String(), "\rload ") })
+	waitFor(t, 30*time.Second, "load to start", func() bool { return strings.Contains(stderr.String(), "load ") })
 	time.Sleep(max(0, 1500*time.Millisecond-time.Since(start)))
 	cancel()
 	cancelled := time.Now()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -21,17 +22,43 @@ import (
 	"github.com/tracerig/tracerig/topology"
 )
 
+// newServeCmd returns the serve command, which each container of the
+// container runtime runs; help does not list it.
+func newServeCmd() *cobra.Command {
+	cfg := &serveFlags{ServeConfig: control.DefaultServeConfig()}
+	cmd := &cobra.Command{
+		Use:   "serve --topology FILE --service S [flags]",
+		Short: "Run one service instance with a control API (containers)",
+		Long: `Run one instance of one service of a topology, knowing every other instance by
+address, with its control API (/healthz, /ledger, /shutdown, /faults): what
+each container of 'runtime: containers' runs, with the command line the
+container runtime writes. It exports to --otlp-endpoint with the rest of the
+export settings from the OTEL_EXPORTER_OTLP_* variables.
+
+With --conformance ADDR it serves only the W3C Trace Context participant, as
+'tracerig conformance --listen ADDR' does.`,
+		Example: `  tracerig serve --topology shop.yaml --service cart --listen :8080 --control :9090 \
+    --peers 'inventory=10.0.0.5:8080' --otlp-endpoint 10.0.0.2:4317
+  tracerig serve --conformance 0.0.0.0:5000`,
+		Hidden: true,
+		Args:   args(0, 0, ""),
+		RunE: action(func(ctx context.Context, cmd *cobra.Command, _ []string) error {
+			return serveCmd(ctx, cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}),
+	}
+	addGoFlags(cmd, func(fs *flag.FlagSet) { cfg.peers = cfg.Flags(fs) })
+	return cmd
+}
+
 // serveCmd runs one instance of one service of a topology, knowing every
 // other instance by address, plus its control API (package control): the
 // building block of the container runtime (one container per instance runs
 // `tracerig serve`, with the command line control.ServeConfig writes).
-func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseServe(args, stderr)
-	if err != nil {
-		return err
-	}
+func serveCmd(ctx context.Context, cfg *serveFlags, stdout, stderr io.Writer) error {
 	if cfg.Conformance != "" {
-		return conformanceCmd(ctx, []string{"--listen", cfg.Conformance}, stdout, stderr)
+		f := conformanceDefaults()
+		f.listen = cfg.Conformance
+		return conformanceCmd(ctx, f, stdout)
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError("%v", err)
@@ -46,7 +73,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	conn, err := otlpConn(cfg.ServeConfig, os.Getenv)
 	if err != nil {
-		return &exitError{code: exitRuntime, err: err}
+		return err
 	}
 	defer conn.Close()
 	rt := serveRuntime(cfg, topo, conn, ident...)
@@ -71,28 +98,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// parseServe parses serve's command line; --peers is decoded by
-// serveTopology, once the topology is known to hold the instance.
-func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := &serveFlags{ServeConfig: control.DefaultServeConfig()}
-	cfg.peers = cfg.Flags(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig serve --topology FILE --service S [flags]\n       tracerig serve --conformance ADDR\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() != 0 {
-		return nil, usageError("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	return cfg, nil
-}
-
 // serveFlags is serve's configuration as parsed, with the step that
-// completes it.
+// completes it: --peers is decoded by serveTopology, once the topology is
+// known to hold the instance.
 type serveFlags struct {
 	control.ServeConfig
 	peers func() error // decodes --peers
@@ -146,14 +154,14 @@ const serveExportTimeout = 5 * time.Second
 func otlpConn(cfg control.ServeConfig, getenv func(string) string) (*otlpexport.Client, error) {
 	env, err := otlpconf.FromEnv(getenv, otlpconf.GRPC)
 	if err != nil {
-		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_*: %w", err)
+		return nil, usageError("OTEL_EXPORTER_OTLP_*: %w", err)
 	}
 	if !slices.ContainsFunc(env.Set, func(name string) bool { return strings.HasSuffix(name, "_TIMEOUT") }) {
 		env.Config.Timeout = serveExportTimeout
 	}
 	c, err := env.Config.WithEndpoint(cfg.OTLPEndpoint)
 	if err != nil {
-		return nil, fmt.Errorf("--otlp-endpoint: %w", err)
+		return nil, usageError("--otlp-endpoint: %w", err)
 	}
 	var opts []otlpexport.ClientOption
 	if cfg.OTLPDial != "" {
@@ -161,7 +169,7 @@ func otlpConn(cfg control.ServeConfig, getenv func(string) string) (*otlpexport.
 	}
 	conn, err := otlpexport.Open(c, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", c, err)
+		return nil, &exitError{code: exitRuntime, err: fmt.Errorf("connect to %s: %w", c, err)}
 	}
 	return conn, nil
 }

@@ -45,7 +45,7 @@ func TestRunSIGINT(t *testing.T) {
 			t.Fatalf("exited before load started: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 		default:
 		}
-		return strings.Contains(stderr.String(), "\rload ")
+		return strings.Contains(stderr.String(), "load ")
 	})
 	time.Sleep(max(0, 1500*time.Millisecond-time.Since(start)))
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {

@@ -3,33 +3,43 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tracerig/tracerig/topology"
 )
 
+// newValidateCmd returns the validate command.
+func newValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE|NAME...",
+		Short: "Report every problem in topology and scenario files",
+		Long: `Check topology and scenario files and report every problem in one pass, one a
+line on stdout as file:line:col: field.path: message. A NAME checks a scenario
+of the library ('tracerig list').
+
+Exits 0 when every file is valid, 2 when a problem was found.`,
+		Example: `  tracerig validate scenario.yaml
+  tracerig validate topologies/*.yaml scenarios/*.yaml
+  tracerig validate quickstart`,
+		Args:              args(1, -1, "file"),
+		ValidArgsFunction: scenarioNames(-1),
+		RunE: action(func(_ context.Context, cmd *cobra.Command, args []string) error {
+			return validateCmd(args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}),
+	}
+}
+
 // validateCmd checks topology and scenario files and reports every problem
 // in one pass, one per line as file:line:col: field.path: message.
-func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tracerig validate FILE|NAME...\n\nNAME: a scenario of the library (tracerig list)\n")
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return usageError("no files given")
-	}
+func validateCmd(paths []string, stdout, stderr io.Writer) error {
 	var problems int
-	for _, path := range fs.Args() {
+	for _, path := range paths {
 		if err := loadAny(path); err != nil {
 			for _, line := range errorLines(err) {
 				fmt.Fprintln(stdout, line)

@@ -88,7 +88,7 @@ func TestValidateErrors(t *testing.T) {
 		{
 			name:       "no files",
 			args:       nil,
-			wantStderr: "no files given",
+			wantStderr: "want at least 1 file, got 0",
 		},
 	}
 	for _, tt := range tests {

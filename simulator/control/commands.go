@@ -66,7 +66,7 @@ func DefaultRelayConfig() RelayConfig {
 // Flags defines relay's flags on fs, with c's values as defaults and c's
 // fields as destinations.
 func (c *RelayConfig) Flags(fs *flag.FlagSet) {
-	fs.Func("listen", "where the services connect: a comma-separated list, each carried to its own target on the host (default "+strings.Join(c.Listen, ",")+")",
+	fs.Func("listen", "where the services connect: `ADDR,...`, each carried to its own target on the host (default "+strings.Join(c.Listen, ",")+")",
 		func(s string) error { c.Listen = strings.Split(s, ","); return nil })
 	fs.StringVar(&c.Tunnel, "tunnel", c.Tunnel, "where the host dials in")
 }
