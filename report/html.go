@@ -202,7 +202,7 @@ td.st{text-align:center;white-space:nowrap;width:1%}
 {{.SVG}}</div>
 {{end}}
 {{if .Notes}}<ul class="small">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
-<p class="small">report.json schema version {{.R.Version}} · written by tracerig</p>
+<p class="small">report.json schema version {{.R.Version}} · written by tracerig{{with .R.TracerigVersion}} {{.}}{{end}}</p>
 </body>
 </html>
 `))

@@ -132,3 +132,30 @@ func maskURLs(s string) string {
 	s = userinfo.ReplaceAllString(s, "${1}:"+Masked+"@")
 	return secretQuery.ReplaceAllString(s, "${1}"+Masked)
 }
+
+// Join writes args as one line a POSIX shell reads back as args: an
+// argument with a character the shell would interpret is single-quoted.
+func Join(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = quote(a)
+	}
+	return strings.Join(quoted, " ")
+}
+
+// quote single-quotes a for a POSIX shell when it needs quoting.
+func quote(a string) string {
+	if a != "" && strings.IndexFunc(a, needsQuote) < 0 {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+}
+
+// needsQuote reports whether r means something to a shell unquoted.
+func needsQuote(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("-_./:=,@%+", r)
+}

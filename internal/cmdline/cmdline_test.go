@@ -67,3 +67,23 @@ func split(s string) []string {
 	}
 	return f
 }
+
+func TestJoin(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"plain", []string{"tracerig", "run", "shop", "--rate=200/s", "--out", "./out"}, "tracerig run shop --rate=200/s --out ./out"},
+		{"glob characters", []string{"--otlp-header", "authorization=***"}, "--otlp-header 'authorization=***'"},
+		{"space and quote", []string{"it's so"}, `'it'\''s so'`},
+		{"empty", []string{"run", ""}, "run ''"},
+		{"none", nil, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Join(tt.args); got != tt.want {
+				t.Errorf("Join(%q) = %s, want %s", tt.args, got, tt.want)
+			}
+		})
+	}
+}
