@@ -277,7 +277,7 @@ func (b *Blast) writeSummary(w io.Writer) {
 		fmt.Fprintf(w, "  first error: %s\n", t.FirstError)
 	}
 	fmt.Fprintf(w, "  queue      %.1f of %d built batches waiting on average, full %.0f%% of the time; %.1f of %d workers busy; %s per request\n",
-		t.Queued, s.Queue, 100*t.QueueFull, t.Busy, s.Workers, durfmt.Latency(t.ExportLatency))
+		t.Queued, s.Queue, 100*t.QueueFull, t.Busy, s.Workers, durfmt.Human(t.ExportLatency))
 	fmt.Fprintf(w, "  cpu        %.2f CPU-s (user+sys) = %.3f CPU-s per 1M spans delivered, %.2f cores\n",
 		t.CPU.Seconds(), t.CPUPerMillion, t.CPU.Seconds()/secs)
 	fmt.Fprintf(w, "  peak RSS   %.1f MiB\n", float64(t.PeakRSS)/(1<<20))

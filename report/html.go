@@ -107,7 +107,7 @@ func (r *Report) faultBands() []band {
 var htmlFuncs = template.FuncMap{
 	"upper":   strings.ToUpper,
 	"countOf": countOf,
-	"dur":     func(d time.Duration) string { return durfmt.Round(d).String() },
+	"dur":     func(d time.Duration) string { return durfmt.Human(d).String() },
 	"pct":     func(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) },
 	"rate": func(f float64) string {
 		if f <= 0 {
