@@ -130,7 +130,7 @@ func blastLimit(o BlastOutcome) string {
 	case o.QueueFull >= 0.5 || busy >= 0.9:
 		return fmt.Sprintf("the export: %d %s busy %.0f%% of the time at %s per request, the queue of built batches full %.0f%% of the time "+
 			"(the sink answers slowly, or --workers/--conns are too few)",
-			o.Workers, plural(o.Workers, "worker", "workers"), 100*busy, durfmt.Latency(o.ExportLatency), 100*o.QueueFull)
+			o.Workers, plural(o.Workers, "worker", "workers"), 100*busy, durfmt.Human(o.ExportLatency), 100*o.QueueFull)
 	case busy < 0.5:
 		return fmt.Sprintf("the generator's CPU: the workers had no batch to send %.0f%% of the time (%.2f cores used of %d)",
 			100*(1-busy), o.CPU.Seconds()/o.Elapsed.Seconds(), o.Cores)

@@ -32,7 +32,7 @@ func TestBlast(t *testing.T) {
 			[]string{"5000 of 10000 spans not delivered", "rate not reached: asked 20000 spans/s, achieved 5000 spans/s (25.0%), limited by failed exports: 5000 of 10000 spans not delivered"}},
 		{"slow sink", 20000, with(func(o *BlastOutcome) { o.QueueFull, o.Busy, o.ExportLatency = 0.9, 4, 41234*time.Microsecond }),
 			[]string{"delivered every span", "rate not reached: asked 20000 spans/s, achieved 10000 spans/s (50.0%), limited by the export: " +
-				"4 workers busy 100% of the time at 41.23ms per request, the queue of built batches full 90% of the time"}},
+				"4 workers busy 100% of the time at 41.2ms per request, the queue of built batches full 90% of the time"}},
 		{"one worker always busy", 20000, with(func(o *BlastOutcome) {
 			o.Workers, o.QueueFull, o.Busy, o.ExportLatency = 1, 0.2, 0.95, 5*time.Millisecond
 		}),

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracerig/tracerig/internal/durfmt"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -363,7 +364,7 @@ func (c *compCheck) verdict(v Verdict, exp topology.CompletenessExpect, p50, p99
 		int(c.stats["unexpected"]))
 	v.Observed += attributionSummary(c.faults, v.Findings)
 	if haveQ {
-		v.Observed += fmt.Sprintf("; queryable p50 %s, p99 %s", p50, p99)
+		v.Observed += fmt.Sprintf("; queryable p50 %s, p99 %s", durfmt.Human(p50), durfmt.Human(p99))
 	} else {
 		v.Observed += "; time until queryable not measured (the backend gives no arrival times)"
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tracerig/tracerig/internal/durfmt"
 	"github.com/tracerig/tracerig/internal/record"
 )
 
@@ -60,7 +61,7 @@ func (d *detectCheck) slowBackend() (bool, string) {
 	need := mOut + int64(d.plan.Delay/2)
 	pass := mIn >= need
 	s := fmt.Sprintf("median time until arrival %s inside (%d spans) versus %s outside (%d spans); needed at least %s",
-		time.Duration(mIn), len(in), time.Duration(mOut), len(out), time.Duration(need))
+		durfmt.Human(time.Duration(mIn)), len(in), durfmt.Human(time.Duration(mOut)), len(out), durfmt.Human(time.Duration(need)))
 	if !pass {
 		s += ": the export delay is not visible"
 	}

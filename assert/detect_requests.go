@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracerig/tracerig/internal/durfmt"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -112,17 +113,17 @@ func (d *detectCheck) latency() (bool, string) {
 		want = "a factor of 1.5 either way"
 	case l.Add <= 0 && l.Multiply < 1:
 		lim := fOut * (1 - (1-l.Multiply)/2)
-		pass, want = fIn <= lim, "at most "+time.Duration(lim).String()
+		pass, want = fIn <= lim, "at most "+durfmt.Human(time.Duration(lim)).String()
 	default:
 		lim := fOut
 		if l.Multiply > 1 {
 			lim *= 1 + (l.Multiply-1)/2
 		}
 		lim += float64(l.Add) / 2
-		pass, want = fIn >= lim, "at least "+time.Duration(lim).String()
+		pass, want = fIn >= lim, "at least "+durfmt.Human(time.Duration(lim)).String()
 	}
 	s := fmt.Sprintf("median %s inside (%d spans) versus %s outside (%d spans); needed %s",
-		time.Duration(mIn), len(in), time.Duration(mOut), len(out), want)
+		durfmt.Human(time.Duration(mIn)), len(in), durfmt.Human(time.Duration(mOut)), len(out), want)
 	if !pass {
 		s += ": the latency change is not visible"
 	}

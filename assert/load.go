@@ -110,5 +110,5 @@ func unpaced(l topology.Load) string {
 // rateLimit gives the evidence on what held a load back from its rate.
 func rateLimit(o LoadOutcome) string {
 	return fmt.Sprintf("the services (p50 %s, p99 %s, %.1f%% ok) or the machine's CPU did not keep up",
-		durfmt.Round(o.LatencyP50), durfmt.Round(o.LatencyP99), 100*o.Success)
+		durfmt.Human(o.LatencyP50), durfmt.Human(o.LatencyP99), 100*o.Success)
 }

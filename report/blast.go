@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/cmdline"
 	"github.com/tracerig/tracerig/internal/durfmt"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 )
@@ -19,7 +20,14 @@ const BlastVersion = 1
 // Blast is one synthetic run of tracerig blast or bench, as written to
 // blast.json and summarised as text.
 type Blast struct {
-	Version   int           `json:"version"`
+	Version int `json:"version"`
+	// TracerigVersion is the version of the tracerig that ran, as
+	// buildinfo.Version says it; CommandLine the command line of the run,
+	// every secret value masked (cmdline.Mask), empty for a run started
+	// through the Go API.
+	TracerigVersion string   `json:"tracerig_version,omitempty"`
+	CommandLine     []string `json:"command_line,omitempty"`
+	// Command and Scenario say what ran, Sink where it sent.
 	Command   string        `json:"command"` // blast or bench
 	Scenario  string        `json:"scenario"`
 	Sink      string        `json:"sink"`
@@ -107,6 +115,11 @@ type BlastRun struct {
 	Command  string // blast or bench
 	Scenario string // as the user named it
 	Sink     string // as the summary names it
+	// TracerigVersion is the version of the tracerig that ran
+	// (buildinfo.Version); CommandLine the command line it ran, masked by
+	// NewBlast.
+	TracerigVersion string
+	CommandLine     []string
 	// Options are the run's options as asked (the endpoint the one sent
 	// to), Seed the generator's seed.
 	Options synthetic.RunOptions
@@ -134,6 +147,7 @@ func NewBlast(r BlastRun) *Blast {
 		Verdicts: r.Verdicts,
 		Passed:   true,
 	}
+	b.TracerigVersion, b.CommandLine = r.TracerigVersion, cmdline.Mask(r.CommandLine)
 	for i, s := range st.Samples {
 		b.Series[i] = BlastPoint{
 			T: s.At, Interval: s.Interval, RequestedRate: o.Rate, AchievedRate: perSecond(s.Delivered, s.Interval),
@@ -263,7 +277,7 @@ func (b *Blast) writeSummary(w io.Writer) {
 		fmt.Fprintf(w, "  first error: %s\n", t.FirstError)
 	}
 	fmt.Fprintf(w, "  queue      %.1f of %d built batches waiting on average, full %.0f%% of the time; %.1f of %d workers busy; %s per request\n",
-		t.Queued, s.Queue, 100*t.QueueFull, t.Busy, s.Workers, durfmt.Latency(t.ExportLatency))
+		t.Queued, s.Queue, 100*t.QueueFull, t.Busy, s.Workers, durfmt.Human(t.ExportLatency))
 	fmt.Fprintf(w, "  cpu        %.2f CPU-s (user+sys) = %.3f CPU-s per 1M spans delivered, %.2f cores\n",
 		t.CPU.Seconds(), t.CPUPerMillion, t.CPU.Seconds()/secs)
 	fmt.Fprintf(w, "  peak RSS   %.1f MiB\n", float64(t.PeakRSS)/(1<<20))

@@ -16,6 +16,11 @@ type Evidence struct {
 	// Scenario is the scenario as loaded: its name, file, topology and
 	// runtime. What the run changed of it is in Loads and Input.Planned.
 	Scenario *topology.Scenario
+	// TracerigVersion is the version of the tracerig that ran
+	// (buildinfo.Version); CommandLine the command line it ran, masked by
+	// the report.
+	TracerigVersion string
+	CommandLine     []string
 	// Seed is the seed every decision of the run derived from.
 	Seed uint64
 	// RunID is the run's ID (16 hex digits), which every simulated

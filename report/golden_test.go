@@ -34,16 +34,26 @@ const (
 
 // goldenRuns are the runs whose evidence the goldens are made of: the
 // smallest scenario, the 12-service shop, and a story with faults at a
-// fifth of its timeline.
+// fifth of its timeline. Their command lines are the ones the goldens
+// record, one with a secret the report must mask.
 var goldenRuns = []struct {
 	name      string // of the library scenario, and of its golden folder
 	duration  time.Duration
 	timeScale float64
+	args      []string
 }{
-	{name: "quickstart", duration: time.Second},
-	{name: "shop", duration: 2 * time.Second},
-	{name: "payment-brownout", timeScale: 0.2},
+	{name: "quickstart", duration: time.Second, args: []string{"tracerig", "run", "quickstart", "--duration", "1s"}},
+	{name: "shop", duration: 2 * time.Second, args: []string{"tracerig", "run", "shop", "--duration", "2s",
+		"--otlp-header", "authorization=Bearer " + goldenSecret, "--out", "out dir"}},
+	{name: "payment-brownout", timeScale: 0.2, args: []string{"tracerig", "run", "payment-brownout", "--time-scale", "0.2"}},
 }
+
+// goldenVersion is the tracerig version the goldens record, whichever
+// tracerig writes them; goldenSecret a secret none may hold.
+const (
+	goldenVersion = "v0.0.0-golden"
+	goldenSecret  = "golden-secret-value"
+)
 
 // goldenOutputs are the files a report writes of one run, compared byte for
 // byte with the goldens.
@@ -52,30 +62,34 @@ var goldenOutputs = []string{"report.json", "junit.xml", "decisions.tsv", "summa
 // capturedRun is the evidence of one run as evidence.json.gz keeps it:
 // everything the report is written from, and nothing derived from it.
 type capturedRun struct {
-	File          string                  `json:"file"`     // the scenario's file as the run named it
-	Scenario      string                  `json:"scenario"` // its copy in goldenScenarios
-	Seed          uint64                  `json:"seed"`
-	TimeScale     float64                 `json:"time_scale"`
-	StartedAt     time.Time               `json:"started_at"`
-	Duration      time.Duration           `json:"duration_ns"`
-	Interrupted   bool                    `json:"interrupted"`
-	Settled       bool                    `json:"settled"`
-	SettleTime    time.Duration           `json:"settle_ns"`
-	Backend       report.BackendReport    `json:"backend"`
-	BackendSpans  int                     `json:"backend_spans"`
-	BackendNotes  []string                `json:"backend_notes"`
-	Loads         []topology.Load         `json:"loads"` // as run, overrides applied
-	LoadResults   []capturedLoad          `json:"load_results"`
-	Samples       []capturedSample        `json:"samples"`
-	SamplesNote   string                  `json:"samples_note"`
-	Ledger        simulator.Totals        `json:"ledger"`
-	QueueCapacity int                     `json:"queue_capacity"`
-	Retries       []simulator.ExportRetry `json:"retries"`
-	Failures      []record.ExportFailure  `json:"export_failures,omitempty"`
-	TracesStarted int                     `json:"traces_started"`
-	TracesSampled int                     `json:"traces_sampled"`
-	Input         capturedInput           `json:"input"`
-	Errors        []string                `json:"errors"` // the run's own, not the samples note
+	// TracerigVersion and CommandLine are those of the run; the goldens
+	// replace them with fixed ones.
+	TracerigVersion string                  `json:"tracerig_version,omitempty"`
+	CommandLine     []string                `json:"command_line,omitempty"`
+	File            string                  `json:"file"`     // the scenario's file as the run named it
+	Scenario        string                  `json:"scenario"` // its copy in goldenScenarios
+	Seed            uint64                  `json:"seed"`
+	TimeScale       float64                 `json:"time_scale"`
+	StartedAt       time.Time               `json:"started_at"`
+	Duration        time.Duration           `json:"duration_ns"`
+	Interrupted     bool                    `json:"interrupted"`
+	Settled         bool                    `json:"settled"`
+	SettleTime      time.Duration           `json:"settle_ns"`
+	Backend         report.BackendReport    `json:"backend"`
+	BackendSpans    int                     `json:"backend_spans"`
+	BackendNotes    []string                `json:"backend_notes"`
+	Loads           []topology.Load         `json:"loads"` // as run, overrides applied
+	LoadResults     []capturedLoad          `json:"load_results"`
+	Samples         []capturedSample        `json:"samples"`
+	SamplesNote     string                  `json:"samples_note"`
+	Ledger          simulator.Totals        `json:"ledger"`
+	QueueCapacity   int                     `json:"queue_capacity"`
+	Retries         []simulator.ExportRetry `json:"retries"`
+	Failures        []record.ExportFailure  `json:"export_failures,omitempty"`
+	TracesStarted   int                     `json:"traces_started"`
+	TracesSampled   int                     `json:"traces_sampled"`
+	Input           capturedInput           `json:"input"`
+	Errors          []string                `json:"errors"` // the run's own, not the samples note
 }
 
 // capturedLoad is the part of a load's vegeta metrics a report reads.
@@ -121,6 +135,7 @@ func capture(copyName string, rep *report.Report) capturedRun {
 		Backend: ev.Backend, BackendSpans: rep.BackendSpans, BackendNotes: ev.BackendNotes, Loads: ev.Loads,
 		SamplesNote: ev.SamplesNote, Ledger: ev.Ledger, QueueCapacity: ev.QueueCapacity, Retries: ev.Retries, Failures: ev.ExportFailures,
 		TracesStarted: ev.TracesStarted, TracesSampled: ev.TracesSampled, Errors: ev.Errors,
+		TracerigVersion: ev.TracerigVersion, CommandLine: ev.CommandLine,
 	}
 	for _, r := range ev.LoadResults {
 		m := r.Metrics
@@ -151,6 +166,7 @@ func (c capturedRun) evidence(t *testing.T) *report.Evidence {
 		Backend: c.Backend, BackendNotes: c.BackendNotes, Loads: c.Loads, SamplesNote: c.SamplesNote,
 		Ledger: c.Ledger, TracesStarted: c.TracesStarted, TracesSampled: c.TracesSampled,
 		QueueCapacity: c.QueueCapacity, Retries: c.Retries, ExportFailures: c.Failures, Errors: c.Errors,
+		TracerigVersion: c.TracerigVersion, CommandLine: c.CommandLine,
 		Input: assert.Input{
 			Topology: sc.Topology, Hops: c.Input.Hops, Ended: c.Input.Ended, Backend: c.Input.Backend,
 			ReadBack: c.Input.ReadBack, NoReadBack: c.Input.NoReadBack, BackendLoss: c.Input.BackendLoss,
@@ -184,7 +200,7 @@ func TestCaptureEvidence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := scenarios.Options{OutDir: t.TempDir(), TimeScale: g.timeScale}
+			opts := scenarios.Options{OutDir: t.TempDir(), TimeScale: g.timeScale, CommandLine: g.args}
 			if g.duration > 0 {
 				opts.Duration = &g.duration
 			}
@@ -218,16 +234,23 @@ func TestCaptureEvidence(t *testing.T) {
 // HOST.
 var junitHost = regexp.MustCompile(` hostname="[^"]*"`)
 
-// TestReportGolden writes the report of each saved run and compares every
-// output with its golden; -update rewrites the goldens.
+// TestReportGolden writes the report of each saved run, with a fixed
+// version and command line, and compares every output with its golden;
+// -update rewrites the goldens. No output may hold the command line's
+// secret.
 func TestReportGolden(t *testing.T) {
 	for _, g := range goldenRuns {
 		t.Run(g.name, func(t *testing.T) {
 			dir := filepath.Join(goldenDir, g.name)
-			got := goldenReport(t, readEvidence(t, filepath.Join(dir, "evidence.json.gz")))
+			c := readEvidence(t, filepath.Join(dir, "evidence.json.gz"))
+			c.TracerigVersion, c.CommandLine = goldenVersion, g.args
+			got := goldenReport(t, c)
 			for _, f := range goldenOutputs {
 				path := filepath.Join(dir, f)
 				b := got[f]
+				if bytes.Contains(b, []byte(goldenSecret)) {
+					t.Errorf("%s holds the command line's secret", f)
+				}
 				if f == "junit.xml" {
 					b = junitHost.ReplaceAll(b, []byte(` hostname="HOST"`))
 				}

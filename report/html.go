@@ -107,7 +107,7 @@ func (r *Report) faultBands() []band {
 var htmlFuncs = template.FuncMap{
 	"upper":   strings.ToUpper,
 	"countOf": countOf,
-	"dur":     func(d time.Duration) string { return durfmt.Round(d).String() },
+	"dur":     func(d time.Duration) string { return durfmt.Human(d).String() },
 	"pct":     func(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) },
 	"rate": func(f float64) string {
 		if f <= 0 {
@@ -202,7 +202,7 @@ td.st{text-align:center;white-space:nowrap;width:1%}
 {{.SVG}}</div>
 {{end}}
 {{if .Notes}}<ul class="small">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
-<p class="small">report.json schema version {{.R.Version}} · written by tracerig</p>
+<p class="small">report.json schema version {{.R.Version}} · written by tracerig{{with .R.TracerigVersion}} {{.}}{{end}}</p>
 </body>
 </html>
 `))

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/cmdline"
 )
 
 // The JUnit XML written to junit.xml, in the shape the Ant JUnit task made
@@ -76,29 +77,15 @@ const junitTimestamp = "2006-01-02T15:04:05"
 func (r *Report) WriteJUnit(w io.Writer) error {
 	class := "tracerig." + r.Scenario
 	suite := junitSuite{
-		Name:     r.Scenario,
-		Time:     seconds3(r.Duration.Seconds()),
-		Package:  "tracerig",
-		File:     r.File,
-		Hostname: hostname(),
-		Properties: []junitProperty{
-			{"report_version", strconv.Itoa(r.Version)},
-			{"topology", r.Topology},
-			{"runtime", r.Runtime},
-			{"seed", strconv.FormatUint(r.Seed, 10)},
-			{"backend", strings.TrimSpace(r.Backend.Type + " " + r.Backend.Endpoint)},
-			{"interrupted", strconv.FormatBool(r.Interrupted)},
-			{"passed", strconv.FormatBool(r.Passed)},
-		},
-	}
-	if r.RunID != "" {
-		suite.Properties = append(suite.Properties, junitProperty{"run_id", r.RunID})
+		Name:       r.Scenario,
+		Time:       seconds3(r.Duration.Seconds()),
+		Package:    "tracerig",
+		File:       r.File,
+		Hostname:   hostname(),
+		Properties: r.junitProperties(),
 	}
 	if !r.StartedAt.IsZero() {
 		suite.Timestamp = r.StartedAt.UTC().Format(junitTimestamp)
-	}
-	for _, f := range r.Faults {
-		suite.Properties = append(suite.Properties, junitProperty{"fault", faultLabel(f) + " " + r.Window(f)})
 	}
 	for _, v := range r.Verdicts {
 		name := strings.TrimSpace(v.Check + " " + v.Subject)
@@ -151,6 +138,33 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	}
 	ew.printf("\n")
 	return ew.err
+}
+
+// junitProperties are the suite's properties: how the run was made, its
+// outcome and its fault windows.
+func (r *Report) junitProperties() []junitProperty {
+	props := []junitProperty{
+		{"report_version", strconv.Itoa(r.Version)},
+		{"topology", r.Topology},
+		{"runtime", r.Runtime},
+		{"seed", strconv.FormatUint(r.Seed, 10)},
+		{"backend", strings.TrimSpace(r.Backend.Type + " " + r.Backend.Endpoint)},
+		{"interrupted", strconv.FormatBool(r.Interrupted)},
+		{"passed", strconv.FormatBool(r.Passed)},
+	}
+	if r.RunID != "" {
+		props = append(props, junitProperty{"run_id", r.RunID})
+	}
+	if r.TracerigVersion != "" {
+		props = append(props, junitProperty{"tracerig_version", r.TracerigVersion})
+	}
+	if len(r.CommandLine) > 0 {
+		props = append(props, junitProperty{"command_line", cmdline.Join(r.CommandLine)})
+	}
+	for _, f := range r.Faults {
+		props = append(props, junitProperty{"fault", faultLabel(f) + " " + r.Window(f)})
+	}
+	return props
 }
 
 // WriteJUnitFile writes the JUnit XML to path, creating its folder.

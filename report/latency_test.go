@@ -106,7 +106,7 @@ func TestLatencyFiguresAgree(t *testing.T) {
 	if l := rep.Load[0]; l.LatencyP50 != want.P50 || l.LatencyP99 != want.P99 || l.LatencyMax != want.Max {
 		t.Fatalf("load report: p50 %s p99 %s max %s, want %s %s %s", l.LatencyP50, l.LatencyP99, l.LatencyMax, want.P50, want.P99, want.Max)
 	}
-	p50, p99 := durfmt.Round(want.P50).String(), durfmt.Round(want.P99).String()
+	p50, p99 := durfmt.Human(want.P50).String(), durfmt.Human(want.P99).String()
 
 	// report.json
 	dir := t.TempDir()
@@ -168,8 +168,8 @@ func TestLatencyFiguresAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	cells := loadTableCells(t, page.Bytes())
-	if cells["p50"] != p50 || cells["p99"] != p99 || cells["max"] != durfmt.Round(want.Max).String() {
-		t.Errorf("load table: p50 %q p99 %q max %q, want %q %q %q", cells["p50"], cells["p99"], cells["max"], p50, p99, durfmt.Round(want.Max))
+	if cells["p50"] != p50 || cells["p99"] != p99 || cells["max"] != durfmt.Human(want.Max).String() {
+		t.Errorf("load table: p50 %q p99 %q max %q, want %q %q %q", cells["p50"], cells["p99"], cells["max"], p50, p99, durfmt.Human(want.Max))
 	}
 	marks := regexp.MustCompile(`>(p50|p99) ([^<]+)<`).FindAllStringSubmatch(page.String(), -1)
 	got := map[string]string{}

@@ -148,12 +148,12 @@ func latencyPlot(route string, ss []LoadSample) *figure {
 	ok.LineStyle.Width = 0
 	p.Add(all, ok)
 	p.Add(&markers{lines: []marker{
-		{x: float64(lat.P50) / 1e6, label: "p50 " + durfmt.Round(lat.P50).String()},
-		{x: float64(lat.P99) / 1e6, label: "p99 " + durfmt.Round(lat.P99).String()},
+		{x: float64(lat.P50) / 1e6, label: "p50 " + durfmt.Human(lat.P50).String()},
+		{x: float64(lat.P99) / 1e6, label: "p99 " + durfmt.Human(lat.P99).String()},
 	}})
 	title := fmt.Sprintf("Latency of %s: %d requests, %d failed", route, len(ss), h.failed)
 	if h.cut > 0 {
-		title += fmt.Sprintf("; %d slower than %s not shown", h.cut, durfmt.Round(cutAt))
+		title += fmt.Sprintf("; %d slower than %s not shown", h.cut, durfmt.Human(cutAt))
 	}
 	f := &figure{title: title, p: p, h: plotH}
 	f.add("2xx", colOK, "box")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/cmdline"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/simulator"
 )
@@ -21,7 +22,14 @@ const SchemaVersion = 1
 
 // Report is the outcome of one run, as written to report.json.
 type Report struct {
-	Version     int              `json:"version"`
+	Version int `json:"version"`
+	// TracerigVersion is the version of the tracerig that ran, as
+	// buildinfo.Version says it; CommandLine the command line of the run,
+	// every secret value masked (cmdline.Mask), empty for a run started
+	// through the Go API.
+	TracerigVersion string   `json:"tracerig_version,omitempty"`
+	CommandLine     []string `json:"command_line,omitempty"`
+	// Scenario names the scenario that ran, File its file.
 	Scenario    string           `json:"scenario"`
 	File        string           `json:"file"`
 	Topology    string           `json:"topology"`
@@ -122,6 +130,7 @@ func New(ev *Evidence) *Report {
 		Evidence:      ev,
 		waiting:       exportWaiting(ev.Input.Ended),
 	}
+	r.TracerigVersion, r.CommandLine = ev.TracerigVersion, cmdline.Mask(ev.CommandLine)
 	if s := ev.TimeScale; s > 0 && s < 1 {
 		r.TimeScale = s
 	}

@@ -70,7 +70,7 @@ func (r *Report) textLoad(ew *errWriter) {
 			req = fmt.Sprintf("%.1f/s", l.RequestedRate)
 		}
 		ew.printf("load %s: %d requests, %s requested, %.1f/s achieved, %.2f%% ok, p50 %s p99 %s\n",
-			l.Target, l.Requests, req, l.AchievedRate, 100*l.Success, durfmt.Round(l.LatencyP50), durfmt.Round(l.LatencyP99))
+			l.Target, l.Requests, req, l.AchievedRate, 100*l.Success, durfmt.Human(l.LatencyP50), durfmt.Human(l.LatencyP99))
 	}
 	ew.printf("ledger: %d traces started, %d sampled; %d spans ended, %d exported, %d export failures; %d hops\n",
 		r.TracesStarted, r.TracesSampled, r.Ledger.SpansEnded, r.Ledger.SpansExported, r.Ledger.ExportFailed, r.Ledger.Hops)
@@ -110,9 +110,9 @@ func (r *Report) textBackend(ew *errWriter) {
 	}
 	if r.Backend.ReadBack {
 		if r.Settled {
-			ew.printf(" (settled in %s)", durfmt.Round(r.SettleTime))
+			ew.printf(" (settled in %s)", durfmt.Human(r.SettleTime))
 		} else {
-			ew.printf(" (not settled after %s)", durfmt.Round(r.SettleTime))
+			ew.printf(" (not settled after %s)", durfmt.Human(r.SettleTime))
 		}
 	}
 	ew.printf("\n")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/fixtures/embedded"
+	"github.com/tracerig/tracerig/internal/buildinfo"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/synthetic"
@@ -19,6 +20,9 @@ import (
 type BlastOptions struct {
 	Command  string // blast or bench, as the report names it
 	Scenario string // the scenario as the user named it
+	// CommandLine is the command line that started the run, which the
+	// report records with every secret value masked; nil for none.
+	CommandLine []string
 	// Seed, when not 0, replaces the scenario's seed.
 	Seed uint64
 	// RunID is the run's ID, which every resource carries; zero: a random
@@ -113,6 +117,7 @@ func blastReport(ctx context.Context, g *synthetic.Generator, opts BlastOptions,
 	}
 	rep := report.NewBlast(report.BlastRun{
 		Command: opts.Command, Scenario: opts.Scenario, Sink: name, Options: run, Seed: g.Seed(), RunID: opts.RunID.String(), Measurement: m,
+		TracerigVersion: buildinfo.Version(), CommandLine: opts.CommandLine,
 		Verdicts: assert.Blast(BlastOutcome(m), run.Rate, held),
 	})
 	rep.Totals.SinkCPU, rep.Totals.SinkPeakRSS = sinkCPU, sinkRSS

@@ -10,37 +10,39 @@ import (
 	"github.com/tracerig/tracerig/topology"
 )
 
-// progress draws one self-overwriting line while load runs and while the
-// backend settles, at most every 200ms: a bar over the load's duration (or
-// request count), requests sent and the current rate; then the spans the
-// backend holds out of those exported.
+// progress shows how a run goes while load runs and while the backend
+// settles: the share done of the load's duration (or request count),
+// requests sent and the current rate; then the spans the backend holds out
+// of those exported. On a terminal it redraws one line with a bar, at most
+// every 200ms; plain, for logs, it prints a complete line at most every 5s.
 type progress struct {
 	w        io.Writer
-	total    time.Duration // longest load duration; 0 when loads count requests
-	requests int           // total requests when every load counts them
+	plain    bool
+	every    time.Duration    // the least time between two lines
+	now      func() time.Time // time.Now
+	total    time.Duration    // longest load duration; 0 when loads count requests
+	requests int              // total requests when every load counts them
 	start    time.Time
 	mu       sync.Mutex
 	last     time.Time
-	printed  bool
+	printed  bool // a redrawn line is open
 	full     bool // the settling bar reached 100%
-	plain    bool // a line every plainEvery, no \r
 }
 
-// plainEvery is how often a plain progress line is printed.
-const plainEvery = 5 * time.Second
+// How often progress redraws its line, and how often it prints a plain
+// one.
+const (
+	redrawEvery = 200 * time.Millisecond
+	plainEvery  = 5 * time.Second
+	barWidth    = 24
+)
 
-// every is the least time between two lines.
-func (p *progress) every() time.Duration {
-	if p.plain {
-		return plainEvery
+func newProgress(w io.Writer, plain bool, loads []topology.Load) *progress {
+	p := &progress{w: w, plain: plain, every: redrawEvery, now: time.Now}
+	if plain {
+		p.every = plainEvery
 	}
-	return 200 * time.Millisecond
-}
-
-const barWidth = 24
-
-func newProgress(w io.Writer, loads []topology.Load) *progress {
-	p := &progress{w: w, start: time.Now()}
+	p.start = p.now()
 	for _, l := range loads {
 		p.total = max(p.total, l.Duration)
 		p.requests += l.Requests
@@ -52,8 +54,8 @@ func newProgress(w io.Writer, loads []topology.Load) *progress {
 func (p *progress) update(sent uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
-	if now.Sub(p.last) < p.every() {
+	now := p.now()
+	if now.Sub(p.last) < p.every {
 		return
 	}
 	p.last = now
@@ -65,16 +67,20 @@ func (p *progress) update(sent uint64) {
 	case p.requests > 0:
 		done = float64(sent) / float64(p.requests)
 	}
-	p.draw(fmt.Sprintf("load     %s %d requests, %.0f/s, %s", bar(done), sent, float64(sent)/elapsed.Seconds(), elapsed.Truncate(time.Second)))
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(sent) / elapsed.Seconds()
+	}
+	p.show("load    ", done, fmt.Sprintf("%d requests, %.0f/s, %s", sent, rate, elapsed.Truncate(time.Second)))
 }
 
 // settling shows the backend catching up with what was exported.
 func (p *progress) settling(have, want int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
+	now := p.now()
 	full := have >= want
-	if now.Sub(p.last) < p.every() && (!full || p.full) {
+	if now.Sub(p.last) < p.every && (!full || p.full) {
 		return
 	}
 	p.last, p.full = now, full
@@ -82,15 +88,21 @@ func (p *progress) settling(have, want int64) {
 	if want > 0 {
 		done = float64(have) / float64(want)
 	}
-	p.draw(fmt.Sprintf("settling %s %d of %d exported spans in the backend", bar(done), have, want))
+	p.show("settling", done, fmt.Sprintf("%d of %d exported spans in the backend", have, want))
 }
 
-func (p *progress) draw(line string) {
+// show writes a stage's progress: done (0..1, negative when unknown) and
+// its figures.
+func (p *progress) show(stage string, done float64, figures string) {
 	if p.plain {
-		fmt.Fprintln(p.w, line)
+		stage = strings.TrimSpace(stage)
+		if done >= 0 {
+			stage += fmt.Sprintf(" %.0f%%", min(done, 1)*100)
+		}
+		fmt.Fprintf(p.w, "%s: %s\n", stage, figures)
 		return
 	}
-	fmt.Fprintf(p.w, "\r%-90s", line)
+	fmt.Fprintf(p.w, "\r%-90s", stage+" "+bar(done)+" "+figures)
 	p.printed = true
 }
 

@@ -16,6 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/buildinfo"
 	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
@@ -62,6 +63,9 @@ type Options struct {
 	// ProgressPlain prints a plain progress line every few seconds instead
 	// of redrawing one line with \r: for logs.
 	ProgressPlain bool
+	// CommandLine is the command line that started the run, which the
+	// report records with every secret value masked; nil for none.
+	CommandLine []string
 	// Control, when set, serves the live fault API on this address for
 	// the length of the load.
 	Control string
@@ -141,7 +145,8 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		}
 		opts.RunID = id
 	}
-	ev := &report.Evidence{Scenario: sc, Seed: seed, RunID: opts.RunID.String(), TimeScale: opts.TimeScale, Loads: loads, Interrupted: ctx.Err() != nil}
+	ev := &report.Evidence{Scenario: sc, Seed: seed, RunID: opts.RunID.String(), TimeScale: opts.TimeScale, Loads: loads, Interrupted: ctx.Err() != nil,
+		TracerigVersion: buildinfo.Version(), CommandLine: opts.CommandLine}
 
 	var (
 		rt   *simulator.Runtime
@@ -235,8 +240,7 @@ func settle(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime, s
 	}
 	var show func(have, want int64)
 	if opts.Progress != nil {
-		p := newProgress(opts.Progress, nil)
-		p.plain = opts.ProgressPlain
+		p := newProgress(opts.Progress, opts.ProgressPlain, nil)
 		defer p.done()
 		show = p.settling
 	}
@@ -387,8 +391,7 @@ func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, op
 	}
 	lopts := []simulator.LoadOption{simulator.WithResults(out)}
 	if opts.Progress != nil {
-		p := newProgress(opts.Progress, loads)
-		p.plain = opts.ProgressPlain
+		p := newProgress(opts.Progress, opts.ProgressPlain, loads)
 		defer p.done()
 		lopts = append(lopts, simulator.WithProgress(p.update))
 	}

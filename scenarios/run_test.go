@@ -12,10 +12,20 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/buildinfo"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/topology"
 )
+
+func readFileT(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 func load(t *testing.T, path string) *topology.Scenario {
 	t.Helper()
@@ -187,12 +197,21 @@ func TestBrokenProxyFailsOnOneEdge(t *testing.T) {
 	}
 }
 
+// TestQuickstartWritesReport runs quickstart as a command line in a log
+// would: its report.json and junit.xml record the tracerig version and the
+// command line without its secret, and its progress is plain lines.
 func TestQuickstartWritesReport(t *testing.T) {
 	out := t.TempDir()
 	d := time.Second
-	rep, err := Run(t.Context(), load(t, "quickstart.yaml"), Options{Duration: &d, OutDir: out})
+	var progress strings.Builder
+	args := []string{"tracerig", "run", "quickstart", "--duration", "1s", "--api-key", "quickstart-secret"}
+	rep, err := Run(t.Context(), load(t, "quickstart.yaml"), Options{Duration: &d, OutDir: out,
+		Progress: &progress, ProgressPlain: true, CommandLine: args})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p := progress.String(); strings.Contains(p, "\r") || !strings.HasPrefix(p, "load") || !strings.HasSuffix(p, "\n") {
+		t.Errorf("plain progress: %q", p)
 	}
 	if !rep.Passed {
 		t.Fatalf("quickstart failed: %+v", rep.Verdicts)
@@ -207,6 +226,22 @@ func TestQuickstartWritesReport(t *testing.T) {
 	}
 	if got.Version != report.SchemaVersion || !got.Passed || len(got.Verdicts) != 3 || got.Verdicts[2].Check != "load" || got.Ledger.SpansEnded == 0 {
 		t.Errorf("report.json: %s", b)
+	}
+	masked := []string{"tracerig", "run", "quickstart", "--duration", "1s", "--api-key", "***"}
+	if got.TracerigVersion != buildinfo.Version() || !slices.Equal(got.CommandLine, masked) {
+		t.Errorf("report.json records tracerig %q, command line %q; want %q, %q", got.TracerigVersion, got.CommandLine, buildinfo.Version(), masked)
+	}
+	junit := string(readFileT(t, filepath.Join(out, "junit.xml")))
+	for _, want := range []string{`<property name="tracerig_version" value="` + buildinfo.Version() + `">`,
+		`<property name="command_line" value="tracerig run quickstart --duration 1s --api-key &#39;***&#39;">`} {
+		if !strings.Contains(junit, want) {
+			t.Errorf("junit.xml lacks %s", want)
+		}
+	}
+	for _, f := range []string{"report.json", "junit.xml", "report.html"} {
+		if strings.Contains(string(readFileT(t, filepath.Join(out, f))), "quickstart-secret") {
+			t.Errorf("%s holds the command line's secret", f)
+		}
 	}
 	if fi, err := os.Stat(filepath.Join(out, "results.bin")); err != nil || fi.Size() == 0 {
 		t.Errorf("vegeta results missing: %v", err)

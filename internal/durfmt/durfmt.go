@@ -28,3 +28,18 @@ func Latency(d time.Duration) time.Duration {
 	}
 	return d.Round(time.Microsecond)
 }
+
+// Human rounds d to three significant digits, as people read a duration:
+// 99.835988ms is 99.8ms, 1.234567s is 1.23s, 204.25173ms is 204ms. A
+// duration below a microsecond is kept as it is.
+func Human(d time.Duration) time.Duration {
+	abs := d
+	if abs < 0 {
+		abs = -abs
+	}
+	unit := time.Duration(1)
+	for abs >= 1000*unit && unit < time.Duration(1e17) {
+		unit *= 10
+	}
+	return d.Round(unit)
+}
