@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -108,11 +109,15 @@ func newError(pos Pos, path, format string, args ...any) *Error {
 // MarshalJSON writes the problem for machines: {"file", "line", "column",
 // "path", "message"}, leaving out what is unknown.
 func (e *Error) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
 		File    string `json:"file,omitempty"`
 		Line    int    `json:"line,omitempty"`
 		Column  int    `json:"column,omitempty"`
 		Path    string `json:"path,omitempty"`
 		Message string `json:"message"`
 	}{e.Pos.File, e.Pos.Line, e.Pos.Col, e.Path, e.Msg})
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
 }

@@ -126,6 +126,8 @@ func benchBlast(ctx context.Context, scenario string, f *blastFlags, x blastExpo
 	if err != nil {
 		return err
 	}
-	rep.WriteText(stdout)
+	if err := f.writeSummary(stdout, rep); err != nil {
+		return err
+	}
 	return finishBlast(ctx, f, rep)
 }

@@ -37,6 +37,7 @@ type blastFlags struct {
 	out        *string
 	cpuprofile *string
 	quiet      *bool
+	output     *string
 }
 
 // addBlastFlags defines blast's flags on fs, --duration defaulting to
@@ -58,6 +59,7 @@ func addBlastFlags(fs *pflag.FlagSet, duration time.Duration) *blastFlags {
 		cpuprofile: fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`"),
 		quiet:      fs.BoolP("quiet", "q", false, "no progress line on stderr"),
 	}
+	f.output = fs.StringP("output", "o", outputText, "`FORMAT` of the summary on stdout: text or json (json: blast.json's content)")
 	fs.Var(f.rate, "rate", "target `SPANS/s`, e.g. 50000/s, 3000/100ms or a bare 50000 (spans per second, not requests); 0 = flat out")
 	return f
 }
@@ -112,13 +114,18 @@ func blastCmd(ctx context.Context, f *blastFlags, scenario string, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	rep.WriteText(stdout)
+	if err := f.writeSummary(stdout, rep); err != nil {
+		return err
+	}
 	return finishBlast(ctx, f, rep)
 }
 
 // check refuses flags out of range, an unknown protocol, and an HTTP
 // endpoint that is not one.
 func (f *blastFlags) check(x blastExport) error {
+	if err := checkOutputFormat(*f.output); err != nil {
+		return err
+	}
 	switch {
 	case *f.duration <= 0:
 		return usageError("--duration must be positive")
@@ -153,6 +160,14 @@ func (f *blastFlags) options(x blastExport) synthetic.RunOptions {
 	}
 }
 
+// writeSummary writes the run's summary as --output asks.
+func (f *blastFlags) writeSummary(w io.Writer, rep *report.Blast) error {
+	if *f.output == outputJSON {
+		return writeJSON(w, rep)
+	}
+	return rep.WriteText(w)
+}
+
 // runBlast loads the scenario arg and runs it as blast or bench
 // (command) with the flags' seed and profile, sending as run says, to
 // sink when not nil.
@@ -168,7 +183,7 @@ func runBlast(ctx context.Context, command, arg string, f *blastFlags, run synth
 		}
 	}
 	rep, err := scenarios.Blast(ctx, sc, scenarios.BlastOptions{
-		Command: command, Scenario: arg, Seed: *f.seed, RunID: runID, Run: run, Sink: sink,
+		Command: command, Scenario: arg, Seed: *f.seed, RunID: runID, Run: run, Sink: sink, CommandLine: commandLine(ctx),
 		Profile: func() (func(), error) { return startCPUProfile(*f.cpuprofile) },
 	})
 	var ee *exitError

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"golang.org/x/tools/txtar"
 )
 
@@ -16,7 +18,7 @@ import (
 // testdata/help/<command>.golden.
 var helpCommands = [][]string{
 	{}, {"run"}, {"list"}, {"validate"}, {"graph"}, {"backend"}, {"blast"}, {"bench"},
-	{"conformance"}, {"clean"}, {"serve"}, {"relay"},
+	{"conformance"}, {"clean"}, {"init"}, {"show"}, {"schema"}, {"version"}, {"serve"}, {"relay"},
 	{"fault"}, {"fault", "add"}, {"fault", "list"}, {"fault", "clear"},
 }
 
@@ -138,4 +140,24 @@ func withoutEnv(env []string, name string) []string {
 		}
 	}
 	return out
+}
+
+// TestEveryCommandPinned: every command has its help pinned, so a new one
+// cannot go without examples.
+func TestEveryCommandPinned(t *testing.T) {
+	pinned := map[string]bool{}
+	for _, p := range helpCommands {
+		pinned[strings.Join(p, " ")] = true
+	}
+	var walk func(prefix string, cmds []*cobra.Command)
+	walk = func(prefix string, cmds []*cobra.Command) {
+		for _, c := range cmds {
+			name := strings.TrimSpace(prefix + " " + c.Name())
+			if !pinned[name] {
+				t.Errorf("the help of %q is not pinned in helpCommands", name)
+			}
+			walk(name, c.Commands())
+		}
+	}
+	walk("", commands())
 }

@@ -18,27 +18,44 @@ import (
 
 // newListCmd returns the list command.
 func newListCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the scenario library (NAME: built into tracerig)",
 		Long: `List the scenario library built into tracerig, one scenario a line: its NAME,
 which run, blast, bench, validate and graph take in place of a file, and
 what it shows.`,
 		Example: `  tracerig list
+  tracerig list --output json
   tracerig run quickstart`,
 		Args: args(0, 0, ""),
-		RunE: action(func(_ context.Context, cmd *cobra.Command, _ []string) error {
-			return listCmd(cmd.OutOrStdout())
-		}),
 	}
+	output := addOutputFlag(cmd, "the library")
+	cmd.RunE = action(func(_ context.Context, cmd *cobra.Command, _ []string) error {
+		if err := checkOutputFormat(*output); err != nil {
+			return err
+		}
+		return listCmd(cmd.OutOrStdout(), *output)
+	})
+	return cmd
 }
 
 // listCmd prints the scenario library built into the binary, one scenario a
 // line: its name (what `tracerig run NAME` takes) and its summary.
-func listCmd(stdout io.Writer) error {
+func listCmd(stdout io.Writer, output string) error {
 	lib, err := scenarios.Library()
 	if err != nil {
 		return fmt.Errorf("read the scenario library: %w", err)
+	}
+	if output == outputJSON {
+		type entry struct {
+			Name    string `json:"name"`
+			Summary string `json:"summary"`
+		}
+		out := make([]entry, len(lib))
+		for i, e := range lib {
+			out[i] = entry{e.Name, e.Summary}
+		}
+		return writeJSON(stdout, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for _, e := range lib {

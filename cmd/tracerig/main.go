@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"go.opentelemetry.io/otel"
-
+	"github.com/tracerig/tracerig/internal/logging"
 	"github.com/tracerig/tracerig/simulator/containers"
 )
 
@@ -56,10 +56,12 @@ func commandLineError(format string, args ...any) error {
 }
 
 func main() {
-	// The SDK reports failed exports through OpenTelemetry's global error
-	// handler; tracerig counts every one of them in the ledger and the
-	// report, so the log lines would only repeat it.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	// The OpenTelemetry SDK's and gRPC's errors go to the log at warn, at
+	// the level --log-level sets (the ledger and the report count every
+	// failed export as well).
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &logLevel}))
+	slog.SetDefault(logger)
+	logging.Install(logger)
 	// A container run needs testcontainers' Ryuk off, which testcontainers
 	// reads from the process environment only.
 	if os.Getenv(containers.RyukEnv) == "" {
@@ -82,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(append([]string{}, args...))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	cmd, err := root.ExecuteContextC(ctx)
+	cmd, err := root.ExecuteContextC(withCommandLine(ctx, args))
 	if err == nil {
 		return exitOK
 	}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tracerig/tracerig/internal/buildinfo"
+	"github.com/tracerig/tracerig/internal/logging"
 	"github.com/tracerig/tracerig/scenarios"
 )
 
@@ -48,11 +51,28 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors:              true,
 		SuggestionsMinimumDistance: 2,
 	}
+	root.Version = buildinfo.String()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().BoolP("version", "v", false, "print tracerig's version and VCS revision")
+	level := root.PersistentFlags().String("log-level", "info", "what tracerig logs to stderr: `LEVEL` debug, info, warn or error; the OpenTelemetry SDK's and gRPC's errors are logged at warn")
+	root.RegisterFlagCompletionFunc("log-level", fixedValues(logging.Levels...))
 	root.SetFlagErrorFunc(flagError)
-	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { noteDeprecated(cmd) }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		noteDeprecated(cmd)
+		l, err := logging.ParseLevel(*level)
+		if err != nil {
+			return usageError("--log-level: %v", err)
+		}
+		logLevel.Set(l)
+		return nil
+	}
 	root.AddCommand(commands()...)
 	return root
 }
+
+// logLevel is the level of the log main installs (see logging.Install):
+// --log-level sets it.
+var logLevel slog.LevelVar
 
 // commands returns tracerig's subcommands; help lists them sorted.
 func commands() []*cobra.Command {
@@ -67,6 +87,10 @@ func commands() []*cobra.Command {
 		newBenchCmd(),
 		newConformanceCmd(),
 		newCleanCmd(),
+		newInitCmd(),
+		newShowCmd(),
+		newSchemaCmd(),
+		newVersionCmd(),
 		newServeCmd(),
 		newRelayCmd(),
 	}

@@ -26,6 +26,7 @@ type runFlags struct {
 	seed                                        *uint64
 	duration                                    *time.Duration
 	quiet                                       *bool
+	output                                      *string
 	allowRemote                                 bool
 	tscale                                      *float64
 	fs                                          *pflag.FlagSet
@@ -71,6 +72,7 @@ func newRunCmd() *cobra.Command {
 	f.rate = fs.String("rate", "", "`REQUESTS/s` for every load entry, e.g. 200/s or 50/100ms; 0 = as fast as the workers go (default: the scenario's)")
 	f.otlp = fs.String("otlp-endpoint", "", "export to `ENDPOINT` instead of the scenario's backend: HOST:PORT, or an http:// or https:// URL, with the other settings of the OTEL_EXPORTER_OTLP_* variables")
 	f.quiet = fs.BoolP("quiet", "q", false, "no progress line")
+	f.output = addOutputFlag(cmd, "the report (json: report.json's content)")
 	f.cpuprof = fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (pprof)")
 	f.tscale = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows, expectation times such as spans.during) at this fraction of its length, in (0, 1]")
 	f.control = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --allow-remote")
@@ -83,6 +85,9 @@ func newRunCmd() *cobra.Command {
 
 // runCmd runs one scenario end to end and prints its report.
 func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writer) error {
+	if err := checkOutputFormat(*f.output); err != nil {
+		return err
+	}
 	controlAddr, err := f.controlAddr()
 	if err != nil {
 		return err
@@ -95,13 +100,14 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "note: "+note)
 	}
 	opts := f.wire(sc, controlAddr, stderr)
+	opts.CommandLine = commandLine(ctx)
 	if err := f.overrides(&opts); err != nil {
 		return err
 	}
 	if opts.ResourceAttributes, err = otlpconf.ParseResourceAttributes(os.Getenv("OTEL_RESOURCE_ATTRIBUTES")); err != nil {
 		return usageError("OTEL_RESOURCE_ATTRIBUTES: %v", err)
 	}
-	return runScenario(ctx, sc, opts, *f.cpuprof, stdout, stderr)
+	return runScenario(ctx, sc, opts, *f.cpuprof, *f.output, stdout, stderr)
 }
 
 // controlAddr checks --control and --allow-remote and returns the address
@@ -189,7 +195,7 @@ func (f *runFlags) overrides(opts *scenarios.Options) error {
 
 // runScenario runs sc with opts under the CPU profile, prints its report
 // and turns its outcome into the exit code.
-func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Options, cpuprof string, stdout, stderr io.Writer) error {
+func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Options, cpuprof, output string, stdout, stderr io.Writer) error {
 	restoreGC, _ := tuneGC()
 	defer restoreGC()
 	stopProfile, err := startCPUProfile(cpuprof)
@@ -211,7 +217,11 @@ func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Opti
 		// Not a failure of the run itself: a bad file or setting.
 		return &exitError{code: exitUsage, err: err}
 	}
-	if err := rep.WriteText(stdout); err != nil {
+	write := rep.WriteText
+	if output == outputJSON {
+		write = func(w io.Writer) error { return writeJSON(w, rep) }
+	}
+	if err := write(stdout); err != nil {
 		return err
 	}
 	if opts.OutDir != "" {

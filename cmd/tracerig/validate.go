@@ -16,38 +16,73 @@ import (
 
 // newValidateCmd returns the validate command.
 func newValidateCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate FILE|NAME...",
+	cmd := &cobra.Command{
+		Use:   "validate FILE|NAME|-...",
 		Short: "Report every problem in topology and scenario files",
 		Long: `Check topology and scenario files and report every problem in one pass, one a
 line on stdout as file:line:col: field.path: message. A NAME checks a scenario
-of the library ('tracerig list').
+of the library ('tracerig list'); - reads a file from standard input (a
+scenario's topology file is then found from the current folder).
+
+With --output json, stdout is one JSON array with an entry per file: its name,
+whether it is valid, and its problems, each with file, line, column, path and
+message.
 
 Exits 0 when every file is valid, 2 when a problem was found.`,
 		Example: `  tracerig validate scenario.yaml
   tracerig validate topologies/*.yaml scenarios/*.yaml
-  tracerig validate quickstart`,
+  tracerig validate quickstart
+  cat scenario.yaml | tracerig validate -
+  tracerig validate --output json scenario.yaml | jq '.[].problems[]'`,
 		Args:              args(1, -1, "file"),
 		ValidArgsFunction: scenarioNames(-1),
-		RunE: action(func(_ context.Context, cmd *cobra.Command, args []string) error {
-			return validateCmd(args, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		}),
 	}
+	output := addOutputFlag(cmd, "the problems")
+	cmd.RunE = action(func(_ context.Context, cmd *cobra.Command, args []string) error {
+		if err := checkOutputFormat(*output); err != nil {
+			return err
+		}
+		return validateCmd(args, *output, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+	})
+	return cmd
 }
 
-// validateCmd checks topology and scenario files and reports every problem
-// in one pass, one per line as file:line:col: field.path: message.
-func validateCmd(paths []string, stdout, stderr io.Writer) error {
+// validated is what validate found in one file, as --output json gives it.
+type validated struct {
+	File     string `json:"file"`
+	Valid    bool   `json:"valid"`
+	Problems []any  `json:"problems"`
+}
+
+// validateCmd checks topology and scenario files (stdin for "-") and
+// reports every problem in one pass: one per line as
+// file:line:col: field.path: message, or as JSON.
+func validateCmd(paths []string, output string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var problems int
+	results := make([]validated, 0, len(paths))
 	for _, path := range paths {
-		if err := loadAny(path); err != nil {
-			for _, line := range errorLines(err) {
-				fmt.Fprintln(stdout, line)
-				problems++
-			}
+		err := loadAny(path, stdin)
+		res := validated{File: path, Valid: err == nil, Problems: problemsOf(err)}
+		if path == "-" {
+			res.File = stdinName
+		}
+		results = append(results, res)
+		problems += len(res.Problems)
+		if output == outputJSON {
 			continue
 		}
-		fmt.Fprintf(stderr, "%s: ok\n", path)
+		if err == nil {
+			fmt.Fprintf(stderr, "%s: ok\n", res.File)
+			continue
+		}
+		for _, line := range errorLines(err) {
+			fmt.Fprintln(stdout, line)
+		}
+	}
+	if output == outputJSON {
+		if err := writeJSON(stdout, results); err != nil {
+			return err
+		}
 	}
 	if problems > 0 {
 		return &exitError{code: exitUsage, err: fmt.Errorf("%d problem(s) found", problems)}
@@ -55,9 +90,43 @@ func validateCmd(paths []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// problemsOf returns the problems in err for JSON: each *topology.Error as
+// itself, anything else as its message; an empty list for nil.
+func problemsOf(err error) []any {
+	out := []any{}
+	if err == nil {
+		return out
+	}
+	if errs := topology.ErrorList(err); len(errs) > 0 {
+		for _, e := range errs {
+			out = append(out, e)
+		}
+		return out
+	}
+	for _, line := range errorLines(err) {
+		out = append(out, map[string]string{"message": line})
+	}
+	return out
+}
+
+// stdinName is the file name of standard input in validate's problems.
+const stdinName = "<stdin>"
+
 // loadAny loads path as a scenario when it names a topology or load, else as
 // a topology; a library scenario's name loads that scenario.
-func loadAny(path string) error {
+func loadAny(path string, stdin io.Reader) error {
+	if path == "-" {
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return &topology.Error{Pos: topology.Pos{File: stdinName}, Msg: "cannot read: " + err.Error(), Err: err}
+		}
+		if isScenario(data) {
+			_, err = topology.ParseScenario(stdinName, data, os.ReadFile)
+		} else {
+			_, err = topology.ParseTopology(stdinName, data)
+		}
+		return err
+	}
 	if isLibraryName(path) {
 		_, err := openLibrary(path)
 		return err

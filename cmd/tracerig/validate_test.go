@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -103,4 +104,54 @@ func TestValidateErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestValidateStdin: validate - reads a file from standard input.
+func TestValidateStdin(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		code     int
+		want     string // on stdout
+	}{
+		{"valid", "name: t\nservices:\n  a:\n    routes:\n      GET /x: {}\n", exitOK, ""},
+		{"invalid", "name: t\nservices:\n  a:\n    protocol: soap\n", exitUsage, "<stdin>:4:15: services.a.protocol: unknown protocol"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			root := newRootCmd()
+			root.SetArgs([]string{"validate", "-"})
+			root.SetIn(strings.NewReader(tt.in))
+			root.SetOut(&stdout)
+			root.SetErr(&stderr)
+			err := root.Execute()
+			code := exitOK
+			var ee *exitError
+			if errors.As(err, &ee) {
+				code = ee.code
+			}
+			if code != tt.code || !strings.Contains(stdout.String(), tt.want) {
+				t.Fatalf("exit %d (%v), stdout %q; want exit %d and %q", code, err, stdout.String(), tt.code, tt.want)
+			}
+		})
+	}
+}
+
+// TestInit: init writes a library scenario and its topology files that
+// validate, and refuses to overwrite them without --force.
+func TestInit(t *testing.T) {
+	dir := t.TempDir()
+	r := runCLI(t, "init", "shop", dir)
+	r.wantCode(t, exitOK)
+	for _, f := range []string{"shop.yaml", filepath.Join("topologies", "shop.yaml")} {
+		if !strings.Contains(r.stdout, filepath.Join(dir, f)) {
+			t.Errorf("init did not list %s:\n%s", f, r.stdout)
+		}
+	}
+	runCLI(t, "validate", filepath.Join(dir, "shop.yaml")).wantCode(t, exitOK)
+	r = runCLI(t, "init", "shop", dir)
+	r.wantCode(t, exitUsage)
+	if !strings.Contains(r.stderr, "--force") {
+		t.Errorf("a second init does not say how to overwrite:\n%s", r.stderr)
+	}
+	runCLI(t, "init", "--force", "shop", dir).wantCode(t, exitOK)
 }
