@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tracerig/tracerig/internal/similar"
 )
 
 // decoder walks a yaml.Node tree by hand, so that every error carries the
@@ -348,7 +350,7 @@ func suggest(name string, known []string) string {
 func closest(name string, known []string) string {
 	best, bestDist := "", 3
 	for _, k := range known {
-		if dist := editDistance(name, k); dist < bestDist {
+		if dist := similar.Distance(name, k); dist < bestDist {
 			best, bestDist = k, dist
 		}
 	}
@@ -368,24 +370,4 @@ func orList[S ~string](names []S) string {
 		s[i] = string(n)
 	}
 	return strings.Join(s, ", ") + " or " + string(names[len(names)-1])
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

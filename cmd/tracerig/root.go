@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracerig/tracerig/internal/buildinfo"
 	"github.com/tracerig/tracerig/internal/logging"
+	"github.com/tracerig/tracerig/internal/similar"
 	"github.com/tracerig/tracerig/scenarios"
 )
 
@@ -169,32 +170,11 @@ func similarFlags(fs *pflag.FlagSet, name string) []string {
 		if f.Hidden || f.Deprecated != "" || len(f.Annotations[deprecatedKey]) > 0 {
 			return
 		}
-		if editDistance(f.Name, name) <= 2 || strings.HasPrefix(f.Name, name) {
+		if similar.Distance(f.Name, name) <= 2 || strings.HasPrefix(f.Name, name) {
 			out = append(out, f.Name)
 		}
 	})
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // args returns a cobra argument check that wants between lo and hi
