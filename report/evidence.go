@@ -23,6 +23,8 @@ type Evidence struct {
 	CommandLine     []string
 	// Seed is the seed every decision of the run derived from.
 	Seed uint64
+	// Memory is tracerig's resident memory sampled over the run.
+	Memory []MemSample
 	// RunID is the run's ID (16 hex digits), which every simulated
 	// service's resource carried as tracerig.run.id; "" when none.
 	RunID string

@@ -30,7 +30,11 @@ func (r *Report) timeSeries() []*figure {
 	if len(ev.Retries) > 0 {
 		figs = append(figs, r.exportRetries(ax))
 	}
-	return append(figs, c.lossFigure(ax, ev.Input.ReadBack, len(ev.Input.Ended)))
+	figs = append(figs, c.lossFigure(ax, ev.Input.ReadBack, len(ev.Input.Ended)))
+	if f := r.memoryFigure(ax); f != nil {
+		figs = append(figs, f)
+	}
+	return figs
 }
 
 // timeFrame frames the run's time: from the start of load (or the first

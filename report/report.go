@@ -56,6 +56,9 @@ type Report struct {
 	// Jaeger evicting traces from a store smaller than the run.
 	BackendNotes []string `json:"backend_notes,omitempty"`
 	// Faults lists every window in which a fault was active.
+	// Memory is tracerig's resident memory over the run; nil when it was
+	// not sampled.
+	Memory   *MemoryReport    `json:"memory,omitempty"`
 	Faults   []record.Fault   `json:"faults"`
 	Verdicts []assert.Verdict `json:"verdicts"`
 	Passed   bool             `json:"passed"`
@@ -136,6 +139,7 @@ func New(ev *Evidence) *Report {
 	}
 	r.Export = exportReport(r.waiting, ev.QueueCapacity)
 	r.Export.Failures = exportFailures(ev.ExportFailures)
+	r.Memory = memoryReport(ev.Memory)
 	if ev.Input.ReadBack {
 		r.BackendSpans = len(ev.Input.Backend)
 	}

@@ -174,8 +174,10 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	mem := startMemory()
 	loadErr, err := playLoad(ctx, sc, rt, snk, faults, opts, ev)
 	if err != nil {
+		mem.stop(time.Now())
 		stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -191,6 +193,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		ev.Errors = append(ev.Errors, err.Error())
 	}
 	rep := judge(ev, expects)
+	rep.SetMemory(mem.stop(ev.StartedAt))
 	if opts.OutDir != "" {
 		if err := rep.WriteFiles(opts.OutDir); err != nil {
 			return rep, &RuntimeError{err}

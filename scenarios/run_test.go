@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -226,6 +227,12 @@ func TestQuickstartWritesReport(t *testing.T) {
 	}
 	if got.Version != report.SchemaVersion || !got.Passed || len(got.Verdicts) != 3 || got.Verdicts[2].Check != "load" || got.Ledger.SpansEnded == 0 {
 		t.Errorf("report.json: %s", b)
+	}
+	if runtime.GOOS == "linux" {
+		// The run lasts over a second: its first and last samples at least.
+		if m := got.Memory; m == nil || len(m.Samples) < 2 || m.PeakRSS <= 0 || m.Samples[len(m.Samples)-1].At < d {
+			t.Errorf("report.json memory: %+v", got.Memory)
+		}
 	}
 	masked := []string{"tracerig", "run", "quickstart", "--duration", "1s", "--api-key", "***"}
 	if got.TracerigVersion != buildinfo.Version() || !slices.Equal(got.CommandLine, masked) {
