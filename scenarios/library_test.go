@@ -3,6 +3,7 @@ package scenarios
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracerig/tracerig/assert"
 )
@@ -22,7 +23,13 @@ func TestLibraryRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := Run(t.Context(), sc, Options{TimeScale: libraryScale, OutDir: t.TempDir()})
+			opts := Options{TimeScale: libraryScale, OutDir: t.TempDir()}
+			if e.Name == "soak" {
+				// An hour at any scale is too long here: a few seconds of it.
+				d := 5 * time.Second
+				opts = Options{Duration: &d, OutDir: t.TempDir()}
+			}
+			rep, err := Run(t.Context(), sc, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +65,7 @@ func TestLibraryListsEveryStory(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"quickstart", "shop", "broken-proxy", "payment-brownout", "retry-storm",
-		"header-stripping-proxy", "propagator-migration", "skewed-clock", "exporter-outage", "partition", "crash-restart"} {
+		"header-stripping-proxy", "propagator-migration", "skewed-clock", "exporter-outage", "partition", "crash-restart", "soak"} {
 		if !names[want] {
 			t.Errorf("library lacks %s", want)
 		}
