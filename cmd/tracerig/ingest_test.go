@@ -132,7 +132,7 @@ func TestBlastIngest(t *testing.T) {
 		{"unknown CA", "grpc", map[string]string{"OTEL_EXPORTER_OTLP_CERTIFICATE": ""},
 			[]string{"certificate signed by unknown authority", "OTEL_EXPORTER_OTLP_CERTIFICATE"}},
 		{"no client certificate", "grpc", map[string]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": "", "OTEL_EXPORTER_OTLP_CLIENT_KEY": ""},
-			[]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"}},
+			[]string{"certificate required", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in.setEnv(t, tt.protocol, in.token)

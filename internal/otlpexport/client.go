@@ -153,7 +153,7 @@ func (c *Client) openGRPC(cc clientConfig) error {
 		if err != nil {
 			return err
 		}
-		creds = newTLSCredentials(tc)
+		creds = TLSCredentials(tc)
 	}
 	target := c.cfg.Endpoint
 	dialOpts := []grpc.DialOption{

@@ -15,7 +15,7 @@ import (
 // TLS 1.3 handshake in which it asked for a client certificate.
 const confirmTimeout = 500 * time.Millisecond
 
-// newTLSCredentials returns gRPC's TLS credentials for tc that report an
+// TLSCredentials returns gRPC's TLS credentials for tc that report an
 // endpoint refusing the client certificate as a failed handshake.
 //
 // Over TLS 1.3 the server checks the client's certificate after the
@@ -25,7 +25,7 @@ const confirmTimeout = 500 * time.Millisecond
 // for a certificate, these credentials wait for its first bytes (an
 // HTTP/2 server sends its SETTINGS at once) and so read the refusal
 // before gRPC writes.
-func newTLSCredentials(tc *tls.Config) credentials.TransportCredentials {
+func TLSCredentials(tc *tls.Config) credentials.TransportCredentials {
 	return confirmingCredentials{TransportCredentials: credentials.NewTLS(tc), config: tc}
 }
 
@@ -71,7 +71,7 @@ func (c confirmingCredentials) ClientHandshake(ctx context.Context, authority st
 
 // Clone returns a copy of c.
 func (c confirmingCredentials) Clone() credentials.TransportCredentials {
-	return newTLSCredentials(c.config.Clone())
+	return TLSCredentials(c.config.Clone())
 }
 
 // confirm reads the first byte conn receives, within confirmTimeout and

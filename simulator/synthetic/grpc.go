@@ -8,12 +8,12 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/internal/rawcodec"
 )
 
@@ -30,7 +30,7 @@ func newGRPCSender(o RunOptions) (*grpcSender, error) {
 		callOpts: []grpc.CallOption{grpc.ForceCodecV2(rawcodec.Codec{})}}
 	creds := insecure.NewCredentials()
 	if o.TLS != nil {
-		creds = credentials.NewTLS(o.TLS)
+		creds = otlpexport.TLSCredentials(o.TLS)
 	}
 	if o.Gzip {
 		s.callOpts = append(s.callOpts, grpc.UseCompressor(gzip.Name))
