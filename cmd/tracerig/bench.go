@@ -51,6 +51,7 @@ func newBenchCmd() *cobra.Command {
 		Args:              args(0, 1, "scenario"),
 		ValidArgsFunction: scenarioNames(1),
 		RunE: action(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			b.progressTo(cmd.ErrOrStderr())
 			return benchCmd(ctx, b, args, cmd.OutOrStdout())
 		}),
 	}

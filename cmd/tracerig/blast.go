@@ -38,6 +38,14 @@ type blastFlags struct {
 	cpuprofile *string
 	quiet      *bool
 	output     *string
+	progress   io.Writer // where the progress lines go; nil for none
+}
+
+// progressTo sends the progress lines to w, unless --quiet.
+func (f *blastFlags) progressTo(w io.Writer) {
+	if !*f.quiet {
+		f.progress = w
+	}
 }
 
 // addBlastFlags defines blast's flags on fs, --duration defaulting to
@@ -90,6 +98,7 @@ func newBlastCmd() *cobra.Command {
 		Args:              args(1, 1, "scenario"),
 		ValidArgsFunction: scenarioNames(1),
 		RunE: action(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			f.progressTo(cmd.ErrOrStderr())
 			return blastCmd(ctx, f, args[0], cmd.OutOrStdout())
 		}),
 	}
@@ -153,11 +162,15 @@ func (f *blastFlags) check(x blastExport) error {
 // options are the generator's options the flags ask for, sending as x
 // says (x.endpoint "" = tracerig's own sink).
 func (f *blastFlags) options(x blastExport) synthetic.RunOptions {
-	return synthetic.RunOptions{
+	o := synthetic.RunOptions{
 		Protocol: x.protocol, Endpoint: x.endpoint, TLS: x.tls, Headers: x.headers, Gzip: x.gzip,
 		Duration: *f.duration, Rate: float64(*f.rate),
 		Workers: *f.workers, Conns: *f.conns, Batch: *f.batch, Retries: *f.retries,
 	}
+	if f.progress != nil {
+		o.OnSample = blastProgress(f.progress, *f.duration)
+	}
+	return o
 }
 
 // writeSummary writes the run's summary as --output asks.

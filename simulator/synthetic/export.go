@@ -64,6 +64,9 @@ type RunOptions struct {
 	ExportTimeout time.Duration
 	// SampleEvery is the interval of Stats.Samples; default 1s.
 	SampleEvery time.Duration
+	// OnSample, when set, is called with each sample as it is cut, for a
+	// progress line: on the sampling goroutine, so it must not block.
+	OnSample func(Sample)
 }
 
 func (o RunOptions) withDefaults() RunOptions {

@@ -93,13 +93,17 @@ func (s *sampler) cut(now time.Time) {
 	}
 	t := s.snapshot()
 	p := s.prev
-	s.samples = append(s.samples, Sample{
+	smp := Sample{
 		At: now.Sub(s.r.start), Interval: now.Sub(s.last),
 		Built: t.sent - p.sent, Delivered: t.delivered - p.delivered, Failed: t.failed - p.failed,
 		Rejected: t.rejected - p.rejected, Requests: t.requests - p.requests, Retries: t.retries - p.retries,
 		Queued: s.cur.queued(), QueueFull: s.cur.full(), Busy: s.cur.busy(),
 		ExportLatency: meanLatency(t.latency-p.latency, t.attempts-p.attempts),
-	})
+	}
+	s.samples = append(s.samples, smp)
+	if f := s.r.o.OnSample; f != nil {
+		f(smp)
+	}
 	s.last, s.prev, s.cur = now, t, gauges{}
 }
 
