@@ -1,23 +1,12 @@
 package otlpexport
 
-import (
-	"regexp"
-	"strings"
-)
-
-// httpStatusRE finds an HTTP status in an error's text ("http 401 …").
-var httpStatusRE = regexp.MustCompile(`\bhttp (\d{3})\b`)
+import "strings"
 
 // Hint says what to change when an export failed with err, naming the
 // setting both as the standard variable and as the scenario's backend
 // field; "" when there is nothing specific to say.
 func Hint(err error) string {
 	r := Reason(err)
-	if r == "other" || strings.HasPrefix(r, "http") {
-		if m := httpStatusRE.FindStringSubmatch(err.Error()); m != nil {
-			r = "http " + m[1]
-		}
-	}
 	if msg := err.Error(); strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset") {
 		// Under TLS 1.3 a server refusing the client's certificate shows
 		// as a connection closed after the handshake.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,10 +138,9 @@ func (t *httpTransport) post(ctx context.Context, buf mem.Buffer, resp *response
 	if err != nil {
 		return fmt.Errorf("read response: %w", err)
 	}
-	protobuf := r.Header.Get("Content-Type") == contentTypeProtobuf
 	if r.StatusCode >= 200 && r.StatusCode <= 299 {
 		resp.rejectedSpans, resp.errorMessage = 0, ""
-		if !protobuf || len(b) == 0 {
+		if r.Header.Get("Content-Type") != contentTypeProtobuf || len(b) == 0 {
 			return nil
 		}
 		if err := resp.decode(b); err != nil {
@@ -148,7 +148,7 @@ func (t *httpTransport) post(ctx context.Context, buf mem.Buffer, resp *response
 		}
 		return nil
 	}
-	return newHTTPError(r, b, protobuf)
+	return NewHTTPError(r, b)
 }
 
 // responseBuffers recycles the buffers responses are read into.
@@ -215,12 +215,18 @@ func (b *body) Close() error {
 	return nil
 }
 
-// retryAfter is the delay a Retry-After header asks for, in seconds; 0
-// when there is none or it is not a number of seconds.
-func retryAfter(h http.Header) time.Duration {
-	s, err := strconv.Atoi(h.Get("Retry-After"))
-	if err != nil || s < 0 {
+// retryAfter is the delay a Retry-After header value asks for at now, in
+// seconds or as an HTTP date; 0 when it is absent or unreadable.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
 		return 0
 	}
-	return time.Duration(s) * time.Second
+	if s, err := strconv.ParseUint(h, 10, 32); err == nil {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
 }

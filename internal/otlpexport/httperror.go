@@ -40,6 +40,10 @@ func (e *HTTPError) Error() string {
 	return s
 }
 
+// RetryAfter is the delay the response's Retry-After header asked for; 0
+// without one.
+func (e *HTTPError) RetryAfter() time.Duration { return e.retryAfter }
+
 // Retryable reports whether the export may succeed if sent again, as the
 // OTLP specification says: after a 429, 502, 503 or 504.
 func (e *HTTPError) Retryable() bool {
@@ -50,10 +54,13 @@ func (e *HTTPError) Retryable() bool {
 	return false
 }
 
-// newHTTPError returns the error of response r, whose body begins with b.
-func newHTTPError(r *http.Response, b []byte, protobuf bool) *HTTPError {
-	e := &HTTPError{StatusCode: r.StatusCode, retryAfter: retryAfter(r.Header)}
-	if protobuf {
+// NewHTTPError returns the error of an OTLP/HTTP response r other than
+// 2xx, whose body begins with b: its status, the message of the
+// google.rpc.Status a protobuf body holds (else the body's start as text)
+// and the delay its Retry-After header asks for.
+func NewHTTPError(r *http.Response, b []byte) *HTTPError {
+	e := &HTTPError{StatusCode: r.StatusCode, retryAfter: retryAfter(r.Header.Get("Retry-After"), time.Now())}
+	if r.Header.Get("Content-Type") == contentTypeProtobuf {
 		e.Message = statusMessage(b)
 	}
 	if e.Message == "" {

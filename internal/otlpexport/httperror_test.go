@@ -33,7 +33,10 @@ func TestHTTPErrorText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &http.Response{StatusCode: tt.status, Header: http.Header{}}
-			err := newHTTPError(r, tt.body, tt.protobuf)
+			if tt.protobuf {
+				r.Header.Set("Content-Type", contentTypeProtobuf)
+			}
+			err := NewHTTPError(r, tt.body)
 			if got := err.Error(); got != tt.want {
 				t.Errorf("Error() = %q, want %q", got, tt.want)
 			}
@@ -50,7 +53,7 @@ func TestHTTPRetryable(t *testing.T) {
 		if retryAfter != "" {
 			h.Set("Retry-After", retryAfter)
 		}
-		return fmt.Errorf("otlpexport: %w", newHTTPError(&http.Response{StatusCode: status, Header: h}, nil, false))
+		return fmt.Errorf("otlpexport: %w", NewHTTPError(&http.Response{StatusCode: status, Header: h}, nil))
 	}
 	post := func(err error) error { return &url.Error{Op: "Post", URL: "https://otlp.example/v1/traces", Err: err} }
 	tests := []struct {
@@ -84,5 +87,26 @@ func TestHTTPRetryable(t *testing.T) {
 				t.Errorf("retryable(%v) = %v, %v, want %v, %v", tt.err, retry, delay, tt.retry, tt.delay)
 			}
 		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		h    string
+		want time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"7", 7 * time.Second},
+		{" 120 ", 2 * time.Minute},
+		{"Fri, 02 Jan 2026 15:04:35 GMT", 30 * time.Second},
+		{"Fri, 02 Jan 2026 15:00:00 GMT", 0},
+		{"-1", 0},
+		{"soon", 0},
+	} {
+		if got := retryAfter(tc.h, now); got != tc.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tc.h, got, tc.want)
+		}
 	}
 }

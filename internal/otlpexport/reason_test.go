@@ -59,10 +59,10 @@ func TestHint(t *testing.T) {
 		want string // in the hint; "" for none
 	}{
 		{status.Error(codes.Unauthenticated, "missing token"), "OTEL_EXPORTER_OTLP_HEADERS"},
-		{errors.New("http 401 Unauthorized: bad token"), "backend.headers"},
+		{&HTTPError{StatusCode: 401, Message: "bad token"}, "backend.headers"},
 		{status.Error(codes.Unavailable, "x509: certificate signed by unknown authority"), "OTEL_EXPORTER_OTLP_CERTIFICATE"},
 		{status.Error(codes.Unavailable, "remote error: tls: certificate required"), "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"},
-		{errors.New("http 404 Not Found"), "/v1/traces"},
+		{&HTTPError{StatusCode: 404}, "/v1/traces"},
 		{errors.New("something else"), ""},
 	}
 	for _, tt := range tests {

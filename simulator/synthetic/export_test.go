@@ -389,27 +389,6 @@ func TestHTTPTracesURL(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
-	for _, tc := range []struct {
-		h    string
-		want time.Duration
-	}{
-		{"", 0},
-		{"0", 0},
-		{"7", 7 * time.Second},
-		{" 120 ", 2 * time.Minute},
-		{"Fri, 02 Jan 2026 15:04:35 GMT", 30 * time.Second},
-		{"Fri, 02 Jan 2026 15:00:00 GMT", 0},
-		{"-1", 0},
-		{"soon", 0},
-	} {
-		if got := retryAfter(tc.h, now); got != tc.want {
-			t.Errorf("retryAfter(%q) = %v, want %v", tc.h, got, tc.want)
-		}
-	}
-}
-
 func TestRunBadOptions(t *testing.T) {
 	g, err := ForScenario(openScenario(t, "quickstart"))
 	if err != nil {

@@ -9,13 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	spb "google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/protobuf/proto"
+	"github.com/tracerig/tracerig/internal/otlpexport"
 )
 
 // tracesPath is the OTLP/HTTP path of trace exports.
@@ -129,14 +126,10 @@ func (s *httpSender) send(ctx context.Context, w int, req []byte) ([]byte, error
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return buf.Bytes(), nil
 	}
-	e := &exportError{err: fmt.Errorf("http %s", resp.Status)}
-	if msg := statusMessage(buf.Bytes()); msg != "" {
-		e.err = fmt.Errorf("http %s: %s", resp.Status, msg)
-	}
-	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		e.retryable = true
-		e.after = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	he := otlpexport.NewHTTPError(resp, buf.Bytes())
+	e := &exportError{err: he, retryable: he.Retryable()}
+	if e.retryable {
+		e.after = he.RetryAfter()
 	}
 	return nil, e
 }
@@ -154,34 +147,4 @@ func (g *gzipBody) compress(req []byte) []byte {
 	g.w.Write(req) // writes to a bytes.Buffer do not fail
 	g.w.Close()
 	return g.buf.Bytes()
-}
-
-// statusMessage returns the message of an OTLP/HTTP error body: a
-// google.rpc.Status in protobuf, or else the body itself when it is short
-// text.
-func statusMessage(body []byte) string {
-	var st spb.Status
-	if err := proto.Unmarshal(body, &st); err == nil && st.GetMessage() != "" {
-		return st.GetMessage()
-	}
-	if len(body) == 0 || len(body) > 512 || !utf8.Valid(body) {
-		return ""
-	}
-	return strings.TrimSpace(string(body))
-}
-
-// retryAfter reads a Retry-After header, in seconds or as an HTTP date;
-// 0 when it is absent or unreadable.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.ParseUint(h, 10, 32); err == nil {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return 0
 }
