@@ -3,9 +3,6 @@ package scenarios
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"strings"
 
 	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/topology"
@@ -33,36 +30,10 @@ func exportConfig(b topology.Backend, endpoint, override string, getenv func(str
 		}
 		return c, nil
 	case b.Type == topology.BackendOTLP:
-		if b.Endpoint == "" && !envEndpoint(getenv) {
+		if env, _ := otlpconf.FromEnv(getenv, otlpconf.GRPC); b.Endpoint == "" && !env.EndpointSet() {
 			return otlpconf.Config{}, errors.New("backend otlp has no endpoint: set backend.endpoint, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT")
 		}
 		return b.Resolve(getenv)
 	}
 	return otlpconf.Config{Protocol: otlpconf.GRPC, Endpoint: endpoint, Insecure: true, Timeout: exportTimeout}, nil
-}
-
-// envEndpoint reports whether an endpoint variable is set.
-func envEndpoint(getenv func(string) string) bool {
-	return strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) != "" ||
-		strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_ENDPOINT")) != ""
-}
-
-// dialAddr is host:port of an export configuration's endpoint: what a
-// probe, the export pipe and the containers' relay connect to.
-func dialAddr(c otlpconf.Config) (string, error) {
-	if c.Protocol == otlpconf.GRPC {
-		return c.Endpoint, nil
-	}
-	u, err := url.Parse(c.Endpoint)
-	if err != nil {
-		return "", fmt.Errorf("otlp endpoint %q: %w", c.Endpoint, err)
-	}
-	if u.Port() != "" {
-		return u.Host, nil
-	}
-	port := "80"
-	if u.Scheme == "https" {
-		port = "443"
-	}
-	return net.JoinHostPort(u.Hostname(), port), nil
 }

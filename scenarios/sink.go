@@ -68,7 +68,7 @@ func openSink(ctx context.Context, b topology.Backend, scenarioFile, override st
 		if export, err = exportConfig(b, "", override, getenv); err != nil {
 			return nil, err
 		}
-		if addr, err = dialAddr(export); err != nil {
+		if addr, err = export.HostPort(); err != nil {
 			return nil, err
 		}
 	}

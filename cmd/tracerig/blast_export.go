@@ -44,65 +44,38 @@ func (f *blastFlags) resolveExport(getenv func(string) string) (blastExport, err
 	default:
 		x.protocol = synthetic.ProtocolGRPC
 	}
-	secure := false
+	c := env.Config
 	switch {
 	case *f.endpoint != "":
-		x.endpoint = *f.endpoint
-		secure = strings.HasPrefix(x.endpoint, "https://")
-		if x.protocol == synthetic.ProtocolGRPC && strings.Contains(x.endpoint, "://") {
-			e, err := otlpconf.ParseEndpoint(x.endpoint, otlpconf.GRPC, true)
-			if err != nil {
-				return blastExport{}, usageError("--otlp-endpoint: %v", err)
-			}
-			x.endpoint = e.Endpoint
+		c.Protocol = otlpconf.GRPC
+		if x.protocol == synthetic.ProtocolHTTP {
+			c.Protocol = otlpconf.HTTPProtobuf
 		}
-	case envEndpointSet(env):
-		x.endpoint, secure = env.Config.Endpoint, !env.Config.Insecure
-		if x.protocol == synthetic.ProtocolGRPC && env.Config.Protocol == otlpconf.HTTPProtobuf {
+		if c, err = c.WithEndpoint(*f.endpoint); err != nil {
+			return blastExport{}, usageError("--otlp-endpoint: %v", err)
+		}
+	case env.EndpointSet():
+		if x.protocol == synthetic.ProtocolGRPC && c.Protocol == otlpconf.HTTPProtobuf {
 			return blastExport{}, usageError("--protocol grpc with an OTLP/HTTP endpoint from %s: give --otlp-endpoint", strings.Join(env.Set, ", "))
 		}
 	default:
 		return x, nil // tracerig's own sink
 	}
-	x.headers, x.gzip = env.Config.Headers, env.Config.Compression == "gzip"
-	if secure {
-		host, _, err := net.SplitHostPort(hostPort(x.endpoint))
+	x.endpoint, x.headers, x.gzip = c.Endpoint, c.Headers, c.Compression == "gzip"
+	if *f.endpoint != "" && x.protocol == synthetic.ProtocolHTTP {
+		x.endpoint = *f.endpoint // as given: the summary names it so
+	}
+	if !c.Insecure {
+		hp, err := c.HostPort()
 		if err != nil {
-			return blastExport{}, usageError("--otlp-endpoint %s: %v", x.endpoint, err)
+			return blastExport{}, usageError("--otlp-endpoint: %v", err)
 		}
-		if x.tls, err = env.Config.TLSFiles.ClientConfig(host); err != nil {
+		host, _, _ := net.SplitHostPort(hp)
+		if x.tls, err = c.TLSFiles.ClientConfig(host); err != nil {
 			return blastExport{}, usageError("TLS: %v", err)
 		}
 	}
 	return x, nil
-}
-
-// envEndpointSet reports whether an endpoint variable was set.
-func envEndpointSet(env otlpconf.Env) bool {
-	for _, name := range env.Set {
-		if strings.HasSuffix(name, "_ENDPOINT") {
-			return true
-		}
-	}
-	return false
-}
-
-// hostPort is the host:port of an endpoint given as host:port or URL,
-// with a URL's default port when it names none.
-func hostPort(endpoint string) string {
-	scheme, rest, ok := strings.Cut(endpoint, "://")
-	if !ok {
-		return endpoint
-	}
-	host, _, _ := strings.Cut(rest, "/")
-	if _, _, err := net.SplitHostPort(host); err != nil {
-		port := "80"
-		if scheme == "https" {
-			port = "443"
-		}
-		return net.JoinHostPort(strings.Trim(host, "[]"), port)
-	}
-	return host
 }
 
 // preflight proves, with one empty export, that the endpoint x names

@@ -346,3 +346,29 @@ func FormatHeaders(headers []Header) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// HostPort is host:port of c's endpoint: what a probe, a proxy or a TLS
+// server name starts from. A URL without a port has its scheme's.
+func (c Config) HostPort() (string, error) {
+	if c.Protocol == GRPC {
+		return c.Endpoint, nil
+	}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return "", fmt.Errorf("otlp endpoint %q: %w", c.Endpoint, err)
+	}
+	if u.Port() != "" {
+		return u.Host, nil
+	}
+	return net.JoinHostPort(u.Hostname(), defaultPort(u.Scheme, "80")), nil
+}
+
+// EndpointSet reports whether OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT was set.
+func (e Env) EndpointSet() bool {
+	for _, name := range e.Set {
+		if strings.HasSuffix(name, "_ENDPOINT") {
+			return true
+		}
+	}
+	return false
+}

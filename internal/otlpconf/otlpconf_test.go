@@ -202,3 +202,19 @@ func TestFormatHeadersRoundTrip(t *testing.T) {
 		t.Fatalf("ParseHeaders(FormatHeaders(%q)) = %q, %v", in, got, err)
 	}
 }
+
+func TestHostPort(t *testing.T) {
+	for _, tt := range []struct {
+		c    Config
+		want string
+	}{
+		{Config{Protocol: GRPC, Endpoint: "collector:4317"}, "collector:4317"},
+		{Config{Protocol: HTTPProtobuf, Endpoint: "http://gw:8080/otlp/v1/traces"}, "gw:8080"},
+		{Config{Protocol: HTTPProtobuf, Endpoint: "https://ingest.example/v1/traces"}, "ingest.example:443"},
+		{Config{Protocol: HTTPProtobuf, Endpoint: "http://gw/v1/traces"}, "gw:80"},
+	} {
+		if got, err := tt.c.HostPort(); err != nil || got != tt.want {
+			t.Errorf("HostPort(%s) = %q, %v; want %q", tt.c.Endpoint, got, err, tt.want)
+		}
+	}
+}
