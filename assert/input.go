@@ -44,9 +44,15 @@ type Input struct {
 }
 
 // Run runs the checks in order, one Verdict per Expect but load, which Load
-// checks over the loads' outcomes. The backend index is built once and
-// shared by the checks that need it.
+// checks over the loads' outcomes. It judges the whole run as one group:
+// a Stream fed the run's groups (see Partition) gives the same verdicts.
 func Run(in Input, expects []topology.Expect) []Verdict {
+	return evaluate(in, expects)
+}
+
+// evaluate judges in as a whole. The backend index and the fault set are
+// built once and shared by the checks that need them.
+func evaluate(in Input, expects []topology.Expect) []Verdict {
 	var idx *spanIndex
 	index := func() *spanIndex {
 		if idx == nil && in.ReadBack {
@@ -57,33 +63,43 @@ func Run(in Input, expects []topology.Expect) []Verdict {
 	faults := newFaultSet(in)
 	out := make([]Verdict, 0, len(expects))
 	for _, e := range expects {
-		switch e.Kind {
-		case topology.ExpectPropagation:
-			out = append(out, propagation(in, e.Propagation, index(), faults))
-		case topology.ExpectCompleteness:
-			out = append(out, completeness(in, e.Completeness, index(), faults))
-		case topology.ExpectDetect:
-			out = append(out, detect(in, e.Detect, index(), faults))
-		case topology.ExpectSampling:
-			out = append(out, sampling(in, e.Sampling, index(), faults))
-		case topology.ExpectTailSampling:
-			out = append(out, tailSampling(in, e.TailSampling))
-		case topology.ExpectSpans:
-			out = append(out, spansCheck(in, e.Spans, index()))
-		case topology.ExpectLoad:
-			// Checked by Load.
-		default:
-			out = append(out, Verdict{
-				Check:  string(e.Kind),
-				Status: StatusNotRun,
-				Reason: "unknown check " + string(e.Kind),
-			})
+		if e.Kind == topology.ExpectLoad {
+			continue // checked by Load
 		}
+		if t := newCheckTally(e, &in); t != nil {
+			t.add(&in, index(), faults)
+			out = append(out, t.verdict())
+			continue
+		}
+		out = append(out, batch(in, e, index, faults))
 	}
 	for i := range out {
 		annotate(&out[i], in.Topology)
 	}
 	return out
+}
+
+// batch runs a check that judges the whole run at once.
+func batch(in Input, e topology.Expect, index func() *spanIndex, faults *faultSet) Verdict {
+	switch e.Kind {
+	case topology.ExpectPropagation:
+		return propagation(in, e.Propagation, index(), faults)
+	case topology.ExpectCompleteness:
+		return completeness(in, e.Completeness, index(), faults)
+	case topology.ExpectDetect:
+		return detect(in, e.Detect, index(), faults)
+	case topology.ExpectSampling:
+		return sampling(in, e.Sampling, index(), faults)
+	case topology.ExpectTailSampling:
+		return tailSampling(in, e.TailSampling)
+	case topology.ExpectSpans:
+		return spansCheck(in, e.Spans, index())
+	}
+	return Verdict{
+		Check:  string(e.Kind),
+		Status: StatusNotRun,
+		Reason: "unknown check " + string(e.Kind),
+	}
 }
 
 // services maps service names to the topology's services; empty for a nil

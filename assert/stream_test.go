@@ -1,0 +1,176 @@
+package assert
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// streamed judges in the way a Stream does, group by group, with the groups
+// of Partition shuffled and some of them merged (seed picks how), except
+// that every tally is given the whole run's fault set: it tests the tallies'
+// arithmetic on runs with faults too, which a Stream defers to the end.
+func streamed(in Input, expects []topology.Expect, seed uint64) []Verdict {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	groups := Partition(in)
+	rng.Shuffle(len(groups), func(i, j int) { groups[i], groups[j] = groups[j], groups[i] })
+	var merged []Group
+	for _, g := range groups {
+		if n := len(merged); n > 0 && rng.IntN(3) == 0 {
+			last := &merged[n-1]
+			last.Hops = append(last.Hops, g.Hops...)
+			last.Ended = append(last.Ended, g.Ended...)
+			last.Backend = append(last.Backend, g.Backend...)
+			continue
+		}
+		merged = append(merged, g)
+	}
+	faults := newFaultSet(in)
+	var out []Verdict
+	for _, e := range expects {
+		if e.Kind == topology.ExpectLoad {
+			continue
+		}
+		t := newCheckTally(e, &in)
+		if t == nil {
+			out = append(out, evaluate(in, []topology.Expect{e})...)
+			continue
+		}
+		for _, g := range merged {
+			gin := in
+			gin.Hops, gin.Ended, gin.Backend = g.Hops, g.Ended, g.Backend
+			var idx *spanIndex
+			if gin.ReadBack {
+				idx = newSpanIndex(gin.Backend)
+			}
+			t.add(&gin, idx, faults)
+		}
+		v := t.verdict()
+		annotate(&v, in.Topology)
+		out = append(out, v)
+	}
+	return out
+}
+
+// sameVerdicts reports how got differs from want: every field equal but the
+// findings' examples, which only have to be as many (each tally keeps the
+// first it meets, and the groups came in another order), and stats, which
+// may differ in the last bits of a float summed in another order.
+func sameVerdicts(want, got []Verdict) error {
+	if len(want) != len(got) {
+		return fmt.Errorf("%d verdicts, want %d", len(got), len(want))
+	}
+	for i := range want {
+		w, g := want[i], got[i]
+		if err := sameStats(w.Stats, g.Stats); err != nil {
+			return fmt.Errorf("%s: %w", w.Check, err)
+		}
+		if len(w.Findings) != len(g.Findings) {
+			return fmt.Errorf("%s: %d findings, want %d:\n got %+v\nwant %+v", w.Check, len(g.Findings), len(w.Findings), g.Findings, w.Findings)
+		}
+		wf, gf := slices.Clone(w.Findings), slices.Clone(g.Findings)
+		for j := range wf {
+			if len(wf[j].Examples) != len(gf[j].Examples) {
+				return fmt.Errorf("%s: finding %q has %d examples, want %d", w.Check, gf[j].Subject, len(gf[j].Examples), len(wf[j].Examples))
+			}
+			wf[j].Examples, gf[j].Examples = nil, nil
+			if fmt.Sprint(wf[j]) != fmt.Sprint(gf[j]) {
+				return fmt.Errorf("%s: finding\n got %+v\nwant %+v", w.Check, gf[j], wf[j])
+			}
+		}
+		w.Findings, g.Findings, w.Stats, g.Stats = nil, nil, nil, nil
+		if fmt.Sprint(w) != fmt.Sprint(g) {
+			return fmt.Errorf("verdict\n got %+v\nwant %+v", g, w)
+		}
+	}
+	return nil
+}
+
+func sameStats(want, got map[string]float64) error {
+	if len(want) != len(got) {
+		return fmt.Errorf("stats %v, want %v", got, want)
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok || math.Abs(g-w) > 1e-9*max(1, math.Abs(w)) {
+			return fmt.Errorf("stat %s = %v, want %v", k, g, w)
+		}
+	}
+	return nil
+}
+
+// checkStreamed fails t when judging in group by group, with a few
+// different groupings, does not give Run's verdicts.
+func checkStreamed(t *testing.T, in Input, expects []topology.Expect) {
+	t.Helper()
+	want := Run(in, expects)
+	for seed := range uint64(3) {
+		if err := sameVerdicts(want, streamed(in, expects, seed)); err != nil {
+			t.Errorf("grouping %d: %v", seed, err)
+		}
+	}
+}
+
+func TestPartitionKeepsRequestsAndTracesWhole(t *testing.T) {
+	in := faultChain(nil).in
+	groups := Partition(in)
+	if len(groups) < 2 {
+		t.Fatalf("%d groups, want one per request", len(groups))
+	}
+	owner := map[any]int{}
+	claim := func(g int, k any) {
+		if k == uint64(0) || k == (record.TraceID{}) {
+			return
+		}
+		if o, ok := owner[k]; ok && o != g {
+			t.Errorf("%v is in groups %d and %d", k, o, g)
+		}
+		owner[k] = g
+	}
+	var hops, ended, backend int
+	for g, grp := range groups {
+		hops += len(grp.Hops)
+		ended += len(grp.Ended)
+		backend += len(grp.Backend)
+		for _, h := range grp.Hops {
+			claim(g, h.Request)
+			claim(g, h.Sent.Trace)
+		}
+		for _, e := range grp.Ended {
+			claim(g, e.Trace)
+		}
+		for _, s := range grp.Backend {
+			claim(g, s.Trace)
+		}
+	}
+	if hops != len(in.Hops) || ended != len(in.Ended) || backend != len(in.Backend) {
+		t.Errorf("groups hold %d hops, %d spans, %d backend spans; want %d, %d, %d",
+			hops, ended, backend, len(in.Hops), len(in.Ended), len(in.Backend))
+	}
+}
+
+func TestStreamMatchesRun(t *testing.T) {
+	in := faultChain(nil).in
+	expects := []topology.Expect{
+		{Kind: topology.ExpectPropagation, Propagation: topology.PropagationExpect{Connected: true}},
+		{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 1}},
+	}
+	checkStreamed(t, in, expects)
+	base := in
+	base.Faults, base.Planned = nil, nil
+	s := NewStream(base, expects)
+	for _, g := range Partition(base) {
+		s.Add(g)
+	}
+	if err := sameVerdicts(Run(base, expects), s.Verdicts()); err != nil {
+		t.Error(err)
+	}
+	if c := s.Checked(); c.Spans != len(in.Ended) || c.Hops != len(in.Hops) {
+		t.Errorf("checked %+v, want %d spans and %d hops", c, len(in.Ended), len(in.Hops))
+	}
+}
