@@ -70,6 +70,10 @@ type Evidence struct {
 	// Input is what the checks saw: the topology, the ledger's hops and
 	// ended spans, the spans read back and the fault windows.
 	Input assert.Input
+	// Series, when set, is the run's record over time, fed as its requests
+	// settled: a run that releases its records as it verifies them leaves
+	// Input without hops and spans, and the report's plots use Series.
+	Series *Series
 	// Errors are what went wrong in the run itself (not a failed check).
 	Errors []string
 }

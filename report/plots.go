@@ -74,10 +74,10 @@ func (r *Report) plots() ([]htmlPlot, []string, error) {
 		notes = append(notes, "no latency histograms: the load recorded no results")
 	}
 	figs = append(figs, latencyPlots(ev.Samples)...)
-	if len(ev.Input.Ended) == 0 {
+	if ser := r.series(); ser.Spans() == 0 {
 		notes = append(notes, "no span plots: the ledger saw no sampled span end")
 	} else {
-		figs = append(figs, r.timeSeries()...)
+		figs = append(figs, r.timeSeries(ser)...)
 		if !ev.Input.ReadBack {
 			notes = append(notes, "no backend arrivals: "+ev.Input.NoReadBack)
 		}

@@ -5,7 +5,6 @@ package report
 // shared frame with the fault windows as bands.
 
 import (
-	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -16,44 +15,42 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/internal/record"
 )
 
 // timeSeries draws the plots over the run's time, the spans bucketed by end
 // time and the backend's spans by arrival.
-func (r *Report) timeSeries() []*figure {
+func (r *Report) timeSeries(ser *Series) []*figure {
 	ev := r.evidence()
-	ax := r.timeFrame(ev.Input)
-	c := countSpans(ev.Input, ax)
+	ax := r.timeFrame(ser)
+	c := ser.counts(ax)
 	figs := []*figure{r.requestRate(c.sent, ax), c.rateFigure(ax, ev.Input.ReadBack), r.exportWaiting(ax)}
 	if len(ev.Retries) > 0 {
 		figs = append(figs, r.exportRetries(ax))
 	}
-	figs = append(figs, c.lossFigure(ax, ev.Input.ReadBack, len(ev.Input.Ended)))
+	figs = append(figs, c.lossFigure(ax, ev.Input.ReadBack, ser.Spans()))
 	if f := r.memoryFigure(ax); f != nil {
 		figs = append(figs, f)
 	}
 	return figs
 }
 
+// series returns the run's series: the one the run fed as its requests
+// settled, or one built from its records.
+func (r *Report) series() *Series {
+	ev := r.evidence()
+	if ev.Series != nil {
+		return ev.Series
+	}
+	return seriesOf(ev.Input, r.StartedAt.UnixNano())
+}
+
 // timeFrame frames the run's time: from the start of load (or the first
 // span's end) to the last span's end or arrival, the run's duration at
 // least, in round buckets.
-func (r *Report) timeFrame(in assert.Input) timeAxes {
-	t0 := r.StartedAt.UnixNano()
-	if t0 == 0 {
-		t0 = slices.MinFunc(in.Ended, func(a, b record.Ended) int { return cmp.Compare(a.End, b.End) }).End
-	}
-	span := r.Duration.Seconds()
-	for _, e := range in.Ended {
-		span = max(span, float64(e.End-t0)/1e9)
-	}
-	for _, s := range in.Backend {
-		if s.Arrived != 0 {
-			span = max(span, float64(s.Arrived-t0)/1e9)
-		}
-	}
+func (r *Report) timeFrame(ser *Series) timeAxes {
+	t0 := ser.t0
+	span := max(r.Duration.Seconds(), float64(ser.last-t0)/1e9)
 	step := bucketWidth(span)
 	n := int(math.Floor(span/step)) + 1
 	bucket := func(ns int64) int {
@@ -73,44 +70,6 @@ type spanCounts struct {
 	// The ended spans not delivered, by why: dropped in the SDK queue,
 	// export failed, or exported and still missing from the backend.
 	queue, failed, missing []float64
-}
-
-// countSpans buckets the load's requests by when they were sent, the ended
-// spans by end and the backend's by arrival.
-func countSpans(in assert.Input, ax timeAxes) spanCounts {
-	n, bucket := ax.n, ax.bucket
-	c := spanCounts{
-		sent: make([]float64, n), ended: make([]float64, n), arrived: make([]float64, n),
-		queue: make([]float64, n), failed: make([]float64, n), missing: make([]float64, n),
-	}
-	for _, h := range in.Hops {
-		if h.From == "" && h.SentAt != 0 {
-			c.sent[bucket(h.SentAt)]++
-		}
-	}
-	var delivered map[spanKey]bool
-	if in.ReadBack {
-		delivered = make(map[spanKey]bool, len(in.Backend))
-		for _, s := range in.Backend {
-			delivered[spanKey{s.Trace, s.ID}] = true
-			if s.Arrived != 0 {
-				c.arrived[bucket(s.Arrived)]++
-			}
-		}
-	}
-	for _, e := range in.Ended {
-		b := bucket(e.End)
-		c.ended[b]++
-		switch {
-		case e.Export == record.ExportPending:
-			c.queue[b]++
-		case e.Export == record.ExportFailed:
-			c.failed[b]++
-		case delivered != nil && !delivered[spanKey{e.Trace, e.ID}]:
-			c.missing[b]++
-		}
-	}
-	return c
 }
 
 // rateFigure plots spans per second: ended in the services, and arrived at

@@ -131,17 +131,23 @@ func New(ev *Evidence) *Report {
 		Faults:        ev.Input.Faults,
 		Errors:        slices.Clone(ev.Errors),
 		Evidence:      ev,
-		waiting:       exportWaiting(ev.Input.Ended),
 	}
 	r.TracerigVersion, r.CommandLine = ev.TracerigVersion, cmdline.Mask(ev.CommandLine)
 	if s := ev.TimeScale; s > 0 && s < 1 {
 		r.TimeScale = s
+	}
+	r.waiting = exportWaiting(ev.Input.Ended)
+	if ev.Series != nil && ev.Series.waiting != nil {
+		r.waiting = ev.Series.waiting
 	}
 	r.Export = exportReport(r.waiting, ev.QueueCapacity)
 	r.Export.Failures = exportFailures(ev.ExportFailures)
 	r.Memory = memoryReport(ev.Memory)
 	if ev.Input.ReadBack {
 		r.BackendSpans = len(ev.Input.Backend)
+		if ev.Series != nil {
+			r.BackendSpans = ev.Series.BackendSpans()
+		}
 	}
 	if ev.SamplesNote != "" {
 		r.Errors = append(r.Errors, fmt.Sprintf("the load's latencies cover only the first %d results: %s", len(ev.Samples), ev.SamplesNote))
