@@ -40,23 +40,32 @@ func (r *Report) WriteDecisions(path string) error {
 
 func encodeDecisions(w io.Writer, hops []record.Hop) error {
 	sorted := slices.Clone(hops)
-	slices.SortFunc(sorted, func(a, b record.Hop) int {
-		return cmp.Or(cmp.Compare(a.Request, b.Request), cmp.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(sorted, compareHops)
 	if _, err := io.WriteString(w, decisionsHeader); err != nil {
 		return err
 	}
-	for _, h := range sorted {
-		from := h.From
-		if from == "" {
-			from = "load"
-		}
-		_, err := fmt.Fprintf(w, "%d\t%016x\t%016x\t%s\t%s\t%d\t%s\t%d\t%t\t%t\t%s\t%t\n",
-			h.Request, h.ID, h.Parent, from, h.To, h.ToInstance, h.Route, h.Attempt,
-			h.Received, h.CalleeError, h.Server.Trace, h.Server.Sampled)
-		if err != nil {
+	var line []byte
+	for i := range sorted {
+		line = appendDecision(line[:0], &sorted[i])
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// compareHops orders hops as the decision log does: by request, then hop ID.
+func compareHops(a, b record.Hop) int {
+	return cmp.Or(cmp.Compare(a.Request, b.Request), cmp.Compare(a.ID, b.ID))
+}
+
+// appendDecision appends h's line of the decision log to b.
+func appendDecision(b []byte, h *record.Hop) []byte {
+	from := h.From
+	if from == "" {
+		from = "load"
+	}
+	return fmt.Appendf(b, "%d\t%016x\t%016x\t%s\t%s\t%d\t%s\t%d\t%t\t%t\t%s\t%t\n",
+		h.Request, h.ID, h.Parent, from, h.To, h.ToInstance, h.Route, h.Attempt,
+		h.Received, h.CalleeError, h.Server.Trace, h.Server.Sampled)
 }

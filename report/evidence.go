@@ -74,6 +74,10 @@ type Evidence struct {
 	// settled: a run that releases its records as it verifies them leaves
 	// Input without hops and spans, and the report's plots use Series.
 	Series *Series
+	// DecisionLog, when set, is the decision log the run wrote as it went
+	// (see DecisionLog); WriteFiles closes it instead of writing one from
+	// Input's hops.
+	DecisionLog *DecisionLog
 	// Errors are what went wrong in the run itself (not a failed check).
 	Errors []string
 }

@@ -16,13 +16,23 @@ func (r *Report) WriteFiles(dir string) error {
 	if err := r.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 		return err
 	}
-	if err := r.WriteDecisions(filepath.Join(dir, "decisions.tsv")); err != nil {
+	if err := r.writeDecisions(filepath.Join(dir, "decisions.tsv")); err != nil {
 		return err
 	}
 	if err := r.WriteJUnitFile(filepath.Join(dir, "junit.xml")); err != nil {
 		return err
 	}
 	return r.WriteHTMLFile(filepath.Join(dir, "report.html"))
+}
+
+// writeDecisions writes the decision log to path: the one the run kept as
+// it went, or one from its records.
+func (r *Report) writeDecisions(path string) error {
+	if ev := r.evidence(); ev.DecisionLog != nil {
+		ev.DecisionLog.path = path
+		return ev.DecisionLog.Close()
+	}
+	return r.WriteDecisions(path)
 }
 
 // WriteJSON writes the report to path, creating its folder.

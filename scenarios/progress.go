@@ -27,6 +27,9 @@ type progress struct {
 	last     time.Time
 	printed  bool // a redrawn line is open
 	full     bool // the settling bar reached 100%
+	// verified, when set, adds what the run has verified so far to the
+	// load's line.
+	verified func() string
 }
 
 // How often progress redraws its line, and how often it prints a plain
@@ -71,7 +74,13 @@ func (p *progress) update(sent uint64) {
 	if elapsed > 0 {
 		rate = float64(sent) / elapsed.Seconds()
 	}
-	p.show("load    ", done, fmt.Sprintf("%d requests, %.0f/s, %s", sent, rate, elapsed.Truncate(time.Second)))
+	figures := fmt.Sprintf("%d requests, %.0f/s, %s", sent, rate, elapsed.Truncate(time.Second))
+	if p.verified != nil {
+		if v := p.verified(); v != "" {
+			figures += "; " + v
+		}
+	}
+	p.show("load    ", done, figures)
 }
 
 // settling shows the backend catching up with what was exported.

@@ -93,6 +93,14 @@ type Options struct {
 	// services flush their spans and the checks run: where a caller
 	// measures what the load phase alone cost.
 	LoadDone func()
+	// KeepRecords judges the run at its end from all of its records, which
+	// the report's Evidence then holds, instead of verifying it as it goes
+	// and letting its records go (see verifier).
+	KeepRecords bool
+
+	// verified, when set, says what a run verified as it goes has verified
+	// so far, for the progress line.
+	verified func() string
 }
 
 // Export settings of every service: an export gives up after 5s, and a
@@ -175,8 +183,17 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		return nil, err
 	}
 	mem := startMemory()
+	ev.StartedAt = time.Now()
+	var ver *verifier
+	if taker, ok := streamable(sc, snk, faults, opts); ok {
+		ver = startVerifier(rt.Ledger(), taker, staticInput(sc, snk, faults, ev), expects, ev.StartedAt, opts.OutDir)
+		opts.verified = ver.summary
+	}
 	loadErr, err := playLoad(ctx, sc, rt, snk, faults, opts, ev)
 	if err != nil {
+		if ver != nil {
+			ver.abandon()
+		}
 		mem.stop(time.Now())
 		stop(context.WithoutCancel(ctx))
 		return nil, err
@@ -188,11 +205,17 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	defer cancel()
 	shutErr := stop(stopCtx)
 	settle(stopCtx, sc, rt, snk, opts, ev)
-	gather(rt, snk, faults, ev)
+	var verdicts []assert.Verdict
+	if ver != nil {
+		verdicts = gatherStream(rt, snk, ver, ev)
+	} else {
+		gather(rt, snk, faults, ev)
+		verdicts = assert.Run(ev.Input, expects)
+	}
 	if err := errors.Join(loadErr, shutErr); err != nil {
 		ev.Errors = append(ev.Errors, err.Error())
 	}
-	rep := judge(ev, expects)
+	rep := judge(ev, verdicts, expects)
 	rep.SetMemory(mem.stop(ev.StartedAt))
 	if opts.OutDir != "" {
 		if err := rep.WriteFiles(opts.OutDir); err != nil {
@@ -209,8 +232,10 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 // run before any load.
 func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime, snk *sink, faults []topology.Fault, opts Options, ev *report.Evidence) (loadErr, err error) {
 	snk.startProbe(ev.Loads)
-	started := time.Now()
-	ev.StartedAt = started
+	if ev.StartedAt.IsZero() {
+		ev.StartedAt = time.Now()
+	}
+	started := ev.StartedAt
 
 	loadCtx, endLoad := context.WithCancel(ctx)
 	waitFaults := rt.PlayFaults(loadCtx, faults, started)
@@ -260,16 +285,9 @@ func gather(rt *simulator.Runtime, snk *sink, planned []topology.Fault, ev *repo
 	ev.Retries = rt.Ledger().ExportRetries()
 	ev.ExportFailures = rt.Ledger().ExportFailures()
 	ev.TracesStarted, ev.TracesSampled = snap.Traces()
-	in := assert.Input{
-		Faults:     ev.Input.Faults,
-		Planned:    planned,
-		RunStart:   ev.StartedAt.UnixNano(),
-		Topology:   ev.Scenario.Topology,
-		Hops:       snap.Hops,
-		Ended:      snap.Ended,
-		ReadBack:   snk.noReadBack() == "",
-		NoReadBack: snk.noReadBack(),
-	}
+	in := staticInput(ev.Scenario, snk, planned, ev)
+	in.Faults = ev.Input.Faults
+	in.Hops, in.Ended = snap.Hops, snap.Ended
 	snk.stopProbe()
 	var probeNote string
 	if in.ReadBack {
@@ -286,11 +304,10 @@ func gather(rt *simulator.Runtime, snk *sink, planned []topology.Fault, ev *repo
 	ev.Input = in
 }
 
-// judge runs the checks on the evidence, the load's among them, and makes
-// the run's report.
-func judge(ev *report.Evidence, expects []topology.Expect) *report.Report {
+// judge makes the run's report from the evidence and the checks' verdicts,
+// and checks the load.
+func judge(ev *report.Evidence, verdicts []assert.Verdict, expects []topology.Expect) *report.Report {
 	rep := report.New(ev)
-	verdicts := assert.Run(ev.Input, expects)
 	verdicts = append(verdicts, assert.Load(ev.Loads, rep.LoadOutcomes(), rep.Interrupted, expects))
 	rep.SetVerdicts(verdicts)
 	return rep
@@ -395,6 +412,7 @@ func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, op
 	lopts := []simulator.LoadOption{simulator.WithResults(out)}
 	if opts.Progress != nil {
 		p := newProgress(opts.Progress, opts.ProgressPlain, loads)
+		p.verified = opts.verified
 		defer p.done()
 		lopts = append(lopts, simulator.WithProgress(p.update))
 	}

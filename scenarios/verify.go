@@ -1,0 +1,252 @@
+package scenarios
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/report"
+	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// traceTaker is a backend that hands over a trace's spans and forgets them:
+// the embedded backend.
+type traceTaker interface {
+	TakeTraces(ids []record.TraceID) []record.Span
+}
+
+// verifyEvery is how often a streaming run takes what settled.
+const verifyEvery = time.Second
+
+// settleQuiet is how long a request's records must have been left alone
+// before it counts as settled: longer than any gap between two records of
+// one request that is still going (a retry's backoff, a batch export's
+// schedule).
+const settleQuiet = 2 * time.Second
+
+// verifier judges a run while it goes. Every second it takes the requests
+// the ledger has settled (simulator.Ledger.Drain), with their traces' spans
+// out of the backend, judges them (assert.Stream), counts them into the
+// report's series, and lets them go: what a run keeps grows with its edges,
+// windows and seconds, not its spans.
+//
+// It runs only where that is exact: services in this process, whose ledger
+// it drains, exporting straight to the embedded backend, which stores a
+// span before it acknowledges it (so a request whose exports were answered
+// has its spans in the backend), with no faults planted or added live
+// (attributing an effect to a fault needs the whole run: see
+// assert.Stream).
+type verifier struct {
+	ledger *simulator.Ledger
+	store  traceTaker
+	base   assert.Input
+	stream *assert.Stream
+	series *report.Series
+	// log is the decision log, written as requests settle; nil without
+	// an output folder. logErr is its first failure.
+	log    *report.DecisionLog
+	logErr error
+	quiet  time.Duration
+
+	mu sync.Mutex // guards the stream, the series and the counts
+	// started and sampled count the traces the load started and kept,
+	// exportedTraces the traces with a span exported.
+	started, sampled, exportedTraces int
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// streamable reports whether a run can be verified as it goes (see
+// verifier), and the backend to take spans from.
+func streamable(sc *topology.Scenario, snk *sink, faults []topology.Fault, opts Options) (traceTaker, bool) {
+	if sc.Runtime == topology.RuntimeContainers || len(faults) > 0 || opts.Control != "" || opts.KeepRecords ||
+		HasExternal(sc.Topology) {
+		// External services export spans the ledger does not wait for.
+		return nil, false
+	}
+	t, ok := snk.backend.(traceTaker)
+	return t, ok && snk.pipe == nil
+}
+
+// startVerifier starts verifying the run from start (the start of load),
+// writing the decision log into outDir ("" for none).
+func startVerifier(l *simulator.Ledger, store traceTaker, base assert.Input, expects []topology.Expect, start time.Time, outDir string) *verifier {
+	v := &verifier{
+		ledger: l,
+		store:  store,
+		base:   base,
+		stream: assert.NewStream(base, expects),
+		series: report.NewSeries(start.UnixNano(), base.ReadBack),
+		quiet:  settleQuiet,
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	if outDir != "" {
+		v.log = report.NewDecisionLog(filepath.Join(outDir, "decisions.tsv"))
+	}
+	go v.loop()
+	return v
+}
+
+func (v *verifier) loop() {
+	defer close(v.done)
+	tick := time.NewTicker(verifyEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-v.stop:
+			return
+		case now := <-tick.C:
+			v.take(v.ledger.Drain(now.UnixNano(), v.quiet))
+			v.sampleWaiting(now)
+		}
+	}
+}
+
+// sampleWaiting records how many spans wait for export now.
+func (v *verifier) sampleWaiting(now time.Time) {
+	t := v.ledger.Totals()
+	v.mu.Lock()
+	v.series.SampleWaiting(now.UnixNano(), max(0, t.SpansEnded-t.SpansExported-t.ExportFailed))
+	v.mu.Unlock()
+}
+
+// take judges settled groups with their spans from the backend.
+func (v *verifier) take(groups []simulator.Settled) {
+	for _, s := range groups {
+		traces := groupTraces(s)
+		g := assert.Group{Hops: s.Hops, Ended: s.Ended, Backend: v.store.TakeTraces(traces)}
+		v.add(g)
+	}
+}
+
+// add judges one group and counts it.
+func (v *verifier) add(g assert.Group) {
+	started, sampled := simulator.Snapshot{Hops: g.Hops}.Traces()
+	exported := exportedTraces(g.Ended)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.stream.Add(g)
+	v.series.Add(g.Hops, g.Ended, g.Backend)
+	if v.log != nil && v.logErr == nil {
+		v.logErr = v.log.Add(g.Hops)
+	}
+	v.started += started
+	v.sampled += sampled
+	v.exportedTraces += exported
+}
+
+// groupTraces returns the traces a settled group's records name.
+func groupTraces(s simulator.Settled) []record.TraceID {
+	seen := make(map[record.TraceID]struct{})
+	var out []record.TraceID
+	add := func(t record.TraceID) {
+		if _, ok := seen[t]; !ok && t.IsValid() {
+			seen[t] = struct{}{}
+			out = append(out, t)
+		}
+	}
+	for i := range s.Hops {
+		h := &s.Hops[i]
+		add(h.Sent.Trace)
+		add(h.Got.Trace)
+		add(h.Server.Trace)
+	}
+	for i := range s.Ended {
+		add(s.Ended[i].Trace)
+	}
+	return out
+}
+
+// summary says what the verifier has judged so far, with the running
+// verdicts when every check judges group by group (a check judged on the
+// whole run would cost the whole run again): "verified 120400 spans:
+// propagation pass, completeness fail".
+func (v *verifier) summary() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	s := fmt.Sprintf("verified %d spans", v.stream.Checked().Spans)
+	if !v.stream.Streaming() {
+		return s
+	}
+	var parts []string
+	for _, vd := range v.stream.Verdicts() {
+		parts = append(parts, vd.Check+" "+string(vd.Status))
+	}
+	if len(parts) > 0 {
+		s += ": " + strings.Join(parts, ", ")
+	}
+	return s
+}
+
+// finish stops the loop and judges the rest of the run: every request still
+// in the ledger, settled or not, with its spans, then the spans the backend
+// holds that no request of the ledger names (a trace started by an
+// external service, or spans the ledger never saw end). The services must
+// have been flushed and the backend settled.
+func (v *verifier) finish(rest func() []record.Span) {
+	v.stopLoop()
+	v.take(v.ledger.DrainAll())
+	if spans := rest(); len(spans) > 0 {
+		for _, g := range assert.Partition(assert.Input{Backend: spans, ReadBack: true}) {
+			v.add(g)
+		}
+	}
+}
+
+// stopLoop stops the loop.
+func (v *verifier) stopLoop() {
+	close(v.stop)
+	<-v.done
+}
+
+// abandon stops the loop of a run that ends without a report.
+func (v *verifier) abandon() {
+	v.stopLoop()
+	if v.log != nil {
+		v.log.Abort()
+	}
+}
+
+// staticInput is what the checks know of a run before any record: the
+// topology, the faults planned, when load began and whether the backend is
+// read back.
+func staticInput(sc *topology.Scenario, snk *sink, planned []topology.Fault, ev *report.Evidence) assert.Input {
+	return assert.Input{
+		Planned:    planned,
+		RunStart:   ev.StartedAt.UnixNano(),
+		Topology:   sc.Topology,
+		ReadBack:   snk.noReadBack() == "",
+		NoReadBack: snk.noReadBack(),
+	}
+}
+
+// gatherStream finishes verifying a run whose services have flushed and
+// whose backend has settled, records in ev what the report needs (the
+// ledger's totals, the series; no records) and returns the verdicts.
+func gatherStream(rt *simulator.Runtime, snk *sink, v *verifier, ev *report.Evidence) []assert.Verdict {
+	snk.stopProbe()
+	v.finish(snk.spans)
+	l := rt.Ledger()
+	ev.Ledger = l.Totals()
+	ev.QueueCapacity = rt.QueueSize()
+	ev.Retries = l.ExportRetries()
+	ev.ExportFailures = l.ExportFailures()
+	in := v.base
+	in.Faults = ev.Input.Faults
+	ev.Input = in
+	ev.Series = v.series
+	ev.TracesStarted, ev.TracesSampled = v.started, v.sampled
+	ev.BackendNotes = snk.notes(v.exportedTraces)
+	ev.DecisionLog = v.log
+	if v.logErr != nil {
+		ev.Errors = append(ev.Errors, v.logErr.Error())
+	}
+	return v.stream.Verdicts()
+}
