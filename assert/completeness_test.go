@@ -26,6 +26,11 @@ func lose(s *sim, e record.Export, idx ...int) *sim {
 	return s.drop(func(sp *record.Span) bool { return gone[spanRef{sp.Trace, sp.ID}] })
 }
 
+// completenessExpects is exp as the one expectation of a run.
+func completenessExpects(exp topology.CompletenessExpect) []topology.Expect {
+	return []topology.Expect{{Kind: topology.ExpectCompleteness, Completeness: exp}}
+}
+
 func TestCompleteness(t *testing.T) {
 	all := topology.CompletenessExpect{Min: 1}
 	tests := []struct {
@@ -175,6 +180,7 @@ func TestCompleteness(t *testing.T) {
 			if tt.observe != "" && !strings.Contains(v.Observed+v.Reason, tt.observe) {
 				t.Errorf("observed %q, reason %q: want %q", v.Observed, v.Reason, tt.observe)
 			}
+			checkStreamed(t, tt.in(), completenessExpects(tt.exp))
 		})
 	}
 }
@@ -202,7 +208,9 @@ func TestQueryable(t *testing.T) {
 		within time.Duration
 		status Status
 	}{{99 * time.Second, StatusPass}, {98 * time.Second, StatusFail}, {0, StatusPass}} {
-		v := Completeness(s.in, topology.CompletenessExpect{Min: 1, Within: tc.within})
+		exp := topology.CompletenessExpect{Min: 1, Within: tc.within}
+		v := Completeness(s.in, exp)
+		checkStreamed(t, s.in, completenessExpects(exp))
 		if v.Status != tc.status {
 			t.Errorf("within %s: status %s, want %s (%s)", tc.within, v.Status, tc.status, v.Observed)
 		}
