@@ -1,14 +1,10 @@
 package assert
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/tracerig/tracerig/internal/durfmt"
-	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -22,61 +18,62 @@ func Completeness(in Input, exp topology.CompletenessExpect) Verdict {
 	return Run(in, []topology.Expect{{Kind: topology.ExpectCompleteness, Completeness: exp}})[0]
 }
 
-// traceTally is what completeness learns about one backend trace.
-type traceTally struct {
-	maxEnd    int64       // latest End of its ledger spans
-	known     bool        // the ledger has spans of it
-	delivered bool        // at least one ledger span arrived
-	missing   bool        // at least one ledger span did not
-	why       attribution // what explains its first missing span
+// compCounts are the completeness check's counters, summed over groups.
+type compCounts struct {
+	ended, once, dups, copies   int // spans ended; delivered once; duplicated; their extra copies
+	pending, failed, backend    int // spans missing by stage: SDK queue, export, backend
+	traces, partial, tracesLost int // ledger traces; of them partial; absent from the backend
+	unexpected, backendSpans    int // backend spans the ledger does not know; all distinct backend spans
 }
 
-// compCheck is one run of the completeness check.
-type compCheck struct {
-	in     Input
-	idx    *spanIndex
-	seen   []bool // per backend entry: the ledger knows it
-	traces []traceTally
-	lost   map[record.TraceID]bool // ledger traces absent from the backend
-	names  interner                // ledger service names
-	ended  []int                   // ended spans per ledger service
-	losses *findings
-	other  *findings
-	faults *faultSet // nil without faults
-	stats  map[string]float64
+// compTally is the completeness check judged group by group. A trace and
+// all its spans are in one group, so partial traces and spans the ledger
+// does not know are settled inside a group; what it keeps across groups
+// grows with services, export failure reasons and fault windows, and the
+// queryable delays with traces only up to distCap (see dist).
+type compTally struct {
+	exp      topology.CompletenessExpect
+	readBack bool
+	notRun   string // why it does not run without read-back
+	n        compCounts
+	endedBy  map[string]int // ended spans per ledger service
 	// failed counts the spans lost on export by reason, then service.
 	failed map[string]map[string]int
+	// losses and other collect findings; made on the first group, which
+	// brings the fault set that names their attributions.
+	losses, other *findings
+	faults        *faultSet // nil without faults
+	queryable     dist      // per trace, its delay until queryable (ns)
 }
 
-func completeness(in Input, exp topology.CompletenessExpect, idx *spanIndex, faults *faultSet) Verdict {
-	v := Verdict{
-		Check:    string(topology.ExpectCompleteness),
-		Expected: expectedCompleteness(exp),
+// newCompTally returns the completeness tally for a run with base's static
+// evidence.
+func newCompTally(exp topology.CompletenessExpect, base *Input) *compTally {
+	return &compTally{
+		exp:      exp,
+		readBack: base.ReadBack,
+		notRun:   noReadBack(*base),
+		endedBy:  make(map[string]int),
+		failed:   make(map[string]map[string]int),
 	}
+}
+
+// add judges one group; without read-back (idx nil) there is nothing to
+// compare.
+func (t *compTally) add(in *Input, idx *spanIndex, faults *faultSet) {
 	if idx == nil {
-		v.Status = StatusNotRun
-		v.Measured = "ledger versus backend, span by span"
-		v.Reason = noReadBack(in)
-		return v
+		return
 	}
-	c := &compCheck{
-		in:     in,
-		idx:    idx,
-		seen:   make([]bool, len(idx.ents)),
-		traces: make([]traceTally, idx.numTraces()),
-		lost:   make(map[record.TraceID]bool),
-		names:  newInterner(),
-		losses: newFindings(faults),
-		other:  newInfo(faults),
-		faults: faults,
-		stats:  make(map[string]float64),
-		failed: make(map[string]map[string]int),
+	if t.losses == nil {
+		t.faults = faults
+		t.losses, t.other = newFindings(faults), newInfo(faults)
 	}
-	c.match()
-	c.partial()
-	c.unexpected()
-	p50, p99, ok := c.queryable()
-	return c.verdict(v, exp, p50, p99, ok)
+	g := newCompGroup(t, in, idx)
+	g.match()
+	g.partial()
+	g.unexpected()
+	g.queryable()
+	t.n.backendSpans += len(idx.ents)
 }
 
 // expectedCompleteness renders the expectation.
@@ -88,288 +85,106 @@ func expectedCompleteness(exp topology.CompletenessExpect) string {
 	return s
 }
 
-// match looks every ended span up in the backend and sorts it into
-// delivered once, duplicated, or missing by stage.
-func (c *compCheck) match() {
-	var once, dups, copies, pending, failed, backend int
-	var last record.TraceID
-	lastT, lastOK := int32(-1), false
-	for i := range c.in.Ended {
-		e := &c.in.Ended[i]
-		svc := c.names.id(e.Service)
-		for int(svc) >= len(c.ended) {
-			c.ended = append(c.ended, 0)
-		}
-		c.ended[svc]++
-		if i == 0 || e.Trace != last {
-			last = e.Trace
-			lastT, lastOK = c.idx.trace(e.Trace)
-		}
-		if lastOK {
-			tt := &c.traces[lastT]
-			tt.known = true
-			tt.maxEnd = max(tt.maxEnd, e.End)
-			if j, ok := c.idx.find(lastT, e.ID); ok {
-				tt.delivered = true
-				c.seen[j] = true
-				if n := int(c.idx.ents[j].copies); n > 1 {
-					dups++
-					copies += n - 1
-					f := c.other.add(e.Service, "delivered more than once", c.faults.duplicate(e.End), func() string {
-						return fmt.Sprintf("trace %s span %s (%s) ×%d", e.Trace, e.ID, e.Name, n)
-					})
-					f.Status = FindingFailing // not delivered exactly once
-				} else {
-					once++
-				}
-				continue
-			}
-			tt.missing = true
-			if tt.why == attrNone {
-				tt.why = c.faults.loss(e.Service, e.Instance, e.End)
-			}
-		} else {
-			c.lost[e.Trace] = true
-		}
-		switch e.Export {
-		case record.ExportPending:
-			pending++
-		case record.ExportFailed:
-			failed++
-			c.countFailed(e)
+// ratio is the share of ended spans delivered exactly once; 1 when none
+// ended.
+func (t *compTally) ratio() float64 {
+	if t.n.ended == 0 {
+		return 1
+	}
+	return float64(t.n.once) / float64(t.n.ended)
+}
+
+// stats returns the counters as a verdict's stats.
+func (t *compTally) stats() map[string]float64 {
+	n := &t.n
+	s := map[string]float64{
+		"spans_ended":       float64(n.ended),
+		"delivered":         float64(n.once + n.dups),
+		"delivered_once":    float64(n.once),
+		"duplicates":        float64(n.dups),
+		"duplicate_copies":  float64(n.copies),
+		"missing":           float64(n.pending + n.failed + n.backend),
+		"missing_sdk_queue": float64(n.pending),
+		"missing_export":    float64(n.failed),
+		"missing_backend":   float64(n.backend),
+		"completeness":      t.ratio(),
+		"traces":            float64(n.traces),
+		"partial_traces":    float64(n.partial),
+		"traces_lost":       float64(n.tracesLost),
+		"unexpected":        float64(n.unexpected),
+	}
+	if q := &t.queryable; q.count() > 0 {
+		s["queryable_traces"] = float64(q.count())
+		s["queryable_p50_seconds"] = time.Duration(q.quantile(0.50)).Seconds()
+		s["queryable_p99_seconds"] = time.Duration(q.quantile(0.99)).Seconds()
+	}
+	return s
+}
+
+// findings returns the findings, each per-service one out of the spans its
+// service ended and a partial trace out of the run's traces.
+func (t *compTally) findings() []Finding {
+	if t.losses == nil {
+		return nil
+	}
+	losses, other := t.losses.list(), t.other.list()
+	for i := range losses {
+		losses[i].Of = t.endedBy[losses[i].Subject]
+	}
+	for i := range other {
+		f := &other[i]
+		switch {
+		case f.Message == compUnknownMsg: // not out of anything
+		case f.Subject == compTracesSubject:
+			f.Of = t.n.traces
 		default:
-			backend++
-		}
-		c.losses.add(e.Service, c.lossMessage(e), c.faults.loss(e.Service, e.Instance, e.End), func() string {
-			return fmt.Sprintf("trace %s span %s (%s)", e.Trace, e.ID, e.Name)
-		})
-	}
-	c.setOf(c.losses)
-	c.setOf(c.other)
-	c.stats["spans_ended"] = float64(len(c.in.Ended))
-	c.stats["delivered"] = float64(once + dups)
-	c.stats["delivered_once"] = float64(once)
-	c.stats["duplicates"] = float64(dups)
-	c.stats["duplicate_copies"] = float64(copies)
-	c.stats["missing"] = float64(pending + failed + backend)
-	c.stats["missing_sdk_queue"] = float64(pending)
-	c.stats["missing_export"] = float64(failed)
-	c.stats["missing_backend"] = float64(backend)
-	ratio := 1.0
-	if n := len(c.in.Ended); n > 0 {
-		ratio = float64(once) / float64(n)
-	}
-	c.stats["completeness"] = ratio
-}
-
-// lossMessage names the stage that lost a span, for an export the reasons
-// it failed for in the span's service, and for the backend the cause when
-// one is known.
-func (c *compCheck) lossMessage(e *record.Ended) string {
-	switch e.Export {
-	case record.ExportPending:
-		return "dropped in SDK queue"
-	case record.ExportFailed:
-		if e.ExportReason != "" {
-			return "export failed: " + e.ExportReason
-		}
-		return "export failed"
-	}
-	if c.in.BackendLoss != "" {
-		return "lost in the backend: " + c.in.BackendLoss
-	}
-	return "lost in the backend (exported, never arrived)"
-}
-
-// reasonUnknown stands for the reason of a failed export the ledger did not
-// record.
-const reasonUnknown = "reason not recorded"
-
-// countFailed counts a span lost on export under its reason and service.
-func (c *compCheck) countFailed(e *record.Ended) {
-	reason := e.ExportReason
-	if reason == "" {
-		reason = reasonUnknown
-	}
-	at := c.failed[reason]
-	if at == nil {
-		at = make(map[string]int)
-		c.failed[reason] = at
-	}
-	at[e.Service]++
-}
-
-// failedSummary says why exports failed, reason by reason from the most
-// spans, with where: " (grpc Unauthenticated: 100 at checkout, connection
-// refused: 30 (20 at cart, 10 at web))"; "" when none failed or no
-// reason was recorded (a ledger from before reasons were). A reason names
-// its first three services.
-func (c *compCheck) failedSummary() string {
-	if _, unknown := c.failed[reasonUnknown]; unknown && len(c.failed) == 1 {
-		return ""
-	}
-	type count struct {
-		name  string
-		spans int
-	}
-	byCount := func(a, b count) int { return cmp.Or(b.spans-a.spans, cmp.Compare(a.name, b.name)) }
-	var reasons []count
-	for r, at := range c.failed {
-		n := 0
-		for _, k := range at {
-			n += k
-		}
-		reasons = append(reasons, count{r, n})
-	}
-	slices.SortFunc(reasons, byCount)
-	parts := make([]string, 0, len(reasons))
-	for _, r := range reasons {
-		var at []count
-		for svc, n := range c.failed[r.name] {
-			at = append(at, count{svc, n})
-		}
-		slices.SortFunc(at, byCount)
-		if len(at) == 1 {
-			parts = append(parts, fmt.Sprintf("%s: %d at %s", r.name, r.spans, at[0].name))
-			continue
-		}
-		where := make([]string, 0, 4)
-		for i, a := range at {
-			if i == 3 {
-				n := len(at) - i
-				where = append(where, fmt.Sprintf("%d more %s", n, plural(n, "service", "services")))
-				break
-			}
-			where = append(where, fmt.Sprintf("%d at %s", a.spans, a.name))
-		}
-		parts = append(parts, fmt.Sprintf("%s: %d (%s)", r.name, r.spans, strings.Join(where, ", ")))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
-}
-
-// setOf sets each per-service finding's Of to the spans that service ended.
-func (c *compCheck) setOf(fs *findings) {
-	for _, f := range fs.byKey {
-		if n, ok := c.names.ids[f.Subject]; ok {
-			f.Of = c.ended[n]
+			f.Of = t.endedBy[f.Subject]
 		}
 	}
-}
-
-// partial counts traces with both delivered and missing spans, and traces
-// the ledger has that never reached the backend at all.
-func (c *compCheck) partial() {
-	known := len(c.lost)
-	n := 0
-	for t := range c.traces {
-		tt := &c.traces[t]
-		if tt.known {
-			known++
-		}
-		if !tt.delivered || !tt.missing {
-			continue
-		}
-		n++
-		c.other.add("traces", "partial: some spans delivered, others missing", tt.why, func() string {
-			return "trace " + c.idx.traceID(int32(t)).String()
-		})
-	}
-	for k, f := range c.other.byKey {
-		if k.subject == "traces" {
-			f.Of = known
-		}
-	}
-	c.stats["traces"] = float64(known)
-	c.stats["partial_traces"] = float64(n)
-	c.stats["traces_lost"] = float64(len(c.lost))
-}
-
-// unexpected reports backend spans the ledger does not know; they do not
-// fail the check.
-func (c *compCheck) unexpected() {
-	n := 0
-	x := c.idx
-	for j := range x.ents {
-		if c.seen[j] {
-			continue
-		}
-		n++
-		s := x.span(int32(j))
-		c.other.add(s.Service, "span unknown to the ledger", c.faults.unexplained(), func() string {
-			return fmt.Sprintf("trace %s span %s (%s)", s.Trace, s.ID, s.Name)
-		})
-	}
-	c.stats["unexpected"] = float64(n)
-}
-
-// queryable returns the p50 and p99, across traces, of the delay from a
-// trace's last ledger span ending to its last span arriving in the backend.
-// Traces without arrival times are skipped; ok is false when none is left.
-func (c *compCheck) queryable() (p50, p99 time.Duration, ok bool) {
-	x := c.idx
-	var delays []int64
-	for t := range c.traces {
-		if !c.traces[t].known || !c.traces[t].delivered {
-			continue
-		}
-		lo, hi := x.segment(int32(t))
-		var arrived int64
-		for e := lo; e < hi; e++ {
-			arrived = max(arrived, x.span(e).Arrived)
-		}
-		if arrived != 0 {
-			delays = append(delays, arrived-c.traces[t].maxEnd)
-		}
-	}
-	if len(delays) == 0 {
-		return 0, 0, false
-	}
-	slices.Sort(delays)
-	p50, p99 = time.Duration(rank(delays, 0.50)), time.Duration(rank(delays, 0.99))
-	c.stats["queryable_traces"] = float64(len(delays))
-	c.stats["queryable_p50_seconds"] = p50.Seconds()
-	c.stats["queryable_p99_seconds"] = p99.Seconds()
-	return p50, p99, true
-}
-
-// rank returns the nearest-rank q-quantile of sorted values.
-func rank(sorted []int64, q float64) int64 {
-	i := int(q*float64(len(sorted))+0.999999999) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
+	return append(losses, other...)
 }
 
 // verdict decides and words the result.
-func (c *compCheck) verdict(v Verdict, exp topology.CompletenessExpect, p50, p99 time.Duration, haveQ bool) Verdict {
-	ended := len(c.in.Ended)
-	ratio := c.stats["completeness"]
-	v.Stats = c.stats
-	v.Findings = merge(c.losses, c.other)
-	c.stats["unexplained"] = countUnexplained(v.Findings)
-	v.Measured = fmt.Sprintf("ledger versus backend, span by span, over %d ended spans in %d traces",
-		ended, int(c.stats["traces"]))
-	if ended == 0 {
-		v.Status = StatusFail
-		v.Observed = fmt.Sprintf("no spans ended: the run produced nothing to check (backend holds %d spans)", len(c.idx.ents))
+func (t *compTally) verdict() Verdict {
+	v := Verdict{
+		Check:    string(topology.ExpectCompleteness),
+		Expected: expectedCompleteness(t.exp),
+	}
+	if !t.readBack {
+		v.Status = StatusNotRun
+		v.Measured = "ledger versus backend, span by span"
+		v.Reason = t.notRun
 		return v
 	}
-	failed := int(c.stats["missing_export"])
-	why := c.failedSummary()
+	n := &t.n
+	v.Stats = t.stats()
+	v.Findings = t.findings()
+	v.Stats["unexplained"] = countUnexplained(v.Findings)
+	v.Measured = fmt.Sprintf("ledger versus backend, span by span, over %d ended spans in %d traces", n.ended, n.traces)
+	q := &t.queryable
+	if q.folded() {
+		v.Measured += fmt.Sprintf("; time until queryable over %d traces, its quantiles within %s",
+			q.count(), percent(distError))
+	}
+	if n.ended == 0 {
+		v.Status = StatusFail
+		v.Observed = fmt.Sprintf("no spans ended: the run produced nothing to check (backend holds %d spans)", n.backendSpans)
+		return v
+	}
 	v.Observed = fmt.Sprintf("%s delivered exactly once (%d of %d); missing: %d dropped in SDK queue, %d export failed%s, %d lost in the backend; %d duplicated; %d partial %s; %d unexpected",
-		percent(ratio), int(c.stats["delivered_once"]), ended,
-		int(c.stats["missing_sdk_queue"]), failed, why, int(c.stats["missing_backend"]),
-		int(c.stats["duplicates"]), int(c.stats["partial_traces"]), plural(int(c.stats["partial_traces"]), "trace", "traces"),
-		int(c.stats["unexpected"]))
-	v.Observed += attributionSummary(c.faults, v.Findings)
-	if haveQ {
+		percent(t.ratio()), n.once, n.ended, n.pending, n.failed, t.failedSummary(), n.backend,
+		n.dups, n.partial, plural(n.partial, "trace", "traces"), n.unexpected)
+	v.Observed += attributionSummary(t.faults, v.Findings)
+	var p99 time.Duration
+	if q.count() > 0 {
+		p50 := time.Duration(q.quantile(0.50))
+		p99 = time.Duration(q.quantile(0.99))
 		v.Observed += fmt.Sprintf("; queryable p50 %s, p99 %s", durfmt.Human(p50), durfmt.Human(p99))
 	} else {
 		v.Observed += "; time until queryable not measured (the backend gives no arrival times)"
 	}
 	v.Status = StatusPass
-	if ratio < exp.Min || (exp.Within > 0 && haveQ && p99 > exp.Within) {
+	if t.ratio() < t.exp.Min || (t.exp.Within > 0 && q.count() > 0 && p99 > t.exp.Within) {
 		v.Status = StatusFail
 	}
 	return v

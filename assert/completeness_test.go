@@ -1,6 +1,7 @@
 package assert
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,11 @@ func lose(s *sim, e record.Export, idx ...int) *sim {
 		gone[spanRef{s.in.Ended[i].Trace, s.in.Ended[i].ID}] = true
 	}
 	return s.drop(func(sp *record.Span) bool { return gone[spanRef{sp.Trace, sp.ID}] })
+}
+
+// completenessExpects is exp as the one expectation of a run.
+func completenessExpects(exp topology.CompletenessExpect) []topology.Expect {
+	return []topology.Expect{{Kind: topology.ExpectCompleteness, Completeness: exp}}
 }
 
 func TestCompleteness(t *testing.T) {
@@ -175,6 +181,7 @@ func TestCompleteness(t *testing.T) {
 			if tt.observe != "" && !strings.Contains(v.Observed+v.Reason, tt.observe) {
 				t.Errorf("observed %q, reason %q: want %q", v.Observed, v.Reason, tt.observe)
 			}
+			checkStreamed(t, tt.in(), completenessExpects(tt.exp))
 		})
 	}
 }
@@ -202,9 +209,14 @@ func TestQueryable(t *testing.T) {
 		within time.Duration
 		status Status
 	}{{99 * time.Second, StatusPass}, {98 * time.Second, StatusFail}, {0, StatusPass}} {
-		v := Completeness(s.in, topology.CompletenessExpect{Min: 1, Within: tc.within})
+		exp := topology.CompletenessExpect{Min: 1, Within: tc.within}
+		v := Completeness(s.in, exp)
+		checkStreamed(t, s.in, completenessExpects(exp))
 		if v.Status != tc.status {
 			t.Errorf("within %s: status %s, want %s (%s)", tc.within, v.Status, tc.status, v.Observed)
+		}
+		if strings.Contains(v.Measured, "within") {
+			t.Errorf("measured %q: exact quantiles called approximate", v.Measured)
 		}
 		if p50, p99 := v.Stats["queryable_p50_seconds"], v.Stats["queryable_p99_seconds"]; p50 != 50 || p99 != 99 {
 			t.Errorf("p50 %v p99 %v, want 50 and 99", p50, p99)
@@ -225,5 +237,39 @@ func TestRun(t *testing.T) {
 	}
 	if want := "completeness:pass propagation:fail sampling:not-run"; strings.Join(got, " ") != want {
 		t.Errorf("Run = %v, want %s", got, want)
+	}
+}
+
+// TestQueryablePastTheCap gives more one-span traces than a dist keeps
+// exactly, arriving 1ms..Nms after they ended: the quantiles come within
+// 1% of the exact ones, and the verdict says they are approximate.
+func TestQueryablePastTheCap(t *testing.T) {
+	const traces = distCap + 1000
+	s := newSim(topo(svc("frontend")))
+	for i := range traces {
+		sp := record.Span{Trace: s.traceID(), ID: s.spanID(), Service: "frontend", Name: "GET /",
+			Kind: record.KindServer, Start: 1e9, End: 2e9}
+		sp.Arrived = sp.End + int64(i+1)*int64(time.Millisecond)
+		s.in.Ended = append(s.in.Ended, record.Ended{Span: sp, Export: record.ExportOK})
+		s.in.Backend = append(s.in.Backend, sp)
+	}
+	st := NewStream(s.in, completenessExpects(topology.CompletenessExpect{Min: 1}))
+	for _, g := range Partition(s.in) {
+		st.Add(g)
+	}
+	v := st.Verdicts()[0]
+	if want := "its quantiles within 1%"; !strings.Contains(v.Measured, want) {
+		t.Errorf("measured %q, want %q", v.Measured, want)
+	}
+	for _, q := range []struct {
+		stat  string
+		exact float64 // seconds: the nearest-rank quantile of 1ms..traces ms
+	}{{"queryable_p50_seconds", 33268e-3}, {"queryable_p99_seconds", 65871e-3}} {
+		if got := v.Stats[q.stat]; math.Abs(got-q.exact) > distError*q.exact {
+			t.Errorf("%s = %v, want %v within 1%%", q.stat, got, q.exact)
+		}
+	}
+	if v.Stats["queryable_traces"] != traces || v.Status != StatusPass {
+		t.Errorf("queryable traces %v, status %s; want %d, pass", v.Stats["queryable_traces"], v.Status, traces)
 	}
 }

@@ -234,6 +234,7 @@ func TestCompletenessAttribution(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			check(t, Completeness(tt.in(), topology.CompletenessExpect{Min: 1}), tt.want)
+			checkStreamed(t, tt.in(), completenessExpects(topology.CompletenessExpect{Min: 1}))
 		})
 	}
 }
