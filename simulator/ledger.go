@@ -18,6 +18,9 @@ import (
 // hop 200 bytes (a 96-byte send, an 80-byte receive and a 24-byte answer
 // record). Appends take one short lock per shard; each service instance
 // writes to its own shard.
+//
+// A run reads the ledger whole with Snapshot, or piece by piece with Drain
+// while load runs and DrainAll at the end, which free what they return.
 type Ledger struct {
 	syms    symbols
 	mu      sync.Mutex
