@@ -183,85 +183,88 @@ func (h *hand) complete() {
 	h.exported(h.a, traceA, 1)
 }
 
+// settleRuleTests are hand-built ledgers and what Drain releases of them
+// once quiet passed.
+var settleRuleTests = []struct {
+	name   string
+	fill   func(h *hand)
+	groups int // released once quiet passed
+	hops   int // in them
+}{
+	{"a hop answered, its server span exported", (*hand).complete, 1, 1},
+	{"a send without its answer", func(h *hand) {
+		h.loadHop(1, traceA, 1)
+		h.span(h.a, traceA, 1, 0)
+		h.exported(h.a, traceA, 1)
+	}, 0, 0},
+	{"a server span announced but not ended", func(h *hand) {
+		h.loadHop(1, traceA, 1)
+		h.load.addAnswer(101, 9, 0)
+	}, 0, 0},
+	{"an unsampled server span needs no end", func(h *hand) {
+		h.load.addSend(sendRec{hop: 101, request: 1, to: h.front})
+		h.a.addRecv(recvRec{hop: 101, server: ctxOf(traceA, 1, false), serverSpan: true})
+		h.load.addAnswer(101, 9, 0)
+	}, 1, 1},
+	{"an ended span whose export never returned", func(h *hand) {
+		h.complete()
+		h.span(h.a, traceA, 2, 1)
+	}, 0, 0},
+	{"a failed export is an outcome", func(h *hand) {
+		h.loadHop(1, traceA, 1)
+		h.load.addAnswer(101, 9, 0)
+		h.span(h.a, traceA, 1, 0)
+		h.a.addFailedExports([]exportRec{{trace: traceA, id: record.SpanID{1}}}, 50, exportFailure{service: h.front, reason: "http 503", message: "no"})
+	}, 1, 1},
+	{"an answered hop nobody received", func(h *hand) {
+		h.load.addSend(sendRec{hop: 101, request: 1, to: h.front})
+		h.load.addAnswer(101, 9, 0)
+	}, 1, 1},
+	{"two requests apart", func(h *hand) {
+		h.complete()
+		h.loadHop(2, traceB, 2)
+		h.load.addAnswer(102, 9, 0)
+		h.span(h.a, traceB, 2, 0)
+		h.exported(h.a, traceB, 2)
+	}, 2, 2},
+	{"a propagation break stays in its request's group", func(h *hand) {
+		h.complete()
+		// front calls back, which got no context and started trace B.
+		h.a.addSend(sendRec{hop: 7, parent: 101, request: 1, from: h.front, to: h.back, sent: ctxOf(traceA, 3, true), clientSpan: true})
+		h.b.addRecv(recvRec{hop: 7, server: ctxOf(traceB, 4, true), serverSpan: true})
+		h.a.addAnswer(7, 8, 0)
+		h.span(h.a, traceA, 3, 1)
+		h.span(h.b, traceB, 4, 0)
+		h.exported(h.a, traceA, 3)
+		h.exported(h.b, traceB, 4)
+	}, 1, 2},
+	{"an external callback joins two requests' traces", func(h *hand) {
+		h.complete()
+		h.loadHop(2, traceB, 2)
+		h.load.addAnswer(102, 9, 0)
+		h.span(h.a, traceB, 2, 0)
+		h.exported(h.a, traceB, 2)
+		// An external caller sent both traces' contexts on.
+		h.b.addOrphan(orphanRec{recv: recvRec{hop: 900, got: ctxOf(traceA, 1, true), server: ctxOf(traceA, 5, false), serverSpan: true}, to: h.back})
+		h.b.addOrphan(orphanRec{recv: recvRec{hop: 901, got: ctxOf(traceB, 2, true), server: ctxOf(traceA, 6, false), serverSpan: true}, to: h.back})
+	}, 1, 4},
+	{"a call made for an external caller still serving", func(h *hand) {
+		// back serves external hop 900 (no trace) and called front.
+		h.b.addSend(sendRec{hop: 8, parent: 900, from: h.back, to: h.front})
+		h.b.addAnswer(8, 9, 0)
+	}, 0, 0},
+	{"a call made for an external caller that answered", func(h *hand) {
+		h.b.addSend(sendRec{hop: 8, parent: 900, from: h.back, to: h.front})
+		h.b.addAnswer(8, 9, 0)
+		h.b.addOrphan(orphanRec{recv: recvRec{hop: 900}, to: h.back})
+	}, 1, 2},
+}
+
 // TestDrainSettleRule drains hand-built ledgers twice, once before quiet
 // passed and once after, and checks which groups came out.
 func TestDrainSettleRule(t *testing.T) {
 	const quiet = 10 * time.Millisecond
-	tests := []struct {
-		name   string
-		fill   func(h *hand)
-		groups int // released once quiet passed
-		hops   int // in them
-	}{
-		{"a hop answered, its server span exported", (*hand).complete, 1, 1},
-		{"a send without its answer", func(h *hand) {
-			h.loadHop(1, traceA, 1)
-			h.span(h.a, traceA, 1, 0)
-			h.exported(h.a, traceA, 1)
-		}, 0, 0},
-		{"a server span announced but not ended", func(h *hand) {
-			h.loadHop(1, traceA, 1)
-			h.load.addAnswer(101, 9, 0)
-		}, 0, 0},
-		{"an unsampled server span needs no end", func(h *hand) {
-			h.load.addSend(sendRec{hop: 101, request: 1, to: h.front})
-			h.a.addRecv(recvRec{hop: 101, server: ctxOf(traceA, 1, false), serverSpan: true})
-			h.load.addAnswer(101, 9, 0)
-		}, 1, 1},
-		{"an ended span whose export never returned", func(h *hand) {
-			h.complete()
-			h.span(h.a, traceA, 2, 1)
-		}, 0, 0},
-		{"a failed export is an outcome", func(h *hand) {
-			h.loadHop(1, traceA, 1)
-			h.load.addAnswer(101, 9, 0)
-			h.span(h.a, traceA, 1, 0)
-			h.a.addFailedExports([]exportRec{{trace: traceA, id: record.SpanID{1}}}, 50, exportFailure{service: h.front, reason: "http 503", message: "no"})
-		}, 1, 1},
-		{"an answered hop nobody received", func(h *hand) {
-			h.load.addSend(sendRec{hop: 101, request: 1, to: h.front})
-			h.load.addAnswer(101, 9, 0)
-		}, 1, 1},
-		{"two requests apart", func(h *hand) {
-			h.complete()
-			h.loadHop(2, traceB, 2)
-			h.load.addAnswer(102, 9, 0)
-			h.span(h.a, traceB, 2, 0)
-			h.exported(h.a, traceB, 2)
-		}, 2, 2},
-		{"a propagation break stays in its request's group", func(h *hand) {
-			h.complete()
-			// front calls back, which got no context and started trace B.
-			h.a.addSend(sendRec{hop: 7, parent: 101, request: 1, from: h.front, to: h.back, sent: ctxOf(traceA, 3, true), clientSpan: true})
-			h.b.addRecv(recvRec{hop: 7, server: ctxOf(traceB, 4, true), serverSpan: true})
-			h.a.addAnswer(7, 8, 0)
-			h.span(h.a, traceA, 3, 1)
-			h.span(h.b, traceB, 4, 0)
-			h.exported(h.a, traceA, 3)
-			h.exported(h.b, traceB, 4)
-		}, 1, 2},
-		{"an external callback joins two requests' traces", func(h *hand) {
-			h.complete()
-			h.loadHop(2, traceB, 2)
-			h.load.addAnswer(102, 9, 0)
-			h.span(h.a, traceB, 2, 0)
-			h.exported(h.a, traceB, 2)
-			// An external caller sent both traces' contexts on.
-			h.b.addOrphan(orphanRec{recv: recvRec{hop: 900, got: ctxOf(traceA, 1, true), server: ctxOf(traceA, 5, false), serverSpan: true}, to: h.back})
-			h.b.addOrphan(orphanRec{recv: recvRec{hop: 901, got: ctxOf(traceB, 2, true), server: ctxOf(traceA, 6, false), serverSpan: true}, to: h.back})
-		}, 1, 4},
-		{"a call made for an external caller still serving", func(h *hand) {
-			// back serves external hop 900 (no trace) and called front.
-			h.b.addSend(sendRec{hop: 8, parent: 900, from: h.back, to: h.front})
-			h.b.addAnswer(8, 9, 0)
-		}, 0, 0},
-		{"a call made for an external caller that answered", func(h *hand) {
-			h.b.addSend(sendRec{hop: 8, parent: 900, from: h.back, to: h.front})
-			h.b.addAnswer(8, 9, 0)
-			h.b.addOrphan(orphanRec{recv: recvRec{hop: 900}, to: h.back})
-		}, 1, 2},
-	}
-	for _, tt := range tests {
+	for _, tt := range settleRuleTests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHand()
 			tt.fill(h)
