@@ -18,12 +18,19 @@ import (
 // hop 200 bytes (a 96-byte send, an 80-byte receive and a 24-byte answer
 // record). Appends take one short lock per shard; each service instance
 // writes to its own shard.
+//
+// A run reads the ledger whole with Snapshot, or piece by piece with Drain
+// while load runs and DrainAll at the end, which free what they return.
 type Ledger struct {
 	syms    symbols
 	mu      sync.Mutex
 	shards  []*shard
 	loads   *shard
 	retries chunks[ExportRetry] // under mu
+
+	// drainMu serializes Drain and DrainAll, which alone use pending.
+	drainMu sync.Mutex
+	pending pending
 }
 
 // ExportRetry is an export sent again after a transient failure.
@@ -57,8 +64,22 @@ func NewLedger() *Ledger {
 
 // shard is the ledger of one writer.
 type shard struct {
-	l       *Ledger
-	mu      sync.Mutex
+	l  *Ledger
+	mu sync.Mutex
+	logs
+	// failures tally the failed exports per service and reason: few
+	// entries, one per reason seen.
+	failures []failureTally
+	// drained counts the records Drain took out of logs, and failed the
+	// failed export records ever added, so that Totals still counts what
+	// is gone.
+	drained drainedCounts
+	failed  int
+}
+
+// logs are a shard's records: append-only, until Drain swaps them out
+// whole.
+type logs struct {
 	ended   chunks[endRec]
 	exports chunks[exportRec]
 	batches chunks[exportBatch]
@@ -66,9 +87,11 @@ type shard struct {
 	recvs   chunks[recvRec]
 	answers chunks[answerRec]
 	orphans chunks[orphanRec]
-	// failures tally the failed exports per service and reason: few
-	// entries, one per reason seen.
-	failures []failureTally
+}
+
+// drainedCounts counts the records of a shard Drain took.
+type drainedCounts struct {
+	ended, exports, sends, orphans int
 }
 
 type endRec struct {
@@ -173,14 +196,20 @@ func (s *shard) addEnded(r endRec) {
 // addExports records one return of the exporter, at at (unix ns).
 func (s *shard) addExports(rs []exportRec, at int64) {
 	s.mu.Lock()
+	for _, r := range rs {
+		if !r.ok() {
+			s.failed++
+		}
+	}
 	s.exports.addAll(rs)
 	s.batches.add(exportBatch{at: at, n: len(rs)})
 	s.mu.Unlock()
 }
 
 // exportsAt yields every export record with the time its batch returned
-// (0 past the recorded batches). The caller holds s.mu.
-func (s *shard) exportsAt(yield func(exportRec, int64) bool) {
+// (0 past the recorded batches). The caller holds the shard's lock, if
+// the logs are still a shard's.
+func (s *logs) exportsAt(yield func(exportRec, int64) bool) {
 	batches := make([]exportBatch, 0, s.batches.len())
 	for b := range s.batches.all() {
 		batches = append(batches, b)
@@ -239,24 +268,20 @@ type Totals struct {
 	Requests      int `json:"requests"`
 }
 
-// Totals counts what the ledger holds.
+// Totals counts every record the ledger was given, drained or not.
 func (l *Ledger) Totals() Totals {
 	var t Totals
 	for _, s := range l.snapshotShards() {
 		s.mu.Lock()
-		t.SpansEnded += s.ended.len()
-		for e := range s.exports.all() {
-			if e.ok() {
-				t.SpansExported++
-			} else {
-				t.ExportFailed++
-			}
-		}
-		t.Hops += s.sends.len() + s.orphans.len()
+		d := s.drained
+		t.SpansEnded += d.ended + s.ended.len()
+		t.ExportFailed += s.failed
+		t.SpansExported += d.exports + s.exports.len() - s.failed
+		t.Hops += d.sends + d.orphans + s.sends.len() + s.orphans.len()
 		s.mu.Unlock()
 	}
 	l.loads.mu.Lock()
-	t.Requests = l.loads.sends.len()
+	t.Requests = l.loads.drained.sends + l.loads.sends.len()
 	l.loads.mu.Unlock()
 	l.mu.Lock()
 	t.ExportRetries = l.retries.len()
@@ -282,7 +307,9 @@ type spanKey struct {
 }
 
 // Snapshot returns every ended span with its export outcome and every hop
-// with both of its ends merged. Hops are in send order per writer.
+// with both of its ends merged. Hops are in send order per writer. It
+// holds only the records no Drain has taken: a drained ledger's
+// records come out of Drain and DrainAll instead.
 func (l *Ledger) Snapshot() Snapshot {
 	shards := l.snapshotShards()
 	outcome := make(map[spanKey]exportOutcome)
@@ -292,10 +319,7 @@ func (l *Ledger) Snapshot() Snapshot {
 	for _, s := range shards {
 		s.mu.Lock()
 		for e, at := range s.exportsAt {
-			k := spanKey{e.trace, e.id}
-			if o := outcome[k]; !o.ok {
-				outcome[k] = exportOutcome{ok: e.ok(), reason: s.failReason(e), at: max(o.at, at)}
-			}
+			foldOutcome(outcome, spanKey{e.trace, e.id}, e.ok(), s.failReason(e), at)
 		}
 		for r := range s.recvs.all() {
 			recvs[r.hop] = r
@@ -320,16 +344,29 @@ func (l *Ledger) Snapshot() Snapshot {
 			snap.Hops = append(snap.Hops, h)
 		}
 		for o := range s.orphans.all() {
-			h := record.Hop{
-				ID: o.recv.hop, From: l.syms.name(o.from), FromExternal: true,
-				To: l.syms.name(o.to), ToInstance: int(o.toInst), Route: l.syms.name(o.route), SentAt: o.at,
-			}
-			l.received(&h, o.recv)
-			snap.Hops = append(snap.Hops, h)
+			snap.Hops = append(snap.Hops, l.orphanHop(o))
 		}
 		s.mu.Unlock()
 	}
 	return snap
+}
+
+// foldOutcome adds one export of a span to what became of its exports:
+// an acknowledgement stands, a failure replaces an earlier failure.
+func foldOutcome(outcome map[spanKey]exportOutcome, k spanKey, ok bool, reason uint32, at int64) {
+	if o := outcome[k]; !o.ok {
+		outcome[k] = exportOutcome{ok: ok, reason: reason, at: max(o.at, at)}
+	}
+}
+
+// orphanHop is the hop of a request that came from outside the harness.
+func (l *Ledger) orphanHop(o orphanRec) record.Hop {
+	h := record.Hop{
+		ID: o.recv.hop, From: l.syms.name(o.from), FromExternal: true,
+		To: l.syms.name(o.to), ToInstance: int(o.toInst), Route: l.syms.name(o.route), SentAt: o.at,
+	}
+	l.received(&h, o.recv)
+	return h
 }
 
 func (l *Ledger) ended(e endRec, outcome map[spanKey]exportOutcome) record.Ended {

@@ -44,6 +44,7 @@ func (s *shard) addFailedExports(rs []exportRec, at int64, f exportFailure) {
 	for i := range rs {
 		rs[i].fail = fail
 	}
+	s.failed += len(rs)
 	s.exports.addAll(rs)
 	s.batches.add(exportBatch{at: at, n: len(rs)})
 	s.mu.Unlock()

@@ -99,6 +99,8 @@ type wireRecv struct {
 const ledgerWireVersion = 1
 
 // Export writes every record of the ledger so far to w (gzipped gob).
+// It and Merge work on whole ledgers: records a Drain took are not in
+// it, so a ledger meant for Export is not drained.
 func (l *Ledger) Export(w io.Writer) error {
 	out := wireLedger{Version: ledgerWireVersion}
 	if p := l.syms.names.Load(); p != nil {
@@ -205,7 +207,11 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 		j := i
 		for ; j < len(w.Exports) && w.Exports[j].At == w.Exports[i].At; j++ {
 			e := w.Exports[j]
-			s.exports.add(exportRec{trace: e.Trace, id: e.ID, fail: failMark(e, marks)})
+			r := exportRec{trace: e.Trace, id: e.ID, fail: failMark(e, marks)}
+			if !r.ok() {
+				s.failed++
+			}
+			s.exports.add(r)
 		}
 		s.batches.add(exportBatch{at: w.Exports[i].At, n: j - i})
 		i = j
