@@ -85,10 +85,12 @@ func printStats(ctx context.Context, w io.Writer, b *embedded.Backend, interval 
 			return
 		case now := <-t.C:
 			s := b.Stats()
-			if s.Spans == last.Spans {
+			// Arrivals, counted by what was received: spans held may
+			// have been taken meanwhile.
+			if s.Received == last.Received {
 				continue
 			}
-			rate := float64(s.Spans-last.Spans) / now.Sub(lastAt).Seconds()
+			rate := float64(s.Received-last.Received) / now.Sub(lastAt).Seconds()
 			fmt.Fprintf(w, "%s  %.0f spans/s  %d spans  %d traces  %d services: %s\n",
 				now.Format("15:04:05"), rate, s.Spans, s.Traces, s.Services, strings.Join(b.Services(), ", "))
 			last, lastAt = s, now
