@@ -29,6 +29,12 @@ const verifyEvery = time.Second
 // schedule).
 const settleQuiet = 2 * time.Second
 
+// settleGiveUp is how long a request's records may be left alone before it
+// is judged unsettled, a span without an export outcome counted as dropped
+// in its SDK queue: far longer than an export with its retries takes
+// (exportTimeout, exportRetry) and a span waits in a full SDK queue.
+const settleGiveUp = 30 * time.Second
+
 // verifier judges a run while it goes. Every second it takes the requests
 // the ledger has settled (simulator.Ledger.Drain), with their traces' spans
 // out of the backend, judges them (assert.Stream), counts them into the
@@ -104,6 +110,7 @@ func (v *verifier) loop() {
 			return
 		case now := <-tick.C:
 			v.take(v.ledger.Drain(now.UnixNano(), v.quiet))
+			v.take(v.ledger.DrainStale(now.UnixNano(), settleGiveUp))
 			v.sampleWaiting(now)
 		}
 	}
@@ -245,6 +252,10 @@ func gatherStream(rt *simulator.Runtime, snk *sink, v *verifier, ev *report.Evid
 	ev.TracesStarted, ev.TracesSampled = v.started, v.sampled
 	ev.BackendNotes = snk.notes(v.exportedTraces)
 	ev.DecisionLog = v.log
+	if n := l.DrainLate(); n > 0 {
+		ev.Errors = append(ev.Errors, fmt.Sprintf(
+			"%d ledger records came after their request was verified (an export or a receive later than %s): the verdicts may count their spans as lost", n, settleGiveUp))
+	}
 	if v.logErr != nil {
 		ev.Errors = append(ev.Errors, v.logErr.Error())
 	}

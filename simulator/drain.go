@@ -36,7 +36,7 @@ type Settled struct {
 //     has that span's end record (the span ends after the record);
 //   - every ended span has an export outcome, acknowledged or failed (a
 //     span the SDK queue dropped or a crash lost never has one, and its
-//     component waits for DrainAll);
+//     component waits for DrainStale or DrainAll);
 //   - no Drain took a record of it less than quiet before now (unix ns).
 //
 // Drain takes the writers' records as one consistent cut, so a record is
@@ -73,6 +73,27 @@ func (l *Ledger) DrainAll() []Settled {
 	defer l.drainMu.Unlock()
 	out := l.release(l.take(), 0, 0, true)
 	l.pending = pending{late: l.pending.late}
+	return out
+}
+
+// DrainStale releases the components no Drain has touched for after,
+// settled or not, converted as DrainAll converts them. A span the SDK queue
+// dropped, or a crash lost, never gets an export outcome, and without it
+// its request would wait for the end of the run: a run of any length calls
+// DrainStale after Drain to keep what it holds bounded. after must exceed
+// the longest a span waits in an SDK queue and an export takes with its
+// retries; a record that comes later is counted by DrainLate.
+func (l *Ledger) DrainStale(now int64, after time.Duration) []Settled {
+	l.drainMu.Lock()
+	defer l.drainMu.Unlock()
+	p := &l.pending
+	var out []Settled
+	for c := range p.comps {
+		if now-c.last >= int64(after) {
+			out = append(out, l.settle(c))
+			p.forget(c)
+		}
+	}
 	return out
 }
 

@@ -339,3 +339,31 @@ func TestDrainKeepsTotals(t *testing.T) {
 		t.Errorf("export failures %+v", f)
 	}
 }
+
+// TestDrainStale: a request whose span never got an export outcome (the SDK
+// queue dropped it) never settles, and DrainStale releases it once nothing
+// touched it for long enough, the span pending; an outcome that comes after
+// is counted as late.
+func TestDrainStale(t *testing.T) {
+	h := newHand()
+	h.loadHop(1, traceA, 1)
+	h.load.addAnswer(101, 9, 0)
+	h.span(h.a, traceA, 1, 0)
+	const after = 30 * time.Second
+	h.l.Drain(1, time.Nanosecond)
+	if got := h.l.Drain(2, time.Nanosecond); len(got) != 0 {
+		t.Fatalf("released %d groups with an export outcome missing", len(got))
+	}
+	if got := h.l.DrainStale(int64(after), after); len(got) != 0 {
+		t.Fatalf("released %d groups before they were stale", len(got))
+	}
+	got := h.l.DrainStale(1+int64(after), after)
+	if len(got) != 1 || len(got[0].Ended) != 1 || got[0].Ended[0].Export != record.ExportPending {
+		t.Fatalf("released %+v, want the group with its span pending", got)
+	}
+	h.exported(h.a, traceA, 1)
+	h.l.Drain(2+int64(after), time.Nanosecond)
+	if h.l.DrainLate() != 1 {
+		t.Errorf("%d late records, want the export outcome", h.l.DrainLate())
+	}
+}
