@@ -22,6 +22,10 @@ type checkTally interface {
 // newCheckTally returns the tally judging e group by group, or nil for a
 // check that is judged on the whole run at once.
 func newCheckTally(e topology.Expect, base *Input) checkTally {
+	switch e.Kind {
+	case topology.ExpectPropagation:
+		return newPropTally(e.Propagation, base)
+	}
 	return nil
 }
 
