@@ -31,8 +31,9 @@ func TestHeaderChecks(t *testing.T) {
 			Received: true, Got: got, GotHeaders: record.HeaderTraceparent | record.HeaderTracestate | record.HeaderBaggage,
 			GotTraceParent: "00-01000000000000000000000000000000-0200000000000000-00", GotTraceState: "y=2", GotBaggage: "u"},
 	}
-	top := topo(svc("a", "b"), svc("b"))
-	v := Propagation(Input{Topology: top, Hops: hops}, topology.PropagationExpect{Connected: true})
+	in := Input{Topology: topo(svc("a", "b"), svc("b")), Hops: hops}
+	v := Propagation(in, topology.PropagationExpect{Connected: true})
+	checkStreamed(t, in, propagationExpect(topology.PropagationExpect{Connected: true}))
 	if v.Status != StatusFail {
 		t.Errorf("status %s, want fail", v.Status)
 	}
@@ -88,7 +89,9 @@ func TestExternalReactions(t *testing.T) {
 		Faults:   []record.Fault{{ID: 1, Number: 1, Kind: string(f.Kind), Desc: "strip-headers f -> e", From: "f", To: "e", Instance: -1, Start: 1_000_000_000, End: 2_000_000_000}},
 		RunStart: 1,
 	}
-	v := Propagation(in, topology.PropagationExpect{Connected: true, Broken: []string{"f -> e"}})
+	exp := topology.PropagationExpect{Connected: true, Broken: []string{"f -> e"}}
+	v := Propagation(in, exp)
+	checkStreamed(t, in, propagationExpect(exp))
 	fs := findingsOf(v)
 	for w, n := range map[string]int{
 		"f -> e | external service e restarted the trace (seen at inv)":                2,

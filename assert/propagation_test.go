@@ -254,6 +254,24 @@ func TestPropagation(t *testing.T) {
 			"frontend -> cart-v2 | unexpected edge":            2,
 		}},
 	}, {
+		// Only the second request's cart spans are renamed: its group alone
+		// does not show frontend -> cart, the run does.
+		name: "predicted edge observed in another request's trace",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 2)
+			second := s.in.Hops[len(s.in.Hops)-1].Server.Trace
+			for i := range s.in.Backend {
+				if sp := &s.in.Backend[i]; sp.Service == "cart" && sp.Trace == second {
+					sp.Service = "cart-v2"
+				}
+			}
+			return s.in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart-v2 | unexpected edge": 1,
+		}, stats: map[string]float64{"predicted_edges_unobserved": 0}},
+	}, {
 		name: "no read-back checks the ledger only",
 		in: func() Input {
 			in := newSim(topo(svc("frontend", "legacy-proxy"), proxy("legacy-proxy", false, "inventory"), svc("inventory"))).run("frontend", 2).in
@@ -267,10 +285,16 @@ func TestPropagation(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := Propagation(tt.in(), tt.exp)
-			check(t, v, tt.want)
+			in := tt.in()
+			check(t, Propagation(in, tt.exp), tt.want)
+			checkStreamed(t, in, propagationExpect(tt.exp))
 		})
 	}
+}
+
+// propagationExpect is the one expectation of a propagation test.
+func propagationExpect(exp topology.PropagationExpect) []topology.Expect {
+	return []topology.Expect{{Kind: topology.ExpectPropagation, Propagation: exp}}
 }
 
 // check compares a verdict with what a test wants: the status, exactly the
@@ -334,6 +358,7 @@ func TestPropagationFindingDetail(t *testing.T) {
 	if want := "7 breaks on 1 edge (legacy-proxy -> inventory)"; v.Observed != want {
 		t.Errorf("observed = %q, want %q", v.Observed, want)
 	}
+	checkStreamed(t, in, propagationExpect(topology.PropagationExpect{Connected: true}))
 }
 
 // TestOrphanCountedUnderCompleteness: a client span lost on the way leaves
@@ -341,10 +366,12 @@ func TestPropagationFindingDetail(t *testing.T) {
 func TestOrphanCountedUnderCompleteness(t *testing.T) {
 	in := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 2).
 		drop(func(sp *record.Span) bool { return sp.Service == "frontend" && sp.Kind == record.KindClient }).in
-	vs := Run(in, []topology.Expect{
+	expects := []topology.Expect{
 		{Kind: topology.ExpectPropagation, Propagation: topology.PropagationExpect{Connected: true}},
 		{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 1}},
-	})
+	}
+	vs := Run(in, expects)
+	checkStreamed(t, in, expects)
 	if vs[0].Status != StatusPass || vs[1].Status != StatusFail {
 		t.Fatalf("statuses %s, %s; want pass, fail", vs[0].Status, vs[1].Status)
 	}
