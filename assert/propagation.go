@@ -61,9 +61,9 @@ type propTally struct {
 	// service names.
 	pairs map[edge]*pairTally
 	// unseen counts the hops that continued cleanly into the backend per
-	// predicted edge, attribution and DuringFault window: those verdict
+	// predicted edge, fault period and DuringFault window: those verdict
 	// reports when no backend pair shows their edge.
-	unseen map[unseenKey]int
+	unseen map[unseenKey]unseenHops
 	ext    extTally
 }
 
@@ -92,12 +92,20 @@ type plantedEdge struct {
 type edgeEvidence struct{ hops, clean int }
 
 // unseenKey sorts the clean hops of a predicted edge by what a finding
-// about them would say: its attribution and whether it falls in a
+// about them would say: its attribution, decided by the period of the
+// hop's send (see timePeriods), and whether the hop was in flight in a
 // DuringFault window.
 type unseenKey struct {
 	e      edge
-	attr   attribution
+	period int
 	inside bool
+}
+
+// unseenHops counts clean hops with one unseenKey; at is one of their
+// send times, standing for the period.
+type unseenHops struct {
+	n  int
+	at int64
 }
 
 // newPropTally returns the propagation check of exp for the run whose
@@ -115,7 +123,7 @@ func newPropTally(exp topology.PropagationExpect, base *Input) *propTally {
 		perSvc:     make(map[string]int),
 		evidence:   make(map[edge]*edgeEvidence),
 		pairs:      make(map[edge]*pairTally),
-		unseen:     make(map[unseenKey]int),
+		unseen:     make(map[unseenKey]unseenHops),
 		ext:        newExtTally(),
 	}
 	return t

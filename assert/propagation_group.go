@@ -120,10 +120,15 @@ func (g *propGroup) cleanHop(e edge, i int32) {
 	if g.top == nil || !g.model.union[e] {
 		return
 	}
-	k := unseenKey{
-		e:      e,
-		attr:   g.faults.treeEdge(e.from, e.to, g.led.hops[i].SentAt),
-		inside: g.found.duringWindow(g.hopTime(i)),
+	sent := g.led.hops[i].SentAt
+	k := unseenKey{e: e, period: g.periods.of(sent)}
+	if len(g.found.during) > 0 {
+		k.inside = g.found.duringWindow(g.hopTime(i))
 	}
-	g.unseen[k]++
+	u := g.unseen[k]
+	if u.n == 0 {
+		u.at = sent
+	}
+	u.n++
+	g.unseen[k] = u
 }

@@ -15,12 +15,16 @@ type pairTally struct {
 	unpredicted int
 }
 
+// svcPair is a parent → child pair of a group's interned service names.
+type svcPair [2]uint16
+
 // trees checks that every backend trace of the group is one tree: one
 // root and every parent present. It counts the cross-service parent →
 // child pairs it sees and reports those the topology does not predict.
 func (g *propGroup) trees() {
 	x := g.idx
 	perSvc := make([]int, len(x.names.names))
+	pairs := make(map[svcPair]*pairTally)
 	var orphans []int32
 	for t := int32(0); int(t) < x.numTraces(); t++ {
 		lo, hi := x.segment(t)
@@ -38,7 +42,7 @@ func (g *propGroup) trees() {
 				continue
 			}
 			if ps, cs := x.ents[p].svc, x.ents[e].svc; ps != cs {
-				g.pair(edge{x.names.name(ps), x.names.name(cs)}, x.span(p), s)
+				g.pair(pairs, svcPair{ps, cs}, x.span(p), s)
 			}
 		}
 		if roots > 1 {
@@ -48,24 +52,27 @@ func (g *propGroup) trees() {
 	for svc, n := range perSvc {
 		g.perSvc[x.names.name(uint16(svc))] += n
 	}
+	for k, p := range pairs {
+		g.addPairs(edge{x.names.name(k[0]), x.names.name(k[1])}, p)
+	}
 	g.orphans(orphans)
 	g.n.traces += x.numTraces()
 	g.n.spans += len(x.ents)
 	g.n.orphans += len(orphans)
 }
 
-// pair counts one parent → child pair k, and reports it when the topology
-// does not predict it and no broken hop already explains the child. The
-// topology is the one in force while the request went from the parent to
-// the child: with the faults that change the model applied when one was
-// active then.
-func (g *propGroup) pair(k edge, parent, child *record.Span) {
-	from := k.from
-	p := g.pairs[k]
+// pair counts one parent → child pair k in the group's pairs, and reports
+// it when the topology does not predict it and no broken hop already
+// explains the child. The topology is the one in force while the request
+// went from the parent to the child: with the faults that change the model
+// applied when one was active then.
+func (g *propGroup) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child *record.Span) {
+	from := g.idx.names.name(k[0])
+	p := pairs[k]
 	if p == nil {
 		p = &pairTally{predicted: g.top == nil ||
 			(!g.model.anyWindow() && g.model.static.pred[edge{from, child.Service}])}
-		g.pairs[k] = p
+		pairs[k] = p
 	}
 	p.count++
 	if p.predicted || g.flagged[spanRef{child.Trace, child.ID}] ||
@@ -84,6 +91,16 @@ func (g *propGroup) pair(k edge, parent, child *record.Span) {
 	}
 	g.found.broke(edgeName(from, child.Service), "unexpected edge: the topology predicts no call",
 		g.faults.treeEdge(from, child.Service, child.Start), at(child.Start), ofRef{}, example)
+}
+
+// addPairs adds a group's pairs between the services of e to the run's.
+func (t *propTally) addPairs(e edge, p *pairTally) {
+	if q := t.pairs[e]; q != nil {
+		q.count += p.count
+		q.unpredicted += p.unpredicted
+		return
+	}
+	t.pairs[e] = p
 }
 
 // pairStart is the earliest time the request from the parent's service to
@@ -258,12 +275,13 @@ func (t *propTally) predicted(out *propFindings, stats map[string]float64) {
 		unobserved++
 	}
 	// unseen holds clean hops of predicted edges only.
-	for k, n := range t.unseen {
+	for k, u := range t.unseen {
 		if t.pairs[k.e] != nil {
 			continue
 		}
 		msg := "predicted edge never observed: no " + k.e.to + " span is a child of a " + k.e.from + " span"
-		out.brokeN(edgeName(k.e.from, k.e.to), msg, k.attr, k.inside, n, nil, ofRef{kind: ofPredicted, e: k.e})
+		out.brokeN(edgeName(k.e.from, k.e.to), msg, t.faults.treeEdge(k.e.from, k.e.to, u.at), k.inside, u.n, nil,
+			ofRef{kind: ofPredicted, e: k.e})
 	}
 	stats["predicted_edges"] = float64(len(pred))
 	stats["predicted_edges_exercised"] = float64(exercised)
