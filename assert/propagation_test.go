@@ -1,6 +1,7 @@
 package assert
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -377,5 +378,48 @@ func TestOrphanCountedUnderCompleteness(t *testing.T) {
 	}
 	if got := vs[1].Stats["missing_backend"]; got != 2 {
 		t.Errorf("missing_backend = %v, want 2", got)
+	}
+}
+
+// TestPropagationRunningVerdicts: a verdict leaves the tally as it was, so
+// a Stream asked for one after every group still ends with Run's, and two
+// verdicts in a row are the same, examples and all.
+func TestPropagationRunningVerdicts(t *testing.T) {
+	external := externalInput()
+	external.Faults, external.Planned = nil, nil
+	strip := fault(topology.FaultStripHeaders, onEdge("cart", "inventory"))
+	tests := []struct {
+		name string
+		in   Input
+		exp  topology.PropagationExpect
+	}{
+		{"external reactions", external, topology.PropagationExpect{Connected: true}},
+		{"breaks with examples", newSim(topo(svc("frontend", "legacy-proxy"), proxy("legacy-proxy", false, "inventory"), svc("inventory"))).
+			run("frontend", 7).in, topology.PropagationExpect{Connected: true}},
+		{"planted breaks in and out of a fault's window",
+			faultChain(stripAt("cart", "inventory", [2]float64{20, 30}, [2]float64{45, 45.5})).plant(strip, [2]float64{20, 30}).in,
+			topology.PropagationExpect{Connected: true, Broken: []string{"cart -> inventory"}, DuringFault: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			expects := propagationExpect(tt.exp)
+			s := NewStream(tt.in, expects)
+			for _, g := range Partition(tt.in) {
+				s.Add(g)
+				s.Verdicts()
+			}
+			if err := sameVerdicts(Run(tt.in, expects), s.Verdicts()); err != nil {
+				t.Errorf("stream: %v", err)
+			}
+			tally := newCheckTally(expects[0], &tt.in)
+			var idx *spanIndex
+			if tt.in.ReadBack {
+				idx = newSpanIndex(tt.in.Backend)
+			}
+			tally.add(&tt.in, idx, newFaultSet(tt.in))
+			if first, second := tally.verdict(), tally.verdict(); !reflect.DeepEqual(first, second) {
+				t.Errorf("second verdict differs:\n got %+v\nwant %+v", second, first)
+			}
+		})
 	}
 }
