@@ -143,8 +143,10 @@ func TestAttribution(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := Propagation(tt.in(), connected)
+			in := tt.in()
+			v := Propagation(in, connected)
 			check(t, v, tt.want)
+			checkStreamed(t, in, propagationExpect(connected))
 			if !strings.Contains(v.Observed, tt.observe) {
 				t.Errorf("observed %q, want %q", v.Observed, tt.observe)
 			}
@@ -331,8 +333,10 @@ func TestPropagationPlantedBreaks(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := Propagation(tt.in(), tt.exp)
+			in := tt.in()
+			v := Propagation(in, tt.exp)
 			check(t, v, tt.want)
+			checkStreamed(t, in, propagationExpect(tt.exp))
 			if !strings.Contains(v.Observed, tt.observe) {
 				t.Errorf("observed %q, want %q", v.Observed, tt.observe)
 			}

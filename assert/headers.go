@@ -2,7 +2,6 @@ package assert
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/tracerig/tracerig/internal/record"
@@ -32,43 +31,37 @@ const (
 
 // headerChecks compares, hop by continued hop, what was sent with what was
 // received.
-func (c *propCheck) headerChecks() {
-	var sampled, state, bag int
-	for i := range c.led.hops {
-		h := &c.led.hops[i]
-		if !c.led.checked(int32(i)) || c.led.state[i] != hopContinued {
+func (g *propGroup) headerChecks() {
+	for i := range g.led.hops {
+		h := &g.led.hops[i]
+		if !g.led.checked(int32(i)) || g.led.state[i] != hopContinued {
 			continue
 		}
-		exp, _ := c.led.expected(int32(i))
+		exp, _ := g.led.expected(int32(i))
 		name := edgeName(h.From, h.To)
-		t := c.hopTime(int32(i))
-		attr := c.faults.hopBreakIn(h.From, h.To, t)
+		of := ofRef{kind: ofEdgeHops, e: edge{h.From, h.To}}
+		t := g.hopTime(int32(i))
+		attr := g.faults.hopBreakIn(h.From, h.To, t)
 		if h.Got.Sampled != exp.Sampled {
-			sampled++
-			f := c.broke(name, fmt.Sprintf("sampled flag did not survive the hop: caller sent sampled=%t, callee read sampled=%t", exp.Sampled, h.Got.Sampled),
-				attr, t, func() string { return hopHeaderExample(h, "traceparent", h.GotTraceParent) })
-			f.Of = c.perEdge[edge{h.From, h.To}]
+			g.n.sampledLost++
+			g.found.broke(name, fmt.Sprintf("sampled flag did not survive the hop: caller sent sampled=%t, callee read sampled=%t", exp.Sampled, h.Got.Sampled),
+				attr, t, of, func() string { return hopHeaderExample(h, "traceparent", h.GotTraceParent) })
 		}
 		if lost := missingEntries(h.SentTraceState, h.GotTraceState); lost != "" {
-			state++
-			f := c.broke(name, "tracestate entries did not survive the hop: lost "+lost,
-				attr, t, func() string {
+			g.n.stateLost++
+			g.found.broke(name, "tracestate entries did not survive the hop: lost "+lost,
+				attr, t, of, func() string {
 					return fmt.Sprintf("request %d hop %x: sent tracestate %q, received %q", h.Request, h.ID, h.SentTraceState, h.GotTraceState)
 				})
-			f.Of = c.perEdge[edge{h.From, h.To}]
 		}
 		if lost := missingEntries(h.SentBaggage, h.GotBaggage); lost != "" {
-			bag++
-			f := c.broke(name, "baggage keys did not survive the hop: lost "+lost,
-				attr, t, func() string {
+			g.n.bagLost++
+			g.found.broke(name, "baggage keys did not survive the hop: lost "+lost,
+				attr, t, of, func() string {
 					return fmt.Sprintf("request %d hop %x: sent baggage keys %q, received %q", h.Request, h.ID, h.SentBaggage, h.GotBaggage)
 				})
-			f.Of = c.perEdge[edge{h.From, h.To}]
 		}
 	}
-	c.stats["sampled_flag_lost"] = float64(sampled)
-	c.stats["tracestate_lost"] = float64(state)
-	c.stats["baggage_lost"] = float64(bag)
 }
 
 // missingEntries returns the members of the comma-separated list sent that
@@ -113,16 +106,20 @@ func reaction(h *record.Hop, sent map[record.TraceID]bool) string {
 	return reactRestarted
 }
 
-// externalReactions reports how each external service treated the trace
-// context sent to it, as seen by the simulated services it calls.
-func (c *propCheck) externalReactions() {
-	// The traces sent into each external service, the client spans that
-	// sent them, and the simulated services that call it.
+// externalReactions classifies the requests external services made to
+// the group's simulated services. Whether such a request is a reaction at
+// all (some trace was sent into its external service) and which edge a
+// fault on it names depend on every group's hops, so the requests are
+// counted per external service, callee, reaction and fault period, and
+// judged in verdict (see judgeExternal).
+func (g *propGroup) externalReactions() {
+	// The traces sent into each external service in this group, and the
+	// client spans that sent them. A request an external service made
+	// under a trace sent into it is in that trace's group.
 	sent := make(map[string]map[record.TraceID]bool)
 	sentSpans := make(map[record.SpanID]bool)
-	callers := make(map[string][]string)
-	for i := range c.led.hops {
-		h := &c.led.hops[i]
+	for i := range g.led.hops {
+		h := &g.led.hops[i]
 		if !h.External || !h.Sent.IsValid() {
 			continue
 		}
@@ -131,81 +128,38 @@ func (c *propCheck) externalReactions() {
 		}
 		sent[h.To][h.Sent.Trace] = true
 		sentSpans[h.Sent.Span] = true
-		if h.From != "" && !slices.Contains(callers[h.To], h.From) {
-			callers[h.To] = append(callers[h.To], h.From)
-		}
+		g.ext.sentInto(h.To, h.From)
 	}
-	total := make(map[string]int)
-	for i := range c.led.hops {
-		if h := &c.led.hops[i]; h.FromExternal && h.Received {
-			total[h.From]++
-		}
-	}
-	counts := make(map[string]int)
-	connected, disconnected := 0, 0
-	for i := range c.led.hops {
-		h := &c.led.hops[i]
-		if !h.FromExternal || !h.Received || sent[h.From] == nil {
-			continue // nothing was sent into it: it starts its own traces
-		}
-		ext := h.From
-		r := reaction(h, sent[ext])
-		counts[r]++
-		// A reaction during a header fault on an edge into the external
-		// service is that fault's: name the edge the fault sits on.
-		subject, attr := edgeName(ext, h.To), c.faults.hopBreak(ext, h.To, h.SentAt)
-		for _, from := range callers[ext] {
-			if a := c.faults.hopBreak(from, ext, h.SentAt); a > attrUnexplained {
-				subject, attr = edgeName(from, ext), a
-				break
-			}
-		}
-		msg := fmt.Sprintf("external service %s %s (seen at %s)", ext, r, h.To)
-		example := func() string { return externalExample(h) }
-		var f *Finding
-		switch {
-		case r != reactKept:
-			f = c.broke(subject, msg, attr, at(h.SentAt), example)
-		case attr > attrUnexplained:
-			f = c.info.add(subject, msg+" despite the fault", attr, example)
-		default:
-			if c.idx != nil {
-				if c.connectedThrough(h, ext, sentSpans) {
-					connected++
-				} else {
-					disconnected++
-				}
-			}
+	for i := range g.led.hops {
+		h := &g.led.hops[i]
+		if !h.FromExternal || !h.Received {
 			continue
 		}
-		f.Of = total[ext]
+		g.ext.total[h.From]++
+		k := extKey{ext: h.From, to: h.To, reaction: reaction(h, sent[h.From]), period: g.periods.of(h.SentAt)}
+		if k.reaction == reactKept && g.idx != nil {
+			k.checked = true
+			k.connected, k.complaint = g.connectedThrough(h, h.From, sentSpans)
+		}
+		g.ext.count(k, h.SentAt, func() string { return externalExample(h) })
 	}
-	n := 0
-	for _, k := range total {
-		n += k
-	}
-	c.stats["external_requests"] = float64(n)
-	c.stats["external_kept"] = float64(counts[reactKept])
-	c.stats["external_restarted"] = float64(counts[reactRestarted])
-	c.stats["external_malformed"] = float64(counts[reactMalformed])
-	c.stats["external_dropped"] = float64(counts[reactDropped])
-	c.stats["external_connected"] = float64(connected)
-	c.stats["external_disconnected"] = float64(disconnected)
 }
 
 // connectedThrough checks in the backend that a request kept through an
 // external service hangs together there: the callee's parent is a span of
 // the external service, and walking up the external service's spans leads
-// to a client span that sent into it.
-func (c *propCheck) connectedThrough(h *record.Hop, ext string, sentSpans map[record.SpanID]bool) bool {
-	t, ok := c.idx.trace(h.Got.Trace)
+// to a client span that sent into it. When it does not, complaint says
+// why, or is empty when the trace is not in the backend at all (a loss
+// completeness counts).
+func (g *propGroup) connectedThrough(h *record.Hop, ext string, sentSpans map[record.SpanID]bool) (ok bool, complaint string) {
+	t, ok := g.idx.trace(h.Got.Trace)
 	if !ok {
-		return false
+		return false, ""
 	}
 	msg := ""
 	id := h.Got.Span
 	for depth := 0; ; depth++ {
-		j, ok := c.idx.find(t, id)
+		j, ok := g.idx.find(t, id)
 		if !ok {
 			if depth == 0 {
 				msg = "external service's client span (the callee's parent) is not in the backend"
@@ -214,7 +168,7 @@ func (c *propCheck) connectedThrough(h *record.Hop, ext string, sentSpans map[re
 			}
 			break
 		}
-		s := c.idx.span(j)
+		s := g.idx.span(j)
 		if s.Service != ext {
 			if depth == 0 {
 				msg = "callee's parent is a span of " + s.Service + ", not of the external service"
@@ -233,12 +187,7 @@ func (c *propCheck) connectedThrough(h *record.Hop, ext string, sentSpans map[re
 		}
 		id = s.Parent
 	}
-	if msg == "" {
-		return true
-	}
-	c.broke(edgeName(ext, h.To), msg, c.faults.treeEdge(ext, h.To, h.SentAt), at(h.SentAt),
-		func() string { return externalExample(h) })
-	return false
+	return msg == "", msg
 }
 
 // externalExample names a request an external service made.

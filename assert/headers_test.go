@@ -31,8 +31,9 @@ func TestHeaderChecks(t *testing.T) {
 			Received: true, Got: got, GotHeaders: record.HeaderTraceparent | record.HeaderTracestate | record.HeaderBaggage,
 			GotTraceParent: "00-01000000000000000000000000000000-0200000000000000-00", GotTraceState: "y=2", GotBaggage: "u"},
 	}
-	top := topo(svc("a", "b"), svc("b"))
-	v := Propagation(Input{Topology: top, Hops: hops}, topology.PropagationExpect{Connected: true})
+	in := Input{Topology: topo(svc("a", "b"), svc("b")), Hops: hops}
+	v := Propagation(in, topology.PropagationExpect{Connected: true})
+	checkStreamed(t, in, propagationExpect(topology.PropagationExpect{Connected: true}))
 	if v.Status != StatusFail {
 		t.Errorf("status %s, want fail", v.Status)
 	}
@@ -60,35 +61,10 @@ func TestHeaderChecks(t *testing.T) {
 // dropped); those during a header fault on an edge into it are attributed
 // to the fault and named by that edge.
 func TestExternalReactions(t *testing.T) {
-	ctx := func(n byte) record.Context {
-		return record.Context{Trace: record.TraceID{n}, Span: record.SpanID{n}, Sampled: true}
-	}
-	var hops []record.Hop
-	for i := byte(1); i <= 5; i++ {
-		hops = append(hops, record.Hop{ID: uint64(i), From: "f", To: "e", Route: "GET /x", ClientSpan: true, External: true, Sent: ctx(i), SentAt: 1_500_000_000})
-	}
-	orphan := func(id uint64, at int64, got record.Context, hdr record.Header) record.Hop {
-		return record.Hop{ID: id, From: "e", FromExternal: true, To: "inv", Route: "GET /s", SentAt: at, Received: true, Got: got, GotHeaders: hdr}
-	}
-	tp := record.HeaderTraceparent
-	hops = append(hops,
-		orphan(11, 10_000_000_000, ctx(1), tp),          // kept, no fault
-		orphan(12, 1_500_000_000, ctx(2), tp),           // kept despite the fault
-		orphan(13, 1_500_000_000, ctx(9), tp),           // restarted
-		orphan(14, 1_600_000_000, ctx(8), tp),           // restarted
-		orphan(15, 1_500_000_000, record.Context{}, tp), // malformed
-		orphan(16, 1_500_000_000, record.Context{}, 0),  // dropped
-		orphan(17, 20_000_000_000, ctx(7), tp),          // restarted, outside the fault
-	)
-	f := topology.Fault{Kind: topology.FaultStripHeaders, Target: topology.FaultTarget{From: "f", To: "e", Instance: -1}}
-	in := Input{
-		Topology: topo(svc("f", "e"), svc("e"), svc("inv")),
-		Hops:     hops,
-		Planned:  []topology.Fault{f},
-		Faults:   []record.Fault{{ID: 1, Number: 1, Kind: string(f.Kind), Desc: "strip-headers f -> e", From: "f", To: "e", Instance: -1, Start: 1_000_000_000, End: 2_000_000_000}},
-		RunStart: 1,
-	}
-	v := Propagation(in, topology.PropagationExpect{Connected: true, Broken: []string{"f -> e"}})
+	in := externalInput()
+	exp := topology.PropagationExpect{Connected: true, Broken: []string{"f -> e"}}
+	v := Propagation(in, exp)
+	checkStreamed(t, in, propagationExpect(exp))
 	fs := findingsOf(v)
 	for w, n := range map[string]int{
 		"f -> e | external service e restarted the trace (seen at inv)":                2,
@@ -120,5 +96,39 @@ func TestExternalReactions(t *testing.T) {
 		if v.Stats[k] != n {
 			t.Errorf("stat %s = %v, want %v", k, v.Stats[k], n)
 		}
+	}
+}
+
+// externalInput is a run in which external service e, called by f, makes
+// seven requests to inv: kept, restarted, malformed and dropped, some
+// inside a strip-headers window on f -> e.
+func externalInput() Input {
+	ctx := func(n byte) record.Context {
+		return record.Context{Trace: record.TraceID{n}, Span: record.SpanID{n}, Sampled: true}
+	}
+	var hops []record.Hop
+	for i := byte(1); i <= 5; i++ {
+		hops = append(hops, record.Hop{ID: uint64(i), From: "f", To: "e", Route: "GET /x", ClientSpan: true, External: true, Sent: ctx(i), SentAt: 1_500_000_000})
+	}
+	orphan := func(id uint64, at int64, got record.Context, hdr record.Header) record.Hop {
+		return record.Hop{ID: id, From: "e", FromExternal: true, To: "inv", Route: "GET /s", SentAt: at, Received: true, Got: got, GotHeaders: hdr}
+	}
+	tp := record.HeaderTraceparent
+	hops = append(hops,
+		orphan(11, 10_000_000_000, ctx(1), tp),          // kept, no fault
+		orphan(12, 1_500_000_000, ctx(2), tp),           // kept despite the fault
+		orphan(13, 1_500_000_000, ctx(9), tp),           // restarted
+		orphan(14, 1_600_000_000, ctx(8), tp),           // restarted
+		orphan(15, 1_500_000_000, record.Context{}, tp), // malformed
+		orphan(16, 1_500_000_000, record.Context{}, 0),  // dropped
+		orphan(17, 20_000_000_000, ctx(7), tp),          // restarted, outside the fault
+	)
+	f := topology.Fault{Kind: topology.FaultStripHeaders, Target: topology.FaultTarget{From: "f", To: "e", Instance: -1}}
+	return Input{
+		Topology: topo(svc("f", "e"), svc("e"), svc("inv")),
+		Hops:     hops,
+		Planned:  []topology.Fault{f},
+		Faults:   []record.Fault{{ID: 1, Number: 1, Kind: string(f.Kind), Desc: "strip-headers f -> e", From: "f", To: "e", Instance: -1, Start: 1_000_000_000, End: 2_000_000_000}},
+		RunStart: 1,
 	}
 }

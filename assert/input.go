@@ -82,8 +82,6 @@ func evaluate(in Input, expects []topology.Expect) []Verdict {
 // batch runs a check that judges the whole run at once.
 func batch(in Input, e topology.Expect, index func() *spanIndex, faults *faultSet) Verdict {
 	switch e.Kind {
-	case topology.ExpectPropagation:
-		return propagation(in, e.Propagation, index(), faults)
 	case topology.ExpectDetect:
 		return detect(in, e.Detect, index(), faults)
 	case topology.ExpectSampling:

@@ -84,7 +84,9 @@ func TestModelFaults(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			check(t, Propagation(tt.in(), connected), tt.want)
+			in := tt.in()
+			check(t, Propagation(in, connected), tt.want)
+			checkStreamed(t, in, propagationExpect(connected))
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package assert
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -254,6 +255,24 @@ func TestPropagation(t *testing.T) {
 			"frontend -> cart-v2 | unexpected edge":            2,
 		}},
 	}, {
+		// Only the second request's cart spans are renamed: its group alone
+		// does not show frontend -> cart, the run does.
+		name: "predicted edge observed in another request's trace",
+		in: func() Input {
+			s := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 2)
+			second := s.in.Hops[len(s.in.Hops)-1].Server.Trace
+			for i := range s.in.Backend {
+				if sp := &s.in.Backend[i]; sp.Service == "cart" && sp.Trace == second {
+					sp.Service = "cart-v2"
+				}
+			}
+			return s.in
+		},
+		exp: connected,
+		want: want{status: StatusFail, findings: map[string]int{
+			"frontend -> cart-v2 | unexpected edge": 1,
+		}, stats: map[string]float64{"predicted_edges_unobserved": 0}},
+	}, {
 		name: "no read-back checks the ledger only",
 		in: func() Input {
 			in := newSim(topo(svc("frontend", "legacy-proxy"), proxy("legacy-proxy", false, "inventory"), svc("inventory"))).run("frontend", 2).in
@@ -267,10 +286,16 @@ func TestPropagation(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := Propagation(tt.in(), tt.exp)
-			check(t, v, tt.want)
+			in := tt.in()
+			check(t, Propagation(in, tt.exp), tt.want)
+			checkStreamed(t, in, propagationExpect(tt.exp))
 		})
 	}
+}
+
+// propagationExpect is the one expectation of a propagation test.
+func propagationExpect(exp topology.PropagationExpect) []topology.Expect {
+	return []topology.Expect{{Kind: topology.ExpectPropagation, Propagation: exp}}
 }
 
 // check compares a verdict with what a test wants: the status, exactly the
@@ -334,6 +359,7 @@ func TestPropagationFindingDetail(t *testing.T) {
 	if want := "7 breaks on 1 edge (legacy-proxy -> inventory)"; v.Observed != want {
 		t.Errorf("observed = %q, want %q", v.Observed, want)
 	}
+	checkStreamed(t, in, propagationExpect(topology.PropagationExpect{Connected: true}))
 }
 
 // TestOrphanCountedUnderCompleteness: a client span lost on the way leaves
@@ -341,14 +367,59 @@ func TestPropagationFindingDetail(t *testing.T) {
 func TestOrphanCountedUnderCompleteness(t *testing.T) {
 	in := newSim(topo(svc("frontend", "cart"), svc("cart"))).run("frontend", 2).
 		drop(func(sp *record.Span) bool { return sp.Service == "frontend" && sp.Kind == record.KindClient }).in
-	vs := Run(in, []topology.Expect{
+	expects := []topology.Expect{
 		{Kind: topology.ExpectPropagation, Propagation: topology.PropagationExpect{Connected: true}},
 		{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 1}},
-	})
+	}
+	vs := Run(in, expects)
+	checkStreamed(t, in, expects)
 	if vs[0].Status != StatusPass || vs[1].Status != StatusFail {
 		t.Fatalf("statuses %s, %s; want pass, fail", vs[0].Status, vs[1].Status)
 	}
 	if got := vs[1].Stats["missing_backend"]; got != 2 {
 		t.Errorf("missing_backend = %v, want 2", got)
+	}
+}
+
+// TestPropagationRunningVerdicts: a verdict leaves the tally as it was, so
+// a Stream asked for one after every group still ends with Run's, and two
+// verdicts in a row are the same, examples and all.
+func TestPropagationRunningVerdicts(t *testing.T) {
+	external := externalInput()
+	external.Faults, external.Planned = nil, nil
+	strip := fault(topology.FaultStripHeaders, onEdge("cart", "inventory"))
+	tests := []struct {
+		name string
+		in   Input
+		exp  topology.PropagationExpect
+	}{
+		{"external reactions", external, topology.PropagationExpect{Connected: true}},
+		{"breaks with examples", newSim(topo(svc("frontend", "legacy-proxy"), proxy("legacy-proxy", false, "inventory"), svc("inventory"))).
+			run("frontend", 7).in, topology.PropagationExpect{Connected: true}},
+		{"planted breaks in and out of a fault's window",
+			faultChain(stripAt("cart", "inventory", [2]float64{20, 30}, [2]float64{45, 45.5})).plant(strip, [2]float64{20, 30}).in,
+			topology.PropagationExpect{Connected: true, Broken: []string{"cart -> inventory"}, DuringFault: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			expects := propagationExpect(tt.exp)
+			s := NewStream(tt.in, expects)
+			for _, g := range Partition(tt.in) {
+				s.Add(g)
+				s.Verdicts()
+			}
+			if err := sameVerdicts(Run(tt.in, expects), s.Verdicts()); err != nil {
+				t.Errorf("stream: %v", err)
+			}
+			tally := newCheckTally(expects[0], &tt.in)
+			var idx *spanIndex
+			if tt.in.ReadBack {
+				idx = newSpanIndex(tt.in.Backend)
+			}
+			tally.add(&tt.in, idx, newFaultSet(tt.in))
+			if first, second := tally.verdict(), tally.verdict(); !reflect.DeepEqual(first, second) {
+				t.Errorf("second verdict differs:\n got %+v\nwant %+v", second, first)
+			}
+		})
 	}
 }

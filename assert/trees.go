@@ -15,18 +15,17 @@ type pairTally struct {
 	unpredicted int
 }
 
-// svcPair is a parent → child pair of interned service names.
+// svcPair is a parent → child pair of a group's interned service names.
 type svcPair [2]uint16
 
-// trees checks that every backend trace is one tree: one root and every
-// parent present. It returns the cross-service parent → child pairs it saw
-// and reports those the topology does not predict.
-func (c *propCheck) trees() map[svcPair]*pairTally {
-	x := c.idx
-	pairs := make(map[svcPair]*pairTally)
+// trees checks that every backend trace of the group is one tree: one
+// root and every parent present. It counts the cross-service parent →
+// child pairs it sees and reports those the topology does not predict.
+func (g *propGroup) trees() {
+	x := g.idx
 	perSvc := make([]int, len(x.names.names))
+	pairs := make(map[svcPair]*pairTally)
 	var orphans []int32
-	extraRoots := 0
 	for t := int32(0); int(t) < x.numTraces(); t++ {
 		lo, hi := x.segment(t)
 		roots := 0
@@ -43,55 +42,65 @@ func (c *propCheck) trees() map[svcPair]*pairTally {
 				continue
 			}
 			if ps, cs := x.ents[p].svc, x.ents[e].svc; ps != cs {
-				c.pair(pairs, svcPair{ps, cs}, x.span(p), s)
+				g.pair(pairs, svcPair{ps, cs}, x.span(p), s)
 			}
 		}
 		if roots > 1 {
-			extraRoots += c.multiRoot(t, roots)
+			g.n.extraRoots += g.multiRoot(t, roots)
 		}
 	}
-	c.unexpected(pairs)
-	c.orphans(orphans, perSvc)
-	c.stats["traces"] = float64(x.numTraces())
-	c.stats["spans"] = float64(len(x.ents))
-	c.stats["extra_roots"] = float64(extraRoots)
-	c.stats["orphans"] = float64(len(orphans))
-	return pairs
+	for svc, n := range perSvc {
+		g.perSvc[x.names.name(uint16(svc))] += n
+	}
+	for k, p := range pairs {
+		g.addPairs(edge{x.names.name(k[0]), x.names.name(k[1])}, p)
+	}
+	g.orphans(orphans)
+	g.n.traces += x.numTraces()
+	g.n.spans += len(x.ents)
+	g.n.orphans += len(orphans)
 }
 
-// pair counts one parent → child pair, and reports it when the topology
-// does not predict it and no broken hop already explains the child. The
-// topology is the one in force while the request went from the parent to
-// the child: with the faults that change the model applied when one was
-// active then.
-func (c *propCheck) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child *record.Span) {
-	from := c.idx.names.name(k[0])
+// pair counts one parent → child pair k in the group's pairs, and reports
+// it when the topology does not predict it and no broken hop already
+// explains the child. The topology is the one in force while the request
+// went from the parent to the child: with the faults that change the model
+// applied when one was active then.
+func (g *propGroup) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child *record.Span) {
+	from := g.idx.names.name(k[0])
 	p := pairs[k]
 	if p == nil {
-		p = &pairTally{predicted: c.in.Topology == nil ||
-			(!c.model.anyWindow() && c.model.static.pred[edge{from, child.Service}])}
+		p = &pairTally{predicted: g.top == nil ||
+			(!g.model.anyWindow() && g.model.static.pred[edge{from, child.Service}])}
 		pairs[k] = p
 	}
 	p.count++
-	if p.predicted || c.flagged[spanRef{child.Trace, child.ID}] ||
-		c.model.predicted(edge{from, child.Service}, c.pairStart(parent, child), child.Start) {
+	if p.predicted || g.flagged[spanRef{child.Trace, child.ID}] ||
+		g.model.predicted(edge{from, child.Service}, g.pairStart(parent, child), child.Start) {
 		return
 	}
 	p.unpredicted++
-	if c.externalPart(from) || c.externalPart(child.Service) {
+	example := func() string {
+		return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
+	}
+	if g.externalPart(from) || g.externalPart(child.Service) {
 		// A real service's own calls need not be declared: the edge is
 		// discovered and listed, not failed.
-		c.info.add(edgeName(from, child.Service), "discovered edge the topology does not declare (external part)", attrNone,
-			func() string {
-				return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
-			})
+		g.found.explained(edgeName(from, child.Service), "discovered edge the topology does not declare (external part)", attrNone, ofRef{}, example)
 		return
 	}
-	c.broke(edgeName(from, child.Service), "unexpected edge: the topology predicts no call",
-		c.faults.treeEdge(from, child.Service, child.Start), at(child.Start),
-		func() string {
-			return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
-		})
+	g.found.broke(edgeName(from, child.Service), "unexpected edge: the topology predicts no call",
+		g.faults.treeEdge(from, child.Service, child.Start), at(child.Start), ofRef{}, example)
+}
+
+// addPairs adds a group's pairs between the services of e to the run's.
+func (t *propTally) addPairs(e edge, p *pairTally) {
+	if q := t.pairs[e]; q != nil {
+		q.count += p.count
+		q.unpredicted += p.unpredicted
+		return
+	}
+	t.pairs[e] = p
 }
 
 // pairStart is the earliest time the request from the parent's service to
@@ -100,37 +109,37 @@ func (c *propCheck) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child 
 // made the call), since a handler judges its request before it starts its
 // spans and a window may open in between; the parent's start when the
 // ledger does not know the child's hop.
-func (c *propCheck) pairStart(parent, child *record.Span) int64 {
+func (g *propGroup) pairStart(parent, child *record.Span) int64 {
 	if child.Kind != record.KindServer {
 		return parent.Start
 	}
-	if c.serverHop == nil {
-		c.serverHop = make(map[spanRef]int32)
-		for i := range c.led.hops {
-			if h := &c.led.hops[i]; h.ServerSpan {
-				c.serverHop[spanRef{h.Server.Trace, h.Server.Span}] = int32(i)
+	if g.serverHop == nil {
+		g.serverHop = make(map[spanRef]int32)
+		for i := range g.led.hops {
+			if h := &g.led.hops[i]; h.ServerSpan {
+				g.serverHop[spanRef{h.Server.Trace, h.Server.Span}] = int32(i)
 			}
 		}
 	}
-	i, ok := c.serverHop[spanRef{child.Trace, child.ID}]
+	i, ok := g.serverHop[spanRef{child.Trace, child.ID}]
 	if !ok {
 		return parent.Start
 	}
-	lo, _ := c.led.inFlight(i)
+	lo, _ := g.led.inFlight(i)
 	return min(lo, parent.Start)
 }
 
 // externalPart reports whether a service belongs to the part of the system
 // tracerig does not simulate: an external node of the topology, or, when
 // the topology has one, a service it does not name at all.
-func (c *propCheck) externalPart(service string) bool {
-	if c.in.Topology == nil {
+func (t *propTally) externalPart(service string) bool {
+	if t.top == nil {
 		return false
 	}
-	if s := c.in.Topology.Service(service); s != nil {
+	if s := t.top.Service(service); s != nil {
 		return s.IsExternal()
 	}
-	for _, s := range c.in.Topology.Services {
+	for _, s := range t.top.Services {
 		if s.IsExternal() {
 			return true // an unknown service can only live behind an external node
 		}
@@ -138,23 +147,10 @@ func (c *propCheck) externalPart(service string) bool {
 	return false
 }
 
-// unexpected records how many pairs the topology did not predict.
-func (c *propCheck) unexpected(pairs map[svcPair]*pairTally) {
-	n, spans := 0, 0
-	for _, p := range pairs {
-		if p.unpredicted > 0 {
-			n++
-			spans += p.unpredicted
-		}
-	}
-	c.stats["unexpected_edges"] = float64(n)
-	c.stats["unexpected_edge_spans"] = float64(spans)
-}
-
 // multiRoot reports the roots of trace t beyond the earliest one and returns
 // how many there are.
-func (c *propCheck) multiRoot(t int32, roots int) int {
-	x := c.idx
+func (g *propGroup) multiRoot(t int32, roots int) int {
+	x := g.idx
 	lo, hi := x.segment(t)
 	first := int32(-1)
 	for e := lo; e < hi; e++ {
@@ -165,13 +161,12 @@ func (c *propCheck) multiRoot(t int32, roots int) int {
 	msg := fmt.Sprintf("trace has %d roots", roots)
 	for e := lo; e < hi; e++ {
 		s := x.span(e)
-		if e == first || s.Parent.IsValid() || c.flagged[spanRef{s.Trace, s.ID}] {
+		if e == first || s.Parent.IsValid() || g.flagged[spanRef{s.Trace, s.ID}] {
 			continue
 		}
-		f := c.broke(s.Service, msg, c.faults.tree(s.Service, s.Start), at(s.Start), func() string {
+		g.found.broke(s.Service, msg, g.faults.tree(s.Service, s.Start), at(s.Start), ofRef{kind: ofTraces}, func() string {
 			return fmt.Sprintf("trace %s span %s (%s) is a second root", s.Trace, s.ID, s.Name)
 		})
-		f.Of = x.numTraces()
 	}
 	return roots - 1
 }
@@ -185,47 +180,43 @@ const (
 
 // orphans reports spans whose parent is not in their trace, split by why:
 // lost before the backend (completeness), not sampled (sampling), or
-// unknown (a break).
-func (c *propCheck) orphans(orphans []int32, perSvc []int) {
-	x := c.idx
+// unknown (a break). Each is out of its service's spans in the backend.
+func (g *propGroup) orphans(orphans []int32) {
+	x := g.idx
 	want := make(map[spanRef]parentInfo)
 	for _, e := range orphans {
 		s := x.span(e)
 		want[spanRef{s.Trace, s.Parent}] = parentInfo{why: parentUnknown}
 	}
-	c.explainParents(want)
-	var lost, unsampled int
+	g.explainParents(want)
 	for _, e := range orphans {
 		s := x.span(e)
-		if c.flagged[spanRef{s.Trace, s.ID}] {
+		if g.flagged[spanRef{s.Trace, s.ID}] {
 			continue
 		}
 		ex := func() string {
 			return fmt.Sprintf("trace %s span %s (%s) has parent %s", s.Trace, s.ID, s.Name, s.Parent)
 		}
-		var f *Finding
+		of := ofRef{kind: ofService, name: x.names.name(x.ents[e].svc)}
 		why := want[spanRef{s.Trace, s.Parent}]
-		a := c.faults.tree(s.Service, s.Start)
+		a := g.faults.tree(s.Service, s.Start)
 		switch why.why {
 		case parentLost:
-			lost++
+			g.n.orphansLost++
 			// The parent's loss explains the orphan: attribute it as a loss
 			// of the parent, falling back to the tree rules.
-			p := &c.in.Ended[why.ended]
-			if la := c.faults.loss(p.Service, p.Instance, p.End); la != attrUnexplained {
+			p := &g.in.Ended[why.ended]
+			if la := g.faults.loss(p.Service, p.Instance, p.End); la != attrUnexplained {
 				a = la
 			}
-			f = c.info.add(s.Service, "span's parent never reached the backend (counted under completeness)", a, ex)
+			g.found.explained(s.Service, "span's parent never reached the backend (counted under completeness)", a, of, ex)
 		case parentUnsampled:
-			unsampled++
-			f = c.info.add(s.Service, "span's parent was not sampled (a sampling decision, not a propagation break)", a, ex)
+			g.n.orphansUnsampled++
+			g.found.explained(s.Service, "span's parent was not sampled (a sampling decision, not a propagation break)", a, of, ex)
 		default:
-			f = c.broke(s.Service, "span's parent is missing", a, at(s.Start), ex)
+			g.found.broke(s.Service, "span's parent is missing", a, at(s.Start), of, ex)
 		}
-		f.Of = perSvc[x.ents[e].svc]
 	}
-	c.stats["orphans_parent_lost"] = float64(lost)
-	c.stats["orphans_parent_unsampled"] = float64(unsampled)
 }
 
 // parentInfo is what the ledger says about an orphan's missing parent.
@@ -236,7 +227,8 @@ type parentInfo struct {
 
 // explainParents marks the wanted parents the ledger knows: spans that ended
 // sampled (so they were lost on the way) and spans that were not sampled.
-func (c *propCheck) explainParents(want map[spanRef]parentInfo) {
+// A span's parent is in its trace, so in its group.
+func (g *propGroup) explainParents(want map[spanRef]parentInfo) {
 	if len(want) == 0 {
 		return
 	}
@@ -245,12 +237,12 @@ func (c *propCheck) explainParents(want map[spanRef]parentInfo) {
 			want[r] = parentInfo{why: why, ended: int32(ended)}
 		}
 	}
-	for i := range c.in.Ended {
-		s := &c.in.Ended[i].Span
+	for i := range g.in.Ended {
+		s := &g.in.Ended[i].Span
 		mark(spanRef{s.Trace, s.ID}, parentLost, i)
 	}
-	for i := range c.in.Hops {
-		h := &c.in.Hops[i]
+	for i := range g.in.Hops {
+		h := &g.in.Hops[i]
 		if h.ClientSpan && !h.Sent.Sampled {
 			mark(spanRef{h.Sent.Trace, h.Sent.Span}, parentUnsampled, 0)
 		}
@@ -260,54 +252,51 @@ func (c *propCheck) explainParents(want map[spanRef]parentInfo) {
 	}
 }
 
-// predicted reports effective edges the topology predicts and the ledger
-// exercised cleanly (continued, sampled, both spans in the backend) that the
-// backend never shows as a client → server pair. Edges whose hops all broke
-// or lost a span are explained elsewhere and not reported again.
-func (c *propCheck) predicted(pairs map[svcPair]*pairTally) {
-	if c.in.Topology == nil {
+// predicted reports, into out, the effective edges the topology predicts
+// and the ledger exercised cleanly (continued, sampled, both spans in the
+// backend) that no group's backend shows as a client → server pair: one
+// break per clean hop. Edges whose hops all broke or lost a span are
+// explained elsewhere and not reported again.
+func (t *propTally) predicted(out *propFindings, stats map[string]float64) {
+	if t.top == nil {
 		return
 	}
-	pred := c.model.union
+	pred := t.model.union
 	exercised, unobserved := 0, 0
 	for e := range pred {
-		ev := c.evidence[e]
+		ev := t.evidence[e]
 		if ev == nil || ev.hops == 0 {
 			continue
 		}
 		exercised++
-		if c.observed(pairs, e) || ev.clean == 0 {
+		if t.pairs[e] != nil || ev.clean == 0 {
 			continue
 		}
 		unobserved++
-		c.unobservedEdge(e, ev)
 	}
-	c.stats["predicted_edges"] = float64(len(pred))
-	c.stats["predicted_edges_exercised"] = float64(exercised)
-	c.stats["predicted_edges_unobserved"] = float64(unobserved)
-}
-
-// observed reports whether the backend shows a parent → child pair for e.
-func (c *propCheck) observed(pairs map[svcPair]*pairTally, e edge) bool {
-	a, ok1 := c.idx.names.ids[e.from]
-	b, ok2 := c.idx.names.ids[e.to]
-	return ok1 && ok2 && pairs[svcPair{a, b}] != nil
-}
-
-// unobservedEdge reports a predicted edge the backend never shows, one count
-// per hop that should have shown it, attributed by when the hop was sent.
-func (c *propCheck) unobservedEdge(e edge, ev *edgeEvidence) {
-	name := edgeName(e.from, e.to)
-	msg := "predicted edge never observed: no " + e.to + " span is a child of a " + e.from + " span"
-	for i := range c.led.hops {
-		h := &c.led.hops[i]
-		if h.To != e.to {
+	// unseen holds clean hops of predicted edges only.
+	for k, u := range t.unseen {
+		if t.pairs[k.e] != nil {
 			continue
 		}
-		if from, ok := c.led.effectiveFrom(int32(i)); !ok || from != e.from || !c.cleanHop(int32(i)) {
-			continue
-		}
-		f := c.broke(name, msg, c.faults.treeEdge(e.from, e.to, h.SentAt), c.hopTime(int32(i)), nil)
-		f.Of = ev.hops
+		msg := "predicted edge never observed: no " + k.e.to + " span is a child of a " + k.e.from + " span"
+		out.brokeN(edgeName(k.e.from, k.e.to), msg, t.faults.treeEdge(k.e.from, k.e.to, u.at), k.inside, u.n, nil,
+			ofRef{kind: ofPredicted, e: k.e})
 	}
+	stats["predicted_edges"] = float64(len(pred))
+	stats["predicted_edges_exercised"] = float64(exercised)
+	stats["predicted_edges_unobserved"] = float64(unobserved)
+}
+
+// unexpected records how many pairs the topology did not predict.
+func (t *propTally) unexpected(stats map[string]float64) {
+	n, spans := 0, 0
+	for _, p := range t.pairs {
+		if p.unpredicted > 0 {
+			n++
+			spans += p.unpredicted
+		}
+	}
+	stats["unexpected_edges"] = float64(n)
+	stats["unexpected_edge_spans"] = float64(spans)
 }

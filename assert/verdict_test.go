@@ -62,7 +62,9 @@ func TestFindingStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := Propagation(in(), tt.exp)
+			in := in()
+			v := Propagation(in, tt.exp)
+			checkStreamed(t, in, propagationExpect(tt.exp))
 			got := make(map[key]int)
 			for _, f := range v.Findings {
 				k := key{status: f.Status}
