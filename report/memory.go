@@ -8,18 +8,25 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// MemSample is tracerig's resident memory (RSS) at one moment of a run.
+// MemSample is tracerig's resident memory (RSS) at one moment of a run,
+// with the spans ended by then.
 type MemSample struct {
-	At  time.Duration `json:"t_ns"` // since load began
-	RSS int64         `json:"rss_bytes"`
+	At    time.Duration `json:"t_ns"` // since load began
+	RSS   int64         `json:"rss_bytes"`
+	Spans int64         `json:"spans_ended"`
 }
 
 // MemoryReport is tracerig's resident memory over the run, sampled every
 // second from the start of load until the report: what a long run's
 // memory does.
 type MemoryReport struct {
-	PeakRSS int64       `json:"peak_rss_bytes"`
-	Samples []MemSample `json:"samples"`
+	PeakRSS int64 `json:"peak_rss_bytes"`
+	// GrowthPerSpan is how much the resident set grew per span ended from
+	// the sample a third of the way through the run to the last one: near
+	// zero when the run's memory is bounded, the bytes each span costs
+	// when it is not. Zero when no span ended in between.
+	GrowthPerSpan float64     `json:"growth_bytes_per_span"`
+	Samples       []MemSample `json:"samples"`
 }
 
 // memoryReport summarises the samples; nil without any.
@@ -31,7 +38,18 @@ func memoryReport(samples []MemSample) *MemoryReport {
 	for _, s := range samples {
 		m.PeakRSS = max(m.PeakRSS, s.RSS)
 	}
+	m.GrowthPerSpan = growthPerSpan(samples)
 	return m
+}
+
+// growthPerSpan is the resident set's growth per span ended from the
+// sample a third of the way through samples to the last.
+func growthPerSpan(samples []MemSample) float64 {
+	from, to := samples[len(samples)/3], samples[len(samples)-1]
+	if to.Spans <= from.Spans {
+		return 0
+	}
+	return float64(to.RSS-from.RSS) / float64(to.Spans-from.Spans)
 }
 
 // memoryFigure plots the resident memory over the run's time; nil with

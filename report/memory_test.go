@@ -17,7 +17,7 @@ func TestMemoryReported(t *testing.T) {
 		samples []MemSample
 		want    bool
 	}{
-		{"sampled", []MemSample{{0, 100 << 20}, {time.Second, 300 << 20}, {2 * time.Second, 200 << 20}}, true},
+		{"sampled", []MemSample{{0, 100 << 20, 0}, {time.Second, 300 << 20, 1000}, {2 * time.Second, 200 << 20, 3000}}, true},
 		{"not sampled", nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,7 +33,8 @@ func TestMemoryReported(t *testing.T) {
 			if err := json.Unmarshal(b, &got); err != nil {
 				t.Fatal(err)
 			}
-			if (got.Memory != nil) != tt.want || tt.want && (got.Memory.PeakRSS != 300<<20 || len(got.Memory.Samples) != 3) {
+			if (got.Memory != nil) != tt.want || tt.want && (got.Memory.PeakRSS != 300<<20 || len(got.Memory.Samples) != 3 ||
+				got.Memory.GrowthPerSpan != -(100<<20)/2000.0) {
 				t.Fatalf("report.json memory = %+v", got.Memory)
 			}
 			var text, html bytes.Buffer
@@ -43,7 +44,7 @@ func TestMemoryReported(t *testing.T) {
 			if err := rep.WriteHTML(&html); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(text.String(), "memory: peak resident set 300 MiB") != tt.want {
+			if strings.Contains(text.String(), "memory: peak resident set 300 MiB, checks included; -52429 bytes per span") != tt.want {
 				t.Errorf("text summary:\n%s", text.String())
 			}
 			if strings.Contains(html.String(), "Memory: tracerig&#39;s resident set size") != tt.want {

@@ -15,6 +15,7 @@ const memoryEvery = time.Second
 // start until stop: a long run's report shows what its memory did, checks
 // included.
 type memory struct {
+	spans   func() int64 // spans ended so far
 	mu      sync.Mutex
 	samples []sampledRSS
 	done    chan struct{}
@@ -22,13 +23,14 @@ type memory struct {
 }
 
 type sampledRSS struct {
-	at  time.Time
-	rss int64
+	at         time.Time
+	rss, spans int64
 }
 
-// startMemory takes a first sample and starts sampling.
-func startMemory() *memory {
-	m := &memory{done: make(chan struct{})}
+// startMemory takes a first sample and starts sampling; spans says how many
+// spans have ended so far.
+func startMemory(spans func() int64) *memory {
+	m := &memory{spans: spans, done: make(chan struct{})}
 	m.sample()
 	m.wg.Go(func() {
 		t := time.NewTicker(memoryEvery)
@@ -51,7 +53,7 @@ func (m *memory) sample() {
 		return
 	}
 	m.mu.Lock()
-	m.samples = append(m.samples, sampledRSS{time.Now(), rss})
+	m.samples = append(m.samples, sampledRSS{time.Now(), rss, m.spans()})
 	m.mu.Unlock()
 }
 
@@ -64,7 +66,7 @@ func (m *memory) stop(from time.Time) []report.MemSample {
 	var out []report.MemSample
 	for _, s := range m.samples {
 		if d := s.at.Sub(from); d >= 0 {
-			out = append(out, report.MemSample{At: d, RSS: s.rss})
+			out = append(out, report.MemSample{At: d, RSS: s.rss, Spans: s.spans})
 		}
 	}
 	return out

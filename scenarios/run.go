@@ -182,7 +182,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	mem := startMemory()
+	mem := startMemory(func() int64 { return int64(rt.Ledger().Totals().SpansEnded) })
 	ev.StartedAt = time.Now()
 	var ver *verifier
 	if taker, ok := streamable(sc, snk, faults, opts); ok {

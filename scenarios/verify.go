@@ -178,8 +178,9 @@ func groupTraces(s simulator.Settled) []record.TraceID {
 func (v *verifier) summary() string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	s := fmt.Sprintf("verified %d spans", v.stream.Checked().Spans)
-	if !v.stream.Streaming() {
+	n := v.stream.Checked().Spans
+	s := fmt.Sprintf("verified %d spans", n)
+	if n == 0 || !v.stream.Streaming() {
 		return s
 	}
 	var parts []string

@@ -9,7 +9,8 @@ import (
 // runGCPercent is the garbage collector's pace in the commands that run
 // services in this process (run, bench --hops), unless GOGC or GOMEMLIMIT is
 // set. A real-hop run allocates for every request (net/http, otelhttp and
-// the SDK do) while its ledger grows. At 400 the heap may grow to five times
+// the SDK do) and keeps little: a run verified as it goes holds what is in
+// flight, one judged at its end its whole ledger. At 400 the heap may grow to five times
 // the live data between collections: 5–15% less CPU per span than Go's
 // default of 100 for up to twice the peak memory (docs/performance.md). The
 // soft memory limit set with it (half of the memory the process may use)
