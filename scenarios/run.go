@@ -101,6 +101,9 @@ type Options struct {
 	// verified, when set, says what a run verified as it goes has verified
 	// so far, for the progress line.
 	verified func() string
+	// started, when set, is called with the runtime once its services run:
+	// where a benchmark in this package reads the ledger during the load.
+	started func(*simulator.Runtime)
 }
 
 // Export settings of every service: an export gives up after 5s, and a
@@ -181,6 +184,9 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	if err := announceExternal(sc.Topology, rt, snk.Endpoint(), opts); err != nil {
 		stop(context.WithoutCancel(ctx))
 		return nil, err
+	}
+	if opts.started != nil {
+		opts.started(rt)
 	}
 	mem := startMemory(func() int64 { return int64(rt.Ledger().Totals().SpansEnded) })
 	ev.StartedAt = time.Now()
