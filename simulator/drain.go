@@ -58,8 +58,34 @@ type Settled struct {
 func (l *Ledger) Drain(now int64, quiet time.Duration) []Settled {
 	l.drainMu.Lock()
 	defer l.drainMu.Unlock()
-	return l.release(l.take(), now, quiet, false)
+	out := l.release(l.take(), now, quiet, false)
+	l.pending.prev = now
+	return out
 }
+
+// DrainedBefore returns a time before which every record the ledger was
+// given has been returned by Drain or DrainStale (unix ns; 0 before the
+// first Drain): a group that ends before it has seen every hop sent
+// before its end. It is the last Drain's now, or the earliest time a
+// record still pending may have been written, whichever comes first;
+// recordSlack allows for a record written a moment after the time it
+// carries.
+func (l *Ledger) DrainedBefore() int64 {
+	l.drainMu.Lock()
+	defer l.drainMu.Unlock()
+	w := l.pending.prev
+	for c := range l.pending.comps {
+		w = min(w, c.since)
+	}
+	if w == 0 {
+		return 0
+	}
+	return w - int64(recordSlack)
+}
+
+// recordSlack bounds how long after the time a record carries (a hop's
+// send, a span's end) it is written to the ledger.
+const recordSlack = time.Second
 
 // DrainAll takes everything the ledger still holds, settled or not, and
 // returns it as groups, one per component, converted as Snapshot would

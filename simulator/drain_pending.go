@@ -17,6 +17,9 @@ type pending struct {
 	// late counts receives and export outcomes taken after their
 	// component was released (see Ledger.DrainLate).
 	late int
+	// prev is the now of the Drain before the one filing, 0 before the
+	// second: every record a Drain takes was written after it.
+	prev int64
 }
 
 // nodeKind says what a nodeKey names.
@@ -55,6 +58,9 @@ type component struct {
 	// says a record joined since it last failed the settle rule.
 	last  int64
 	dirty bool
+	// since is the now of the Drain before the one that took its oldest
+	// record: every record of it was written after since.
+	since int64
 }
 
 // exportDone is one export of a span with the time its batch returned and
@@ -168,7 +174,7 @@ func (p *pending) join(now int64, keys []nodeKey) *component {
 		}
 	}
 	if c == nil {
-		c = &component{}
+		c = &component{since: p.prev}
 		p.comps[c] = struct{}{}
 	}
 	for _, k := range keys {
@@ -197,6 +203,7 @@ func (p *pending) merge(dst, src *component) {
 	dst.ended = append(dst.ended, src.ended...)
 	dst.exports = append(dst.exports, src.exports...)
 	dst.last = max(dst.last, src.last)
+	dst.since = min(dst.since, src.since)
 	delete(p.comps, src)
 }
 

@@ -120,7 +120,7 @@ func TestDrainDuringLoad(t *testing.T) {
 	if err := rt.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	d := &drainer{l: rt.Ledger(), ref: NewLedger(), quiet: 100 * time.Millisecond, stop: make(chan struct{})}
+	d := &drainer{l: rt.Ledger(), ref: NewLedger(), quiet: 500 * time.Millisecond, stop: make(chan struct{})}
 	d.done.Go(d.run)
 	load := topology.Load{Targets: []topology.Target{{Service: "front", Route: "GET /go", Weight: 1}}, Rate: topology.Rate{Freq: 100, Per: time.Second}, Requests: 150, Workers: 4}
 	_, err := rt.Drive(t.Context(), []topology.Load{load})

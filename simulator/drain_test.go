@@ -367,3 +367,35 @@ func TestDrainStale(t *testing.T) {
 		t.Errorf("%d late records, want the export outcome", h.l.DrainLate())
 	}
 }
+
+// TestDrainedBefore: the watermark follows the Drains and holds back at the
+// oldest pending request's Drain.
+func TestDrainedBefore(t *testing.T) {
+	h := newHand()
+	if w := h.l.DrainedBefore(); w != 0 {
+		t.Fatalf("before any Drain: %d, want 0", w)
+	}
+	const s = int64(time.Second)
+	h.l.Drain(10*s, time.Nanosecond)
+	if w := h.l.DrainedBefore(); w != 10*s-int64(recordSlack) {
+		t.Errorf("after a Drain of nothing: %d, want %d", w, 10*s-int64(recordSlack))
+	}
+	h.loadHop(1, traceA, 1) // unanswered: pending
+	h.l.Drain(20*s, time.Nanosecond)
+	h.l.Drain(30*s, time.Nanosecond)
+	if w := h.l.DrainedBefore(); w != 10*s-int64(recordSlack) {
+		t.Errorf("with a request pending since the Drain at 20s: %d, want %d", w, 10*s-int64(recordSlack))
+	}
+	h.load.addAnswer(101, 25*s, 0)
+	h.span(h.a, traceA, 1, 0)
+	h.exported(h.a, traceA, 1)
+	if got := h.l.Drain(40*s, time.Nanosecond); len(got) != 0 {
+		t.Fatalf("released %d groups at once", len(got))
+	}
+	if got := h.l.Drain(50*s, time.Nanosecond); len(got) != 1 {
+		t.Fatalf("released %d groups, want the request", len(got))
+	}
+	if w := h.l.DrainedBefore(); w != 50*s-int64(recordSlack) {
+		t.Errorf("with nothing pending: %d, want %d", w, 50*s-int64(recordSlack))
+	}
+}
