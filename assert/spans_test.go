@@ -148,11 +148,13 @@ func TestSpansEvidence(t *testing.T) {
 
 func TestRunNewChecks(t *testing.T) {
 	in := chain(3).in
-	vs := Run(in, []topology.Expect{
+	expects := []topology.Expect{
 		{Kind: topology.ExpectSampling, Sampling: topology.SamplingExpect{Consistent: true}},
 		{Kind: topology.ExpectSpans, Spans: topology.SpansExpect{Where: `service == "cart"`, Count: ">= 6", MinSelected: 1}},
 		{Kind: topology.ExpectSampling},
-	})
+	}
+	vs := Run(in, expects)
+	checkStreamed(t, in, expects)
 	var got []string
 	for _, v := range vs {
 		got = append(got, v.Check+":"+string(v.Status))
