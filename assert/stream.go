@@ -27,6 +27,8 @@ func newCheckTally(e topology.Expect, base *Input) checkTally {
 		return newCompTally(e.Completeness, base)
 	case topology.ExpectSampling:
 		return newSamplingTally(e.Sampling, base)
+	case topology.ExpectTailSampling:
+		return newTailTally(e.TailSampling, base)
 	}
 	return nil
 }
