@@ -86,8 +86,6 @@ func batch(in Input, e topology.Expect, index func() *spanIndex, faults *faultSe
 		return propagation(in, e.Propagation, index(), faults)
 	case topology.ExpectDetect:
 		return detect(in, e.Detect, index(), faults)
-	case topology.ExpectSpans:
-		return spansCheck(in, e.Spans, index())
 	}
 	return Verdict{
 		Check:  string(e.Kind),

@@ -123,6 +123,7 @@ func TestSpans(t *testing.T) {
 			}
 			v := Spans(in(), tt.exp)
 			check(t, v, tt.want)
+			checkStreamed(t, in(), []topology.Expect{{Kind: topology.ExpectSpans, Spans: tt.exp}})
 			if !strings.Contains(v.Observed+v.Reason, tt.observe) {
 				t.Errorf("observed %q, reason %q: want %q", v.Observed, v.Reason, tt.observe)
 			}
@@ -131,7 +132,9 @@ func TestSpans(t *testing.T) {
 }
 
 func TestSpansEvidence(t *testing.T) {
-	v := Spans(paymentRun(), topology.SpansExpect{Where: `service == "payment"`, Assert: `status != "error"`})
+	exp := topology.SpansExpect{Where: `service == "payment"`, Assert: `status != "error"`}
+	checkStreamed(t, paymentRun(), []topology.Expect{{Kind: topology.ExpectSpans, Spans: exp}})
+	v := Spans(paymentRun(), exp)
 	if v.Status != StatusFail || len(v.Findings) != 1 {
 		t.Fatalf("%s %+v", v.Status, v.Findings)
 	}

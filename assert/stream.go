@@ -29,6 +29,8 @@ func newCheckTally(e topology.Expect, base *Input) checkTally {
 		return newSamplingTally(e.Sampling, base)
 	case topology.ExpectTailSampling:
 		return newTailTally(e.TailSampling, base)
+	case topology.ExpectSpans:
+		return newSpansTally(e.Spans, base)
 	}
 	return nil
 }
