@@ -105,8 +105,8 @@ func TestSamplingRatioPower(t *testing.T) {
 			} else {
 				t.Logf("%s seed %d at 0.25: %s", method, seed, v.Observed)
 			}
-			if seed == 0 {
-				checkStreamed(t, roots(seed, 4000, 0.25), []topology.Expect{{Kind: topology.ExpectSampling, Sampling: exp}})
+			for _, p := range []float64{0.25, 0.30} {
+				checkStreamed(t, roots(seed, 4000, p), []topology.Expect{{Kind: topology.ExpectSampling, Sampling: exp}})
 			}
 			if v := Sampling(roots(seed, 4000, 0.30), exp); v.Status == StatusFail {
 				fails++
