@@ -17,24 +17,42 @@ const (
 	msgLostOnExport = "span of a sampled trace lost on the way out, not a sampling inconsistency (see completeness)"
 )
 
-// samplingConsistency checks every trace the load started. A sampled root:
-// every instrumented callee of the trace sampled its part, and (with the
+// consCounts are the consistency part's counters, summed over groups.
+type consCounts struct {
+	traces, sampledRoots int // traces the load started; of them with a sampled root
+	bad                  int // traces with a service deciding against its root
+	failing              int // findings that fail the check
+	partial              int // sampled traces missing an exported span in the backend
+	orphans              int // unsampled traces with spans in the backend
+	lost                 int // spans of sampled traces lost on export
+}
+
+// consTally is the consistency part of the sampling check, judged group by
+// group. It checks every trace the load started. A sampled root: every
+// instrumented callee of the trace sampled its part, and (with the
 // backend) every span the ledger saw end and export is there. An unsampled
 // root: no callee sampled its part and no backend span has the trace's ID.
 // Services with a non-parent-based trace-ID ratio sampler of the same ratio
 // must agree on every trace. Without read-back it checks the ledger only.
-func samplingConsistency(in Input, idx *spanIndex, found *findings, faults *faultSet, stats map[string]float64) samplingPart {
-	part := samplingPart{measured: "parent-based decisions along every trace the load started, per service"}
-	if idx == nil {
-		part.measured += " (ledger only: " + noReadBack(in) + "; backend fragments and partial traces not checked)"
-	}
+type consTally struct {
+	model  *expectModel // the services as the run's faults change them
+	n      consCounts
+	hopsOf map[string]int // hops checked, per callee
+}
+
+func newConsTally(base *Input) *consTally {
+	return &consTally{model: newExpectModel(base.Topology, base.Faults), hopsOf: make(map[string]int)}
+}
+
+// add judges the traces of one group; idx is nil without read-back.
+func (t *consTally) add(in *Input, idx *spanIndex, found *findings, faults *faultSet) {
 	c := &consistencyCheck{
+		t:      t,
 		in:     in,
 		idx:    idx,
 		found:  found,
 		faults: faults,
 		roots:  loadRoots(in.Hops),
-		hopsOf: make(map[string]int),
 	}
 	c.traces = make(map[record.TraceID]*consistencyTrace, len(c.roots))
 	c.hops()
@@ -42,25 +60,30 @@ func samplingConsistency(in Input, idx *spanIndex, found *findings, faults *faul
 		c.partialTraces()
 		c.orphanFragments()
 	}
-	c.hopShares()
-	return c.describe(part, stats)
+	t.n.traces += len(c.roots)
+	for _, s := range c.roots {
+		if s {
+			t.n.sampledRoots++
+		}
+	}
+	for _, ts := range c.traces {
+		if ts.bad {
+			t.n.bad++
+		}
+	}
 }
 
-// consistencyCheck is one run of the consistency part of the sampling
-// check.
+// consistencyCheck is the consistency part's working state over one group:
+// it lives only while the group is judged. The group holds whole traces,
+// so what it learns of a trace is all there is to learn.
 type consistencyCheck struct {
-	in     Input
+	t      *consTally
+	in     *Input
 	idx    *spanIndex // nil without read-back
 	found  *findings
 	faults *faultSet
 	roots  map[record.TraceID]bool // trace the load started → its root sampled
 	traces map[record.TraceID]*consistencyTrace
-	hopsOf map[string]int // hops checked, per callee
-
-	failing int // findings that fail the check
-	partial int // sampled traces missing an exported span in the backend
-	orphans int // unsampled traces with spans in the backend
-	lost    int // spans of sampled traces lost on export
 }
 
 // consistencyTrace is what the check learns of one trace.
@@ -102,7 +125,7 @@ func (c *consistencyCheck) trace(id record.TraceID) *consistencyTrace {
 // trace against the root's, and against the services sharing its trace-ID
 // ratio.
 func (c *consistencyCheck) hops() {
-	model := newExpectModel(c.in.Topology, c.in.Faults)
+	model := c.t.model
 	for i := range c.in.Hops {
 		h := &c.in.Hops[i]
 		rootSampled, ok := c.roots[h.Server.Trace]
@@ -113,7 +136,7 @@ func (c *consistencyCheck) hops() {
 		if s != nil && !s.Instrumented {
 			continue
 		}
-		c.hopsOf[h.To]++
+		c.t.hopsOf[h.To]++
 		example := func() string {
 			return fmt.Sprintf("trace %s request %d hop %x (%s -> %s)", h.Server.Trace, h.Request, h.ID, fromName(h.From), h.To)
 		}
@@ -121,11 +144,11 @@ func (c *consistencyCheck) hops() {
 		case rootSampled && !h.Server.Sampled:
 			c.found.add(h.To, msgDroppedPart, c.faults.unexplained(), example)
 			c.trace(h.Server.Trace).bad = true
-			c.failing++
+			c.t.n.failing++
 		case !rootSampled && h.Server.Sampled:
 			c.found.add(h.To, msgOrphanHop, c.faults.unexplained(), example)
 			c.trace(h.Server.Trace).bad = true
-			c.failing++
+			c.t.n.failing++
 		}
 		if s != nil && s.Sampler.Type == topology.SamplerTraceIDRatio {
 			c.vote(h, s.Sampler.Ratio, example)
@@ -149,7 +172,7 @@ func (c *consistencyCheck) vote(h *record.Hop, ratio float64, example func() str
 		c.found.add(h.To, msgDisagree, c.faults.unexplained(), func() string {
 			return fmt.Sprintf("%s (ratio %g): %s sampled=%t, %s sampled=%t", example(), ratio, prev.svc, prev.sampled, h.To, h.Server.Sampled)
 		})
-		c.failing++
+		c.t.n.failing++
 	}
 }
 
@@ -168,15 +191,15 @@ func (c *consistencyCheck) partialTraces() {
 		}
 		example := func() string { return fmt.Sprintf("trace %s span %s (%s)", e.Trace, e.ID, e.Name) }
 		if e.Export != record.ExportOK {
-			c.lost++
+			c.t.n.lost++
 			c.found.add(e.Service, msgLostOnExport+": "+e.Export.String(), attrNone, example)
 			continue
 		}
 		partial[e.Trace] = true
 		c.found.add(e.Service, msgPartial, c.faults.loss(e.Service, e.Instance, e.End), example)
-		c.failing++
+		c.t.n.failing++
 	}
-	c.partial = len(partial)
+	c.t.n.partial += len(partial)
 }
 
 // orphanFragments checks that nothing of an unsampled root's trace is in
@@ -190,65 +213,61 @@ func (c *consistencyCheck) orphanFragments() {
 		if !ok {
 			continue
 		}
-		c.orphans++
+		c.t.n.orphans++
 		lo, hi := c.idx.segment(t)
 		for e := lo; e < hi; e++ {
 			sp := c.idx.span(e)
 			c.found.add(sp.Service, msgOrphanSpan, c.faults.unexplained(), func() string {
 				return fmt.Sprintf("trace %s span %s (%s)", sp.Trace, sp.ID, sp.Name)
 			})
-			c.failing++
+			c.t.n.failing++
 		}
 	}
 }
 
-// hopShares sets the findings on hops to count out of the hops their
-// service received.
-func (c *consistencyCheck) hopShares() {
-	for _, f := range c.found.byKey {
-		if n, ok := c.hopsOf[f.Subject]; ok && f.Of == 0 && (f.Message == msgDroppedPart || f.Message == msgOrphanHop || f.Message == msgDisagree) {
+// hopShares sets the findings on hops in list to count out of the hops
+// their service received.
+func (t *consTally) hopShares(list []Finding) {
+	for i := range list {
+		f := &list[i]
+		if n, ok := t.hopsOf[f.Subject]; ok && f.Of == 0 && (f.Message == msgDroppedPart || f.Message == msgOrphanHop || f.Message == msgDisagree) {
 			f.Of = n
 		}
 	}
 }
 
-// describe fills stats and the part's outcome.
-func (c *consistencyCheck) describe(part samplingPart, stats map[string]float64) samplingPart {
-	sampledRoots, bad := 0, 0
-	for _, s := range c.roots {
-		if s {
-			sampledRoots++
-		}
+// describe fills stats and the part's outcome; without read-back (why
+// says why) it describes the ledger only.
+func (t *consTally) describe(readBack bool, why string, stats map[string]float64) samplingPart {
+	part := samplingPart{measured: "parent-based decisions along every trace the load started, per service"}
+	if !readBack {
+		part.measured += " (ledger only: " + why + "; backend fragments and partial traces not checked)"
 	}
-	for _, ts := range c.traces {
-		if ts.bad {
-			bad++
-		}
-	}
-	stats["traces"] = float64(len(c.roots))
-	stats["sampled_roots"] = float64(sampledRoots)
-	stats["inconsistent_traces"] = float64(bad)
-	stats["partial_traces"] = float64(c.partial)
-	stats["orphan_traces"] = float64(c.orphans)
-	stats["lost_on_export"] = float64(c.lost)
-	stats["inconsistencies"] = float64(c.failing)
-	if len(c.roots) == 0 {
+	n := &t.n
+	stats["traces"] = float64(n.traces)
+	stats["sampled_roots"] = float64(n.sampledRoots)
+	stats["inconsistent_traces"] = float64(n.bad)
+	stats["partial_traces"] = float64(n.partial)
+	stats["orphan_traces"] = float64(n.orphans)
+	stats["lost_on_export"] = float64(n.lost)
+	stats["inconsistencies"] = float64(n.failing)
+	if n.traces == 0 {
 		part.status = StatusFail
 		part.observed = "no trace started by the load: nothing to check consistency on"
 		return part
 	}
 	part.observed = fmt.Sprintf("%d traces (%d with a sampled root): %d with a service deciding against its root",
-		len(c.roots), sampledRoots, bad)
-	if c.idx != nil {
-		part.observed += fmt.Sprintf(", %d partial, %d orphan fragments in the backend", c.partial, c.orphans)
-		if c.lost > 0 {
-			part.observed += fmt.Sprintf("; %d spans of sampled traces lost on the way out (a completeness matter)", c.lost)
+		n.traces, n.sampledRoots, n.bad)
+	if readBack {
+		part.observed += fmt.Sprintf(", %d partial, %d orphan fragments in the backend", n.partial, n.orphans)
+		if n.lost > 0 {
+			part.observed += fmt.Sprintf("; %d spans of sampled traces lost on the way out (a completeness matter)", n.lost)
 		}
 	} else {
 		part.observed += " (ledger only)"
 	}
 	part.status = StatusPass
-	if c.failing > 0 {
+	if n.failing > 0 {
 		part.status = StatusFail
 	}
 	return part

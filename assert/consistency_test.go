@@ -113,6 +113,7 @@ func TestSamplingConsistency(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := Sampling(tt.in(), consistent)
 			check(t, v, tt.want)
+			checkStreamed(t, tt.in(), []topology.Expect{{Kind: topology.ExpectSampling, Sampling: consistent}})
 			if !strings.Contains(v.Observed, tt.observe) {
 				t.Errorf("observed %q, want %q", v.Observed, tt.observe)
 			}
@@ -182,17 +183,22 @@ func TestSamplingProbability(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := Sampling(Input{ReadBack: true, Backend: tt.spans}, prob)
 			check(t, v, tt.want)
+			checkStreamed(t, Input{ReadBack: true, Backend: tt.spans}, []topology.Expect{{Kind: topology.ExpectSampling, Sampling: prob}})
 			if !strings.Contains(v.Observed, tt.observe) {
 				t.Errorf("observed %q, want %q", v.Observed, tt.observe)
 			}
 		})
 	}
+	checkStreamed(t, Input{NoReadBack: "exported elsewhere"}, []topology.Expect{{Kind: topology.ExpectSampling, Sampling: prob}})
 	v := Sampling(Input{NoReadBack: "exported elsewhere"}, prob)
 	if v.Status != StatusNotRun || !strings.Contains(v.Reason, "exported elsewhere") {
 		t.Errorf("without read-back: %s %q", v.Status, v.Reason)
 	}
 	// The ledger part still runs when the backend part cannot.
-	v = Sampling(Input{NoReadBack: "exported elsewhere", Hops: chain(2).in.Hops}, topology.SamplingExpect{Consistent: true, Probability: true})
+	mixed := Input{NoReadBack: "exported elsewhere", Hops: chain(2).in.Hops}
+	both := topology.SamplingExpect{Consistent: true, Probability: true}
+	checkStreamed(t, mixed, []topology.Expect{{Kind: topology.ExpectSampling, Sampling: both}})
+	v = Sampling(mixed, both)
 	if v.Status != StatusPass || !strings.Contains(v.Observed, "not run: consistent probability needs the backend") {
 		t.Errorf("mixed: %s %q", v.Status, v.Observed)
 	}

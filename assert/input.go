@@ -84,12 +84,6 @@ func batch(in Input, e topology.Expect, index func() *spanIndex, faults *faultSe
 	switch e.Kind {
 	case topology.ExpectDetect:
 		return detect(in, e.Detect, index(), faults)
-	case topology.ExpectSampling:
-		return sampling(in, e.Sampling, index(), faults)
-	case topology.ExpectTailSampling:
-		return tailSampling(in, e.TailSampling)
-	case topology.ExpectSpans:
-		return spansCheck(in, e.Spans, index())
 	}
 	return Verdict{
 		Check:  string(e.Kind),

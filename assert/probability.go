@@ -106,19 +106,25 @@ const (
 	msgThLowered      = "threshold lowered below the root (a descendant raised the probability)"
 )
 
-// samplingProbability checks consistent probability sampling in the
-// backend: every span with a threshold has randomness at least the
-// threshold, and every span of a trace whose root carries a threshold
-// carries one too. Threshold changes along a trace are reported without
-// failing: a descendant may sample at a lower probability.
-func samplingProbability(in Input, idx *spanIndex, found *findings, stats map[string]float64) samplingPart {
-	part := samplingPart{measured: "the ot=th thresholds and randomness in the backend's spans, trace by trace"}
-	if idx == nil {
-		part.status = StatusNotRun
-		part.observed = "consistent probability needs the backend's spans: " + noReadBack(in)
-		return part
-	}
-	c := &probCheck{found: found, thresholds: make(map[string]int)}
+// probTally is the consistent probability part of the sampling check,
+// judged group by group over the backend's spans: every span with a
+// threshold has randomness at least the threshold, and every span of a
+// trace whose root carries a threshold carries one too. Threshold changes
+// along a trace are reported without failing: a descendant may sample at a
+// lower probability. A trace's spans are in one group, so its root is
+// found there; what it keeps across groups are counters and the
+// thresholds seen, as many as the run's samplers write.
+type probTally struct {
+	thresholds map[string]int // spans per threshold, as written
+	checked    int            // spans with a threshold
+	failing    int            // findings that fail the check
+	changes    int            // spans whose threshold is not their root's
+	rootless   int            // traces without a root span
+	spans      int            // distinct spans in the backend
+}
+
+// add checks the backend spans of one group, trace by trace.
+func (c *probTally) add(idx *spanIndex, found *findings) {
 	for t := range int32(idx.numTraces()) {
 		lo, hi := idx.segment(t)
 		root := rootThreshold(idx, lo, hi)
@@ -126,21 +132,10 @@ func samplingProbability(in Input, idx *spanIndex, found *findings, stats map[st
 			c.rootless++
 		}
 		for e := lo; e < hi; e++ {
-			c.span(idx.span(e), root)
+			c.span(idx.span(e), root, found)
 		}
 	}
-	return c.describe(part, len(idx.ents), stats)
-}
-
-// probCheck is one run of the consistent probability part of the sampling
-// check.
-type probCheck struct {
-	found      *findings
-	thresholds map[string]int // spans per threshold, as written
-	checked    int            // spans with a threshold
-	failing    int            // findings that fail the check
-	changes    int            // spans whose threshold is not their root's
-	rootless   int            // traces without a root span
+	c.spans += len(idx.ents)
 }
 
 // rootThreshold returns what the root span among the index entries lo to
@@ -157,19 +152,19 @@ func rootThreshold(idx *spanIndex, lo, hi int32) *spanThreshold {
 
 // span checks the threshold of sp against its randomness and against
 // root's threshold (root is nil without a root).
-func (c *probCheck) span(sp *record.Span, root *spanThreshold) {
+func (c *probTally) span(sp *record.Span, root *spanThreshold, found *findings) {
 	st := readThreshold(sp)
 	example := func() string {
 		return fmt.Sprintf("trace %s span %s (%s %s) tracestate %q", sp.Trace, sp.ID, sp.Service, sp.Name, sp.TraceState)
 	}
 	if st.badText != "" {
-		c.found.add(sp.Service, msgMalformedOT+": "+st.badText, attrNone, example)
+		found.add(sp.Service, msgMalformedOT+": "+st.badText, attrNone, example)
 		c.failing++
 		return
 	}
 	if !st.hasTh {
 		if root != nil && root.hasTh {
-			c.found.add(sp.Service, msgMissingTh, attrNone, example)
+			found.add(sp.Service, msgMissingTh, attrNone, example)
 			c.failing++
 		}
 		return
@@ -177,7 +172,7 @@ func (c *probCheck) span(sp *record.Span, root *spanThreshold) {
 	c.checked++
 	c.thresholds[st.thText]++
 	if st.rv < st.th {
-		c.found.add(sp.Service, msgBelowThreshold, attrNone, func() string {
+		found.add(sp.Service, msgBelowThreshold, attrNone, func() string {
 			return fmt.Sprintf("%s: rv %014x < th %014x", example(), st.rv, st.th)
 		})
 		c.failing++
@@ -188,15 +183,21 @@ func (c *probCheck) span(sp *record.Span, root *spanThreshold) {
 		if st.th < root.th {
 			msg = msgThLowered
 		}
-		c.found.add(sp.Service, msg, attrNone, func() string {
+		found.add(sp.Service, msg, attrNone, func() string {
 			return fmt.Sprintf("%s: th %s, root th %s", example(), st.thText, root.thText)
 		})
 	}
 }
 
-// describe fills stats and the part's outcome; spans is the number of
-// spans in the backend.
-func (c *probCheck) describe(part samplingPart, spans int, stats map[string]float64) samplingPart {
+// describe fills stats and the part's outcome; without read-back (why
+// says why) the part does not run.
+func (c *probTally) describe(readBack bool, why string, stats map[string]float64) samplingPart {
+	part := samplingPart{measured: "the ot=th thresholds and randomness in the backend's spans, trace by trace"}
+	if !readBack {
+		part.status = StatusNotRun
+		part.observed = "consistent probability needs the backend's spans: " + why
+		return part
+	}
 	stats["spans_checked"] = float64(c.checked)
 	stats["thresholds_seen"] = float64(len(c.thresholds))
 	stats["threshold_changes"] = float64(c.changes)
@@ -209,7 +210,7 @@ func (c *probCheck) describe(part samplingPart, spans int, stats map[string]floa
 	switch {
 	case c.checked == 0 && c.failing == 0:
 		part.status = StatusFail
-		part.observed = fmt.Sprintf("no span of the %d in the backend carries an ot=th threshold: consistent probability sampling is not in effect", spans)
+		part.observed = fmt.Sprintf("no span of the %d in the backend carries an ot=th threshold: consistent probability sampling is not in effect", c.spans)
 		return part
 	case c.failing > 0:
 		part.status = StatusFail

@@ -24,21 +24,88 @@ type samplingPart struct {
 	observed string // or why it did not run
 }
 
-func sampling(in Input, exp topology.SamplingExpect, idx *spanIndex, faults *faultSet) Verdict {
+// samplingTally is the sampling check judged group by group. A group holds
+// whole traces, so a trace's root decision, its services' votes, its
+// partial spans and its orphan fragments are settled inside one group;
+// across groups the tally keeps counters, per-service hop counts, the
+// thresholds seen and findings.
+type samplingTally struct {
+	exp      topology.SamplingExpect
+	top      *topology.Topology
+	readBack bool
+	notRun   string // why the backend parts do not run without read-back
+	// roots and sampled count the service's root decisions, for the
+	// ratio part.
+	roots, sampled int
+	cons           *consTally // nil unless exp.Consistent
+	prob           *probTally // nil unless exp.Probability
+	// found collects the findings; made on the first group, which brings
+	// the fault set that names their attributions.
+	found *findings
+}
+
+// newSamplingTally returns the sampling tally for a run with base's static
+// evidence.
+func newSamplingTally(exp topology.SamplingExpect, base *Input) *samplingTally {
+	t := &samplingTally{exp: exp, top: base.Topology, readBack: base.ReadBack, notRun: noReadBack(*base)}
+	if exp.Consistent {
+		t.cons = newConsTally(base)
+	}
+	if exp.Probability {
+		t.prob = &probTally{thresholds: make(map[string]int)}
+	}
+	return t
+}
+
+// add judges one group: its root decisions, its traces' consistency and,
+// with read-back (idx not nil), its backend spans' thresholds.
+func (t *samplingTally) add(in *Input, idx *spanIndex, faults *faultSet) {
+	if t.found == nil {
+		t.found = newFindings(faults)
+	}
+	if t.exp.Service != "" {
+		t.addRoots(in)
+	}
+	if t.cons != nil {
+		t.cons.add(in, idx, t.found, faults)
+	}
+	if t.prob != nil && idx != nil {
+		t.prob.add(idx, t.found)
+	}
+}
+
+// addRoots counts the service's root decisions in a group: the hops from
+// the load generator into it that it received and started a span for.
+func (t *samplingTally) addRoots(in *Input) {
+	for i := range in.Hops {
+		h := &in.Hops[i]
+		if h.From != "" || h.To != t.exp.Service || !h.Received || !h.Server.IsValid() {
+			continue
+		}
+		t.roots++
+		if h.Server.Sampled {
+			t.sampled++
+		}
+	}
+}
+
+// verdict combines the parts: it fails when any part fails; parts that
+// cannot run say why.
+func (t *samplingTally) verdict() Verdict {
+	exp := t.exp
 	v := Verdict{Check: string(topology.ExpectSampling), Subject: exp.Service, Stats: make(map[string]float64)}
-	found := newFindings(faults)
 	var parts []samplingPart
 	var expected []string
 	if exp.Service != "" {
-		p, e := samplingRatio(in, exp, v.Stats)
+		p, e := samplingRatio(t.top, exp, t.sampled, t.roots, v.Stats)
 		parts, expected = append(parts, p), append(expected, e)
 	}
-	if exp.Consistent {
-		parts = append(parts, samplingConsistency(in, idx, found, faults, v.Stats))
+	if t.cons != nil {
+		parts = append(parts, t.cons.describe(t.readBack, t.notRun, v.Stats))
 		expected = append(expected, "parent-based decisions hold along every trace: a sampled root's trace whole, an unsampled root's trace absent, services sharing a trace-ID ratio agreeing")
 	}
-	if exp.Probability {
-		parts = append(parts, samplingProbability(in, idx, found, v.Stats))
+	if t.prob != nil {
+		parts = append(parts, t.prob.describe(t.readBack, t.notRun, v.Stats))
 		expected = append(expected, "consistent probability sampling honoured: every span's randomness at least its threshold (ot=th), the root's threshold on every span of its trace")
 	}
 	if len(parts) == 0 {
@@ -48,6 +115,27 @@ func sampling(in Input, exp topology.SamplingExpect, idx *spanIndex, faults *fau
 		return v
 	}
 	v.Expected = strings.Join(expected, "; ")
+	v.Findings = t.findings()
+	combineParts(&v, parts)
+	return v
+}
+
+// findings lists the findings, those on hops out of the hops their service
+// received.
+func (t *samplingTally) findings() []Finding {
+	if t.found == nil {
+		return nil
+	}
+	list := t.found.list()
+	if t.cons != nil {
+		t.cons.hopShares(list)
+	}
+	return list
+}
+
+// combineParts words v from its parts' outcomes: it fails when one failed,
+// passes when one ran, and says why the others did not run.
+func combineParts(v *Verdict, parts []samplingPart) {
 	var measured, observed, reasons []string
 	ran, failed := 0, false
 	for _, p := range parts {
@@ -65,7 +153,6 @@ func sampling(in Input, exp topology.SamplingExpect, idx *spanIndex, faults *fau
 	}
 	v.Measured = strings.Join(measured, "; ")
 	v.Observed = strings.Join(observed, "; ")
-	v.Findings = found.list()
 	switch {
 	case failed:
 		v.Status = StatusFail
@@ -81,17 +168,15 @@ func sampling(in Input, exp topology.SamplingExpect, idx *spanIndex, faults *fau
 			v.Observed += "; not run: " + strings.Join(reasons, "; ")
 		}
 	}
-	return v
 }
 
-// samplingRatio tests the service's root sampling ratio. Its root
-// decisions are the hops from the load generator into it that it received
-// and started a span for; k of n were sampled. The expected ratio p (the
-// expectation's, else the sampler's) must lie within the interval of k/n at
-// the expectation's confidence: Wilson's score interval or the exact
-// Clopper-Pearson one. The two-sided exact binomial p-value is reported
-// alongside, for reference; it does not decide.
-func samplingRatio(in Input, exp topology.SamplingExpect, stats map[string]float64) (samplingPart, string) {
+// samplingRatio tests the service's root sampling ratio: k of its n root
+// decisions were sampled. The expected ratio p (the expectation's, else
+// the sampler's) must lie within the interval of k/n at the expectation's
+// confidence: Wilson's score interval or the exact Clopper-Pearson one.
+// The two-sided exact binomial p-value is reported alongside, for
+// reference; it does not decide.
+func samplingRatio(top *topology.Topology, exp topology.SamplingExpect, k, n int, stats map[string]float64) (samplingPart, string) {
 	conf, method, minN := exp.Confidence, exp.Method, exp.MinSamples
 	if conf <= 0 || conf >= 1 {
 		conf = topology.DefaultConfidence
@@ -102,7 +187,7 @@ func samplingRatio(in Input, exp topology.SamplingExpect, stats map[string]float
 	if minN == 0 {
 		minN = topology.DefaultMinSamples
 	}
-	p, from := expectedRatio(in.Topology, exp)
+	p, from := expectedRatio(top, exp)
 	methodName := "Wilson score interval"
 	if method == topology.SamplingExact {
 		methodName = "exact Clopper-Pearson interval"
@@ -114,17 +199,6 @@ func samplingRatio(in Input, exp topology.SamplingExpect, stats map[string]float
 		part.status = StatusNotRun
 		part.observed = from
 		return part, expected
-	}
-	n, k := 0, 0
-	for i := range in.Hops {
-		h := &in.Hops[i]
-		if h.From != "" || h.To != exp.Service || !h.Received || !h.Server.IsValid() {
-			continue
-		}
-		n++
-		if h.Server.Sampled {
-			k++
-		}
 	}
 	var lo, hi float64
 	if method == topology.SamplingExact {

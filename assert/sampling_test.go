@@ -105,6 +105,9 @@ func TestSamplingRatioPower(t *testing.T) {
 			} else {
 				t.Logf("%s seed %d at 0.25: %s", method, seed, v.Observed)
 			}
+			for _, p := range []float64{0.25, 0.30} {
+				checkStreamed(t, roots(seed, 4000, p), []topology.Expect{{Kind: topology.ExpectSampling, Sampling: exp}})
+			}
 			if v := Sampling(roots(seed, 4000, 0.30), exp); v.Status == StatusFail {
 				fails++
 			} else {
@@ -192,6 +195,7 @@ func TestSamplingRatio(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := Sampling(tt.in, tt.exp)
 			check(t, v, want{status: tt.status, stats: tt.stats})
+			checkStreamed(t, tt.in, []topology.Expect{{Kind: topology.ExpectSampling, Sampling: tt.exp}})
 			if !strings.Contains(v.Observed, tt.observe) {
 				t.Errorf("observed %q, want %q", v.Observed, tt.observe)
 			}

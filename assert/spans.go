@@ -2,6 +2,7 @@ package assert
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/expr-lang/expr/ast"
@@ -48,71 +49,93 @@ func (f identVisitor) Visit(n *ast.Node) {
 	}
 }
 
-// spanOffender is evidence: a span that counts against the expectation.
-type spanOffender struct {
-	sp     *record.Span
-	fields topology.SpanFields
-}
-
-func spansCheck(in Input, exp topology.SpansExpect, idx *spanIndex) Verdict {
-	c := &spansRun{exp: exp, assertSrc: exp.Assert, subject: exp.Where}
-	if c.assertSrc == "" {
-		c.assertSrc = "true"
-	}
-	if c.subject == "" {
-		c.subject = "every span"
-	}
-	v := Verdict{Check: string(topology.ExpectSpans), Subject: c.subject}
-	var err error
-	if c.count, err = topology.ParseSpanCount(exp.Count); err != nil {
-		v.Status, v.Measured, v.Reason = StatusNotRun, "spans selected by where", err.Error()
-		return v
-	}
-	c.from, c.to = exp.During[0], exp.During[1]
-	c.window = c.from != 0 || c.to != 0
-	v.Expected, v.Measured = c.expected(), c.measured()
-	if idx == nil {
-		v.Status, v.Reason = StatusNotRun, noReadBack(in)
-		return v
-	}
-	if reason := c.compile(); reason != "" {
-		v.Status, v.Reason = StatusNotRun, reason
-		return v
-	}
-	c.t0 = in.RunStart
-	if c.t0 == 0 {
-		c.t0 = earliest(in)
-	}
-	for e := range int32(len(idx.ents)) {
-		c.span(idx.span(e))
-	}
-	return c.verdict(v, len(idx.ents))
-}
-
-// spansRun is one run of the spans check.
-type spansRun struct {
-	exp          topology.SpansExpect
-	assertSrc    string // the assert expression, "true" without one
-	subject      string
-	count        topology.SpanCount
-	from, to     time.Duration // the window of span starts, when window
-	window       bool
-	where, check spanExpr // where's prog is nil without one
-	t0           int64    // the origin of the load's timeline
+// spansTally is the spans check judged group by group: each backend span
+// is judged on its own, so across groups it keeps the counts and a few
+// examples of each kind, already worded. Duplicates of a span are in its
+// trace's group, so they are folded there.
+type spansTally struct {
+	exp       topology.SpansExpect
+	assertSrc string // the assert expression, "true" without one
+	subject   string
+	count     topology.SpanCount
+	countErr  error         // the count does not parse
+	notRun    string        // why it does not run: no read-back, an expression that does not compile
+	from, to  time.Duration // the window of span starts, when window
+	window    bool
+	where     spanExpr // nil prog without a where
+	check     spanExpr
+	// t0 is the origin of the load's timeline: the run's start, else (a
+	// run without one, made by hand) the earliest time the first group
+	// judged knows, which is the run's own when the run is one group.
+	t0    int64
+	hasT0 bool
 
 	// One SpanFields, one VM and one attribute map serve every span.
 	f       topology.SpanFields
 	machine vm.VM
 
 	selected, matched, errs int
+	spans                   int // distinct backend spans
 	// Spans matching assert (for <= and ==) or not (for >=) count
 	// against the expectation; a few of each are kept as evidence.
-	matchedEx, unmatchedEx []spanOffender
+	matchedEx, unmatchedEx []string
 	errEx                  []string
 }
 
+// newSpansTally returns the spans tally for a run with base's static
+// evidence; it compiles the expressions once for the whole run.
+func newSpansTally(exp topology.SpansExpect, base *Input) *spansTally {
+	c := &spansTally{exp: exp, assertSrc: exp.Assert, subject: exp.Where, t0: base.RunStart, hasT0: base.RunStart != 0}
+	if c.assertSrc == "" {
+		c.assertSrc = "true"
+	}
+	if c.subject == "" {
+		c.subject = "every span"
+	}
+	c.from, c.to = exp.During[0], exp.During[1]
+	c.window = c.from != 0 || c.to != 0
+	c.count, c.countErr = topology.ParseSpanCount(exp.Count)
+	switch {
+	case c.countErr != nil:
+	case !base.ReadBack:
+		c.notRun = noReadBack(*base)
+	default:
+		c.notRun = c.compile()
+	}
+	return c
+}
+
+// add judges the backend spans of one group, each once.
+func (c *spansTally) add(in *Input, idx *spanIndex, _ *faultSet) {
+	if idx == nil || c.countErr != nil || c.notRun != "" {
+		return
+	}
+	if !c.hasT0 {
+		c.t0, c.hasT0 = earliest(*in), true
+	}
+	for e := range int32(len(idx.ents)) {
+		c.span(idx.span(e))
+	}
+	c.spans += len(idx.ents)
+}
+
+// verdict decides and words the result.
+func (c *spansTally) verdict() Verdict {
+	v := Verdict{Check: string(topology.ExpectSpans), Subject: c.subject}
+	if c.countErr != nil {
+		v.Status, v.Measured, v.Reason = StatusNotRun, "spans selected by where", c.countErr.Error()
+		return v
+	}
+	v.Expected, v.Measured = c.expected(), c.measured()
+	if c.notRun != "" {
+		v.Status, v.Reason = StatusNotRun, c.notRun
+		return v
+	}
+	return c.judge(v)
+}
+
 // expected renders the expectation.
-func (c *spansRun) expected() string {
+func (c *spansTally) expected() string {
 	s := fmt.Sprintf("%s of the selected spans satisfy %s", countPhrase(c.count), c.assertSrc)
 	if c.exp.MinSelected > 0 {
 		s += fmt.Sprintf(", with at least %d selected", c.exp.MinSelected)
@@ -121,7 +144,7 @@ func (c *spansRun) expected() string {
 }
 
 // measured says which spans are selected.
-func (c *spansRun) measured() string {
+func (c *spansTally) measured() string {
 	s := "backend spans"
 	if c.exp.Where != "" {
 		s += " where " + c.exp.Where
@@ -134,7 +157,7 @@ func (c *spansRun) measured() string {
 
 // compile compiles the where and assert expressions; it returns why the
 // check cannot run when one does not compile.
-func (c *spansRun) compile() (reason string) {
+func (c *spansTally) compile() (reason string) {
 	var err error
 	if c.exp.Where != "" {
 		if c.where, err = compileSpanExpr(c.exp.Where); err != nil {
@@ -151,7 +174,7 @@ func (c *spansRun) compile() (reason string) {
 }
 
 // span selects sp with where and counts it with assert.
-func (c *spansRun) span(sp *record.Span) {
+func (c *spansTally) span(sp *record.Span) {
 	start := time.Duration(sp.Start - c.t0)
 	if c.window && (start < c.from || start >= c.to) {
 		return
@@ -176,17 +199,17 @@ func (c *spansRun) span(sp *record.Span) {
 	if ok {
 		c.matched++
 		if len(c.matchedEx) < maxExamples {
-			c.matchedEx = append(c.matchedEx, spanOffender{sp, c.f})
+			c.matchedEx = append(c.matchedEx, offenderText(sp, &c.f))
 		}
 	} else if len(c.unmatchedEx) < maxExamples {
-		c.unmatchedEx = append(c.unmatchedEx, spanOffender{sp, c.f})
+		c.unmatchedEx = append(c.unmatchedEx, offenderText(sp, &c.f))
 	}
 }
 
 // fill sets the fields the expressions see to those of sp, which started
 // start into the load's timeline; the trace ID and attributes only when an
 // expression reads them.
-func (c *spansRun) fill(sp *record.Span, start time.Duration) {
+func (c *spansTally) fill(sp *record.Span, start time.Duration) {
 	f := &c.f
 	f.Service, f.Instance, f.Name = sp.Service, sp.Instance, sp.Name
 	f.Kind, f.Status = sp.Kind.String(), sp.Status.String()
@@ -205,32 +228,32 @@ func (c *spansRun) fill(sp *record.Span, start time.Duration) {
 
 // eval runs x on the current fields; a result that is not a boolean is
 // false.
-func (c *spansRun) eval(x spanExpr) (bool, error) {
+func (c *spansTally) eval(x spanExpr) (bool, error) {
 	out, err := c.machine.Run(x.prog, &c.f)
 	b, _ := out.(bool)
 	return b, err
 }
 
 // failed counts an expression (which) that failed on sp.
-func (c *spansRun) failed(which string, sp *record.Span, err error) {
+func (c *spansTally) failed(which string, sp *record.Span, err error) {
 	c.errs++
 	if len(c.errEx) < maxExamples {
 		c.errEx = append(c.errEx, fmt.Sprintf("%s on %s: %v", which, spanName(sp), err))
 	}
 }
 
-// verdict judges the counts of a run over the backend's spans spans.
-func (c *spansRun) verdict(v Verdict, spans int) Verdict {
+// judge decides on the counts and words the result into v.
+func (c *spansTally) judge(v Verdict) Verdict {
 	ratio := 0.0
 	if c.selected > 0 {
 		ratio = float64(c.matched) / float64(c.selected)
 	}
 	v.Stats = map[string]float64{"selected": float64(c.selected), "matched": float64(c.matched), "ratio": ratio,
-		"spans": float64(spans), "errors": float64(c.errs)}
+		"spans": float64(c.spans), "errors": float64(c.errs)}
 	v.Observed = fmt.Sprintf("%d of %d selected spans satisfy %s (%s)", c.matched, c.selected, c.assertSrc, percent(ratio))
 	if c.errs > 0 {
 		v.Observed += fmt.Sprintf("; %d expression errors", c.errs)
-		v.Findings = append(v.Findings, Finding{Subject: c.subject, Message: "expression failed at run time", Count: c.errs, Examples: c.errEx})
+		v.Findings = append(v.Findings, Finding{Subject: c.subject, Message: "expression failed at run time", Count: c.errs, Examples: slices.Clone(c.errEx)})
 	}
 	v.Status = StatusPass
 	switch {
@@ -248,7 +271,7 @@ func (c *spansRun) verdict(v Verdict, spans int) Verdict {
 
 // offenders is the finding of the spans that count against the
 // expectation.
-func (c *spansRun) offenders() Finding {
+func (c *spansTally) offenders() Finding {
 	offenders, msg, n := c.unmatchedEx, "selected span does not satisfy "+c.assertSrc, c.selected-c.matched
 	if c.count.Op != topology.CountAtLeast {
 		offenders, msg, n = c.matchedEx, "selected span satisfies "+c.assertSrc, c.matched
@@ -256,11 +279,7 @@ func (c *spansRun) offenders() Finding {
 	if c.count.String() == "none" && c.assertSrc == "true" {
 		msg = "span matches where"
 	}
-	fd := Finding{Subject: c.subject, Message: msg, Count: n, Of: c.selected}
-	for _, o := range offenders {
-		fd.Examples = append(fd.Examples, offenderText(o))
-	}
-	return fd
+	return Finding{Subject: c.subject, Message: msg, Count: n, Of: c.selected, Examples: slices.Clone(offenders)}
 }
 
 // countPhrase words a count for Expected.
@@ -285,8 +304,8 @@ func spanName(sp *record.Span) string {
 	return fmt.Sprintf("trace %s span %s (%s %q)", sp.Trace, sp.ID, sp.Service, sp.Name)
 }
 
-// offenderText is one span of evidence with the values expressions see most.
-func offenderText(o spanOffender) string {
-	return fmt.Sprintf("%s %s: duration %s, status %s, start %s", spanName(o.sp), o.fields.Kind,
-		o.fields.Duration, o.fields.Status, o.fields.Start)
+// offenderText is one span of evidence with the values expressions see
+// most, f being what they saw of it.
+func offenderText(sp *record.Span, f *topology.SpanFields) string {
+	return fmt.Sprintf("%s %s: duration %s, status %s, start %s", spanName(sp), f.Kind, f.Duration, f.Status, f.Start)
 }

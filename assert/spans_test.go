@@ -123,6 +123,7 @@ func TestSpans(t *testing.T) {
 			}
 			v := Spans(in(), tt.exp)
 			check(t, v, tt.want)
+			checkStreamed(t, in(), []topology.Expect{{Kind: topology.ExpectSpans, Spans: tt.exp}})
 			if !strings.Contains(v.Observed+v.Reason, tt.observe) {
 				t.Errorf("observed %q, reason %q: want %q", v.Observed, v.Reason, tt.observe)
 			}
@@ -131,7 +132,9 @@ func TestSpans(t *testing.T) {
 }
 
 func TestSpansEvidence(t *testing.T) {
-	v := Spans(paymentRun(), topology.SpansExpect{Where: `service == "payment"`, Assert: `status != "error"`})
+	exp := topology.SpansExpect{Where: `service == "payment"`, Assert: `status != "error"`}
+	checkStreamed(t, paymentRun(), []topology.Expect{{Kind: topology.ExpectSpans, Spans: exp}})
+	v := Spans(paymentRun(), exp)
 	if v.Status != StatusFail || len(v.Findings) != 1 {
 		t.Fatalf("%s %+v", v.Status, v.Findings)
 	}
@@ -148,11 +151,13 @@ func TestSpansEvidence(t *testing.T) {
 
 func TestRunNewChecks(t *testing.T) {
 	in := chain(3).in
-	vs := Run(in, []topology.Expect{
+	expects := []topology.Expect{
 		{Kind: topology.ExpectSampling, Sampling: topology.SamplingExpect{Consistent: true}},
 		{Kind: topology.ExpectSpans, Spans: topology.SpansExpect{Where: `service == "cart"`, Count: ">= 6", MinSelected: 1}},
 		{Kind: topology.ExpectSampling},
-	})
+	}
+	vs := Run(in, expects)
+	checkStreamed(t, in, expects)
 	var got []string
 	for _, v := range vs {
 		got = append(got, v.Check+":"+string(v.Status))

@@ -27,6 +27,12 @@ func newCheckTally(e topology.Expect, base *Input) checkTally {
 		return newCompTally(e.Completeness, base)
 	case topology.ExpectPropagation:
 		return newPropTally(e.Propagation, base)
+	case topology.ExpectSampling:
+		return newSamplingTally(e.Sampling, base)
+	case topology.ExpectTailSampling:
+		return newTailTally(e.TailSampling, base)
+	case topology.ExpectSpans:
+		return newSpansTally(e.Spans, base)
 	}
 	return nil
 }

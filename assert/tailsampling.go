@@ -2,6 +2,7 @@ package assert
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -35,27 +36,6 @@ func TailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
 	return Run(in, []topology.Expect{{Kind: topology.ExpectTailSampling, TailSampling: exp}})[0]
 }
 
-func tailSampling(in Input, exp topology.TailSamplingExpect) Verdict {
-	v := Verdict{Check: string(topology.ExpectTailSampling), Stats: make(map[string]float64)}
-	conf := exp.Confidence
-	if conf <= 0 || conf >= 1 {
-		conf = topology.DefaultConfidence
-	}
-	v.Expected = expectedTailSampling(exp, conf)
-	v.Measured = "the ledger's head-sampled traces against the backend behind the collector: which were kept (any span arrived) and whether whole (every span the collector received arrived)"
-	if !in.ReadBack {
-		v.Status = StatusNotRun
-		v.Reason = in.NoReadBack
-		if v.Reason == "" {
-			v.Reason = "no backend read-back"
-		}
-		return v
-	}
-	c := newTailCheck(in, exp, conf)
-	c.judge()
-	return c.verdict(v)
-}
-
 // expectedTailSampling renders the expectation.
 func expectedTailSampling(exp topology.TailSamplingExpect, conf float64) string {
 	var expected []string
@@ -73,12 +53,17 @@ func expectedTailSampling(exp topology.TailSamplingExpect, conf float64) string 
 	return strings.Join(expected, "; ")
 }
 
-// tailCheck is one run of the tail-sampling check.
-type tailCheck struct {
-	exp    topology.TailSamplingExpect
-	conf   float64
-	traces map[record.TraceID]*tailTrace
-	order  []record.TraceID // of traces, first seen first
+// tailTally is the tail-sampling check judged group by group. A group
+// holds whole traces, so whether a trace reached the collector, was kept
+// and is whole is settled inside one group; across groups the tally keeps
+// counters and findings.
+type tailTally struct {
+	exp      topology.TailSamplingExpect
+	conf     float64
+	readBack bool
+	notRun   string // why it does not run without read-back
+	// faults and found are set on the first group, which brings the fault
+	// set that names the findings' attributions.
 	faults *faultSet
 	found  *findings
 
@@ -86,11 +71,11 @@ type tailCheck struct {
 	errSubject, slowSubject, otherSubject string
 	slowDropped                           string // the finding of a slow trace dropped
 
-	n tailTally
+	n tailCounts
 }
 
-// tailTally counts the traces of a run of the check.
-type tailTally struct {
+// tailCounts counts the traces the check judged.
+type tailCounts struct {
 	traces       int // reached the collector
 	notDelivered int // of the ledger's, none of whose spans reached the collector
 	lostBefore   int // spans lost before the collector
@@ -107,40 +92,14 @@ type ruleTally struct {
 	n, kept, partial int
 }
 
-// newTailCheck gathers the ledger's traces and what of them reached the
-// backend.
-func newTailCheck(in Input, exp topology.TailSamplingExpect, conf float64) *tailCheck {
-	c := &tailCheck{exp: exp, conf: conf}
-	c.traces, c.order = tailTraces(in.Ended)
-	arrived := make(map[tailSpanKey]struct{}, len(in.Backend))
-	keptIDs := make(map[record.TraceID]struct{})
-	for i := range in.Backend {
-		sp := &in.Backend[i]
-		arrived[tailSpanKey{sp.Trace, sp.ID}] = struct{}{}
-		keptIDs[sp.Trace] = struct{}{}
+// newTailTally returns the tail-sampling tally for a run with base's static
+// evidence.
+func newTailTally(exp topology.TailSamplingExpect, base *Input) *tailTally {
+	conf := exp.Confidence
+	if conf <= 0 || conf >= 1 {
+		conf = topology.DefaultConfidence
 	}
-	for _, id := range c.order {
-		t := c.traces[id]
-		_, t.kept = keptIDs[id]
-	}
-	for _, e := range in.Ended {
-		t := c.traces[e.Trace]
-		if e.Export != record.ExportOK {
-			continue
-		}
-		if _, ok := arrived[tailSpanKey{e.Trace, e.ID}]; ok {
-			t.present++
-		} else if !t.missing.ID.IsValid() {
-			t.missing = e.Span
-		}
-	}
-	c.faults = newFaultSet(in)
-	c.found = newFindings(c.faults)
-	for id := range keptIDs {
-		if _, ok := c.traces[id]; !ok {
-			c.n.unknown++
-		}
-	}
+	c := &tailTally{exp: exp, conf: conf, readBack: base.ReadBack, notRun: noReadBack(*base)}
 	c.errSubject = "keep-errors"
 	c.slowSubject = fmt.Sprintf("keep-slower-than %s", exp.KeepSlowerThan)
 	c.slowDropped = fmt.Sprintf("trace whose root lasted over %s dropped", exp.KeepSlowerThan)
@@ -151,44 +110,83 @@ func newTailCheck(in Input, exp topology.TailSamplingExpect, conf float64) *tail
 	return c
 }
 
-// judge sorts every trace that reached the collector under the rule that
-// decides it, first match first: an error span, a slow root, borderline,
-// or the others.
-func (c *tailCheck) judge() {
-	exp := c.exp
-	for _, id := range c.order {
-		t := c.traces[id]
-		c.n.lostBefore += t.ended - t.delivered
-		if t.delivered == 0 {
-			c.n.notDelivered++
+// add judges the traces of one group: the ledger's, against what of them
+// reached the backend. Without read-back there is nothing to compare.
+func (c *tailTally) add(in *Input, _ *spanIndex, faults *faultSet) {
+	if !c.readBack {
+		return
+	}
+	if c.found == nil {
+		c.faults, c.found = faults, newFindings(faults)
+	}
+	traces, order := tailTraces(in.Ended)
+	arrived := make(map[tailSpanKey]struct{}, len(in.Backend))
+	keptIDs := make(map[record.TraceID]struct{})
+	for i := range in.Backend {
+		sp := &in.Backend[i]
+		arrived[tailSpanKey{sp.Trace, sp.ID}] = struct{}{}
+		keptIDs[sp.Trace] = struct{}{}
+	}
+	for _, id := range order {
+		t := traces[id]
+		_, t.kept = keptIDs[id]
+	}
+	for _, e := range in.Ended {
+		t := traces[e.Trace]
+		if e.Export != record.ExportOK {
 			continue
 		}
-		c.n.traces++
-		isPartial := t.kept && t.present < t.delivered
-		if isPartial {
-			c.n.allPartial++
+		if _, ok := arrived[tailSpanKey{e.Trace, e.ID}]; ok {
+			t.present++
+		} else if !t.missing.ID.IsValid() {
+			t.missing = e.Span
 		}
-		switch {
-		case exp.KeepErrors && t.hasError:
-			c.mustKeep(&c.n.err, c.errSubject, "trace with an error span dropped", t, isPartial, (*tailTrace).example)
-		case exp.KeepSlowerThan > 0 && t.rootDur.Truncate(time.Millisecond) > exp.KeepSlowerThan:
-			c.mustKeep(&c.n.slow, c.slowSubject, c.slowDropped, t, isPartial, (*tailTrace).rootExample)
-		case exp.KeepSlowerThan > 0 && t.extent > exp.KeepSlowerThan:
-			// Not slow in whole milliseconds, or the root was not slow but the trace as the
-			// collector sees it (first start to last end) was: the latency policy may have
-			// kept it either way.
-			c.n.borderline++
+	}
+	for id := range keptIDs {
+		if _, ok := traces[id]; !ok {
+			c.n.unknown++
+		}
+	}
+	for _, id := range order {
+		c.judge(traces[id])
+	}
+}
+
+// judge sorts a trace that reached the collector under the rule that
+// decides it, first match first: an error span, a slow root, borderline,
+// or the others.
+func (c *tailTally) judge(t *tailTrace) {
+	exp := c.exp
+	c.n.lostBefore += t.ended - t.delivered
+	if t.delivered == 0 {
+		c.n.notDelivered++
+		return
+	}
+	c.n.traces++
+	isPartial := t.kept && t.present < t.delivered
+	if isPartial {
+		c.n.allPartial++
+	}
+	switch {
+	case exp.KeepErrors && t.hasError:
+		c.mustKeep(&c.n.err, c.errSubject, "trace with an error span dropped", t, isPartial, (*tailTrace).example)
+	case exp.KeepSlowerThan > 0 && t.rootDur.Truncate(time.Millisecond) > exp.KeepSlowerThan:
+		c.mustKeep(&c.n.slow, c.slowSubject, c.slowDropped, t, isPartial, (*tailTrace).rootExample)
+	case exp.KeepSlowerThan > 0 && t.extent > exp.KeepSlowerThan:
+		// Not slow in whole milliseconds, or the root was not slow but the trace as the
+		// collector sees it (first start to last end) was: the latency policy may have
+		// kept it either way.
+		c.n.borderline++
+		if isPartial {
+			c.partial(c.otherSubject, t)
+		}
+	default:
+		c.n.other.n++
+		if t.kept {
+			c.n.other.kept++
 			if isPartial {
+				c.n.other.partial++
 				c.partial(c.otherSubject, t)
-			}
-		default:
-			c.n.other.n++
-			if t.kept {
-				c.n.other.kept++
-				if isPartial {
-					c.n.other.partial++
-					c.partial(c.otherSubject, t)
-				}
 			}
 		}
 	}
@@ -197,7 +195,7 @@ func (c *tailCheck) judge() {
 // mustKeep judges t under a rule that keeps it whole: a finding on
 // subject when it was dropped (with an example made by example) or kept
 // partial.
-func (c *tailCheck) mustKeep(r *ruleTally, subject, dropped string, t *tailTrace, isPartial bool, example func(*tailTrace) string) {
+func (c *tailTally) mustKeep(r *ruleTally, subject, dropped string, t *tailTrace, isPartial bool, example func(*tailTrace) string) {
 	r.n++
 	if !t.kept {
 		c.found.add(subject, dropped, c.faults.unexplained(), func() string { return example(t) })
@@ -211,15 +209,23 @@ func (c *tailCheck) mustKeep(r *ruleTally, subject, dropped string, t *tailTrace
 }
 
 // partial notes that the kept trace t misses spans the collector received.
-func (c *tailCheck) partial(subject string, t *tailTrace) {
+func (c *tailTally) partial(subject string, t *tailTrace) {
 	c.found.add(subject, "kept trace partial: spans the collector received are missing from the backend",
 		c.faults.loss(t.missing.Service, t.missing.Instance, t.missing.End), func() string {
 			return fmt.Sprintf("%s (%d of %d spans; missing %s %q)", t.id, t.present, t.delivered, t.missing.Service, t.missing.Name)
 		})
 }
 
-// verdict fills v from the tally.
-func (c *tailCheck) verdict(v Verdict) Verdict {
+// verdict decides and words the result.
+func (c *tailTally) verdict() Verdict {
+	v := Verdict{Check: string(topology.ExpectTailSampling), Stats: make(map[string]float64)}
+	v.Expected = expectedTailSampling(c.exp, c.conf)
+	v.Measured = "the ledger's head-sampled traces against the backend behind the collector: which were kept (any span arrived) and whether whole (every span the collector received arrived)"
+	if !c.readBack {
+		v.Status = StatusNotRun
+		v.Reason = c.notRun
+		return v
+	}
 	n := &c.n
 	s := v.Stats
 	s["traces"] = float64(n.traces)
@@ -237,14 +243,14 @@ func (c *tailCheck) verdict(v Verdict) Verdict {
 		return v
 	}
 	observed, failed := c.keepRules(s)
-	o, shareFailed := c.share(s)
+	o, outside := c.share(s)
 	observed = append(observed, o)
-	failed = failed || shareFailed || n.allPartial > 0
+	failed = failed || outside != nil || n.allPartial > 0
 	if n.lostBefore > 0 {
 		observed = append(observed, fmt.Sprintf("%d spans lost before the collector, not counted against it", n.lostBefore))
 	}
 	v.Observed = strings.Join(observed, "; ")
-	v.Findings = c.found.list()
+	v.Findings = c.findings(outside)
 	v.Status = StatusPass
 	if failed {
 		v.Status = StatusFail
@@ -252,9 +258,24 @@ func (c *tailCheck) verdict(v Verdict) Verdict {
 	return v
 }
 
+// findings lists the findings with, when the share is outside its
+// interval, the finding saying so (share sets its count). The collector is
+// copied so that the tally stays as it was.
+func (c *tailTally) findings(outside *Finding) []Finding {
+	if outside == nil {
+		return c.found.list()
+	}
+	found := &findings{byKey: maps.Clone(c.found.byKey), faults: c.found.faults, status: c.found.status}
+	// The share's message is written nowhere else, so add makes a new
+	// Finding rather than counting into one the tally holds.
+	f := found.add(c.otherSubject, outside.Message, c.faults.unexplained(), nil)
+	f.Count, f.Of = outside.Count, outside.Of
+	return found.list()
+}
+
 // keepRules describes the traces the error and latency rules had to keep
 // into s, and reports whether any was dropped or partial.
-func (c *tailCheck) keepRules(s map[string]float64) (observed []string, failed bool) {
+func (c *tailTally) keepRules(s map[string]float64) (observed []string, failed bool) {
 	n := &c.n
 	if c.exp.KeepErrors {
 		e := n.err
@@ -277,20 +298,20 @@ func (c *tailCheck) keepRules(s map[string]float64) (observed []string, failed b
 }
 
 // share describes the other traces into s and, with a probabilistic
-// expectation, tests their kept share; it reports whether the share is
-// outside the interval.
-func (c *tailCheck) share(s map[string]float64) (observed string, failed bool) {
+// expectation, tests their kept share; when the share is outside the
+// interval it returns the finding's message, count and out of how many.
+func (c *tailTally) share(s map[string]float64) (observed string, outside *Finding) {
 	o, exp, conf := c.n.other, c.exp, c.conf
 	s["other_traces"], s["other_kept"], s["other_partial"] = float64(o.n), float64(o.kept), float64(o.partial)
 	if o.n > 0 {
 		s["other_share"] = float64(o.kept) / float64(o.n)
 	}
 	if exp.Probabilistic <= 0 {
-		return fmt.Sprintf("%d of %d other traces kept, %d partial", o.kept, o.n, o.partial), false
+		return fmt.Sprintf("%d of %d other traces kept, %d partial", o.kept, o.n, o.partial), nil
 	}
 	s["expected_share"] = exp.Probabilistic
 	if o.n == 0 {
-		return "no other traces to measure the probabilistic share on", false
+		return "no other traces to measure the probabilistic share on", nil
 	}
 	lo, hi := wilson(o.kept, o.n, conf)
 	s["interval_lo"], s["interval_hi"] = lo, hi
@@ -298,12 +319,11 @@ func (c *tailCheck) share(s map[string]float64) (observed string, failed bool) {
 	verb := "contains"
 	if !inside {
 		verb = "excludes"
-		f := c.found.add(c.otherSubject, fmt.Sprintf("kept share %s outside the expected %s: %s Wilson interval %s–%s",
-			tailPct(s["other_share"]), tailPct(exp.Probabilistic), tailPct(conf), tailPct(lo), tailPct(hi)), c.faults.unexplained(), nil)
-		f.Count, f.Of = o.kept, o.n
+		outside = &Finding{Message: fmt.Sprintf("kept share %s outside the expected %s: %s Wilson interval %s–%s",
+			tailPct(s["other_share"]), tailPct(exp.Probabilistic), tailPct(conf), tailPct(lo), tailPct(hi)), Count: o.kept, Of: o.n}
 	}
 	return fmt.Sprintf("%d of %d other traces kept = %s (%s Wilson interval %s–%s %s %s), %d partial",
-		o.kept, o.n, tailPct(s["other_share"]), tailPct(conf), tailPct(lo), tailPct(hi), verb, tailPct(exp.Probabilistic), o.partial), !inside
+		o.kept, o.n, tailPct(s["other_share"]), tailPct(conf), tailPct(lo), tailPct(hi), verb, tailPct(exp.Probabilistic), o.partial), outside
 }
 
 // tailSpanKey identifies a span across traces.

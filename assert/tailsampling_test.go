@@ -99,7 +99,7 @@ func goodRun(t *testing.T, nErr, nSlow, nPlain int, share float64) (*tailRun, ma
 
 func TestTailSamplingPass(t *testing.T) {
 	r, _ := goodRun(t, 30, 30, 1000, 0.2)
-	v := TailSampling(r.input(), tailExpect)
+	v := tailVerdict(t, r.input(), tailExpect)
 	if v.Status != StatusPass {
 		t.Fatalf("status %s, want pass: %s; findings %+v", v.Status, v.Observed, v.Findings)
 	}
@@ -121,7 +121,7 @@ func TestTailSamplingDroppedErrorAndSlow(t *testing.T) {
 	errDropped := r.trace(5*time.Millisecond, true)
 	slowDropped := r.trace(300*time.Millisecond, false)
 	r.keep(r.trace(5*time.Millisecond, true), -1)
-	v := TailSampling(r.input(), topology.TailSamplingExpect{KeepErrors: true, KeepSlowerThan: 100 * time.Millisecond})
+	v := tailVerdict(t, r.input(), topology.TailSamplingExpect{KeepErrors: true, KeepSlowerThan: 100 * time.Millisecond})
 	if v.Status != StatusFail {
 		t.Fatalf("status %s, want fail", v.Status)
 	}
@@ -154,7 +154,7 @@ func TestTailSamplingPartial(t *testing.T) {
 			}
 		}
 	}
-	v := TailSampling(r.input(), tailExpect)
+	v := tailVerdict(t, r.input(), tailExpect)
 	if v.Status != StatusFail || v.Stats["partial_traces"] != 2 || v.Stats["error_partial"] != 1 || v.Stats["other_partial"] != 1 {
 		t.Fatalf("status %s stats %v, want fail with 2 partial traces", v.Status, v.Stats)
 	}
@@ -172,7 +172,7 @@ func TestTailSamplingPartial(t *testing.T) {
 func TestTailSamplingShareOutsideInterval(t *testing.T) {
 	// 40% kept where 20% was promised: far outside a 99% interval at n = 1000.
 	r, _ := goodRun(t, 5, 5, 1000, 0.4)
-	v := TailSampling(r.input(), tailExpect)
+	v := tailVerdict(t, r.input(), tailExpect)
 	if v.Status != StatusFail {
 		t.Fatalf("status %s, want fail: %s", v.Status, v.Observed)
 	}
@@ -204,7 +204,7 @@ func TestTailSamplingFalseAlarms(t *testing.T) {
 				r.keep(id, -1)
 			}
 		}
-		if TailSampling(r.input(), topology.TailSamplingExpect{Probabilistic: 0.2}).Status != StatusPass {
+		if tailVerdict(t, r.input(), topology.TailSamplingExpect{Probabilistic: 0.2}).Status != StatusPass {
 			fails++
 		}
 	}
@@ -224,7 +224,7 @@ func TestTailSamplingLostBeforeCollector(t *testing.T) {
 	for i := 3; i < 6; i++ {
 		r.ended[i].Export = record.ExportPending
 	}
-	v := TailSampling(r.input(), topology.TailSamplingExpect{KeepErrors: true})
+	v := tailVerdict(t, r.input(), topology.TailSamplingExpect{KeepErrors: true})
 	if v.Status != StatusPass || v.Stats["spans_lost_before_collector"] != 4 || v.Stats["traces_not_delivered"] != 1 || v.Stats["error_traces"] != 1 {
 		t.Fatalf("status %s (%s), stats %v", v.Status, v.Observed, v.Stats)
 	}
@@ -236,7 +236,7 @@ func TestTailSamplingBorderline(t *testing.T) {
 	id := r.trace(50*time.Millisecond, false)
 	r.ended[2].End = r.ended[0].Start + int64(150*time.Millisecond)
 	r.keep(id, -1)
-	v := TailSampling(r.input(), tailExpect)
+	v := tailVerdict(t, r.input(), tailExpect)
 	if v.Stats["borderline_traces"] != 1 || v.Stats["other_traces"] != 0 {
 		t.Fatalf("stats %v", v.Stats)
 	}
@@ -246,10 +246,10 @@ func TestTailSamplingNotRun(t *testing.T) {
 	r, _ := goodRun(t, 1, 1, 10, 0.2)
 	in := r.input()
 	in.ReadBack, in.NoReadBack = false, "exported elsewhere"
-	if v := TailSampling(in, tailExpect); v.Status != StatusNotRun || v.Reason != "exported elsewhere" {
+	if v := tailVerdict(t, in, tailExpect); v.Status != StatusNotRun || v.Reason != "exported elsewhere" {
 		t.Errorf("without read-back: %s %q", v.Status, v.Reason)
 	}
-	if v := TailSampling(Input{ReadBack: true}, tailExpect); v.Status != StatusNotRun {
+	if v := tailVerdict(t, Input{ReadBack: true}, tailExpect); v.Status != StatusNotRun {
 		t.Errorf("empty ledger: %s", v.Status)
 	}
 }
@@ -258,7 +258,7 @@ func TestTailSamplingUnknownBackendTraces(t *testing.T) {
 	r, _ := goodRun(t, 2, 2, 50, 0.2)
 	stranger := record.Span{Trace: record.TraceID{1}, ID: record.SpanID{1}}
 	r.backend = append(r.backend, stranger)
-	v := TailSampling(r.input(), tailExpect)
+	v := tailVerdict(t, r.input(), tailExpect)
 	if v.Stats["backend_traces_unknown"] != 1 {
 		t.Errorf("stats %v", v.Stats)
 	}
@@ -271,8 +271,16 @@ func TestTailSamplingWholeMilliseconds(t *testing.T) {
 	r.trace(100*time.Millisecond+600*time.Microsecond, false)
 	slow := r.trace(101*time.Millisecond, false)
 	r.keep(slow, -1)
-	v := TailSampling(r.input(), topology.TailSamplingExpect{KeepSlowerThan: 100 * time.Millisecond})
+	v := tailVerdict(t, r.input(), topology.TailSamplingExpect{KeepSlowerThan: 100 * time.Millisecond})
 	if v.Status != StatusPass || v.Stats["slow_traces"] != 1 || v.Stats["borderline_traces"] != 1 {
 		t.Fatalf("status %s (%s), stats %v", v.Status, v.Observed, v.Stats)
 	}
+}
+
+// tailVerdict is TailSampling's verdict on in, after checking that judging
+// in group by group gives the same.
+func tailVerdict(t *testing.T, in Input, exp topology.TailSamplingExpect) Verdict {
+	t.Helper()
+	checkStreamed(t, in, []topology.Expect{{Kind: topology.ExpectTailSampling, TailSampling: exp}})
+	return TailSampling(in, exp)
 }
