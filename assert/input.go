@@ -84,8 +84,6 @@ func batch(in Input, e topology.Expect, index func() *spanIndex, faults *faultSe
 	switch e.Kind {
 	case topology.ExpectPropagation:
 		return propagation(in, e.Propagation, index(), faults)
-	case topology.ExpectDetect:
-		return detect(in, e.Detect, index(), faults)
 	case topology.ExpectSampling:
 		return sampling(in, e.Sampling, index(), faults)
 	case topology.ExpectTailSampling:

@@ -25,6 +25,8 @@ func newCheckTally(e topology.Expect, base *Input) checkTally {
 	switch e.Kind {
 	case topology.ExpectCompleteness:
 		return newCompTally(e.Completeness, base)
+	case topology.ExpectDetect:
+		return newDetectTally(e.Detect, base)
 	}
 	return nil
 }
