@@ -130,4 +130,3 @@ func (d *detectTally) effectName() string {
 func (d *detectTally) measured() string {
 	return fmt.Sprintf("the effect of %s inside versus outside its %d %s", d.subject(), len(d.wins), plural(len(d.wins), "window", "windows"))
 }
-
