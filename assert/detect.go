@@ -30,46 +30,139 @@ const (
 	zoneOther             // outside, but while another fault can cause the same effect
 )
 
-// detectCheck is one run of the detect check.
-type detectCheck struct {
-	in     Input
-	idx    *spanIndex // nil without read-back
+// detectCounts are the detect check's counters, summed over groups; each
+// rule uses those it needs.
+type detectCounts struct {
+	t tally // the rule's effects and their population
+	// breaks are the uninstrument rule's breaks on the target's edges.
+	breaks tally
+	// callsIn counts the target's checked calls out inside a window;
+	// spansIn its server spans in the backend inside that no hop started
+	// (uninstrument).
+	callsIn, spansIn int
+	// The header observation: hops across the edge inside, of them broken,
+	// tolerated, missing the header, tolerated with the server span in the
+	// backend; breaks outside.
+	crossed, broke, tolerated, dropped, inBackend, brokeOut int
+}
+
+// detectTally is the detect check judged group by group. A group holds
+// whole requests with their traces, so whatever a rule looks at for one
+// hop or one span (its parent hop, its client span, its trace's pairs) is
+// in the same group; the fault set, with the callers' recoveries after
+// each window, is the whole run's. What it keeps grows with the fault's
+// windows: counters, findings, two distributions with their largest
+// samples, and the held hops that wait for the run's baseline (see
+// heldHops).
+type detectTally struct {
+	exp        topology.DetectExpect
+	planned    []topology.Fault
+	readBack   bool
+	noReadBack string
+	n          int
+	plan       *topology.Fault // nil when exp names no planned fault
+	tgt        topology.FaultTarget
+	// faults and wins come with the first group; until then they are the
+	// run's static windows, without the ledger's recoveries.
+	given  bool
 	faults *faultSet
-	n      int
-	plan   *topology.Fault
-	tgt    topology.FaultTarget
 	wins   []faultWin
 	found  *findings
-	stats  map[string]float64
-	led    *hopLedger
+	c      detectCounts
+	// inside and outside are the measured values of the median rules
+	// (latency, slow backend).
+	inside, outside sampleSide
+	held            heldHops // timeout, partition, pause
+}
+
+// newDetectTally returns the detect tally for a run with base's static
+// evidence.
+func newDetectTally(exp topology.DetectExpect, base *Input) *detectTally {
+	t := &detectTally{
+		exp:        exp,
+		planned:    base.Planned,
+		readBack:   base.ReadBack,
+		noReadBack: noReadBack(*base),
+		n:          exp.Fault,
+	}
+	if exp.Fault >= 1 && exp.Fault <= len(base.Planned) {
+		t.plan = &base.Planned[exp.Fault-1]
+		t.tgt = t.plan.Target
+	}
+	static := *base
+	static.Hops, static.Ended, static.Backend = nil, nil, nil
+	t.setFaults(newFaultSet(static))
+	return t
+}
+
+// setFaults takes the run's fault set.
+func (d *detectTally) setFaults(fs *faultSet) {
+	d.faults = fs
+	d.wins = fs.numbered(d.n)
+	d.found = newFindings(fs)
+	d.held.floor = d.shortestWindow() / 10
+}
+
+// add judges one group.
+func (d *detectTally) add(in *Input, idx *spanIndex, faults *faultSet) {
+	if !d.given {
+		d.given = true
+		d.setFaults(faults)
+	}
+	if d.plan == nil || len(d.wins) == 0 || (d.needsBackend() && idx == nil) {
+		return
+	}
+	g := &detectGroup{detectTally: d, in: in, idx: idx}
+	g.count()
+	d.held.prune()
+}
+
+// detectGroup is the detect tally's working state over one group: the
+// group's records, its backend index and its hop ledger, made on first use.
+type detectGroup struct {
+	*detectTally
+	in  *Input
+	idx *spanIndex // nil without read-back
+	led *hopLedger
+}
+
+// detectJudge is one verdict of the detect tally: its stats, notes and the
+// findings, copied before a rule adds what it settles only now.
+type detectJudge struct {
+	*detectTally
+	stats map[string]float64
+	found *findings
+	owned bool // found is a copy the judge may add to
 	// notes are added to Measured: what the check could not look at.
 	notes []string
 }
 
-func detect(in Input, exp topology.DetectExpect, idx *spanIndex, faults *faultSet) Verdict {
-	v := Verdict{Check: string(topology.ExpectDetect), Subject: fmt.Sprintf("fault #%d", exp.Fault)}
-	if exp.Fault < 1 || exp.Fault > len(in.Planned) {
+// own returns findings the judge may add to without changing the tally.
+func (j *detectJudge) own() *findings {
+	if !j.owned {
+		j.found, j.owned = j.found.clone(), true
+	}
+	return j.found
+}
+
+// verdict decides and words the result.
+func (d *detectTally) verdict() Verdict {
+	v := Verdict{Check: string(topology.ExpectDetect), Subject: fmt.Sprintf("fault #%d", d.exp.Fault)}
+	if d.plan == nil {
 		v.Status = StatusNotRun
 		v.Measured = "the effect of a planted fault inside versus outside its windows"
-		v.Reason = fmt.Sprintf("fault #%d is not in the scenario (%d %s planned)", exp.Fault,
-			len(in.Planned), plural(len(in.Planned), "fault", "faults"))
+		v.Reason = fmt.Sprintf("fault #%d is not in the scenario (%d %s planned)", d.exp.Fault,
+			len(d.planned), plural(len(d.planned), "fault", "faults"))
 		return v
 	}
-	d := &detectCheck{
-		in: in, idx: idx, faults: faults, n: exp.Fault,
-		plan:  &in.Planned[exp.Fault-1],
-		found: newFindings(faults),
-		stats: make(map[string]float64),
-	}
-	d.tgt = d.plan.Target
-	d.wins = faults.numbered(exp.Fault)
+	j := &detectJudge{detectTally: d, stats: make(map[string]float64), found: d.found}
 	v.Subject = d.subject()
-	v.Stats = d.stats
-	d.stats["windows"] = float64(len(d.wins))
-	if len(d.wins) > 0 && d.needsBackend() && idx == nil {
+	v.Stats = j.stats
+	j.stats["windows"] = float64(len(d.wins))
+	if len(d.wins) > 0 && d.needsBackend() && !d.readBack {
 		v.Status = StatusNotRun
 		v.Measured = d.measured()
-		v.Reason = fmt.Sprintf("detecting %s needs the backend's spans: %s", d.plan.Kind, noReadBack(in))
+		v.Reason = fmt.Sprintf("detecting %s needs the backend's spans: %s", d.plan.Kind, d.noReadBack)
 		return v
 	}
 	v.Expected = d.expected()
@@ -77,14 +170,14 @@ func detect(in Input, exp topology.DetectExpect, idx *spanIndex, faults *faultSe
 	if len(d.wins) == 0 {
 		v.Observed = fmt.Sprintf("fault #%d was never active: the run recorded no window for it", d.n)
 	} else {
-		pass, v.Observed = d.run()
+		pass, v.Observed = j.judge()
 	}
 	v.Measured = d.measured()
-	if len(d.notes) > 0 {
-		v.Measured += " (" + strings.Join(d.notes, "; ") + ")"
+	if len(j.notes) > 0 {
+		v.Measured += " (" + strings.Join(j.notes, "; ") + ")"
 	}
-	v.Findings = merge(d.found)
-	d.stats["unexplained"] = countUnexplained(v.Findings)
+	v.Findings = merge(j.found)
+	j.stats["unexplained"] = countUnexplained(v.Findings)
 	v.Status = StatusFail
 	if pass {
 		v.Status = StatusPass
@@ -92,39 +185,8 @@ func detect(in Input, exp topology.DetectExpect, idx *spanIndex, faults *faultSe
 	return v
 }
 
-// subject names the fault: "fault #3 (strip-headers cart -> inventory)".
-func (d *detectCheck) subject() string {
-	desc := d.plan.Name
-	if desc == "" && len(d.wins) > 0 {
-		desc = d.faults.desc(&d.wins[0].Fault)
-	}
-	if desc == "" {
-		desc = string(d.plan.Kind) + " " + targetName(d.tgt)
-	}
-	return fmt.Sprintf("fault #%d (%s)", d.n, strings.TrimSpace(desc))
-}
-
-// targetName renders a fault target.
-func targetName(t topology.FaultTarget) string {
-	switch {
-	case t.From != "" || t.To != "":
-		return edgeName(t.From, t.To)
-	case t.Service == "":
-		return "pipeline"
-	case t.Instance >= 0:
-		s := instanceName(t.Service, t.Instance)
-		if t.Route != "" {
-			s += " " + t.Route
-		}
-		return s
-	case t.Route != "":
-		return t.Service + " " + t.Route
-	}
-	return t.Service
-}
-
 // needsBackend reports whether the kind cannot be decided from the ledger.
-func (d *detectCheck) needsBackend() bool {
+func (d *detectTally) needsBackend() bool {
 	switch d.plan.Kind {
 	case topology.FaultLatency, topology.FaultErrors, topology.FaultTimeout, topology.FaultClockSkew,
 		topology.FaultExporterOutage, topology.FaultSlowBackend:
@@ -134,38 +196,114 @@ func (d *detectCheck) needsBackend() bool {
 }
 
 // ledgerOnly notes that the backend half of a kind's rule was skipped.
-func (d *detectCheck) ledgerOnly(what string) {
-	d.notes = append(d.notes, "ledger only, "+what+" not checked: "+noReadBack(d.in))
+func (j *detectJudge) ledgerOnly(what string) {
+	if !j.readBack {
+		j.notes = append(j.notes, "ledger only, "+what+" not checked: "+j.noReadBack)
+	}
+}
+
+// count dispatches one group on the kind.
+func (d *detectGroup) count() {
+	switch d.plan.Kind {
+	case topology.FaultLatency:
+		d.latency()
+	case topology.FaultErrors:
+		d.errors()
+	case topology.FaultTimeout, topology.FaultPartition:
+		d.failingHops()
+	case topology.FaultStripHeaders, topology.FaultCorruptTraceparent:
+		d.edgeBreaks()
+	case topology.FaultDuplicateHeader, topology.FaultTracestateOverflow, topology.FaultBaggageOverflow:
+		d.headerObservation()
+	case topology.FaultPropagatorSwitch:
+		d.countServiceBreaks(&d.c.t)
+	case topology.FaultUninstrument:
+		d.uninstrument()
+	case topology.FaultClockSkew:
+		d.clockSkew()
+	case topology.FaultExporterOutage:
+		d.exporterOutage()
+	case topology.FaultSlowBackend:
+		d.slowBackend()
+	case topology.FaultQueueOverflow:
+		d.queueOverflow()
+	case topology.FaultCrash, topology.FaultRestart:
+		d.crash()
+	case topology.FaultPause:
+		d.pause()
+	}
+}
+
+// judge dispatches the verdict on the kind.
+func (j *detectJudge) judge() (bool, string) {
+	switch j.plan.Kind {
+	case topology.FaultLatency:
+		return j.latency()
+	case topology.FaultErrors:
+		return j.errors()
+	case topology.FaultTimeout, topology.FaultPartition:
+		return j.failingHops()
+	case topology.FaultStripHeaders, topology.FaultCorruptTraceparent:
+		return j.presence(j.c.t, "breaks", "checked hops")
+	case topology.FaultDuplicateHeader, topology.FaultTracestateOverflow, topology.FaultBaggageOverflow:
+		return j.headerObservation()
+	case topology.FaultPropagatorSwitch:
+		return j.presence(j.c.t, "breaks", "checked hops into or out of "+j.tgt.Service)
+	case topology.FaultUninstrument:
+		return j.uninstrument()
+	case topology.FaultClockSkew:
+		return j.presence(j.c.t, "skewed pairs", "parent/child pairs across "+j.tgt.Service+"'s edges")
+	case topology.FaultExporterOutage:
+		return j.presence(j.c.t, "spans lost", "ended spans")
+	case topology.FaultSlowBackend:
+		return j.slowBackend()
+	case topology.FaultQueueOverflow:
+		return j.presence(j.c.t, "spans dropped in the SDK queue", "ended spans of "+targetName(j.tgt))
+	case topology.FaultCrash, topology.FaultRestart:
+		j.ledgerOnly("lost spans")
+		return j.presence(j.c.t, "spans lost or hops not received", "spans and hops of "+targetName(j.tgt))
+	case topology.FaultPause:
+		return j.pause()
+	}
+	return false, "no detection rule for fault kind " + string(j.plan.Kind)
 }
 
 // windows renders the fault's windows for messages.
-func (d *detectCheck) windows() string {
+func (d *detectTally) windows() string {
 	return fmt.Sprintf("fault #%d's %s (%s)", d.n, plural(len(d.wins), "window", "windows"), d.faults.windowList(d.wins))
 }
 
-// effectIn is effect with the zone already decided.
-func (d *detectCheck) effectIn(z zone, w *faultWin, t int64, q *query, subject, what string, ex func() string) zone {
+// effectIn records one occurrence of the fault's effect in zone z, in f,
+// and returns its zone. Outside, an effect that another fault explains by
+// q (when q is not nil) moves to zoneOther, attributed to that fault.
+func (d *detectTally) effectIn(f *findings, z zone, w *faultWin, at int64, q *query, subject, what string, ex func() string) zone {
 	switch z {
 	case zoneIn:
-		d.found.add(subject, what+" within "+d.windows(), w.attr, ex).Status = FindingInfo
+		f.add(subject, what+" within "+d.windows(), w.attr, ex).Status = FindingInfo
 	case zoneOther:
-		d.found.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows, during another fault of the same kind", w.attr, ex).Status = FindingInfo
+		f.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows, during another fault of the same kind", w.attr, ex).Status = FindingInfo
 	case zoneOut:
 		if q != nil {
-			if a := d.faults.explainExcept(*q, t, d.n); a != attrUnexplained {
-				d.found.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows, explained by another fault", a, ex).Status = FindingInfo
+			if a := d.faults.explainExcept(*q, at, d.n); a != attrUnexplained {
+				f.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows, explained by another fault", a, ex).Status = FindingInfo
 				return zoneOther
 			}
 		}
-		d.found.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows", attrUnexplained, ex)
+		f.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows", attrUnexplained, ex)
 	}
 	return z
+}
+
+// effect records, in the tally's findings, one occurrence of the fault's
+// effect at t and returns its zone.
+func (d *detectGroup) effect(z zone, w *faultWin, t int64, q *query, subject, what string, ex func() string) zone {
+	return d.effectIn(d.found, z, w, t, q, subject, what, ex)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // rel renders t relative to the run's start.
-func (d *detectCheck) rel(t int64) string { return "at " + seconds(t-d.faults.runStart) }
+func (d *detectTally) rel(at int64) string { return "at " + seconds(at-d.faults.runStart) }
 
 // tally counts effects and the population they are drawn from per zone.
 type tally struct {
@@ -195,18 +333,18 @@ func (t *tally) add(z zone, popZ zone, hit bool) {
 }
 
 // stat stores a tally in the stats.
-func (d *detectCheck) stat(t tally) {
-	d.stats["inside"] = float64(t.in)
-	d.stats["outside"] = float64(t.out)
-	d.stats["outside_other_faults"] = float64(t.other)
-	d.stats["population_inside"] = float64(t.popIn)
-	d.stats["population_outside"] = float64(t.popOut)
+func (j *detectJudge) stat(t tally) {
+	j.stats["inside"] = float64(t.in)
+	j.stats["outside"] = float64(t.out)
+	j.stats["outside_other_faults"] = float64(t.other)
+	j.stats["population_inside"] = float64(t.popIn)
+	j.stats["population_outside"] = float64(t.popOut)
 }
 
 // presence is the rule of most kinds: at least one effect inside, none
 // outside. It returns the verdict and Observed.
-func (d *detectCheck) presence(t tally, effects, population string) (bool, string) {
-	d.stat(t)
+func (j *detectJudge) presence(t tally, effects, population string) (bool, string) {
+	j.stat(t)
 	s := fmt.Sprintf("%d %s inside (of %d %s), %d outside (of %d)", t.in, effects, t.popIn, population, t.out, t.popOut)
 	if t.other > 0 {
 		s += fmt.Sprintf("; %d more outside explained by other faults", t.other)
@@ -222,131 +360,8 @@ func (d *detectCheck) presence(t tally, effects, population string) (bool, strin
 	return true, s + ": visible during the fault only"
 }
 
-// expected words the rule of the kind.
-func (d *detectCheck) expected() string {
-	in := "within " + d.windows()
-	grace := "; outside = beyond " + seconds(postGrace) + " after a window"
-	switch d.plan.Kind {
-	case topology.FaultExporterOutage, topology.FaultSlowBackend:
-		grace += " and " + seconds(pipelinePre) + " before it"
-	}
-	if d.hopRule() {
-		grace = "; by the ledger's times, a hop counts inside when it was in flight at some time in a window " +
-			"(from its caller receiving the request that made it to the caller getting its answer or giving up)"
-		if cutsReach(d.plan.Kind) {
-			grace += ", or was sent after one closed before its caller instance got a request through to the target again " +
-				"(the ledger's first received hop from it: the aftermath of reconnecting)"
-		}
-		grace += "; outside otherwise"
-		if d.plan.Kind == topology.FaultCrash || d.plan.Kind == topology.FaultRestart {
-			grace += "; a lost span counts inside when it ended in a window or up to " + seconds(pipelinePre) + " before it (still queued)"
-		}
-	}
-	switch d.plan.Kind {
-	case topology.FaultLatency:
-		return "median own time (from start to its first call, or the whole span without calls) of " + targetName(d.tgt) + " server spans starting " + in + " " + d.latencyRule() +
-			" than outside; at least 5 spans on each side" + grace
-	case topology.FaultErrors:
-		return fmt.Sprintf("error rate of %s server spans %s at least the rate outside + %s (half the planted %s), with at least 1 error inside",
-			targetName(d.tgt), in, percent(d.plan.Errors.Rate/2), percent(d.plan.Errors.Rate)) + grace
-	case topology.FaultTimeout, topology.FaultPartition:
-		held := ""
-		if d.plan.Kind == topology.FaultPartition && d.plan.Partition == topology.PartitionBlackhole {
-			held = ", or held by the blackhole at least a tenth of the shortest window (twice the longest wait outside when that is more)"
-		}
-		return "hops " + targetName(d.tgt) + " failing (not received, or client span in error without the callee answering an error" + held + ") " +
-			in + ": at least 1, and the failing share outside at most a tenth of the share inside" + grace
-	case topology.FaultDuplicateHeader, topology.FaultTracestateOverflow, topology.FaultBaggageOverflow:
-		return "hops across " + targetName(d.tgt) + " received " + in +
-			": at least 1; whether the callee broke the trace or tolerated the header is reported, not judged" + grace
-	case topology.FaultUninstrument:
-		s := "hops into " + targetName(d.tgt) + " " + in + " that started no server span: at least 1, and none of their server spans in the backend; none outside"
-		if !d.plan.Forward {
-			s += "; trace breaks on edges into or out of it: at least 1 inside"
-		}
-		return s + "; no breaks on those edges outside" + grace
-	case topology.FaultClockSkew:
-		return "backend parent/child pairs across an edge touching " + targetName(d.tgt) +
-			fmt.Sprintf(" where the child starts before its parent or ends after it (by more than %s), by the unskewed span's start: at least 1 ", skewTolerance(d.plan.Skew)) + in + ", none outside" + grace
-	case topology.FaultSlowBackend:
-		return fmt.Sprintf("median time until arrival (Arrived - End) of spans ending %s at least the median outside + %s (half the planted delay); at least 5 spans on each side",
-			in, d.plan.Delay/2) + grace
-	case topology.FaultPause:
-		return "hops to " + targetName(d.tgt) + " in flight " + in + " answered with an error, never received, or held before their answer (or their caller's giving up) " +
-			"at least a tenth of the shortest window, or twice the longest wait outside when that is more: at least 1; " +
-			"outside, hops that waited as long as the shortest window (or were never received): none" + grace
-	}
-	return d.effectName() + " " + in + ": at least 1; outside: none" + grace
-}
-
-// hopRule reports whether the kind's rule counts hops, placed by hopZone.
-func (d *detectCheck) hopRule() bool {
-	switch d.plan.Kind {
-	case topology.FaultTimeout, topology.FaultPartition, topology.FaultStripHeaders, topology.FaultCorruptTraceparent,
-		topology.FaultDuplicateHeader, topology.FaultTracestateOverflow, topology.FaultBaggageOverflow,
-		topology.FaultPropagatorSwitch, topology.FaultUninstrument, topology.FaultCrash, topology.FaultRestart, topology.FaultPause:
-		return true
-	}
-	return false
-}
-
-// effectName names the counted effect of the presence kinds.
-func (d *detectCheck) effectName() string {
-	switch d.plan.Kind {
-	case topology.FaultStripHeaders, topology.FaultCorruptTraceparent:
-		return "ledger-level trace breaks on " + targetName(d.tgt)
-	case topology.FaultPropagatorSwitch:
-		return "ledger-level trace breaks on edges into or out of " + targetName(d.tgt)
-	case topology.FaultExporterOutage:
-		return "spans lost (missing from the backend, any stage) by their end time"
-	case topology.FaultQueueOverflow:
-		return "spans of " + targetName(d.tgt) + " dropped in the SDK queue by their end time"
-	case topology.FaultCrash, topology.FaultRestart:
-		return "spans of " + targetName(d.tgt) + " lost, and hops to it not received"
-	}
-	return string(d.plan.Kind) + " effects"
-}
-
-// measured words what the kind measures.
-func (d *detectCheck) measured() string {
-	return fmt.Sprintf("the effect of %s inside versus outside its %d %s", d.subject(), len(d.wins), plural(len(d.wins), "window", "windows"))
-}
-
-// run dispatches on the kind.
-func (d *detectCheck) run() (bool, string) {
-	switch d.plan.Kind {
-	case topology.FaultLatency:
-		return d.latency()
-	case topology.FaultErrors:
-		return d.errors()
-	case topology.FaultTimeout, topology.FaultPartition:
-		return d.failingHops()
-	case topology.FaultStripHeaders, topology.FaultCorruptTraceparent:
-		return d.edgeBreaks()
-	case topology.FaultDuplicateHeader, topology.FaultTracestateOverflow, topology.FaultBaggageOverflow:
-		return d.headerObservation()
-	case topology.FaultPropagatorSwitch:
-		return d.serviceBreaks()
-	case topology.FaultUninstrument:
-		return d.uninstrument()
-	case topology.FaultClockSkew:
-		return d.clockSkew()
-	case topology.FaultExporterOutage:
-		return d.exporterOutage()
-	case topology.FaultSlowBackend:
-		return d.slowBackend()
-	case topology.FaultQueueOverflow:
-		return d.queueOverflow()
-	case topology.FaultCrash, topology.FaultRestart:
-		return d.crash()
-	case topology.FaultPause:
-		return d.pause()
-	}
-	return false, "no detection rule for fault kind " + string(d.plan.Kind)
-}
-
-// ledger returns the resolved hop ledger.
-func (d *detectCheck) ledger() *hopLedger {
+// ledger returns the group's resolved hop ledger.
+func (d *detectGroup) ledger() *hopLedger {
 	if d.led == nil {
 		d.led = newHopLedger(d.in.Hops)
 	}
@@ -354,14 +369,14 @@ func (d *detectCheck) ledger() *hopLedger {
 }
 
 // spanEx is evidence for one span.
-func (d *detectCheck) spanEx(s *record.Span) func() string {
+func (d *detectTally) spanEx(s *record.Span) func() string {
 	return func() string {
 		return fmt.Sprintf("trace %s span %s (%s %s) %s", s.Trace, s.ID, s.Service, s.Name, d.rel(s.Start))
 	}
 }
 
 // hopEx is evidence for one hop.
-func (d *detectCheck) hopEx(h *record.Hop, what string) func() string {
+func (d *detectTally) hopEx(h *record.Hop, what string) func() string {
 	return func() string {
 		s := fmt.Sprintf("request %d hop %x %s -> %s %s", h.Request, h.ID, h.From, h.To, d.rel(h.SentAt))
 		if h.Sent.Trace.IsValid() {
@@ -376,25 +391,25 @@ func (d *detectCheck) hopEx(h *record.Hop, what string) func() string {
 
 // targetServer reports whether s is a server span of the target service
 // (route and instance when the target names them).
-func (d *detectCheck) targetServer(s *record.Span) bool {
+func (d *detectTally) targetServer(s *record.Span) bool {
 	return s.Kind == record.KindServer && s.Service == d.tgt.Service &&
 		(d.tgt.Route == "" || s.Name == d.tgt.Route) && d.instanceOK(s.Instance)
 }
 
 // instanceOK reports whether a span instance matches the target's.
-func (d *detectCheck) instanceOK(inst string) bool {
+func (d *detectTally) instanceOK(inst string) bool {
 	return d.tgt.Instance < 0 || inst == instanceName(d.tgt.Service, d.tgt.Instance)
 }
 
 // hopToTarget reports whether h was sent to the target instance.
-func (d *detectCheck) hopToTarget(h *record.Hop) bool {
+func (d *detectTally) hopToTarget(h *record.Hop) bool {
 	return h.To == d.tgt.Service && (d.tgt.Instance < 0 || h.ToInstance == d.tgt.Instance)
 }
 
 // isTargetCaller reports whether h left the target service (instance).
-func (d *detectCheck) isTargetCaller(h *record.Hop) bool {
+func (d *detectTally) isTargetCaller(h *record.Hop) bool {
 	return h.From == d.tgt.Service && (d.tgt.Instance < 0 || h.FromInstance == d.tgt.Instance)
 }
 
 // onEdge reports whether h crossed the target edge.
-func (d *detectCheck) onEdge(h *record.Hop) bool { return h.From == d.tgt.From && h.To == d.tgt.To }
+func (d *detectTally) onEdge(h *record.Hop) bool { return h.From == d.tgt.From && h.To == d.tgt.To }

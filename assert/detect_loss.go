@@ -12,31 +12,28 @@ import (
 )
 
 // lost reports whether ended span e is missing from the backend.
-func (d *detectCheck) lost(e *record.Ended) bool {
+func (d *detectGroup) lost(e *record.Ended) bool {
 	_, ok := d.idx.lookup(e.Trace, e.ID)
 	return !ok
 }
 
 // exporterOutage: spans lost by their end time; spans queued when the
 // outage began count as inside.
-func (d *detectCheck) exporterOutage() (bool, string) {
-	var t tally
+func (d *detectGroup) exporterOutage() {
 	for i := range d.in.Ended {
 		e := &d.in.Ended[i]
 		z, w := d.lossZone(e.End)
 		if !d.lost(e) {
-			t.add(z, z, false)
+			d.c.t.add(z, z, false)
 			continue
 		}
 		q := query{effect: effectLoss, svc: e.Service, inst: e.Instance}
-		t.add(d.effectIn(z, w, e.End, &q, e.Service, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
+		d.c.t.add(d.effect(z, w, e.End, &q, e.Service, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
 	}
-	return d.presence(t, "spans lost", "ended spans")
 }
 
-// slowBackend compares the time until arrival inside and outside.
-func (d *detectCheck) slowBackend() (bool, string) {
-	var in, out []sample
+// slowBackend collects the time until arrival inside and outside.
+func (d *detectGroup) slowBackend() {
 	x := d.idx
 	for e := range x.ents {
 		s := x.span(int32(e))
@@ -45,23 +42,24 @@ func (d *detectCheck) slowBackend() (bool, string) {
 		}
 		switch z, w := d.zoneOf(s.End, pipelinePre); z {
 		case zoneIn:
-			in = append(in, sample{s.Arrived - s.End, int32(e), w})
+			d.inside.add(s.Arrived-s.End, w.attr, d.spanEx(s))
 		case zoneOut:
-			out = append(out, sample{s.Arrived - s.End, int32(e), nil})
+			d.outside.add(s.Arrived-s.End, attrNone, d.spanEx(s))
 		}
 	}
-	mIn, mOut, ok := split(in, out)
-	d.stats["population_inside"], d.stats["population_outside"] = float64(len(in)), float64(len(out))
-	d.evidence(in, out, "backend", "slowest arrivals")
+}
+
+// slowBackend compares the median time until arrival inside and outside.
+func (j *detectJudge) slowBackend() (bool, string) {
+	mIn, mOut, ok := j.medians("backend", "slowest arrivals")
+	nIn, nOut := j.inside.count(), j.outside.count()
 	if !ok {
-		return false, fmt.Sprintf("too few spans with arrival times to decide: %d inside, %d outside (at least 5 each)", len(in), len(out))
+		return false, fmt.Sprintf("too few spans with arrival times to decide: %d inside, %d outside (at least 5 each)", nIn, nOut)
 	}
-	d.stats["median_inside_seconds"] = time.Duration(mIn).Seconds()
-	d.stats["median_outside_seconds"] = time.Duration(mOut).Seconds()
-	need := mOut + int64(d.plan.Delay/2)
+	need := mOut + int64(j.plan.Delay/2)
 	pass := mIn >= need
 	s := fmt.Sprintf("median time until arrival %s inside (%d spans) versus %s outside (%d spans); needed at least %s",
-		durfmt.Human(time.Duration(mIn)), len(in), durfmt.Human(time.Duration(mOut)), len(out), durfmt.Human(time.Duration(need)))
+		durfmt.Human(time.Duration(mIn)), nIn, durfmt.Human(time.Duration(mOut)), nOut, durfmt.Human(time.Duration(need)))
 	if !pass {
 		s += ": the export delay is not visible"
 	}
@@ -69,33 +67,28 @@ func (d *detectCheck) slowBackend() (bool, string) {
 }
 
 // queueOverflow: spans of the service dropped in the SDK queue.
-func (d *detectCheck) queueOverflow() (bool, string) {
-	var t tally
+func (d *detectGroup) queueOverflow() {
 	for i := range d.in.Ended {
 		e := &d.in.Ended[i]
 		if e.Service != d.tgt.Service || !d.instanceOK(e.Instance) {
 			continue
 		}
-		z, _ := d.zoneOf(e.End, 0)
+		z, w := d.zoneOf(e.End, 0)
 		if e.Export != record.ExportPending {
-			t.add(z, z, false)
+			d.c.t.add(z, z, false)
 			continue
 		}
 		q := query{effect: effectLoss, svc: e.Service, inst: e.Instance}
-		t.add(d.effect(e.End, 0, &q, e.Service, "span dropped in SDK queue", d.spanEx(&e.Span)), z, true)
+		d.c.t.add(d.effect(z, w, e.End, &q, e.Service, "span dropped in SDK queue", d.spanEx(&e.Span)), z, true)
 	}
-	return d.presence(t, "spans dropped in the SDK queue", "ended spans of "+targetName(d.tgt))
 }
 
 // crash is crash and restart: spans of the instance lost (by end time,
 // pipelinePre before a window counting as grace) and hops to it not
 // received (by send time).
-func (d *detectCheck) crash() (bool, string) {
-	var t tally
+func (d *detectGroup) crash() {
 	subject := targetName(d.tgt)
-	if d.idx == nil {
-		d.ledgerOnly("lost spans")
-	} else {
+	if d.idx != nil {
 		for i := range d.in.Ended {
 			e := &d.in.Ended[i]
 			if e.Service != d.tgt.Service || !d.instanceOK(e.Instance) {
@@ -103,11 +96,11 @@ func (d *detectCheck) crash() (bool, string) {
 			}
 			z, w := d.lossZone(e.End)
 			if !d.lost(e) {
-				t.add(z, z, false)
+				d.c.t.add(z, z, false)
 				continue
 			}
 			q := query{effect: effectLoss, svc: e.Service, inst: e.Instance}
-			t.add(d.effectIn(z, w, e.End, &q, subject, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
+			d.c.t.add(d.effect(z, w, e.End, &q, subject, "span lost ("+e.Export.String()+")", d.spanEx(&e.Span)), z, true)
 		}
 	}
 	l := d.ledger()
@@ -118,52 +111,15 @@ func (d *detectCheck) crash() (bool, string) {
 		}
 		z, w := d.hopZone(int32(i))
 		if h.Received {
-			t.add(z, z, false)
+			d.c.t.add(z, z, false)
 			continue
 		}
-		t.add(d.effectIn(z, w, h.SentAt, nil, subject, "hop not received", d.hopEx(h, "")), z, true)
+		d.c.t.add(d.effect(z, w, h.SentAt, nil, subject, "hop not received", d.hopEx(h, "")), z, true)
 	}
-	return d.presence(t, "spans lost or hops not received", "spans and hops of "+subject)
-}
-
-// placedHop is a hop of the ledger placed by hopZone, with how long its
-// caller waited for the answer.
-type placedHop struct {
-	i      int32
-	z      zone
-	w      *faultWin
-	waited int64
-}
-
-// placeHops places the hops that match and returns them with the held
-// threshold: a tenth of the shortest window, or twice the longest wait of
-// a matching hop outside the windows when that is more. A hop inside that
-// waited at least that long was held by the fault.
-func (d *detectCheck) placeHops(match func(*record.Hop) bool, shortest int64) ([]placedHop, int64) {
-	l := d.ledger()
-	var hops []placedHop
-	var baseline int64
-	for i := range l.hops {
-		h := &l.hops[i]
-		if !match(h) {
-			continue
-		}
-		z, w := d.hopZone(int32(i))
-		_, answered := d.inFlight(int32(i))
-		p := placedHop{int32(i), z, w, answered - h.SentAt}
-		if z == zoneOut && h.Received {
-			baseline = max(baseline, p.waited)
-		}
-		hops = append(hops, p)
-	}
-	held := max(shortest/10, 2*baseline)
-	d.stats["held_threshold_seconds"] = time.Duration(held).Seconds()
-	d.stats["baseline_wait_seconds"] = time.Duration(baseline).Seconds()
-	return hops, held
 }
 
 // shortestWindow is the length of the fault's shortest window.
-func (d *detectCheck) shortestWindow() int64 {
+func (d *detectTally) shortestWindow() int64 {
 	shortest := int64(-1)
 	for _, w := range d.wins {
 		if l := w.End - w.Start; shortest < 0 || l < shortest {
@@ -184,41 +140,47 @@ func (d *detectCheck) shortestWindow() int64 {
 // before the window ends, and a window's recorded end may trail the moment
 // the instance resumed (docker unpause returns late), so "answered after
 // the window" would miss both; a route that is slow anyway raises the bar.
-func (d *detectCheck) pause() (bool, string) {
-	if d.idx == nil {
-		d.ledgerOnly("client span durations")
-	}
+func (d *detectGroup) pause() {
 	shortest := d.shortestWindow()
 	l := d.ledger()
-	hops, held := d.placeHops(d.hopToTarget, shortest)
-	var t tally
 	subject := targetName(d.tgt)
-	for _, p := range hops {
-		h := &l.hops[p.i]
+	for i := range l.hops {
+		h := &l.hops[i]
+		if !d.hopToTarget(h) {
+			continue
+		}
+		z, w, waited := d.place(int32(i))
 		why := ""
-		switch p.z {
+		switch z {
 		case zoneIn:
 			switch {
 			case h.CalleeError:
 				why = "callee answered with an error"
 			case !h.Received:
 				why = "never received"
-			case p.waited >= held:
-				why = "held " + time.Duration(p.waited).String() + " before its answer"
+			default:
+				d.held.hold(w.attr, waited, d.hopEx(h, "held "+time.Duration(waited).String()+" before its answer"))
 			}
 		default:
 			switch {
 			case !h.Received:
 				why = "never received"
-			case p.waited >= shortest:
-				why = "stalled " + time.Duration(p.waited).String()
+			case waited >= shortest:
+				why = "stalled " + time.Duration(waited).String()
 			}
 		}
 		if why == "" {
-			t.add(p.z, p.z, false)
+			d.c.t.add(z, z, false)
 			continue
 		}
-		t.add(d.effectIn(p.z, p.w, h.SentAt, nil, subject, "hop stalled", d.hopEx(h, why)), p.z, true)
+		d.c.t.add(d.effect(z, w, h.SentAt, nil, subject, "hop stalled", d.hopEx(h, why)), z, true)
 	}
-	return d.presence(t, "stalled hops", "hops to "+subject)
+}
+
+// pause judges the stalled hops inside and outside.
+func (j *detectJudge) pause() (bool, string) {
+	j.ledgerOnly("client span durations")
+	t := j.heldHops(j.c.t, "hop stalled")
+	subject := targetName(j.tgt)
+	return j.presence(t, "stalled hops", "hops to "+subject)
 }

@@ -15,9 +15,8 @@ import (
 
 // edgeBreaks is strip-headers and corrupt-traceparent: ledger-level breaks
 // on the edge.
-func (d *detectCheck) edgeBreaks() (bool, string) {
+func (d *detectGroup) edgeBreaks() {
 	l := d.ledger()
-	var t tally
 	subject := targetName(d.tgt)
 	for i := range l.hops {
 		h := &l.hops[i]
@@ -26,17 +25,16 @@ func (d *detectCheck) edgeBreaks() (bool, string) {
 		}
 		z, w := d.hopZone(int32(i))
 		if l.state[i] != hopBroken {
-			t.add(z, z, false)
+			d.c.t.add(z, z, false)
 			continue
 		}
 		q := query{effect: effectHopBreak, from: h.From, to: h.To}
-		t.add(d.effectIn(z, w, h.SentAt, &q, subject, "trace broke", d.breakEx(l, int32(i))), z, true)
+		d.c.t.add(d.effect(z, w, h.SentAt, &q, subject, "trace broke", d.breakEx(l, int32(i))), z, true)
 	}
-	return d.presence(t, "breaks", "checked hops")
 }
 
 // breakEx is evidence for broken hop i.
-func (d *detectCheck) breakEx(l *hopLedger, i int32) func() string {
+func (d *detectTally) breakEx(l *hopLedger, i int32) func() string {
 	return func() string {
 		exp, _ := l.expected(i)
 		return d.rel(l.hops[i].SentAt) + ": " + hopExample(&l.hops[i], exp)
@@ -45,17 +43,11 @@ func (d *detectCheck) breakEx(l *hopLedger, i int32) func() string {
 
 // headerObservation is duplicate-header, tracestate-overflow and
 // baggage-overflow: the callee may break the trace or tolerate the header;
-// both are observations. It fails only when no hop crossed the edge inside.
-func (d *detectCheck) headerObservation() (bool, string) {
+// both are observations.
+func (d *detectGroup) headerObservation() {
 	l := d.ledger()
-	var header record.Header
-	switch d.plan.Kind {
-	case topology.FaultTracestateOverflow:
-		header = record.HeaderTracestate
-	case topology.FaultBaggageOverflow:
-		header = record.HeaderBaggage
-	}
-	var crossed, broke, tolerated, dropped, inBackend, brokeOut int
+	header := d.observedHeader()
+	c := &d.c
 	subject := targetName(d.tgt)
 	for i := range l.hops {
 		h := &l.hops[i]
@@ -65,71 +57,84 @@ func (d *detectCheck) headerObservation() (bool, string) {
 		z, w := d.hopZone(int32(i))
 		switch z {
 		case zoneIn:
-			crossed++
+			c.crossed++
 			if header != 0 && h.SentHeaders.Has(header) && !h.GotHeaders.Has(header) {
-				dropped++
+				c.dropped++
 			}
 			switch {
 			case l.state[i] == hopBroken:
-				broke++
+				c.broke++
 				d.found.add(subject, "callee broke the trace within "+d.windows(), w.attr, d.breakEx(l, int32(i))).Status = FindingInfo
 			case l.state[i] == hopContinued:
-				tolerated++
+				c.tolerated++
 				if d.idx != nil && h.ServerSpan {
 					if _, ok := d.idx.lookup(h.Server.Trace, h.Server.Span); ok {
-						inBackend++
+						c.inBackend++
 					}
 				}
 			}
 		case zoneOut:
 			if l.state[i] == hopBroken {
-				brokeOut++
+				c.brokeOut++
 				q := query{effect: effectHopBreak, from: h.From, to: h.To}
 				d.found.add(subject, "callee broke the trace outside fault #"+itoa(d.n)+"'s windows",
 					d.faults.explainExcept(q, h.SentAt, d.n), d.breakEx(l, int32(i)))
 			}
 		}
 	}
-	d.stats["population_inside"] = float64(crossed)
-	d.stats["inside_broke"], d.stats["inside_tolerated"] = float64(broke), float64(tolerated)
-	d.stats["outside_broke"] = float64(brokeOut)
-	if crossed == 0 {
+}
+
+// observedHeader is the header the kind overflows, 0 for none.
+func (d *detectTally) observedHeader() record.Header {
+	switch d.plan.Kind {
+	case topology.FaultTracestateOverflow:
+		return record.HeaderTracestate
+	case topology.FaultBaggageOverflow:
+		return record.HeaderBaggage
+	}
+	return 0
+}
+
+// headerObservation says what the callee did with the header. It fails
+// only when no hop crossed the edge inside.
+func (j *detectJudge) headerObservation() (bool, string) {
+	c := &j.c
+	header := j.observedHeader()
+	subject := targetName(j.tgt)
+	j.stats["population_inside"] = float64(c.crossed)
+	j.stats["inside_broke"], j.stats["inside_tolerated"] = float64(c.broke), float64(c.tolerated)
+	j.stats["outside_broke"] = float64(c.brokeOut)
+	if c.crossed == 0 {
 		return false, "no hop crossed " + subject + " during the fault: the effect could not show"
 	}
 	var how []string
-	if broke > 0 {
-		how = append(how, fmt.Sprintf("broke the trace on %d of %d hops", broke, crossed))
+	if c.broke > 0 {
+		how = append(how, fmt.Sprintf("broke the trace on %d of %d hops", c.broke, c.crossed))
 	}
-	if tolerated > 0 {
-		s := fmt.Sprintf("tolerated by the callee on %d of %d hops (trace continued", tolerated, crossed)
-		if d.idx != nil {
-			s += fmt.Sprintf("; %d of their server spans in the backend", inBackend)
+	if c.tolerated > 0 {
+		s := fmt.Sprintf("tolerated by the callee on %d of %d hops (trace continued", c.tolerated, c.crossed)
+		if j.readBack {
+			s += fmt.Sprintf("; %d of their server spans in the backend", c.inBackend)
 		}
 		how = append(how, s+")")
 	}
 	if header != 0 {
-		how = append(how, fmt.Sprintf("%d %s arrived without the %s header", dropped, plural(dropped, "hop", "hops"), header))
+		how = append(how, fmt.Sprintf("%d %s arrived without the %s header", c.dropped, plural(c.dropped, "hop", "hops"), header))
 	}
-	s := fmt.Sprintf("%d %s crossed %s inside: %s", crossed, plural(crossed, "hop", "hops"), subject, strings.Join(how, "; "))
-	if brokeOut > 0 {
-		s += fmt.Sprintf("; %d breaks outside (reported, not judged)", brokeOut)
+	s := fmt.Sprintf("%d %s crossed %s inside: %s", c.crossed, plural(c.crossed, "hop", "hops"), subject, strings.Join(how, "; "))
+	if c.brokeOut > 0 {
+		s += fmt.Sprintf("; %d breaks outside (reported, not judged)", c.brokeOut)
 	}
 	return true, s
 }
 
 // touches reports whether h enters or leaves the target service (instance).
-func (d *detectCheck) touches(h *record.Hop) bool { return d.hopToTarget(h) || d.isTargetCaller(h) }
+func (d *detectTally) touches(h *record.Hop) bool { return d.hopToTarget(h) || d.isTargetCaller(h) }
 
-// serviceBreaks counts ledger-level breaks on edges into or out of the
-// target service into t.
-func (d *detectCheck) serviceBreaks() (bool, string) {
-	t := d.countServiceBreaks()
-	return d.presence(t, "breaks", "checked hops into or out of "+d.tgt.Service)
-}
-
-func (d *detectCheck) countServiceBreaks() tally {
+// countServiceBreaks counts ledger-level breaks on edges into or out of
+// the target service into t.
+func (d *detectGroup) countServiceBreaks(t *tally) {
 	l := d.ledger()
-	var t tally
 	for i := range l.hops {
 		h := &l.hops[i]
 		if !d.touches(h) || !l.checked(int32(i)) {
@@ -141,34 +146,37 @@ func (d *detectCheck) countServiceBreaks() tally {
 			continue
 		}
 		q := query{effect: effectHopBreak, from: h.From, to: h.To}
-		t.add(d.effectIn(z, w, h.SentAt, &q, edgeName(h.From, h.To), "trace broke", d.breakEx(l, int32(i))), z, true)
+		t.add(d.effect(z, w, h.SentAt, &q, edgeName(h.From, h.To), "trace broke", d.breakEx(l, int32(i))), z, true)
 	}
-	return t
 }
 
 // uninstrument: hops into the service inside started no server span and
 // none of theirs is in the backend; outside every received hop started
 // one; breaks on its edges inside (required when it drops headers) and
 // none outside.
-func (d *detectCheck) uninstrument() (bool, string) {
-	if d.idx == nil {
-		d.ledgerOnly("server spans in the backend")
-	}
+func (d *detectGroup) uninstrument() {
 	subject := targetName(d.tgt)
-	t, callsIn, traced := d.uninstrumentedHops(subject)
-	spansIn := 0
+	traced := d.uninstrumentedHops(subject)
 	if d.idx != nil {
-		spansIn = d.serverSpansInside(traced, subject)
+		d.serverSpansInside(traced, subject)
 	}
-	b := d.countServiceBreaks()
-	d.stat(t)
-	d.stats["breaks_inside"], d.stats["breaks_outside"] = float64(b.in), float64(b.out)
-	d.stats["backend_server_spans_inside"] = float64(spansIn)
+	d.countServiceBreaks(&d.c.breaks)
+}
+
+// uninstrument judges the uninstrumented hops, the server spans and the
+// breaks.
+func (j *detectJudge) uninstrument() (bool, string) {
+	j.ledgerOnly("server spans in the backend")
+	subject := targetName(j.tgt)
+	t, b, callsIn, spansIn := j.c.t, j.c.breaks, j.c.callsIn, j.c.spansIn
+	j.stat(t)
+	j.stats["breaks_inside"], j.stats["breaks_outside"] = float64(b.in), float64(b.out)
+	j.stats["backend_server_spans_inside"] = float64(spansIn)
 	s := fmt.Sprintf("%d of %d hops into %s started no server span inside, %d of %d outside; %d server spans of it in the backend inside; breaks on its edges: %d inside, %d outside",
 		t.in, t.popIn, subject, t.out, t.popOut, spansIn, b.in, b.out)
 	// Without forwarded headers the target's own calls lose the trace; a
 	// target that made no call inside has nothing to break.
-	needBreaks := !d.plan.Forward && callsIn > 0
+	needBreaks := !j.plan.Forward && callsIn > 0
 	if needBreaks {
 		s += fmt.Sprintf(" (headers not forwarded on %d calls out of it inside: breaks inside required)", callsIn)
 	}
@@ -184,14 +192,14 @@ func (d *detectCheck) uninstrument() (bool, string) {
 // a hop in flight as a window opened may have been judged before the fault
 // took hold, and its span, starting just after, is the ledger's to place,
 // not the backend's.
-func (d *detectCheck) uninstrumentedHops(subject string) (t tally, callsIn int, traced map[spanRef]bool) {
+func (d *detectGroup) uninstrumentedHops(subject string) (traced map[spanRef]bool) {
 	l := d.ledger()
 	traced = make(map[spanRef]bool)
 	for i := range l.hops {
 		h := &l.hops[i]
 		if d.isTargetCaller(h) && l.checked(int32(i)) {
 			if z, _ := d.hopZone(int32(i)); z == zoneIn {
-				callsIn++
+				d.c.callsIn++
 			}
 		}
 		if !d.hopToTarget(h) || !h.Received {
@@ -200,20 +208,19 @@ func (d *detectCheck) uninstrumentedHops(subject string) (t tally, callsIn int, 
 		z, w := d.hopZone(int32(i))
 		if h.ServerSpan {
 			traced[spanRef{h.Server.Trace, h.Server.Span}] = true
-			t.add(z, z, false)
+			d.c.t.add(z, z, false)
 			continue
 		}
-		t.add(d.effectIn(z, w, h.SentAt, nil, subject, "hop started no server span", d.hopEx(h, "")), z, true)
+		d.c.t.add(d.effect(z, w, h.SentAt, nil, subject, "hop started no server span", d.hopEx(h, "")), z, true)
 	}
-	return t, callsIn, traced
+	return traced
 }
 
 // serverSpansInside counts the target's server spans in the backend that
 // started inside a window and that no hop of the ledger started, noting
 // each. An uninstrumented callee has no span ID in the ledger to look up:
 // any such span is one too many.
-func (d *detectCheck) serverSpansInside(traced map[spanRef]bool, subject string) int {
-	n := 0
+func (d *detectGroup) serverSpansInside(traced map[spanRef]bool, subject string) {
 	x := d.idx
 	for e := range x.ents {
 		s := x.span(int32(e))
@@ -222,11 +229,10 @@ func (d *detectCheck) serverSpansInside(traced map[spanRef]bool, subject string)
 			continue
 		}
 		if z, w := d.zoneOf(s.Start, 0); z == zoneIn {
-			n++
+			d.c.spansIn++
 			d.found.add(subject, "server span in the backend within "+d.windows(), w.attr, d.spanEx(s)).Status = FindingInfo
 		}
 	}
-	return n
 }
 
 // uninstrumentWhy says why an uninstrument fault was not visible as
@@ -268,10 +274,10 @@ func skewTolerance(f topology.SkewFault) time.Duration {
 // clockSkew: backend parent/child pairs across an edge touching the service
 // whose child starts before its parent or ends after it by more than skewTolerance,
 // placed in time by the span that is not the skewed service's.
-func (d *detectCheck) clockSkew() (bool, string) {
+func (d *detectGroup) clockSkew() {
 	tol := int64(skewTolerance(d.plan.Skew))
 	x := d.idx
-	var t tally
+	t := &d.c.t
 	svc := d.tgt.Service
 	// The ledger holds the skewed service's spans at their true times: a
 	// span was skewed when its true start fell in a window, which places
@@ -332,8 +338,7 @@ func (d *detectCheck) clockSkew() (bool, string) {
 					zw, w = d.zoneOf(at, 0)
 				}
 			}
-			t.add(d.effectIn(zw, w, at, &q, edgeName(p.Service, c.Service), "child outside its parent's time", ex), z, true)
+			t.add(d.effect(zw, w, at, &q, edgeName(p.Service, c.Service), "child outside its parent's time", ex), z, true)
 		}
 	}
-	return d.presence(t, "skewed pairs", "parent/child pairs across "+svc+"'s edges")
 }

@@ -4,9 +4,7 @@ package assert
 // latency, errors, timeouts and partitions.
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,44 +13,8 @@ import (
 	"github.com/tracerig/tracerig/topology"
 )
 
-// sample is one measured value with its span, for medians and evidence.
-type sample struct {
-	v int64
-	e int32 // backend entry
-	w *faultWin
-}
-
-// split sorts samples inside and outside by value and returns their
-// medians; ok is false with fewer than 5 on a side.
-func split(in, out []sample) (mIn, mOut int64, ok bool) {
-	by := func(a, b sample) int { return cmp.Compare(a.v, b.v) }
-	slices.SortFunc(in, by)
-	slices.SortFunc(out, by)
-	if len(in) < 5 || len(out) < 5 {
-		return 0, 0, false
-	}
-	return in[(len(in)-1)/2].v, out[(len(out)-1)/2].v, true
-}
-
-// evidence adds the largest samples of each side as findings: inside
-// attributed to the fault, outside as baseline (no attribution).
-func (d *detectCheck) evidence(in, out []sample, subject, what string) {
-	for i := len(in) - 1; i >= 0 && i >= len(in)-maxExamples; i-- {
-		s := d.idx.span(in[i].e)
-		f := d.found.add(subject, what+" within "+d.windows(), in[i].w.attr, d.spanEx(s))
-		f.Of = len(in)
-		f.Status = FindingInfo
-	}
-	for i := len(out) - 1; i >= 0 && i >= len(out)-maxExamples; i-- {
-		s := d.idx.span(out[i].e)
-		f := d.found.add(subject, "baseline: "+what+" outside fault #"+itoa(d.n)+"'s windows", attrNone, d.spanEx(s))
-		f.Of = len(out)
-		f.Status = FindingInfo
-	}
-}
-
 // latencyRule words the latency threshold.
-func (d *detectCheck) latencyRule() string {
+func (d *detectTally) latencyRule() string {
 	l := d.plan.Latency
 	switch {
 	case l.Replace.Dist != "" || (l.Add <= 0 && l.Multiply <= 0):
@@ -75,8 +37,7 @@ func (d *detectCheck) latencyRule() string {
 // sleeps, then makes its calls), or its whole duration when it made none.
 // The fault changes that time only, so a service whose span is mostly its
 // calls' time still shows a multiplied latency in full.
-func (d *detectCheck) latency() (bool, string) {
-	var in, out []sample
+func (d *detectGroup) latency() {
 	x := d.idx
 	firstCall := d.firstCalls()
 	for e := range x.ents {
@@ -90,20 +51,50 @@ func (d *detectCheck) latency() (bool, string) {
 		}
 		switch z, w := d.zoneOf(s.Start, 0); z {
 		case zoneIn:
-			in = append(in, sample{own, int32(e), w})
+			d.inside.add(own, w.attr, d.spanEx(s))
 		case zoneOut:
-			out = append(out, sample{own, int32(e), nil})
+			d.outside.add(own, attrNone, d.spanEx(s))
 		}
 	}
-	mIn, mOut, ok := split(in, out)
-	d.stats["population_inside"], d.stats["population_outside"] = float64(len(in)), float64(len(out))
-	d.evidence(in, out, targetName(d.tgt), "slowest server spans")
-	if !ok {
-		return false, fmt.Sprintf("too few spans to decide: %d inside, %d outside (at least 5 each)", len(in), len(out))
+}
+
+// medians returns the medians inside and outside; ok is false with fewer
+// than 5 values on a side. It states the populations and adds the largest
+// values of each side as evidence, under subject.
+func (j *detectJudge) medians(subject, what string) (mIn, mOut int64, ok bool) {
+	in, out := &j.inside, &j.outside
+	j.stats["population_inside"], j.stats["population_outside"] = float64(in.count()), float64(out.count())
+	f := j.own()
+	for _, s := range in.top {
+		x := f.add(subject, what+" within "+j.windows(), s.attr, func() string { return s.ex })
+		x.Of = in.count()
+		x.Status = FindingInfo
 	}
-	d.stats["median_inside_seconds"] = time.Duration(mIn).Seconds()
-	d.stats["median_outside_seconds"] = time.Duration(mOut).Seconds()
-	l := d.plan.Latency
+	for _, s := range out.top {
+		x := f.add(subject, "baseline: "+what+" outside fault #"+itoa(j.n)+"'s windows", attrNone, func() string { return s.ex })
+		x.Of = out.count()
+		x.Status = FindingInfo
+	}
+	if in.d.folded() || out.d.folded() {
+		j.notes = append(j.notes, fmt.Sprintf("medians within %s: over %d values on a side", percent(distError), distCap))
+	}
+	if in.count() < 5 || out.count() < 5 {
+		return 0, 0, false
+	}
+	mIn, mOut = in.d.quantile(0.5), out.d.quantile(0.5)
+	j.stats["median_inside_seconds"] = time.Duration(mIn).Seconds()
+	j.stats["median_outside_seconds"] = time.Duration(mOut).Seconds()
+	return mIn, mOut, true
+}
+
+// latency judges the medians of the route's own time.
+func (j *detectJudge) latency() (bool, string) {
+	mIn, mOut, ok := j.medians(targetName(j.tgt), "slowest server spans")
+	nIn, nOut := j.inside.count(), j.outside.count()
+	if !ok {
+		return false, fmt.Sprintf("too few spans to decide: %d inside, %d outside (at least 5 each)", nIn, nOut)
+	}
+	l := j.plan.Latency
 	fIn, fOut := float64(mIn), float64(mOut)
 	var pass bool
 	var want string
@@ -123,7 +114,7 @@ func (d *detectCheck) latency() (bool, string) {
 		pass, want = fIn >= lim, "at least "+durfmt.Human(time.Duration(lim)).String()
 	}
 	s := fmt.Sprintf("median %s inside (%d spans) versus %s outside (%d spans); needed %s",
-		durfmt.Human(time.Duration(mIn)), len(in), durfmt.Human(time.Duration(mOut)), len(out), want)
+		durfmt.Human(time.Duration(mIn)), nIn, durfmt.Human(time.Duration(mOut)), nOut, want)
 	if !pass {
 		s += ": the latency change is not visible"
 	}
@@ -133,7 +124,7 @@ func (d *detectCheck) latency() (bool, string) {
 // firstCalls maps each target server span's entry to the start of the
 // earliest client span under it in its own service: when its route began
 // its calls.
-func (d *detectCheck) firstCalls() map[int32]int64 {
+func (d *detectGroup) firstCalls() map[int32]int64 {
 	x := d.idx
 	out := make(map[int32]int64)
 	for t := int32(0); int(t) < x.numTraces(); t++ {
@@ -155,9 +146,8 @@ func (d *detectCheck) firstCalls() map[int32]int64 {
 	return out
 }
 
-// errors compares server span error rates inside and outside.
-func (d *detectCheck) errors() (bool, string) {
-	var t tally
+// errors counts the target's server spans in error inside and outside.
+func (d *detectGroup) errors() {
 	x := d.idx
 	subject := targetName(d.tgt)
 	for e := range x.ents {
@@ -167,7 +157,7 @@ func (d *detectCheck) errors() (bool, string) {
 		}
 		z, w := d.zoneOf(s.Start, 0)
 		hit := s.Status == record.StatusError
-		t.add(z, z, hit)
+		d.c.t.add(z, z, hit)
 		if !hit {
 			continue
 		}
@@ -178,10 +168,15 @@ func (d *detectCheck) errors() (bool, string) {
 			d.found.add(subject, "baseline: server span in error outside fault #"+itoa(d.n)+"'s windows", attrNone, d.spanEx(s)).Status = FindingInfo
 		}
 	}
-	d.stat(t)
+}
+
+// errors compares server span error rates inside and outside.
+func (j *detectJudge) errors() (bool, string) {
+	t := j.c.t
+	j.stat(t)
 	rIn, rOut := ratio(t.in, t.popIn), ratio(t.out, t.popOut)
-	d.stats["rate_inside"], d.stats["rate_outside"] = rIn, rOut
-	need := rOut + d.plan.Errors.Rate/2
+	j.stats["rate_inside"], j.stats["rate_outside"] = rIn, rOut
+	need := rOut + j.plan.Errors.Rate/2
 	pass := t.in >= 1 && rIn >= need
 	s := fmt.Sprintf("error rate %s inside (%d of %d) versus %s outside (%d of %d); needed at least %s",
 		percent(rIn), t.in, t.popIn, percent(rOut), t.out, t.popOut, percent(need))
@@ -200,7 +195,7 @@ func ratio(n, of int) float64 {
 }
 
 // clientSpan returns hop h's client span in the backend.
-func (d *detectCheck) clientSpan(h *record.Hop) (*record.Span, bool) {
+func (d *detectGroup) clientSpan(h *record.Hop) (*record.Span, bool) {
 	if d.idx == nil || !h.ClientSpan {
 		return nil, false
 	}
@@ -214,44 +209,72 @@ func (d *detectCheck) clientSpan(h *record.Hop) (*record.Span, bool) {
 // failingHops is timeout and partition: hops on the edge that got no
 // answer: never received, or the client span in error while the callee did
 // not answer with an error.
-func (d *detectCheck) failingHops() (bool, string) {
-	if d.idx == nil {
-		d.ledgerOnly("client spans' error status")
-	}
-	var t tally
+func (d *detectGroup) failingHops() {
 	subject := targetName(d.tgt)
 	l := d.ledger()
 	// A blackhole holds a call until the caller gives up or the
 	// partition heals; a call it held for less than its timeout then
 	// goes through, so a held call is an effect too.
 	blackhole := d.plan.Kind == topology.FaultPartition && d.plan.Partition == topology.PartitionBlackhole
-	hops, held := d.placeHops(d.onEdge, d.shortestWindow())
-	for _, p := range hops {
-		h, z, w := &l.hops[p.i], p.z, p.w
-		why := ""
-		switch {
-		case !h.Received:
-			why = "never received"
-		case blackhole && z == zoneIn && p.waited >= held:
-			why = "held " + time.Duration(p.waited).String() + " by the blackhole"
-		}
-		if s, ok := d.clientSpan(h); why == "" && ok && s.Status == record.StatusError && !h.CalleeError {
-			why = "client span in error, the callee gave no error answer"
-		}
-		if why == "" {
-			t.add(z, z, false)
+	for i := range l.hops {
+		h := &l.hops[i]
+		if !d.onEdge(h) {
 			continue
 		}
-		t.add(d.effectIn(z, w, h.SentAt, nil, subject, "hop without answer", d.hopEx(h, why)), z, true)
+		z, w, waited := d.place(int32(i))
+		why := ""
+		if !h.Received {
+			why = "never received"
+		} else if s, ok := d.clientSpan(h); ok && s.Status == record.StatusError && !h.CalleeError {
+			why = "client span in error, the callee gave no error answer"
+		}
+		if why == "" && blackhole && z == zoneIn {
+			d.held.hold(w.attr, waited, d.hopEx(h, "held "+time.Duration(waited).String()+" by the blackhole"))
+		}
+		if why == "" {
+			d.c.t.add(z, z, false)
+			continue
+		}
+		d.c.t.add(d.effect(z, w, h.SentAt, nil, subject, "hop without answer", d.hopEx(h, why)), z, true)
 	}
-	d.stat(t)
+}
+
+// place places hop i by hopZone and returns how long its caller waited for
+// the answer; a received hop outside raises the held baseline.
+func (d *detectGroup) place(i int32) (zone, *faultWin, int64) {
+	h := &d.ledger().hops[i]
+	z, w := d.hopZone(i)
+	_, answered := d.inFlight(i)
+	waited := answered - h.SentAt
+	if z == zoneOut && h.Received {
+		d.held.outside(waited)
+	}
+	return z, w, waited
+}
+
+// heldHops settles the hops held inside (see heldHops) into the findings
+// under what and returns the tally with them, stating the threshold.
+func (j *detectJudge) heldHops(t tally, what string) tally {
+	j.stats["held_threshold_seconds"] = time.Duration(j.held.threshold()).Seconds()
+	j.stats["baseline_wait_seconds"] = time.Duration(j.held.baseline).Seconds()
+	if len(j.held.waits) > 0 {
+		t.in += j.held.settle(j.own(), targetName(j.tgt), what+" within "+j.windows())
+	}
+	return t
+}
+
+// failingHops judges the failing share inside against outside.
+func (j *detectJudge) failingHops() (bool, string) {
+	j.ledgerOnly("client spans' error status")
+	t := j.heldHops(j.c.t, "hop without answer")
+	j.stat(t)
 	sIn, sOut := ratio(t.in, t.popIn), ratio(t.out, t.popOut)
-	d.stats["share_inside"], d.stats["share_outside"] = sIn, sOut
+	j.stats["share_inside"], j.stats["share_outside"] = sIn, sOut
 	pass := t.in > 0 && sOut <= sIn/10
 	s := fmt.Sprintf("%d of %d hops failed inside (%s), %d of %d outside (%s); outside share allowed up to %s",
 		t.in, t.popIn, percent(sIn), t.out, t.popOut, percent(sOut), percent(sIn/10))
 	if t.other > 0 {
-		s += fmt.Sprintf("; %d more outside during another %s fault", t.other, d.plan.Kind)
+		s += fmt.Sprintf("; %d more outside during another %s fault", t.other, j.plan.Kind)
 	}
 	if !pass {
 		if t.in == 0 {

@@ -220,7 +220,9 @@ func TestDetectKinds(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(name+"/"+c.name, func(t *testing.T) {
-				v := Detect(detectSim(k, c.at).in, exp)
+				in := detectSim(k, c.at).in
+				v := Detect(in, exp)
+				checkStreamed(t, in, detectExpects(exp))
 				if v.Status != c.want {
 					t.Errorf("status %s, want %s\nexpected: %s\nobserved: %s\nfindings: %+v", v.Status, c.want, v.Expected, v.Observed, v.Findings)
 				}
@@ -467,6 +469,7 @@ func TestDetectDetails(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := Detect(tt.in(), tt.exp)
+			checkStreamed(t, tt.in(), detectExpects(tt.exp))
 			if v.Status != tt.status {
 				t.Errorf("status %s, want %s (observed %q, reason %q)", v.Status, tt.status, v.Observed, v.Reason)
 			}
@@ -479,22 +482,5 @@ func TestDetectDetails(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestRunDetect(t *testing.T) {
-	in := detectSim(detectKinds["strip-headers"], func(s *sim) func(int64) bool { return s.between(20, 30) }).in
-	vs := Run(in, []topology.Expect{
-		{Kind: topology.ExpectPropagation, Propagation: topology.PropagationExpect{Connected: true, Broken: []string{"cart -> inventory"}, DuringFault: 1}},
-		{Kind: topology.ExpectDetect, Detect: topology.DetectExpect{Fault: 1}},
-		{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 1}},
-	})
-	for _, v := range vs {
-		if v.Status != StatusPass {
-			t.Errorf("%s: %s: %s", v.Check, v.Status, v.Observed)
-		}
-		if _, ok := v.Stats["unexplained"]; !ok {
-			t.Errorf("%s: no unexplained stat", v.Check)
-		}
 	}
 }

@@ -5,7 +5,7 @@ package assert
 
 // sameKindTarget reports whether w is a window of another planted fault of
 // the detected fault's kind on its target: an effect in it is explained.
-func (d *detectCheck) sameKindTarget(w *faultWin) bool {
+func (d *detectTally) sameKindTarget(w *faultWin) bool {
 	return w.Number != d.n && w.kind == d.plan.Kind && w.Service == d.tgt.Service &&
 		w.From == d.tgt.From && w.To == d.tgt.To
 }
@@ -13,7 +13,7 @@ func (d *detectCheck) sameKindTarget(w *faultWin) bool {
 // zoneOf places t: inside a window, in a grace (pre before, postGrace
 // after), outside while another window of the same kind and target is
 // open, or outside.
-func (d *detectCheck) zoneOf(t, pre int64) (zone, *faultWin) {
+func (d *detectTally) zoneOf(t, pre int64) (zone, *faultWin) {
 	var graced *faultWin
 	for i := range d.wins {
 		w := &d.wins[i]
@@ -43,7 +43,7 @@ func (d *detectCheck) zoneOf(t, pre int64) (zone, *faultWin) {
 // got a request through to the target again (the aftermath: the caller's
 // connections were still reconnecting). Outside otherwise, or while
 // another window of the same kind on the same target holds it the same way.
-func (d *detectCheck) hopZone(i int32) (zone, *faultWin) {
+func (d *detectGroup) hopZone(i int32) (zone, *faultWin) {
 	h := &d.ledger().hops[i]
 	lo, hi := d.inFlight(i)
 	inside := func(w *faultWin) bool {
@@ -66,7 +66,7 @@ func (d *detectCheck) hopZone(i int32) (zone, *faultWin) {
 
 // inFlight is the hop ledger's inFlight, ending at the hop's client span's
 // end where the ledger has no answer time.
-func (d *detectCheck) inFlight(i int32) (lo, hi int64) {
+func (d *detectGroup) inFlight(i int32) (lo, hi int64) {
 	l := d.ledger()
 	lo, hi = l.inFlight(i)
 	if h := &l.hops[i]; h.AnsweredAt == 0 {
@@ -79,7 +79,7 @@ func (d *detectCheck) inFlight(i int32) (lo, hi int64) {
 
 // zoneExact places a time the ledger knows exactly: inside a window, in
 // another window of the same kind on the same target, or outside; no grace.
-func (d *detectCheck) zoneExact(t int64) (zone, *faultWin) {
+func (d *detectTally) zoneExact(t int64) (zone, *faultWin) {
 	for i := range d.wins {
 		if w := &d.wins[i]; t >= w.Start && t <= w.End {
 			return zoneIn, w
@@ -94,18 +94,10 @@ func (d *detectCheck) zoneExact(t int64) (zone, *faultWin) {
 	return zoneOut, nil
 }
 
-// effect records one occurrence of the fault's effect at t and returns its
-// zone. Outside, an effect that another fault explains by q (when q is not
-// nil) moves to zoneOther, attributed to that fault.
-func (d *detectCheck) effect(t, pre int64, q *query, subject, what string, ex func() string) zone {
-	z, w := d.zoneOf(t, pre)
-	return d.effectIn(z, w, t, q, subject, what, ex)
-}
-
 // lossZone places the end time of a span a pipeline fault or a crash can
 // lose: spans still queued when the window opened (up to pipelinePre before
 // it) were lost to it, so that lead counts as inside.
-func (d *detectCheck) lossZone(t int64) (zone, *faultWin) {
+func (d *detectTally) lossZone(t int64) (zone, *faultWin) {
 	for i := range d.wins {
 		if w := &d.wins[i]; t >= w.Start-pipelinePre && t <= w.End {
 			return zoneIn, w

@@ -50,15 +50,12 @@ func Run(in Input, expects []topology.Expect) []Verdict {
 	return evaluate(in, expects)
 }
 
-// evaluate judges in as a whole. The backend index and the fault set are
-// built once and shared by the checks that need them.
+// evaluate judges in as a whole, as one group. The backend index and the
+// fault set are built once and shared by the checks.
 func evaluate(in Input, expects []topology.Expect) []Verdict {
 	var idx *spanIndex
-	index := func() *spanIndex {
-		if idx == nil && in.ReadBack {
-			idx = newSpanIndex(in.Backend)
-		}
-		return idx
+	if in.ReadBack {
+		idx = newSpanIndex(in.Backend)
 	}
 	faults := newFaultSet(in)
 	out := make([]Verdict, 0, len(expects))
@@ -66,12 +63,13 @@ func evaluate(in Input, expects []topology.Expect) []Verdict {
 		if e.Kind == topology.ExpectLoad {
 			continue // checked by Load
 		}
-		if t := newCheckTally(e, &in); t != nil {
-			t.add(&in, index(), faults)
-			out = append(out, t.verdict())
+		t := newCheckTally(e, &in)
+		if t == nil {
+			out = append(out, unknownCheck(e))
 			continue
 		}
-		out = append(out, batch(in, e, index, faults))
+		t.add(&in, idx, faults)
+		out = append(out, t.verdict())
 	}
 	for i := range out {
 		annotate(&out[i], in.Topology)
@@ -79,12 +77,8 @@ func evaluate(in Input, expects []topology.Expect) []Verdict {
 	return out
 }
 
-// batch runs a check that judges the whole run at once.
-func batch(in Input, e topology.Expect, index func() *spanIndex, faults *faultSet) Verdict {
-	switch e.Kind {
-	case topology.ExpectDetect:
-		return detect(in, e.Detect, index(), faults)
-	}
+// unknownCheck is the verdict of a check tracerig does not know.
+func unknownCheck(e topology.Expect) Verdict {
 	return Verdict{
 		Check:  string(e.Kind),
 		Status: StatusNotRun,

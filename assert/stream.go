@@ -33,6 +33,8 @@ func newCheckTally(e topology.Expect, base *Input) checkTally {
 		return newTailTally(e.TailSampling, base)
 	case topology.ExpectSpans:
 		return newSpansTally(e.Spans, base)
+	case topology.ExpectDetect:
+		return newDetectTally(e.Detect, base)
 	}
 	return nil
 }
