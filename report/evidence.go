@@ -50,9 +50,12 @@ type Evidence struct {
 	// order.
 	Loads       []topology.Load
 	LoadResults []simulator.LoadResult
-	// Samples are every result of the load, the source of every latency
-	// figure; SamplesNote says why they are incomplete, when they are.
+	// Samples are the results of the load, the source of every latency
+	// figure: every one of them, or, when SamplesOf is larger, a uniform
+	// random sample of SamplesOf results. SamplesNote says why they are
+	// incomplete, when they are.
 	Samples     []LoadSample
+	SamplesOf   int
 	SamplesNote string
 	// Ledger counts what the ledger recorded; TracesStarted and
 	// TracesSampled the traces the load started and those the entry

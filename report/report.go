@@ -30,22 +30,25 @@ type Report struct {
 	TracerigVersion string   `json:"tracerig_version,omitempty"`
 	CommandLine     []string `json:"command_line,omitempty"`
 	// Scenario names the scenario that ran, File its file.
-	Scenario    string           `json:"scenario"`
-	File        string           `json:"file"`
-	Topology    string           `json:"topology"`
-	Runtime     string           `json:"runtime"`
-	Backend     BackendReport    `json:"backend"`
-	Seed        uint64           `json:"seed"`
-	RunID       string           `json:"run_id,omitempty"` // replays the run with --run-id
-	TimeScale   float64          `json:"time_scale"`       // --time-scale; the times reported are scaled ones
-	StartedAt   time.Time        `json:"started_at"`
-	Duration    time.Duration    `json:"duration_ns"`
-	Interrupted bool             `json:"interrupted"`
-	Settled     bool             `json:"settled"`
-	SettleTime  time.Duration    `json:"settle_ns"`
-	Load        []LoadReport     `json:"load"`
-	Ledger      simulator.Totals `json:"ledger"`
-	Export      ExportReport     `json:"export"`
+	Scenario    string        `json:"scenario"`
+	File        string        `json:"file"`
+	Topology    string        `json:"topology"`
+	Runtime     string        `json:"runtime"`
+	Backend     BackendReport `json:"backend"`
+	Seed        uint64        `json:"seed"`
+	RunID       string        `json:"run_id,omitempty"` // replays the run with --run-id
+	TimeScale   float64       `json:"time_scale"`       // --time-scale; the times reported are scaled ones
+	StartedAt   time.Time     `json:"started_at"`
+	Duration    time.Duration `json:"duration_ns"`
+	Interrupted bool          `json:"interrupted"`
+	Settled     bool          `json:"settled"`
+	SettleTime  time.Duration `json:"settle_ns"`
+	Load        []LoadReport  `json:"load"`
+	// LatencySample, when set, says the load's latency figures come from a
+	// uniform random sample of its results, not from every one.
+	LatencySample *LatencySample   `json:"latency_sample,omitempty"`
+	Ledger        simulator.Totals `json:"ledger"`
+	Export        ExportReport     `json:"export"`
 	// TracesStarted and TracesSampled count the traces the load started and
 	// those the entry services' samplers kept.
 	TracesStarted int `json:"traces_started"`
@@ -70,6 +73,13 @@ type Report struct {
 	// waiting is the number of spans waiting for export over time, which
 	// Export's peak was taken from and the HTML report plots.
 	waiting []waitingStep
+}
+
+// LatencySample is the sample the latency figures of a long run come from:
+// Kept results drawn uniformly at random from Of.
+type LatencySample struct {
+	Kept int `json:"kept"`
+	Of   int `json:"of"`
 }
 
 // BackendReport says where spans went.
@@ -148,6 +158,9 @@ func New(ev *Evidence) *Report {
 		if ev.Series != nil {
 			r.BackendSpans = ev.Series.BackendSpans()
 		}
+	}
+	if ev.SamplesOf > len(ev.Samples) {
+		r.LatencySample = &LatencySample{Kept: len(ev.Samples), Of: ev.SamplesOf}
 	}
 	if ev.SamplesNote != "" {
 		r.Errors = append(r.Errors, fmt.Sprintf("the load's latencies cover only the first %d results: %s", len(ev.Samples), ev.SamplesNote))

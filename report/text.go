@@ -72,6 +72,9 @@ func (r *Report) textLoad(ew *errWriter) {
 		ew.printf("load %s: %d requests, %s requested, %.1f/s achieved, %.2f%% ok, p50 %s p99 %s\n",
 			l.Target, l.Requests, req, l.AchievedRate, 100*l.Success, durfmt.Human(l.LatencyP50), durfmt.Human(l.LatencyP99))
 	}
+	if s := r.LatencySample; s != nil {
+		ew.printf("latencies: from a uniform random sample of %d of the %d results\n", s.Kept, s.Of)
+	}
 	ew.printf("ledger: %d traces started, %d sampled; %d spans ended, %d exported, %d export failures; %d hops\n",
 		r.TracesStarted, r.TracesSampled, r.Ledger.SpansEnded, r.Ledger.SpansExported, r.Ledger.ExportFailed, r.Ledger.Hops)
 	if m := r.Memory; m != nil {

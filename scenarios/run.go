@@ -251,7 +251,7 @@ func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime,
 		waitFaults()
 		return nil, &RuntimeError{err}
 	}
-	results, samples, loadErr := drive(loadCtx, rt, ev.Loads, opts)
+	results, samples, loadErr := drive(loadCtx, rt, ev.Loads, ev.Seed, opts)
 	if opts.LoadDone != nil {
 		opts.LoadDone()
 	}
@@ -259,7 +259,7 @@ func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime,
 	waitFaults()
 	stopControl()
 	ev.Input.Faults = rt.FaultWindows()
-	ev.LoadResults, ev.Samples, ev.SamplesNote = results, samples.samples, samples.note
+	ev.LoadResults, ev.Samples, ev.SamplesOf, ev.SamplesNote = results, samples.samples, samples.of, samples.note
 	ev.Interrupted = ev.Interrupted || ctx.Err() != nil
 	return loadErr, nil
 }
@@ -392,12 +392,13 @@ func exportRetryFor(opts Options) otlptracegrpc.RetryConfig {
 // note says why they are incomplete, if they are.
 type driven struct {
 	samples []report.LoadSample
+	of      int // results in all: more than samples when they are a sample
 	note    string
 }
 
 // drive sends the loads, writing their results to results.bin when there is
 // an output folder and decoding them as they come for the report.
-func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, opts Options) ([]simulator.LoadResult, driven, error) {
+func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, seed uint64, opts Options) ([]simulator.LoadResult, driven, error) {
 	var file io.Writer
 	if opts.OutDir != "" {
 		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
@@ -410,7 +411,7 @@ func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, op
 		defer f.Close()
 		file = f
 	}
-	col := newResultCollector()
+	col := newResultCollector(maxLoadSamples, seed)
 	var out io.Writer = col
 	if file != nil {
 		out = io.MultiWriter(file, col)
@@ -423,8 +424,8 @@ func drive(ctx context.Context, rt *simulator.Runtime, loads []topology.Load, op
 		lopts = append(lopts, simulator.WithProgress(p.update))
 	}
 	results, err := rt.Drive(ctx, loads, lopts...)
-	samples, cerr := col.close()
-	d := driven{samples: samples}
+	samples, of, cerr := col.close()
+	d := driven{samples: samples, of: of}
 	if cerr != nil {
 		d.note = cerr.Error()
 	}

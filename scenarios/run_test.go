@@ -260,8 +260,8 @@ func TestQuickstartWritesReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	samples, err := decodeResults(f)
-	if err != nil {
+	var samples []report.LoadSample
+	if err := decodeResults(f, func(s report.LoadSample) { samples = append(samples, s) }); err != nil {
 		t.Fatal(err)
 	}
 	var lat []time.Duration
