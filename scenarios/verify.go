@@ -179,6 +179,13 @@ func groupTraces(s simulator.Settled) []record.TraceID {
 	return out
 }
 
+// checked returns how much the verifier has judged so far.
+func (v *verifier) checked() assert.Checked {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.stream.Checked()
+}
+
 // summary says what the verifier has judged so far, with the running
 // verdicts when every check judges group by group (a check judged on the
 // whole run would cost the whole run again): "verified 120400 spans:
