@@ -15,6 +15,11 @@ type Group struct {
 	Hops    []record.Hop
 	Ended   []record.Ended
 	Backend []record.Span
+	// BackendLoss, when set, is a known cause of the group's spans the
+	// backend lost, in place of the run's (Input.BackendLoss): a backend
+	// read back as the run goes learns it group by group (a store that had
+	// taken more traces than it keeps by the time the group was read).
+	BackendLoss string
 }
 
 // Spans returns how many ledger spans the group holds.

@@ -112,6 +112,9 @@ func (s *Stream) Add(g Group) {
 	}
 	in := s.base
 	in.Hops, in.Ended, in.Backend = g.Hops, g.Ended, g.Backend
+	if g.BackendLoss != "" {
+		in.BackendLoss = g.BackendLoss
+	}
 	var idx *spanIndex
 	for _, t := range s.tallies {
 		if t == nil {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tracerig/tracerig/internal/record"
@@ -172,5 +173,32 @@ func TestStreamMatchesRun(t *testing.T) {
 	}
 	if c := s.Checked(); c.Spans != len(in.Ended) || c.Hops != len(in.Hops) {
 		t.Errorf("checked %+v, want %d spans and %d hops", c, len(in.Ended), len(in.Hops))
+	}
+}
+
+// TestStreamGroupBackendLoss: a group's own known cause of backend loss
+// names its lost spans, where the run's would have; a group without one
+// keeps the run's.
+func TestStreamGroupBackendLoss(t *testing.T) {
+	in := lose(chain(2), record.ExportOK, 0, 5).in
+	groups := Partition(in)
+	if len(groups) != 2 {
+		t.Fatalf("%d groups, want 2", len(groups))
+	}
+	in.BackendLoss = "the run's cause"
+	s := NewStream(in, completenessExpects(topology.CompletenessExpect{Min: 1}))
+	groups[0].BackendLoss = "the group's cause"
+	for _, g := range groups {
+		s.Add(g)
+	}
+	got := map[string]int{}
+	for _, f := range s.Verdicts()[0].Findings {
+		if strings.HasPrefix(f.Message, "lost in the backend") {
+			got[f.Message]++
+		}
+	}
+	want := map[string]int{"lost in the backend: the group's cause": 1, "lost in the backend: the run's cause": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("loss findings %v, want %v", got, want)
 	}
 }

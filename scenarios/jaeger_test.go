@@ -44,12 +44,12 @@ func quickstartOnJaeger(t *testing.T, b topology.Backend) *topology.Scenario {
 	return sc
 }
 
-// TestJaegerQuickstart runs quickstart against a real Jaeger: every span read back through
-// Jaeger's query API, propagation connected.
+// TestJaegerQuickstart runs quickstart against a real Jaeger, judged at its end: every span read
+// back through Jaeger's query API, propagation connected, arrivals measured by the probe.
 func TestJaegerQuickstart(t *testing.T) {
 	requireJaeger(t)
 	sc := quickstartOnJaeger(t, topology.Backend{Type: topology.BackendJaeger})
-	rep, err := Run(t.Context(), sc, Options{TimeScale: 0.4})
+	rep, err := Run(t.Context(), sc, Options{TimeScale: 0.4, KeepRecords: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,15 +87,15 @@ func TestJaegerQuickstart(t *testing.T) {
 	t.Logf("%d spans read back from jaeger, settled in %s", rep.BackendSpans, rep.SettleTime)
 }
 
-// TestJaegerEviction runs about 200 traces into a Jaeger store of 50: the report names Jaeger's
-// eviction as the cause of the loss.
+// TestJaegerEviction runs about 200 traces into a Jaeger store of 50, judged at its end: the
+// report names Jaeger's eviction as the cause of the loss.
 func TestJaegerEviction(t *testing.T) {
 	requireJaeger(t)
 	sc := quickstartOnJaeger(t, topology.Backend{Type: topology.BackendJaeger, MaxTraces: 50})
 	sc.Load[0].Duration = 0
 	sc.Load[0].Requests = 200
 	sc.Load[0].Rate = topology.Rate{Freq: 400, Per: time.Second}
-	rep, err := Run(t.Context(), sc, Options{})
+	rep, err := Run(t.Context(), sc, Options{KeepRecords: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,6 +104,10 @@ type Options struct {
 	// started, when set, is called with the runtime once its services run:
 	// where a benchmark in this package reads the ledger during the load.
 	started func(*simulator.Runtime)
+	// verifying, when set, is called with the verifier of a run verified as
+	// it goes, before the load: where a test in this package sees what it
+	// judged while the load ran.
+	verifying func(*verifier)
 }
 
 // Export settings of every service: an export gives up after 5s, and a
@@ -191,9 +195,14 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	mem := startMemory(func() int64 { return int64(rt.Ledger().Totals().SpansEnded) })
 	ev.StartedAt = time.Now()
 	var ver *verifier
-	if taker, ok := streamable(sc, snk, faults, opts); ok {
-		ver = startVerifier(rt.Ledger(), taker, staticInput(sc, snk, faults, ev), expects, ev.StartedAt, opts.OutDir)
+	if src, ok := streamable(sc, snk, faults, loads, opts); ok {
+		ver = startVerifier(rt.Ledger(), src, staticInput(sc, snk, faults, ev), expects, ev.StartedAt, opts.OutDir)
 		opts.verified = ver.summary
+		// Read back as it goes, a run measures arrivals itself.
+		_, snk.arrivals.off = src.(*readBack)
+		if opts.verifying != nil {
+			opts.verifying(ver)
+		}
 	}
 	loadErr, err := playLoad(ctx, sc, rt, snk, faults, opts, ev)
 	if err != nil {
@@ -210,10 +219,12 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	shutErr := stop(stopCtx)
-	settle(stopCtx, sc, rt, snk, opts, ev)
+	if !snk.arrivals.off {
+		settle(stopCtx, rt, snk, opts, ev)
+	}
 	var verdicts []assert.Verdict
 	if ver != nil {
-		verdicts = gatherStream(rt, snk, ver, ev)
+		verdicts = gatherStream(stopCtx, rt, snk, ver, ev)
 	} else {
 		gather(rt, snk, faults, ev)
 		verdicts = assert.Run(ev.Input, expects)
@@ -267,11 +278,8 @@ func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime,
 // settle waits for the backend to hold what the services exported (not
 // long after an interrupted run) and records in ev whether it did, and how
 // long the run took.
-func settle(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime, snk *sink, opts Options, ev *report.Evidence) {
-	settle := sc.Settle
-	if ev.Interrupted {
-		settle = min(settle, 2*time.Second)
-	}
+func settle(ctx context.Context, rt *simulator.Runtime, snk *sink, opts Options, ev *report.Evidence) {
+	settle := settleLimit(ev)
 	var show func(have, want int64)
 	if opts.Progress != nil {
 		p := newProgress(opts.Progress, opts.ProgressPlain, nil)
@@ -280,6 +288,15 @@ func settle(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime, s
 	}
 	ev.Settled, ev.SettleTime = awaitBackend(ctx, snk, rt.Ledger(), settle, show)
 	ev.Duration = time.Since(ev.StartedAt)
+}
+
+// settleLimit is how long a run waits for its backend after the load: the
+// scenario's settle, at most 2s after an interrupted run.
+func settleLimit(ev *report.Evidence) time.Duration {
+	if ev.Interrupted {
+		return min(ev.Scenario.Settle, 2*time.Second)
+	}
+	return ev.Scenario.Settle
 }
 
 // gather records in ev what the ledger holds and what the backend returned:

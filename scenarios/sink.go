@@ -49,6 +49,9 @@ type lastRead struct {
 // arrivals is what the arrival probe measured on a backend that records no
 // arrival times (Jaeger, Tempo): when each span it saw was first returned.
 type arrivals struct {
+	// off: the run is read back as it goes, which measures arrivals itself
+	// (see readBack), and waits for the backend as it judges the rest.
+	off   bool
 	probe *arrival.Probe // while it runs
 	seen  map[record.TraceID]map[record.SpanID]int64
 	polls int
@@ -251,7 +254,7 @@ const probeInterval = 200 * time.Millisecond
 // traces of the loads' entry services while the run goes on.
 func (s *sink) startProbe(loads []topology.Load) {
 	src, ok := s.backend.(arrival.Source)
-	if !ok {
+	if !ok || s.arrivals.off {
 		return
 	}
 	var services []string

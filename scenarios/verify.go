@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -37,19 +38,22 @@ const settleGiveUp = 30 * time.Second
 
 // verifier judges a run while it goes. Every second it takes the requests
 // the ledger has settled (simulator.Ledger.Drain), with their traces' spans
-// out of the backend, judges them (assert.Stream), counts them into the
-// report's series, and lets them go: what a run keeps grows with its edges,
-// windows and seconds, not its spans.
+// from the backend (spanSource), judges them (assert.Stream), counts them
+// into the report's series, and lets them go: what a run keeps grows with
+// its edges, windows and seconds (and, read back through a query API, the
+// requests in flight), not its spans.
 //
 // It runs only where that is exact: services in this process, whose ledger
-// it drains, exporting straight to the embedded backend, which stores a
-// span before it acknowledges it (so a request whose exports were answered
-// has its spans in the backend), with no faults planted or added live
-// (attributing an effect to a fault needs the whole run: see
-// assert.Stream).
+// it drains, exporting straight to the backend (no collector that may
+// sample in between) with no faults planted or added live (attributing an
+// effect to a fault needs the whole run: see assert.Stream). The embedded
+// backend stores a span before it acknowledges it, so a settled request's
+// spans are taken at once (takeAtOnce); Jaeger and Tempo are read back by
+// trace ID until the request's spans are all there or its deadline passes
+// (readBack).
 type verifier struct {
 	ledger *simulator.Ledger
-	store  traceTaker
+	src    spanSource
 	base   assert.Input
 	stream *assert.Stream
 	series *report.Series
@@ -69,23 +73,28 @@ type verifier struct {
 }
 
 // streamable reports whether a run can be verified as it goes (see
-// verifier), and the backend to take spans from.
-func streamable(sc *topology.Scenario, snk *sink, faults []topology.Fault, opts Options) (traceTaker, bool) {
+// verifier), and where its groups' spans come from.
+func streamable(sc *topology.Scenario, snk *sink, faults []topology.Fault, loads []topology.Load, opts Options) (spanSource, bool) {
 	if sc.Runtime == topology.RuntimeContainers || len(faults) > 0 || opts.Control != "" || opts.KeepRecords ||
-		HasExternal(sc.Topology) {
+		HasExternal(sc.Topology) || snk.pipe != nil {
 		// External services export spans the ledger does not wait for.
 		return nil, false
 	}
-	t, ok := snk.backend.(traceTaker)
-	return t, ok && snk.pipe == nil
+	switch b := snk.backend.(type) {
+	case traceTaker:
+		return takeAtOnce{b}, true
+	case traceFetcher:
+		return newReadBack(b, snk.Name(), sc.Settle, waitBound(loads, sc.Settle), snk.maxTraces()), true
+	}
+	return nil, false
 }
 
 // startVerifier starts verifying the run from start (the start of load),
 // writing the decision log into outDir ("" for none).
-func startVerifier(l *simulator.Ledger, store traceTaker, base assert.Input, expects []topology.Expect, start time.Time, outDir string) *verifier {
+func startVerifier(l *simulator.Ledger, src spanSource, base assert.Input, expects []topology.Expect, start time.Time, outDir string) *verifier {
 	v := &verifier{
 		ledger: l,
-		store:  store,
+		src:    src,
 		base:   base,
 		stream: assert.NewStream(base, expects),
 		series: report.NewSeries(start.UnixNano(), base.ReadBack),
@@ -109,8 +118,9 @@ func (v *verifier) loop() {
 		case <-v.stop:
 			return
 		case now := <-tick.C:
-			v.take(v.ledger.Drain(now.UnixNano(), v.quiet))
-			v.take(v.ledger.DrainStale(now.UnixNano(), settleGiveUp))
+			settled := v.ledger.Drain(now.UnixNano(), v.quiet)
+			settled = append(settled, v.ledger.DrainStale(now.UnixNano(), settleGiveUp)...)
+			v.take(v.src.collect(now, settled, v.quiet))
 			v.sampleWaiting(now)
 		}
 	}
@@ -124,11 +134,9 @@ func (v *verifier) sampleWaiting(now time.Time) {
 	v.mu.Unlock()
 }
 
-// take judges settled groups with their spans from the backend.
-func (v *verifier) take(groups []simulator.Settled) {
-	for _, s := range groups {
-		traces := groupTraces(s)
-		g := assert.Group{Hops: s.Hops, Ended: s.Ended, Backend: v.store.TakeTraces(traces)}
+// take judges groups with their backend spans.
+func (v *verifier) take(groups []assert.Group) {
+	for _, g := range groups {
 		v.add(g)
 	}
 }
@@ -171,6 +179,13 @@ func groupTraces(s simulator.Settled) []record.TraceID {
 	return out
 }
 
+// checked returns how much the verifier has judged so far.
+func (v *verifier) checked() assert.Checked {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.stream.Checked()
+}
+
 // summary says what the verifier has judged so far, with the running
 // verdicts when every check judges group by group (a check judged on the
 // whole run would cost the whole run again): "verified 120400 spans:
@@ -200,12 +215,40 @@ func (v *verifier) summary() string {
 // have been flushed and the backend settled.
 func (v *verifier) finish(rest func() []record.Span) {
 	v.stopLoop()
-	v.take(v.ledger.DrainAll())
+	v.take(v.src.collect(time.Now(), v.ledger.DrainAll(), 0))
 	if spans := rest(); len(spans) > 0 {
 		for _, g := range assert.Partition(assert.Input{Backend: spans, ReadBack: true}) {
 			v.add(g)
 		}
 	}
+}
+
+// finishReads stops the loop and judges the rest of a run read back through
+// a query API (rb): every request still in the ledger, settled or not,
+// once its spans have all been returned or its deadline has passed, within
+// limit, after which what still waits is judged with what it has. It
+// reports whether every request of that rest came back whole (the backend
+// settled), and how long that took.
+func (v *verifier) finishReads(ctx context.Context, rb *readBack, limit time.Duration) (bool, time.Duration) {
+	v.stopLoop()
+	start := time.Now()
+	late, over := rb.late.groups, rb.over.groups
+	v.take(rb.collect(start, v.ledger.DrainAll(), 0))
+	end := time.NewTimer(limit)
+	defer end.Stop()
+	tick := time.NewTicker(verifyEvery)
+	defer tick.Stop()
+	for rb.waiting() > 0 {
+		select {
+		case now := <-tick.C:
+			v.take(rb.collect(now, nil, 0))
+		case <-end.C:
+			v.take(rb.flush())
+		case <-ctx.Done():
+			v.take(rb.flush())
+		}
+	}
+	return rb.late.groups == late && rb.over.groups == over, time.Since(start)
 }
 
 // stopLoop stops the loop.
@@ -236,11 +279,19 @@ func staticInput(sc *topology.Scenario, snk *sink, planned []topology.Fault, ev 
 }
 
 // gatherStream finishes verifying a run whose services have flushed and
-// whose backend has settled, records in ev what the report needs (the
-// ledger's totals, the series; no records) and returns the verdicts.
-func gatherStream(rt *simulator.Runtime, snk *sink, v *verifier, ev *report.Evidence) []assert.Verdict {
+// whose backend has settled (or, read back through a query API, settles as
+// the rest is judged, within the run's settle), records in ev what the
+// report needs (the ledger's totals, the series; no records) and returns
+// the verdicts.
+func gatherStream(ctx context.Context, rt *simulator.Runtime, snk *sink, v *verifier, ev *report.Evidence) []assert.Verdict {
 	snk.stopProbe()
-	v.finish(snk.spans)
+	rb, reads := v.src.(*readBack)
+	if reads {
+		ev.Settled, ev.SettleTime = v.finishReads(ctx, rb, settleLimit(ev))
+		ev.Duration = time.Since(ev.StartedAt)
+	} else {
+		v.finish(snk.spans)
+	}
 	l := rt.Ledger()
 	ev.Ledger = l.Totals()
 	ev.QueueCapacity = rt.QueueSize()
@@ -251,7 +302,13 @@ func gatherStream(rt *simulator.Runtime, snk *sink, v *verifier, ev *report.Evid
 	ev.Input = in
 	ev.Series = v.series
 	ev.TracesStarted, ev.TracesSampled = v.started, v.sampled
-	ev.BackendNotes = snk.notes(v.exportedTraces)
+	if reads {
+		notes, errs := rb.report(v.exportedTraces)
+		ev.BackendNotes = notes
+		ev.Errors = append(ev.Errors, errs...)
+	} else {
+		ev.BackendNotes = snk.notes(v.exportedTraces)
+	}
 	ev.DecisionLog = v.log
 	if n := l.DrainLate(); n > 0 {
 		ev.Errors = append(ev.Errors, fmt.Sprintf(
