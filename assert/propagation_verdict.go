@@ -58,11 +58,12 @@ func (t *propTally) verdict() Verdict {
 		failing = n
 	}
 	for k, f := range out.breaks.byKey {
+		number, _ := t.faults.faultOf(k.fault)
 		// Breaks the scenario plants (inside the named fault's windows,
 		// when it names one) and breaks under connected: false fail
 		// nothing.
 		if p := out.planted[k.subject]; !exp.Connected ||
-			(p != nil && (exp.DuringFault == 0 || f.FaultNumber == exp.DuringFault)) {
+			(p != nil && (exp.DuringFault == 0 || number == exp.DuringFault)) {
 			f.Status = FindingInfo
 		}
 	}
