@@ -69,8 +69,8 @@ type detectTally struct {
 	version int
 	faults  *faultSet
 	wins    []faultWin
-	found  *findings
-	c      detectCounts
+	found   *findings
+	c       detectCounts
 	// inside and outside are the measured values of the median rules
 	// (latency, slow backend).
 	inside, outside sampleSide
