@@ -104,6 +104,13 @@ func (d *detectTally) setFaults(fs *faultSet) {
 	d.derive(fs)
 }
 
+// bindFaults takes the fault set every group will be judged with: the
+// verdict names the fault's windows even when no group came.
+func (d *detectTally) bindFaults(fs *faultSet) {
+	d.given = true
+	d.setFaults(fs)
+}
+
 // derive takes the windows of the detected fault as fs has them now.
 func (d *detectTally) derive(fs *faultSet) {
 	d.faults, d.version = fs, fs.ver()
@@ -167,6 +174,9 @@ func (d *detectTally) verdict() Verdict {
 		v.Reason = fmt.Sprintf("fault #%d is not in the scenario (%d %s planned)", d.exp.Fault,
 			len(d.planned), plural(len(d.planned), "fault", "faults"))
 		return v
+	}
+	if d.version != d.faults.ver() {
+		d.derive(d.faults) // windows changed since the last group
 	}
 	j := &detectJudge{detectTally: d, stats: make(map[string]float64), found: d.found}
 	v.Subject = d.subject()

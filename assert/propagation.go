@@ -153,6 +153,9 @@ func (t *propTally) bind(faults *faultSet) {
 	t.found.bind(faults, during)
 }
 
+// bindFaults takes the fault set every group will be judged with.
+func (t *propTally) bindFaults(fs *faultSet) { t.bind(fs) }
+
 // add judges one group: its hops in the ledger, its headers, its external
 // requests and, with read-back, its backend trees.
 func (t *propTally) add(in *Input, idx *spanIndex, faults *faultSet) {

@@ -11,6 +11,9 @@ import (
 // for the whole run (external reactions, unobserved predicted edges) on a
 // copy of the findings, so the tally stays as it was.
 func (t *propTally) verdict() Verdict {
+	if t.bound {
+		t.bind(t.faults) // the windows may have changed since the last group
+	}
 	exp := t.exp
 	out := t.found.clone()
 	stats := t.stats()

@@ -100,6 +100,9 @@ func newStream(base Input, expects []topology.Expect, live *liveFaults) *Stream 
 		if live == nil || streamsFaults(e, base.Planned) {
 			s.tallies[i] = newCheckTally(e, &s.base)
 		}
+		if b, ok := s.tallies[i].(faultBinder); ok && live != nil {
+			b.bindFaults(live.faults)
+		}
 		if s.tallies[i] == nil {
 			s.keep = true
 		}

@@ -80,6 +80,12 @@ func streamsFaults(e topology.Expect, planned []topology.Fault) bool {
 	return true
 }
 
+// faultBinder is a tally whose verdict depends on the windows even when
+// no group was judged: a Stream with faults gives it its fault set at once.
+type faultBinder interface {
+	bindFaults(fs *faultSet)
+}
+
 // hold keeps g until Advance or Finish judges it.
 func (l *liveFaults) hold(g Group) {
 	l.held = append(l.held, heldGroup{g: g, end: groupEnd(&g)})
