@@ -18,6 +18,7 @@ import (
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/internal/buildinfo"
 	"github.com/tracerig/tracerig/internal/otlpexport"
+	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/containers"
@@ -191,8 +192,12 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	mem := startMemory(func() int64 { return int64(rt.Ledger().Totals().SpansEnded) })
 	ev.StartedAt = time.Now()
 	var ver *verifier
-	if taker, ok := streamable(sc, snk, faults, opts); ok {
-		ver = startVerifier(rt.Ledger(), taker, staticInput(sc, snk, faults, ev), expects, ev.StartedAt, opts.OutDir)
+	if taker, ok := streamable(sc, snk, opts); ok {
+		var windows func() []record.Fault
+		if len(faults) > 0 || opts.Control != "" {
+			windows = rt.FaultWindows
+		}
+		ver = startVerifier(rt.Ledger(), taker, staticInput(sc, snk, faults, ev), expects, windows, ev.StartedAt, opts.OutDir)
 		opts.verified = ver.summary
 	}
 	loadErr, err := playLoad(ctx, sc, rt, snk, faults, opts, ev)

@@ -42,17 +42,21 @@ const settleGiveUp = 30 * time.Second
 // windows and seconds, not its spans.
 //
 // It runs only where that is exact: services in this process, whose ledger
-// it drains, exporting straight to the embedded backend, which stores a
-// span before it acknowledges it (so a request whose exports were answered
-// has its spans in the backend), with no faults planted or added live
-// (attributing an effect to a fault needs the whole run: see
-// assert.Stream).
+// it drains, exporting to the embedded backend (straight, or through the
+// pipe that pipeline faults act on), which stores a span before it
+// acknowledges it (so a request whose exports were answered has its spans
+// in the backend). With faults, planted or added live, each tick also
+// reads the windows after taking the ledger's records and tells the
+// stream how far the ledger has been drained (assert.Stream.Advance).
 type verifier struct {
 	ledger *simulator.Ledger
 	store  traceTaker
-	base   assert.Input
-	stream *assert.Stream
-	series *report.Series
+	// windows returns the fault windows as they stand (an open one ends
+	// now); nil for a run without faults.
+	windows func() []record.Fault
+	base    assert.Input
+	stream  *assert.Stream
+	series  *report.Series
 	// log is the decision log, written as requests settle; nil without
 	// an output folder. logErr is its first failure.
 	log    *report.DecisionLog
@@ -70,28 +74,35 @@ type verifier struct {
 
 // streamable reports whether a run can be verified as it goes (see
 // verifier), and the backend to take spans from.
-func streamable(sc *topology.Scenario, snk *sink, faults []topology.Fault, opts Options) (traceTaker, bool) {
-	if sc.Runtime == topology.RuntimeContainers || len(faults) > 0 || opts.Control != "" || opts.KeepRecords ||
-		HasExternal(sc.Topology) {
+func streamable(sc *topology.Scenario, snk *sink, opts Options) (traceTaker, bool) {
+	if sc.Runtime == topology.RuntimeContainers || opts.KeepRecords || HasExternal(sc.Topology) {
 		// External services export spans the ledger does not wait for.
 		return nil, false
 	}
 	t, ok := snk.backend.(traceTaker)
-	return t, ok && snk.pipe == nil
+	return t, ok
 }
 
 // startVerifier starts verifying the run from start (the start of load),
-// writing the decision log into outDir ("" for none).
-func startVerifier(l *simulator.Ledger, store traceTaker, base assert.Input, expects []topology.Expect, start time.Time, outDir string) *verifier {
+// writing the decision log into outDir ("" for none). windows reads the
+// fault windows of a run that has faults, planned (base.Planned) or
+// possibly added live; nil for one that has none.
+func startVerifier(l *simulator.Ledger, store traceTaker, base assert.Input, expects []topology.Expect,
+	windows func() []record.Fault, start time.Time, outDir string) *verifier {
+	stream := assert.NewStream(base, expects)
+	if windows != nil {
+		stream = assert.NewFaultStream(base, expects)
+	}
 	v := &verifier{
-		ledger: l,
-		store:  store,
-		base:   base,
-		stream: assert.NewStream(base, expects),
-		series: report.NewSeries(start.UnixNano(), base.ReadBack),
-		quiet:  settleQuiet,
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		ledger:  l,
+		store:   store,
+		windows: windows,
+		base:    base,
+		stream:  stream,
+		series:  report.NewSeries(start.UnixNano(), base.ReadBack),
+		quiet:   settleQuiet,
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	if outDir != "" {
 		v.log = report.NewDecisionLog(filepath.Join(outDir, "decisions.tsv"))
@@ -111,9 +122,22 @@ func (v *verifier) loop() {
 		case now := <-tick.C:
 			v.take(v.ledger.Drain(now.UnixNano(), v.quiet))
 			v.take(v.ledger.DrainStale(now.UnixNano(), settleGiveUp))
+			v.advance()
 			v.sampleWaiting(now)
 		}
 	}
+}
+
+// advance judges the groups of a run with faults that the windows, read
+// now, after the drain, have settled.
+func (v *verifier) advance() {
+	if v.windows == nil {
+		return
+	}
+	windows, drained := v.windows(), v.ledger.DrainedBefore()
+	v.mu.Lock()
+	v.stream.Advance(windows, drained)
+	v.mu.Unlock()
 }
 
 // sampleWaiting records how many spans wait for export now.
@@ -249,6 +273,7 @@ func gatherStream(rt *simulator.Runtime, snk *sink, v *verifier, ev *report.Evid
 	in := v.base
 	in.Faults = ev.Input.Faults
 	ev.Input = in
+	v.stream.Finish(in.Faults)
 	ev.Series = v.series
 	ev.TracesStarted, ev.TracesSampled = v.started, v.sampled
 	ev.BackendNotes = snk.notes(v.exportedTraces)
