@@ -42,66 +42,99 @@ func (w *faultWin) aftermath(h *record.Hop) bool {
 	return !ok || h.SentAt < r
 }
 
-// recoveries fills each reach-cutting window's recovery times from the
-// ledger, in one pass over the hops.
-func (fs *faultSet) recoveries() {
-	type target struct {
-		svc      string
-		inst     int
-		from, to string
+// target is what a reach-cutting window cuts off: an instance (inst, -1
+// for every instance) of svc, or the edge from → to.
+type target struct {
+	svc      string
+	inst     int
+	from, to string
+}
+
+// cutTarget returns what w cuts off.
+func cutTarget(w *faultWin) target {
+	if w.From != "" {
+		return target{from: w.From, to: w.To}
 	}
-	byTarget := make(map[target][]int) // window indexes, by start
+	return target{svc: w.Service, inst: w.Instance}
+}
+
+// refreshCuts sets each reach-cutting window's nextCut from the windows
+// known now, and gives it a recovery map.
+func (fs *faultSet) refreshCuts() {
 	for i := range fs.wins {
 		w := &fs.wins[i]
 		if !cutsReach(w.kind) {
 			continue
 		}
-		w.recovered = make(map[caller]int64)
-		k := target{svc: w.Service, inst: w.Instance, from: w.From, to: w.To}
-		if w.From != "" {
-			k.svc, k.inst = "", 0
+		if w.recovered == nil {
+			w.recovered = make(map[caller]int64)
 		}
-		byTarget[k] = append(byTarget[k], i)
+		w.nextCut = 0
+		k := cutTarget(w)
+		for j := range fs.wins {
+			o := &fs.wins[j]
+			if cutsReach(o.kind) && cutTarget(o) == k && o.Start > w.End && (w.nextCut == 0 || o.Start < w.nextCut) {
+				w.nextCut = o.Start
+			}
+		}
+	}
+}
+
+// closed reports whether w's end is final.
+func (fs *faultSet) closed(w *faultWin) bool { return fs.final || !w.Open }
+
+// observe notes, for each closed reach-cutting window, the hops that got
+// through from a caller instance to its target after it closed (the first
+// of them per caller is its recovery), and the edges the hops show.
+//
+// A recovery is a minimum, so hops may come in any order and in parts. A
+// window still open is skipped: the caller takes the ledger's records
+// (simulator.Ledger.Drain) before it reads the windows, so a window that
+// closes after the take has no hop of that take sent after its close, and
+// the records of later takes are observed once the window is known closed.
+func (fs *faultSet) observe(hops []record.Hop) {
+	var last edge
+	for i := range hops {
+		h := &hops[i]
+		if h.From != "" && (h.From != last.from || h.To != last.to) {
+			last = edge{h.From, h.To}
+			fs.called[last] = true
+		}
+	}
+	byTarget := make(map[target][]int) // closed window indexes
+	for i := range fs.wins {
+		if w := &fs.wins[i]; cutsReach(w.kind) && fs.closed(w) {
+			byTarget[cutTarget(w)] = append(byTarget[cutTarget(w)], i)
+		}
 	}
 	if len(byTarget) == 0 {
 		return
 	}
-	for _, ws := range byTarget {
-		for _, i := range ws {
-			w := &fs.wins[i]
-			for _, j := range ws {
-				if o := &fs.wins[j]; o.Start > w.End && (w.nextCut == 0 || o.Start < w.nextCut) {
-					w.nextCut = o.Start
-				}
-			}
-		}
-	}
-	// last returns the window of ws that closed last at or before t.
-	last := func(ws []int, t int64) *faultWin {
-		var found *faultWin
-		for _, i := range ws {
-			if w := &fs.wins[i]; w.End <= t && (found == nil || w.End > found.End) {
-				found = w
-			}
-		}
-		return found
-	}
-	note := func(w *faultWin, h *record.Hop) {
-		if w == nil {
-			return
-		}
-		c := caller{h.From, h.FromInstance}
-		if r, ok := w.recovered[c]; !ok || h.SentAt < r {
-			w.recovered[c] = h.SentAt
-		}
-	}
-	for i := range fs.hops {
-		h := &fs.hops[i]
+	for i := range hops {
+		h := &hops[i]
 		if !h.Received || h.From == "" || h.FromExternal {
 			continue
 		}
-		note(last(byTarget[target{svc: h.To, inst: h.ToInstance}], h.SentAt), h)
-		note(last(byTarget[target{svc: h.To, inst: -1}], h.SentAt), h)
-		note(last(byTarget[target{from: h.From, to: h.To}], h.SentAt), h)
+		fs.note(byTarget[target{svc: h.To, inst: h.ToInstance}], h)
+		fs.note(byTarget[target{svc: h.To, inst: -1}], h)
+		fs.note(byTarget[target{from: h.From, to: h.To}], h)
+	}
+}
+
+// note records h as its caller's recovery from the window of ws that
+// closed last at or before h was sent, when it is the earliest.
+func (fs *faultSet) note(ws []int, h *record.Hop) {
+	var w *faultWin
+	for _, i := range ws {
+		if o := &fs.wins[i]; o.End <= h.SentAt && (w == nil || o.End > w.End) {
+			w = o
+		}
+	}
+	if w == nil {
+		return
+	}
+	c := caller{h.From, h.FromInstance}
+	if r, ok := w.recovered[c]; !ok || h.SentAt < r {
+		w.recovered[c] = h.SentAt
 	}
 }

@@ -35,9 +35,11 @@ type consCounts struct {
 // Services with a non-parent-based trace-ID ratio sampler of the same ratio
 // must agree on every trace. Without read-back it checks the ledger only.
 type consTally struct {
-	model  *expectModel // the services as the run's faults change them
-	n      consCounts
-	hopsOf map[string]int // hops checked, per callee
+	model *expectModel // the services as the run's faults change them
+	// version is the fault set's the model was built from.
+	version int
+	n       consCounts
+	hopsOf  map[string]int // hops checked, per callee
 }
 
 func newConsTally(base *Input) *consTally {
@@ -46,6 +48,11 @@ func newConsTally(base *Input) *consTally {
 
 // add judges the traces of one group; idx is nil without read-back.
 func (t *consTally) add(in *Input, idx *spanIndex, found *findings, faults *faultSet) {
+	if faults != nil && t.version != faults.ver() {
+		// The windows changed: a stream judges a group only once they
+		// are settled as far as its times go (see Stream.Advance).
+		t.model, t.version = newExpectModel(in.Topology, faults.records()), faults.ver()
+	}
 	c := &consistencyCheck{
 		t:      t,
 		in:     in,

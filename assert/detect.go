@@ -62,13 +62,15 @@ type detectTally struct {
 	n          int
 	plan       *topology.Fault // nil when exp names no planned fault
 	tgt        topology.FaultTarget
-	// faults and wins come with the first group; until then they are the
+	// faults and wins come with the first group, and wins again whenever
+	// the fault set's windows change (version); until then they are the
 	// run's static windows, without the ledger's recoveries.
-	given  bool
-	faults *faultSet
-	wins   []faultWin
-	found  *findings
-	c      detectCounts
+	given   bool
+	version int
+	faults  *faultSet
+	wins    []faultWin
+	found   *findings
+	c       detectCounts
 	// inside and outside are the measured values of the median rules
 	// (latency, slow backend).
 	inside, outside sampleSide
@@ -95,21 +97,39 @@ func newDetectTally(exp topology.DetectExpect, base *Input) *detectTally {
 	return t
 }
 
-// setFaults takes the run's fault set.
+// setFaults takes the run's fault set, with new findings.
 func (d *detectTally) setFaults(fs *faultSet) {
-	d.faults = fs
-	d.wins = fs.numbered(d.n)
 	d.found = newFindings(fs)
+	d.found.expand = func(m string) string { return strings.ReplaceAll(m, windowsMark, d.windows()) }
+	d.derive(fs)
+}
+
+// bindFaults takes the fault set every group will be judged with: the
+// verdict names the fault's windows even when no group came.
+func (d *detectTally) bindFaults(fs *faultSet) {
+	d.given = true
+	d.setFaults(fs)
+}
+
+// derive takes the windows of the detected fault as fs has them now.
+func (d *detectTally) derive(fs *faultSet) {
+	d.faults, d.version = fs, fs.ver()
+	d.wins = fs.numbered(d.n)
 	d.held.floor = d.shortestWindow() / 10
 }
 
-// add judges one group.
+// add judges one group. A group may come before the fault's first window
+// is known: it is counted, and the verdict says the fault never was
+// active should no window come.
 func (d *detectTally) add(in *Input, idx *spanIndex, faults *faultSet) {
-	if !d.given {
+	switch {
+	case !d.given:
 		d.given = true
 		d.setFaults(faults)
+	case d.version != faults.ver():
+		d.derive(faults)
 	}
-	if d.plan == nil || len(d.wins) == 0 || (d.needsBackend() && idx == nil) {
+	if d.plan == nil || (d.needsBackend() && idx == nil) {
 		return
 	}
 	g := &detectGroup{detectTally: d, in: in, idx: idx}
@@ -155,6 +175,9 @@ func (d *detectTally) verdict() Verdict {
 			len(d.planned), plural(len(d.planned), "fault", "faults"))
 		return v
 	}
+	if d.version != d.faults.ver() {
+		d.derive(d.faults) // windows changed since the last group
+	}
 	j := &detectJudge{detectTally: d, stats: make(map[string]float64), found: d.found}
 	v.Subject = d.subject()
 	v.Stats = j.stats
@@ -169,6 +192,7 @@ func (d *detectTally) verdict() Verdict {
 	var pass bool
 	if len(d.wins) == 0 {
 		v.Observed = fmt.Sprintf("fault #%d was never active: the run recorded no window for it", d.n)
+		j.found = newFindings(d.faults)
 	} else {
 		pass, v.Observed = j.judge()
 	}
@@ -279,7 +303,7 @@ func (d *detectTally) windows() string {
 func (d *detectTally) effectIn(f *findings, z zone, w *faultWin, at int64, q *query, subject, what string, ex func() string) zone {
 	switch z {
 	case zoneIn:
-		f.add(subject, what+" within "+d.windows(), w.attr, ex).Status = FindingInfo
+		f.add(subject, what+" within "+windowsMark, w.attr, ex).Status = FindingInfo
 	case zoneOther:
 		f.add(subject, what+" outside fault #"+itoa(d.n)+"'s windows, during another fault of the same kind", w.attr, ex).Status = FindingInfo
 	case zoneOut:

@@ -64,7 +64,7 @@ func (d *detectGroup) headerObservation() {
 			switch {
 			case l.state[i] == hopBroken:
 				c.broke++
-				d.found.add(subject, "callee broke the trace within "+d.windows(), w.attr, d.breakEx(l, int32(i))).Status = FindingInfo
+				d.found.add(subject, "callee broke the trace within "+windowsMark, w.attr, d.breakEx(l, int32(i))).Status = FindingInfo
 			case l.state[i] == hopContinued:
 				c.tolerated++
 				if d.idx != nil && h.ServerSpan {
@@ -230,7 +230,7 @@ func (d *detectGroup) serverSpansInside(traced map[spanRef]bool, subject string)
 		}
 		if z, w := d.zoneOf(s.Start, 0); z == zoneIn {
 			d.c.spansIn++
-			d.found.add(subject, "server span in the backend within "+d.windows(), w.attr, d.spanEx(s)).Status = FindingInfo
+			d.found.add(subject, "server span in the backend within "+windowsMark, w.attr, d.spanEx(s)).Status = FindingInfo
 		}
 	}
 }

@@ -163,7 +163,7 @@ func (d *detectGroup) errors() {
 		}
 		switch z {
 		case zoneIn:
-			d.found.add(subject, "server span in error within "+d.windows(), w.attr, d.spanEx(s)).Status = FindingInfo
+			d.found.add(subject, "server span in error within "+windowsMark, w.attr, d.spanEx(s)).Status = FindingInfo
 		case zoneOut:
 			d.found.add(subject, "baseline: server span in error outside fault #"+itoa(d.n)+"'s windows", attrNone, d.spanEx(s)).Status = FindingInfo
 		}

@@ -4,5 +4,6 @@ package assert
 // run real scenarios) judge a run's evidence group by group.
 var (
 	Streamed     = streamed
+	StreamedLive = streamedLive
 	SameVerdicts = sameVerdicts
 )

@@ -1,10 +1,8 @@
 package assert
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +21,8 @@ const (
 	pipelinePre = int64(5 * time.Second)
 )
 
-// attribution names what explains a finding: an index into faultSet.labels.
+// attribution names what explains a finding: attrNone, attrUnexplained, or
+// a fault window numbered by first sight (see faultSet.label).
 type attribution int32
 
 const (
@@ -73,15 +72,28 @@ type faultWin struct {
 	nextCut   int64
 }
 
-// faultSet is the run's fault windows, sorted by start.
+// faultSet is the run's fault windows, sorted by start. A stream learns
+// them as the run goes (see update): attributions number windows by first
+// sight, so a finding keyed by one keeps its meaning while windows are
+// added and an active window's end moves, and labels are rendered only
+// when findings are listed.
 type faultSet struct {
-	wins     []faultWin
-	labels   []string // by attribution
+	wins     []faultWin // sorted by Start, Number, ID, then first sight
+	pos      []int      // wins index, by attribution - attrUnexplained - 1
+	index    map[winKey]attribution
 	planned  []topology.Fault
 	runStart int64
 	top      *topology.Topology
-	hops     []record.Hop
-	adjacent map[edge]bool // service call edges, built on first use
+	// adjacent are the topology's call edges, built on first use; called
+	// the edges the ledger showed so far.
+	adjacent map[edge]bool
+	called   map[edge]bool
+	// version counts the changes of the windows, so a tally that derived
+	// something from them knows to derive it again.
+	version int
+	// final: every window is closed for good (the run ended, or a batch
+	// judges a finished run), whatever its Open says.
+	final bool
 }
 
 // newFaultSet returns the run's faults, or nil when none were planted or
@@ -90,37 +102,26 @@ func newFaultSet(in Input) *faultSet {
 	if len(in.Faults) == 0 && len(in.Planned) == 0 {
 		return nil
 	}
+	fs := newLiveFaultSet(in)
+	fs.final = true
+	fs.update(in.Faults)
+	fs.observe(in.Hops)
+	return fs
+}
+
+// newLiveFaultSet returns an empty fault set for the run whose static
+// evidence is in, to be given its windows as they open (update).
+func newLiveFaultSet(in Input) *faultSet {
 	fs := &faultSet{
-		wins:     make([]faultWin, len(in.Faults)),
-		labels:   []string{"", unexplainedLabel},
+		index:    make(map[winKey]attribution),
 		planned:  in.Planned,
 		runStart: in.RunStart,
 		top:      in.Topology,
-		hops:     in.Hops,
+		called:   make(map[edge]bool),
 	}
 	if fs.runStart == 0 {
 		fs.runStart = earliest(in)
 	}
-	for i := range in.Faults {
-		fs.wins[i] = faultWin{Fault: in.Faults[i], kind: topology.FaultKind(in.Faults[i].Kind)}
-	}
-	slices.SortStableFunc(fs.wins, func(a, b faultWin) int {
-		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Number, b.Number), cmp.Compare(a.ID, b.ID))
-	})
-	for i := range fs.wins {
-		w := &fs.wins[i]
-		if w.Service != "" && w.Instance >= 0 {
-			w.inst = instanceName(w.Service, w.Instance)
-		}
-		if p := fs.plan(w.Number); p != nil && w.kind == topology.FaultClockSkew {
-			total := p.Skew.Offset + time.Duration(float64(p.Skew.Drift)*time.Duration(w.End-w.Start).Seconds())
-			w.shiftLo = int64(min(0, p.Skew.Offset, total))
-			w.shiftHi = int64(max(0, p.Skew.Offset, total))
-		}
-		w.attr = attribution(len(fs.labels))
-		fs.labels = append(fs.labels, "explained by "+fs.name(&w.Fault)+" ("+fs.desc(&w.Fault)+", "+fs.window(w.Start, w.End)+")")
-	}
-	fs.recoveries()
 	return fs
 }
 
@@ -190,27 +191,52 @@ func seconds(ns int64) string {
 	return strconv.FormatFloat(s, 'f', -1, 64) + "s"
 }
 
+// win returns the window attribution a names, or nil.
+func (fs *faultSet) win(a attribution) *faultWin {
+	i := int(a) - int(attrUnexplained) - 1
+	if fs == nil || i < 0 || i >= len(fs.pos) {
+		return nil
+	}
+	return &fs.wins[fs.pos[i]]
+}
+
 // faultOf returns the planted fault number, or the live fault ID, that a
 // names; both zero when a names no window.
 func (fs *faultSet) faultOf(a attribution) (number, live int) {
-	i := int(a) - int(attrUnexplained) - 1
-	if fs == nil || i < 0 || i >= len(fs.wins) {
+	w := fs.win(a)
+	if w == nil {
 		return 0, 0
 	}
-	w := &fs.wins[i]
 	if w.Number > 0 {
 		return w.Number, 0
 	}
 	return 0, w.ID
 }
 
-// label returns Finding.Fault for a.
+// label returns Finding.Fault for a, as the windows stand now: "explained
+// by fault #3 (strip-headers cart -> inventory, 30s–45s)", "unexplained",
+// or empty when a names nothing or no fault was ever planted or applied.
 func (fs *faultSet) label(a attribution) string {
-	if fs == nil || int(a) >= len(fs.labels) || a < 0 {
+	if fs == nil || a <= attrNone {
 		return ""
 	}
-	return fs.labels[a]
+	if a == attrUnexplained {
+		if fs.none() {
+			return ""
+		}
+		return unexplainedLabel
+	}
+	w := fs.win(a)
+	if w == nil {
+		return ""
+	}
+	return "explained by " + fs.name(&w.Fault) + " (" + fs.desc(&w.Fault) + ", " + fs.window(w.Start, w.End) + ")"
 }
+
+// none reports whether the run has no fault at all: nothing planned and no
+// window yet. A live stream's findings are then labelled as a run without
+// faults labels them.
+func (fs *faultSet) none() bool { return fs == nil || (len(fs.wins) == 0 && len(fs.planned) == 0) }
 
 // explain attributes q at time t: to the first window that contains t,
 // else to the first whose graces do, else unexplained. It allocates nothing.
@@ -308,7 +334,7 @@ func (fs *faultSet) matchesTree(w *faultWin, svc string) bool {
 }
 
 // adjacent2 reports whether a calls b or b calls a, in the topology or in
-// the ledger.
+// the ledger's hops observed so far.
 func (fs *faultSet) adjacent2(a, b string) bool {
 	if fs.adjacent == nil {
 		fs.adjacent = make(map[edge]bool)
@@ -319,17 +345,8 @@ func (fs *faultSet) adjacent2(a, b string) bool {
 				}
 			}
 		}
-		var last edge
-		for i := range fs.hops {
-			h := &fs.hops[i]
-			if h.From == "" || (h.From == last.from && h.To == last.to) {
-				continue
-			}
-			last = edge{h.From, h.To}
-			fs.adjacent[last] = true
-		}
 	}
-	return fs.adjacent[edge{a, b}] || fs.adjacent[edge{b, a}]
+	return fs.adjacent[edge{a, b}] || fs.adjacent[edge{b, a}] || fs.called[edge{a, b}] || fs.called[edge{b, a}]
 }
 
 // callEdges adds the direct calls of a call tree.
@@ -455,7 +472,7 @@ func countUnexplained(fs []Finding) float64 {
 // attributionSummary says how many findings planted faults explain: "; 5
 // explained by planted faults, 2 unexplained". Empty without faults.
 func attributionSummary(fs *faultSet, list []Finding) string {
-	if fs == nil {
+	if fs.none() {
 		return ""
 	}
 	explained, unexplained := 0, 0

@@ -45,6 +45,9 @@ func TestLibraryStreamedMatchesBatch(t *testing.T) {
 				if err := assert.SameVerdicts(want, assert.Streamed(in, sc.Expect, seed)); err != nil {
 					t.Errorf("grouping %d: %v", seed, err)
 				}
+				if err := assert.SameVerdicts(want, assert.StreamedLive(in, sc.Expect, seed)); err != nil {
+					t.Errorf("live %d: %v", seed, err)
+				}
 			}
 		})
 	}

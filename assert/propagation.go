@@ -46,6 +46,7 @@ type propTally struct {
 	// change.
 	faults  *faultSet
 	bound   bool
+	version int // of the fault set periods and the model were derived from
 	periods timePeriods
 
 	found propFindings
@@ -129,13 +130,21 @@ func newPropTally(exp topology.PropagationExpect, base *Input) *propTally {
 	return t
 }
 
-// bind takes the run's fault set on the first add; every add is given the
-// same one.
+// bind takes the run's fault set on the first add (every add is given the
+// same one) and derives the periods, the DuringFault windows and the model
+// again whenever its windows changed. A stream judges a group only once
+// every window point that could change its answers lies after it (see
+// Stream.Advance), so the periods counted so far keep their indexes: a
+// point added or moved after every time judged leaves the index of each of
+// those times as it was.
 func (t *propTally) bind(faults *faultSet) {
-	if t.bound {
+	if t.bound && t.version == faults.ver() {
 		return
 	}
-	t.bound, t.faults = true, faults
+	if faults != nil {
+		t.model = newExpectModel(t.top, faults.records())
+	}
+	t.bound, t.faults, t.version = true, faults, faults.ver()
 	t.periods = newTimePeriods(faults)
 	var during []faultWin
 	if t.exp.DuringFault > 0 {
@@ -143,6 +152,9 @@ func (t *propTally) bind(faults *faultSet) {
 	}
 	t.found.bind(faults, during)
 }
+
+// bindFaults takes the fault set every group will be judged with.
+func (t *propTally) bindFaults(fs *faultSet) { t.bind(fs) }
 
 // add judges one group: its hops in the ledger, its headers, its external
 // requests and, with read-back, its backend trees.

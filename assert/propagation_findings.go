@@ -187,7 +187,7 @@ func (fs *findings) addN(subject, message string, a attribution, n int, examples
 
 // clone returns a deep copy of fs.
 func (fs *findings) clone() *findings {
-	c := &findings{byKey: make(map[findingKey]*Finding, len(fs.byKey)), faults: fs.faults, status: fs.status}
+	c := &findings{byKey: make(map[findingKey]*Finding, len(fs.byKey)), faults: fs.faults, status: fs.status, expand: fs.expand}
 	for k, f := range fs.byKey {
 		cp := *f
 		cp.Examples = slices.Clone(f.Examples)

@@ -408,6 +408,7 @@ func TestPropagationRunningVerdicts(t *testing.T) {
 				s.Add(g)
 				s.Verdicts()
 			}
+			s.Finish(tt.in.Faults)
 			if err := sameVerdicts(Run(tt.in, expects), s.Verdicts()); err != nil {
 				t.Errorf("stream: %v", err)
 			}

@@ -11,6 +11,9 @@ import (
 // for the whole run (external reactions, unobserved predicted edges) on a
 // copy of the findings, so the tally stays as it was.
 func (t *propTally) verdict() Verdict {
+	if t.bound {
+		t.bind(t.faults) // the windows may have changed since the last group
+	}
 	exp := t.exp
 	out := t.found.clone()
 	stats := t.stats()
@@ -58,11 +61,12 @@ func (t *propTally) verdict() Verdict {
 		failing = n
 	}
 	for k, f := range out.breaks.byKey {
+		number, _ := t.faults.faultOf(k.fault)
 		// Breaks the scenario plants (inside the named fault's windows,
 		// when it names one) and breaks under connected: false fail
 		// nothing.
 		if p := out.planted[k.subject]; !exp.Connected ||
-			(p != nil && (exp.DuringFault == 0 || f.FaultNumber == exp.DuringFault)) {
+			(p != nil && (exp.DuringFault == 0 || number == exp.DuringFault)) {
 			f.Status = FindingInfo
 		}
 	}

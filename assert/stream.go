@@ -48,45 +48,60 @@ type Checked struct {
 }
 
 // Stream verifies a run as its groups settle: each group (see Partition) is
-// judged when it is added and then released, so what a long run keeps is
-// bounded by its edges, windows and seconds rather than its spans. A check
-// that has no group-by-group form, and every check of a run with faults
-// (attributing an effect to a fault window needs the whole run's hops: a
-// caller's recovery after a window is its first hop through, whenever that
-// comes), keeps the groups it is given and is judged on all of them when
-// Verdicts is called. Either way the verdicts are the ones Run gives on the
-// groups' union.
+// judged and then released, so what a long run keeps is bounded by its
+// edges, windows and seconds rather than its spans. A check that has no
+// group-by-group form keeps the groups it is given and is judged on all of
+// them when Verdicts is called. Either way the verdicts are the ones Run
+// gives on the groups' union.
+//
+// Without faults a group is judged when it is added. With faults (planned,
+// or added live: see NewFaultStream) attributing an effect to a window
+// needs what the run shows up to a while after it: the window itself,
+// whose end moves while it is open, and each caller's first request
+// through after a window that cut it off. A group then waits until Advance
+// says the run has been added up to past its end by the horizon, or until
+// Finish.
 //
 // A Stream is not safe for concurrent use.
 type Stream struct {
 	base    Input // the static evidence: no hops, spans or backend spans
 	expects []topology.Expect
 	tallies []checkTally // per expect; nil for a check judged on the whole run
-	// deferred: every check waits for the whole run (faults were planted).
-	deferred bool
 	// keep: some check needs the whole run, so groups are kept in kept.
 	keep    bool
 	kept    Group
 	checked Checked
+	live    *liveFaults // nil without faults
 }
 
 // NewStream returns a Stream judging expects. base is the run's static
 // evidence: Topology, ReadBack and NoReadBack, BackendLoss, Faults,
-// Planned and RunStart; its Hops, Ended and Backend are ignored.
+// Planned and RunStart; its Hops, Ended and Backend are ignored. With
+// Faults or Planned it is NewFaultStream's.
 func NewStream(base Input, expects []topology.Expect) *Stream {
+	if len(base.Faults) > 0 || len(base.Planned) > 0 {
+		return NewFaultStream(base, expects)
+	}
+	return newStream(base, expects, nil)
+}
+
+func newStream(base Input, expects []topology.Expect, live *liveFaults) *Stream {
 	base.Hops, base.Ended, base.Backend = nil, nil, nil
 	s := &Stream{
-		base:     base,
-		expects:  expects,
-		tallies:  make([]checkTally, len(expects)),
-		deferred: len(base.Faults) > 0 || len(base.Planned) > 0,
+		base:    base,
+		expects: expects,
+		tallies: make([]checkTally, len(expects)),
+		live:    live,
 	}
 	for i, e := range expects {
 		if e.Kind == topology.ExpectLoad {
 			continue // checked by Load
 		}
-		if !s.deferred {
+		if live == nil || streamsFaults(e, base.Planned) {
 			s.tallies[i] = newCheckTally(e, &s.base)
+		}
+		if b, ok := s.tallies[i].(faultBinder); ok && live != nil {
+			b.bindFaults(live.faults)
 		}
 		if s.tallies[i] == nil {
 			s.keep = true
@@ -95,7 +110,7 @@ func NewStream(base Input, expects []topology.Expect) *Stream {
 	return s
 }
 
-// Add judges one group. Groups must be whole (see Group); their order does
+// Add takes one group. Groups must be whole (see Group); their order does
 // not matter.
 func (s *Stream) Add(g Group) {
 	s.checked.Groups++
@@ -107,9 +122,15 @@ func (s *Stream) Add(g Group) {
 		s.kept.Ended = append(s.kept.Ended, g.Ended...)
 		s.kept.Backend = append(s.kept.Backend, g.Backend...)
 	}
-	if s.deferred {
+	if s.live != nil {
+		s.live.hold(g)
 		return
 	}
+	s.judge(g, nil)
+}
+
+// judge gives one group to every tally.
+func (s *Stream) judge(g Group, faults *faultSet) {
 	in := s.base
 	in.Hops, in.Ended, in.Backend = g.Hops, g.Ended, g.Backend
 	if g.BackendLoss != "" {
@@ -123,11 +144,11 @@ func (s *Stream) Add(g Group) {
 		if idx == nil && in.ReadBack {
 			idx = newSpanIndex(in.Backend)
 		}
-		t.add(&in, idx, nil)
+		t.add(&in, idx, faults)
 	}
 }
 
-// Checked returns how much evidence the stream has judged so far.
+// Checked returns how much evidence the stream has taken so far.
 func (s *Stream) Checked() Checked { return s.checked }
 
 // Streaming reports whether every check judges groups as they come and
@@ -135,12 +156,12 @@ func (s *Stream) Checked() Checked { return s.checked }
 func (s *Stream) Streaming() bool { return !s.keep }
 
 // Verdicts returns one Verdict per Expect but load, in order, for the
-// groups added so far. It may be called at any time and again later.
+// groups judged so far. It may be called at any time and again later.
 func (s *Stream) Verdicts() []Verdict {
 	whole := s.base
 	whole.Hops, whole.Ended, whole.Backend = s.kept.Hops, s.kept.Ended, s.kept.Backend
-	if s.deferred {
-		return evaluate(whole, s.expects)
+	if s.live != nil {
+		whole.Faults = s.live.windows
 	}
 	out := make([]Verdict, 0, len(s.expects))
 	for i, e := range s.expects {

@@ -106,13 +106,17 @@ func sameStats(want, got map[string]float64) error {
 }
 
 // checkStreamed fails t when judging in group by group, with a few
-// different groupings, does not give Run's verdicts.
+// different groupings, or with a Stream fed as the run went, does not give
+// Run's verdicts.
 func checkStreamed(t *testing.T, in Input, expects []topology.Expect) {
 	t.Helper()
 	want := Run(in, expects)
 	for seed := range uint64(3) {
 		if err := sameVerdicts(want, streamed(in, expects, seed)); err != nil {
 			t.Errorf("grouping %d: %v", seed, err)
+		}
+		if err := sameVerdicts(want, streamedLive(in, expects, seed)); err != nil {
+			t.Errorf("live %d: %v", seed, err)
 		}
 	}
 }

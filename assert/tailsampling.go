@@ -265,7 +265,7 @@ func (c *tailTally) findings(outside *Finding) []Finding {
 	if outside == nil {
 		return c.found.list()
 	}
-	found := &findings{byKey: maps.Clone(c.found.byKey), faults: c.found.faults, status: c.found.status}
+	found := &findings{byKey: maps.Clone(c.found.byKey), faults: c.found.faults, status: c.found.status, expand: c.found.expand}
 	// The share's message is written nowhere else, so add makes a new
 	// Finding rather than counting into one the tally holds.
 	f := found.add(c.otherSubject, outside.Message, c.faults.unexplained(), nil)

@@ -274,9 +274,8 @@ func (t *propTally) predicted(out *propFindings, stats map[string]float64) {
 		}
 		unobserved++
 	}
-	// unseen holds clean hops of predicted edges only.
 	for k, u := range t.unseen {
-		if t.pairs[k.e] != nil {
+		if !pred[k.e] || t.pairs[k.e] != nil {
 			continue
 		}
 		msg := "predicted edge never observed: no " + k.e.to + " span is a child of a " + k.e.from + " span"

@@ -101,7 +101,15 @@ type findings struct {
 	byKey  map[findingKey]*Finding
 	faults *faultSet // names attributions; nil without faults
 	status FindingStatus
+	// expand, when set, renders a message for the list: a message that
+	// names the fault windows holds windowsMark, since an open window's
+	// end is known only when the findings are listed.
+	expand func(string) string
 }
+
+// windowsMark stands, in a finding's message, for the detected fault's
+// windows as they are when the findings are listed (see findings.expand).
+const windowsMark = "\x00windows"
 
 // newFindings returns a collector of findings that fail their check (when
 // it fails: see annotate).
@@ -122,8 +130,7 @@ func (fs *findings) add(subject, message string, a attribution, example func() s
 	k := findingKey{subject, message, a}
 	f := fs.byKey[k]
 	if f == nil {
-		f = &Finding{Subject: subject, Message: message, Status: fs.status, Fault: fs.faults.label(a)}
-		f.FaultNumber, f.LiveFault = fs.faults.faultOf(a)
+		f = &Finding{Subject: subject, Message: message, Status: fs.status}
 		fs.byKey[k] = f
 	}
 	f.Count++
@@ -152,11 +159,33 @@ func (fs *findings) subjects() int {
 }
 
 // list returns the findings, largest count first, then by subject and
-// message, so reports are stable.
+// message, so reports are stable. Attributions are named, and messages
+// expanded, as the fault windows stand now; findings that then read the
+// same are one.
 func (fs *findings) list() []Finding {
 	out := make([]Finding, 0, len(fs.byKey))
-	for _, f := range fs.byKey {
-		out = append(out, *f)
+	type same struct {
+		subject, message, fault string
+		status                  FindingStatus
+		number, live, of        int
+	}
+	at := make(map[same]int, len(fs.byKey))
+	for k, f := range fs.byKey {
+		r := *f
+		r.Fault = fs.faults.label(k.fault)
+		r.FaultNumber, r.LiveFault = fs.faults.faultOf(k.fault)
+		if fs.expand != nil {
+			r.Message = fs.expand(r.Message)
+		}
+		id := same{r.Subject, r.Message, r.Fault, r.Status, r.FaultNumber, r.LiveFault, r.Of}
+		if i, ok := at[id]; ok {
+			o := &out[i]
+			o.Count += r.Count
+			o.Examples = append(slices.Clip(o.Examples), r.Examples[:min(len(r.Examples), maxExamples-len(o.Examples))]...)
+			continue
+		}
+		at[id] = len(out)
+		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b Finding) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count),

@@ -18,6 +18,7 @@ import (
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/internal/buildinfo"
 	"github.com/tracerig/tracerig/internal/otlpexport"
+	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/containers"
@@ -195,8 +196,12 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	mem := startMemory(func() int64 { return int64(rt.Ledger().Totals().SpansEnded) })
 	ev.StartedAt = time.Now()
 	var ver *verifier
-	if src, ok := streamable(sc, snk, faults, loads, opts); ok {
-		ver = startVerifier(rt.Ledger(), src, staticInput(sc, snk, faults, ev), expects, ev.StartedAt, opts.OutDir)
+	if src, ok := streamable(sc, snk, loads, opts); ok {
+		var windows func() []record.Fault
+		if len(faults) > 0 || opts.Control != "" {
+			windows = rt.FaultWindows
+		}
+		ver = startVerifier(rt.Ledger(), src, staticInput(sc, snk, faults, ev), expects, windows, ev.StartedAt, opts.OutDir)
 		opts.verified = ver.summary
 		// Read back as it goes, a run measures arrivals itself.
 		_, snk.arrivals.off = src.(*readBack)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
+	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
@@ -44,19 +45,24 @@ const settleGiveUp = 30 * time.Second
 // requests in flight), not its spans.
 //
 // It runs only where that is exact: services in this process, whose ledger
-// it drains, exporting straight to the backend (no collector that may
-// sample in between) with no faults planted or added live (attributing an
-// effect to a fault needs the whole run: see assert.Stream). The embedded
-// backend stores a span before it acknowledges it, so a settled request's
-// spans are taken at once (takeAtOnce); Jaeger and Tempo are read back by
-// trace ID until the request's spans are all there or its deadline passes
-// (readBack).
+// it drains, exporting to the backend straight or through the pipe that
+// pipeline faults act on (no collector that may sample or hold spans in
+// between). The embedded backend stores a span before it acknowledges it,
+// so a settled request's spans are taken at once (takeAtOnce); Jaeger and
+// Tempo are read back by trace ID until the request's spans are all there
+// or its deadline passes (readBack). With faults, planted or added live,
+// each tick also reads the windows after taking the ledger's records and
+// tells the stream how far the ledger has been drained
+// (assert.Stream.Advance).
 type verifier struct {
 	ledger *simulator.Ledger
 	src    spanSource
-	base   assert.Input
-	stream *assert.Stream
-	series *report.Series
+	// windows returns the fault windows as they stand (an open one ends
+	// now); nil for a run without faults.
+	windows func() []record.Fault
+	base    assert.Input
+	stream  *assert.Stream
+	series  *report.Series
 	// log is the decision log, written as requests settle; nil without
 	// an output folder. logErr is its first failure.
 	log    *report.DecisionLog
@@ -74,33 +80,42 @@ type verifier struct {
 
 // streamable reports whether a run can be verified as it goes (see
 // verifier), and where its groups' spans come from.
-func streamable(sc *topology.Scenario, snk *sink, faults []topology.Fault, loads []topology.Load, opts Options) (spanSource, bool) {
-	if sc.Runtime == topology.RuntimeContainers || len(faults) > 0 || opts.Control != "" || opts.KeepRecords ||
-		HasExternal(sc.Topology) || snk.pipe != nil {
+func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Options) (spanSource, bool) {
+	if sc.Runtime == topology.RuntimeContainers || opts.KeepRecords || HasExternal(sc.Topology) {
 		// External services export spans the ledger does not wait for.
 		return nil, false
 	}
 	switch b := snk.backend.(type) {
-	case traceTaker:
+	case *embedded.Backend:
 		return takeAtOnce{b}, true
 	case traceFetcher:
 		return newReadBack(b, snk.Name(), sc.Settle, waitBound(loads, sc.Settle), snk.maxTraces()), true
 	}
+	// A collector in front may sample spans away or hold them past their
+	// acknowledgement: judged at the end.
 	return nil, false
 }
 
 // startVerifier starts verifying the run from start (the start of load),
-// writing the decision log into outDir ("" for none).
-func startVerifier(l *simulator.Ledger, src spanSource, base assert.Input, expects []topology.Expect, start time.Time, outDir string) *verifier {
+// writing the decision log into outDir ("" for none). windows reads the
+// fault windows of a run that has faults, planned (base.Planned) or
+// possibly added live; nil for one that has none.
+func startVerifier(l *simulator.Ledger, src spanSource, base assert.Input, expects []topology.Expect,
+	windows func() []record.Fault, start time.Time, outDir string) *verifier {
+	stream := assert.NewStream(base, expects)
+	if windows != nil {
+		stream = assert.NewFaultStream(base, expects)
+	}
 	v := &verifier{
-		ledger: l,
-		src:    src,
-		base:   base,
-		stream: assert.NewStream(base, expects),
-		series: report.NewSeries(start.UnixNano(), base.ReadBack),
-		quiet:  settleQuiet,
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		ledger:  l,
+		src:     src,
+		windows: windows,
+		base:    base,
+		stream:  stream,
+		series:  report.NewSeries(start.UnixNano(), base.ReadBack),
+		quiet:   settleQuiet,
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	if outDir != "" {
 		v.log = report.NewDecisionLog(filepath.Join(outDir, "decisions.tsv"))
@@ -121,9 +136,22 @@ func (v *verifier) loop() {
 			settled := v.ledger.Drain(now.UnixNano(), v.quiet)
 			settled = append(settled, v.ledger.DrainStale(now.UnixNano(), settleGiveUp)...)
 			v.take(v.src.collect(now, settled, v.quiet))
+			v.advance()
 			v.sampleWaiting(now)
 		}
 	}
+}
+
+// advance judges the groups of a run with faults that the windows, read
+// now, after the drain, have settled.
+func (v *verifier) advance() {
+	if v.windows == nil {
+		return
+	}
+	windows, drained := v.windows(), v.ledger.DrainedBefore()
+	v.mu.Lock()
+	v.stream.Advance(windows, drained)
+	v.mu.Unlock()
 }
 
 // sampleWaiting records how many spans wait for export now.
@@ -300,6 +328,9 @@ func gatherStream(ctx context.Context, rt *simulator.Runtime, snk *sink, v *veri
 	in := v.base
 	in.Faults = ev.Input.Faults
 	ev.Input = in
+	v.mu.Lock()
+	v.stream.Finish(in.Faults)
+	v.mu.Unlock()
 	ev.Series = v.series
 	ev.TracesStarted, ev.TracesSampled = v.started, v.sampled
 	if reads {

@@ -120,7 +120,7 @@ func (rt *Runtime) ClearFault(id int) error {
 func (rt *Runtime) revert(a *activeFault) {
 	a.revert()
 	rt.fx.mu.Lock()
-	rt.fx.windows = append(rt.fx.windows, a.window(time.Now()))
+	rt.fx.windows = append(rt.fx.windows, a.window(time.Now(), false))
 	rt.fx.taken = slices.DeleteFunc(rt.fx.taken, func(t *activeFault) bool { return t == a })
 	rt.fx.mu.Unlock()
 }
@@ -184,21 +184,23 @@ func (rt *Runtime) FaultWindows() []record.Fault {
 	out := append([]record.Fault{}, rt.fx.windows...)
 	now := time.Now()
 	for _, a := range rt.activeFaults() {
-		out = append(out, a.window(now))
+		out = append(out, a.window(now, true))
 	}
 	for _, a := range rt.fx.taken {
-		out = append(out, a.window(now))
+		out = append(out, a.window(now, true))
 	}
 	slices.SortFunc(out, func(a, b record.Fault) int { return cmp.Compare(a.Start, b.Start) })
 	return out
 }
 
-func (a *activeFault) window(end time.Time) record.Fault {
+// window is a's window ending at end; open says a is still active, so end
+// is only when the window was read.
+func (a *activeFault) window(end time.Time, open bool) record.Fault {
 	t := a.f.Target
 	return record.Fault{
 		ID: a.id, Number: a.number, Kind: string(a.f.Kind), Desc: a.desc,
 		Service: t.Service, Instance: t.Instance, From: t.From, To: t.To,
-		Start: a.start.UnixNano(), End: end.UnixNano(), Live: a.live,
+		Start: a.start.UnixNano(), End: end.UnixNano(), Open: open, Live: a.live,
 		Forward: a.f.Kind == topology.FaultUninstrument && a.f.Forward, Propagators: propagatorNames(a.f),
 	}
 }

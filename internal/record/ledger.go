@@ -182,7 +182,10 @@ type Fault struct {
 	To       string `json:"to,omitempty"`
 	Start    int64  `json:"start_unix_ns"`
 	End      int64  `json:"end_unix_ns"` // the run's end if it was still active
-	Live     bool   `json:"live"`        // added through the control API
+	// Open: the fault was still active when the window was read, and End
+	// is that time, not the window's end.
+	Open bool `json:"open,omitempty"`
+	Live bool `json:"live"` // added through the control API
 	// Forward and Propagators are what a fault that changes the topology
 	// itself set for its window, so the checks can expect the topology
 	// with the fault applied: uninstrument's forward-headers, and the
