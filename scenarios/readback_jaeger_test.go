@@ -65,7 +65,7 @@ func TestJaegerStreaming(t *testing.T) {
 	if rep.Evidence.Input.Backend != nil || rep.BackendSpans != rep.Ledger.SpansExported {
 		t.Errorf("kept %d backend spans, counted %d of %d exported", len(rep.Evidence.Input.Backend), rep.BackendSpans, rep.Ledger.SpansExported)
 	}
-	want := []string{"jaeger read back as the run went: ", "time until queryable measured by looking up"}
+	want := []string{"jaeger read back as the run went: ", "time until queryable measured on "}
 	if len(rep.BackendNotes) != len(want) {
 		t.Fatalf("backend notes %q, want %d", rep.BackendNotes, len(want))
 	}

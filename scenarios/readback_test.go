@@ -121,6 +121,20 @@ func TestReadBackRules(t *testing.T) {
 			now := t0
 			r := newReadBack(h, "jaeger", 5*time.Second, tc.bound, 0)
 			r.clock = func() time.Time { return now }
+			// The arrival probe followed trace 1 alone.
+			probeAt := t0.Add(100 * time.Millisecond).UnixNano()
+			r.arrivals = func(ids []record.TraceID) map[record.TraceID]map[record.SpanID]int64 {
+				seen := map[record.TraceID]map[record.SpanID]int64{}
+				for _, id := range ids {
+					if id == (record.TraceID{1}) {
+						seen[id] = map[record.SpanID]int64{}
+						for _, sp := range wholeBack {
+							seen[id][sp.ID] = probeAt
+						}
+					}
+				}
+				return seen
+			}
 			for i, st := range tc.steps {
 				now = t0.Add(st.at)
 				if st.err != nil {
@@ -132,8 +146,12 @@ func TestReadBackRules(t *testing.T) {
 				}
 				for _, g := range got {
 					for _, sp := range g.Backend {
-						if sp.Arrived == 0 || sp.Arrived > now.UnixNano() {
-							t.Errorf("step %d: span arrived at %d", i, sp.Arrived)
+						want := int64(0)
+						if sp.Trace == (record.TraceID{1}) {
+							want = probeAt
+						}
+						if sp.Arrived != want {
+							t.Errorf("step %d: span of trace %s arrived at %d, want the probe's %d", i, sp.Trace, sp.Arrived, want)
 						}
 					}
 				}

@@ -203,8 +203,9 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		}
 		ver = startVerifier(rt.Ledger(), src, staticInput(sc, snk, faults, ev), expects, windows, ev.StartedAt, opts.OutDir)
 		opts.verified = ver.summary
-		// Read back as it goes, a run measures arrivals itself.
-		_, snk.arrivals.off = src.(*readBack)
+		if rb, ok := src.(*readBack); ok {
+			rb.arrivals = snk.takeArrivals
+		}
 		if opts.verifying != nil {
 			opts.verifying(ver)
 		}
@@ -224,7 +225,8 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	shutErr := stop(stopCtx)
-	if !snk.arrivals.off {
+	if ver == nil || !ver.readsBack() {
+		// A run read back as it goes settles as its last requests are.
 		settle(stopCtx, rt, snk, opts, ev)
 	}
 	var verdicts []assert.Verdict

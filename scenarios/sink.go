@@ -49,9 +49,6 @@ type lastRead struct {
 // arrivals is what the arrival probe measured on a backend that records no
 // arrival times (Jaeger, Tempo): when each span it saw was first returned.
 type arrivals struct {
-	// off: the run is read back as it goes, which measures arrivals itself
-	// (see readBack), and waits for the backend as it judges the rest.
-	off   bool
 	probe *arrival.Probe // while it runs
 	seen  map[record.TraceID]map[record.SpanID]int64
 	polls int
@@ -254,7 +251,7 @@ const probeInterval = 200 * time.Millisecond
 // traces of the loads' entry services while the run goes on.
 func (s *sink) startProbe(loads []topology.Load) {
 	src, ok := s.backend.(arrival.Source)
-	if !ok || s.arrivals.off {
+	if !ok {
 		return
 	}
 	var services []string
@@ -284,9 +281,24 @@ func (s *sink) applyArrivals(spans []record.Span) string {
 	if s.arrivals.seen == nil {
 		return ""
 	}
-	n := arrival.Apply(spans, s.arrivals.seen)
+	return s.arrivalsNote(arrival.Apply(spans, s.arrivals.seen))
+}
+
+// arrivalsNote says how time until queryable was measured: on n traces the
+// probe followed whole. The probe must have stopped.
+func (s *sink) arrivalsNote(n int) string {
 	return fmt.Sprintf("time until queryable measured on %d traces followed whole (of %d followed) by polling %s every %s (%d polls): the times are when a span was first returned, to within %s",
 		n, len(s.arrivals.seen), s.Name(), probeInterval, s.arrivals.polls, probeInterval)
+}
+
+// takeArrivals returns, and the probe forgets, when the spans of the traces
+// ids were first returned, for those the probe followed; nil without a
+// probe.
+func (s *sink) takeArrivals(ids []record.TraceID) map[record.TraceID]map[record.SpanID]int64 {
+	if s.arrivals.probe == nil {
+		return nil
+	}
+	return s.arrivals.probe.Take(ids)
 }
 
 // close stops the probe, closes the exporters' connection and the pipe,

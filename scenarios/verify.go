@@ -142,6 +142,13 @@ func (v *verifier) loop() {
 	}
 }
 
+// readsBack reports whether the run is read back through a query API as it
+// goes (readBack), which settles as it judges the last requests.
+func (v *verifier) readsBack() bool {
+	_, ok := v.src.(*readBack)
+	return ok
+}
+
 // advance judges the groups of a run with faults that the windows, read
 // now, after the drain, have settled.
 func (v *verifier) advance() {
@@ -312,14 +319,15 @@ func staticInput(sc *topology.Scenario, snk *sink, planned []topology.Fault, ev 
 // report needs (the ledger's totals, the series; no records) and returns
 // the verdicts.
 func gatherStream(ctx context.Context, rt *simulator.Runtime, snk *sink, v *verifier, ev *report.Evidence) []assert.Verdict {
-	snk.stopProbe()
 	rb, reads := v.src.(*readBack)
 	if reads {
+		// The probe times the last requests' spans too, then stops.
 		ev.Settled, ev.SettleTime = v.finishReads(ctx, rb, settleLimit(ev))
 		ev.Duration = time.Since(ev.StartedAt)
 	} else {
 		v.finish(snk.spans)
 	}
+	snk.stopProbe()
 	l := rt.Ledger()
 	ev.Ledger = l.Totals()
 	ev.QueueCapacity = rt.QueueSize()
@@ -335,7 +343,7 @@ func gatherStream(ctx context.Context, rt *simulator.Runtime, snk *sink, v *veri
 	ev.TracesStarted, ev.TracesSampled = v.started, v.sampled
 	if reads {
 		notes, errs := rb.report(v.exportedTraces)
-		ev.BackendNotes = notes
+		ev.BackendNotes = append(notes, snk.arrivalsNote(rb.timed))
 		ev.Errors = append(ev.Errors, errs...)
 	} else {
 		ev.BackendNotes = snk.notes(v.exportedTraces)
