@@ -18,7 +18,6 @@ import (
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/internal/buildinfo"
 	"github.com/tracerig/tracerig/internal/otlpexport"
-	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/containers"
@@ -195,21 +194,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	}
 	mem := startMemory(func() int64 { return int64(rt.Ledger().Totals().SpansEnded) })
 	ev.StartedAt = time.Now()
-	var ver *verifier
-	if src, ok := streamable(sc, snk, loads, opts); ok {
-		var windows func() []record.Fault
-		if len(faults) > 0 || opts.Control != "" {
-			windows = rt.FaultWindows
-		}
-		ver = startVerifier(rt.Ledger(), src, staticInput(sc, snk, faults, ev), expects, windows, ev.StartedAt, opts.OutDir)
-		opts.verified = ver.summary
-		if rb, ok := src.(*readBack); ok {
-			rb.arrivals = snk.takeArrivals
-		}
-		if opts.verifying != nil {
-			opts.verifying(ver)
-		}
-	}
+	ver := verifyAsItGoes(sc, rt, snk, loads, faults, expects, &opts, ev)
 	loadErr, err := playLoad(ctx, sc, rt, snk, faults, opts, ev)
 	if err != nil {
 		if ver != nil {
@@ -225,17 +210,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	shutErr := stop(stopCtx)
-	if ver == nil || !ver.readsBack() {
-		// A run read back as it goes settles as its last requests are.
-		settle(stopCtx, rt, snk, opts, ev)
-	}
-	var verdicts []assert.Verdict
-	if ver != nil {
-		verdicts = gatherStream(stopCtx, rt, snk, ver, ev)
-	} else {
-		gather(rt, snk, faults, ev)
-		verdicts = assert.Run(ev.Input, expects)
-	}
+	verdicts := verdictsOf(stopCtx, rt, snk, ver, faults, expects, opts, ev)
 	if err := errors.Join(loadErr, shutErr); err != nil {
 		ev.Errors = append(ev.Errors, err.Error())
 	}

@@ -96,6 +96,46 @@ func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Op
 	return nil, false
 }
 
+// verifyAsItGoes starts verifying the run as it goes when it can be (see
+// streamable), and returns the verifier; nil for a run judged at its end.
+// It sets opts.verified for the progress line.
+func verifyAsItGoes(sc *topology.Scenario, rt *simulator.Runtime, snk *sink, loads []topology.Load, faults []topology.Fault,
+	expects []topology.Expect, opts *Options, ev *report.Evidence) *verifier {
+	src, ok := streamable(sc, snk, loads, *opts)
+	if !ok {
+		return nil
+	}
+	var windows func() []record.Fault
+	if len(faults) > 0 || opts.Control != "" {
+		windows = rt.FaultWindows
+	}
+	ver := startVerifier(rt.Ledger(), src, staticInput(sc, snk, faults, ev), expects, windows, ev.StartedAt, opts.OutDir)
+	opts.verified = ver.summary
+	if rb, ok := src.(*readBack); ok {
+		rb.arrivals = snk.takeArrivals
+	}
+	if opts.verifying != nil {
+		opts.verifying(ver)
+	}
+	return ver
+}
+
+// verdictsOf waits for the backend and judges what the run has not judged
+// yet: the rest of a run verified as it goes (ver), or the whole of one
+// judged at its end (ver nil), recording in ev what the report needs.
+func verdictsOf(ctx context.Context, rt *simulator.Runtime, snk *sink, ver *verifier, faults []topology.Fault,
+	expects []topology.Expect, opts Options, ev *report.Evidence) []assert.Verdict {
+	if ver == nil || !ver.readsBack() {
+		// A run read back as it goes settles as its last requests are.
+		settle(ctx, rt, snk, opts, ev)
+	}
+	if ver != nil {
+		return gatherStream(ctx, rt, snk, ver, ev)
+	}
+	gather(rt, snk, faults, ev)
+	return assert.Run(ev.Input, expects)
+}
+
 // startVerifier starts verifying the run from start (the start of load),
 // writing the decision log into outDir ("" for none). windows reads the
 // fault windows of a run that has faults, planned (base.Planned) or
