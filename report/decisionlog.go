@@ -72,7 +72,7 @@ func (d *DecisionLog) spill() error {
 		d.tmp = tmp
 	}
 	name := filepath.Join(d.tmp, fmt.Sprintf("run-%06d", len(d.runs)))
-	err := writeFile(name, func(w io.Writer) error {
+	err := streamFile(name, func(w io.Writer) error {
 		return writeLines(w, d.lines)
 	})
 	if err != nil {
@@ -102,7 +102,7 @@ func (d *DecisionLog) Close() error {
 			return err
 		}
 	}
-	err := writeFile(d.path, func(w io.Writer) error {
+	err := streamFile(d.path, func(w io.Writer) error {
 		if _, err := io.WriteString(w, decisionsHeader); err != nil {
 			return err
 		}
@@ -115,6 +115,29 @@ func (d *DecisionLog) Close() error {
 		return fmt.Errorf("write decision log: %w", err)
 	}
 	return nil
+}
+
+// streamFile writes what write produces to path through a buffered writer,
+// creating the path's folder: unlike writeFile it never holds the file in
+// memory, which a long run's decision log would not fit.
+func streamFile(path string, write func(io.Writer) error) (err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := write(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // Abort removes the run files without writing the log.
