@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tracerig/tracerig/internal/record"
@@ -132,11 +133,15 @@ func (l *Ledger) DrainLate() int {
 	return l.pending.late
 }
 
-// taken is what one Drain swapped out of one shard: its logs as they were,
-// and the reason symbols the fail marks of its export records name.
+// taken is what one Drain (or ExportTaken) swapped out of one shard: its
+// logs as they were, the reason symbols the fail marks of its export
+// records name, and the shard's failure tallies counting only the spans
+// failed since the previous take.
 type taken struct {
 	logs
-	reasons []uint32
+	reasons  []uint32
+	failures []failureTally
+	from     *shard
 }
 
 // failReason returns the reason symbol of a failed export record, or
@@ -171,9 +176,12 @@ func (l *Ledger) take() []taken {
 
 // takeLocked swaps the shard's logs out. The caller holds s.mu.
 func (s *shard) takeLocked() taken {
-	t := taken{logs: s.logs, reasons: make([]uint32, len(s.failures))}
-	for i, f := range s.failures {
+	t := taken{logs: s.logs, reasons: make([]uint32, len(s.failures)), failures: slices.Clone(s.failures), from: s}
+	for i := range s.failures {
+		f := &s.failures[i]
 		t.reasons[i] = f.reason
+		t.failures[i].spans -= f.took
+		f.took = f.spans
 	}
 	s.drained.ended += s.ended.len()
 	s.drained.exports += s.exports.len()
