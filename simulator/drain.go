@@ -54,8 +54,12 @@ type Settled struct {
 // trace ID an external caller sends again much later, starts a new group.
 //
 // Drain is for the ledger of an in-process run, where every send of a hop
-// is recorded in the same ledger as its receive; a ledger meant for Export
-// is not drained.
+// is recorded in the same ledger as its receive, or one that the ledgers
+// of several processes are merged into as they go (Merger): there a
+// process's records may reach the ledger a Drain after another's written
+// later, so a receive taken before its send waits one Drain for it, and
+// quiet must exceed the time between two merges too. A ledger meant for
+// Export is not drained.
 func (l *Ledger) Drain(now int64, quiet time.Duration) []Settled {
 	l.drainMu.Lock()
 	defer l.drainMu.Unlock()
@@ -99,7 +103,7 @@ func (l *Ledger) DrainAll() []Settled {
 	l.drainMu.Lock()
 	defer l.drainMu.Unlock()
 	out := l.release(l.take(), 0, 0, true)
-	l.pending = pending{late: l.pending.late}
+	l.pending = pending{late: l.pending.late + len(l.pending.early)}
 	return out
 }
 
