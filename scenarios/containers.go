@@ -19,8 +19,9 @@ import (
 // backend or to Jaeger, in a container of its own and read back through its
 // query API on 127.0.0.1; or, when the run needs the host's export path (a
 // collector or otlp backend, --otlp-endpoint, a pipeline fault, live
-// faults), through a relay container to the backend opened on the host as
-// in runtime inprocess, behind the export pipe when faults may act on it.
+// faults, an embedded backend verified as it goes), through a relay
+// container to the backend opened on the host as in runtime inprocess,
+// behind the export pipe when faults may act on it.
 // External services stay on the host: the containers reach them through
 // the relay too.
 func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, loads []topology.Load, faults []topology.Fault, opts Options) (*containers.Runtime, *sink, error) {
@@ -89,13 +90,14 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 
 // hostExport reports whether a container run exports through the host: its
 // backend is a collector or an otlp endpoint, --otlp-endpoint overrides it,
-// faults act on the export pipeline (planned, or possibly added live), or
+// faults act on the export pipeline (planned, or possibly added live),
 // external services, which run on the host, must export to the same
-// backend as the containers.
+// backend as the containers, or the run is verified as it goes, which
+// takes spans from the embedded backend (verifiedInContainers).
 func hostExport(sc *topology.Scenario, faults []topology.Fault, opts Options) bool {
 	b := sc.Backend
 	return opts.OTLPEndpoint != "" || b.Type == topology.BackendCollector || b.Type == topology.BackendOTLP ||
-		needsPipe(faults) || opts.Control != "" || HasExternal(sc.Topology)
+		needsPipe(faults) || opts.Control != "" || HasExternal(sc.Topology) || verifiedInContainers(sc, opts)
 }
 
 // scenarioSource returns the file the containers read their topology from:

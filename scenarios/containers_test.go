@@ -3,11 +3,13 @@ package scenarios
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/fixtures/embedded"
+	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator/containers"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -34,6 +36,11 @@ func requireDocker(t *testing.T) {
 	})
 }
 
+// TestContainerQuickstart runs quickstart in containers, verified as it
+// goes: each tick takes the containers' new records into the host's ledger
+// and judges the requests that settled while the load still runs; every
+// verdict passes with completeness 1, and every record of the ledger's
+// totals was judged once.
 func TestContainerQuickstart(t *testing.T) {
 	requireDocker(t)
 	sc, err := Open("quickstart")
@@ -41,37 +48,107 @@ func TestContainerQuickstart(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.Runtime = topology.RuntimeContainers
-	d := 2 * time.Second
-	rep, err := Run(t.Context(), sc, Options{Duration: &d, OutDir: t.TempDir()})
+	// Long enough for the first requests to settle (quiet, and a tick for
+	// the containers' records to come in) while the load still runs.
+	d := 7 * time.Second
+	var (
+		ver        *verifier
+		duringLoad assert.Checked
+		atLoad     atomic.Bool
+	)
+	opts := Options{Duration: &d, OutDir: t.TempDir(),
+		verifying: func(v *verifier) { ver = v },
+		LoadDone: func() {
+			if ver != nil {
+				duringLoad = ver.checked()
+				atLoad.Store(true)
+			}
+		},
+	}
+	rep, err := Run(t.Context(), sc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("ledger %+v, backend spans %d, settled %v in %s", rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime)
-	if rep.Ledger.Requests < 150 || rep.BackendSpans == 0 {
+	t.Logf("ledger %+v, backend spans %d, settled %v in %s; judged %+v during the load", rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime, duringLoad)
+	if rep.Ledger.Requests < 600 || rep.BackendSpans == 0 {
 		t.Fatalf("requests %d, backend spans %d: the load did not go through the containers", rep.Ledger.Requests, rep.BackendSpans)
 	}
 	passAll(t, rep)
 	if rep.Backend.Type != "embedded" {
 		t.Errorf("backend %+v", rep.Backend)
 	}
+	if ver == nil || !atLoad.Load() {
+		t.Fatal("the run was not verified as it went")
+	}
+	if _, ok := ver.src.(takeAtOnce); !ok {
+		t.Errorf("spans came from %T, want takeAtOnce", ver.src)
+	}
+	if duringLoad.Groups == 0 || duringLoad.BackendSpans == 0 {
+		t.Errorf("judged %+v by the end of the load, want requests with their backend spans", duringLoad)
+	}
+	if len(rep.Errors) > 0 {
+		t.Errorf("errors %q", rep.Errors)
+	}
+	if comp := verdict(t, rep, string(topology.ExpectCompleteness)); comp.Stats["completeness"] != 1 {
+		t.Errorf("completeness %v (findings %+v)", comp.Stats["completeness"], comp.Findings)
+	}
+	// Every hop of a request (load to web, web to stock and to pricing)
+	// and every span the ledger counts was judged, once.
+	got := ver.checked()
+	if tot := rep.Ledger; got.Hops != tot.Hops || got.Spans != tot.SpansEnded || tot.Hops != 3*tot.Requests ||
+		got.BackendSpans != rep.BackendSpans || rep.BackendSpans != tot.SpansExported {
+		t.Errorf("judged %+v, backend spans %d; ledger totals %+v: want every hop and span judged once", got, rep.BackendSpans, tot)
+	}
+	if rep.Evidence.Input.Hops != nil {
+		t.Errorf("the report kept %d hops of a run verified as it went", len(rep.Evidence.Input.Hops))
+	}
 }
 
+// TestContainerKillFault kills stock-0 for a window, in a run judged at its
+// end, whose hops show the calls that failed, and in one verified as it
+// goes, which takes the killed container's records before the kill and
+// its restarted process's after.
 func TestContainerKillFault(t *testing.T) {
 	requireDocker(t)
-	sc := load(t, "testdata/containers-kill.yaml")
-	rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range []struct {
+		name string
+		keep bool
+	}{
+		{name: "judged at the end", keep: true},
+		{name: "verified as it goes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := load(t, "testdata/containers-kill.yaml")
+			var ver *verifier
+			rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir(), KeepRecords: tt.keep, verifying: func(v *verifier) { ver = v }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("ledger %+v, backend spans %d, errors %v", rep.Ledger, rep.BackendSpans, rep.Errors)
+			passAll(t, rep)
+			if len(rep.Faults) != 1 || rep.Faults[0].Kind != string(topology.FaultCrash) {
+				t.Fatalf("fault windows %+v", rep.Faults)
+			}
+			if tt.keep {
+				killedHops(t, rep)
+				return
+			}
+			if ver == nil {
+				t.Fatal("the run was not verified as it went")
+			}
+			if got, tot := ver.checked(), rep.Ledger; got.Hops != tot.Hops || got.Spans != tot.SpansEnded {
+				t.Errorf("judged %+v of ledger totals %+v: want every hop and span judged once", got, tot)
+			}
+		})
 	}
-	t.Logf("ledger %+v, backend spans %d, errors %v", rep.Ledger, rep.BackendSpans, rep.Errors)
-	passAll(t, rep)
-	if len(rep.Faults) != 1 || rep.Faults[0].Kind != string(topology.FaultCrash) {
-		t.Fatalf("fault windows %+v", rep.Faults)
-	}
-	// Hops to stock-0 that failed, all inside the window. The window ends
-	// when the restarted container answers the host; a caller may still
-	// fail a call on a connection to the killed one just after (seen on a
-	// busy Docker engine), hence two seconds of grace.
+}
+
+// killedHops checks the hops to stock-0 that failed are all inside the
+// kill's window. The window ends when the restarted container answers the
+// host; a caller may still fail a call on a connection to the killed one
+// just after (seen on a busy Docker engine), hence two seconds of grace.
+func killedHops(t *testing.T, rep *report.Report) {
+	t.Helper()
 	w := rep.Faults[0]
 	var in, out int
 	for _, h := range rep.Evidence.Input.Hops {

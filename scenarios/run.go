@@ -194,7 +194,11 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	}
 	mem := startMemory(func() int64 { return int64(rt.Ledger().Totals().SpansEnded) })
 	ev.StartedAt = time.Now()
-	ver := verifyAsItGoes(sc, rt, snk, loads, faults, expects, &opts, ev)
+	var pull func(context.Context) error
+	if crt != nil {
+		pull = crt.Pull
+	}
+	ver := verifyAsItGoes(sc, rt, pull, snk, loads, faults, expects, &opts, ev)
 	loadErr, err := playLoad(ctx, sc, rt, snk, faults, opts, ev)
 	if err != nil {
 		if ver != nil {

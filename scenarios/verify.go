@@ -44,10 +44,11 @@ const settleGiveUp = 30 * time.Second
 // its edges, windows and seconds (and, read back through a query API, the
 // requests in flight), not its spans.
 //
-// It runs only where that is exact: services in this process, whose ledger
-// it drains, exporting to the backend straight or through the pipe that
-// pipeline faults act on (no collector that may sample or hold spans in
-// between). The embedded backend stores a span before it acknowledges it,
+// It runs only where that is exact: services whose ledger it drains (in
+// this process, or in containers whose records each tick pulls into the
+// host's ledger first), exporting to the backend straight or through the
+// pipe that pipeline faults act on (no collector that may sample or hold
+// spans in between). The embedded backend stores a span before it acknowledges it,
 // so a settled request's spans are taken at once (takeAtOnce); Jaeger and
 // Tempo are read back by trace ID until the request's spans are all there
 // or its deadline passes (readBack). With faults, planted or added live,
@@ -57,6 +58,11 @@ const settleGiveUp = 30 * time.Second
 type verifier struct {
 	ledger *simulator.Ledger
 	src    spanSource
+	// pull, set for a run in containers, takes the containers' new
+	// records into the ledger before each drain; pullErr is its first
+	// failure.
+	pull    func(context.Context) error
+	pullErr error
 	// windows returns the fault windows as they stand (an open one ends
 	// now); nil for a run without faults.
 	windows func() []record.Fault
@@ -81,7 +87,7 @@ type verifier struct {
 // streamable reports whether a run can be verified as it goes (see
 // verifier), and where its groups' spans come from.
 func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Options) (spanSource, bool) {
-	if sc.Runtime == topology.RuntimeContainers || opts.KeepRecords || HasExternal(sc.Topology) {
+	if opts.KeepRecords || HasExternal(sc.Topology) {
 		// External services export spans the ledger does not wait for.
 		return nil, false
 	}
@@ -89,6 +95,10 @@ func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Op
 	case *embedded.Backend:
 		return takeAtOnce{b}, true
 	case traceFetcher:
+		if sc.Runtime == topology.RuntimeContainers {
+			// Read back from a backend in a container: judged at the end.
+			return nil, false
+		}
 		return newReadBack(b, snk.Name(), sc.Settle, waitBound(loads, sc.Settle), snk.maxTraces()), true
 	}
 	// A collector in front may sample spans away or hold them past their
@@ -96,11 +106,24 @@ func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Op
 	return nil, false
 }
 
+// verifiedInContainers reports whether a run in containers is to be
+// verified as it goes: its backend is the embedded one, which then runs on
+// the host (the containers export to it through the relay), so that a
+// span is stored before its export is acknowledged (takeAtOnce).
+func verifiedInContainers(sc *topology.Scenario, opts Options) bool {
+	return sc.Runtime == topology.RuntimeContainers && sc.Backend.Type == topology.BackendEmbedded &&
+		opts.OTLPEndpoint == "" && !opts.KeepRecords && !HasExternal(sc.Topology)
+}
+
+// pullTimeout bounds one tick's take of the containers' records.
+const pullTimeout = 20 * time.Second
+
 // verifyAsItGoes starts verifying the run as it goes when it can be (see
 // streamable), and returns the verifier; nil for a run judged at its end.
-// It sets opts.verified for the progress line.
-func verifyAsItGoes(sc *topology.Scenario, rt *simulator.Runtime, snk *sink, loads []topology.Load, faults []topology.Fault,
-	expects []topology.Expect, opts *Options, ev *report.Evidence) *verifier {
+// It sets opts.verified for the progress line. pull, set for a run in
+// containers, takes their records into rt's ledger (containers.Runtime.Pull).
+func verifyAsItGoes(sc *topology.Scenario, rt *simulator.Runtime, pull func(context.Context) error, snk *sink, loads []topology.Load,
+	faults []topology.Fault, expects []topology.Expect, opts *Options, ev *report.Evidence) *verifier {
 	src, ok := streamable(sc, snk, loads, *opts)
 	if !ok {
 		return nil
@@ -109,7 +132,14 @@ func verifyAsItGoes(sc *topology.Scenario, rt *simulator.Runtime, snk *sink, loa
 	if len(faults) > 0 || opts.Control != "" {
 		windows = rt.FaultWindows
 	}
-	ver := startVerifier(rt.Ledger(), src, staticInput(sc, snk, faults, ev), expects, windows, ev.StartedAt, opts.OutDir)
+	ver := newVerifier(rt.Ledger(), src, staticInput(sc, snk, faults, ev), expects, windows, ev.StartedAt, opts.OutDir)
+	if pull != nil {
+		ver.pull = pull
+		// A container's records reach the ledger up to a tick after
+		// another's written before them.
+		ver.quiet += verifyEvery
+	}
+	go ver.loop()
 	opts.verified = ver.summary
 	if rb, ok := src.(*readBack); ok {
 		rb.arrivals = snk.takeArrivals
@@ -142,6 +172,14 @@ func verdictsOf(ctx context.Context, rt *simulator.Runtime, snk *sink, ver *veri
 // possibly added live; nil for one that has none.
 func startVerifier(l *simulator.Ledger, src spanSource, base assert.Input, expects []topology.Expect,
 	windows func() []record.Fault, start time.Time, outDir string) *verifier {
+	v := newVerifier(l, src, base, expects, windows, start, outDir)
+	go v.loop()
+	return v
+}
+
+// newVerifier returns a verifier as startVerifier starts it, not started.
+func newVerifier(l *simulator.Ledger, src spanSource, base assert.Input, expects []topology.Expect,
+	windows func() []record.Fault, start time.Time, outDir string) *verifier {
 	stream := assert.NewStream(base, expects)
 	if windows != nil {
 		stream = assert.NewFaultStream(base, expects)
@@ -160,7 +198,6 @@ func startVerifier(l *simulator.Ledger, src spanSource, base assert.Input, expec
 	if outDir != "" {
 		v.log = report.NewDecisionLog(filepath.Join(outDir, "decisions.tsv"))
 	}
-	go v.loop()
 	return v
 }
 
@@ -173,12 +210,27 @@ func (v *verifier) loop() {
 		case <-v.stop:
 			return
 		case now := <-tick.C:
+			v.pullRecords()
 			settled := v.ledger.Drain(now.UnixNano(), v.quiet)
 			settled = append(settled, v.ledger.DrainStale(now.UnixNano(), settleGiveUp)...)
 			v.take(v.src.collect(now, settled, v.quiet))
 			v.advance()
 			v.sampleWaiting(now)
 		}
+	}
+}
+
+// pullRecords takes the containers' new records into the ledger, after
+// the tick's now: every record written before now is in the ledger when
+// it is drained.
+func (v *verifier) pullRecords() {
+	if v.pull == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pullTimeout)
+	defer cancel()
+	if err := v.pull(ctx); err != nil && v.pullErr == nil {
+		v.pullErr = fmt.Errorf("take the containers' ledgers during the run: %w", err)
 	}
 }
 
@@ -395,6 +447,9 @@ func gatherStream(ctx context.Context, rt *simulator.Runtime, snk *sink, v *veri
 	}
 	if v.logErr != nil {
 		ev.Errors = append(ev.Errors, v.logErr.Error())
+	}
+	if v.pullErr != nil {
+		ev.Errors = append(ev.Errors, v.pullErr.Error())
 	}
 	return v.stream.Verdicts()
 }

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tracerig/tracerig/internal/record"
@@ -53,8 +54,12 @@ type Settled struct {
 // trace ID an external caller sends again much later, starts a new group.
 //
 // Drain is for the ledger of an in-process run, where every send of a hop
-// is recorded in the same ledger as its receive; a ledger meant for Export
-// is not drained.
+// is recorded in the same ledger as its receive, or one that the ledgers
+// of several processes are merged into as they go (Merger): there a
+// process's records may reach the ledger a Drain after another's written
+// later, so a receive taken before its send waits one Drain for it, and
+// quiet must exceed the time between two merges too. A ledger meant for
+// Export is not drained.
 func (l *Ledger) Drain(now int64, quiet time.Duration) []Settled {
 	l.drainMu.Lock()
 	defer l.drainMu.Unlock()
@@ -98,7 +103,7 @@ func (l *Ledger) DrainAll() []Settled {
 	l.drainMu.Lock()
 	defer l.drainMu.Unlock()
 	out := l.release(l.take(), 0, 0, true)
-	l.pending = pending{late: l.pending.late}
+	l.pending = pending{late: l.pending.late + len(l.pending.early)}
 	return out
 }
 
@@ -132,11 +137,15 @@ func (l *Ledger) DrainLate() int {
 	return l.pending.late
 }
 
-// taken is what one Drain swapped out of one shard: its logs as they were,
-// and the reason symbols the fail marks of its export records name.
+// taken is what one Drain (or ExportTaken) swapped out of one shard: its
+// logs as they were, the reason symbols the fail marks of its export
+// records name, and the shard's failure tallies counting only the spans
+// failed since the previous take.
 type taken struct {
 	logs
-	reasons []uint32
+	reasons  []uint32
+	failures []failureTally
+	from     *shard
 }
 
 // failReason returns the reason symbol of a failed export record, or
@@ -171,9 +180,12 @@ func (l *Ledger) take() []taken {
 
 // takeLocked swaps the shard's logs out. The caller holds s.mu.
 func (s *shard) takeLocked() taken {
-	t := taken{logs: s.logs, reasons: make([]uint32, len(s.failures))}
-	for i, f := range s.failures {
+	t := taken{logs: s.logs, reasons: make([]uint32, len(s.failures)), failures: slices.Clone(s.failures), from: s}
+	for i := range s.failures {
+		f := &s.failures[i]
 		t.reasons[i] = f.reason
+		t.failures[i].spans -= f.took
+		f.took = f.spans
 	}
 	s.drained.ended += s.ended.len()
 	s.drained.exports += s.exports.len()

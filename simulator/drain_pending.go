@@ -17,6 +17,12 @@ type pending struct {
 	// late counts receives and export outcomes taken after their
 	// component was released (see Ledger.DrainLate).
 	late int
+	// early holds the receives the last Drain took before their hop's
+	// send. In a ledger merged from several processes taken one after
+	// another (containers, see Merger), a callee's records may be taken a
+	// Drain before its caller's: each waits one Drain for its send, then
+	// counts as late.
+	early []recvRec
 	// prev is the now of the Drain before the one filing, 0 before the
 	// second: every record a Drain takes was written after it.
 	prev int64
@@ -104,6 +110,13 @@ func (p *pending) file(now int64, ts []taken) {
 			c.orphans = append(c.orphans, o)
 		}
 	}
+	prev := p.early
+	p.early = nil
+	for _, r := range prev {
+		if !p.fileRecv(now, r) {
+			p.late++
+		}
+	}
 	for i := range ts {
 		p.fileCallees(now, &ts[i])
 	}
@@ -129,18 +142,14 @@ func (p *pending) file(now int64, ts []taken) {
 
 // fileCallees files receives and answers, which belong to the component
 // of their hop's send. A receive without one came after its component
-// was released; an answer without one is of an attempt that failed before
-// it sent anything, which Snapshot leaves out too.
+// was released, or before its send (see early), and waits one Drain; an
+// answer without one is of an attempt that failed before it sent
+// anything, which Snapshot leaves out too.
 func (p *pending) fileCallees(now int64, t *taken) {
-	var ks [3]nodeKey
 	for r := range t.recvs.all() {
-		if p.nodes[keyHop(r.hop)] == nil {
-			p.late++
-			continue
+		if !p.fileRecv(now, r) {
+			p.early = append(p.early, r)
 		}
-		keys := withTrace(withTrace(append(ks[:0], keyHop(r.hop)), r.got.Trace), r.server.Trace)
-		c := p.join(now, keys)
-		c.recvs = append(c.recvs, r)
 	}
 	for a := range t.answers.all() {
 		if c := p.nodes[keyHop(a.hop)]; c != nil {
@@ -148,6 +157,19 @@ func (p *pending) fileCallees(now int64, t *taken) {
 			c.answers = append(c.answers, a)
 		}
 	}
+}
+
+// fileRecv files a receive into the component of its hop's send, and
+// reports whether it had one.
+func (p *pending) fileRecv(now int64, r recvRec) bool {
+	if p.nodes[keyHop(r.hop)] == nil {
+		return false
+	}
+	var ks [3]nodeKey
+	keys := withTrace(withTrace(append(ks[:0], keyHop(r.hop)), r.got.Trace), r.server.Trace)
+	c := p.join(now, keys)
+	c.recvs = append(c.recvs, r)
+	return true
 }
 
 // withTrace adds the key of trace to keys when it is valid.

@@ -19,7 +19,7 @@ func teeDrain(l, ref *Ledger, now int64, quiet time.Duration, all bool) []Settle
 	mirror(ref, ts)
 	out := l.release(ts, now, quiet, all)
 	if all {
-		l.pending = pending{late: l.pending.late}
+		l.pending = pending{late: l.pending.late + len(l.pending.early)}
 	}
 	return out
 }
@@ -312,6 +312,50 @@ func TestDrainLateReceive(t *testing.T) {
 	}
 	if h.l.DrainLate() != 1 {
 		t.Errorf("%d late records, want 1", h.l.DrainLate())
+	}
+}
+
+// TestDrainReceiveBeforeSend: in a ledger merged from processes one after
+// another, a receive may be taken a Drain before its hop's send: it waits
+// one Drain and joins the send; one whose send does not come by then is
+// late.
+func TestDrainReceiveBeforeSend(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		sendLate int // Drains between the receive's and the send's
+		late     int
+	}{
+		{name: "send a Drain later", sendLate: 1},
+		{name: "send never", sendLate: -1, late: 1},
+		{name: "send two Drains later", sendLate: 2, late: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHand()
+			h.a.addRecv(recvRec{hop: 101})
+			var got []Settled
+			for i := range 3 {
+				if i == tt.sendLate {
+					h.load.addSend(sendRec{hop: 101, request: 1, to: h.front})
+					h.load.addAnswer(101, 9, 0)
+				}
+				got = append(got, h.l.Drain(int64(i+1), time.Nanosecond)...)
+			}
+			got = append(got, h.l.DrainAll()...)
+			var received int
+			for _, g := range got {
+				for _, hop := range g.Hops {
+					if hop.Received {
+						received++
+					}
+				}
+			}
+			if want := 1 - tt.late; received != want {
+				t.Errorf("%d hops received in %+v, want %d", received, got, want)
+			}
+			if n := h.l.DrainLate(); n != tt.late {
+				t.Errorf("%d late records, want %d", n, tt.late)
+			}
+		})
 	}
 }
 

@@ -27,6 +27,9 @@ type Ledger struct {
 	shards  []*shard
 	loads   *shard
 	retries chunks[ExportRetry] // under mu
+	// retriesTaken counts the retries ExportTaken has handed over; under
+	// mu.
+	retriesTaken int
 
 	// drainMu serializes Drain and DrainAll, which alone use pending.
 	drainMu sync.Mutex

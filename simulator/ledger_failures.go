@@ -26,6 +26,9 @@ type failureTally struct {
 	spans   int
 	first   string // the first failed export's error message, truncated
 	at      int64  // when that export returned, unix ns
+	// took is how many of spans a take (Drain, ExportTaken) has already
+	// handed over, so that ExportTaken sends each span's failure once.
+	took int
 }
 
 // exportFailure is one failed return of the exporter: its reason (as

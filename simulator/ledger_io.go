@@ -99,8 +99,10 @@ type wireRecv struct {
 const ledgerWireVersion = 1
 
 // Export writes every record of the ledger so far to w (gzipped gob).
-// It and Merge work on whole ledgers: records a Drain took are not in
-// it, so a ledger meant for Export is not drained.
+// It works on whole ledgers: records a Drain or ExportTaken took are not
+// in it, so a ledger meant for Export is not drained. A ledger's shards
+// are written in the order they were made, the load records apart, so the
+// shard at one position of two exports of a ledger is the same writer's.
 func (l *Ledger) Export(w io.Writer) error {
 	out := wireLedger{Version: ledgerWireVersion}
 	if p := l.syms.names.Load(); p != nil {
@@ -128,67 +130,63 @@ func (l *Ledger) Export(w io.Writer) error {
 func (s *shard) wire() wireShard {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.l.wireLogs(&s.logs, s.failures)
+}
+
+// wireLogs is the export form of a shard's logs and failure tallies. The
+// caller holds the shard's lock, if the logs are still a shard's.
+func (l *Ledger) wireLogs(lg *logs, failures []failureTally) wireShard {
 	var w wireShard
-	for e := range s.ended.all() {
+	for e := range lg.ended.all() {
 		w.Ended = append(w.Ended, wireEnd{e.trace, e.id, e.parent, e.start, e.end, e.service, e.inst, e.name, e.kind, e.status})
 	}
-	for e, at := range s.exportsAt {
+	for e, at := range lg.exportsAt {
 		fail := e.fail
 		if fail == failUnknown {
 			fail = 0
 		}
 		w.Exports = append(w.Exports, wireExport{e.trace, e.id, e.ok(), at, fail})
 	}
-	for r := range s.sends.all() {
+	for r := range lg.sends.all() {
 		w.Sends = append(w.Sends, wireSend{r.hop, r.parent, r.request, r.sentAt, r.sent, r.from, r.to, r.route, r.fromInst, r.toInst, r.headers, r.attempt, r.clientSpan, r.external, r.state, r.baggage})
 	}
-	for r := range s.recvs.all() {
+	for r := range lg.recvs.all() {
 		w.Recvs = append(w.Recvs, r.wire())
 	}
-	for o := range s.orphans.all() {
+	for o := range lg.orphans.all() {
 		w.Orphans = append(w.Orphans, wireOrphan{o.recv.wire(), o.at, o.from, o.to, o.route, o.toInst})
 	}
-	for a := range s.answers.all() {
+	for a := range lg.answers.all() {
 		w.Answers = append(w.Answers, wireAnswer{a.hop, a.at, a.idleSince})
 	}
-	for _, f := range s.failures {
-		w.Failures = append(w.Failures, wireFailure{f.service, s.l.syms.name(f.reason), f.spans, f.first, f.at})
+	for _, f := range failures {
+		w.Failures = append(w.Failures, wireFailure{f.service, l.syms.name(f.reason), f.spans, f.first, f.at})
 	}
 	return w
 }
 
-// Merge reads a ledger written by Export and adds its records to l, its
-// symbols mapped onto l's own. Its load records join l's load records.
+// Merge reads a ledger written by Export or ExportTaken and adds its
+// records to l, its symbols mapped onto l's own, in shards of their own.
+// Its load records join l's load records. Ledgers exported one after
+// another by one source merge through one Merger instead.
 func (l *Ledger) Merge(r io.Reader) error {
+	return l.Merger().Merge(r)
+}
+
+// decodeLedger reads a ledger written by Export or ExportTaken.
+func decodeLedger(r io.Reader) (wireLedger, error) {
+	var in wireLedger
 	zr, err := gzip.NewReader(bufio.NewReader(r))
 	if err != nil {
-		return fmt.Errorf("merge ledger: %w", err)
+		return in, fmt.Errorf("merge ledger: %w", err)
 	}
-	var in wireLedger
 	if err := gob.NewDecoder(zr).Decode(&in); err != nil {
-		return fmt.Errorf("merge ledger: %w", err)
+		return in, fmt.Errorf("merge ledger: %w", err)
 	}
 	if in.Version != ledgerWireVersion {
-		return fmt.Errorf("merge ledger: version %d, want %d", in.Version, ledgerWireVersion)
+		return in, fmt.Errorf("merge ledger: version %d, want %d", in.Version, ledgerWireVersion)
 	}
-	sym := make([]uint32, len(in.Symbols))
-	for i, name := range in.Symbols {
-		sym[i] = l.syms.id(name)
-	}
-	m := func(id uint32) uint32 {
-		if int(id) < len(sym) {
-			return sym[id]
-		}
-		return l.syms.id("")
-	}
-	for _, ws := range in.Shards {
-		l.newShard().add(ws, m)
-	}
-	l.loads.add(in.Loads, m)
-	l.mu.Lock()
-	l.retries.addAll(in.Retries)
-	l.mu.Unlock()
-	return nil
+	return in, nil
 }
 
 func (s *shard) add(w wireShard, m func(uint32) uint32) {

@@ -55,10 +55,13 @@ func (r *Runtime) crash(ctx context.Context, t topology.FaultTarget) (func(), er
 	}, nil
 }
 
-// pause pauses the target's containers; the undo unpauses them.
+// pause pauses the target's containers; the undo unpauses them. No Pull
+// takes from a paused container: a take it could not answer would be
+// answered once it runs again, to a host that gave up on it.
 func (r *Runtime) pause(ctx context.Context, t topology.FaultTarget) (func(), error) {
 	ins := r.targets(t.Service, t.Instance)
 	for _, in := range ins {
+		in.setDown(true)
 		if _, err := r.cli.ContainerPause(ctx, in.c.GetContainerID(), client.ContainerPauseOptions{}); err != nil {
 			return nil, fmt.Errorf("pause %s: %w", in.alias, err)
 		}
@@ -66,8 +69,17 @@ func (r *Runtime) pause(ctx context.Context, t topology.FaultTarget) (func(), er
 	return func() {
 		for _, in := range ins {
 			r.cli.ContainerUnpause(context.Background(), in.c.GetContainerID(), client.ContainerUnpauseOptions{})
+			in.setDown(false)
 		}
 	}, nil
+}
+
+// setDown says whether the container is stopped, once no take from it is
+// under way.
+func (in *instance) setDown(down bool) {
+	in.pull.Lock()
+	in.down = down
+	in.pull.Unlock()
 }
 
 // forward plants f on the control API of the containers that play it: the
@@ -128,15 +140,15 @@ func (r *Runtime) targets(service string, i int) []*instance {
 	return append([]*instance(nil), r.insts[service]...)
 }
 
-// kill takes the container's ledger, then kills it (SIGKILL).
+// kill takes the container's ledger, then kills it (SIGKILL). No Pull
+// takes from it until restart has it answer again.
 func (r *Runtime) kill(ctx context.Context, in *instance) error {
-	if b, err := in.control().Ledger(ctx); err == nil {
-		r.mu.Lock()
-		r.saved = append(r.saved, b)
-		r.mu.Unlock()
-	} else {
+	in.pull.Lock()
+	defer in.pull.Unlock()
+	if err := r.takeLocked(ctx, in); err != nil {
 		r.logf("ledger of %s before the kill: %v", in.alias, err)
 	}
+	in.down = true
 	if _, err := r.cli.ContainerKill(ctx, in.c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		return fmt.Errorf("kill %s: %w", in.alias, err)
 	}
@@ -150,6 +162,7 @@ func (r *Runtime) restart(ctx context.Context, in *instance) error {
 	}
 	for {
 		if err := in.control().Health(ctx); err == nil {
+			in.setDown(false)
 			return nil
 		}
 		select {

@@ -6,8 +6,9 @@
 // load at the entry instances' ports published on 127.0.0.1, keeps the load
 // side of the ledger and plays the fault timeline, applying each fault to
 // the containers (kill, restart, pause) or forwarding it to the control API
-// of the containers it concerns. At the end the ledgers of every container
-// are gathered over their control ports and merged into the host's.
+// of the containers it concerns. The records of every container's ledger
+// are taken over its control port into the host's ledger: as the run goes
+// (Pull), before a container is killed, and what is left at the end.
 package containers
 
 import (
@@ -115,7 +116,6 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	insts map[string][]*instance
-	saved [][]byte // ledgers taken from containers before they were killed
 
 	// Startup is how long Start took, image build included; Image how long
 	// building (or finding) the image took.
@@ -130,6 +130,18 @@ type instance struct {
 	c       testcontainers.Container
 	svcAddr string // 127.0.0.1:port published for the service port
 	ctlAddr string // 127.0.0.1:port published for the control port
+
+	// pull is held across a take of the instance's ledger and its merge,
+	// so its takes enter the host's ledger in the order they were taken,
+	// and by a fault that stops the container, so none is taken from it
+	// meanwhile. It guards the fields below.
+	pull sync.Mutex
+	// merger merges the instance's takes into the host's ledger, those of
+	// the processes a restart starts included, into one shard per shard
+	// of theirs.
+	merger *simulator.Merger
+	// down says the container is killed or paused: a Pull skips it.
+	down bool
 }
 
 // New returns a container runtime for topo; Start brings it up.
@@ -277,7 +289,7 @@ func (in *instance) control() *control.Client {
 
 // Shutdown stops the host side (clearing faults: crashed containers come
 // back), asks every container to stop serving and flush its spans, and
-// merges every container's ledger into the host's. The backend and the
+// takes what is left of every container's ledger into the host's. The backend and the
 // network stay up for read-back until Close.
 func (r *Runtime) Shutdown(ctx context.Context) error {
 	if r.Runtime == nil {
@@ -288,37 +300,69 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	ins := r.all()
-	ledgers := make([][]byte, len(ins))
 	lerrs := make([]error, len(ins))
 	var wg sync.WaitGroup
 	for i, in := range ins {
 		wg.Go(func() {
-			c := in.control()
-			if err := c.Shutdown(ctx); err != nil {
+			if err := in.control().Shutdown(ctx); err != nil {
 				lerrs[i] = fmt.Errorf("flush %s: %w", in.alias, err)
 			}
-			b, err := c.Ledger(ctx)
-			if err != nil {
-				lerrs[i] = errors.Join(lerrs[i], fmt.Errorf("collect the ledger of %s: %w", in.alias, err))
-			}
-			ledgers[i] = b
+			in.pull.Lock()
+			defer in.pull.Unlock()
+			lerrs[i] = errors.Join(lerrs[i], r.takeLocked(ctx, in))
 		})
 	}
 	wg.Wait()
-	errs = append(errs, lerrs...)
-	r.mu.Lock()
-	all := append(append([][]byte{}, r.saved...), ledgers...)
-	r.saved = nil
-	r.mu.Unlock()
-	for _, b := range all {
-		if b == nil {
-			continue
-		}
-		if err := r.Runtime.Ledger().Merge(bytes.NewReader(b)); err != nil {
-			errs = append(errs, err)
-		}
+	return errors.Join(append(errs, lerrs...)...)
+}
+
+// maxPulls bounds the instances a Pull takes from at once.
+const maxPulls = 8
+
+// Pull takes the records every running container wrote since its last take
+// into the host's ledger, a few containers at a time; a killed or paused
+// container is skipped, its records taken when it was stopped and when it
+// runs again. It lets a run verify its records as it goes
+// (simulator.Ledger.Drain), with what each container holds bounded by
+// what it wrote since the last Pull. Records Pull takes are gone from the
+// container: Shutdown takes only what is left.
+func (r *Runtime) Pull(ctx context.Context) error {
+	if r.Runtime == nil {
+		return nil
 	}
+	ins := r.all()
+	errs := make([]error, len(ins))
+	sem := make(chan struct{}, maxPulls)
+	var wg sync.WaitGroup
+	for i, in := range ins {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			in.pull.Lock()
+			defer in.pull.Unlock()
+			if !in.down {
+				errs[i] = r.takeLocked(ctx, in)
+			}
+		})
+	}
+	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// takeLocked takes the records the instance wrote since its last take into
+// the host's ledger. The caller holds in.pull.
+func (r *Runtime) takeLocked(ctx context.Context, in *instance) error {
+	b, err := in.control().TakeLedger(ctx)
+	if err != nil {
+		return fmt.Errorf("take the ledger of %s: %w", in.alias, err)
+	}
+	if in.merger == nil {
+		in.merger = r.Runtime.Ledger().Merger()
+	}
+	if err := in.merger.Merge(bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("merge the ledger of %s: %w", in.alias, err)
+	}
+	return nil
 }
 
 // Close removes every container and the network of the run. It is safe to

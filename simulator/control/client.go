@@ -85,6 +85,14 @@ func (c *Client) Ledger(ctx context.Context) ([]byte, error) {
 	return c.expect(ctx, http.MethodGet, ledgerPath, nil, nil, http.StatusOK, -1)
 }
 
+// TakeLedger takes the records the instance wrote since the last take (all
+// of them, the first time) out of its ledger, for a simulator.Merger that
+// merges every take of the instance: a record is handed over once, so a
+// take whose answer is lost loses its records.
+func (c *Client) TakeLedger(ctx context.Context) ([]byte, error) {
+	return c.expect(ctx, http.MethodPost, takePath, nil, nil, http.StatusOK, -1)
+}
+
 // Shutdown stops the instance and flushes its spans; its ledger stays
 // readable.
 func (c *Client) Shutdown(ctx context.Context) error {

@@ -1,7 +1,7 @@
 // Package control is the control protocol of a running simulator: the HTTP
 // API that lists, plants and clears its faults and, on an instance that
 // `tracerig serve` runs in a container, reports its health, hands over its
-// ledger and stops it; the Go client of that API; and the command line of
+// ledger (whole, or piece by piece as it grows) and stops it; the Go client of that API; and the command line of
 // `tracerig serve`, which the host of a container run writes and the
 // container parses (ServeConfig).
 //
@@ -12,6 +12,11 @@
 //	GET    /healthz      200 "ok" once the instance serves (instance only)
 //	GET    /ledger       the instance's ledger so far, as simulator.Ledger.Export
 //	                     writes it (instance only)
+//	POST   /ledger/take  the records written since the last take, which leave
+//	                     the ledger, as simulator.Ledger.ExportTaken writes
+//	                     them: merged one after another through one
+//	                     simulator.Merger they add up to the ledger, each
+//	                     record once (instance only)
 //	POST   /shutdown     stop serving and flush spans; the ledger stays
 //	                     readable; 204 (instance only)
 //	GET    /faults       200 State: {"active": [FaultInfo...], "windows": [record.Fault...]}

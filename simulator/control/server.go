@@ -29,7 +29,7 @@ type Runtime interface {
 
 // Instance is a Runtime that runs one instance on its own (`tracerig
 // serve`): the instance routes also report its health, export its ledger
-// and shut it down.
+// (whole, or what was written since the last take) and shut it down.
 type Instance interface {
 	Runtime
 	Err() error
@@ -78,6 +78,7 @@ func NewInstanceServer(in Instance, topo *topology.Topology) *Server {
 	s.inst = in
 	s.mux.HandleFunc("GET "+HealthPath, s.health)
 	s.mux.HandleFunc("GET "+ledgerPath, s.ledger)
+	s.mux.HandleFunc("POST "+takePath, s.take)
 	s.mux.HandleFunc("POST "+shutdownPath, s.shutdown)
 	return s
 }
@@ -147,6 +148,16 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) ledger(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	s.inst.Ledger().Export(w)
+}
+
+// take hands over the records written since the last take, which leave
+// the instance's ledger (simulator.Ledger.ExportTaken).
+func (s *Server) take(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if err := s.inst.Ledger().ExportTaken(w); err != nil {
+		// An encoding failure has written nothing yet.
+		writeError(w, http.StatusInternalServerError, err)
+	}
 }
 
 func (s *Server) shutdown(w http.ResponseWriter, r *http.Request) {

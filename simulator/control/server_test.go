@@ -93,6 +93,8 @@ func TestAnswers(t *testing.T) {
 		{name: "health of a run", call: (*Client).Health, status: 404},
 		{name: "ledger", instance: true, call: ledger},
 		{name: "ledger of a run", call: ledger, status: 404},
+		{name: "take the ledger", instance: true, call: takeLedger},
+		{name: "take the ledger of a run", call: takeLedger, status: 404},
 		{name: "shutdown", instance: true, call: (*Client).Shutdown},
 		{name: "shutdown that fails", instance: true, setup: func(r *fakeRuntime) { r.shutErr = errBroken }, call: (*Client).Shutdown, status: 500, message: "broken"},
 		{name: "shutdown of a run", call: (*Client).Shutdown, status: 404},
@@ -142,6 +144,8 @@ func clearFault(id int) func(*Client, context.Context) error {
 }
 
 func ledger(c *Client, ctx context.Context) error { _, err := c.Ledger(ctx); return err }
+
+func takeLedger(c *Client, ctx context.Context) error { _, err := c.TakeLedger(ctx); return err }
 
 func refuseFaults(r *fakeRuntime) { r.injectErr = errBroken }
 
@@ -271,6 +275,34 @@ func TestShutdownOnce(t *testing.T) {
 	}
 	if err := simulator.NewLedger().Merge(bytes.NewReader(b)); err != nil {
 		t.Errorf("merge the instance's ledger: %v", err)
+	}
+}
+
+// TestTakeLedger: each take hands over what was recorded since the one
+// before, once; merged one after another they add up to the ledger.
+func TestTakeLedger(t *testing.T) {
+	rt := newFake()
+	c := serve(t, NewInstanceServer(rt, testTopo(t)))
+	host := simulator.NewLedger()
+	m := host.Merger()
+	for i, retries := range []int{2, 0, 3} {
+		for range retries {
+			rt.ledger.ExportRetried(1)
+		}
+		b, err := c.TakeLedger(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := host.Totals().ExportRetries
+		if err := m.Merge(bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+		if got := host.Totals().ExportRetries - before; got != retries {
+			t.Errorf("take %d handed over %d retries, want %d", i, got, retries)
+		}
+	}
+	if got, want := host.ExportRetries(), rt.ledger.ExportRetries(); len(got) != len(want) {
+		t.Errorf("the takes merged %d retries, the instance recorded %d", len(got), len(want))
 	}
 }
 

@@ -16,6 +16,7 @@ const HealthPath = "/healthz"
 // fault forwarded by the host of a container run.
 const (
 	ledgerPath   = "/ledger"
+	takePath     = "/ledger/take"
 	shutdownPath = "/shutdown"
 	faultsPath   = "/faults"
 
