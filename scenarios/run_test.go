@@ -108,7 +108,11 @@ func TestShopEndToEnd(t *testing.T) {
 	if n := len(sc.Topology.Services); n < 10 {
 		t.Fatalf("shop has %d services, want 10 or more", n)
 	}
-	rep := runFor(t, t.Context(), sc, 2*time.Second)
+	d := 2 * time.Second
+	rep, err := Run(t.Context(), sc, Options{Duration: &d, KeepRecords: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	passAll(t, rep)
 	in := rep.Evidence.Input
 	if len(in.Ended) == 0 || len(in.Backend) != len(in.Ended) {

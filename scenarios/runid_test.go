@@ -63,7 +63,8 @@ func TestSharedBackendRunsNeverCollide(t *testing.T) {
 	seed := uint64(42)
 	run := func(name string, opts Options) *report.Report {
 		t.Helper()
-		opts.Seed = &seed
+		// The test compares the runs' records.
+		opts.Seed, opts.KeepRecords = &seed, true
 		rep, err := Run(t.Context(), sc, opts)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
