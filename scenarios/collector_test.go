@@ -2,9 +2,12 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,37 +26,108 @@ func requireCollector(t *testing.T) {
 
 // TestCollectorTailSamplingEndToEnd runs a shop-like topology, with a payment service that fails
 // 10% of charges and a slow-tailed recommendation service, behind a real collector with a
-// tail-sampling config, and checks what it kept against the ledger.
+// tail-sampling config, and checks what it kept against the ledger: judged at the end from the
+// run's records, and verified as it goes, reading the store behind the collector back as
+// requests settle, with the same verdict, every policy exercised, and requests judged while the
+// load still runs. A trace sampled away is judged at its deadline without being taken for a
+// backend that could not keep up.
 func TestCollectorTailSamplingEndToEnd(t *testing.T) {
 	requireCollector(t)
 	sc := load(t, "testdata/collector/tail-sampling.yaml")
 	if sc.Backend.Type != topology.BackendCollector || sc.Backend.Config != "collector.yaml" {
 		t.Fatalf("backend %+v, want collector with collector.yaml", sc.Backend)
 	}
-	rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
+	// Long enough for requests to settle and their kept traces to pass the decision_wait while
+	// the load still runs.
+	d := 6 * time.Second
+	statuses := map[bool]map[string]assert.Status{}
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keep-records=%v", keep), func(t *testing.T) {
+			var (
+				ver        *verifier
+				duringLoad assert.Checked
+				atLoad     atomic.Bool
+			)
+			opts := Options{Duration: &d, OutDir: t.TempDir(), KeepRecords: keep,
+				verifying: func(v *verifier) { ver = v },
+				LoadDone: func() {
+					if ver != nil {
+						duringLoad = ver.checked()
+						atLoad.Store(true)
+					}
+				},
+			}
+			rep, err := Run(t.Context(), sc, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Settled {
+				t.Errorf("backend did not settle within %s", sc.Settle)
+			}
+			statuses[keep] = map[string]assert.Status{}
+			for _, v := range rep.Verdicts {
+				statuses[keep][v.Check] = v.Status
+			}
+			if len(rep.Errors) > 0 {
+				t.Errorf("errors %q, want none: sampling is not loss", rep.Errors)
+			}
+			if len(rep.BackendNotes) > 0 {
+				t.Errorf("backend notes %q, want none, as a run judged at its end has", rep.BackendNotes)
+			}
+			v := verdict(t, rep, string(topology.ExpectTailSampling))
+			if v.Status != assert.StatusPass {
+				t.Fatalf("tail-sampling: %s: %s (findings %+v)", v.Status, v.Observed, v.Findings)
+			}
+			t.Logf("%s (settled in %s)", v.Observed, rep.SettleTime)
+			// The scenario must exercise every policy, or the pass means little.
+			for _, k := range []string{"error_traces", "slow_traces", "other_kept"} {
+				if v.Stats[k] < 3 {
+					t.Errorf("Stats[%s] = %v: the scenario should produce a few of each", k, v.Stats[k])
+				}
+			}
+			if v.Stats["other_kept"] >= v.Stats["other_traces"] {
+				t.Errorf("the collector kept every plain trace (%v): no sampling happened", v.Stats)
+			}
+			// The collector dropped spans, as it should: fewer in the backend than the ledger exported.
+			if rep.BackendSpans >= rep.Ledger.SpansExported {
+				t.Errorf("backend holds %d spans of %d exported: nothing was sampled away", rep.BackendSpans, rep.Ledger.SpansExported)
+			}
+			if keep {
+				if ver != nil || len(rep.Evidence.Input.Backend) != rep.BackendSpans {
+					t.Errorf("verifier %v, kept %d backend spans of %d: want the run judged at its end", ver, len(rep.Evidence.Input.Backend), rep.BackendSpans)
+				}
+				return
+			}
+			streamedCollector(t, ver, duringLoad, atLoad.Load())
+		})
 	}
-	if !rep.Settled {
-		t.Errorf("backend did not settle within %s", sc.Settle)
+	if len(statuses) == 2 && !maps.Equal(statuses[true], statuses[false]) {
+		t.Errorf("verdicts judged at the end %v, as it went %v", statuses[true], statuses[false])
 	}
-	v := verdict(t, rep, string(topology.ExpectTailSampling))
-	if v.Status != assert.StatusPass {
-		t.Fatalf("tail-sampling: %s: %s (findings %+v)", v.Status, v.Observed, v.Findings)
+}
+
+// streamedCollector checks that a run behind a collector was verified as it went: read back from
+// the store behind it, requests judged while the load still ran, and no span reaching the store
+// after its request was judged.
+func streamedCollector(t *testing.T, ver *verifier, duringLoad assert.Checked, atLoad bool) {
+	t.Helper()
+	if ver == nil || !atLoad {
+		t.Fatal("the run was not verified as it went")
 	}
-	t.Logf("%s (settled in %s)", v.Observed, rep.SettleTime)
-	// The scenario must exercise every policy, or the pass means little.
-	for _, k := range []string{"error_traces", "slow_traces", "other_kept"} {
-		if v.Stats[k] < 3 {
-			t.Errorf("Stats[%s] = %v: the scenario should produce a few of each", k, v.Stats[k])
-		}
+	rb, ok := ver.src.(*readBack)
+	if !ok || rb.held == nil {
+		t.Fatalf("spans came from %T, want a readBack of the store behind the collector", ver.src)
 	}
-	if v.Stats["other_kept"] >= v.Stats["other_traces"] {
-		t.Errorf("the collector kept every plain trace (%v): no sampling happened", v.Stats)
+	t.Logf("judged %+v during the load; %d whole, late %+v, over %+v, at most %d waiting; %d spans after their request",
+		duringLoad, rb.whole, rb.late, rb.over, rb.peak, ver.rest)
+	if duringLoad.Groups == 0 || duringLoad.BackendSpans == 0 {
+		t.Errorf("judged %+v by the end of the load, want requests with their backend spans", duringLoad)
 	}
-	// The collector dropped spans, as it should: fewer in the backend than the ledger exported.
-	if len(rep.Evidence.Input.Backend) >= len(rep.Evidence.Input.Ended) {
-		t.Errorf("backend holds %d spans of %d ended: nothing was sampled away", len(rep.Evidence.Input.Backend), len(rep.Evidence.Input.Ended))
+	if rb.late.groups == 0 || rb.whole == 0 {
+		t.Errorf("%d whole, %d at their deadline: want both, the collector keeping some traces and sampling others away", rb.whole, rb.late.groups)
+	}
+	if ver.rest != 0 {
+		t.Errorf("%d spans reached the store after their request was judged", ver.rest)
 	}
 }
 

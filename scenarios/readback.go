@@ -89,7 +89,11 @@ type readBack struct {
 	// arrivals takes the arrival probe's first-seen times of traces (see
 	// sink.takeArrivals); nil leaves spans without arrival times.
 	arrivals func(ids []record.TraceID) map[record.TraceID]map[record.SpanID]int64
-	timed    int // traces given arrival times
+	// held, set for a store that records arrival times and holds the spans
+	// it returns until told to forget them (newHeldReadBack), takes a
+	// judged group's traces from it; spans then keep their Arrived.
+	held  traceTaker
+	timed int // traces given arrival times
 
 	queue    []*waitGroup // oldest first
 	byTrace  map[record.TraceID]*waitGroup
@@ -197,14 +201,21 @@ func (r *readBack) lookUp(now time.Time) {
 		if !ok {
 			continue
 		}
-		k := spanKey{sp.Trace, sp.ID}
-		if _, seen := g.got[k]; seen {
-			continue
-		}
-		sp.Arrived = 0 // the arrival probe's, if it followed the trace (judge)
-		g.got[k] = sp
-		delete(g.want, k)
+		r.file(g, sp)
 	}
+}
+
+// file gives a span returned for g to it, once.
+func (r *readBack) file(g *waitGroup, sp record.Span) {
+	k := spanKey{sp.Trace, sp.ID}
+	if _, seen := g.got[k]; seen {
+		return
+	}
+	if r.held == nil {
+		sp.Arrived = 0 // the arrival probe's, if it followed the trace (judge)
+	}
+	g.got[k] = sp
+	delete(g.want, k)
 }
 
 // release returns the groups ready at now: whole, or past their deadline
@@ -241,6 +252,13 @@ func (r *readBack) judge(g *waitGroup) assert.Group {
 	for _, t := range g.traces {
 		if r.byTrace[t] == g {
 			delete(r.byTrace, t)
+		}
+	}
+	if r.held != nil {
+		// The store forgets the group's traces; spans that came since the
+		// last look-up are judged with the rest.
+		for _, sp := range r.held.TakeTraces(g.traces) {
+			r.file(g, sp)
 		}
 	}
 	out := assert.Group{Hops: g.s.Hops, Ended: g.s.Ended, Backend: make([]record.Span, 0, len(g.got))}

@@ -46,12 +46,14 @@ const settleGiveUp = 30 * time.Second
 //
 // It runs only where that is exact: services whose ledger it drains (in
 // this process, or in containers whose records each tick pulls into the
-// host's ledger first), exporting to the backend straight or through the
-// pipe that pipeline faults act on (no collector that may sample or hold
-// spans in between). The embedded backend stores a span before it acknowledges it,
+// host's ledger first), exporting to the backend straight, through the
+// pipe that pipeline faults act on, or through a collector in this
+// process's reach. The embedded backend stores a span before it acknowledges it,
 // so a settled request's spans are taken at once (takeAtOnce); Jaeger and
 // Tempo are read back by trace ID until the request's spans are all there
-// or its deadline passes (readBack). With faults, planted or added live,
+// or its deadline passes (readBack), and so is the embedded store behind a
+// collector, which may hold a trace for its decision_wait or sample it
+// away (newHeldReadBack). With faults, planted or added live,
 // each tick also reads the windows after taking the ledger's records and
 // tells the stream how far the ledger has been drained
 // (assert.Stream.Advance).
@@ -79,6 +81,10 @@ type verifier struct {
 	// started and sampled count the traces the load started and kept,
 	// exportedTraces the traces with a span exported.
 	started, sampled, exportedTraces int
+	// rest counts the spans the backend still held at the end that no
+	// judged request took: behind a collector, spans that reached the
+	// store after their request's deadline.
+	rest int
 
 	stop chan struct{}
 	done chan struct{}
@@ -92,6 +98,12 @@ func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Op
 		return nil, false
 	}
 	switch b := snk.backend.(type) {
+	case behindCollector:
+		if sc.Runtime == topology.RuntimeContainers {
+			return nil, false
+		}
+		deadline := collectorDeadline(sc.Settle, snk.quiet(), b.DecisionWait())
+		return newHeldReadBack(b.Backend, b.Name(), deadline, waitBound(loads, deadline)), true
 	case *embedded.Backend:
 		return takeAtOnce{b}, true
 	case traceFetcher:
@@ -101,8 +113,6 @@ func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Op
 		}
 		return newReadBack(b, snk.Name(), sc.Settle, waitBound(loads, sc.Settle), snk.maxTraces()), true
 	}
-	// A collector in front may sample spans away or hold them past their
-	// acknowledgement: judged at the end.
 	return nil, false
 }
 
@@ -141,7 +151,7 @@ func verifyAsItGoes(sc *topology.Scenario, rt *simulator.Runtime, pull func(cont
 	}
 	go ver.loop()
 	opts.verified = ver.summary
-	if rb, ok := src.(*readBack); ok {
+	if rb, ok := src.(*readBack); ok && rb.held == nil {
 		rb.arrivals = snk.takeArrivals
 	}
 	if opts.verifying != nil {
@@ -235,10 +245,12 @@ func (v *verifier) pullRecords() {
 }
 
 // readsBack reports whether the run is read back through a query API as it
-// goes (readBack), which settles as it judges the last requests.
+// goes (readBack), which settles as it judges the last requests. The store
+// behind a collector settles as in a run judged at its end: its count
+// stands still (awaitBackend).
 func (v *verifier) readsBack() bool {
-	_, ok := v.src.(*readBack)
-	return ok
+	rb, ok := v.src.(*readBack)
+	return ok && rb.held == nil
 }
 
 // advance judges the groups of a run with faults that the windows, read
@@ -339,11 +351,17 @@ func (v *verifier) summary() string {
 // in the ledger, settled or not, with its spans, then the spans the backend
 // holds that no request of the ledger names (a trace started by an
 // external service, or spans the ledger never saw end). The services must
-// have been flushed and the backend settled.
+// have been flushed and the backend settled: a request still waiting for
+// its spans (behind a collector) is judged with those the backend has.
 func (v *verifier) finish(rest func() []record.Span) {
 	v.stopLoop()
 	v.take(v.src.collect(time.Now(), v.ledger.DrainAll(), 0))
-	if spans := rest(); len(spans) > 0 {
+	if rb, ok := v.src.(*readBack); ok {
+		v.take(rb.flush())
+	}
+	spans := rest()
+	v.rest = len(spans)
+	if len(spans) > 0 {
 		for _, g := range assert.Partition(assert.Input{Backend: spans, ReadBack: true}) {
 			v.add(g)
 		}
@@ -411,7 +429,8 @@ func staticInput(sc *topology.Scenario, snk *sink, planned []topology.Fault, ev 
 // report needs (the ledger's totals, the series; no records) and returns
 // the verdicts.
 func gatherStream(ctx context.Context, rt *simulator.Runtime, snk *sink, v *verifier, ev *report.Evidence) []assert.Verdict {
-	rb, reads := v.src.(*readBack)
+	rb, _ := v.src.(*readBack)
+	reads := v.readsBack()
 	if reads {
 		// The probe times the last requests' spans too, then stops.
 		ev.Settled, ev.SettleTime = v.finishReads(ctx, rb, settleLimit(ev))
@@ -439,6 +458,7 @@ func gatherStream(ctx context.Context, rt *simulator.Runtime, snk *sink, v *veri
 		ev.Errors = append(ev.Errors, errs...)
 	} else {
 		ev.BackendNotes = snk.notes(v.exportedTraces)
+		ev.Errors = append(ev.Errors, v.heldErrors()...)
 	}
 	ev.DecisionLog = v.log
 	if n := l.DrainLate(); n > 0 {
