@@ -258,16 +258,38 @@ func TestContainerPipelineFaults(t *testing.T) {
 
 // TestContainerCollector runs the tail-sampling scenario in containers: the
 // services export through the relay to the collector on the host, which
-// keeps what its policies say; the check compares it with the ledger the
-// containers kept.
+// keeps what its policies say; the run is verified as it goes, each tick
+// taking the containers' records and reading the store behind the
+// collector back, and the check compares what it kept with the ledger.
 func TestContainerCollector(t *testing.T) {
 	requireDocker(t)
 	requireCollector(t)
 	sc := load(t, "testdata/collector/tail-sampling.yaml")
 	sc.Runtime = topology.RuntimeContainers
-	rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir()})
+	// Long enough for requests to settle and their kept traces to pass the decision_wait while
+	// the load still runs.
+	d := 6 * time.Second
+	var (
+		ver        *verifier
+		duringLoad assert.Checked
+		atLoad     atomic.Bool
+	)
+	opts := Options{Duration: &d, OutDir: t.TempDir(),
+		verifying: func(v *verifier) { ver = v },
+		LoadDone: func() {
+			if ver != nil {
+				duringLoad = ver.checked()
+				atLoad.Store(true)
+			}
+		},
+	}
+	rep, err := Run(t.Context(), sc, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	streamedCollector(t, ver, duringLoad, atLoad.Load())
+	if len(rep.Errors) > 0 || len(rep.BackendNotes) > 0 {
+		t.Errorf("errors %q, backend notes %q: want none", rep.Errors, rep.BackendNotes)
 	}
 	v := verdict(t, rep, string(topology.ExpectTailSampling))
 	t.Logf("tail-sampling %s: %s; ledger %+v", v.Status, v.Observed, rep.Ledger)

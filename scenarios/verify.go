@@ -99,9 +99,7 @@ func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Op
 	}
 	switch b := snk.backend.(type) {
 	case behindCollector:
-		if sc.Runtime == topology.RuntimeContainers {
-			return nil, false
-		}
+		// On the host in a containers run too, its store beside it.
 		deadline := collectorDeadline(sc.Settle, snk.quiet(), b.DecisionWait())
 		return newHeldReadBack(b.Backend, b.Name(), deadline, waitBound(loads, deadline)), true
 	case *embedded.Backend:
