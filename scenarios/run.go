@@ -146,13 +146,6 @@ func needsPipe(faults []topology.Fault) bool {
 // the report is marked interrupted. The error is non-nil only when the run
 // could not proceed; failed checks are in the report.
 func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Report, error) {
-	seed := sc.Seed
-	if opts.Seed != nil {
-		seed = *opts.Seed
-	}
-	loads := overrideLoads(sc.Load, opts)
-	faults := scaleFaults(sc.Faults, opts.TimeScale)
-	expects := scaleExpect(sc.Expect, opts.TimeScale)
 	if opts.RunID == 0 {
 		id, err := simulator.NewRunID()
 		if err != nil {
@@ -160,8 +153,10 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		}
 		opts.RunID = id
 	}
-	ev := &report.Evidence{Scenario: sc, Seed: seed, RunID: opts.RunID.String(), TimeScale: opts.TimeScale, Loads: loads, Interrupted: ctx.Err() != nil,
-		TracerigVersion: buildinfo.Version(), CommandLine: opts.CommandLine}
+	ev := newEvidence(ctx, sc, opts)
+	seed, loads := ev.Seed, ev.Loads
+	faults := scaleFaults(sc.Faults, opts.TimeScale)
+	expects := scaleExpect(sc.Expect, opts.TimeScale)
 
 	var (
 		rt   *simulator.Runtime
@@ -226,6 +221,18 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		}
 	}
 	return rep, nil
+}
+
+// newEvidence starts the evidence of a run of sc: its seed, run ID, loads as
+// overridden and how it was started.
+func newEvidence(ctx context.Context, sc *topology.Scenario, opts Options) *report.Evidence {
+	seed := sc.Seed
+	if opts.Seed != nil {
+		seed = *opts.Seed
+	}
+	return &report.Evidence{Scenario: sc, Seed: seed, RunID: opts.RunID.String(), TimeScale: opts.TimeScale,
+		Loads: overrideLoads(sc.Load, opts), Interrupted: ctx.Err() != nil,
+		TracerigVersion: buildinfo.Version(), CommandLine: opts.CommandLine}
 }
 
 // playLoad plays the load phase: the backend's arrival probe, the fault
