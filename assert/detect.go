@@ -74,7 +74,8 @@ type detectTally struct {
 	// inside and outside are the measured values of the median rules
 	// (latency, slow backend).
 	inside, outside sampleSide
-	held            heldHops // timeout, partition, pause
+	held            heldHops       // timeout, partition, pause
+	stalled         stalledOutside // pause, while the windows may change
 }
 
 // newDetectTally returns the detect tally for a run with base's static
@@ -115,7 +116,8 @@ func (d *detectTally) bindFaults(fs *faultSet) {
 func (d *detectTally) derive(fs *faultSet) {
 	d.faults, d.version = fs, fs.ver()
 	d.wins = fs.numbered(d.n)
-	d.held.floor = d.shortestWindow() / 10
+	// Without faults (nil) no window will come: the windows are final.
+	d.held.floor, d.held.final = d.shortestWindow()/10, fs == nil || fs.final
 }
 
 // add judges one group. A group may come before the fault's first window

@@ -73,10 +73,6 @@ func streamsFaults(e topology.Expect, planned []topology.Fault) bool {
 	if e.Kind != topology.ExpectDetect || e.Detect.Fault < 1 || e.Detect.Fault > len(planned) {
 		return true
 	}
-	switch planned[e.Detect.Fault-1].Kind {
-	case topology.FaultTimeout, topology.FaultPartition, topology.FaultPause:
-		return false
-	}
 	return true
 }
 
