@@ -52,8 +52,9 @@ type detectCounts struct {
 // in the same group; the fault set, with the callers' recoveries after
 // each window, is the whole run's. What it keeps grows with the fault's
 // windows: counters, findings, two distributions with their largest
-// samples, and the held hops that wait for the run's baseline (see
-// heldHops).
+// samples, the waits of the hops held inside that wait for the run's
+// baseline and shortest window (see heldHops), and a pause's waits of the
+// received hops outside until the windows are final (see stalledOutside).
 type detectTally struct {
 	exp        topology.DetectExpect
 	planned    []topology.Fault
