@@ -117,8 +117,7 @@ func (d *detectTally) bindFaults(fs *faultSet) {
 func (d *detectTally) derive(fs *faultSet) {
 	d.faults, d.version = fs, fs.ver()
 	d.wins = fs.numbered(d.n)
-	// Without faults (nil) no window will come: the windows are final.
-	d.held.floor, d.held.final = d.shortestWindow()/10, fs == nil || fs.final
+	d.held.floor, d.held.final = d.shortestWindow()/10, fs.settled()
 }
 
 // add judges one group. A group may come before the fault's first window
@@ -129,8 +128,8 @@ func (d *detectTally) add(in *Input, idx *spanIndex, faults *faultSet) {
 	case !d.given:
 		d.given = true
 		d.setFaults(faults)
-	case d.version != faults.ver():
-		d.derive(faults)
+	case d.version != faults.ver() || d.held.final != faults.settled():
+		d.derive(faults) // the windows moved, or are final now
 	}
 	if d.plan == nil || (d.needsBackend() && idx == nil) {
 		return
