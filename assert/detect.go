@@ -52,8 +52,9 @@ type detectCounts struct {
 // in the same group; the fault set, with the callers' recoveries after
 // each window, is the whole run's. What it keeps grows with the fault's
 // windows: counters, findings, two distributions with their largest
-// samples, and the held hops that wait for the run's baseline (see
-// heldHops).
+// samples, the waits of the hops held inside that wait for the run's
+// baseline and shortest window (see heldHops), and a pause's waits of the
+// received hops outside until the windows are final (see stalledOutside).
 type detectTally struct {
 	exp        topology.DetectExpect
 	planned    []topology.Fault
@@ -74,7 +75,8 @@ type detectTally struct {
 	// inside and outside are the measured values of the median rules
 	// (latency, slow backend).
 	inside, outside sampleSide
-	held            heldHops // timeout, partition, pause
+	held            heldHops       // timeout, partition, pause
+	stalled         stalledOutside // pause, while the windows may change
 }
 
 // newDetectTally returns the detect tally for a run with base's static
@@ -115,7 +117,7 @@ func (d *detectTally) bindFaults(fs *faultSet) {
 func (d *detectTally) derive(fs *faultSet) {
 	d.faults, d.version = fs, fs.ver()
 	d.wins = fs.numbered(d.n)
-	d.held.floor = d.shortestWindow() / 10
+	d.held.floor, d.held.final = d.shortestWindow()/10, fs.settled()
 }
 
 // add judges one group. A group may come before the fault's first window
@@ -126,8 +128,8 @@ func (d *detectTally) add(in *Input, idx *spanIndex, faults *faultSet) {
 	case !d.given:
 		d.given = true
 		d.setFaults(faults)
-	case d.version != faults.ver():
-		d.derive(faults)
+	case d.version != faults.ver() || d.held.final != faults.settled():
+		d.derive(faults) // the windows moved, or are final now
 	}
 	if d.plan == nil || (d.needsBackend() && idx == nil) {
 		return

@@ -132,7 +132,9 @@ func (d *detectTally) shortestWindow() int64 {
 // pause: hops to the instance in flight in a window that were answered with
 // an error, never received, or held before their answer (or before their
 // caller gave up) longer than the held threshold; outside, hops that waited
-// at least as long as the shortest window, or were never received.
+// at least as long as the shortest window, or were never received. Until
+// the windows are final the shortest is not known, and a received hop
+// outside waits for the verdict in stalled.
 //
 // The held threshold is a tenth of the shortest window, or twice the
 // longest wait of any hop to the instance outside the windows when that is
@@ -165,6 +167,8 @@ func (d *detectGroup) pause() {
 			switch {
 			case !h.Received:
 				why = "never received"
+			case !d.held.final:
+				d.stalled.hold(d.outsideAttr(z, w), waited, d.hopEx(h, "stalled "+time.Duration(waited).String()))
 			case waited >= shortest:
 				why = "stalled " + time.Duration(waited).String()
 			}
@@ -177,10 +181,22 @@ func (d *detectGroup) pause() {
 	}
 }
 
+// outsideAttr is what explains a hop outside the fault's windows in zone
+// z: another window of the same kind (w), or nothing.
+func (d *detectTally) outsideAttr(z zone, w *faultWin) attribution {
+	if z == zoneOther {
+		return w.attr
+	}
+	return attrUnexplained
+}
+
 // pause judges the stalled hops inside and outside.
 func (j *detectJudge) pause() (bool, string) {
 	j.ledgerOnly("client span durations")
 	t := j.heldHops(j.c.t, "hop stalled")
+	if len(j.stalled.waits) > 0 {
+		j.stalled.settle(j.detectTally, &t, j.own(), targetName(j.tgt), "hop stalled", j.shortestWindow())
+	}
 	subject := targetName(j.tgt)
 	return j.presence(t, "stalled hops", "hops to "+subject)
 }

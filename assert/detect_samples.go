@@ -58,15 +58,20 @@ func keepTop(top []topSample, v int64, a attribution, ex func() string) []topSam
 // rule counts as an effect only when they waited at least the held
 // threshold: a tenth of the shortest window (floor), or twice the longest
 // wait of a received hop outside the windows (baseline) when that is
-// more. The baseline is the whole run's, so whether such a hop is an
-// effect is settled only at the verdict, and the hops wait here meanwhile:
-// one wait per hop, the only state of the detect check that grows with
-// hops, and only with those held inside a window at least as long as the
-// threshold known so far (the baseline only rises, so a hop below it is
-// never an effect and is dropped).
+// more. Both are the whole run's, so whether such a hop is an effect is
+// settled only at the verdict, and the hops wait here meanwhile: one wait
+// per hop, the only state of these rules that grows with hops, and only
+// with hops inside a window. While windows may still come or move the
+// floor may fall as well as rise (an open window lengthens, a later
+// shorter one shortens the shortest), so only twice the baseline, which
+// only rises, tells a wait that can never count: such waits are dropped
+// as they come and as the baseline rises. Once the windows are final
+// (final) the floor is too, and the whole threshold known so far drops
+// them.
 type heldHops struct {
-	floor    int64 // a tenth of the shortest window
+	floor    int64 // a tenth of the shortest window, as the windows stand
 	baseline int64 // the longest wait of a received hop outside
+	final    bool  // the windows, and so the floor, are final
 	// waits holds the pending hops' waits by the window they were in;
 	// top the longest few of them with their evidence.
 	waits map[attribution][]int64
@@ -76,13 +81,22 @@ type heldHops struct {
 // threshold is the held threshold given the baseline so far.
 func (h *heldHops) threshold() int64 { return max(h.floor, 2*h.baseline) }
 
+// bar is the wait below which a hop can never reach the threshold,
+// whatever windows are still to come.
+func (h *heldHops) bar() int64 {
+	if h.final {
+		return h.threshold()
+	}
+	return 2 * h.baseline
+}
+
 // outside counts the wait of a received hop outside the windows.
 func (h *heldHops) outside(waited int64) { h.baseline = max(h.baseline, waited) }
 
 // hold keeps a hop inside window a that waited waited, when it may still
 // reach the threshold; ex renders its evidence, given the hop's wait.
 func (h *heldHops) hold(a attribution, waited int64, ex func() string) {
-	if waited < h.threshold() {
+	if waited < h.bar() {
 		return
 	}
 	if h.waits == nil {
@@ -93,9 +107,9 @@ func (h *heldHops) hold(a attribution, waited int64, ex func() string) {
 	h.top[a] = keepTop(h.top[a], waited, a, ex)
 }
 
-// prune drops the waits the baseline has risen above.
+// prune drops the waits that can no longer reach the threshold (see bar).
 func (h *heldHops) prune() {
-	lim := h.threshold()
+	lim := h.bar()
 	for a, ws := range h.waits {
 		ws = slices.DeleteFunc(ws, func(w int64) bool { return w < lim })
 		top := slices.DeleteFunc(h.top[a], func(s topSample) bool { return s.v < lim })
@@ -141,4 +155,3 @@ func (h *heldHops) settle(f *findings, subject, message string) int {
 	}
 	return n
 }
-

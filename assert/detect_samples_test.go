@@ -43,11 +43,15 @@ func TestKeepTop(t *testing.T) {
 
 // TestHeldHopsSettle feeds held and outside waits in shuffled orders, some
 // pruned as they come: the count of held hops, and of examples, must be
-// the one a threshold known from the start gives.
+// the one a threshold known from the start gives. A floor that falls
+// before the verdict (a shorter window came) counts the waits above the
+// final one; final windows let the floor drop waits as they come.
 func TestHeldHopsSettle(t *testing.T) {
 	tests := []struct {
 		name     string
 		floor    int64
+		settle   int64 // the floor at the verdict when not floor
+		final    bool
 		inside   map[attribution][]int64
 		outside  []int64
 		want     map[attribution]int
@@ -60,6 +64,19 @@ func TestHeldHopsSettle(t *testing.T) {
 	}, {
 		name:    "the baseline raises the threshold",
 		floor:   10,
+		inside:  map[attribution][]int64{2: {5, 10, 11, 40, 41, 42, 43, 44, 45, 46}, 3: {12, 13}},
+		outside: []int64{3, 20, 7},
+		want:    map[attribution]int{2: 7}, examples: map[attribution]int{2: 5},
+	}, {
+		name:   "the floor falls",
+		floor:  100,
+		settle: 10,
+		inside: map[attribution][]int64{2: {5, 10, 11, 40}, 3: {9}},
+		want:   map[attribution]int{2: 3}, examples: map[attribution]int{2: 3},
+	}, {
+		name:    "final windows",
+		floor:   10,
+		final:   true,
 		inside:  map[attribution][]int64{2: {5, 10, 11, 40, 41, 42, 43, 44, 45, 46}, 3: {12, 13}},
 		outside: []int64{3, 20, 7},
 		want:    map[attribution]int{2: 7}, examples: map[attribution]int{2: 5},
@@ -87,7 +104,7 @@ func TestHeldHopsSettle(t *testing.T) {
 					all = append(all, wait{v: v, outside: true})
 				}
 				rand.New(rand.NewPCG(seed, 1)).Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-				h := heldHops{floor: tt.floor}
+				h := heldHops{floor: tt.floor, final: tt.final}
 				for i, w := range all {
 					if w.outside {
 						h.outside(w.v)
@@ -97,6 +114,9 @@ func TestHeldHopsSettle(t *testing.T) {
 					if i%3 == 0 {
 						h.prune()
 					}
+				}
+				if tt.settle != 0 {
+					h.floor = tt.settle
 				}
 				f := newFindings(nil)
 				n := h.settle(f, "svc", "held")

@@ -85,6 +85,10 @@ func (fs *faultSet) ver() int {
 	return fs.version
 }
 
+// settled reports whether the windows are final: no window will come or
+// move. Without faults (nil) none will.
+func (fs *faultSet) settled() bool { return fs == nil || fs.final }
+
 // records returns the windows as they stand, in order.
 func (fs *faultSet) records() []record.Fault {
 	if fs == nil {

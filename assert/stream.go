@@ -20,7 +20,7 @@ type checkTally interface {
 }
 
 // newCheckTally returns the tally judging e group by group, or nil for a
-// check that is judged on the whole run at once.
+// check tracerig does not know.
 func newCheckTally(e topology.Expect, base *Input) checkTally {
 	switch e.Kind {
 	case topology.ExpectCompleteness:
@@ -49,10 +49,8 @@ type Checked struct {
 
 // Stream verifies a run as its groups settle: each group (see Partition) is
 // judged and then released, so what a long run keeps is bounded by its
-// edges, windows and seconds rather than its spans. A check that has no
-// group-by-group form keeps the groups it is given and is judged on all of
-// them when Verdicts is called. Either way the verdicts are the ones Run
-// gives on the groups' union.
+// edges, windows and seconds rather than its spans. The verdicts are the
+// ones Run gives on the groups' union.
 //
 // Without faults a group is judged when it is added. With faults (planned,
 // or added live: see NewFaultStream) attributing an effect to a window
@@ -66,10 +64,7 @@ type Checked struct {
 type Stream struct {
 	base    Input // the static evidence: no hops, spans or backend spans
 	expects []topology.Expect
-	tallies []checkTally // per expect; nil for a check judged on the whole run
-	// keep: some check needs the whole run, so groups are kept in kept.
-	keep    bool
-	kept    Group
+	tallies []checkTally // per expect; nil for load and unknown checks
 	checked Checked
 	live    *liveFaults // nil without faults
 }
@@ -97,14 +92,9 @@ func newStream(base Input, expects []topology.Expect, live *liveFaults) *Stream 
 		if e.Kind == topology.ExpectLoad {
 			continue // checked by Load
 		}
-		if live == nil || streamsFaults(e, base.Planned) {
-			s.tallies[i] = newCheckTally(e, &s.base)
-		}
+		s.tallies[i] = newCheckTally(e, &s.base)
 		if b, ok := s.tallies[i].(faultBinder); ok && live != nil {
 			b.bindFaults(live.faults)
-		}
-		if s.tallies[i] == nil {
-			s.keep = true
 		}
 	}
 	return s
@@ -117,11 +107,6 @@ func (s *Stream) Add(g Group) {
 	s.checked.Hops += len(g.Hops)
 	s.checked.Spans += len(g.Ended)
 	s.checked.BackendSpans += len(g.Backend)
-	if s.keep {
-		s.kept.Hops = append(s.kept.Hops, g.Hops...)
-		s.kept.Ended = append(s.kept.Ended, g.Ended...)
-		s.kept.Backend = append(s.kept.Backend, g.Backend...)
-	}
 	if s.live != nil {
 		s.live.hold(g)
 		return
@@ -151,18 +136,9 @@ func (s *Stream) judge(g Group, faults *faultSet) {
 // Checked returns how much evidence the stream has taken so far.
 func (s *Stream) Checked() Checked { return s.checked }
 
-// Streaming reports whether every check judges groups as they come and
-// keeps none of them.
-func (s *Stream) Streaming() bool { return !s.keep }
-
 // Verdicts returns one Verdict per Expect but load, in order, for the
 // groups judged so far. It may be called at any time and again later.
 func (s *Stream) Verdicts() []Verdict {
-	whole := s.base
-	whole.Hops, whole.Ended, whole.Backend = s.kept.Hops, s.kept.Ended, s.kept.Backend
-	if s.live != nil {
-		whole.Faults = s.live.windows
-	}
 	out := make([]Verdict, 0, len(s.expects))
 	for i, e := range s.expects {
 		switch {
@@ -172,7 +148,7 @@ func (s *Stream) Verdicts() []Verdict {
 			annotate(&v, s.base.Topology)
 			out = append(out, v)
 		default:
-			out = append(out, evaluate(whole, []topology.Expect{e})...)
+			out = append(out, unknownCheck(e))
 		}
 	}
 	return out

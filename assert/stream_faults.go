@@ -2,7 +2,6 @@ package assert
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/tracerig/tracerig/internal/record"
@@ -13,7 +12,6 @@ import (
 // the run revealed it, and the groups added but not yet judged.
 type liveFaults struct {
 	faults  *faultSet
-	windows []record.Fault // as last given
 	held    []heldGroup
 	horizon int64
 }
@@ -38,7 +36,7 @@ const horizonMargin = int64(time.Second)
 func NewFaultStream(base Input, expects []topology.Expect) *Stream {
 	fs := newLiveFaultSet(base)
 	fs.update(base.Faults)
-	live := &liveFaults{faults: fs, windows: slices.Clone(base.Faults), horizon: faultHorizon(base.Planned)}
+	live := &liveFaults{faults: fs, horizon: faultHorizon(base.Planned)}
 	return newStream(base, expects, live)
 }
 
@@ -61,23 +59,6 @@ func faultHorizon(planned []topology.Fault) int64 {
 		skew = max(skew, p.Skew.Offset.Abs(), total.Abs())
 	}
 	return pipelinePre + int64(skew) + horizonMargin
-}
-
-// streamsFaults reports whether e can be judged group by group while the
-// windows are still coming. A detect check of a timeout, partition or
-// pause counts a hop held inside a window against a tenth of the fault's
-// shortest window, and outside against the shortest window, which an open
-// window lengthens and a later, shorter one shortens: it is judged on the
-// whole run.
-func streamsFaults(e topology.Expect, planned []topology.Fault) bool {
-	if e.Kind != topology.ExpectDetect || e.Detect.Fault < 1 || e.Detect.Fault > len(planned) {
-		return true
-	}
-	switch planned[e.Detect.Fault-1].Kind {
-	case topology.FaultTimeout, topology.FaultPartition, topology.FaultPause:
-		return false
-	}
-	return true
 }
 
 // faultBinder is a tally whose verdict depends on the windows even when
@@ -135,7 +116,6 @@ func (s *Stream) Finish(windows []record.Fault) {
 
 // update takes the windows and observes the hops of the groups added since.
 func (l *liveFaults) update(windows []record.Fault) {
-	l.windows = slices.Clone(windows)
 	l.faults.update(windows)
 	for i := range l.held {
 		if h := &l.held[i]; !h.observed {
