@@ -184,14 +184,32 @@ func TestContainerShopOnJaeger(t *testing.T) {
 		{Kind: topology.ExpectPropagation, Propagation: topology.PropagationExpect{Connected: true}},
 		{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 0.999}},
 	}
-	d := 3 * time.Second
-	rep, err := Run(t.Context(), sc, Options{Duration: &d, OutDir: t.TempDir()})
+	// Long enough for the first requests to settle and be read back while
+	// the load still runs.
+	d := 7 * time.Second
+	var (
+		ver        *verifier
+		duringLoad assert.Checked
+	)
+	opts := Options{Duration: &d, OutDir: t.TempDir(),
+		verifying: func(v *verifier) { ver = v },
+		LoadDone: func() {
+			if ver != nil {
+				duringLoad = ver.checked()
+			}
+		},
+	}
+	rep, err := Run(t.Context(), sc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("ledger %+v, jaeger returned %d spans, settled %v in %s", rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime)
+	t.Logf("ledger %+v, jaeger returned %d spans, settled %v in %s; judged %+v during the load; notes %q",
+		rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime, duringLoad, rep.BackendNotes)
 	if rep.Backend.Type != "jaeger" || rep.BackendSpans == 0 {
 		t.Fatalf("backend %+v with %d spans read back", rep.Backend, rep.BackendSpans)
+	}
+	if ver == nil || duringLoad.BackendSpans == 0 {
+		t.Errorf("read back %+v during the load: the run was not verified as it went", duringLoad)
 	}
 	passAll(t, rep)
 }

@@ -105,10 +105,6 @@ func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Op
 	case *embedded.Backend:
 		return takeAtOnce{b}, true
 	case traceFetcher:
-		if sc.Runtime == topology.RuntimeContainers {
-			// Read back from a backend in a container: judged at the end.
-			return nil, false
-		}
 		return newReadBack(b, snk.Name(), sc.Settle, waitBound(loads, sc.Settle), snk.maxTraces()), true
 	}
 	return nil, false
