@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,20 +42,8 @@ func TestCollectorTailSamplingEndToEnd(t *testing.T) {
 	statuses := map[bool]map[string]assert.Status{}
 	for _, keep := range []bool{true, false} {
 		t.Run(fmt.Sprintf("keep-records=%v", keep), func(t *testing.T) {
-			var (
-				ver        *verifier
-				duringLoad assert.Checked
-				atLoad     atomic.Bool
-			)
-			opts := Options{Duration: &d, OutDir: t.TempDir(), KeepRecords: keep,
-				verifying: func(v *verifier) { ver = v },
-				LoadDone: func() {
-					if ver != nil {
-						duringLoad = ver.checked()
-						atLoad.Store(true)
-					}
-				},
-			}
+			var w loadWatch
+			opts := w.watch(Options{Duration: &d, OutDir: t.TempDir(), KeepRecords: keep})
 			rep, err := Run(t.Context(), sc, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -93,12 +80,12 @@ func TestCollectorTailSamplingEndToEnd(t *testing.T) {
 				t.Errorf("backend holds %d spans of %d exported: nothing was sampled away", rep.BackendSpans, rep.Ledger.SpansExported)
 			}
 			if keep {
-				if ver != nil || len(rep.Evidence.Input.Backend) != rep.BackendSpans {
-					t.Errorf("verifier %v, kept %d backend spans of %d: want the run judged at its end", ver, len(rep.Evidence.Input.Backend), rep.BackendSpans)
+				if w.ver != nil || len(rep.Evidence.Input.Backend) != rep.BackendSpans {
+					t.Errorf("verifier %v, kept %d backend spans of %d: want the run judged at its end", w.ver, len(rep.Evidence.Input.Backend), rep.BackendSpans)
 				}
 				return
 			}
-			streamedCollector(t, ver, duringLoad, atLoad.Load())
+			streamedCollector(t, w.ver, w.duringLoad, w.atLoad.Load())
 		})
 	}
 	if len(statuses) == 2 && !maps.Equal(statuses[true], statuses[false]) {

@@ -3,7 +3,6 @@ package scenarios
 import (
 	"context"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,25 +50,13 @@ func TestContainerQuickstart(t *testing.T) {
 	// Long enough for the first requests to settle (quiet, and a tick for
 	// the containers' records to come in) while the load still runs.
 	d := 7 * time.Second
-	var (
-		ver        *verifier
-		duringLoad assert.Checked
-		atLoad     atomic.Bool
-	)
-	opts := Options{Duration: &d, OutDir: t.TempDir(),
-		verifying: func(v *verifier) { ver = v },
-		LoadDone: func() {
-			if ver != nil {
-				duringLoad = ver.checked()
-				atLoad.Store(true)
-			}
-		},
-	}
+	var w loadWatch
+	opts := w.watch(Options{Duration: &d, OutDir: t.TempDir()})
 	rep, err := Run(t.Context(), sc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("ledger %+v, backend spans %d, settled %v in %s; judged %+v during the load", rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime, duringLoad)
+	t.Logf("ledger %+v, backend spans %d, settled %v in %s; judged %+v during the load", rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime, w.duringLoad)
 	if rep.Ledger.Requests < 600 || rep.BackendSpans == 0 {
 		t.Fatalf("requests %d, backend spans %d: the load did not go through the containers", rep.Ledger.Requests, rep.BackendSpans)
 	}
@@ -77,14 +64,14 @@ func TestContainerQuickstart(t *testing.T) {
 	if rep.Backend.Type != "embedded" {
 		t.Errorf("backend %+v", rep.Backend)
 	}
-	if ver == nil || !atLoad.Load() {
+	if w.ver == nil || !w.atLoad.Load() {
 		t.Fatal("the run was not verified as it went")
 	}
-	if _, ok := ver.src.(takeAtOnce); !ok {
-		t.Errorf("spans came from %T, want takeAtOnce", ver.src)
+	if _, ok := w.ver.src.(takeAtOnce); !ok {
+		t.Errorf("spans came from %T, want takeAtOnce", w.ver.src)
 	}
-	if duringLoad.Groups == 0 || duringLoad.BackendSpans == 0 {
-		t.Errorf("judged %+v by the end of the load, want requests with their backend spans", duringLoad)
+	if w.duringLoad.Groups == 0 || w.duringLoad.BackendSpans == 0 {
+		t.Errorf("judged %+v by the end of the load, want requests with their backend spans", w.duringLoad)
 	}
 	if len(rep.Errors) > 0 {
 		t.Errorf("errors %q", rep.Errors)
@@ -94,7 +81,7 @@ func TestContainerQuickstart(t *testing.T) {
 	}
 	// Every hop of a request (load to web, web to stock and to pricing)
 	// and every span the ledger counts was judged, once.
-	got := ver.checked()
+	got := w.ver.checked()
 	if tot := rep.Ledger; got.Hops != tot.Hops || got.Spans != tot.SpansEnded || tot.Hops != 3*tot.Requests ||
 		got.BackendSpans != rep.BackendSpans || rep.BackendSpans != tot.SpansExported {
 		t.Errorf("judged %+v, backend spans %d; ledger totals %+v: want every hop and span judged once", got, rep.BackendSpans, tot)
@@ -187,29 +174,19 @@ func TestContainerShopOnJaeger(t *testing.T) {
 	// Long enough for the first requests to settle and be read back while
 	// the load still runs.
 	d := 7 * time.Second
-	var (
-		ver        *verifier
-		duringLoad assert.Checked
-	)
-	opts := Options{Duration: &d, OutDir: t.TempDir(),
-		verifying: func(v *verifier) { ver = v },
-		LoadDone: func() {
-			if ver != nil {
-				duringLoad = ver.checked()
-			}
-		},
-	}
+	var w loadWatch
+	opts := w.watch(Options{Duration: &d, OutDir: t.TempDir()})
 	rep, err := Run(t.Context(), sc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("ledger %+v, jaeger returned %d spans, settled %v in %s; judged %+v during the load; notes %q",
-		rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime, duringLoad, rep.BackendNotes)
+		rep.Ledger, rep.BackendSpans, rep.Settled, rep.SettleTime, w.duringLoad, rep.BackendNotes)
 	if rep.Backend.Type != "jaeger" || rep.BackendSpans == 0 {
 		t.Fatalf("backend %+v with %d spans read back", rep.Backend, rep.BackendSpans)
 	}
-	if ver == nil || duringLoad.BackendSpans == 0 {
-		t.Errorf("read back %+v during the load: the run was not verified as it went", duringLoad)
+	if w.ver == nil || w.duringLoad.BackendSpans == 0 {
+		t.Errorf("read back %+v during the load: the run was not verified as it went", w.duringLoad)
 	}
 	passAll(t, rep)
 }
@@ -287,25 +264,13 @@ func TestContainerCollector(t *testing.T) {
 	// Long enough for requests to settle and their kept traces to pass the decision_wait while
 	// the load still runs.
 	d := 6 * time.Second
-	var (
-		ver        *verifier
-		duringLoad assert.Checked
-		atLoad     atomic.Bool
-	)
-	opts := Options{Duration: &d, OutDir: t.TempDir(),
-		verifying: func(v *verifier) { ver = v },
-		LoadDone: func() {
-			if ver != nil {
-				duringLoad = ver.checked()
-				atLoad.Store(true)
-			}
-		},
-	}
+	var w loadWatch
+	opts := w.watch(Options{Duration: &d, OutDir: t.TempDir()})
 	rep, err := Run(t.Context(), sc, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	streamedCollector(t, ver, duringLoad, atLoad.Load())
+	streamedCollector(t, w.ver, w.duringLoad, w.atLoad.Load())
 	if len(rep.Errors) > 0 || len(rep.BackendNotes) > 0 {
 		t.Errorf("errors %q, backend notes %q: want none", rep.Errors, rep.BackendNotes)
 	}
