@@ -196,6 +196,10 @@ func (j *detectJudge) pause() (bool, string) {
 	t := j.heldHops(j.c.t, "hop stalled")
 	if len(j.stalled.waits) > 0 {
 		j.stalled.settle(j.detectTally, &t, j.own(), targetName(j.tgt), "hop stalled", j.shortestWindow())
+		if j.stalled.folded() {
+			j.notes = append(j.notes, fmt.Sprintf("stalls outside the windows counted within %s of the shortest window: over %d waits kept while windows could still come",
+				percent(distError), distCap))
+		}
 	}
 	subject := targetName(j.tgt)
 	return j.presence(t, "stalled hops", "hops to "+subject)

@@ -38,6 +38,17 @@ func (s *stalledOutside) hold(a attribution, waited int64, ex func() string) {
 	s.top[a] = keepTop(s.top[a], waited, a, ex)
 }
 
+// folded reports whether any kept wait distribution passed its cap, so
+// that waits within distError of the limit may be miscounted.
+func (s *stalledOutside) folded() bool {
+	for _, d := range s.waits {
+		if d.folded() {
+			return true
+		}
+	}
+	return false
+}
+
 // atLeast counts d's values of at least lim: exactly while d keeps its
 // values, and once folded by the buckets whose value is at least lim, so
 // that only waits within distError of lim may be miscounted.
