@@ -66,6 +66,7 @@ type Stream struct {
 	expects []topology.Expect
 	tallies []checkTally // per expect; nil for load and unknown checks
 	checked Checked
+	judged  Checked // what the tallies have been given (held groups wait)
 	live    *liveFaults // nil without faults
 }
 
@@ -116,6 +117,10 @@ func (s *Stream) Add(g Group) {
 
 // judge gives one group to every tally.
 func (s *Stream) judge(g Group, faults *faultSet) {
+	s.judged.Groups++
+	s.judged.Hops += len(g.Hops)
+	s.judged.Spans += len(g.Ended)
+	s.judged.BackendSpans += len(g.Backend)
 	in := s.base
 	in.Hops, in.Ended, in.Backend = g.Hops, g.Ended, g.Backend
 	if g.BackendLoss != "" {
@@ -135,6 +140,11 @@ func (s *Stream) judge(g Group, faults *faultSet) {
 
 // Checked returns how much evidence the stream has taken so far.
 func (s *Stream) Checked() Checked { return s.checked }
+
+// Judged returns how much of it the checks have judged: less than Checked
+// while a run with faults holds groups until the windows that could
+// explain them are known.
+func (s *Stream) Judged() Checked { return s.judged }
 
 // Verdicts returns one Verdict per Expect but load, in order, for the
 // groups judged so far. It may be called at any time and again later.

@@ -206,3 +206,28 @@ func TestStreamGroupBackendLoss(t *testing.T) {
 		t.Errorf("loss findings %v, want %v", got, want)
 	}
 }
+
+// TestStreamJudgedWaitsForWindows: a Stream with faults counts a group when
+// it is added but judges it only once Advance or Finish lets it, and
+// Judged says so, so that a progress line never shows the verdicts of
+// nothing as the run's.
+func TestStreamJudgedWaitsForWindows(t *testing.T) {
+	in := faultChain(nil).plant(fault(topology.FaultStripHeaders, onEdge("cart", "inventory")), [2]float64{20, 30}).in
+	expects := []topology.Expect{{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 1}}}
+	base := in
+	base.Hops, base.Ended, base.Backend = nil, nil, nil
+	s := NewFaultStream(base, expects)
+	for _, g := range Partition(in) {
+		s.Add(g)
+	}
+	if c, j := s.Checked(), s.Judged(); c.Spans != len(in.Ended) || j.Spans != 0 {
+		t.Fatalf("checked %+v, judged %+v before any Advance: want every span taken and none judged", c, j)
+	}
+	s.Finish(in.Faults)
+	if c, j := s.Checked(), s.Judged(); j != c {
+		t.Errorf("judged %+v after Finish, want all of %+v", j, c)
+	}
+	if err := sameVerdicts(Run(in, expects), s.Verdicts()); err != nil {
+		t.Error(err)
+	}
+}

@@ -24,7 +24,8 @@ type MemoryReport struct {
 	// GrowthPerSpan is how much the resident set grew per span ended from
 	// the sample a third of the way through the run to the last one: near
 	// zero when the run's memory is bounded, the bytes each span costs
-	// when it is not. Zero when no span ended in between.
+	// when it is not. Zero when fewer than minGrowthSpans ended in
+	// between: the resident set's noise would swamp it.
 	GrowthPerSpan float64     `json:"growth_bytes_per_span"`
 	Samples       []MemSample `json:"samples"`
 }
@@ -42,11 +43,17 @@ func memoryReport(samples []MemSample) *MemoryReport {
 	return m
 }
 
+// minGrowthSpans is the fewest spans ended between the two samples that
+// GrowthPerSpan compares for it to be given: the resident set moves by tens
+// of MiB with the garbage collector's pace, a few bytes per span over a
+// million spans.
+const minGrowthSpans = 1_000_000
+
 // growthPerSpan is the resident set's growth per span ended from the
 // sample a third of the way through samples to the last.
 func growthPerSpan(samples []MemSample) float64 {
 	from, to := samples[len(samples)/3], samples[len(samples)-1]
-	if to.Spans <= from.Spans {
+	if to.Spans-from.Spans < minGrowthSpans {
 		return 0
 	}
 	return float64(to.RSS-from.RSS) / float64(to.Spans-from.Spans)

@@ -17,7 +17,7 @@ func TestMemoryReported(t *testing.T) {
 		samples []MemSample
 		want    bool
 	}{
-		{"sampled", []MemSample{{0, 100 << 20, 0}, {time.Second, 300 << 20, 1000}, {2 * time.Second, 200 << 20, 3000}}, true},
+		{"sampled", []MemSample{{0, 100 << 20, 0}, {time.Second, 300 << 20, 1_000_000}, {2 * time.Second, 200 << 20, 3_000_000}}, true},
 		{"not sampled", nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,7 +34,7 @@ func TestMemoryReported(t *testing.T) {
 				t.Fatal(err)
 			}
 			if (got.Memory != nil) != tt.want || tt.want && (got.Memory.PeakRSS != 300<<20 || len(got.Memory.Samples) != 3 ||
-				got.Memory.GrowthPerSpan != -(100<<20)/2000.0) {
+				got.Memory.GrowthPerSpan != -(100<<20)/2_000_000.0) {
 				t.Fatalf("report.json memory = %+v", got.Memory)
 			}
 			var text, html bytes.Buffer
@@ -44,7 +44,7 @@ func TestMemoryReported(t *testing.T) {
 			if err := rep.WriteHTML(&html); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(text.String(), "memory: peak resident set 300 MiB, checks included; -52429 bytes per span") != tt.want {
+			if strings.Contains(text.String(), "memory: peak resident set 300 MiB, checks included; -52 bytes per span") != tt.want {
 				t.Errorf("text summary:\n%s", text.String())
 			}
 			if strings.Contains(html.String(), "Memory: tracerig&#39;s resident set size") != tt.want {

@@ -78,8 +78,11 @@ func (r *Report) textLoad(ew *errWriter) {
 	ew.printf("ledger: %d traces started, %d sampled; %d spans ended, %d exported, %d export failures; %d hops\n",
 		r.TracesStarted, r.TracesSampled, r.Ledger.SpansEnded, r.Ledger.SpansExported, r.Ledger.ExportFailed, r.Ledger.Hops)
 	if m := r.Memory; m != nil {
-		ew.printf("memory: peak resident set %.0f MiB, checks included; %+.0f bytes per span ended from a third of the run to its end\n",
-			float64(m.PeakRSS)/(1<<20), m.GrowthPerSpan)
+		ew.printf("memory: peak resident set %.0f MiB, checks included", float64(m.PeakRSS)/(1<<20))
+		if m.GrowthPerSpan != 0 {
+			ew.printf("; %+.0f bytes per span ended from a third of the run to its end", m.GrowthPerSpan)
+		}
+		ew.printf("\n")
 	}
 	if e := r.Export; e.WaitingPeak > 0 || r.Ledger.ExportRetries > 0 {
 		ew.printf("export: at most %d spans waiting for export at once", e.WaitingPeak)

@@ -324,7 +324,7 @@ func (v *verifier) checked() assert.Checked {
 func (v *verifier) summary() string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	n := v.stream.Checked().Spans
+	n := v.stream.Judged().Spans
 	s := fmt.Sprintf("verified %d spans", n)
 	if n == 0 {
 		return s
