@@ -172,10 +172,16 @@ func TestContainerShopOnJaeger(t *testing.T) {
 		{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 0.999}},
 	}
 	// Long enough for the first requests to settle and be read back while
-	// the load still runs.
-	d := 7 * time.Second
+	// the load still runs: they settle about 4s in, and Jaeger, sharing the
+	// machine with eleven containers and other tests, has taken up to 7s
+	// more to serve them. At a gentle rate, so that it keeps up.
+	d := 20 * time.Second
+	rate, err := topology.ParseRate("60/s")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var w loadWatch
-	opts := w.watch(Options{Duration: &d, OutDir: t.TempDir()})
+	opts := w.watch(Options{Duration: &d, Rate: &rate, OutDir: t.TempDir()})
 	rep, err := Run(t.Context(), sc, opts)
 	if err != nil {
 		t.Fatal(err)
