@@ -20,7 +20,6 @@ import (
 	"github.com/tracerig/tracerig/internal/otlpexport"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
-	"github.com/tracerig/tracerig/simulator/containers"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -54,6 +53,8 @@ type Options struct {
 	// settings of the OTEL_EXPORTER_OTLP_* variables; checks that need
 	// read-back then do not run.
 	OTLPEndpoint string
+	// Kubernetes configures runs with runtime kubernetes.
+	Kubernetes KubernetesOptions
 	// Getenv reads the environment: the OTEL_EXPORTER_OTLP_* variables of
 	// an otlp backend or OTLPEndpoint, and the ${VAR} references of the
 	// scenario's backend settings. nil: os.Getenv.
@@ -162,23 +163,37 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		rt   *simulator.Runtime
 		snk  *sink
 		stop func(context.Context) error // flushes the services; the ledger is whole after it
-		crt  *containers.Runtime
-		err  error
+		// remote is a runtime whose instances run elsewhere (containers,
+		// pods): their records are pulled into rt's ledger as the run goes.
+		remote interface {
+			Pull(context.Context) error
+			Close(context.Context) error
+		}
+		err error
 	)
-	if sc.Runtime == topology.RuntimeContainers {
-		if crt, snk, err = startContainers(ctx, sc, seed, loads, faults, opts); err != nil {
+	switch sc.Runtime {
+	case topology.RuntimeContainers:
+		crt, csnk, err := startContainers(ctx, sc, seed, loads, faults, opts)
+		if err != nil {
 			return nil, err
 		}
-		defer crt.Close(context.Background())
-		ev.Backend = describeBackend(sc.Backend, snk)
-		rt, stop = crt.Runtime, crt.Shutdown
-	} else {
+		snk, remote, rt, stop = csnk, crt, crt.Runtime, crt.Shutdown
+	case topology.RuntimeKubernetes:
+		krt, ksnk, err := startKubernetes(ctx, sc, seed, loads, opts)
+		if err != nil {
+			return nil, err
+		}
+		snk, remote, rt, stop = ksnk, krt, krt.Runtime, krt.Shutdown
+	default:
 		if snk, rt, err = startInProcess(ctx, sc, seed, loads, faults, opts); err != nil {
 			return nil, err
 		}
-		ev.Backend = describeBackend(sc.Backend, snk)
 		stop = rt.Shutdown
 	}
+	if remote != nil {
+		defer remote.Close(context.Background())
+	}
+	ev.Backend = describeBackend(sc.Backend, snk)
 	defer snk.close(context.Background())
 	if err := announceExternal(sc.Topology, rt, snk.Endpoint(), opts); err != nil {
 		stop(context.WithoutCancel(ctx))
@@ -190,8 +205,8 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	mem := startMemory(func() int64 { return int64(rt.Ledger().Totals().SpansEnded) })
 	ev.StartedAt = time.Now()
 	var pull func(context.Context) error
-	if crt != nil {
-		pull = crt.Pull
+	if remote != nil {
+		pull = remote.Pull
 	}
 	ver := verifyAsItGoes(sc, rt, pull, snk, loads, faults, expects, &opts, ev)
 	loadErr, err := playLoad(ctx, sc, rt, snk, faults, opts, ev)

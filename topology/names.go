@@ -22,7 +22,7 @@ var SamplerTypes = []SamplerType{
 var Dists = []Dist{DistConstant, DistUniform, DistNormal, DistLognormal, DistPareto}
 
 // Runtimes lists where services may run; the first is the default.
-var Runtimes = []Runtime{RuntimeInProcess, RuntimeContainers}
+var Runtimes = []Runtime{RuntimeInProcess, RuntimeContainers, RuntimeKubernetes}
 
 // BackendTypes lists the tracing backends; the first is the default.
 var BackendTypes = []BackendType{BackendEmbedded, BackendOTLP, BackendCollector, BackendJaeger}

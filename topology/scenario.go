@@ -36,6 +36,9 @@ type Runtime string
 const (
 	RuntimeInProcess  Runtime = "inprocess"
 	RuntimeContainers Runtime = "containers"
+	// RuntimeKubernetes runs every instance in a pod of a Kubernetes
+	// cluster (simulator/kube).
+	RuntimeKubernetes Runtime = "kubernetes"
 )
 
 // Load is traffic on one entry route, or on a weighted mix of entry routes

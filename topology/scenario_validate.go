@@ -25,14 +25,17 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 	}
 	switch s.Runtime {
 	case RuntimeInProcess:
-	case RuntimeContainers:
+	case RuntimeContainers, RuntimeKubernetes:
 		if s.Topology != nil {
 			for _, svc := range s.Topology.Services {
 				if svc.IsExternal() {
-					c.errorf("runtime", s.Pos, "runtime containers does not support external services yet (service %q): use runtime inprocess", svc.Name)
+					c.errorf("runtime", s.Pos, "runtime %s does not support external services yet (service %q): use runtime inprocess", s.Runtime, svc.Name)
 					break
 				}
 			}
+		}
+		if s.Runtime == RuntimeKubernetes {
+			c.kubernetes(s)
 		}
 	default:
 		c.errorf("runtime", s.Pos, "unknown runtime %q (want %s)", s.Runtime, orList(Runtimes))
@@ -139,5 +142,22 @@ func (c *checker) expect(s *Scenario, e Expect, path string) {
 		}
 	default:
 		c.errorf(path, e.Pos, "unknown check %q (want %s)", e.Kind, orList(ExpectKinds))
+	}
+}
+
+// kubernetes rejects what a run on Kubernetes cannot play: faults on the
+// export pipeline and a collector backend, which run on the host the pods
+// cannot reach, and an otlp backend (not yet).
+func (c *checker) kubernetes(s *Scenario) {
+	for i, f := range s.Faults {
+		if f.Kind == FaultExporterOutage || f.Kind == FaultSlowBackend {
+			c.errorf(field(index("faults", i), string(f.Kind)), f.Pos, "%s acts on the export pipeline on the host, which pods cannot reach: not with runtime kubernetes", f.Kind)
+		}
+	}
+	switch s.Backend.Type {
+	case BackendCollector:
+		c.errorf(field("backend", "type"), s.Backend.Pos, "a collector backend runs on the host, which pods cannot reach: with runtime kubernetes use embedded or jaeger")
+	case BackendOTLP:
+		c.errorf(field("backend", "type"), s.Backend.Pos, "runtime kubernetes does not support an otlp backend yet: use embedded or jaeger")
 	}
 }

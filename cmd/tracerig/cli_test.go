@@ -18,7 +18,7 @@ import (
 // testdata/help/<command>.golden.
 var helpCommands = [][]string{
 	{}, {"run"}, {"list"}, {"validate"}, {"graph"}, {"backend"}, {"blast"}, {"bench"},
-	{"conformance"}, {"clean"}, {"init"}, {"show"}, {"schema"}, {"version"}, {"serve"}, {"relay"},
+	{"conformance"}, {"clean"}, {"init"}, {"show"}, {"schema"}, {"version"}, {"serve"}, {"relay"}, {"render"},
 	{"fault"}, {"fault", "add"}, {"fault", "list"}, {"fault", "clear"},
 }
 

@@ -88,6 +88,7 @@ func commands() []*cobra.Command {
 		newBenchCmd(),
 		newConformanceCmd(),
 		newCleanCmd(),
+		newRenderCmd(),
 		newInitCmd(),
 		newShowCmd(),
 		newSchemaCmd(),

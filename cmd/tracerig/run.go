@@ -22,7 +22,8 @@ import (
 // runFlags are run's flags.
 type runFlags struct {
 	out, rate, otlp, cpuprof, control, addrFile *string
-	runID                                       *string
+	runID, runtime                              *string
+	kube                                        kubeFlags
 	seed                                        *uint64
 	duration                                    *time.Duration
 	quiet                                       *bool
@@ -72,6 +73,8 @@ func newRunCmd() *cobra.Command {
 	f.rate = fs.String("rate", "", "`REQUESTS/s` for every load entry, e.g. 200/s or 50/100ms; 0 = as fast as the workers go (default: the scenario's)")
 	f.otlp = fs.String("otlp-endpoint", "", "export to `ENDPOINT` instead of the scenario's backend: HOST:PORT, or an http:// or https:// URL, with the other settings of the OTEL_EXPORTER_OTLP_* variables")
 	f.quiet = fs.BoolP("quiet", "q", false, "no progress line")
+	f.runtime = fs.String("runtime", "", "run the services `inprocess`, in containers or on kubernetes (default: the scenario's)")
+	f.kube.add(fs)
 	f.output = addOutputFlag(cmd, "the report (json: report.json's content)")
 	f.cpuprof = fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (pprof)")
 	f.tscale = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows, expectation times such as spans.during) at this fraction of its length, in (0, 1]")
@@ -99,7 +102,18 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 	if note := otlpEnvNote(sc, *f.otlp, os.Getenv); note != "" {
 		fmt.Fprintln(stderr, "note: "+note)
 	}
+	if f.fs.Changed("runtime") {
+		if sc.Runtime, err = parseRuntime(*f.runtime); err != nil {
+			return err
+		}
+		if err := sc.Validate(); err != nil {
+			return &exitError{code: exitUsage, err: configError(err)}
+		}
+	}
 	opts := f.wire(sc, controlAddr, stderr)
+	if opts.Kubernetes, err = f.kube.options(); err != nil {
+		return err
+	}
 	opts.CommandLine = commandLine(ctx)
 	if err := f.overrides(&opts); err != nil {
 		return err

@@ -153,6 +153,7 @@ var badFiles = map[string]bool{
 	"expect.scenario.bad.yaml":                  true,
 	"external.bad.yaml":                         true,
 	"external.scenario.bad.yaml":                false, // an external service with runtime containers or a fault on it
+	"kubernetes.scenario.bad.yaml":              false, // a collector backend or pipeline faults with runtime kubernetes
 	"fanout.bad.yaml":                           false, // more spans per request than the limit
 	"fault-refs.scenario.bad.yaml":              true,
 	"fault-topology.scenario.bad.yaml":          true,
