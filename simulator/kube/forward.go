@@ -165,3 +165,18 @@ func (f *forward) close() error {
 	f.wg.Wait()
 	return errors.Join(errs...)
 }
+
+// PortForward serves a local port on 127.0.0.1 that leads to port of pod
+// ns/name through the API server, until the returned close is called; a
+// pod replaced under the same name is reached again.
+func PortForward(cs kubernetes.Interface, cfg *rest.Config, ns, name string, port int) (addr string, close func() error, err error) {
+	f, err := newForward(cs, cfg, ns, name)
+	if err != nil {
+		return "", nil, err
+	}
+	if addr, err = f.listen(port); err != nil {
+		f.close()
+		return "", nil, err
+	}
+	return addr, f.close, nil
+}

@@ -1,0 +1,113 @@
+package scenarios
+
+import (
+	"testing"
+
+	"github.com/tracerig/tracerig/fixtures/jaeger"
+	"github.com/tracerig/tracerig/internal/kubetest"
+	"github.com/tracerig/tracerig/report"
+	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// onKubernetes returns sc set to run on the test cluster with tracerig's
+// image loaded into it; the test fails if the run leaves anything behind.
+func onKubernetes(t *testing.T, sc *topology.Scenario) Options {
+	t.Helper()
+	cs := kubetest.Cluster(t)
+	sc.Runtime = topology.RuntimeKubernetes
+	opts := Options{OutDir: t.TempDir(), Kubernetes: KubernetesOptions{Image: kubetest.Image(t), PullPolicy: "Never"}}
+	id, err := simulator.NewRunID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.RunID = id
+	t.Cleanup(func() { kubetest.NothingLeft(t, cs, id.String()) })
+	return opts
+}
+
+// TestKubernetesLibrary runs library scenarios on the cluster: every span
+// delivered, every verdict as in-process.
+func TestKubernetesLibrary(t *testing.T) {
+	for _, name := range []string{"quickstart", "shop"} {
+		t.Run(name, func(t *testing.T) {
+			sc, err := Open(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := onKubernetes(t, sc)
+			rep, err := Run(t.Context(), sc, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("ledger %+v, backend %d spans, errors %q", rep.Ledger, rep.BackendSpans, rep.Errors)
+			passAll(t, rep)
+			wholeOnKubernetes(t, rep)
+		})
+	}
+}
+
+// wholeOnKubernetes checks a run on the cluster delivered every span it
+// ended, through the pods' export to the backend in the cluster.
+func wholeOnKubernetes(t *testing.T, rep *report.Report) {
+	t.Helper()
+	if rep.Ledger.Requests == 0 || rep.BackendSpans == 0 {
+		t.Fatalf("requests %d, backend spans %d: the load did not go through the pods", rep.Ledger.Requests, rep.BackendSpans)
+	}
+	if len(rep.Errors) > 0 {
+		t.Errorf("errors %q", rep.Errors)
+	}
+	if comp := verdict(t, rep, string(topology.ExpectCompleteness)); comp.Stats["completeness"] != 1 {
+		t.Errorf("completeness %v (findings %+v)", comp.Stats["completeness"], comp.Findings)
+	}
+	if int64(rep.BackendSpans) != int64(rep.Ledger.SpansEnded) {
+		t.Errorf("backend holds %d spans, the pods ended %d", rep.BackendSpans, rep.Ledger.SpansEnded)
+	}
+}
+
+// TestKubernetesCrash deletes stock-0's pod for a window: calls to it fail
+// inside the window, which ends when its replacement is ready, and none
+// outside; the spans it had not exported are lost, and detect names it.
+func TestKubernetesCrash(t *testing.T) {
+	sc := load(t, "testdata/containers-kill.yaml")
+	opts := onKubernetes(t, sc)
+	opts.KeepRecords = true
+	rep, err := Run(t.Context(), sc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ledger %+v, backend spans %d, errors %v, faults %+v", rep.Ledger, rep.BackendSpans, rep.Errors, rep.Faults)
+	passAll(t, rep)
+	if len(rep.Faults) != 1 || rep.Faults[0].Kind != string(topology.FaultCrash) {
+		t.Fatalf("fault windows %+v", rep.Faults)
+	}
+	killedHops(t, rep)
+}
+
+// TestKubernetesJaeger runs the shop on the cluster exporting to Jaeger,
+// a Deployment of its own, read back through its query API over a
+// port-forward.
+func TestKubernetesJaeger(t *testing.T) {
+	requireJaeger(t)
+	bin, err := jaeger.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := Open("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := onKubernetes(t, sc)
+	sc.Backend = topology.Backend{Type: topology.BackendJaeger}
+	opts.Kubernetes.JaegerImage = kubetest.JaegerImage(t, bin)
+	rep, err := Run(t.Context(), sc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ledger %+v, jaeger returned %d spans, notes %q", rep.Ledger, rep.BackendSpans, rep.BackendNotes)
+	if rep.Backend.Type != "jaeger" {
+		t.Errorf("backend %+v", rep.Backend)
+	}
+	passAll(t, rep)
+	wholeOnKubernetes(t, rep)
+}
