@@ -134,6 +134,9 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 			r.Close(context.WithoutCancel(ctx))
 		}
 	}()
+	if ids, err := Clean(ctx, r.cs, CleanOptions{Orphans: true}); err == nil && len(ids) > 0 {
+		r.logf("swept %d runs left by processes of this host that are gone", len(ids))
+	}
 	plan := r.opts.Plan
 	plan.RunID = r.runID
 	plan.Namespace, plan.CreateNamespace = r.opts.Namespace, r.opts.Namespace == ""
