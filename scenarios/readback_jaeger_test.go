@@ -25,7 +25,11 @@ func TestJaegerStreaming(t *testing.T) {
 		duringLoad    assert.Checked
 		checkedAtLoad atomic.Bool
 	)
+	// Long enough that requests settle (2s quiet, a 1s tick) and come back
+	// from Jaeger while the load runs, on a machine busy with other tests.
+	d := 12 * time.Second
 	opts := Options{
+		Duration:  &d,
 		verifying: func(v *verifier) { ver = v },
 		LoadDone: func() {
 			if ver != nil {
