@@ -35,7 +35,7 @@ if [[ $(id -u) != 0 ]]; then die "needs root (network links, iptables, mounts)";
 for f in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd pause.tar; do
 	if [[ ! -s "$kube_bin/$f" ]]; then die "$kube_bin/$f is missing: run bash tools/kubernetes/build.sh"; fi
 done
-for c in containerd containerd-shim-runc-v2 runc ctr conntrack socat openssl curl iptables ip6tables ip nft; do
+for c in containerd containerd-shim-runc-v2 runc ctr conntrack socat openssl curl iptables ip6tables ip nft ss; do
 	if ! command -v "$c" >/dev/null; then die "$c is missing: run bash tools/kubernetes/build.sh"; fi
 done
 if [[ ! -x /usr/lib/cni/bridge || ! -x /usr/lib/cni/host-local || ! -x /usr/lib/cni/loopback ]]; then
@@ -46,6 +46,17 @@ if [[ -e "$D" ]]; then
 fi
 if ip link show "$KUBE_VETH" >/dev/null 2>&1 || ip link show "$KUBE_BRIDGE" >/dev/null 2>&1; then
 	die "the links $KUBE_VETH or $KUBE_BRIDGE exist without $D: run bash tools/kubernetes/down.sh first"
+fi
+
+# Every port this cluster listens on must be free (other work on this machine uses loopback ports).
+taken=""
+for port in "$KUBE_API_PORT" "$KUBE_ETCD_CLIENT_PORT" "$KUBE_ETCD_PEER_PORT" "$KUBE_CONTROLLER_MANAGER_PORT" \
+	"$KUBE_SCHEDULER_PORT" "$KUBE_KUBELET_PORT" "$KUBE_KUBELET_HEALTHZ_PORT" "$KUBE_PROXY_HEALTHZ_PORT" \
+	"$KUBE_PROXY_METRICS_PORT"; do
+	if [[ -n "$(ss -Htln "sport = :$port" 2>/dev/null)" ]]; then taken+=" $port"; fi
+done
+if [[ -n "$taken" ]]; then
+	die "TCP ports in use:$taken (see ss -tlnp); the cluster's ports are set in tools/kubernetes/settings.sh"
 fi
 
 start_time=$SECONDS
