@@ -30,9 +30,10 @@ elapsed() { local s=$((SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60))
 # --- Debian pieces: the CNI plugins (bridge, host-local, loopback) in /usr/lib/cni, the conntrack
 # tool kube-proxy calls, socat (the kubelet's port-forward; up.sh's forwarder for pods to the API
 # server), the containerd and runc that Docker's package already brings (the cluster runs a second
-# containerd of its own), and what up.sh and down.sh call (curl, openssl, iptables, nft, ip).
+# containerd of its own), and what up.sh and down.sh call (curl, openssl, iptables, nft, ip, and
+# nfacct: kube-proxy makes packet counters that outlive its rules).
 missing=()
-for p in containernetworking-plugins conntrack socat containerd runc curl openssl iptables nftables iproute2; do
+for p in containernetworking-plugins conntrack socat containerd runc curl openssl iptables nftables iproute2 nfacct; do
 	if ! dpkg -s "$p" >/dev/null 2>&1; then missing+=("$p"); fi
 done
 if ((${#missing[@]})); then

@@ -2,9 +2,10 @@
 # Prints a normalized snapshot of what the test cluster touches on this machine, for comparing a
 # snapshot taken before up.sh with one taken after down.sh (internal/kubecluster's up/down test
 # does): mounts, links and their addresses, routes of every table (IPv4 and IPv6), iptables-save of
-# filter, nat, mangle and raw (IPv4 and IPv6, nft and legacy, without counters), nft tables,
-# network namespaces, the kernel settings up.sh and the kubelet change, the kubelet's cgroups, the
-# folders outside the state folder that components write to, and the cluster's processes.
+# filter, nat, mangle and raw (IPv4 and IPv6, nft and legacy, without counters), nft tables, nfacct
+# counters, network namespaces, the kernel settings up.sh and the kubelet change, the kubelet's
+# cgroups, the folders outside the state folder that components write to, and the cluster's
+# processes.
 #
 #   bash tools/kubernetes/snapshot.sh >before.txt
 #
@@ -74,6 +75,9 @@ done
 
 section "nft tables"
 nft list tables 2>/dev/null | sort
+
+section "nfacct counters"
+nfacct list 2>/dev/null | sed -nE 's/.* = (.*);$/\1/p' | sort
 
 section "network namespaces"
 ls -1 /run/netns 2>/dev/null

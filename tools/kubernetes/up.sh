@@ -3,7 +3,7 @@
 # processes: a second containerd (Docker's is left alone), etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubelet and kube-proxy, from the binaries build.sh made.
 # Waits until the node is Ready and the default service account exists, then prints the admin
-# kubeconfig's path on stdout (everything else goes to stderr). Took about 15 s here.
+# kubeconfig's path on stdout (everything else goes to stderr). Took 12-14 s here.
 #
 #   kubeconfig="$(bash tools/kubernetes/up.sh)"   # state under /tmp/tracerig-kube
 #   TRACERIG_KUBE_DIR=/some/dir bash tools/kubernetes/up.sh
@@ -35,7 +35,7 @@ if [[ $(id -u) != 0 ]]; then die "needs root (network links, iptables, mounts)";
 for f in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd pause.tar; do
 	if [[ ! -s "$kube_bin/$f" ]]; then die "$kube_bin/$f is missing: run bash tools/kubernetes/build.sh"; fi
 done
-for c in containerd containerd-shim-runc-v2 runc ctr conntrack socat openssl curl iptables ip6tables ip nft ss; do
+for c in containerd containerd-shim-runc-v2 runc ctr conntrack socat openssl curl iptables ip6tables ip nft ss nfacct; do
 	if ! command -v "$c" >/dev/null; then die "$c is missing: run bash tools/kubernetes/build.sh"; fi
 done
 if [[ ! -x /usr/lib/cni/bridge || ! -x /usr/lib/cni/host-local || ! -x /usr/lib/cni/loopback ]]; then
@@ -93,6 +93,8 @@ for s in "${KUBE_SYSCTLS[@]}" net.ipv4.ip_forward; do
 	echo "$s=$(sysctl -n "$s")" >>"$D/sysctls"
 done
 nft list tables >"$D/nft-tables-before"
+# kube-proxy makes nfacct counters (ct_state_invalid_dropped_pkts, localhost_nps_accepted_pkts).
+nfacct list 2>/dev/null | sed -nE 's/.* = (.*);$/\1/p' >"$D/nfacct-before"
 
 # The environment of a shell that uses the cluster: `source <state dir>/env`.
 cat >"$D/env" <<EOF
