@@ -8,10 +8,12 @@
 # Installs the Debian packages the cluster needs when missing (CNI plugins, conntrack, socat,
 # containerd, runc).
 #
-# A cold build took 9m29s on 2 cores (module download 18 s; kube-apiserver and
-# kube-controller-manager are most of it, at up to 3 GB of memory each; a warm Go build cache:
-# about a minute). The binaries are 110-170 MB each, about 850 MB in all; the Go build cache grows
-# by about 4 GB.
+# A cold build took 16m43s and 18m56s on 2 cores that another session's builds and tests were
+# using too (20m45s of CPU time, so about 10 minutes at best with both cores to itself):
+# kube-apiserver 10-14 minutes, kube-controller-manager 3-4, the rest under a minute each, at up
+# to 3 GB of memory; module download about 20 s. From a warm build cache (go.mod changed) all of
+# it relinks in about a minute. The binaries are 25-120 MB each, 540 MB in all; the Go build cache
+# grows by about 4 GB.
 #
 #   bash tools/kubernetes/build.sh          build what is stale, print the binaries' folder
 #   FORCE=1 bash tools/kubernetes/build.sh  rebuild everything
