@@ -16,26 +16,32 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tracerig/tracerig/internal/kubecluster"
 	"github.com/tracerig/tracerig/simulator/containers"
 	"github.com/tracerig/tracerig/simulator/kube"
 )
 
-// RequireEnv set to 1 turns a missing cluster into a failure.
-const RequireEnv = "TRACERIG_REQUIRE_KUBERNETES"
-
-// Cluster returns a client of the cluster $KUBECONFIG names, once it
-// answers; without one the test is skipped, or fails with RequireEnv=1.
+// Cluster returns a client of the test cluster (kubecluster.Kubeconfig),
+// once it answers, and points $KUBECONFIG at it for the code under test;
+// without one the test is skipped, or fails with TRACERIG_REQUIRE_KUBERNETES
+// set.
 func Cluster(t testing.TB) kubernetes.Interface {
 	t.Helper()
-	cs, _, err := kube.Client("")
+	path, err := kubecluster.Kubeconfig()
+	var cs kubernetes.Interface
 	if err == nil {
-		_, err = cs.Discovery().ServerVersion()
+		if cs, _, err = kube.Client(path); err == nil {
+			_, err = cs.Discovery().ServerVersion()
+		}
 	}
 	if err != nil {
-		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("%s=1: no cluster answers: %v (tools/kubernetes/up.sh starts one; export KUBECONFIG)", RequireEnv, err)
+		if kubecluster.Required() {
+			t.Fatalf("%s is set: no cluster answers: %v", kubecluster.RequireEnv, err)
 		}
-		t.Skipf("no Kubernetes cluster: %v (tools/kubernetes/up.sh starts one; export KUBECONFIG)", err)
+		t.Skipf("no Kubernetes cluster: %v", err)
+	}
+	if os.Getenv("KUBECONFIG") != path {
+		t.Setenv("KUBECONFIG", path)
 	}
 	return cs
 }
