@@ -15,6 +15,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/tracerig/tracerig/internal/kubecluster"
 	"github.com/tracerig/tracerig/simulator/containers"
@@ -30,7 +31,9 @@ func Cluster(t testing.TB) kubernetes.Interface {
 	path, err := kubecluster.Kubeconfig()
 	var cs kubernetes.Interface
 	if err == nil {
-		if cs, _, err = kube.Client(path); err == nil {
+		var cfg *rest.Config
+		if cs, cfg, err = kube.Client(path); err == nil {
+			t.Cleanup(func() { kube.CloseIdle(cfg) })
 			_, err = cs.Discovery().ServerVersion()
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -35,8 +36,22 @@ func Config(kubeconfig string) (*rest.Config, error) {
 		}
 		return nil, fmt.Errorf("kubernetes configuration (kubeconfig from --kubeconfig, $KUBECONFIG or ~/.kube/config, or in a pod): %w", err)
 	}
+	// Certificates read once: with file names left in, client-go starts a
+	// goroutine per process that watches them, and never stops it.
+	if err := rest.LoadTLSFiles(cfg); err != nil {
+		return nil, fmt.Errorf("kubernetes configuration: %w", err)
+	}
 	cfg.QPS, cfg.Burst = 50, 100
 	return cfg, nil
+}
+
+// CloseIdle closes the idle connections of the clients of cfg, which
+// client-go's transport cache would otherwise keep, each with a goroutine,
+// for the life of the process.
+func CloseIdle(cfg *rest.Config) {
+	if rt, err := rest.TransportFor(cfg); err == nil {
+		utilnet.CloseIdleConnectionsFor(rt)
+	}
 }
 
 // Client returns a clientset for kubeconfig (see Config).

@@ -344,6 +344,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 	if r.backend != nil {
 		r.backend.close()
 	}
+	defer CloseIdle(r.cfg)
 	if r.ns == "" {
 		return nil
 	}
