@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"encoding/binary"
+	"hash/fnv"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/trace"
@@ -29,6 +30,16 @@ type idGenerator struct {
 	seed uint64
 	salt uint64
 	next atomic.Uint64
+}
+
+// instanceSalt is the salt of the span IDs of instance id ("svc-0"): a
+// hash of its name, the same in every process, so that instances run in
+// processes of their own (containers, pods) never share a sequence, as
+// they would with salts from each process's own symbol numbers.
+func instanceSalt(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
 }
 
 func newIDGenerator(seed, salt uint64) *idGenerator {

@@ -99,7 +99,7 @@ func (in *instance) newTracerProvider(ctx context.Context) error {
 	in.sdk = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(in.resource()),
 		sdktrace.WithSampler(samplerFor(in.svc.Sampler)),
-		sdktrace.WithIDGenerator(newIDGenerator(in.rt.cfg.idSeed(), uint64(in.instSym)<<32|uint64(in.svcSym))),
+		sdktrace.WithIDGenerator(newIDGenerator(in.rt.cfg.idSeed(), instanceSalt(in.id))),
 		sdktrace.WithSpanProcessor(newLedgerProcessor(in.shard, in.svc.Name, in.id)),
 		sdktrace.WithSpanProcessor(in.bsp),
 	)

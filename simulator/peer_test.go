@@ -9,6 +9,7 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/tracerig/tracerig/topology"
@@ -68,6 +69,16 @@ func TestRuntimeSplitMatchesOneProcess(t *testing.T) {
 		if err := host.Ledger().Merge(&buf); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Instances apart (front-0 and front-1, rpc-0 and rpc-1 each in a
+	// runtime of its own) never share a span ID, as in one process.
+	ids := map[trace.SpanID]string{}
+	for _, sp := range exp.GetSpans() {
+		id, by := sp.SpanContext.SpanID(), sp.Resource.String()
+		if other, ok := ids[id]; ok {
+			t.Fatalf("span ID %s made by %s and by %s", id, other, by)
+		}
+		ids[id] = by
 	}
 	got := host.Ledger().Snapshot()
 	if len(got.Ended) != len(want.Ended) || len(got.Hops) != len(want.Hops) {
