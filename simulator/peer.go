@@ -78,3 +78,19 @@ func WithApplier(a Applier) Option { return func(c *config) { c.applier = a } }
 // WithListen sets the exact host:port a hosted instance listens on (with
 // WithOnly); by default each instance takes a free port on WithHost.
 func WithListen(addr string) Option { return func(c *config) { c.listen = addr } }
+
+// RemotePeers returns the address of every instance this runtime calls but
+// does not host, by its service.instance.id ("svc-0"), external services
+// left out: what a runtime in a process of its own (`tracerig serve`) must
+// reach before load can flow.
+func (rt *Runtime) RemotePeers() map[string]string {
+	out := map[string]string{}
+	for _, ps := range rt.peers {
+		for _, p := range ps {
+			if p.local == nil && !p.svc.IsExternal() {
+				out[p.id] = p.address
+			}
+		}
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,6 +78,26 @@ const maxAnswer = 4 << 20
 // Health returns nil once the instance serves.
 func (c *Client) Health(ctx context.Context) error {
 	_, err := c.expect(ctx, http.MethodGet, HealthPath, nil, nil, http.StatusOK, maxAnswer)
+	return err
+}
+
+// Peers returns nil once the instance reaches every instance it calls,
+// else an error naming those it does not.
+func (c *Client) Peers(ctx context.Context) error {
+	_, err := c.expect(ctx, http.MethodGet, peersPath, nil, nil, http.StatusOK, maxAnswer)
+	var ae *AnswerError
+	if err == nil || !errors.As(err, &ae) {
+		return err
+	}
+	var a PeersAnswer
+	if json.Unmarshal(ae.Body, &a) == nil && len(a.Unreachable) > 0 {
+		var names []string
+		for id, why := range a.Unreachable {
+			names = append(names, id+" ("+why+")")
+		}
+		slices.Sort(names)
+		return fmt.Errorf("%d of %d peers unreachable: %s", len(a.Unreachable), a.Peers, strings.Join(names, ", "))
+	}
 	return err
 }
 

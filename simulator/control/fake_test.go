@@ -25,6 +25,7 @@ type fakeRuntime struct {
 	active    map[int]planted
 	shutdowns int
 	ledger    *simulator.Ledger
+	peers     map[string]string // RemotePeers
 }
 
 // planted is one fault InjectFault was given.
@@ -92,6 +93,8 @@ func (r *fakeRuntime) FaultWindows() []record.Fault {
 
 func (r *fakeRuntime) Err() error                { return r.err }
 func (r *fakeRuntime) Ledger() *simulator.Ledger { return r.ledger }
+
+func (r *fakeRuntime) RemotePeers() map[string]string { return r.peers }
 
 func (r *fakeRuntime) Shutdown(context.Context) error {
 	r.mu.Lock()

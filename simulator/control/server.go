@@ -35,6 +35,7 @@ type Instance interface {
 	Err() error
 	Ledger() *simulator.Ledger
 	Shutdown(ctx context.Context) error
+	RemotePeers() map[string]string
 }
 
 // maxFault is the largest fault body the server reads.
@@ -80,6 +81,7 @@ func NewInstanceServer(in Instance, topo *topology.Topology) *Server {
 	s.mux.HandleFunc("GET "+ledgerPath, s.ledger)
 	s.mux.HandleFunc("POST "+takePath, s.take)
 	s.mux.HandleFunc("POST "+shutdownPath, s.shutdown)
+	s.mux.HandleFunc("GET "+peersPath, s.peers)
 	return s
 }
 
@@ -246,4 +248,37 @@ func (s *Server) endAfter(id int, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.timers[id] = time.AfterFunc(d, func() { s.rt.ClearFault(id) })
+}
+
+// peerDialTimeout bounds one connection attempt of peers.
+const peerDialTimeout = time.Second
+
+// peers dials every instance this one calls and answers 200 when each
+// accepted a connection, 503 with those that did not otherwise: the proof,
+// from inside a container or pod, that the network between the instances
+// is in place (a cluster's service proxy programmed, say).
+func (s *Server) peers(w http.ResponseWriter, r *http.Request) {
+	peers := s.inst.RemotePeers()
+	var mu sync.Mutex
+	failed := map[string]string{}
+	var wg sync.WaitGroup
+	for id, addr := range peers {
+		wg.Go(func() {
+			d := net.Dialer{Timeout: peerDialTimeout}
+			c, err := d.DialContext(r.Context(), "tcp", addr)
+			if err != nil {
+				mu.Lock()
+				failed[id] = err.Error()
+				mu.Unlock()
+				return
+			}
+			c.Close()
+		})
+	}
+	wg.Wait()
+	w.Header().Set("Content-Type", "application/json")
+	if len(failed) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(PeersAnswer{Peers: len(peers), Unreachable: failed})
 }

@@ -380,3 +380,36 @@ func TestAnswerErrorText(t *testing.T) {
 		}
 	}
 }
+
+// TestPeers: an instance reports that it reaches the instances it calls,
+// and names those it cannot connect to.
+func TestPeers(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	gone, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneAddr := gone.Addr().String()
+	gone.Close()
+	for _, tc := range []struct {
+		name  string
+		peers map[string]string
+		want  string // in the error; "" for none
+	}{
+		{"none", nil, ""},
+		{"every peer answers", map[string]string{"stock-0": up.Addr().String(), "stock-1": up.Addr().String()}, ""},
+		{"one is refused", map[string]string{"stock-0": up.Addr().String(), "pricing-0": goneAddr}, "1 of 2 peers unreachable: pricing-0 ("},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := serve(t, newServer(t, &fakeRuntime{peers: tc.peers}, true))
+			err := c.Peers(t.Context())
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("Peers = %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}

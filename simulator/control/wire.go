@@ -18,6 +18,7 @@ const (
 	ledgerPath   = "/ledger"
 	takePath     = "/ledger/take"
 	shutdownPath = "/shutdown"
+	peersPath    = "/peers"
 	faultsPath   = "/faults"
 
 	faultHeader = "X-Tracerig-Fault"
@@ -49,4 +50,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers status with err in the error shape.
 func writeError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, errorBody{Error: err.Error()})
+}
+
+// PeersAnswer is GET /peers' answer: how many instances the instance calls,
+// and the error of each it could not connect to, by service.instance.id.
+type PeersAnswer struct {
+	Peers       int               `json:"peers"`
+	Unreachable map[string]string `json:"unreachable,omitempty"`
 }

@@ -54,6 +54,7 @@ func (r *Runtime) crash(ctx context.Context, t topology.FaultTarget) (func(), er
 	if err != nil {
 		return nil, fmt.Errorf("delete pod %s: %w", in.pod, err)
 	}
+	in.fwd.reset()
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()

@@ -103,6 +103,27 @@ func (f *forward) connection() (httpstream.Connection, error) {
 	return c, nil
 }
 
+// drop closes conn and forgets it if it is still the current connection:
+// the pod behind it is gone or cannot be reached.
+func (f *forward) drop(conn httpstream.Connection) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conn == conn {
+		f.conn = nil
+	}
+	conn.Close()
+}
+
+// reset drops the current connection, if any: its pod was deleted.
+func (f *forward) reset() {
+	f.mu.Lock()
+	c := f.conn
+	f.mu.Unlock()
+	if c != nil {
+		f.drop(c)
+	}
+}
+
 // handle copies between local connection c and the pod's port.
 func (f *forward) handle(c net.Conn, port int) {
 	defer c.Close()
@@ -139,9 +160,12 @@ func (f *forward) handle(c net.Conn, port int) {
 	}()
 	go func() {
 		// The kubelet writes here when it cannot reach the port: the local
-		// connection fails, the others go on.
+		// connection fails. The pod may be gone, its connection left open:
+		// the next local connection dials afresh, to whichever pod has the
+		// name by then.
 		if msg, _ := io.ReadAll(errStream); len(msg) > 0 {
 			data.Reset()
+			f.drop(conn)
 		}
 	}()
 	<-done

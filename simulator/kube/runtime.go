@@ -164,6 +164,9 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	if err := r.openForwards(plan.Backend); err != nil {
 		return err
 	}
+	if err := r.waitPeers(ctx, timeout); err != nil {
+		return err
+	}
 	if err := r.startHost(ctx); err != nil {
 		return err
 	}
@@ -211,6 +214,37 @@ func (r *Runtime) openForwards(b Backend) error {
 	addr, err := r.backend.listen(port)
 	r.backURL = "http://" + addr
 	return err
+}
+
+// waitPeers waits until every pod reaches every instance it calls: a
+// pod is ready before the cluster's service proxy sends its Service's
+// traffic to it, and a call sent meanwhile would fail as no fault did.
+func (r *Runtime) waitPeers(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ins := r.all()
+	errs := make([]error, len(ins))
+	var wg sync.WaitGroup
+	for i, in := range ins {
+		wg.Go(func() {
+			for {
+				if errs[i] = in.control().Peers(ctx); errs[i] == nil {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					errs[i] = fmt.Errorf("pod %s: %w", in.pod, errs[i])
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("wait for the pods to reach each other: %w", err)
+	}
+	return nil
 }
 
 // startHost starts the host side: a runtime that hosts no instance and
