@@ -79,14 +79,22 @@ func WithApplier(a Applier) Option { return func(c *config) { c.applier = a } }
 // WithOnly); by default each instance takes a free port on WithHost.
 func WithListen(addr string) Option { return func(c *config) { c.listen = addr } }
 
-// RemotePeers returns the address of every instance this runtime calls but
-// does not host, by its service.instance.id ("svc-0"), external services
-// left out: what a runtime in a process of its own (`tracerig serve`) must
-// reach before load can flow.
+// RemotePeers returns the address of every instance of the services this
+// runtime's instances call that it does not host, by service.instance.id
+// ("svc-0"), external services left out: what a runtime in a process of
+// its own (`tracerig serve`) must reach before load can flow.
 func (rt *Runtime) RemotePeers() map[string]string {
+	callees := map[string]bool{}
+	for _, e := range rt.topo.Edges() {
+		for _, in := range rt.all {
+			if in.svc.Name == e.From {
+				callees[e.To] = true
+			}
+		}
+	}
 	out := map[string]string{}
-	for _, ps := range rt.peers {
-		for _, p := range ps {
+	for svc := range callees {
+		for _, p := range rt.peers[svc] {
 			if p.local == nil && !p.svc.IsExternal() {
 				out[p.id] = p.address
 			}

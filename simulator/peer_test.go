@@ -50,6 +50,21 @@ func TestRuntimeSplitMatchesOneProcess(t *testing.T) {
 			parts = append(parts, rt)
 		}
 	}
+	// Each part reaches the instances of the services it calls: front
+	// calls mid, rpc and proxy; mid calls leaf alone.
+	for _, rt := range parts {
+		got := rt.RemotePeers()
+		switch rt.cfg.only.service {
+		case "front":
+			if len(got) != 4 || got["rpc-1"] != peers["rpc"][1] || got["proxy-0"] != peers["proxy"][0] {
+				t.Errorf("front's remote peers %v", got)
+			}
+		case "mid":
+			if len(got) != 1 || got["leaf-0"] != peers["leaf"][0] {
+				t.Errorf("mid's remote peers %v, want leaf-0 at %s", got, peers["leaf"][0])
+			}
+		}
+	}
 	host := New(topo, opts(WithNone())...)
 	if err := host.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/testcontainers/testcontainers-go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -56,10 +57,7 @@ func Image(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cli, err := containers.Docker(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli := docker(t, ctx)
 	defer cli.Close()
 	image, err := containers.EnsureImage(ctx, cli)
 	if err != nil {
@@ -74,10 +72,7 @@ func JaegerImage(t testing.TB, bin string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cli, err := containers.Docker(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli := docker(t, ctx)
 	defer cli.Close()
 	image, err := containers.EnsureJaegerImage(ctx, cli, bin)
 	if err != nil {
@@ -85,6 +80,20 @@ func JaegerImage(t testing.TB, bin string) string {
 	}
 	Load(t, image)
 	return image
+}
+
+// docker returns a Docker client for building images, with testcontainers'
+// Ryuk off as the tracerig command turns it off (it cannot start here).
+func docker(t testing.TB, ctx context.Context) *testcontainers.DockerClient {
+	t.Helper()
+	if os.Getenv(containers.RyukEnv) == "" {
+		os.Setenv(containers.RyukEnv, "true")
+	}
+	cli, err := containers.Docker(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cli
 }
 
 // Load imports Docker images into the test cluster's container runtime.

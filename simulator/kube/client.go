@@ -274,7 +274,8 @@ func podMemory(ctx context.Context, cs kubernetes.Interface, ns, id string) (map
 			return nil, fmt.Errorf("stats of node %s: %w", node, err)
 		}
 		for _, p := range sum.Pods {
-			if p.PodRef.Namespace == ns && p.Memory.WorkingSet != nil {
+			// A pod the kubelet has not measured yet has none, or 0.
+			if p.PodRef.Namespace == ns && p.Memory.WorkingSet != nil && *p.Memory.WorkingSet > 0 {
 				out[p.PodRef.Name] = *p.Memory.WorkingSet
 			}
 		}
