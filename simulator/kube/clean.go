@@ -18,6 +18,14 @@ type CleanOptions struct {
 	// longer alive (HostAnnotation, PIDAnnotation): the sweep at the start
 	// of a run, which leaves concurrent runs, and other hosts' runs, alone.
 	Orphans bool
+	// Run, when set, removes only the run of this ID.
+	Run string
+}
+
+// skip reports whether Clean leaves the run of an object with these labels
+// and annotations.
+func (o CleanOptions) skip(labels, annotations map[string]string) bool {
+	return o.Orphans && !orphan(annotations) || o.Run != "" && labels[RunLabel] != o.Run
 }
 
 // Clean removes the runs tracerig left in the cluster: the namespaces it
@@ -32,7 +40,7 @@ func Clean(ctx context.Context, cs kubernetes.Interface, opts CleanOptions) ([]s
 	var removed []string
 	var errs []error
 	for _, ns := range nss.Items {
-		if ns.DeletionTimestamp != nil || opts.Orphans && !orphan(ns.Annotations) {
+		if ns.DeletionTimestamp != nil || opts.skip(ns.Labels, ns.Annotations) {
 			continue
 		}
 		id := ns.Labels[RunLabel]
@@ -47,7 +55,7 @@ func Clean(ctx context.Context, cs kubernetes.Interface, opts CleanOptions) ([]s
 		return removed, errors.Join(append(errs, fmt.Errorf("list tracerig's configmaps: %w", err))...)
 	}
 	for _, cm := range cms.Items {
-		if cm.Name != SourceName || cm.DeletionTimestamp != nil || opts.Orphans && !orphan(cm.Annotations) {
+		if cm.Name != SourceName || cm.DeletionTimestamp != nil || opts.skip(cm.Labels, cm.Annotations) {
 			continue
 		}
 		if ns, err := cs.CoreV1().Namespaces().Get(ctx, cm.Namespace, metav1.GetOptions{}); err == nil && ns.Labels[ManagedByLabel] == managedBy {
