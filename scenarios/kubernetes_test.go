@@ -111,3 +111,24 @@ func TestKubernetesJaeger(t *testing.T) {
 	passAll(t, rep)
 	wholeOnKubernetes(t, rep)
 }
+
+// TestKubernetesFaults plays on the cluster the faults the pods' control
+// APIs play: a pause held by the paused pod, a partition played by the
+// caller's pods. Each is detected inside its window only, as in-process.
+func TestKubernetesFaults(t *testing.T) {
+	for _, name := range []string{"pause", "partition"} {
+		t.Run(name, func(t *testing.T) {
+			sc := load(t, "testdata/faults/"+name+".yaml")
+			opts := onKubernetes(t, sc)
+			rep, err := Run(t.Context(), sc, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("ledger %+v, backend spans %d, errors %v", rep.Ledger, rep.BackendSpans, rep.Errors)
+			passAll(t, rep)
+			if len(rep.Faults) != len(sc.Faults) {
+				t.Fatalf("fault windows %+v, want one per planted fault", rep.Faults)
+			}
+		})
+	}
+}
