@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -52,9 +56,17 @@ func startKubernetes(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 		return nil, nil, &RuntimeError{fmt.Errorf("start topology %s on kubernetes: %w", sc.Topology.Name, err)}
 	}
 	var snk *sink
-	if plan.Backend == kube.BackendJaeger {
+	switch {
+	case plan.Backend == kube.BackendEndpoint:
+		// Read back from here, when the backend has a query API this host
+		// reaches; otherwise the checks that need it are not run.
+		if snk, err = openSink(ctx, sc.Backend, sc.File, opts.OTLPEndpoint, opts.RunID, opts.getenv()); err != nil {
+			krt.Close(context.WithoutCancel(ctx))
+			return nil, nil, err
+		}
+	case plan.Backend == kube.BackendJaeger:
 		snk = &sink{backend: jaeger.New("jaeger:4317 (kubernetes)", krt.BackendURL(), jaeger.WithMaxTraces(maxTraces)), opened: time.Now()}
-	} else {
+	default:
 		snk = &sink{backend: embedded.NewRemote("backend:4317 (kubernetes)", krt.BackendURL()), opened: time.Now()}
 	}
 	return krt, snk, nil
@@ -79,8 +91,16 @@ func kubePlan(sc *topology.Scenario, seed uint64, loads []topology.Load, opts Op
 	serve.ResourceAttributes = otlpconf.FormatResourceAttributes(opts.ResourceAttributes)
 	plan := kube.Plan{Image: ko.Image, PullPolicy: corev1.PullPolicy(ko.PullPolicy), Source: src, Serve: serve}
 	switch {
-	case opts.OTLPEndpoint != "" || sc.Backend.Type == topology.BackendOTLP:
-		return kube.Plan{}, 0, errors.New("runtime kubernetes: an otlp backend is not supported yet: use backend embedded or jaeger")
+	case kubeEndpoint(sc, opts):
+		export, err := exportConfig(sc.Backend, "", opts.OTLPEndpoint, opts.getenv())
+		if err != nil {
+			return kube.Plan{}, 0, err
+		}
+		plan.Backend = kube.BackendEndpoint
+		if err := kubeExport(&plan, export); err != nil {
+			return kube.Plan{}, 0, err
+		}
+		return plan, 0, nil
 	case sc.Backend.Type == topology.BackendJaeger:
 		if ko.JaegerImage == "" {
 			return kube.Plan{}, 0, errors.New("runtime kubernetes: backend jaeger needs Jaeger's image (--kube-jaeger-image)")
@@ -111,4 +131,54 @@ func KubernetesObjects(sc *topology.Scenario, opts Options) (kube.Objects, error
 		plan.Namespace = "tracerig-" + plan.RunID
 	}
 	return plan.Objects(sc.Topology)
+}
+
+// kubeEndpoint reports whether the pods of sc export to an OTLP endpoint of
+// the user's (an otlp backend, or --otlp-endpoint), which they must reach.
+func kubeEndpoint(sc *topology.Scenario, opts Options) bool {
+	return opts.OTLPEndpoint != "" || sc.Backend.Type == topology.BackendOTLP
+}
+
+// kubeExport sets plan's endpoint and the instances' export settings to
+// c's: protocol, timeout and compression in their environment, header
+// values in the run's Secret, certificate files in it too, mounted.
+func kubeExport(plan *kube.Plan, c otlpconf.Config) error {
+	plan.Endpoint = c.Endpoint
+	if c.Protocol == otlpconf.GRPC && !c.Insecure {
+		plan.Endpoint = "https://" + c.Endpoint
+	}
+	env := map[string]string{
+		"OTEL_EXPORTER_OTLP_PROTOCOL": string(c.Protocol),
+		"OTEL_EXPORTER_OTLP_TIMEOUT":  strconv.FormatInt(c.Timeout.Milliseconds(), 10),
+	}
+	if c.Compression != "" {
+		env["OTEL_EXPORTER_OTLP_COMPRESSION"] = c.Compression
+	}
+	if len(c.Headers) > 0 {
+		plan.SecretEnv = map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": otlpconf.FormatHeaders(c.Headers)}
+	}
+	if !c.Insecure {
+		for _, f := range []struct{ host, name, env string }{
+			{c.CAFile, "ca.pem", "OTEL_EXPORTER_OTLP_CERTIFICATE"},
+			{c.CertFile, "client.pem", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"},
+			{c.KeyFile, "client-key.pem", "OTEL_EXPORTER_OTLP_CLIENT_KEY"},
+		} {
+			if f.host == "" {
+				continue
+			}
+			data, err := os.ReadFile(f.host)
+			if err != nil {
+				return fmt.Errorf("runtime kubernetes: export certificate: %w", err)
+			}
+			if plan.SecretFiles == nil {
+				plan.SecretFiles = map[string][]byte{}
+			}
+			plan.SecretFiles[f.name] = data
+			env[f.env] = kube.SecretDir + "/" + f.name
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		plan.ExportEnv = append(plan.ExportEnv, corev1.EnvVar{Name: k, Value: env[k]})
+	}
+	return nil
 }

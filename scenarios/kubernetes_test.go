@@ -1,12 +1,18 @@
 package scenarios
 
 import (
+	"context"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/fixtures/jaeger"
 	"github.com/tracerig/tracerig/internal/kubetest"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/simulator/control"
+	"github.com/tracerig/tracerig/simulator/kube"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -130,5 +136,57 @@ func TestKubernetesFaults(t *testing.T) {
 				t.Fatalf("fault windows %+v, want one per planted fault", rep.Faults)
 			}
 		})
+	}
+}
+
+// TestKubernetesOTLPEndpoint runs the quickstart on the cluster exporting to
+// an OTLP endpoint of the user's that the pods reach: here the embedded
+// backend of another run in the cluster, by its Service's address. The run
+// cannot read it back (the checks that need it are not run); the endpoint
+// holds every span the pods exported.
+func TestKubernetesOTLPEndpoint(t *testing.T) {
+	cs := kubetest.Cluster(t)
+	image := kubetest.Image(t)
+	src := []byte("name: sink\nservices:\n  idle:\n    routes:\n      GET /:\n")
+	topo, err := topology.ParseTopology("sink.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinkID, err := simulator.NewRunID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinkRun := kube.New(topo, sinkID.String(), kube.Options{Plan: kube.Plan{Image: image, PullPolicy: "Never", Source: src, Serve: control.DefaultServeConfig()}})
+	t.Cleanup(func() {
+		sinkRun.Close(context.Background())
+		kubetest.NothingLeft(t, cs, sinkID.String())
+	})
+	if err := sinkRun.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := cs.CoreV1().Services(sinkRun.Namespace()).Get(t.Context(), kube.BackendName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := Open("quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := onKubernetes(t, sc)
+	opts.OTLPEndpoint = "http://" + svc.Spec.ClusterIP + ":4317"
+	rep, err := Run(t.Context(), sc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := embedded.NewRemote("", sinkRun.BackendURL()).Count(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ledger %+v; the endpoint holds %d spans; backend %+v", rep.Ledger, held, rep.Backend)
+	if rep.Ledger.SpansExported == 0 || held != int64(rep.Ledger.SpansExported) || rep.Ledger.ExportFailed != 0 {
+		t.Errorf("pods exported %d spans (%d failed), the endpoint holds %d", rep.Ledger.SpansExported, rep.Ledger.ExportFailed, held)
+	}
+	if rep.Backend.ReadBack {
+		t.Errorf("backend %+v: read back from an endpoint without a query API", rep.Backend)
 	}
 }

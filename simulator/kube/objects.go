@@ -61,6 +61,8 @@ const (
 	SourceName = "tracerig-topology"
 	// SecretName is the Secret of the export settings that are secret.
 	SecretName = "tracerig-export"
+	// SecretDir is where the instances find SecretFiles.
+	SecretDir = "/etc/tracerig/otlp"
 	// BackendName is the embedded backend's Deployment and Service.
 	BackendName = "backend"
 	// JaegerName is Jaeger's Deployment, Service and config ConfigMap.
@@ -115,6 +117,10 @@ type Plan struct {
 	// object's spec or a command line.
 	ExportEnv []corev1.EnvVar
 	SecretEnv map[string]string
+	// SecretFiles are files the instances read (the export's
+	// certificates), by name: kept in the same Secret and mounted at
+	// SecretDir.
+	SecretFiles map[string][]byte
 	// Annotations go on every object (HostAnnotation, PIDAnnotation).
 	Annotations map[string]string
 }
@@ -220,9 +226,15 @@ func (p Plan) Objects(topo *topology.Topology) (Objects, error) {
 	src := &corev1.ConfigMap{TypeMeta: typeMeta("v1", "ConfigMap"), ObjectMeta: p.meta(SourceName, ""),
 		Data: map[string]string{sourceKey: string(p.Source)}}
 	o.ConfigMaps = append(o.ConfigMaps, src)
-	if len(p.SecretEnv) > 0 {
-		o.Secrets = append(o.Secrets, &corev1.Secret{TypeMeta: typeMeta("v1", "Secret"), ObjectMeta: p.meta(SecretName, ""),
-			Type: corev1.SecretTypeOpaque, StringData: p.SecretEnv})
+	if len(p.SecretEnv)+len(p.SecretFiles) > 0 {
+		sec := &corev1.Secret{TypeMeta: typeMeta("v1", "Secret"), ObjectMeta: p.meta(SecretName, ""), Type: corev1.SecretTypeOpaque}
+		if len(p.SecretEnv) > 0 {
+			sec.StringData = p.SecretEnv
+		}
+		if len(p.SecretFiles) > 0 {
+			sec.Data = p.SecretFiles
+		}
+		o.Secrets = append(o.Secrets, sec)
 	}
 	endpoint, err := p.backendObjects(&o)
 	if err != nil {
@@ -306,6 +318,16 @@ func (p Plan) statefulSet(name string, s *topology.Service, peers map[string][]s
 			LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: k}}})
 	}
 	c.VolumeMounts = []corev1.VolumeMount{{Name: "topology", MountPath: topologyDir, ReadOnly: true}}
+	vols := []corev1.Volume{configVolume("topology", SourceName)}
+	if len(p.SecretFiles) > 0 {
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "export", MountPath: SecretDir, ReadOnly: true})
+		var items []corev1.KeyToPath
+		for _, k := range slices.Sorted(maps.Keys(p.SecretFiles)) {
+			items = append(items, corev1.KeyToPath{Key: k, Path: k})
+		}
+		vols = append(vols, corev1.Volume{Name: "export", VolumeSource: corev1.VolumeSource{
+			Secret: &corev1.SecretVolumeSource{SecretName: SecretName, Items: items}}})
+	}
 	replicas := int32(s.Instances)
 	labels := p.labels(name)
 	return &appsv1.StatefulSet{
@@ -316,7 +338,7 @@ func (p Plan) statefulSet(name string, s *topology.Service, peers map[string][]s
 			ServiceName:         name,
 			PodManagementPolicy: appsv1.ParallelPodManagement,
 			Selector:            &metav1.LabelSelector{MatchLabels: map[string]string{RunLabel: p.RunID, ServiceLabel: name}},
-			Template:            p.podTemplate(labels, c, []corev1.Volume{configVolume("topology", SourceName)}),
+			Template:            p.podTemplate(labels, c, vols),
 		},
 	}
 }
