@@ -47,6 +47,8 @@ type shardHost struct {
 	backend string   // http://127.0.0.1:port to the backend's query API; "" without one
 	closers []func() error
 	http    *http.Client
+	// podEnd says why a pod is not running, "" while it runs.
+	podEnd func(ctx context.Context, pod string) string
 }
 
 // startShards creates the plan's objects, waits until every pod is ready
@@ -58,6 +60,7 @@ func startShards(ctx context.Context, plan kube.ShardPlan, o ShardsOptions) (_ *
 	}
 	h := &shardHost{cs: cs, cfg: cfg, ns: plan.Namespace, id: plan.RunID, ownNS: plan.CreateNamespace, log: o.Log,
 		http: &http.Client{Timeout: 30 * time.Second}}
+	h.podEnd = func(ctx context.Context, pod string) string { return kube.PodEnd(ctx, cs, h.ns, pod) }
 	objs, err := plan.Objects()
 	if err != nil {
 		return nil, err
@@ -180,7 +183,7 @@ func (h *shardHost) gather(ctx context.Context, o *shardOutcome, deadline time.T
 			o.Result = &res
 			return
 		case !errors.Is(err, errRunning):
-			if end := kube.PodEnd(ctx, h.cs, h.ns, o.Pod); end != "" {
+			if end := h.podEnd(ctx, o.Pod); end != "" {
 				o.Err = end
 				return
 			}
