@@ -89,7 +89,8 @@ type BlastTotals struct {
 	// ReadBack says what the sink holds, when it was read back.
 	ReadBack string `json:"read_back,omitempty"`
 	// SinkCPU and SinkPeakRSS are those of bench's child sink over its
-	// whole life.
+	// whole life; of a sharded blast, the CPU of the backend's pod in the
+	// cluster (its peak RSS unknown: 0).
 	SinkCPU     time.Duration `json:"sink_cpu_ns,omitempty"`
 	SinkPeakRSS int64         `json:"sink_peak_rss_bytes,omitempty"`
 }
@@ -303,8 +304,12 @@ func (b *Blast) writeSummary(w io.Writer) {
 		t.CPU.Seconds(), t.CPUPerMillion, t.CPU.Seconds()/secs)
 	fmt.Fprintf(w, "  peak RSS   %.1f MiB\n", float64(t.PeakRSS)/(1<<20))
 	if t.SinkCPU > 0 {
-		fmt.Fprintf(w, "  sink cpu   %.2f CPU-s = %.3f CPU-s per 1M spans ingested (whole life of the sink), peak RSS %.1f MiB\n",
-			t.SinkCPU.Seconds(), PerMillion(t.SinkCPU, t.Delivered), float64(t.SinkPeakRSS)/(1<<20))
+		fmt.Fprintf(w, "  sink cpu   %.2f CPU-s = %.3f CPU-s per 1M spans ingested (whole life of the sink)",
+			t.SinkCPU.Seconds(), PerMillion(t.SinkCPU, t.Delivered))
+		if t.SinkPeakRSS > 0 {
+			fmt.Fprintf(w, ", peak RSS %.1f MiB", float64(t.SinkPeakRSS)/(1<<20))
+		}
+		fmt.Fprintln(w)
 	}
 }
 

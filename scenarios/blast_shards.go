@@ -94,13 +94,17 @@ func BlastShards(ctx context.Context, sc *topology.Scenario, o ShardsOptions) (_
 	defer h.close(ctx)
 	t0, outs := h.blast(ctx, run.Duration)
 	var held *assert.SinkHeld
+	var sinkCPU time.Duration
 	if run.Endpoint == "" {
 		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		sinkCPU = h.backendCPU(readCtx)
 		hd := h.readBack(readCtx, g, o.Shards, outs)
 		cancel()
 		held = &hd
 	}
-	return shardsReport(o, plan, g, t0, outs, held), nil
+	rep := shardsReport(o, plan, g, t0, outs, held)
+	rep.Totals.SinkCPU = sinkCPU
+	return rep, nil
 }
 
 // shardPlan returns the objects' plan of a sharded blast.

@@ -45,6 +45,7 @@ type shardHost struct {
 	pods    []string // by index
 	addrs   []string // 127.0.0.1:port to each shard's API, by index
 	backend string   // http://127.0.0.1:port to the backend's query API; "" without one
+	backPod string   // the backend's pod
 	closers []func() error
 	http    *http.Client
 	// podEnd says why a pod is not running, "" while it runs.
@@ -97,7 +98,7 @@ func startShards(ctx context.Context, plan kube.ShardPlan, o ShardsOptions) (_ *
 		if err != nil {
 			return nil, err
 		}
-		h.backend = "http://" + addr
+		h.backend, h.backPod = "http://"+addr, pods.Backend
 	}
 	logf(h.log, "kubernetes: %d shards ready in %s", plan.Shards, time.Since(start).Round(time.Millisecond))
 	return h, nil
@@ -261,6 +262,19 @@ func (h *shardHost) readBack(ctx context.Context, g *synthetic.Generator, n int,
 	}
 	held.Sample = h.sample(ctx, g, seqs)
 	return held
+}
+
+// backendCPU returns the CPU time the backend's pod has used so far; 0
+// when the kubelet does not say.
+func (h *shardHost) backendCPU(ctx context.Context) time.Duration {
+	if h.backPod == "" || h.cs == nil {
+		return 0
+	}
+	cpu, err := kube.PodCPU(ctx, h.cs, h.ns, h.backPod)
+	if err != nil {
+		logf(h.log, "kubernetes: %v", err)
+	}
+	return cpu
 }
 
 // sample looks the traces seqs up in the backend, a few at a time, and
