@@ -26,8 +26,6 @@ const (
 	// ShardJobName is the Indexed Job of the shards, and their
 	// ServiceLabel.
 	ShardJobName = "blast"
-	// ShardSpecName is the ConfigMap of the shards' spec.
-	ShardSpecName = "tracerig-shard"
 	// ShardPort serves each shard's API (ready, start, result, done).
 	ShardPort = 7070
 	// ShardSpecPath is where the spec is mounted in the shards' pods.
@@ -62,7 +60,9 @@ type ShardPlan struct {
 
 // ShardObjects are a sharded blast's objects, in the order they are
 // created: Objects (namespace, the spec ConfigMap first, secret, backend)
-// then the Job.
+// then the Job. The spec's ConfigMap is named SourceName, as a run's
+// topology is: in a namespace the run was given it owns the rest, and
+// `tracerig clean` finds it there.
 type ShardObjects struct {
 	Objects
 	Job *batchv1.Job
@@ -84,7 +84,7 @@ func (p ShardPlan) Objects() (ShardObjects, error) {
 		o.Namespace.Namespace = ""
 	}
 	o.ConfigMaps = append(o.ConfigMaps, &corev1.ConfigMap{TypeMeta: typeMeta("v1", "ConfigMap"),
-		ObjectMeta: p.meta(ShardSpecName, ""), Data: map[string]string{shardSpecKey: string(p.Spec)}})
+		ObjectMeta: p.meta(SourceName, ""), Data: map[string]string{shardSpecKey: string(p.Spec)}})
 	if len(p.SecretEnv) > 0 {
 		o.Secrets = append(o.Secrets, &corev1.Secret{TypeMeta: typeMeta("v1", "Secret"), ObjectMeta: p.meta(SecretName, ""),
 			Type: corev1.SecretTypeOpaque, StringData: p.SecretEnv})
@@ -113,7 +113,7 @@ func (p ShardPlan) job(endpoint string) *batchv1.Job {
 			LocalObjectReference: corev1.LocalObjectReference{Name: SecretName}, Key: k}}})
 	}
 	c.VolumeMounts = []corev1.VolumeMount{{Name: "spec", MountPath: topologyDir, ReadOnly: true}}
-	tpl := p.podTemplate(p.labels(ShardJobName), c, []corev1.Volume{configVolume("spec", ShardSpecName)})
+	tpl := p.podTemplate(p.labels(ShardJobName), c, []corev1.Volume{configVolume("spec", SourceName)})
 	tpl.Spec.RestartPolicy = corev1.RestartPolicyNever
 	n := int32(p.Shards)
 	zero := int32(0)
@@ -146,7 +146,7 @@ func CreateShards(ctx context.Context, cs kubernetes.Interface, o ShardObjects) 
 		return err
 	}
 	if o.Namespace == nil {
-		cm, err := cs.CoreV1().ConfigMaps(o.Job.Namespace).Get(ctx, ShardSpecName, metav1.GetOptions{})
+		cm, err := cs.CoreV1().ConfigMaps(o.Job.Namespace).Get(ctx, SourceName, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("create job %s/%s: %w", o.Job.Namespace, o.Job.Name, err)
 		}
