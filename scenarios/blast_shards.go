@@ -97,7 +97,7 @@ func BlastShards(ctx context.Context, sc *topology.Scenario, o ShardsOptions) (_
 	var sinkCPU time.Duration
 	if run.Endpoint == "" {
 		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		sinkCPU = h.backendCPU(readCtx)
+		sinkCPU = h.backendCPU(readCtx, lastEnd(t0, outs))
 		hd := h.readBack(readCtx, g, o.Shards, outs)
 		cancel()
 		held = &hd
@@ -105,6 +105,18 @@ func BlastShards(ctx context.Context, sc *topology.Scenario, o ShardsOptions) (_
 	rep := shardsReport(o, plan, g, t0, outs, held)
 	rep.Totals.SinkCPU = sinkCPU
 	return rep, nil
+}
+
+// lastEnd is when the last shard that answered ended its run; t0 when
+// none did.
+func lastEnd(t0 time.Time, outs []shardOutcome) time.Time {
+	end := t0
+	for _, o := range outs {
+		if r := o.Result; r != nil && r.Started.Add(r.Stats.Elapsed).After(end) {
+			end = r.Started.Add(r.Stats.Elapsed)
+		}
+	}
+	return end
 }
 
 // shardPlan returns the objects' plan of a sharded blast.

@@ -32,6 +32,9 @@ const (
 	shardGrace = 2 * time.Minute
 	// shardPoll is the interval of the polls of /result.
 	shardPoll = 500 * time.Millisecond
+	// cpuWait bounds the wait for the kubelet to measure the backend's
+	// CPU after the run (it does every ten seconds or so).
+	cpuWait = 20 * time.Second
 )
 
 // shardHost is a sharded blast's objects in the cluster and the host's
@@ -264,17 +267,24 @@ func (h *shardHost) readBack(ctx context.Context, g *synthetic.Generator, n int,
 	return held
 }
 
-// backendCPU returns the CPU time the backend's pod has used so far; 0
-// when the kubelet does not say.
-func (h *shardHost) backendCPU(ctx context.Context) time.Duration {
+// backendCPU returns the CPU time the backend's pod used until after
+// end, waiting for the kubelet to measure it (at most cpuWait); 0 when it
+// does not say.
+func (h *shardHost) backendCPU(ctx context.Context, end time.Time) time.Duration {
 	if h.backPod == "" || h.cs == nil {
 		return 0
 	}
-	cpu, err := kube.PodCPU(ctx, h.cs, h.ns, h.backPod)
-	if err != nil {
-		logf(h.log, "kubernetes: %v", err)
+	deadline := time.Now().Add(cpuWait)
+	for {
+		cpu, at, err := kube.PodCPU(ctx, h.cs, h.ns, h.backPod)
+		if err == nil && at.After(end) {
+			return cpu
+		}
+		if time.Now().After(deadline) || !sleepCtx(ctx, time.Second) {
+			logf(h.log, "kubernetes: the backend's CPU after the run is not known: %v (measured at %s)", err, at.Format(time.RFC3339))
+			return 0
+		}
 	}
-	return cpu
 }
 
 // sample looks the traces seqs up in the backend, a few at a time, and

@@ -115,32 +115,34 @@ func PodEnd(ctx context.Context, cs kubernetes.Interface, ns, name string) strin
 	return strings.TrimPrefix(podProblem(p), p.Name+": ")
 }
 
-// PodCPU returns the CPU time pod ns/name has used over its life, from
-// its node's kubelet summary (through the API server's node proxy).
-func PodCPU(ctx context.Context, cs kubernetes.Interface, ns, name string) (time.Duration, error) {
+// PodCPU returns the CPU time pod ns/name has used over its life, and
+// when that was measured, from its node's kubelet summary (through the API
+// server's node proxy). The kubelet refreshes it every ten seconds or so.
+func PodCPU(ctx context.Context, cs kubernetes.Interface, ns, name string) (time.Duration, time.Time, error) {
 	p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return 0, fmt.Errorf("cpu of pod %s: %w", name, err)
+		return 0, time.Time{}, fmt.Errorf("cpu of pod %s: %w", name, err)
 	}
 	raw, err := cs.CoreV1().RESTClient().Get().Resource("nodes").Name(p.Spec.NodeName).SubResource("proxy", "stats", "summary").DoRaw(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("cpu of pod %s: stats of node %s: %w", name, p.Spec.NodeName, err)
+		return 0, time.Time{}, fmt.Errorf("cpu of pod %s: stats of node %s: %w", name, p.Spec.NodeName, err)
 	}
 	var sum struct {
 		Pods []struct {
 			PodRef struct{ Name, Namespace string } `json:"podRef"`
 			CPU    struct {
-				UsageCoreNanoSeconds *uint64 `json:"usageCoreNanoSeconds"`
+				Time                 time.Time `json:"time"`
+				UsageCoreNanoSeconds *uint64   `json:"usageCoreNanoSeconds"`
 			} `json:"cpu"`
 		} `json:"pods"`
 	}
 	if err := json.Unmarshal(raw, &sum); err != nil {
-		return 0, fmt.Errorf("cpu of pod %s: stats of node %s: %w", name, p.Spec.NodeName, err)
+		return 0, time.Time{}, fmt.Errorf("cpu of pod %s: stats of node %s: %w", name, p.Spec.NodeName, err)
 	}
 	for _, s := range sum.Pods {
 		if s.PodRef.Namespace == ns && s.PodRef.Name == name && s.CPU.UsageCoreNanoSeconds != nil {
-			return time.Duration(*s.CPU.UsageCoreNanoSeconds), nil
+			return time.Duration(*s.CPU.UsageCoreNanoSeconds), s.CPU.Time, nil
 		}
 	}
-	return 0, fmt.Errorf("cpu of pod %s: not in the stats of node %s", name, p.Spec.NodeName)
+	return 0, time.Time{}, fmt.Errorf("cpu of pod %s: not in the stats of node %s yet", name, p.Spec.NodeName)
 }
