@@ -170,7 +170,19 @@ func shardsReport(o ShardsOptions, plan kube.ShardPlan, g *synthetic.Generator, 
 	outcome := BlastOutcome(m)
 	outcome.Cores = cores
 	vs := assert.Blast(outcome, run.Rate, held)
-	vs = append(vs, shardsVerdict(shards, held, m.Stats.Delivered))
+	sv := shardsVerdict(shards, held, m.Stats.Delivered)
+	if sv.Status != assert.StatusPass {
+		// What the dead shards sent is not delivered, as far as the run
+		// knows: delivery cannot pass on the living shards alone.
+		for i, v := range vs {
+			if v.Check == assert.CheckDelivery && v.Status == assert.StatusPass {
+				vs[i].Status = assert.StatusFail
+				vs[i].Observed = fmt.Sprintf("delivered every span of the %d living shards; what the %d dead ones sent is not delivered",
+					len(shards)-int(sv.Stats["dead"]), int(sv.Stats["dead"]))
+			}
+		}
+	}
+	vs = append(vs, sv)
 	sink := fmt.Sprintf("the embedded backend in namespace %s, from %d shards on Kubernetes", plan.Namespace, o.Shards)
 	if run.Endpoint != "" {
 		sink = fmt.Sprintf("%s, from %d shards on Kubernetes (namespace %s)", SinkName(run.Protocol, run.Endpoint), o.Shards, plan.Namespace)

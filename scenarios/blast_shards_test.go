@@ -114,6 +114,9 @@ func TestShardsLocalDead(t *testing.T) {
 	if rep.Passed || rep.Totals.Sent != rep.Shards[0].Sent+rep.Shards[2].Sent || rep.Totals.Sent == 0 {
 		t.Errorf("passed %v, totals %+v, shards %+v", rep.Passed, rep.Totals, rep.Shards)
 	}
+	if v := rep.Verdicts[0]; v.Check != assert.CheckDelivery || v.Status != assert.StatusFail || !strings.Contains(v.Observed, "2 living shards") {
+		t.Errorf("delivery verdict %+v", v)
+	}
 	last := rep.Verdicts[len(rep.Verdicts)-1]
 	if last.Check != CheckShards || last.Status != assert.StatusFail || !strings.Contains(last.Observed, "shard 1 (pod blast-1)") {
 		t.Errorf("verdict %+v", last)
