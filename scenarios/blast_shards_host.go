@@ -117,8 +117,9 @@ func (h *shardHost) forward(pod string, port int) (string, error) {
 	return addr, nil
 }
 
-// close closes the port-forwards and deletes the run's objects, within a
-// minute, even when ctx has ended.
+// close closes the port-forwards, deletes the run's objects, within a
+// minute, even when ctx has ended, and closes the client's idle
+// connections.
 func (h *shardHost) close(ctx context.Context) error {
 	for _, c := range h.closers {
 		c()
@@ -130,6 +131,7 @@ func (h *shardHost) close(ctx context.Context) error {
 	if err != nil {
 		logf(h.log, "kubernetes: %v", err)
 	}
+	kube.CloseIdle(h.cfg)
 	return err
 }
 
