@@ -122,7 +122,8 @@ type ShardOptions struct {
 }
 
 // RunShard is one shard of a sharded blast. It serves on o.Listener GET
-// /ready; POST /start {"at": RFC 3339 time}, the barrier: the run starts
+// /ready, 200 once an empty export to o.Run's endpoint was accepted (the
+// Service's address routes, the credentials hold), 503 before; POST /start {"at": RFC 3339 time}, the barrier: the run starts
 // at that time; POST /stop, which ends the run early; GET /result, 202
 // until the run is over, then its ShardResult; POST /done, after which
 // RunShard returns. It returns an error when no /start came within
@@ -150,6 +151,11 @@ func RunShard(ctx context.Context, spec ShardSpec, o ShardOptions) error {
 		srv.Shutdown(shutCtx)
 		<-served
 	}()
+	reachCtx, stopReach := context.WithCancel(ctx)
+	var reaching sync.WaitGroup
+	reaching.Go(func() { s.reach(reachCtx, o.Run, o.Log) })
+	defer reaching.Wait()
+	defer stopReach()
 	logf(o.Log, "shard %d of %d: waiting for /start on %s", o.Index, spec.Shards, o.Listener.Addr())
 	at, err := s.waitStart(ctx, o.Wait)
 	if err != nil {
@@ -194,26 +200,46 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// reach sends empty exports as o configures until one is accepted, or ctx
+// ends: until then the shard is not ready, so that no shard starts
+// before it can send (a Service the node does not route yet, a backend
+// still starting).
+func (s *shardServer) reach(ctx context.Context, o synthetic.RunOptions, log io.Writer) {
+	o.ExportTimeout = 3 * time.Second
+	for {
+		err := synthetic.Preflight(ctx, o)
+		s.mu.Lock()
+		s.unreached = err
+		s.mu.Unlock()
+		if err == nil || !sleepCtx(ctx, time.Second) {
+			return
+		}
+		logf(log, "not ready: export to %s: %v", o.Endpoint, err)
+	}
+}
+
 // shardServer is the state behind a shard's API.
 type shardServer struct {
 	start chan time.Time // gets the barrier's time once
 	done  chan struct{}  // closed by /done
 
-	mu       sync.Mutex
-	started  bool
-	stop     context.CancelFunc
-	stopped  bool
-	result   *ShardResult
-	doneOnce sync.Once
+	mu sync.Mutex
+	// unreached is why the endpoint was not reached yet; nil once it was.
+	unreached error
+	started   bool
+	stop      context.CancelFunc
+	stopped   bool
+	result    *ShardResult
+	doneOnce  sync.Once
 }
 
 func newShardServer() *shardServer {
-	return &shardServer{start: make(chan time.Time, 1), done: make(chan struct{})}
+	return &shardServer{start: make(chan time.Time, 1), done: make(chan struct{}), unreached: errors.New("not tried yet")}
 }
 
 func (s *shardServer) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ready\n") })
+	mux.HandleFunc("GET /ready", s.serveReady)
 	mux.HandleFunc("POST /start", s.serveStart)
 	mux.HandleFunc("POST /stop", func(w http.ResponseWriter, _ *http.Request) {
 		s.mu.Lock()
@@ -252,6 +278,17 @@ func (s *shardServer) serveStart(w http.ResponseWriter, r *http.Request) {
 	s.started = true
 	s.start <- body.At
 	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *shardServer) serveReady(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	err := s.unreached
+	s.mu.Unlock()
+	if err != nil {
+		http.Error(w, "the endpoint is not reached yet: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ready\n")
 }
 
 func (s *shardServer) serveResult(w http.ResponseWriter, _ *http.Request) {

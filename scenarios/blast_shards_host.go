@@ -53,6 +53,9 @@ type shardHost struct {
 	http    *http.Client
 	// podEnd says why a pod is not running, "" while it runs.
 	podEnd func(ctx context.Context, pod string) string
+	// readyWait bounds the wait for a shard's /ready through its
+	// port-forward, once its pod is ready.
+	readyWait time.Duration
 }
 
 // startShards creates the plan's objects, waits until every pod is ready
@@ -63,7 +66,7 @@ func startShards(ctx context.Context, plan kube.ShardPlan, o ShardsOptions) (_ *
 		return nil, err
 	}
 	h := &shardHost{cs: cs, cfg: cfg, ns: plan.Namespace, id: plan.RunID, ownNS: plan.CreateNamespace, log: o.Log,
-		http: &http.Client{Timeout: 30 * time.Second}}
+		http: &http.Client{Timeout: 30 * time.Second}, readyWait: 30 * time.Second}
 	h.podEnd = func(ctx context.Context, pod string) string { return kube.PodEnd(ctx, cs, h.ns, pod) }
 	objs, err := plan.Objects()
 	if err != nil {
@@ -143,10 +146,12 @@ func (h *shardHost) blast(ctx context.Context, d time.Duration) (time.Time, []sh
 	outs := make([]shardOutcome, len(h.pods))
 	for i, pod := range h.pods {
 		outs[i] = shardOutcome{Index: i, Pod: pod}
-		if err := h.call(ctx, i, http.MethodGet, "/ready", nil, nil); err != nil {
+	}
+	h.each(outs, func(i int) {
+		if err := h.waitReady(ctx, i); err != nil {
 			outs[i].Err = "not ready: " + err.Error()
 		}
-	}
+	})
 	t0 := time.Now().Add(shardBarrier)
 	h.each(outs, func(i int) {
 		if err := h.call(ctx, i, http.MethodPost, "/start", shardStart{At: t0}, nil); err != nil {
@@ -162,6 +167,18 @@ func (h *shardHost) blast(ctx context.Context, d time.Duration) (time.Time, []sh
 	h.each(outs, func(i int) { h.gather(context.WithoutCancel(ctx), &outs[i], deadline) })
 	h.each(outs, func(i int) { h.call(context.WithoutCancel(ctx), i, http.MethodPost, "/done", nil, nil) })
 	return t0, outs
+}
+
+// waitReady waits until shard i's /ready answers 200 through its
+// port-forward, at most h.readyWait.
+func (h *shardHost) waitReady(ctx context.Context, i int) error {
+	deadline := time.Now().Add(h.readyWait)
+	for {
+		err := h.call(ctx, i, http.MethodGet, "/ready", nil, nil)
+		if err == nil || time.Now().After(deadline) || !sleepCtx(ctx, 200*time.Millisecond) {
+			return err
+		}
+	}
 }
 
 // each calls f for every shard that has not died, concurrently.

@@ -32,7 +32,7 @@ func localShards(t *testing.T, b *embedded.Backend, n, dead int) (*shardHost, Sh
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &shardHost{backend: "http://" + b.HTTPAddr(), http: &http.Client{Timeout: 5 * time.Second},
+	h := &shardHost{backend: "http://" + b.HTTPAddr(), http: &http.Client{Timeout: 5 * time.Second}, readyWait: 5 * time.Second,
 		podEnd: func(context.Context, string) string { return "Error (exit code 2)" }}
 	errs := make(chan error, n)
 	for i := range n {
