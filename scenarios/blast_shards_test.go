@@ -142,3 +142,65 @@ func startShardSink(t *testing.T) *embedded.Backend {
 	})
 	return b
 }
+
+// TestShardAPI drives one shard's API by hand: not ready before its
+// endpoint is reached, a bad or second /start refused, /stop ending a run
+// meant to last a minute, its figures once it is over, and /done letting
+// it return.
+func TestShardAPI(t *testing.T) {
+	b := startShardSink(t)
+	spec, err := NewShardSpec(load(t, "quickstart.yaml"), 0, 7, false, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- RunShard(context.Background(), spec, ShardOptions{Index: 1, Listener: ln, Wait: time.Minute,
+			Run: synthetic.RunOptions{Endpoint: b.GRPCAddr(), Duration: time.Minute, Rate: 10000, Workers: 1, Conns: 1, Batch: 128}})
+	}()
+	base := "http://" + ln.Addr().String()
+	status := func(method, path, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for deadline := time.Now().Add(10 * time.Second); status("GET", "/ready", "") != http.StatusOK; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("never ready")
+		}
+	}
+	at := time.Now().Format(time.RFC3339Nano)
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"POST", "/start", `{"at": "soon"}`, http.StatusBadRequest},
+		{"POST", "/start", `{"at": "` + at + `"}`, http.StatusAccepted},
+		{"POST", "/start", `{"at": "` + at + `"}`, http.StatusConflict},
+		{"POST", "/stop", "", http.StatusAccepted},
+	} {
+		if got := status(c.method, c.path, c.body); got != c.want {
+			t.Errorf("%s %s %s: %d, want %d", c.method, c.path, c.body, got, c.want)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); status("GET", "/result", "") != http.StatusOK; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("/stop did not end the run")
+		}
+	}
+	if got := status("POST", "/done", ""); got != http.StatusOK {
+		t.Errorf("/done: %d", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
