@@ -36,7 +36,11 @@ type Blast struct {
 	Totals    BlastTotals   `json:"totals"`
 	// Series has a point per second of the run, the last one covering
 	// what remained.
-	Series      []BlastPoint  `json:"series"`
+	Series []BlastPoint `json:"series"`
+	// Shards are the generators of a sharded run (blast --kubernetes
+	// --shards), each with its own totals, whose sums are Totals; absent
+	// for a run of one process.
+	Shards      []BlastShard  `json:"shards,omitempty"`
 	Verdicts    BlastVerdicts `json:"verdicts"`
 	Passed      bool          `json:"passed"`
 	Interrupted bool          `json:"interrupted"`
@@ -85,7 +89,8 @@ type BlastTotals struct {
 	// ReadBack says what the sink holds, when it was read back.
 	ReadBack string `json:"read_back,omitempty"`
 	// SinkCPU and SinkPeakRSS are those of bench's child sink over its
-	// whole life.
+	// whole life; of a sharded blast, the CPU of the backend's pod in the
+	// cluster (its peak RSS unknown: 0).
 	SinkCPU     time.Duration `json:"sink_cpu_ns,omitempty"`
 	SinkPeakRSS int64         `json:"sink_peak_rss_bytes,omitempty"`
 }
@@ -107,6 +112,22 @@ type BlastPoint struct {
 	QueueFull     float64       `json:"queue_full"`
 	Busy          float64       `json:"workers_busy"`
 	ExportLatency time.Duration `json:"export_latency_ns"`
+}
+
+// BlastShard is one generator of a sharded run and what it did. A shard
+// that died (Error set) counts nothing as sent or delivered: its spans are
+// not delivered.
+type BlastShard struct {
+	Name      string `json:"name"` // its pod
+	Index     int    `json:"index"`
+	Traces    uint64 `json:"traces"`
+	Sent      int64  `json:"sent"`
+	Delivered int64  `json:"delivered"`
+	Failed    int64  `json:"failed"`
+	Rejected  int64  `json:"rejected"`
+	// Error says why the shard gave no figures: its pod's termination
+	// reason and exit code, or the failed request for them.
+	Error string `json:"error,omitempty"`
 }
 
 // BlastRun is what a Blast is written from: the run as asked, as measured
@@ -249,6 +270,7 @@ func WriteJSONFile(path string, v any) error {
 // WriteText writes the summary of the run and a line per verdict.
 func (b *Blast) WriteText(w io.Writer) error {
 	b.writeSummary(w)
+	b.writeShards(w)
 	b.writeVerdicts(w)
 	return nil
 }
@@ -282,8 +304,24 @@ func (b *Blast) writeSummary(w io.Writer) {
 		t.CPU.Seconds(), t.CPUPerMillion, t.CPU.Seconds()/secs)
 	fmt.Fprintf(w, "  peak RSS   %.1f MiB\n", float64(t.PeakRSS)/(1<<20))
 	if t.SinkCPU > 0 {
-		fmt.Fprintf(w, "  sink cpu   %.2f CPU-s = %.3f CPU-s per 1M spans ingested (whole life of the sink), peak RSS %.1f MiB\n",
-			t.SinkCPU.Seconds(), PerMillion(t.SinkCPU, t.Delivered), float64(t.SinkPeakRSS)/(1<<20))
+		fmt.Fprintf(w, "  sink cpu   %.2f CPU-s = %.3f CPU-s per 1M spans ingested (whole life of the sink)",
+			t.SinkCPU.Seconds(), PerMillion(t.SinkCPU, t.Delivered))
+		if t.SinkPeakRSS > 0 {
+			fmt.Fprintf(w, ", peak RSS %.1f MiB", float64(t.SinkPeakRSS)/(1<<20))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// writeShards writes a line per shard of a sharded run.
+func (b *Blast) writeShards(w io.Writer) {
+	for _, s := range b.Shards {
+		if s.Error != "" {
+			fmt.Fprintf(w, "  shard %-4d %s: DIED: %s; its spans counted as not delivered\n", s.Index, s.Name, s.Error)
+			continue
+		}
+		fmt.Fprintf(w, "  shard %-4d %s: sent %d spans in %d traces, delivered %d, failed %d, rejected %d\n",
+			s.Index, s.Name, s.Sent, s.Traces, s.Delivered, s.Failed, s.Rejected)
 	}
 }
 

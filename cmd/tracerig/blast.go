@@ -79,17 +79,25 @@ Without --otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) the embedded backend
 runs in this process as the sink (its cost is then included in the CPU
 figures) and the counts are read back. --rate counts spans, not requests.
 
-Exits 1 when a span was not delivered or --rate was not reached, 3 when
-nothing could be sent.`
+With --kubernetes, --shards generator pods (an Indexed Job of tracerig's
+--kube-image) start together and each sends its share of --rate and its
+own slice of the traces, to the embedded backend run in the cluster (or
+to --otlp-endpoint); one report sums them up, with each shard's figures,
+and everything of the run is deleted after it.
+
+Exits 1 when a span was not delivered, --rate was not reached or a shard
+died, 3 when nothing could be sent.`
 
 const blastExample = `  tracerig blast quickstart
   tracerig blast --rate 50000/s --duration 30s shop
   tracerig blast --protocol http --otlp-endpoint https://ingest.example/v1/traces shop
-  tracerig blast --out results shop   # results/blast.json`
+  tracerig blast --out results shop   # results/blast.json
+  tracerig blast --kubernetes --shards 4 --kube-image tracerig:dev --kube-pull-policy Never --rate 200000/s shop`
 
 // newBlastCmd returns the blast command.
 func newBlastCmd() *cobra.Command {
 	var f *blastFlags
+	var k *blastKubeFlags
 	cmd := &cobra.Command{
 		Use:               "blast [flags] SCENARIO",
 		Short:             "Send synthetic traces shaped by the topology over OTLP",
@@ -99,10 +107,17 @@ func newBlastCmd() *cobra.Command {
 		ValidArgsFunction: scenarioNames(1),
 		RunE: action(func(ctx context.Context, cmd *cobra.Command, args []string) error {
 			f.progressTo(cmd.ErrOrStderr())
+			if err := k.check(cmd.Flags(), f); err != nil {
+				return err
+			}
+			if *k.on {
+				return blastKubeCmd(ctx, f, k, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
 			return blastCmd(ctx, f, args[0], cmd.OutOrStdout())
 		}),
 	}
 	f = addBlastFlags(cmd.Flags(), 10*time.Second)
+	k = addBlastKubeFlags(cmd.Flags())
 	cmd.RegisterFlagCompletionFunc("protocol", fixedValues("grpc", "http"))
 	return cmd
 }

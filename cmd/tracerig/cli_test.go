@@ -17,7 +17,7 @@ import (
 // helpCommands are the commands whose --help output is pinned in
 // testdata/help/<command>.golden.
 var helpCommands = [][]string{
-	{}, {"run"}, {"list"}, {"validate"}, {"graph"}, {"backend"}, {"blast"}, {"bench"},
+	{}, {"run"}, {"list"}, {"validate"}, {"graph"}, {"backend"}, {"blast"}, {"blast-shard"}, {"bench"},
 	{"conformance"}, {"clean"}, {"init"}, {"show"}, {"schema"}, {"version"}, {"serve"}, {"relay"}, {"render"},
 	{"fault"}, {"fault", "add"}, {"fault", "list"}, {"fault", "clear"},
 }

@@ -85,6 +85,7 @@ func commands() []*cobra.Command {
 		newFaultCmd(),
 		newBackendCmd(),
 		newBlastCmd(),
+		newBlastShardCmd(),
 		newBenchCmd(),
 		newConformanceCmd(),
 		newCleanCmd(),

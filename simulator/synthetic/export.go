@@ -44,8 +44,14 @@ type RunOptions struct {
 	Duration time.Duration // 0: until ctx ends or MaxTraces are sent
 	// MaxTraces stops the run after this many traces; 0 means no limit.
 	MaxTraces uint64
-	Rate      float64 // spans/s; 0 = flat out
-	Workers   int     // goroutines exporting batches (requests in flight); default 8
+	// Rate is spans/s of the whole run; 0 = flat out. A shard paces at
+	// its share, Shard.Rate(Rate).
+	Rate float64
+	// Shard, when its Count is above 1, makes the run one shard of a
+	// sharded run: it sends only its slice of the sequence numbers
+	// (Shard.Seq), and Stats.Traces counts the traces of that slice.
+	Shard   Shard
+	Workers int // goroutines exporting batches (requests in flight); default 8
 	// Conns is the number of connections; default 4. gRPC multiplexes the
 	// workers' requests over them; HTTP/1.1 carries one request at a time
 	// on each, so more workers than connections wait for one.
@@ -109,7 +115,10 @@ const (
 // Stats count what a run sent and what became of it. Sent = Delivered +
 // Failed + Rejected: no span goes uncounted.
 type Stats struct {
-	Traces    uint64 // traces built and handed to the exporter, seqs [0, Traces)
+	// Traces are the traces built and handed to the exporter: seqs
+	// [0, Traces), or of a shard RunOptions.Shard.Seq(k) for k in
+	// [0, Traces).
+	Traces    uint64
 	Sent      int64  // spans built and handed to the exporter
 	Delivered int64  // spans the sink accepted
 	Failed    int64  // spans of export requests that failed, retries included
@@ -205,6 +214,9 @@ type run struct {
 // that could not start; what the sink did is in Stats.
 func (g *Generator) Run(ctx context.Context, o RunOptions) (Stats, error) {
 	o = o.withDefaults()
+	if err := o.Shard.Validate(); err != nil {
+		return Stats{}, fmt.Errorf("synthetic run: %w", err)
+	}
 	snd, err := newSender(o)
 	if err != nil {
 		return Stats{}, err
@@ -277,7 +289,7 @@ func (r *run) build(ctx context.Context) {
 			if seq >= limit {
 				break
 			}
-			b.Add(seq, now)
+			b.Add(r.o.Shard.Seq(seq), now)
 		}
 		bt.spans = b.Spans()
 		if bt.spans == 0 {
@@ -299,7 +311,7 @@ func (r *run) build(ctx context.Context) {
 // returns false when ctx ended first.
 func (r *run) pace(ctx context.Context, n int) bool {
 	before := r.c.scheduled.Add(int64(n)) - int64(n)
-	due := r.start.Add(time.Duration(float64(before) / r.o.Rate * float64(time.Second)))
+	due := r.start.Add(time.Duration(float64(before) / r.o.Shard.Rate(r.o.Rate) * float64(time.Second)))
 	d := time.Until(due)
 	if d <= 0 {
 		return true
