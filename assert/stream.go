@@ -66,7 +66,7 @@ type Stream struct {
 	expects []topology.Expect
 	tallies []checkTally // per expect; nil for load and unknown checks
 	checked Checked
-	judged  Checked // what the tallies have been given (held groups wait)
+	judged  Checked     // what the tallies have been given (held groups wait)
 	live    *liveFaults // nil without faults
 }
 

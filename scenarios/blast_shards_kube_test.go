@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/assert"
-	"github.com/tracerig/tracerig/internal/kubetest"
 	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/simulator/kube/kubetest"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 )
 

@@ -8,11 +8,11 @@ import (
 
 	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/fixtures/jaeger"
-	"github.com/tracerig/tracerig/internal/kubetest"
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/control"
 	"github.com/tracerig/tracerig/simulator/kube"
+	"github.com/tracerig/tracerig/simulator/kube/kubetest"
 	"github.com/tracerig/tracerig/topology"
 )
 

@@ -3,11 +3,11 @@ package containers
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
 
+	"github.com/tracerig/tracerig/simulator/remote"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -61,7 +61,7 @@ func (r *Runtime) crash(ctx context.Context, t topology.FaultTarget) (func(), er
 func (r *Runtime) pause(ctx context.Context, t topology.FaultTarget) (func(), error) {
 	ins := r.targets(t.Service, t.Instance)
 	for _, in := range ins {
-		in.setDown(true)
+		in.rem.SetDown(true)
 		if _, err := r.cli.ContainerPause(ctx, in.c.GetContainerID(), client.ContainerPauseOptions{}); err != nil {
 			return nil, fmt.Errorf("pause %s: %w", in.alias, err)
 		}
@@ -69,52 +69,19 @@ func (r *Runtime) pause(ctx context.Context, t topology.FaultTarget) (func(), er
 	return func() {
 		for _, in := range ins {
 			r.cli.ContainerUnpause(context.Background(), in.c.GetContainerID(), client.ContainerUnpauseOptions{})
-			in.setDown(false)
+			in.rem.SetDown(false)
 		}
 	}, nil
 }
 
-// setDown says whether the container is stopped, once no take from it is
-// under way.
-func (in *instance) setDown(down bool) {
-	in.pull.Lock()
-	in.down = down
-	in.pull.Unlock()
-}
-
 // forward plants f on the control API of the containers that play it: the
-// target service's instances, or the caller's for an edge fault. The undo
-// clears it from each that took it, also after a partial failure.
+// target service's instances, or the caller's for an edge fault.
 func (r *Runtime) forward(ctx context.Context, f topology.Fault) (func(), error) {
-	svc, inst := f.Target.Service, f.Target.Instance
-	if f.Target.From != "" {
-		svc, inst = f.Target.From, -1
+	var ins []*remote.Instance
+	for _, in := range r.targets(remote.Caller(f)) {
+		ins = append(ins, in.rem)
 	}
-	ins := r.targets(svc, inst)
-	ids := make([]int, len(ins))
-	errs := make([]error, len(ins))
-	var wg sync.WaitGroup
-	for i, in := range ins {
-		// Number 1 plants it as a planned fault, not a live one: the
-		// host's timeline opens and closes its window.
-		wg.Go(func() { ids[i], errs[i] = in.control().Forward(ctx, f, 1) })
-	}
-	wg.Wait()
-	undo := func() {
-		var wg sync.WaitGroup
-		for i, in := range ins {
-			if ids[i] != 0 {
-				wg.Go(func() { in.control().Clear(context.Background(), ids[i]) })
-			}
-		}
-		wg.Wait()
-	}
-	for _, err := range errs {
-		if err != nil {
-			return undo, fmt.Errorf("forward %s: %w", f.Kind, err)
-		}
-	}
-	return undo, nil
+	return remote.Plant(ctx, f, ins)
 }
 
 func (r *Runtime) instance(service string, i int) *instance {
@@ -143,13 +110,14 @@ func (r *Runtime) targets(service string, i int) []*instance {
 // kill takes the container's ledger, then kills it (SIGKILL). No Pull
 // takes from it until restart has it answer again.
 func (r *Runtime) kill(ctx context.Context, in *instance) error {
-	in.pull.Lock()
-	defer in.pull.Unlock()
-	if err := r.takeLocked(ctx, in); err != nil {
-		r.logf("ledger of %s before the kill: %v", in.alias, err)
+	takeErr, err := in.rem.Stop(ctx, r.Runtime.Ledger(), func() error {
+		_, err := r.cli.ContainerKill(ctx, in.c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"})
+		return err
+	})
+	if takeErr != nil {
+		r.logf("ledger of %s before the kill: %v", in.alias, takeErr)
 	}
-	in.down = true
-	if _, err := r.cli.ContainerKill(ctx, in.c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+	if err != nil {
 		return fmt.Errorf("kill %s: %w", in.alias, err)
 	}
 	return nil
@@ -161,8 +129,8 @@ func (r *Runtime) restart(ctx context.Context, in *instance) error {
 		return err
 	}
 	for {
-		if err := in.control().Health(ctx); err == nil {
-			in.setDown(false)
+		if err := in.rem.Control.Health(ctx); err == nil {
+			in.rem.SetDown(false)
 			return nil
 		}
 		select {

@@ -12,7 +12,6 @@
 package containers
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -37,7 +36,7 @@ import (
 	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/tunnel"
 	"github.com/tracerig/tracerig/simulator"
-	"github.com/tracerig/tracerig/simulator/control"
+	"github.com/tracerig/tracerig/simulator/remote"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -130,18 +129,9 @@ type instance struct {
 	c       testcontainers.Container
 	svcAddr string // 127.0.0.1:port published for the service port
 	ctlAddr string // 127.0.0.1:port published for the control port
-
-	// pull is held across a take of the instance's ledger and its merge,
-	// so its takes enter the host's ledger in the order they were taken,
-	// and by a fault that stops the container, so none is taken from it
-	// meanwhile. It guards the fields below.
-	pull sync.Mutex
-	// merger merges the instance's takes into the host's ledger, those of
-	// the processes a restart starts included, into one shard per shard
-	// of theirs.
-	merger *simulator.Merger
-	// down says the container is killed or paused: a Pull skips it.
-	down bool
+	// rem takes the container's records and plants faults on it, through
+	// its control port.
+	rem *remote.Instance
 }
 
 // New returns a container runtime for topo; Start brings it up.
@@ -281,39 +271,25 @@ func (r *Runtime) all() []*instance {
 // controlHTTP sends the host's requests to the containers' control APIs.
 var controlHTTP = &http.Client{Timeout: 30 * time.Second}
 
-// control returns the client of the instance's control API, at the port
-// published for it.
-func (in *instance) control() *control.Client {
-	return &control.Client{Addr: in.ctlAddr, HTTP: controlHTTP}
+// remotes returns the run's instances as the remote package takes them.
+func (r *Runtime) remotes() []*remote.Instance {
+	var out []*remote.Instance
+	for _, in := range r.all() {
+		out = append(out, in.rem)
+	}
+	return out
 }
 
 // Shutdown stops the host side (clearing faults: crashed containers come
 // back), asks every container to stop serving and flush its spans, and
-// takes what is left of every container's ledger into the host's. The backend and the
-// network stay up for read-back until Close.
+// takes what is left of every container's ledger into the host's. The
+// backend and the network stay up for read-back until Close.
 func (r *Runtime) Shutdown(ctx context.Context) error {
 	if r.Runtime == nil {
 		return nil
 	}
-	var errs []error
-	if err := r.Runtime.Shutdown(ctx); err != nil {
-		errs = append(errs, err)
-	}
-	ins := r.all()
-	lerrs := make([]error, len(ins))
-	var wg sync.WaitGroup
-	for i, in := range ins {
-		wg.Go(func() {
-			if err := in.control().Shutdown(ctx); err != nil {
-				lerrs[i] = fmt.Errorf("flush %s: %w", in.alias, err)
-			}
-			in.pull.Lock()
-			defer in.pull.Unlock()
-			lerrs[i] = errors.Join(lerrs[i], r.takeLocked(ctx, in))
-		})
-	}
-	wg.Wait()
-	return errors.Join(append(errs, lerrs...)...)
+	err := r.Runtime.Shutdown(ctx)
+	return errors.Join(err, remote.Flush(ctx, r.Runtime.Ledger(), r.remotes()))
 }
 
 // maxPulls bounds the instances a Pull takes from at once.
@@ -323,46 +299,13 @@ const maxPulls = 8
 // into the host's ledger, a few containers at a time; a killed or paused
 // container is skipped, its records taken when it was stopped and when it
 // runs again. It lets a run verify its records as it goes
-// (simulator.Ledger.Drain), with what each container holds bounded by
-// what it wrote since the last Pull. Records Pull takes are gone from the
-// container: Shutdown takes only what is left.
+// (simulator.Ledger.Drain), with what each container holds bounded by what
+// it wrote since the last Pull.
 func (r *Runtime) Pull(ctx context.Context) error {
 	if r.Runtime == nil {
 		return nil
 	}
-	ins := r.all()
-	errs := make([]error, len(ins))
-	sem := make(chan struct{}, maxPulls)
-	var wg sync.WaitGroup
-	for i, in := range ins {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			in.pull.Lock()
-			defer in.pull.Unlock()
-			if !in.down {
-				errs[i] = r.takeLocked(ctx, in)
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// takeLocked takes the records the instance wrote since its last take into
-// the host's ledger. The caller holds in.pull.
-func (r *Runtime) takeLocked(ctx context.Context, in *instance) error {
-	b, err := in.control().TakeLedger(ctx)
-	if err != nil {
-		return fmt.Errorf("take the ledger of %s: %w", in.alias, err)
-	}
-	if in.merger == nil {
-		in.merger = r.Runtime.Ledger().Merger()
-	}
-	if err := in.merger.Merge(bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("merge the ledger of %s: %w", in.alias, err)
-	}
-	return nil
+	return remote.Pull(ctx, r.Runtime.Ledger(), r.remotes(), maxPulls)
 }
 
 // Close removes every container and the network of the run. It is safe to

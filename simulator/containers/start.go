@@ -22,6 +22,7 @@ import (
 
 	"github.com/tracerig/tracerig/internal/tunnel"
 	"github.com/tracerig/tracerig/simulator/control"
+	"github.com/tracerig/tracerig/simulator/remote"
 )
 
 func (r *Runtime) startBackend(ctx context.Context) error {
@@ -202,7 +203,9 @@ func (r *Runtime) planInstances(externalIn map[string]string, endpoint string) (
 			continue
 		}
 		for i := range s.Instances {
-			in := &instance{service: s.Name, index: i, alias: fmt.Sprintf("%s-%d", s.Name, i)}
+			alias := fmt.Sprintf("%s-%d", s.Name, i)
+			in := &instance{service: s.Name, index: i, alias: alias,
+				rem: &remote.Instance{Name: alias, Control: &control.Client{HTTP: controlHTTP}}}
 			if err := in.pickPorts(); err != nil {
 				return control.ServeConfig{}, err
 			}
@@ -232,6 +235,7 @@ func (in *instance) pickPorts() (err error) {
 	if in.svcAddr, err = freeAddr(); err == nil {
 		in.ctlAddr, err = freeAddr()
 	}
+	in.rem.Control.Addr = in.ctlAddr
 	return err
 }
 

@@ -8,8 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/tracerig/tracerig/internal/kubetest"
 	"github.com/tracerig/tracerig/simulator/kube"
+	"github.com/tracerig/tracerig/simulator/kube/kubetest"
 )
 
 // TestClean leaves two runs in the cluster as a process that died would

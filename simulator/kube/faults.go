@@ -3,11 +3,11 @@ package kube
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tracerig/tracerig/simulator/remote"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -39,18 +39,17 @@ func (r *Runtime) crash(ctx context.Context, t topology.FaultTarget) (func(), er
 	if in == nil {
 		return nil, fmt.Errorf("no pod for %s-%d", t.Service, t.Instance)
 	}
-	in.pull.Lock()
-	if err := r.takeLocked(ctx, in); err != nil {
-		r.logf("ledger of %s before the crash: %v", in.pod, err)
-	}
-	in.down = true
 	var old string
 	if p, err := r.cs.CoreV1().Pods(r.ns).Get(ctx, in.pod, metav1.GetOptions{}); err == nil {
 		old = string(p.UID)
 	}
 	zero := int64(0)
-	err := r.cs.CoreV1().Pods(r.ns).Delete(ctx, in.pod, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-	in.pull.Unlock()
+	takeErr, err := in.rem.Stop(ctx, r.Runtime.Ledger(), func() error {
+		return r.cs.CoreV1().Pods(r.ns).Delete(ctx, in.pod, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	})
+	if takeErr != nil {
+		r.logf("ledger of %s before the crash: %v", in.pod, takeErr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("delete pod %s: %w", in.pod, err)
 	}
@@ -69,10 +68,8 @@ func (r *Runtime) crash(ctx context.Context, t topology.FaultTarget) (func(), er
 func (r *Runtime) waitReplaced(ctx context.Context, in *instance, old string) error {
 	for {
 		p, err := r.cs.CoreV1().Pods(r.ns).Get(ctx, in.pod, metav1.GetOptions{})
-		if err == nil && string(p.UID) != old && podReady(p) && in.control().Health(ctx) == nil {
-			in.pull.Lock()
-			in.down = false
-			in.pull.Unlock()
+		if err == nil && string(p.UID) != old && podReady(p) && in.rem.Control.Health(ctx) == nil {
+			in.rem.SetDown(false)
 			return nil
 		}
 		if err != nil && !errNotFound(err) {
@@ -87,38 +84,13 @@ func (r *Runtime) waitReplaced(ctx context.Context, in *instance, old string) er
 }
 
 // forward plants f on the control API of the pods that play it: the target
-// service's instances, or the caller's for an edge fault. The undo clears
-// it from each that took it, also after a partial failure.
+// service's instances, or the caller's for an edge fault.
 func (r *Runtime) forward(ctx context.Context, f topology.Fault) (func(), error) {
-	svc, inst := f.Target.Service, f.Target.Instance
-	if f.Target.From != "" {
-		svc, inst = f.Target.From, -1
+	var ins []*remote.Instance
+	for _, in := range r.targets(remote.Caller(f)) {
+		ins = append(ins, in.rem)
 	}
-	ins := r.targets(svc, inst)
-	ids := make([]int, len(ins))
-	errs := make([]error, len(ins))
-	var wg sync.WaitGroup
-	for i, in := range ins {
-		// Number 1 plants it as a planned fault: the host's timeline
-		// opens and closes its window.
-		wg.Go(func() { ids[i], errs[i] = in.control().Forward(ctx, f, 1) })
-	}
-	wg.Wait()
-	undo := func() {
-		var wg sync.WaitGroup
-		for i, in := range ins {
-			if ids[i] != 0 {
-				wg.Go(func() { in.control().Clear(context.Background(), ids[i]) })
-			}
-		}
-		wg.Wait()
-	}
-	for _, err := range errs {
-		if err != nil {
-			return undo, fmt.Errorf("forward %s: %w", f.Kind, err)
-		}
-	}
-	return undo, nil
+	return remote.Plant(ctx, f, ins)
 }
 
 func (r *Runtime) instance(service string, i int) *instance {

@@ -15,7 +15,6 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/control"
+	"github.com/tracerig/tracerig/simulator/remote"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -88,12 +88,9 @@ type instance struct {
 	fwd     *forward
 	svcAddr string // 127.0.0.1:port leading to the pod's service port
 	ctlAddr string // 127.0.0.1:port leading to its control port
-
-	// pull is held across a take of the pod's ledger and its merge, and by
-	// a fault that deletes or holds the pod; it guards the fields below.
-	pull   sync.Mutex
-	merger *simulator.Merger
-	down   bool
+	// rem takes the pod's records and plants faults on it, through the
+	// control port's forward.
+	rem *remote.Instance
 }
 
 // New returns a Kubernetes runtime for topo with run ID runID; Start brings
@@ -196,6 +193,7 @@ func (r *Runtime) openForwards(b Backend) error {
 		if in.ctlAddr, err = in.fwd.listen(ControlPort); err != nil {
 			return err
 		}
+		in.rem = &remote.Instance{Name: i.Pod, Control: &control.Client{Addr: in.ctlAddr, HTTP: controlHTTP}}
 	}
 	name, port := BackendName, QueryPort
 	switch b {
@@ -228,7 +226,7 @@ func (r *Runtime) waitPeers(ctx context.Context, timeout time.Duration) error {
 	for i, in := range ins {
 		wg.Go(func() {
 			for {
-				if errs[i] = in.control().Peers(ctx); errs[i] == nil {
+				if errs[i] = in.rem.Control.Peers(ctx); errs[i] == nil {
 					return
 				}
 				select {
@@ -281,8 +279,13 @@ func (r *Runtime) all() []*instance {
 // controlHTTP sends the host's requests to the pods' control APIs.
 var controlHTTP = &http.Client{Timeout: 30 * time.Second}
 
-func (in *instance) control() *control.Client {
-	return &control.Client{Addr: in.ctlAddr, HTTP: controlHTTP}
+// remotes returns the run's instances as the remote package takes them.
+func (r *Runtime) remotes() []*remote.Instance {
+	var out []*remote.Instance
+	for _, in := range r.all() {
+		out = append(out, in.rem)
+	}
+	return out
 }
 
 // Shutdown stops the host side (clearing faults), asks every pod to stop
@@ -292,70 +295,21 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 	if r.Runtime == nil {
 		return nil
 	}
-	var errs []error
-	if err := r.Runtime.Shutdown(ctx); err != nil {
-		errs = append(errs, err)
-	}
-	ins := r.all()
-	lerrs := make([]error, len(ins))
-	var wg sync.WaitGroup
-	for i, in := range ins {
-		wg.Go(func() {
-			if err := in.control().Shutdown(ctx); err != nil {
-				lerrs[i] = fmt.Errorf("flush %s: %w", in.pod, err)
-			}
-			in.pull.Lock()
-			defer in.pull.Unlock()
-			lerrs[i] = errors.Join(lerrs[i], r.takeLocked(ctx, in))
-		})
-	}
-	wg.Wait()
-	return errors.Join(append(errs, lerrs...)...)
+	err := r.Runtime.Shutdown(ctx)
+	return errors.Join(err, remote.Flush(ctx, r.Runtime.Ledger(), r.remotes()))
 }
 
 // maxPulls bounds the pods a Pull takes from at once.
 const maxPulls = 8
 
 // Pull takes the records every running pod wrote since its last take into
-// the host's ledger, a few pods at a time; a pod a fault deleted or holds
-// is skipped. It lets a run verify its records as it goes.
+// the host's ledger, a few pods at a time; a pod a fault deleted is
+// skipped. It lets a run verify its records as it goes.
 func (r *Runtime) Pull(ctx context.Context) error {
 	if r.Runtime == nil {
 		return nil
 	}
-	ins := r.all()
-	errs := make([]error, len(ins))
-	sem := make(chan struct{}, maxPulls)
-	var wg sync.WaitGroup
-	for i, in := range ins {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			in.pull.Lock()
-			defer in.pull.Unlock()
-			if !in.down {
-				errs[i] = r.takeLocked(ctx, in)
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// takeLocked takes the records the pod wrote since its last take into the
-// host's ledger. The caller holds in.pull.
-func (r *Runtime) takeLocked(ctx context.Context, in *instance) error {
-	b, err := in.control().TakeLedger(ctx)
-	if err != nil {
-		return fmt.Errorf("take the ledger of %s: %w", in.pod, err)
-	}
-	if in.merger == nil {
-		in.merger = r.Runtime.Ledger().Merger()
-	}
-	if err := in.merger.Merge(bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("merge the ledger of %s: %w", in.pod, err)
-	}
-	return nil
+	return remote.Pull(ctx, r.Runtime.Ledger(), r.remotes(), maxPulls)
 }
 
 // Close closes the port-forwards and removes the run's objects: its

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracerig/tracerig/internal/kubetest"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/control"
 	"github.com/tracerig/tracerig/simulator/kube"
+	"github.com/tracerig/tracerig/simulator/kube/kubetest"
 	"github.com/tracerig/tracerig/topology"
 )
 
