@@ -159,37 +159,11 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	faults := scaleFaults(sc.Faults, opts.TimeScale)
 	expects := scaleExpect(sc.Expect, opts.TimeScale)
 
-	var (
-		rt   *simulator.Runtime
-		snk  *sink
-		stop func(context.Context) error // flushes the services; the ledger is whole after it
-		// remote is a runtime whose instances run elsewhere (containers,
-		// pods): their records are pulled into rt's ledger as the run goes.
-		remote interface {
-			Pull(context.Context) error
-			Close(context.Context) error
-		}
-		err error
-	)
-	switch sc.Runtime {
-	case topology.RuntimeContainers:
-		crt, csnk, err := startContainers(ctx, sc, seed, loads, faults, opts)
-		if err != nil {
-			return nil, err
-		}
-		snk, remote, rt, stop = csnk, crt, crt.Runtime, crt.Shutdown
-	case topology.RuntimeKubernetes:
-		krt, ksnk, err := startKubernetes(ctx, sc, seed, loads, opts)
-		if err != nil {
-			return nil, err
-		}
-		snk, remote, rt, stop = ksnk, krt, krt.Runtime, krt.Shutdown
-	default:
-		if snk, rt, err = startInProcess(ctx, sc, seed, loads, faults, opts); err != nil {
-			return nil, err
-		}
-		stop = rt.Shutdown
+	up, err := startRuntime(ctx, sc, seed, loads, faults, opts)
+	if err != nil {
+		return nil, err
 	}
+	rt, snk, stop, remote := up.rt, up.snk, up.stop, up.remote
 	if remote != nil {
 		defer remote.Close(context.Background())
 	}
@@ -236,6 +210,43 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		}
 	}
 	return rep, nil
+}
+
+// started is a topology brought up with its backend.
+type started struct {
+	rt   *simulator.Runtime
+	snk  *sink
+	stop func(context.Context) error // flushes the services; the ledger is whole after it
+	// remote is a runtime whose instances run elsewhere (containers, pods):
+	// their records are pulled into rt's ledger as the run goes. nil in
+	// process.
+	remote interface {
+		Pull(context.Context) error
+		Close(context.Context) error
+	}
+}
+
+// startRuntime brings sc up in its runtime, with its backend.
+func startRuntime(ctx context.Context, sc *topology.Scenario, seed uint64, loads []topology.Load, faults []topology.Fault, opts Options) (started, error) {
+	switch sc.Runtime {
+	case topology.RuntimeContainers:
+		crt, snk, err := startContainers(ctx, sc, seed, loads, faults, opts)
+		if err != nil {
+			return started{}, err
+		}
+		return started{rt: crt.Runtime, snk: snk, stop: crt.Shutdown, remote: crt}, nil
+	case topology.RuntimeKubernetes:
+		krt, snk, err := startKubernetes(ctx, sc, seed, loads, opts)
+		if err != nil {
+			return started{}, err
+		}
+		return started{rt: krt.Runtime, snk: snk, stop: krt.Shutdown, remote: krt}, nil
+	}
+	snk, rt, err := startInProcess(ctx, sc, seed, loads, faults, opts)
+	if err != nil {
+		return started{}, err
+	}
+	return started{rt: rt, snk: snk, stop: rt.Shutdown}, nil
 }
 
 // newEvidence starts the evidence of a run of sc: its seed, run ID, loads as
