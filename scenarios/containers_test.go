@@ -107,7 +107,7 @@ func TestContainerKillFault(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sc := load(t, "testdata/containers-kill.yaml")
 			var ver *verifier
-			rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir(), KeepRecords: tt.keep, verifying: func(v *verifier) { ver = v }})
+			rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir(), KeepRecords: tt.keep, hooks: hooks{verifying: func(v *verifier) { ver = v }}})
 			if err != nil {
 				t.Fatal(err)
 			}

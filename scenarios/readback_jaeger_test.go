@@ -29,8 +29,8 @@ func TestJaegerStreaming(t *testing.T) {
 	// from Jaeger while the load runs, on a machine busy with other tests.
 	d := 12 * time.Second
 	opts := Options{
-		Duration:  &d,
-		verifying: func(v *verifier) { ver = v },
+		Duration: &d,
+		hooks:    hooks{verifying: func(v *verifier) { ver = v }},
 		LoadDone: func() {
 			if ver != nil {
 				duringLoad = ver.checked()

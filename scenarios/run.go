@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -30,87 +29,6 @@ type RuntimeError struct{ Err error }
 func (e *RuntimeError) Error() string { return e.Err.Error() }
 func (e *RuntimeError) Unwrap() error { return e.Err }
 
-// Options override a scenario for one run. Zero values keep the scenario's.
-type Options struct {
-	// OutDir receives report.json, results.bin (vegeta's encoding),
-	// decisions.tsv (the decision log), junit.xml and report.html; ""
-	// writes nothing.
-	OutDir string
-	// Seed, when set, replaces the scenario's seed.
-	Seed *uint64
-	// Duration, when set, replaces every load's duration.
-	Duration *time.Duration
-	// Rate, when set, replaces every load's rate (a zero Rate: flat out).
-	Rate *topology.Rate
-	// TimeScale, when in (0, 1), shortens the run's timeline: every load's
-	// duration, every fault's start, length and period, the times of the
-	// expectations (spans.during; see scaleExpect) and the exporters' retry
-	// patience are multiplied by it, so a story scenario plays the same way
-	// in less time.
-	TimeScale float64
-	// OTLPEndpoint exports to this OTLP endpoint (host:port, or an http://
-	// or https:// URL) instead of the scenario's backend, with the other
-	// settings of the OTEL_EXPORTER_OTLP_* variables; checks that need
-	// read-back then do not run.
-	OTLPEndpoint string
-	// Kubernetes configures runs with runtime kubernetes.
-	Kubernetes KubernetesOptions
-	// Getenv reads the environment: the OTEL_EXPORTER_OTLP_* variables of
-	// an otlp backend or OTLPEndpoint, and the ${VAR} references of the
-	// scenario's backend settings. nil: os.Getenv.
-	Getenv func(string) string
-	// Progress, when set, receives a live progress line.
-	Progress io.Writer
-	// ProgressPlain prints a plain progress line every few seconds instead
-	// of redrawing one line with \r: for logs.
-	ProgressPlain bool
-	// CommandLine is the command line that started the run, which the
-	// report records with every secret value masked; nil for none.
-	CommandLine []string
-	// Control, when set, serves the live fault API on this address for
-	// the length of the load.
-	Control string
-	// ControlReady, when set, is called with the control API's address once
-	// it listens.
-	ControlReady func(addr string)
-	// AddrFile, when set, receives (before any load) one NAME=VALUE line
-	// per simulated service instance, TRACERIG_ADDR_<SERVICE>=http://HOST:PORT,
-	// and the OTEL_* variables that export to the run's backend: the
-	// environment of the topology's external services.
-	AddrFile string
-	// ExternalEnv, when set, is called with those lines once the services
-	// listen and before any load; an error stops the run. It is where a
-	// caller starts (or configures) its external services.
-	ExternalEnv func(env []string) error
-	// RunID is the run's ID, which every simulated service's resource
-	// carries as tracerig.run.id; zero: a random one. On a shared backend
-	// (backend otlp, or OTLPEndpoint) it goes into every trace and span ID,
-	// so the seed and run ID a report records replay that run exactly.
-	RunID simulator.RunID
-	// ResourceAttributes are added to every simulated service's resource
-	// (OTEL_RESOURCE_ATTRIBUTES); tracerig's own attributes win over them.
-	ResourceAttributes []attribute.KeyValue
-	// LoadDone, when set, is called once the loads have ended, before the
-	// services flush their spans and the checks run: where a caller
-	// measures what the load phase alone cost.
-	LoadDone func()
-	// KeepRecords judges the run at its end from all of its records, which
-	// the report's Evidence then holds, instead of verifying it as it goes
-	// and letting its records go (see verifier).
-	KeepRecords bool
-
-	// verified, when set, says what a run verified as it goes has verified
-	// so far, for the progress line.
-	verified func() string
-	// started, when set, is called with the runtime once its services run:
-	// where a benchmark in this package reads the ledger during the load.
-	started func(*simulator.Runtime)
-	// verifying, when set, is called with the verifier of a run verified as
-	// it goes, before the load: where a test in this package sees what it
-	// judged while the load ran.
-	verifying func(*verifier)
-}
-
 // Export settings of every service: an export gives up after 5s, and a
 // failed one is retried for up to 3s, so a backend outage longer than that
 // loses the spans of its window (and the report says so).
@@ -123,14 +41,6 @@ var (
 		MaxElapsedTime:  3 * time.Second,
 	}
 )
-
-// getenv is opts.Getenv, or os.Getenv.
-func (opts Options) getenv() func(string) string {
-	if opts.Getenv != nil {
-		return opts.Getenv
-	}
-	return os.Getenv
-}
 
 // needsPipe reports whether any fault acts on the export pipeline.
 func needsPipe(faults []topology.Fault) bool {
