@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -143,42 +141,16 @@ func kubeEndpoint(sc *topology.Scenario, opts Options) bool {
 // c's: protocol, timeout and compression in their environment, header
 // values in the run's Secret, certificate files in it too, mounted.
 func kubeExport(plan *kube.Plan, c otlpconf.Config) error {
-	plan.Endpoint = c.Endpoint
-	if c.Protocol == otlpconf.GRPC && !c.Insecure {
-		plan.Endpoint = "https://" + c.Endpoint
+	p, err := c.ForProcess(kube.SecretDir)
+	if err != nil {
+		return fmt.Errorf("runtime kubernetes: %w", err)
 	}
-	env := map[string]string{
-		"OTEL_EXPORTER_OTLP_PROTOCOL": string(c.Protocol),
-		"OTEL_EXPORTER_OTLP_TIMEOUT":  strconv.FormatInt(c.Timeout.Milliseconds(), 10),
+	plan.Endpoint, plan.SecretFiles = p.Endpoint, p.Files
+	if p.Headers != "" {
+		plan.SecretEnv = map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": p.Headers}
 	}
-	if c.Compression != "" {
-		env["OTEL_EXPORTER_OTLP_COMPRESSION"] = c.Compression
-	}
-	if len(c.Headers) > 0 {
-		plan.SecretEnv = map[string]string{"OTEL_EXPORTER_OTLP_HEADERS": otlpconf.FormatHeaders(c.Headers)}
-	}
-	if !c.Insecure {
-		for _, f := range []struct{ host, name, env string }{
-			{c.CAFile, "ca.pem", "OTEL_EXPORTER_OTLP_CERTIFICATE"},
-			{c.CertFile, "client.pem", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"},
-			{c.KeyFile, "client-key.pem", "OTEL_EXPORTER_OTLP_CLIENT_KEY"},
-		} {
-			if f.host == "" {
-				continue
-			}
-			data, err := os.ReadFile(f.host)
-			if err != nil {
-				return fmt.Errorf("runtime kubernetes: export certificate: %w", err)
-			}
-			if plan.SecretFiles == nil {
-				plan.SecretFiles = map[string][]byte{}
-			}
-			plan.SecretFiles[f.name] = data
-			env[f.env] = kube.SecretDir + "/" + f.name
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		plan.ExportEnv = append(plan.ExportEnv, corev1.EnvVar{Name: k, Value: env[k]})
+	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
+		plan.ExportEnv = append(plan.ExportEnv, corev1.EnvVar{Name: k, Value: p.Env[k]})
 	}
 	return nil
 }

@@ -2,13 +2,9 @@ package containers
 
 import (
 	"bytes"
-	"fmt"
-	"os"
-	"strconv"
 
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/simulator/control"
 )
 
@@ -37,39 +33,17 @@ func (x instanceExport) containerFiles() []testcontainers.ContainerFile {
 // exportTo sets serve's endpoint to Options.Export's, reached through the
 // relay at relay, and returns what each container needs for it.
 func (r *Runtime) exportTo(serve *control.ServeConfig, relay string) (instanceExport, error) {
-	c := r.opts.Export
-	endpoint := c.Endpoint
-	if c.Protocol == otlpconf.GRPC && !c.Insecure {
-		endpoint = "https://" + endpoint
+	p, err := r.opts.Export.ForProcess(tlsDir)
+	if err != nil {
+		return instanceExport{}, err
 	}
-	serve.OTLPEndpoint, serve.OTLPDial = endpoint, relay
-	x := instanceExport{files: map[string][]byte{}, env: map[string]string{
-		"OTEL_EXPORTER_OTLP_PROTOCOL": string(c.Protocol),
-		"OTEL_EXPORTER_OTLP_TIMEOUT":  strconv.FormatInt(c.Timeout.Milliseconds(), 10),
-	}}
-	if c.Compression != "" {
-		x.env["OTEL_EXPORTER_OTLP_COMPRESSION"] = c.Compression
+	serve.OTLPEndpoint, serve.OTLPDial = p.Endpoint, relay
+	x := instanceExport{env: p.Env, files: map[string][]byte{}}
+	if p.Headers != "" {
+		x.env["OTEL_EXPORTER_OTLP_HEADERS"] = p.Headers
 	}
-	if len(c.Headers) > 0 {
-		x.env["OTEL_EXPORTER_OTLP_HEADERS"] = otlpconf.FormatHeaders(c.Headers)
-	}
-	if c.Insecure {
-		return x, nil
-	}
-	for _, f := range []struct{ host, name, env string }{
-		{c.CAFile, "ca.pem", "OTEL_EXPORTER_OTLP_CERTIFICATE"},
-		{c.CertFile, "client.pem", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"},
-		{c.KeyFile, "client-key.pem", "OTEL_EXPORTER_OTLP_CLIENT_KEY"},
-	} {
-		if f.host == "" {
-			continue
-		}
-		data, err := os.ReadFile(f.host)
-		if err != nil {
-			return instanceExport{}, fmt.Errorf("export certificate: %w", err)
-		}
-		x.files[tlsDir+f.name] = data
-		x.env[f.env] = tlsDir + f.name
+	for name, data := range p.Files {
+		x.files[tlsDir+name] = data
 	}
 	return x, nil
 }
