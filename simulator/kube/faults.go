@@ -64,11 +64,12 @@ func (r *Runtime) crash(ctx context.Context, t topology.FaultTarget) (func(), er
 }
 
 // waitReplaced waits until the pod of in is another than uid old, ready,
-// and answers its control API through the port-forward.
+// answers its control API through the port-forward, and every pod reaches
+// it.
 func (r *Runtime) waitReplaced(ctx context.Context, in *instance, old string) error {
 	for {
 		p, err := r.cs.CoreV1().Pods(r.ns).Get(ctx, in.pod, metav1.GetOptions{})
-		if err == nil && string(p.UID) != old && podReady(p) && in.rem.Control.Health(ctx) == nil {
+		if err == nil && string(p.UID) != old && podReady(p) && in.rem.Control.Health(ctx) == nil && r.reached(ctx) {
 			in.rem.SetDown(false)
 			return nil
 		}
@@ -81,6 +82,19 @@ func (r *Runtime) waitReplaced(ctx context.Context, in *instance, old string) er
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// reached reports whether every pod reaches the instances it calls: the
+// cluster's service proxy sends a replaced pod's Service to its new
+// address a moment after the pod is ready, and calls sent before would
+// fail outside the fault's window.
+func (r *Runtime) reached(ctx context.Context) bool {
+	for _, in := range r.all() {
+		if in.rem.Control.Peers(ctx) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // forward plants f on the control API of the pods that play it: the target
