@@ -19,15 +19,7 @@ func (c *checker) cycles(t *Topology) bool {
 		ref := RouteRef{s.Name, r.Name}
 		state[ref] = onPath
 		stack = append(stack, ref)
-		walkCalls(r.Calls, field(routePath(s.Name, r.Name), "calls"), func(call *Call, path string) {
-			cs := t.Service(call.Service)
-			if cs == nil {
-				return
-			}
-			cr := cs.Route(call.Route)
-			if cr == nil {
-				return
-			}
+		step := func(cs *Service, cr *Route, path string, pos Pos, what string) {
 			target := RouteRef{cs.Name, cr.Name}
 			switch state[target] {
 			case unseen:
@@ -37,7 +29,23 @@ func (c *checker) cycles(t *Topology) bool {
 				msg := cycleString(stack, target)
 				if !reported[msg] {
 					reported[msg] = true
-					c.errorf(path, call.Pos, "call cycle: %s", msg)
+					c.errorf(path, pos, "%s cycle: %s", what, msg)
+				}
+			}
+		}
+		walkSteps(r.Calls, field(routePath(s.Name, r.Name), "calls"), func(st *Step, path string) {
+			switch {
+			case st.Kind == StepCall && st.Call != nil:
+				if cs := t.Service(st.Call.Service); cs != nil {
+					if cr := cs.Route(st.Call.Route); cr != nil {
+						step(cs, cr, path, st.Call.Pos, "call")
+					}
+				}
+			case st.Kind == StepPublish && st.Publish != nil:
+				// A message that leads back to its own route is published
+				// again by every delivery, without end.
+				for _, cn := range t.Consumers(st.Publish.Topic) {
+					step(cn.Service, cn.Route, field(path, "publish"), st.Publish.Pos, "message")
 				}
 			}
 		})

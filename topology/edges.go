@@ -37,15 +37,21 @@ func walkCalls(steps []Step, path string, fn func(c *Call, path string)) {
 	}
 }
 
-// Edge is a direct call from one service to a route of another.
+// Edge is a direct call from one service to a route of another, or with
+// Topic an asynchronous edge: From publishes to Topic, and To's route
+// Route consumes it.
 type Edge struct {
-	From  string // calling service
-	To    string // called service
-	Route string // called route
+	From  string // calling (publishing) service
+	To    string // called (consuming) service
+	Route string // called (consume) route
+	Topic string // the topic of an asynchronous edge; "" for a call
 }
 
-// Edges returns every direct call edge of the topology once, sorted by
-// From, To and Route.
+// IsAsync reports whether e goes through a broker.
+func (e Edge) IsAsync() bool { return e.Topic != "" }
+
+// Edges returns every direct call edge and every asynchronous edge of the
+// topology once, sorted by From, To and Route.
 func (t *Topology) Edges() []Edge {
 	seen := map[Edge]bool{}
 	var out []Edge
@@ -65,6 +71,15 @@ func (t *Topology) Edges() []Edge {
 					out = append(out, e)
 				}
 			})
+			r.WalkPublish(func(p *Publish) {
+				for _, c := range t.Consumers(p.Topic) {
+					e := Edge{From: s.Name, To: c.Service.Name, Route: c.Route.Name, Topic: p.Topic}
+					if !seen[e] {
+						seen[e] = true
+						out = append(out, e)
+					}
+				}
+			})
 		}
 	}
 	slices.SortFunc(out, func(a, b Edge) int {
@@ -82,8 +97,8 @@ type RouteRef struct {
 // String returns "service route", as a scenario's load names it.
 func (r RouteRef) String() string { return r.Service + " " + r.Route }
 
-// EntryRoutes returns the routes no call in the topology targets, in file
-// order: where requests from outside enter the graph.
+// EntryRoutes returns the routes no call in the topology targets and no
+// topic runs, in file order: where requests from outside enter the graph.
 func (t *Topology) EntryRoutes() []RouteRef {
 	called := map[RouteRef]bool{}
 	for _, e := range t.Edges() {
@@ -92,7 +107,7 @@ func (t *Topology) EntryRoutes() []RouteRef {
 	var out []RouteRef
 	for _, s := range t.Services {
 		for _, r := range s.Routes {
-			if ref := (RouteRef{s.Name, r.Name}); !called[ref] {
+			if ref := (RouteRef{s.Name, r.Name}); !called[ref] && r.Consume == nil {
 				out = append(out, ref)
 			}
 		}

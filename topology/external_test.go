@@ -35,7 +35,7 @@ services:
 	if topo.Service("frontend").Port != 18080 || topo.Service("inventory").IsExternal() {
 		t.Error("frontend's fixed port or inventory's kind")
 	}
-	want := []Edge{{"checkout", "inventory", "GET /stock"}, {"frontend", "checkout", "GET /reserve"}}
+	want := []Edge{{"checkout", "inventory", "GET /stock", ""}, {"frontend", "checkout", "GET /reserve", ""}}
 	if got := topo.Edges(); !slices.Equal(got, want) {
 		t.Errorf("edges %v, want %v", got, want)
 	}

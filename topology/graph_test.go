@@ -54,11 +54,11 @@ func TestGraphGolden(t *testing.T) {
 
 func TestEdges(t *testing.T) {
 	want := []Edge{
-		{"frontend", "cart", "GET /cart"},
-		{"frontend", "legacy-proxy", "GET /stock"},
-		{"frontend", "payment", "shop.Payment/Charge"},
-		{"frontend", "shipping", "POST /quote"},
-		{"legacy-proxy", "inventory", "inventory.Stock/Get"},
+		{"frontend", "cart", "GET /cart", ""},
+		{"frontend", "legacy-proxy", "GET /stock", ""},
+		{"frontend", "payment", "shop.Payment/Charge", ""},
+		{"frontend", "shipping", "POST /quote", ""},
+		{"legacy-proxy", "inventory", "inventory.Stock/Get", ""},
 	}
 	if got := loadShop(t).Edges(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Edges() = %v, want %v", got, want)

@@ -21,8 +21,11 @@ type Pos struct {
 type Topology struct {
 	Name     string
 	Services []*Service // in file order
-	Limits   Limits
-	Pos      Pos
+	// Brokers carry the asynchronous edges: a route publishes to a topic
+	// of one, and routes of other services consume it.
+	Brokers []*Broker // in file order
+	Limits  Limits
+	Pos     Pos
 
 	fields fieldPos // positions of decoded fields, for Validate's errors
 }
@@ -147,6 +150,9 @@ type Route struct {
 	Latency Latency
 	Errors  Errors
 	Calls   []Step // run in order
+	// Consume, when set, makes the route a consumer of a topic: messages
+	// run it, not requests.
+	Consume *Consume
 	Pos     Pos
 }
 
@@ -194,15 +200,18 @@ const (
 	StepCall StepKind = iota
 	StepSequence
 	StepParallel
+	StepPublish
 )
 
-// Step is one node of a route's call tree: exactly one call, a sequence of
-// steps run in order, or a parallel group of steps run together.
+// Step is one node of a route's call tree: exactly one call, one message
+// published, a sequence of steps run in order, or a parallel group of steps
+// run together.
 type Step struct {
-	Kind  StepKind
-	Call  *Call  // StepCall
-	Steps []Step // StepSequence, StepParallel
-	Pos   Pos
+	Kind    StepKind
+	Call    *Call    // StepCall
+	Publish *Publish // StepPublish
+	Steps   []Step   // StepSequence, StepParallel
+	Pos     Pos
 }
 
 // Call is a request from a route to another service's route.

@@ -35,6 +35,10 @@ func (c *checker) reference(t *Topology, call *Call, path string) {
 		c.errorf(routeField, call.Pos, "route %q is not declared on external service %q: calls to an external service must name one of the routes it lists%s", call.Route, callee.Name, suggest(call.Route, routeNames(callee)))
 		return
 	}
+	if r := callee.Route(call.Route); r != nil && r.Consume != nil {
+		c.errorf(routeField, call.Pos, "route %q of service %q consumes topic %q: messages run it, not calls (publish to the topic instead)", call.Route, callee.Name, r.Consume.Topic)
+		return
+	}
 	if callee.Route(call.Route) == nil && !c.skipped(routePath(callee.Name, call.Route)) {
 		c.errorf(routeField, call.Pos, "route %q is not defined on service %q%s", call.Route, callee.Name, suggest(call.Route, routeNames(callee)))
 	}

@@ -185,6 +185,14 @@ func (d *decoder) step(n *yaml.Node, path string) Step {
 		}
 		return st
 	}
+	if m.has("publish") {
+		st.Kind = StepPublish
+		st.Publish = d.publish(m.take("publish"), field(path, "publish"))
+		for _, p := range m.rest() {
+			d.errorf(p.key, path, "a publish step takes no other fields, got %q", p.key.Value)
+		}
+		return st
+	}
 	callKeys, typos := splitCallKeys(m.pairs)
 	if len(callKeys) == 1 {
 		// "timout" beside "cart" is a misspelt option, not a second service.
@@ -197,7 +205,7 @@ func (d *decoder) step(n *yaml.Node, path string) Step {
 	}
 	switch len(callKeys) {
 	case 0:
-		d.fail(n, path, "a step needs a service to call, like {cart: GET /cart}, or parallel or sequence")
+		d.fail(n, path, "a step needs a service to call, like {cart: GET /cart}, or parallel, sequence or publish")
 		m.rest()
 		return st
 	case 1:

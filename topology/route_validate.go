@@ -30,6 +30,10 @@ func routeFits(p Protocol, name string) bool {
 func (c *checker) route(s *Service, r *Route) {
 	path := routePath(s.Name, r.Name)
 	switch {
+	case r.Consume != nil:
+		if err := consumeRouteName(r.Name); err != nil {
+			c.errorf(path, r.Pos, "%v", err)
+		}
 	case s.Protocol == ProtocolHTTP && !IsHTTPRoute(r.Name):
 		c.errorf(path, r.Pos, "invalid http route %q: want \"METHOD /path\", METHOD one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS and a path starting with / without spaces", r.Name)
 	case s.Protocol == ProtocolGRPC && !IsGRPCRoute(r.Name):
@@ -100,6 +104,10 @@ func (c *checker) steps(steps []Step, path string) {
 				continue
 			}
 			c.call(st.Call, p)
+		case StepPublish:
+			if st.Publish == nil {
+				c.errorf(p, st.Pos, "publish step has no topic")
+			}
 		case StepParallel, StepSequence:
 			kw := stepKeyword(st.Kind)
 			if len(st.Steps) == 0 {

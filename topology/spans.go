@@ -5,7 +5,10 @@ import "math"
 // ExpectedSpans returns the spans one request to the route produces: one
 // server span if the service is instrumented, plus for every call in its
 // tree one client span if the caller is instrumented and the callee's own
-// expected spans. Retries are not counted; parallel and sequence groups
+// expected spans, and for every message it publishes one producer span
+// and the expected spans of each route consuming the topic (a batch
+// consumer's span counted whole). Retries and redeliveries are not
+// counted; parallel and sequence groups
 // both add up. An undefined route yields 0, and a call that closes a cycle
 // adds only its client span. The count saturates at math.MaxInt.
 func (t *Topology) ExpectedSpans(service, route string) int {
@@ -34,6 +37,14 @@ func (t *Topology) expectedSpans(ref RouteRef, memo map[RouteRef]int, onPath map
 			n = addSat(n, 1)
 		}
 		n = addSat(n, t.expectedSpans(RouteRef{c.Service, c.Route}, memo, onPath))
+	})
+	r.WalkPublish(func(p *Publish) {
+		if s.Instrumented {
+			n = addSat(n, 1)
+		}
+		for _, c := range t.Consumers(p.Topic) {
+			n = addSat(n, t.expectedSpans(RouteRef{c.Service.Name, c.Route.Name}, memo, onPath))
+		}
 	})
 	delete(onPath, ref)
 	memo[ref] = n

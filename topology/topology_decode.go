@@ -57,6 +57,7 @@ func (d *decoder) topology(n *yaml.Node) *Topology {
 	}
 	d.str(m.take("name"), "name", &t.Name)
 	d.limits(m.take("limits"), &t.Limits)
+	d.brokers(m.take("brokers"), t)
 	d.services(m.take("services"), t)
 	m.done()
 	return t
@@ -190,7 +191,7 @@ func (d *decoder) route(k, v *yaml.Node, path string, s *Service) *Route {
 		return r
 	}
 	if s.IsExternal() {
-		for _, key := range []string{"latency", "errors", "calls"} {
+		for _, key := range []string{"latency", "errors", "calls", "consume"} {
 			if kn := m.key(key); kn != nil {
 				m.take(key)
 				d.errorf(kn, field(path, key), "is not valid on a route of an external service: tracerig does not serve it (list the external service's downstream calls under its own calls:)")
@@ -200,6 +201,9 @@ func (d *decoder) route(k, v *yaml.Node, path string, s *Service) *Route {
 	d.latency(m.take("latency"), field(path, "latency"), &r.Latency)
 	d.errorsField(m.take("errors"), field(path, "errors"), s, &r.Errors)
 	r.Calls = d.steps(m.take("calls"), field(path, "calls"))
+	if n := m.take("consume"); n != nil {
+		r.Consume = d.consume(n, field(path, "consume"), s)
+	}
 	m.done()
 	return r
 }

@@ -80,6 +80,7 @@ func (t *Topology) check(prefix string, skip []string) []error {
 	}
 	c.ports(t)
 	c.references(t)
+	c.brokersAndTopics(t)
 	if !c.cycles(t) && t.Limits.MaxSpansPerRequest >= 1 {
 		c.spanLimit(t)
 	}

@@ -10,6 +10,7 @@ func topologyNode() node {
 			"max-spans-per-request": integer("The most spans one request may produce; a route expecting more is an error. Default 10000."),
 		}),
 		"services": mapOf("The services, by name: lowercase letters, digits, '-', '_' and '.', starting with a letter or digit.", ref("service")),
+		"brokers":  mapOf("The message brokers asynchronous edges go through, by name.", ref("broker")),
 	}, "name")
 }
 
@@ -34,7 +35,34 @@ func topologyDefs() node {
 				"status": integer("The HTTP status of a failure (http services)."),
 				"code":   grpcCode("The gRPC code of a failure (grpc services), a name like UNAVAILABLE or a number."),
 			}),
-			"calls": refDesc("steps", "The calls, run in order; each item is a call, a parallel group or a sequence."),
+			"calls": refDesc("steps", "The calls, run in order; each item is a call, a message published, a parallel group or a sequence."),
+			"consume": object("Makes the route a consumer of a topic: each batch of messages runs it once, under one consumer span.", node{
+				"topic":          str("The topic consumed."),
+				"group":          str("The consumer group; each instance is a member. Default the service's name."),
+				"batch":          integer("The most messages per run, each linked from the consumer span. Default 1."),
+				"max-wait":       duration("How long a fetch waits to fill a batch. Default 50ms."),
+				"mode":           enum("link: the consumer starts a trace of its own, linked to each message's; parent: it continues the producer's trace (batch 1 only). Default link.", topology.ConsumeModes),
+				"max-deliveries": integer("Deliveries of a message, the first included, before it goes to dead-letter. Default 5."),
+				"dead-letter":    str("The topic a message goes to after max-deliveries failed deliveries; without it, it is dropped."),
+			}, "topic"),
+		})),
+		"broker": orNull(object("A message broker: embedded (the NATS server with JetStream, or an in-memory Kafka-protocol broker) unless addresses name yours.", node{
+			"kind":      enum("The broker's protocol. Default nats.", topology.BrokerKinds),
+			"addresses": listOf("Your running broker: Kafka seed brokers as host:port, or NATS URLs. Without them tracerig runs one.", str("An address.")),
+			"auth": object("The client's credentials: SASL for Kafka, user and password for NATS.", node{
+				"mechanism": enum("The SASL mechanism (kafka); plain for nats.", topology.SASLMechanisms),
+				"username":  str("The user: literal text or ${VARIABLE} references."),
+				"password":  str("The password: a ${VARIABLE} reference, expanded when the run starts."),
+			}, "username", "password"),
+			"tls": orNull(object("Connect with TLS; files relative to the topology's folder.", node{
+				"ca":                   str("The CA that signed the broker's certificate; default the system's roots."),
+				"cert":                 str("The client's certificate, for mutual TLS."),
+				"key":                  str("The client's private key."),
+				"insecure-skip-verify": boolean("Accept any broker certificate."),
+			})),
+			"topics": mapOf("The broker's topics, by name.", orNull(object("A topic.", node{
+				"partitions": integer("Kafka partitions. Default as many as the most instances of a consuming service."),
+			}))),
 		})),
 		"latency": node{
 			"description": "A latency: a constant duration, or a distribution whose dist is inferred from its fields when left out.",
@@ -55,10 +83,13 @@ func topologyDefs() node {
 		},
 		"steps": listOf("Steps run in order.", ref("step")),
 		"step": node{
-			"description": "A call, a parallel group or a sequence.",
+			"description": "A call, a message published, a parallel group or a sequence.",
 			"oneOf": []node{
 				object("Steps run at once.", node{"parallel": ref("steps")}, "parallel"),
 				object("Steps run in order.", node{"sequence": ref("steps")}, "sequence"),
+				object("Publishes one message: a producer span, the trace context in the message's headers.", node{
+					"publish": object("The message.", node{"topic": str("The topic published to.")}, "topic"),
+				}, "publish"),
 				call(),
 			},
 		},
