@@ -194,7 +194,8 @@ func (c *checker) edge(t *Topology, from, to, path string, pos Pos) {
 	c.errorf(path, pos, "no call from %q to %q in topology %q", from, to, t.Name)
 }
 
-// hasCall reports whether some route of service from calls service to.
+// hasCall reports whether some route of service from calls service to,
+// or publishes to a topic service to consumes.
 func (t *Topology) hasCall(from, to string) bool {
 	s := t.Service(from)
 	if s == nil {
@@ -203,6 +204,11 @@ func (t *Topology) hasCall(from, to string) bool {
 	found := false
 	for _, r := range s.Routes {
 		r.Walk(func(c *Call) { found = found || c.Service == to })
+		r.WalkPublish(func(p *Publish) {
+			for _, c := range t.Consumers(p.Topic) {
+				found = found || c.Service.Name == to
+			}
+		})
 	}
 	return found
 }

@@ -226,6 +226,9 @@ func (d *decoder) expect(n *yaml.Node, path string) Expect {
 	case ExpectSpans:
 		e.Kind = ExpectSpans
 		e.Spans = d.spansExpect(v, path)
+	case ExpectMessaging:
+		e.Kind = ExpectMessaging
+		e.Messaging = d.messagingExpect(v, path)
 	case ExpectLoad:
 		e.Kind = ExpectLoad
 		e.Load = LoadExpect{Min: DefaultLoadMin}

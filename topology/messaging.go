@@ -236,3 +236,18 @@ func (t *Topology) publishers(topic string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Credentials returns the broker's username and password, their templates
+// expanded through getenv (os.Getenv in a program). A reference to an
+// unset variable is an error naming the field and the variable, never a
+// value.
+func (b *Broker) Credentials(getenv func(string) string) (user, password string, err error) {
+	path := "brokers." + b.Name + ".auth"
+	if user, err = expand(path+".username", b.Auth.Username, getenv); err != nil {
+		return "", "", err
+	}
+	if password, err = expand(path+".password", b.Auth.Password, getenv); err != nil {
+		return "", "", err
+	}
+	return user, password, nil
+}

@@ -134,3 +134,25 @@ func (d *decoder) consume(n *yaml.Node, path string, s *Service) *Consume {
 	m.done()
 	return c
 }
+
+// messagingExpect decodes a messaging check: {edge, delivered, lag: {p50,
+// p99}}, every field optional.
+func (d *decoder) messagingExpect(n *yaml.Node, path string) MessagingExpect {
+	e := MessagingExpect{Delivered: 1}
+	m, ok := d.mapping(n, path)
+	if !ok {
+		return e
+	}
+	d.str(m.take("edge"), field(path, "edge"), &e.Edge)
+	d.number(m.take("delivered"), field(path, "delivered"), &e.Delivered)
+	if ln := m.take("lag"); ln != nil {
+		lm, ok := d.mapping(ln, field(path, "lag"))
+		if ok {
+			d.duration(lm.take("p50"), field(field(path, "lag"), "p50"), &e.LagP50)
+			d.duration(lm.take("p99"), field(field(path, "lag"), "p99"), &e.LagP99)
+			lm.done()
+		}
+	}
+	m.done()
+	return e
+}

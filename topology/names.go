@@ -43,7 +43,7 @@ var SamplingMethods = []string{SamplingWilson, SamplingExact}
 var PartitionModes = []PartitionMode{PartitionRefuse, PartitionBlackhole}
 
 // ExpectKinds lists the checks, in the order the documentation gives.
-var ExpectKinds = []ExpectKind{ExpectPropagation, ExpectCompleteness, ExpectDetect, ExpectSampling, ExpectTailSampling, ExpectSpans, ExpectLoad}
+var ExpectKinds = []ExpectKind{ExpectPropagation, ExpectCompleteness, ExpectDetect, ExpectSampling, ExpectTailSampling, ExpectSpans, ExpectLoad, ExpectMessaging}
 
 // GRPCCodeNames returns the gRPC status code names in upper snake case,
 // indexed by code.

@@ -108,6 +108,7 @@ const (
 	ExpectTailSampling ExpectKind = "tail-sampling"
 	ExpectSpans        ExpectKind = "spans"
 	ExpectLoad         ExpectKind = "load"
+	ExpectMessaging    ExpectKind = "messaging"
 )
 
 // Expect is one check with its parameters.
@@ -120,7 +121,25 @@ type Expect struct {
 	TailSampling TailSamplingExpect
 	Spans        SpansExpect
 	Load         LoadExpect
+	Messaging    MessagingExpect
 	Pos          Pos
+}
+
+// MessagingExpect checks the asynchronous edges against the ledger: each
+// group processed its messages, each consumer span in the backend links to
+// the messages it processed, and the time from publish to processing.
+type MessagingExpect struct {
+	// Edge limits the check to one asynchronous edge ("checkout ->
+	// billing"); "": every one.
+	Edge string
+	// Delivered is the least share of the messages published to each
+	// group that it processed (neither dead-lettered nor never
+	// delivered). Default 1.
+	Delivered float64
+	// LagP50 and LagP99 bound the time from the broker's acknowledgement
+	// of a message to the start of its processing, per edge; 0: reported,
+	// not bound.
+	LagP50, LagP99 time.Duration
 }
 
 // LoadExpect requires every load with a rate to reach at least Min of it

@@ -136,6 +136,20 @@ func (c *checker) expect(s *Scenario, e Expect, path string) {
 		c.tailSampling(s, e, field(path, "tail-sampling"))
 	case ExpectSpans:
 		c.spans(e, field(path, "spans"))
+	case ExpectMessaging:
+		p := field(path, "messaging")
+		m := e.Messaging
+		if m.Edge != "" {
+			c.brokenEdge(s.Topology, m.Edge, field(p, "edge"), e.Pos)
+		}
+		if m.Delivered < 0 || m.Delivered > 1 {
+			c.errorf(field(p, "delivered"), e.Pos, "must be between 0 and 1, got %g", m.Delivered)
+		}
+		c.notNegative(field(field(p, "lag"), "p50"), e.Pos, m.LagP50, m.LagP50 < 0)
+		c.notNegative(field(field(p, "lag"), "p99"), e.Pos, m.LagP99, m.LagP99 < 0)
+		if s.Topology != nil && !s.Topology.HasAsync() {
+			c.errorf(p, e.Pos, "topology %q has no asynchronous edge: no route publishes or consumes", s.Topology.Name)
+		}
 	case ExpectLoad:
 		if m := e.Load.Min; m <= 0 || m > 1 {
 			c.errorf(field(field(path, "load"), "min"), e.Pos, "must be in (0, 1], got %g", m)

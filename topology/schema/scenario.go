@@ -150,6 +150,14 @@ func expect() node {
 			string(topology.ExpectLoad): orNull(object("The rate each load achieved.", node{
 				"min": number("The least share of the rate asked. Default 0.97."),
 			})),
+			string(topology.ExpectMessaging): orNull(object("The asynchronous edges: messages processed, consumer spans linked, the lag.", node{
+				"edge":      str("One asynchronous edge, like \"checkout -> billing\"; default every one."),
+				"delivered": number("The least share of each group's messages processed. Default 1."),
+				"lag": object("Bounds on the time from publish to processing, per edge.", node{
+					"p50": duration("The bound on the median lag."),
+					"p99": duration("The bound on the 99th percentile lag."),
+				}),
+			})),
 		},
 	}
 }
