@@ -22,9 +22,24 @@ func (t *Topology) edgeLabels() map[Edge][]string {
 					labels[e] = append(labels[e], opt)
 				}
 			})
+			r.WalkPublish(func(p *Publish) {
+				for _, c := range t.Consumers(p.Topic) {
+					e := Edge{From: s.Name, To: c.Service.Name, Route: c.Route.Name, Topic: p.Topic}
+					labels[e] = []string{"topic " + p.Topic, consumeText(c.Route.Consume)}
+				}
+			})
 		}
 	}
 	return labels
+}
+
+// consumeText describes how a group consumes: its name, batch and mode.
+func consumeText(c *Consume) string {
+	s := "group " + c.Group
+	if c.Batch > 1 {
+		s += fmt.Sprintf(", batch %d", c.Batch)
+	}
+	return s + ", " + string(c.Mode)
 }
 
 func callOptionsText(c *Call) string {
@@ -65,7 +80,9 @@ func (t *Topology) undefinedCallees(edges []Edge) []string {
 
 // WriteDOT writes the topology as a Graphviz digraph: one node per service
 // (name, protocol and instance count; dashed when not instrumented), one
-// edge per call edge labelled with the route and any timeout or retries.
+// edge per call edge labelled with the route and any timeout or retries,
+// and one dashed edge per asynchronous edge labelled with its topic and
+// consumer group.
 func (t *Topology) WriteDOT(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	q := func(lines ...string) string {
@@ -90,7 +107,11 @@ func (t *Topology) WriteDOT(w io.Writer) error {
 	}
 	labels := t.edgeLabels()
 	for _, e := range edges {
-		fmt.Fprintf(bw, "  %s -> %s [label=%s];\n", q(e.From), q(e.To), q(labels[e]...))
+		style := ""
+		if e.IsAsync() {
+			style = ", style=dashed"
+		}
+		fmt.Fprintf(bw, "  %s -> %s [label=%s%s];\n", q(e.From), q(e.To), q(labels[e]...), style)
 	}
 	fmt.Fprintf(bw, "}\n")
 	return bw.Flush()
@@ -130,7 +151,11 @@ func (t *Topology) WriteMermaid(w io.Writer) error {
 	}
 	labels := t.edgeLabels()
 	for _, e := range edges {
-		fmt.Fprintf(bw, "  %s -->|%s| %s\n", id(e.From), q(labels[e]...), id(e.To))
+		arrow := "-->"
+		if e.IsAsync() {
+			arrow = "-.->"
+		}
+		fmt.Fprintf(bw, "  %s %s|%s| %s\n", id(e.From), arrow, q(labels[e]...), id(e.To))
 	}
 	if len(dashed) > 0 {
 		fmt.Fprintf(bw, "  classDef uninstrumented stroke-dasharray: 5 5\n")

@@ -22,12 +22,18 @@ func loadShop(t *testing.T) *Topology {
 // testdata/*.golden; go test -update rewrites them.
 func TestGraphGolden(t *testing.T) {
 	topo := loadShop(t)
+	msg, err := LoadTopology("testdata/messaging.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		golden string
 		write  func(io.Writer) error
 	}{
 		{"shop.dot.golden", topo.WriteDOT},
 		{"shop.mermaid.golden", topo.WriteMermaid},
+		{"messaging.dot.golden", msg.WriteDOT},
+		{"messaging.mermaid.golden", msg.WriteMermaid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
