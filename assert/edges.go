@@ -51,6 +51,10 @@ func (w *edgeWalker) steps(steps []topology.Step) {
 			if s.Call != nil {
 				w.call(s.Call)
 			}
+		case topology.StepPublish:
+			if s.Publish != nil {
+				w.publish(s.Publish)
+			}
 		default:
 			w.steps(s.Steps)
 		}
@@ -76,5 +80,19 @@ func (w *edgeWalker) call(c *topology.Call) {
 		}
 		w.seen[ref] = true
 		w.steps(r.Calls)
+	}
+}
+
+// publish adds the edges of a message to the consumers that continue its
+// trace (mode parent): their consumer spans are children of the producer
+// span. A consumer that links starts a trace of its own, which the
+// propagation check follows through its links instead.
+func (w *edgeWalker) publish(p *topology.Publish) {
+	for _, s := range w.svcs {
+		for _, r := range s.Routes {
+			if c := r.Consume; c != nil && c.Topic == p.Topic && c.Mode == topology.ConsumeParent && s.Instrumented {
+				w.out[edge{w.from, s.Name}] = true
+			}
+		}
 	}
 }

@@ -125,6 +125,11 @@ func (l *hopLedger) effectiveFrom(i int32) (string, bool) {
 func (l *hopLedger) inFlight(i int32) (lo, hi int64) {
 	h := &l.hops[i]
 	lo, hi = h.SentAt, max(h.AnsweredAt, h.SentAt)
+	if m := h.Message; m != nil {
+		// A message is in flight until its consumer read it: header faults
+		// act on the way to the group.
+		hi = max(hi, m.ProcessedAt)
+	}
 	if h.Parent != 0 {
 		if p, ok := l.byID[h.Parent]; ok && l.hops[p].SentAt < lo {
 			lo = l.hops[p].SentAt
@@ -146,8 +151,31 @@ func hopExample(h *record.Hop, exp record.Context) string {
 	case h.GotHeaders&record.HeaderTraceparent == 0 && h.SentHeaders&record.HeaderTraceparent != 0:
 		s += "; received no traceparent"
 	}
+	if m := h.Message; m != nil {
+		s += "; " + messageString(m)
+		if h.ServerSpan && !h.Got.IsValid() {
+			s += "; consumer span " + h.Server.Span.String() + " has no link to it"
+		}
+		return s
+	}
 	if h.ServerSpan && h.Server.Trace != exp.Trace {
 		s += "; callee started trace " + h.Server.Trace.String()
+	}
+	return s
+}
+
+// messageString names the message an asynchronous hop carried.
+func messageString(m *record.Message) string {
+	s := fmt.Sprintf("message %x on %s to group %s", m.ID, m.Topic, m.Group)
+	if m.Offset >= 0 {
+		if m.Partition >= 0 {
+			s += fmt.Sprintf(" (partition %d offset %d)", m.Partition, m.Offset)
+		} else {
+			s += fmt.Sprintf(" (stream sequence %d)", m.Offset)
+		}
+	}
+	if m.Redelivery > 0 {
+		s += fmt.Sprintf(", redelivery %d", m.Redelivery)
 	}
 	return s
 }

@@ -74,6 +74,10 @@ func (g *propGroup) hopTime(i int32) when {
 func (g *propGroup) serverParents() {
 	for i := range g.led.hops {
 		h := &g.led.hops[i]
+		if m := h.Message; m != nil && !m.Parent {
+			g.consumerLink(int32(i), h)
+			continue
+		}
 		from, ok := g.led.effectiveFrom(int32(i))
 		exp, _ := g.led.expected(int32(i))
 		if !ok || !exp.Sampled || !h.ServerSpan || !h.Server.Sampled || h.From == "" {
@@ -132,4 +136,32 @@ func (g *propGroup) cleanHop(e edge, i int32) {
 	}
 	u.n++
 	g.unseen[k] = u
+}
+
+// consumerLink checks, for a message whose consumer links rather than
+// continues (mode link), that the consumer span in the backend links to the
+// producer's context the message carried: the consumer starts a trace of
+// its own, so the link is the only thread back to the producer's.
+func (g *propGroup) consumerLink(i int32, h *record.Hop) {
+	exp, ok := g.led.expected(i)
+	if !ok || g.led.state[i] != hopContinued || !h.ServerSpan || !h.Server.Sampled {
+		return
+	}
+	j, ok := g.idx.lookup(h.Server.Trace, h.Server.Span)
+	if !ok {
+		return // lost: completeness reports it
+	}
+	s := g.idx.span(j)
+	if hasLink(s, exp) {
+		return
+	}
+	g.n.mismatches++
+	t := g.hopTime(i)
+	g.found.broke(edgeName(h.From, h.To), "consumer span does not link to the message's producer span",
+		g.faults.hopBreakIn(h.From, h.To, t), t, ofRef{},
+		func() string {
+			return fmt.Sprintf("request %d %s: consumer span %s (trace %s) has %d links, none to the producer span %s (trace %s)",
+				h.Request, messageString(h.Message), s.ID, s.Trace, len(s.Links), exp.Span, exp.Trace)
+		})
+	g.flag(h)
 }

@@ -35,6 +35,8 @@ func newCheckTally(e topology.Expect, base *Input) checkTally {
 		return newSpansTally(e.Spans, base)
 	case topology.ExpectDetect:
 		return newDetectTally(e.Detect, base)
+	case topology.ExpectMessaging:
+		return newMsgTally(e.Messaging, base)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ const (
 // graphEdge is one service-to-service edge of the drawing.
 type graphEdge struct {
 	from, to string
+	topic    string // an asynchronous edge's topic; "" for calls
 	routes   []string
 	hops     int // hops the ledger recorded on it
 	broken   int // breaks the propagation verdict found on it
@@ -61,7 +62,8 @@ func topologySVG(t *topology.Topology, hops []record.Hop, verdicts []assert.Verd
 	}
 	// Room on the right for edges that go back up or along a layer, and for
 	// the legend below.
-	width = max(width+60, legendWidth())
+	async := t.HasAsync()
+	width = max(width+60, legendWidth(async))
 	legendY := height + 8
 	height += 40
 
@@ -85,7 +87,7 @@ func topologySVG(t *topology.Topology, hops []record.Hop, verdicts []assert.Verd
 		drawNode(&b, n)
 	}
 	b.WriteString(labels.String())
-	drawGraphLegend(&b, legendY)
+	drawGraphLegend(&b, legendY, async)
 	b.WriteString("</g>\n</svg>")
 	return b.String()
 }
@@ -95,7 +97,10 @@ func topologySVG(t *topology.Topology, hops []record.Hop, verdicts []assert.Verd
 func drawEdge(b, labels *strings.Builder, e *graphEdge, a, z *graphNode, width float64) {
 	d, lx, ly := edgePath(a, z, width)
 	dash := ""
-	if e.colour == edgeUnseen {
+	switch {
+	case e.topic != "":
+		dash = ` stroke-dasharray="` + asyncDash + `"`
+	case e.colour == edgeUnseen:
 		dash = ` stroke-dasharray="5,4"`
 	}
 	sw := 1.6
@@ -103,6 +108,9 @@ func drawEdge(b, labels *strings.Builder, e *graphEdge, a, z *graphNode, width f
 		sw = 2.8
 	}
 	title := fmt.Sprintf("%s -> %s (%s): %d hops", e.from, e.to, strings.Join(e.routes, ", "), e.hops)
+	if e.topic != "" {
+		title = fmt.Sprintf("%s -> %s through topic %s (%s): %d messages delivered", e.from, e.to, e.topic, strings.Join(e.routes, ", "), e.hops)
+	}
 	if e.broken > 0 {
 		title += fmt.Sprintf(", %s broken", countOf(assert.Finding{Count: e.broken, Of: e.of}))
 	}
@@ -142,7 +150,7 @@ func drawNode(b *strings.Builder, n *graphNode) {
 
 // drawGraphLegend draws the legend of the edge colours and node styles in a
 // row at y.
-func drawGraphLegend(b *strings.Builder, y float64) {
+func drawGraphLegend(b *strings.Builder, y float64, async bool) {
 	x := graphPad
 	for _, l := range graphLegend {
 		dash := ""
@@ -155,7 +163,20 @@ func drawGraphLegend(b *strings.Builder, y float64) {
 	}
 	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="22" height="14" rx="3" fill="#f7f7f7" stroke="#78808c" stroke-dasharray="4,3"/><text x="%.1f" y="%.1f" fill="#4a5263">uninstrumented</text>`+"\n",
 		x, y+3, x+28, y+14)
+	if !async {
+		return
+	}
+	x += 28 + textWidth("uninstrumented", 12) + 24
+	fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#4a5263" stroke-width="2.4" stroke-dasharray="%s"/><text x="%.1f" y="%.1f" fill="#4a5263">%s</text>`+"\n",
+		x, y+10, x+28, y+10, asyncDash, x+34, y+14, asyncLegend)
 }
+
+// asyncDash is the dash pattern of an asynchronous edge: a message
+// through a broker, its topic on its label.
+const (
+	asyncDash   = "9,3,2,3"
+	asyncLegend = "message through a topic"
+)
 
 // graphLegend explains the edge colours.
 var graphLegend = []struct{ c, s string }{
@@ -164,12 +185,16 @@ var graphLegend = []struct{ c, s string }{
 }
 
 // legendWidth is the width the legend takes, as drawn by topologySVG.
-func legendWidth() float64 {
+func legendWidth(async bool) float64 {
 	w := graphPad
 	for _, l := range graphLegend {
 		w += 34 + textWidth(l.s, 12) + 24
 	}
-	return w + 28 + textWidth("uninstrumented", 12) + graphPad
+	w += 28 + textWidth("uninstrumented", 12) + graphPad
+	if async {
+		w += 24 + 34 + textWidth(asyncLegend, 12)
+	}
+	return w
 }
 
 // edgePath returns an SVG path from a to z and a point for its label. A
@@ -212,21 +237,28 @@ func textWidth(s string, size float64) float64 {
 // them by the propagation verdict: red with the break count where its
 // findings name the edge, green where hops crossed it, grey where none did.
 func graphEdges(t *topology.Topology, hops []record.Hop, verdicts []assert.Verdict) []*graphEdge {
-	type pair struct{ from, to string }
+	type pair struct{ from, to, topic string }
 	seen := map[pair]*graphEdge{}
 	var out []*graphEdge
 	for _, e := range t.Edges() {
-		k := pair{e.From, e.To}
+		k := pair{e.From, e.To, e.Topic}
 		ge := seen[k]
 		if ge == nil {
-			ge = &graphEdge{from: e.From, to: e.To}
+			ge = &graphEdge{from: e.From, to: e.To, topic: e.Topic}
 			seen[k] = ge
 			out = append(out, ge)
 		}
 		ge.routes = append(ge.routes, e.Route)
 	}
 	for i := range hops {
-		if ge := seen[pair{hops[i].From, hops[i].To}]; ge != nil {
+		k := pair{hops[i].From, hops[i].To, ""}
+		if m := hops[i].Message; m != nil {
+			if !hops[i].Received {
+				continue
+			}
+			k.topic = m.Topic
+		}
+		if ge := seen[k]; ge != nil {
 			ge.hops++
 		}
 	}
@@ -241,9 +273,11 @@ func graphEdges(t *topology.Topology, hops []record.Hop, verdicts []assert.Verdi
 			if !ok || f.Count == 0 {
 				continue
 			}
-			if ge := seen[pair{from, to}]; ge != nil {
-				ge.broken += f.Count
-				ge.of = max(ge.of, f.Of)
+			for k, ge := range seen {
+				if k.from == from && k.to == to {
+					ge.broken += f.Count
+					ge.of = max(ge.of, f.Of)
+				}
 			}
 		}
 	}
@@ -261,6 +295,9 @@ func graphEdges(t *topology.Topology, hops []record.Hop, verdicts []assert.Verdi
 			e.colour = edgeFine
 		default:
 			e.colour = edgeUnchecked
+		}
+		if e.topic != "" && e.label == "" {
+			e.label = "topic " + e.topic
 		}
 	}
 	return out

@@ -39,7 +39,7 @@ func (in *instance) grpcHandler(_ any, stream grpc.ServerStream) error {
 	ctx := stream.Context()
 	method, _ := grpc.MethodFromServerStream(stream)
 	route := in.svc.Route(strings.TrimPrefix(method, "/"))
-	if route == nil {
+	if route == nil || route.Consume != nil {
 		return status.Errorf(codes.Unimplemented, "%s serves no route %s", in.svc.Name, method)
 	}
 	if err := stream.RecvMsg(&emptypb.Empty{}); err != nil {

@@ -85,6 +85,8 @@ func (in *instance) runStep(ctx context.Context, req *inbound, st *topology.Step
 	switch st.Kind {
 	case topology.StepCall:
 		return in.call(ctx, req, st.Call)
+	case topology.StepPublish:
+		return in.publish(ctx, req, st.Publish)
 	case topology.StepSequence:
 		return in.runSteps(ctx, req, st.Steps)
 	case topology.StepParallel:

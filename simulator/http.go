@@ -26,6 +26,9 @@ var discardLog = log.New(io.Discard, "", 0)
 func (in *instance) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range in.svc.Routes {
+		if r.Consume != nil {
+			continue // messages run it
+		}
 		var traced http.Handler
 		if in.svc.Instrumented {
 			traced = otelhttp.NewHandler(in.httpRoute(r, true), r.Name,

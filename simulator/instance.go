@@ -59,6 +59,8 @@ type instance struct {
 
 	connsMu sync.Mutex
 	conns   map[*peer]*grpc.ClientConn
+
+	cons instanceClients // broker connections and consumers
 }
 
 func newInstance(ctx context.Context, rt *Runtime, svc *topology.Service, index int) (*instance, error) {
@@ -230,6 +232,9 @@ func (in *instance) crash(at time.Time) {
 		in.grpcSrv.Stop()
 	}
 	<-in.served
+	// Its consumers die with it; the broker delivers what they held to
+	// the group's other members, or again after the restart.
+	in.stopConsumers()
 }
 
 // restart brings a crashed instance back on its own address.
@@ -253,6 +258,7 @@ func (in *instance) restart() {
 	}
 	in.down.Store(false)
 	in.start()
+	in.startConsumers()
 }
 
 // closeIdle closes the instance's idle client connections, so no server

@@ -90,6 +90,8 @@ type logs struct {
 	recvs   chunks[recvRec]
 	answers chunks[answerRec]
 	orphans chunks[orphanRec]
+	msgs    chunks[msgRec]
+	delivs  chunks[delivRec]
 }
 
 // drainedCounts counts the records of a shard Drain took.
@@ -150,6 +152,7 @@ type sendRec struct {
 	attempt              uint8
 	clientSpan           bool
 	external             bool   // the callee is an external service
+	async                bool   // a message to a consumer group (msgRec, delivRec)
 	state, baggage       uint32 // opt symbols: tracestate sent, baggage keys sent
 }
 
@@ -318,6 +321,7 @@ func (l *Ledger) Snapshot() Snapshot {
 	outcome := make(map[spanKey]exportOutcome)
 	recvs := make(map[uint64]recvRec)
 	answers := make(map[uint64]answerRec)
+	var msgs messageRecs
 	var nEnded, nSends int
 	for _, s := range shards {
 		s.mu.Lock()
@@ -330,6 +334,7 @@ func (l *Ledger) Snapshot() Snapshot {
 		for a := range s.answers.all() {
 			answers[a.hop] = a
 		}
+		msgs.collect(&s.logs)
 		nEnded += s.ended.len()
 		nSends += s.sends.len() + s.orphans.len()
 		s.mu.Unlock()
@@ -344,6 +349,9 @@ func (l *Ledger) Snapshot() Snapshot {
 			h := l.hop(r, recvs)
 			a := answers[r.hop]
 			h.AnsweredAt, h.ConnIdleSince = a.at, a.idleSince
+			if r.async {
+				l.message(&h, msgs)
+			}
 			snap.Hops = append(snap.Hops, h)
 		}
 		for o := range s.orphans.all() {

@@ -86,6 +86,9 @@ func WithListen(addr string) Option { return func(c *config) { c.listen = addr }
 func (rt *Runtime) RemotePeers() map[string]string {
 	callees := map[string]bool{}
 	for _, e := range rt.topo.Edges() {
+		if e.IsAsync() {
+			continue // through the broker
+		}
 		for _, in := range rt.all {
 			if in.svc.Name == e.From {
 				callees[e.To] = true

@@ -37,6 +37,7 @@ type config struct {
 	peers        map[string][]string
 	applier      Applier
 	listen       string
+	brokers      map[string][]string
 }
 
 // Option configures a Runtime.
@@ -77,6 +78,7 @@ type Runtime struct {
 	// declares calling (see externalCallers).
 	extCallers map[topology.RouteRef]string
 	fx         faults
+	msg        *messaging
 
 	errMu sync.Mutex
 	err   error
@@ -96,6 +98,7 @@ func New(topo *topology.Topology, opts ...Option) *Runtime {
 		callIndex:  make(map[*topology.Call]int),
 		extCallers: externalCallers(topo),
 	}
+	rt.msg = newMessaging(topo, &rt.ledger.syms)
 	for _, s := range topo.Services {
 		for _, r := range s.Routes {
 			i := 0
@@ -119,6 +122,9 @@ func (rt *Runtime) Seed() uint64 { return rt.cfg.seed }
 func (rt *Runtime) Start(ctx context.Context) error {
 	if rt.cfg.exporter == nil {
 		return errors.New("start runtime: no exporter configured")
+	}
+	if err := rt.startBrokers(ctx); err != nil {
+		return errors.Join(err, rt.Shutdown(context.WithoutCancel(ctx)))
 	}
 	for _, s := range rt.topo.Services {
 		if s.IsExternal() {
@@ -162,6 +168,7 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	}
 	for _, in := range rt.all {
 		in.start()
+		in.startConsumers()
 	}
 	return nil
 }
@@ -204,6 +211,13 @@ func (rt *Runtime) locals(service string) []*instance {
 // partial Start.
 func (rt *Runtime) Shutdown(ctx context.Context) error {
 	rt.ClearFaults()
+	// Consumers first: a delivery in progress ends before its service
+	// flushes its spans.
+	var cwg sync.WaitGroup
+	for _, in := range rt.all {
+		cwg.Go(in.stopConsumers)
+	}
+	cwg.Wait()
 	// Idle client connections first: a server's graceful shutdown waits
 	// for connections that never carry a request.
 	for _, in := range rt.all {
@@ -217,6 +231,7 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	wg.Wait()
 	rt.all = nil
 	rt.peers = map[string][]*peer{}
+	errs = append(errs, rt.stopBrokers())
 	return errors.Join(append(errs, rt.Err())...)
 }
 

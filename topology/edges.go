@@ -71,15 +71,20 @@ func (t *Topology) Edges() []Edge {
 					out = append(out, e)
 				}
 			})
-			r.WalkPublish(func(p *Publish) {
-				for _, c := range t.Consumers(p.Topic) {
-					e := Edge{From: s.Name, To: c.Service.Name, Route: c.Route.Name, Topic: p.Topic}
+			add := func(topic string) {
+				for _, c := range t.Consumers(topic) {
+					e := Edge{From: s.Name, To: c.Service.Name, Route: c.Route.Name, Topic: topic}
 					if !seen[e] {
 						seen[e] = true
 						out = append(out, e)
 					}
 				}
-			})
+			}
+			r.WalkPublish(func(p *Publish) { add(p.Topic) })
+			if r.Consume != nil && r.Consume.DeadLetter != "" {
+				// A consumer that gives up on a message sends it on.
+				add(r.Consume.DeadLetter)
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b Edge) int {

@@ -22,12 +22,16 @@ func (t *Topology) edgeLabels() map[Edge][]string {
 					labels[e] = append(labels[e], opt)
 				}
 			})
-			r.WalkPublish(func(p *Publish) {
-				for _, c := range t.Consumers(p.Topic) {
-					e := Edge{From: s.Name, To: c.Service.Name, Route: c.Route.Name, Topic: p.Topic}
-					labels[e] = []string{"topic " + p.Topic, consumeText(c.Route.Consume)}
+			async := func(topic, what string) {
+				for _, c := range t.Consumers(topic) {
+					e := Edge{From: s.Name, To: c.Service.Name, Route: c.Route.Name, Topic: topic}
+					labels[e] = []string{what + topic, consumeText(c.Route.Consume)}
 				}
-			})
+			}
+			r.WalkPublish(func(p *Publish) { async(p.Topic, "topic ") })
+			if r.Consume != nil && r.Consume.DeadLetter != "" {
+				async(r.Consume.DeadLetter, "dead letters to ")
+			}
 		}
 	}
 	return labels

@@ -38,6 +38,7 @@ func TestMessagingDecode(t *testing.T) {
 		t.Error("HasAsync false")
 	}
 	wantEdges := []Edge{
+		{"billing", "auditor", "drain dead letters", "orders-dead"},
 		{"checkout", "auditor", "record audit", "audit"},
 		{"checkout", "billing", "process orders", "orders"},
 		{"checkout", "shipping", "process orders", "orders"},

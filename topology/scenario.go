@@ -136,9 +136,8 @@ type MessagingExpect struct {
 	// group that it processed (neither dead-lettered nor never
 	// delivered). Default 1.
 	Delivered float64
-	// LagP50 and LagP99 bound the time from the broker's acknowledgement
-	// of a message to the start of its processing, per edge; 0: reported,
-	// not bound.
+	// LagP50 and LagP99 bound the time from a message's publish to the
+	// start of its first processing, per edge; 0: reported, not bound.
 	LagP50, LagP99 time.Duration
 }
 

@@ -165,7 +165,14 @@ type Hop struct {
 	GotTraceParent string
 	GotTraceState  string
 	GotBaggage     string
+
+	// Message is set for an asynchronous hop: a message through a broker
+	// to a consumer group (see Message); nil for a call.
+	Message *Message
 }
+
+// IsAsync reports whether h is a message through a broker.
+func (h *Hop) IsAsync() bool { return h.Message != nil }
 
 // Fault is one window in which a fault was active, as the runtime applied
 // it. A recurring fault has one record per window.

@@ -1,0 +1,176 @@
+package simulator
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
+)
+
+// runAsync brings testdata/async.yaml up with its embedded brokers (the
+// NATS server and the Kafka-protocol broker), sends n orders, waits for
+// the consumers and returns the ledger and the exported spans.
+func runAsync(t *testing.T, n int) (Snapshot, tracetest.SpanStubs) {
+	t.Helper()
+	topo, err := topology.LoadTopology("testdata/async.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := tracetest.NewInMemoryExporter()
+	rt := New(topo, WithSeed(7), WithExporter(func(context.Context) (sdktrace.SpanExporter, error) {
+		return &keepOpen{exp}, nil
+	}))
+	ctx := t.Context()
+	if err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	load := topology.Load{Targets: []topology.Target{{Service: "front", Route: "POST /order", Weight: 1}},
+		Rate: topology.Rate{Freq: 200, Per: time.Second}, Requests: n, Workers: 4}
+	if _, err := rt.Drive(ctx, []topology.Load{load}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	owed := rt.WaitMessages(wctx)
+	cancel()
+	if err := rt.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if owed != 0 {
+		t.Fatalf("%d deliveries still owed after 30s", owed)
+	}
+	return rt.Ledger().Snapshot(), exp.GetSpans()
+}
+
+func TestMessagingThroughEmbeddedBrokers(t *testing.T) {
+	const n = 60
+	snap, spans := runAsync(t, n)
+
+	type groupKey struct{ topic, group string }
+	first := map[groupKey]int{}
+	byServer := map[trace.SpanID][]*record.Hop{}
+	redelivered, dead, deadDelivered := 0, map[uint64]bool{}, map[uint64]bool{}
+	for i := range snap.Hops {
+		h := &snap.Hops[i]
+		m := h.Message
+		if m == nil {
+			continue
+		}
+		if m.Redelivery == 0 && m.Topic != "orders-dlq" {
+			first[groupKey{m.Topic, m.Group}]++
+			if m.PublishedAt == 0 || m.Offset < 0 {
+				t.Errorf("%s: message %x not acknowledged: %+v", m.Topic, m.ID, *m)
+			}
+			if (m.Topic == "orders") != (m.Partition >= 0) {
+				t.Errorf("%s: partition %d (kafka has partitions, nats none)", m.Topic, m.Partition)
+			}
+		}
+		if !h.Received {
+			t.Errorf("%s -> %s: message %x (redelivery %d) never received", h.From, h.To, m.ID, m.Redelivery)
+			continue
+		}
+		if m.Redelivery > 0 {
+			redelivered++
+		}
+		if m.DeadLetter {
+			dead[m.ID] = true
+		}
+		if m.Topic == "orders-dlq" {
+			deadDelivered[m.ID] = true
+			if h.From != "billing" {
+				t.Errorf("a dead letter's hop comes from %q, want billing (which gave up on it)", h.From)
+			}
+		}
+		if h.Got != h.Sent {
+			t.Errorf("%s -> %s: message %x got %v, sent %v", h.From, h.To, m.ID, h.Got, h.Sent)
+		}
+		if h.Lag() < 0 {
+			t.Errorf("message %x: no lag (sent %d, processed %d)", m.ID, h.SentAt, m.ProcessedAt)
+		}
+		byServer[trace.SpanID(h.Server.Span)] = append(byServer[trace.SpanID(h.Server.Span)], h)
+	}
+	for _, k := range []groupKey{{"orders", "billing"}, {"orders", "shipping"}, {"audit", "auditor"}} {
+		if first[k] != n {
+			t.Errorf("%s to %s: %d first deliveries, want %d", k.topic, k.group, first[k], n)
+		}
+	}
+	if redelivered == 0 || len(dead) == 0 {
+		t.Errorf("billing fails half its runs: want redeliveries and dead letters, got %d and %d", redelivered, len(dead))
+	}
+	for id := range dead {
+		if !deadDelivered[id] {
+			t.Errorf("message %x was dead-lettered but never reached the dead-letter topic's consumer", id)
+		}
+	}
+
+	producers, consumers, batched := 0, 0, 0
+	for _, s := range spans {
+		switch s.SpanKind {
+		case trace.SpanKindProducer:
+			producers++
+		case trace.SpanKindConsumer:
+			consumers++
+			hops := byServer[s.SpanContext.SpanID()]
+			if len(hops) == 0 {
+				t.Errorf("consumer span %s (%s) is in no ledger hop", s.SpanContext.SpanID(), s.Name)
+				continue
+			}
+			// The ledger's links: one per message the span processed.
+			if len(s.Links) != len(hops) {
+				t.Errorf("consumer span %s (%s): %d links, the ledger says %d messages", s.SpanContext.SpanID(), s.Name, len(s.Links), len(hops))
+			}
+			if len(hops) > 1 {
+				batched++
+			}
+			linked := map[record.SpanID]bool{}
+			for _, l := range s.Links {
+				linked[record.SpanID(l.SpanContext.SpanID())] = true
+			}
+			for _, h := range hops {
+				if !linked[h.Got.Span] {
+					t.Errorf("consumer span %s does not link to %s, the context of message %x", s.SpanContext.SpanID(), h.Got.Span, h.Message.ID)
+				}
+			}
+			h := hops[0]
+			parent := s.Parent.SpanID()
+			if h.Message.Parent {
+				if record.SpanID(parent) != h.Sent.Span || record.TraceID(s.SpanContext.TraceID()) != h.Sent.Trace {
+					t.Errorf("shipping's consumer span: parent %s in trace %s, want the producer span %s in %s", parent, s.SpanContext.TraceID(), h.Sent.Span, h.Sent.Trace)
+				}
+			} else if s.Parent.IsValid() {
+				t.Errorf("%s's consumer span links: it must be a root, has parent %s", h.To, parent)
+			}
+		}
+	}
+	if producers != 2*n {
+		t.Errorf("%d producer spans, want %d", producers, 2*n)
+	}
+	if batched == 0 {
+		t.Error("no consumer span processed a batch of more than one message")
+	}
+	t.Logf("%d producer spans, %d consumer spans (%d batches), %d redeliveries, %d dead letters", producers, consumers, batched, redelivered, len(dead))
+}
+
+func TestEnvelopeRoundTrip(t *testing.T) {
+	e := envelope{msg: 0xdeadbeef, request: 42, parent: 7, sentAt: time.Now().UnixNano(),
+		sent:       record.Context{Trace: record.TraceID{1, 2, 3}, Span: record.SpanID{4, 5}, Sampled: true},
+		clientSpan: true, from: "order-service", fromInst: 3, headers: record.HeaderTraceparent | record.HeaderBaggage, poison: true}
+	got, ok := parseEnvelope(e.String())
+	if !ok || got != e {
+		t.Fatalf("round trip: %+v, %v; want %+v", got, ok, e)
+	}
+	none := envelope{msg: 1, from: "svc"}
+	if got, ok := parseEnvelope(none.String()); !ok || got != none {
+		t.Errorf("without a context: %+v, %v", got, ok)
+	}
+	for _, bad := range []string{"", "1 2 3", "zz 1 1 1 " + e.sent.Trace.String() + " " + e.sent.Span.String() + " 1 1 svc 0"} {
+		if _, ok := parseEnvelope(bad); ok {
+			t.Errorf("parseEnvelope(%q) accepted it", bad)
+		}
+	}
+}
