@@ -107,6 +107,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	// run still closes its servers, flushes its spans and writes a report.
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	awaitMessages(stopCtx, rt, ev)
 	shutErr := stop(stopCtx)
 	verdicts := verdictsOf(stopCtx, rt, snk, ver, faults, expects, opts, ev)
 	if err := errors.Join(loadErr, shutErr); err != nil {
@@ -202,6 +203,19 @@ func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime,
 	ev.LoadResults, ev.Samples, ev.SamplesOf, ev.SamplesNote = results, samples.samples, samples.of, samples.note
 	ev.Interrupted = ev.Interrupted || ctx.Err() != nil
 	return loadErr, nil
+}
+
+// awaitMessages gives the consumers the scenario's settle time after the
+// load to process what was published (not long after an interrupted
+// run): a message still in its broker when the services stop is one its
+// group never processed.
+func awaitMessages(ctx context.Context, rt *simulator.Runtime, ev *report.Evidence) {
+	if !ev.Scenario.Topology.HasAsync() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleLimit(ev))
+	defer cancel()
+	rt.WaitMessages(ctx)
 }
 
 // settle waits for the backend to hold what the services exported (not

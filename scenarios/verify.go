@@ -93,8 +93,9 @@ type verifier struct {
 // streamable reports whether a run can be verified as it goes (see
 // verifier), and where its groups' spans come from.
 func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Options) (spanSource, bool) {
-	if opts.KeepRecords || HasExternal(sc.Topology) {
-		// External services export spans the ledger does not wait for.
+	if opts.KeepRecords || HasExternal(sc.Topology) || sc.Topology.HasAsync() {
+		// External services export spans the ledger does not wait for; a
+		// message may wait in its broker for longer than any quiet time.
 		return nil, false
 	}
 	switch b := snk.backend.(type) {
@@ -116,7 +117,7 @@ func streamable(sc *topology.Scenario, snk *sink, loads []topology.Load, opts Op
 // span is stored before its export is acknowledged (takeAtOnce).
 func verifiedInContainers(sc *topology.Scenario, opts Options) bool {
 	return sc.Runtime == topology.RuntimeContainers && sc.Backend.Type == topology.BackendEmbedded &&
-		opts.OTLPEndpoint == "" && !opts.KeepRecords && !HasExternal(sc.Topology)
+		opts.OTLPEndpoint == "" && !opts.KeepRecords && !HasExternal(sc.Topology) && !sc.Topology.HasAsync()
 }
 
 // pullTimeout bounds one tick's take of the containers' records.
