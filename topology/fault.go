@@ -26,6 +26,8 @@ const (
 	FaultRestart            FaultKind = "restart"             // instance: down and straight back, losing its unsent spans
 	FaultPause              FaultKind = "pause"               // instance: accepts, never answers until the window ends
 	FaultPartition          FaultKind = "partition"           // edge: connections refused or black-holed
+	FaultBrokerOutage       FaultKind = "broker-outage"       // broker: the embedded broker stopped, then started with what it stored
+	FaultPoison             FaultKind = "poison"              // asynchronous edge: messages the consumer fails on every delivery
 )
 
 // FaultKinds lists every fault kind, in the order the documentation gives.
@@ -33,7 +35,7 @@ var FaultKinds = []FaultKind{
 	FaultLatency, FaultErrors, FaultTimeout, FaultStripHeaders, FaultCorruptTraceparent,
 	FaultDuplicateHeader, FaultTracestateOverflow, FaultBaggageOverflow, FaultPropagatorSwitch,
 	FaultUninstrument, FaultClockSkew, FaultExporterOutage, FaultSlowBackend, FaultQueueOverflow,
-	FaultCrash, FaultRestart, FaultPause, FaultPartition,
+	FaultCrash, FaultRestart, FaultPause, FaultPartition, FaultBrokerOutage, FaultPoison,
 }
 
 // Fault is one planned failure: what, where and when.
@@ -66,12 +68,14 @@ type Window struct {
 }
 
 // FaultTarget is what a fault acts on: a service (with an optional route and
-// instance) or an edge From → To. Instance -1 means every instance.
+// instance), an edge From → To, or a broker. Instance -1 means every
+// instance.
 type FaultTarget struct {
 	Service  string
 	Route    string
 	Instance int
 	From, To string
+	Broker   string
 }
 
 // LatencyFault changes a route's latency: Add is added, Multiply (when not

@@ -14,6 +14,7 @@ const (
 	scopeRoute                      // service, route, instance
 	scopeInstance                   // service, one instance
 	scopeEdge                       // from, to
+	scopeBroker                     // broker
 )
 
 func faultScopeOf(k FaultKind) faultScope {
@@ -25,8 +26,10 @@ func faultScopeOf(k FaultKind) faultScope {
 	case FaultCrash, FaultRestart, FaultPause:
 		return scopeInstance
 	case FaultTimeout, FaultStripHeaders, FaultCorruptTraceparent, FaultDuplicateHeader,
-		FaultTracestateOverflow, FaultBaggageOverflow, FaultPartition:
+		FaultTracestateOverflow, FaultBaggageOverflow, FaultPartition, FaultPoison:
 		return scopeEdge
+	case FaultBrokerOutage:
+		return scopeBroker
 	}
 	return scopePipeline
 }
@@ -289,6 +292,8 @@ func (d *decoder) faultTarget(m *fields, path string, scope faultScope, t *Fault
 	case scopeEdge:
 		need("from", &t.From)
 		need("to", &t.To)
+	case scopeBroker:
+		need("broker", &t.Broker)
 	}
 }
 

@@ -160,6 +160,19 @@ func (c *checker) faultTarget(t *Topology, f Fault, key, kp string, pos Pos) *Se
 		}
 		if from != nil && to != nil {
 			c.edge(t, tg.From, tg.To, p("to"), pos)
+			if f.Kind == FaultPoison && !t.hasAsync(tg.From, tg.To) {
+				c.errorf(p("to"), pos, "%s -> %s is not an asynchronous edge: %s marks messages, so %q must publish to a topic %q consumes", tg.From, tg.To, key, tg.From, tg.To)
+			}
+		}
+	case scopeBroker:
+		switch {
+		case tg.Broker == "":
+			c.errorf(p("broker"), pos, "is required")
+		case t == nil:
+		case t.Broker(tg.Broker) == nil:
+			c.errorf(p("broker"), pos, "broker %q is not defined in topology %q%s", tg.Broker, t.Name, suggest(tg.Broker, brokerNames(t)))
+		case !t.Broker(tg.Broker).IsEmbedded():
+			c.errorf(p("broker"), pos, "broker %q is yours (it has addresses): tracerig can stop only a broker it runs", tg.Broker)
 		}
 	}
 	return nil
@@ -192,6 +205,28 @@ func (c *checker) edge(t *Topology, from, to, path string, pos Pos) {
 		}
 	}
 	c.errorf(path, pos, "no call from %q to %q in topology %q", from, to, t.Name)
+}
+
+// hasAsync reports whether service from publishes to a topic service to
+// consumes.
+func (t *Topology) hasAsync(from, to string) bool {
+	if t == nil {
+		return true
+	}
+	for _, e := range t.Edges() {
+		if e.IsAsync() && e.From == from && e.To == to {
+			return true
+		}
+	}
+	return false
+}
+
+func brokerNames(t *Topology) []string {
+	var names []string
+	for _, b := range t.Brokers {
+		names = append(names, b.Name)
+	}
+	return names
 }
 
 // hasCall reports whether some route of service from calls service to,

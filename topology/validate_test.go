@@ -123,7 +123,7 @@ func TestValidateBuiltFaults(t *testing.T) {
 	want := []string{
 		`s.yaml:2:5: faults[1].crash.instance: must be an instance number from 0 (crash acts on one instance), got -1`,
 		`s.yaml:3:5: faults[2].partition.to: no call from "cart" to "frontend" in topology "shop"`,
-		`s.yaml:4:5: faults[3]: unknown fault kind "flood" (want latency, errors, timeout, strip-headers, corrupt-traceparent, duplicate-header, tracestate-overflow, baggage-overflow, propagator-mismatch, uninstrument, clock-skew, exporter-outage, slow-backend, queue-overflow, crash, restart, pause or partition)`,
+		`s.yaml:4:5: faults[3]: unknown fault kind "flood" (want latency, errors, timeout, strip-headers, corrupt-traceparent, duplicate-header, tracestate-overflow, baggage-overflow, propagator-mismatch, uninstrument, clock-skew, exporter-outage, slow-backend, queue-overflow, crash, restart, pause, partition, broker-outage or poison)`,
 		`s.yaml:5:5: faults[4].count: is only valid with every`,
 		`s.yaml:5:5: faults[4].strip-headers.headers: must not be empty (leave it out to strip every trace header)`,
 		`s.yaml:6:5: expect[0].detect.fault: must be a fault number between 1 and 5, got 6`,

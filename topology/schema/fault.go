@@ -77,6 +77,8 @@ func faultTarget(kind topology.FaultKind) (node, []string) {
 		}, []string{"service"}
 	case topology.FaultExporterOutage, topology.FaultSlowBackend:
 		return node{}, nil
+	case topology.FaultBrokerOutage:
+		return node{"broker": str("The broker, one tracerig runs.")}, []string{"broker"}
 	}
 	return node{
 		"from": str("The calling service of the edge."),
@@ -155,6 +157,10 @@ func faultParams(kind topology.FaultKind) (string, node) {
 		return "The instance down and straight back, losing its unsent spans.", node{}
 	case topology.FaultPause:
 		return "The instance accepts requests and answers none until the window ends.", node{}
+	case topology.FaultBrokerOutage:
+		return "The embedded broker stopped for the window, then started again with what it stored.", node{}
+	case topology.FaultPoison:
+		return "Messages published over the asynchronous edge that its consumer fails on every delivery, until they go to its dead-letter topic.", node{}
 	}
 	return "The backend unreachable.", node{}
 }
