@@ -257,6 +257,10 @@ func (d *detectGroup) count() {
 		d.crash()
 	case topology.FaultPause:
 		d.pause()
+	case topology.FaultBrokerOutage:
+		d.brokerOutage()
+	case topology.FaultPoison:
+		d.poison()
 	}
 }
 
@@ -290,6 +294,10 @@ func (j *detectJudge) judge() (bool, string) {
 		return j.presence(j.c.t, "spans lost or hops not received", "spans and hops of "+targetName(j.tgt))
 	case topology.FaultPause:
 		return j.pause()
+	case topology.FaultBrokerOutage:
+		return j.presence(j.c.t, "publishes refused", "messages published to broker "+j.tgt.Broker+"'s topics")
+	case topology.FaultPoison:
+		return j.presence(j.c.t, "messages given up on", "messages published over "+targetName(j.tgt))
 	}
 	return false, "no detection rule for fault kind " + string(j.plan.Kind)
 }

@@ -27,6 +27,8 @@ func targetName(t topology.FaultTarget) string {
 	switch {
 	case t.From != "" || t.To != "":
 		return edgeName(t.From, t.To)
+	case t.Broker != "":
+		return "broker " + t.Broker
 	case t.Service == "":
 		return "pipeline"
 	case t.Instance >= 0:
@@ -122,6 +124,10 @@ func (d *detectTally) effectName() string {
 		return "spans of " + targetName(d.tgt) + " dropped in the SDK queue by their end time"
 	case topology.FaultCrash, topology.FaultRestart:
 		return "spans of " + targetName(d.tgt) + " lost, and hops to it not received"
+	case topology.FaultBrokerOutage:
+		return "messages the broker refused (publishes to " + targetName(d.tgt) + "'s topics that failed), by when they were published"
+	case topology.FaultPoison:
+		return "messages over " + targetName(d.tgt) + " its consumer gave up on (dead-lettered after every delivery failed), by when they were published"
 	}
 	return string(d.plan.Kind) + " effects"
 }

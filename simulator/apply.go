@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -69,6 +70,17 @@ func (rt *Runtime) applyLocal(a *activeFault) func() {
 		return func() { rt.cfg.pipe.setDelay(0) }
 	case topology.FaultClockSkew:
 		return rt.addSkew(f.Target, f.Skew, a.start)
+	case topology.FaultBrokerOutage:
+		ref := rt.msg.brokers[f.Target.Broker]
+		if ref == nil || ref.embedded == nil {
+			return nil // run elsewhere: the runtime that runs it stops it
+		}
+		ref.embedded.Stop()
+		return func() {
+			if err := ref.embedded.Start(context.Background()); err != nil {
+				rt.fail(fmt.Errorf("restart broker %s after %s: %w", f.Target.Broker, a.desc, err))
+			}
+		}
 	}
 	return nil
 }

@@ -158,7 +158,7 @@ func (in *instance) process(ctx context.Context, g consumerGroup, kind topology.
 	for i := range batch {
 		it := in.receive(&batch[i], g, prop)
 		items[i] = it
-		poison = poison || it.env.poison
+		poison = poison || (it.env.poison&(1<<(g.index%64)) != 0 && in.rt.msg.deadFrom[c.Topic] == "")
 		if sc := trace.SpanContextFromContext(it.rctx); sc.IsValid() {
 			links = append(links, trace.Link{SpanContext: sc})
 		}

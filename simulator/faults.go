@@ -199,7 +199,7 @@ func (a *activeFault) window(end time.Time, open bool) record.Fault {
 	t := a.f.Target
 	return record.Fault{
 		ID: a.id, Number: a.number, Kind: string(a.f.Kind), Desc: a.desc,
-		Service: t.Service, Instance: t.Instance, From: t.From, To: t.To,
+		Service: t.Service, Instance: t.Instance, From: t.From, To: t.To, Broker: t.Broker,
 		Start: a.start.UnixNano(), End: end.UnixNano(), Open: open, Live: a.live,
 		Forward: a.f.Kind == topology.FaultUninstrument && a.f.Forward, Propagators: propagatorNames(a.f),
 	}
@@ -224,6 +224,8 @@ func Describe(f topology.Fault) string {
 	var b strings.Builder
 	b.WriteString(string(f.Kind))
 	switch {
+	case t.Broker != "":
+		fmt.Fprintf(&b, " %s", t.Broker)
 	case t.From != "":
 		fmt.Fprintf(&b, " %s -> %s", t.From, t.To)
 	case t.Service != "":
@@ -259,6 +261,11 @@ func (rt *Runtime) checkFault(f topology.Fault) error {
 	}
 	if t.Service != "" && t.Instance >= len(rt.peers[t.Service]) {
 		return fmt.Errorf("inject %s: service %q has %d instances, no instance %d", f.Kind, t.Service, len(rt.peers[t.Service]), t.Instance)
+	}
+	if f.Kind == topology.FaultBrokerOutage {
+		if ref := rt.msg.brokers[t.Broker]; ref == nil || (ref.embedded == nil && rt.cfg.applier == nil) {
+			return fmt.Errorf("inject %s: broker %q is not one tracerig runs", f.Kind, t.Broker)
+		}
 	}
 	if (f.Kind == topology.FaultExporterOutage || f.Kind == topology.FaultSlowBackend) && rt.cfg.pipe == nil && rt.cfg.applier == nil {
 		return fmt.Errorf("inject %s: the runtime has no export pipe to act on", f.Kind)

@@ -159,7 +159,7 @@ func TestMessagingThroughEmbeddedBrokers(t *testing.T) {
 func TestEnvelopeRoundTrip(t *testing.T) {
 	e := envelope{msg: 0xdeadbeef, request: 42, parent: 7, sentAt: time.Now().UnixNano(),
 		sent:       record.Context{Trace: record.TraceID{1, 2, 3}, Span: record.SpanID{4, 5}, Sampled: true},
-		clientSpan: true, from: "order-service", fromInst: 3, headers: record.HeaderTraceparent | record.HeaderBaggage, poison: true}
+		clientSpan: true, from: "order-service", fromInst: 3, headers: record.HeaderTraceparent | record.HeaderBaggage, poison: 0b101}
 	got, ok := parseEnvelope(e.String())
 	if !ok || got != e {
 		t.Fatalf("round trip: %+v, %v; want %+v", got, ok, e)
@@ -168,7 +168,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	if got, ok := parseEnvelope(none.String()); !ok || got != none {
 		t.Errorf("without a context: %+v, %v", got, ok)
 	}
-	for _, bad := range []string{"", "1 2 3", "zz 1 1 1 " + e.sent.Trace.String() + " " + e.sent.Span.String() + " 1 1 svc 0"} {
+	for _, bad := range []string{"", "1 2 3", "zz 1 1 1 " + e.sent.Trace.String() + " " + e.sent.Span.String() + " 1 1 0 svc 0"} {
 		if _, ok := parseEnvelope(bad); ok {
 			t.Errorf("parseEnvelope(%q) accepted it", bad)
 		}

@@ -32,7 +32,9 @@ type envelope struct {
 	from                 string // producing service
 	fromInst             int
 	headers              record.Header
-	poison               bool // a poison fault marked it: every delivery fails
+	// poison has a bit per consumer group (by index) that a poison fault
+	// on the edge to it marked the message for: every delivery fails.
+	poison uint64
 }
 
 // String writes the envelope as space-separated fields.
@@ -46,7 +48,7 @@ func (e envelope) String() string {
 	b = append(b, ' ')
 	b = append(b, e.sent.Span.String()...)
 	flags := uint64(0)
-	for i, on := range []bool{e.sent.Sampled, e.clientSpan, e.poison} {
+	for i, on := range []bool{e.sent.Sampled, e.clientSpan} {
 		if on {
 			flags |= 1 << i
 		}
@@ -55,6 +57,8 @@ func (e envelope) String() string {
 	b = appendHex(b, flags)
 	b = append(b, ' ')
 	b = appendHex(b, uint64(e.headers))
+	b = append(b, ' ')
+	b = appendHex(b, e.poison)
 	b = append(b, ' ')
 	b = append(b, e.from...)
 	b = append(b, ' ')
@@ -65,7 +69,7 @@ func (e envelope) String() string {
 // parseEnvelope reads an envelope written by String.
 func parseEnvelope(v string) (envelope, bool) {
 	f := strings.Fields(v)
-	if len(f) != 10 {
+	if len(f) != 11 {
 		return envelope{}, false
 	}
 	var e envelope
@@ -80,15 +84,16 @@ func parseEnvelope(v string) (envelope, bool) {
 	e.msg, e.request, e.parent, e.sentAt = nums[0], nums[1], nums[2], int64(nums[3])
 	flags, ok1 := parseHex(f[6])
 	hdrs, ok2 := parseHex(f[7])
-	inst, err := strconv.Atoi(f[9])
+	poison, ok3 := parseHex(f[8])
+	inst, err := strconv.Atoi(f[10])
 	_, err1 := hex.Decode(e.sent.Trace[:], []byte(f[4]))
 	_, err2 := hex.Decode(e.sent.Span[:], []byte(f[5]))
-	if !ok1 || !ok2 || err != nil || err1 != nil || err2 != nil || len(f[4]) != 32 || len(f[5]) != 16 {
+	if !ok1 || !ok2 || !ok3 || err != nil || err1 != nil || err2 != nil || len(f[4]) != 32 || len(f[5]) != 16 {
 		return envelope{}, false
 	}
 	e.sent.Sampled = flags&1 != 0
-	e.clientSpan, e.poison = flags&2 != 0, flags&4 != 0
-	e.headers, e.from, e.fromInst = record.Header(hdrs), f[8], inst
+	e.clientSpan, e.poison = flags&2 != 0, poison
+	e.headers, e.from, e.fromInst = record.Header(hdrs), f[9], inst
 	return e, true
 }
 
@@ -153,6 +158,9 @@ func (in *instance) publish(ctx context.Context, req *inbound, p *topology.Publi
 	e.sentAt = time.Now().UnixNano()
 	groups := m.groups[p.Topic]
 	for _, g := range groups {
+		if in.rt.edgeFault(topology.FaultPoison, in.svc.Name, g.svc.Name) != nil {
+			e.poison |= 1 << (g.index % 64)
+		}
 		rec := e.send(deliveryHop(e.msg, p.Topic, g.index, 0), 0, g, in.svcSym, uint16(in.index))
 		in.rt.ledger.sentDetail(&rec, get)
 		in.shard.addSend(rec)

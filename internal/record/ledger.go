@@ -181,12 +181,13 @@ type Fault struct {
 	Number int    `json:"number"` // 1-based index among the scenario's faults; 0 for one added live
 	Kind   string `json:"kind"`   // topology fault kind, e.g. "strip-headers"
 	Desc   string `json:"desc"`   // e.g. "strip-headers cart -> inventory"
-	// Targets: Service (with Instance, -1 for all) or the edge From -> To;
-	// none for pipeline faults.
+	// Targets: Service (with Instance, -1 for all), the edge From -> To,
+	// or a Broker; none for pipeline faults.
 	Service  string `json:"service,omitempty"`
 	Instance int    `json:"instance"`
 	From     string `json:"from,omitempty"`
 	To       string `json:"to,omitempty"`
+	Broker   string `json:"broker,omitempty"`
 	Start    int64  `json:"start_unix_ns"`
 	End      int64  `json:"end_unix_ns"` // the run's end if it was still active
 	// Open: the fault was still active when the window was read, and End
