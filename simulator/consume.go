@@ -154,11 +154,9 @@ func (in *instance) process(ctx context.Context, g consumerGroup, kind topology.
 	}
 	items := make([]delivered, len(batch))
 	links := make([]trace.Link, 0, len(batch))
-	poison := false
 	for i := range batch {
 		it := in.receive(&batch[i], g, prop)
 		items[i] = it
-		poison = poison || (it.env.poison&(1<<(g.index%64)) != 0 && in.rt.msg.deadFrom[c.Topic] == "")
 		if sc := trace.SpanContextFromContext(it.rctx); sc.IsValid() {
 			links = append(links, trace.Link{SpanContext: sc})
 		}
@@ -190,21 +188,32 @@ func (in *instance) process(ctx context.Context, g consumerGroup, kind topology.
 		sctx, span = in.tracer.Tracer(tracerName).Start(parent, "process "+c.Topic, opts...)
 	}
 	err := in.handle(sctx, req)
-	if err == nil && poison {
-		err = errPoison
+	// A failed run fails every message of the batch; a poison message
+	// fails on its own.
+	errs := make([]error, len(batch))
+	failed := err
+	for i := range errs {
+		errs[i] = err
+		if err == nil && items[i].poisoned(g, in.rt.msg) {
+			errs[i], failed = errPoison, errPoison
+		}
 	}
-	if err != nil && traced {
-		span.RecordError(err)
+	if failed != nil && traced {
+		span.RecordError(failed)
 		span.SetStatus(codes.Error, "processing failed")
 	}
 	span.End()
-	in.recordDeliveries(g, items, span.SpanContext(), err, at)
-	errs := make([]error, len(batch))
-	for i := range errs {
-		errs[i] = err
-	}
+	in.recordDeliveries(g, items, span.SpanContext(), errs, at)
 	return errs
 }
+
+// poisoned reports whether a poison fault marked the message for g (not
+// once it reached a dead-letter topic).
+func (it *delivered) poisoned(g consumerGroup, m *messaging) bool {
+	return it.env.poison&(1<<(g.index%64)) != 0 && m.deadFrom[g.route.Consume.Topic] == ""
+}
+
+
 
 // receive reads one delivery: its envelope, the headers as the network
 // between producer and this group left them (header faults on the edge),
@@ -232,7 +241,7 @@ func (in *instance) receive(d *broker.Delivery, g consumerGroup, prop propagatio
 // recordDeliveries writes the consumer's side of each delivery of a batch
 // processed under span, and pays what the group was owed for those it is
 // done with.
-func (in *instance) recordDeliveries(g consumerGroup, items []delivered, span trace.SpanContext, err error, at int64) {
+func (in *instance) recordDeliveries(g consumerGroup, items []delivered, span trace.SpanContext, errs []error, at int64) {
 	l := in.rt.ledger
 	c := g.route.Consume
 	delivs := make([]delivRec, len(items))
@@ -252,6 +261,7 @@ func (in *instance) recordDeliveries(g consumerGroup, items []delivered, span tr
 			msgs = append(msgs, msgRec{hop: it.hop, msg: it.env.msg, at: it.d.Timestamp, offset: it.d.Offset,
 				topic: topic, group: g.group32, partition: it.d.Partition})
 		}
+		err := errs[i]
 		it.rec.server, it.rec.serverSpan = contextOf(span), span.IsValid()
 		it.rec.calleeError = err != nil
 		in.shard.addRecv(it.rec)

@@ -32,7 +32,14 @@ func runAsync(t *testing.T, n int) (Snapshot, tracetest.SpanStubs) {
 	}
 	load := topology.Load{Targets: []topology.Target{{Service: "front", Route: "POST /order", Weight: 1}},
 		Rate: topology.Rate{Freq: 200, Per: time.Second}, Requests: n, Workers: 4}
-	if _, err := rt.Drive(ctx, []topology.Load{load}); err != nil {
+	// The orders of the first 100ms poisoned for billing: each fails every
+	// delivery until billing gives up on it.
+	poison := topology.Fault{Kind: topology.FaultPoison, Window: topology.Window{For: 100 * time.Millisecond},
+		Target: topology.FaultTarget{From: "front", To: "billing", Instance: -1}}
+	wait := rt.PlayFaults(ctx, []topology.Fault{poison}, time.Now())
+	_, err = rt.Drive(ctx, []topology.Load{load})
+	wait()
+	if err != nil {
 		t.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -99,8 +106,9 @@ func TestMessagingThroughEmbeddedBrokers(t *testing.T) {
 			t.Errorf("%s to %s: %d first deliveries, want %d", k.topic, k.group, first[k], n)
 		}
 	}
-	if redelivered == 0 || len(dead) == 0 {
-		t.Errorf("billing fails half its runs: want redeliveries and dead letters, got %d and %d", redelivered, len(dead))
+	if redelivered == 0 || len(dead) < 10 {
+		t.Errorf("billing fails half its runs and every delivery of the orders poisoned in the first 100ms: want redeliveries and at least 10 dead letters, got %d and %d",
+			redelivered, len(dead))
 	}
 	for id := range dead {
 		if !deadDelivered[id] {
