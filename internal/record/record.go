@@ -81,6 +81,12 @@ type Attr struct {
 	Value string
 }
 
+// Link is a span link: the context of another span this one is causally related to.
+type Link struct {
+	Trace TraceID
+	Span  SpanID
+}
+
 // Span is one span as a backend or the ledger knows it. Strings are expected
 // to be interned by whoever builds many of them.
 type Span struct {
@@ -105,6 +111,9 @@ type Span struct {
 	// by the spans of one resource; nil where the backend reader does not
 	// keep them (the embedded store).
 	Resource []Attr
+	// Links are the span's links, in the order the span holds them; nil
+	// when it has none or when the backend does not return them.
+	Links []Link
 }
 
 // Attr returns the value of the attribute named key and whether it is set.
