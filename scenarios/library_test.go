@@ -65,7 +65,8 @@ func TestLibraryListsEveryStory(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"quickstart", "shop", "broken-proxy", "payment-brownout", "retry-storm",
-		"header-stripping-proxy", "propagator-migration", "skewed-clock", "exporter-outage", "partition", "crash-restart", "soak"} {
+		"header-stripping-proxy", "propagator-migration", "skewed-clock", "exporter-outage", "partition", "crash-restart", "soak",
+		"order-events", "lost-context-queue"} {
 		if !names[want] {
 			t.Errorf("library lacks %s", want)
 		}
