@@ -295,7 +295,7 @@ func (j *detectJudge) judge() (bool, string) {
 	case topology.FaultPause:
 		return j.pause()
 	case topology.FaultBrokerOutage:
-		return j.presence(j.c.t, "publishes refused", "messages published to broker "+j.tgt.Broker+"'s topics")
+		return j.presence(j.c.t, "publishes refused or held", "messages published to broker "+j.tgt.Broker+"'s topics")
 	case topology.FaultPoison:
 		return j.presence(j.c.t, "messages given up on", "messages published over "+targetName(j.tgt))
 	}
@@ -426,7 +426,8 @@ func (d *detectTally) hopEx(h *record.Hop, what string) func() string {
 // targetServer reports whether s is a server span of the target service
 // (route and instance when the target names them).
 func (d *detectTally) targetServer(s *record.Span) bool {
-	return s.Kind == record.KindServer && s.Service == d.tgt.Service &&
+	// A consume route's run is a consumer span, its server span.
+	return (s.Kind == record.KindServer || s.Kind == record.KindConsumer) && s.Service == d.tgt.Service &&
 		(d.tgt.Route == "" || s.Name == d.tgt.Route) && d.instanceOK(s.Instance)
 }
 

@@ -9,7 +9,9 @@ import (
 
 // brokerOutage counts, among the messages published to the broker's
 // topics (first deliveries, one per message and group), those the broker
-// refused, by when they were published.
+// refused or held (acknowledged a tenth of the shortest window or more
+// after the publish: a Kafka producer buffers and retries until the
+// broker is back), by when they were published.
 func (d *detectGroup) brokerOutage() {
 	topics := map[string]bool{}
 	if t := d.in.Topology; t != nil {
@@ -26,11 +28,16 @@ func (d *detectGroup) brokerOutage() {
 			continue
 		}
 		z, w := d.zoneOf(h.SentAt, 0)
-		if m.PublishedAt != 0 {
+		what := "publish refused"
+		switch {
+		case m.PublishedAt == 0:
+		case h.AnsweredAt-h.SentAt >= d.held.floor:
+			what = "publish held until the broker answered"
+		default:
 			d.c.t.add(z, z, false)
 			continue
 		}
-		d.c.t.add(d.effect(z, w, h.SentAt, nil, d.tgt.Broker, "publish refused", d.messageEx(h)), z, true)
+		d.c.t.add(d.effect(z, w, h.SentAt, nil, d.tgt.Broker, what, d.messageEx(h)), z, true)
 	}
 }
 

@@ -128,6 +128,8 @@ func (in *instance) stopConsumers() {
 type delivered struct {
 	d    *broker.Delivery
 	env  envelope
+	key  uint64 // the message and group: its first delivery's hop
+	n    int    // the delivery's number: 0 the first time
 	hop  uint64
 	rec  recvRec
 	rctx context.Context // the extracted context
@@ -224,8 +226,10 @@ func (in *instance) receive(d *broker.Delivery, g consumerGroup, prop propagatio
 	env, _ := parseEnvelope(h.Get(EnvelopeHeader))
 	h.Del(EnvelopeHeader)
 	topic := g.route.Consume.Topic
-	hop := deliveryHop(env.msg, topic, g.index, d.Redelivery)
-	it := delivered{d: d, env: env, hop: hop, from: env.from, sealed: d.Redelivery > 0}
+	key := deliveryHop(env.msg, topic, g.index, 0)
+	n := in.rt.msg.delivery(key, d.Redelivery)
+	hop := deliveryHop(env.msg, topic, g.index, n)
+	it := delivered{d: d, env: env, key: key, n: n, hop: hop, from: env.from, sealed: n > 0}
 	if dlq := in.rt.msg.deadFrom[topic]; dlq != "" {
 		it.from, it.sealed = dlq, true
 	}
@@ -256,7 +260,7 @@ func (in *instance) recordDeliveries(g consumerGroup, items []delivered, span tr
 			if it.from != it.env.from {
 				fromInst = 0 // the dead-lettering instance is not known
 			}
-			in.shard.addSend(it.env.send(it.hop, it.d.Redelivery, g, l.syms.id(it.from), fromInst))
+			in.shard.addSend(it.env.send(it.hop, it.n, g, l.syms.id(it.from), fromInst))
 			in.shard.addAnswer(it.hop, it.d.Timestamp, 0)
 			msgs = append(msgs, msgRec{hop: it.hop, msg: it.env.msg, at: it.d.Timestamp, offset: it.d.Offset,
 				topic: topic, group: g.group32, partition: it.d.Partition})
@@ -267,12 +271,14 @@ func (in *instance) recordDeliveries(g consumerGroup, items []delivered, span tr
 		in.shard.addRecv(it.rec)
 		dead := err != nil && it.d.Redelivery+1 >= c.MaxDeliveries
 		delivs[i] = delivRec{hop: it.hop, at: at, toInst: uint16(in.index), batch: uint16(min(len(items), 65535)),
-			redelivery: uint8(min(it.d.Redelivery, 255)), parent: c.Mode == topology.ConsumeParent, dead: dead}
-		if err == nil || dead {
-			in.rt.msg.owed.Add(-1)
-		}
-		if dead && c.DeadLetter != "" {
-			in.rt.msg.owed.Add(int64(len(in.rt.msg.groups[c.DeadLetter])))
+			redelivery: uint8(min(it.n, 255)), parent: c.Mode == topology.ConsumeParent, dead: dead}
+		switch {
+		case err == nil:
+			in.rt.msg.pay(it.key, 0)
+		case dead:
+			// What the group gave up on, its dead-letter topic's groups
+			// now owe.
+			in.rt.msg.pay(it.key, len(in.rt.msg.groups[c.DeadLetter]))
 		}
 	}
 	if len(msgs) > 0 {

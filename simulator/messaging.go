@@ -31,6 +31,39 @@ type messaging struct {
 	// groups: one per group at the broker's acknowledgement, paid when a
 	// delivery is processed or given up on.
 	owed atomic.Int64
+
+	// deliveries counts, per message and group (keyed by the first
+	// delivery's hop), the deliveries seen, so that a message delivered
+	// again without the broker counting it (a Kafka partition that moved
+	// to another member before its offset was committed, a JetStream
+	// delivery lost in an outage) is told apart as a redelivery; paid
+	// holds those whose debt is paid. 16 bytes a message and group.
+	mu         sync.Mutex
+	deliveries map[uint64]int
+	paid       map[uint64]bool
+}
+
+// delivery numbers a delivery of a message to a group: the broker's count,
+// or past every delivery this runtime already saw of it.
+func (m *messaging) delivery(key uint64, redelivery int) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := max(redelivery, m.deliveries[key])
+	m.deliveries[key] = n + 1
+	return n
+}
+
+// pay settles what a message owes its group, once; passed on is what it
+// owes others instead (the groups of the dead-letter topic it went to),
+// added in the same step so that the debt never reads zero in between.
+func (m *messaging) pay(key uint64, passedOn int) {
+	m.mu.Lock()
+	first := !m.paid[key]
+	m.paid[key] = true
+	m.mu.Unlock()
+	if first {
+		m.owed.Add(int64(passedOn) - 1)
+	}
 }
 
 // consumerGroup is one route consuming a topic.
@@ -53,6 +86,10 @@ type brokerRef struct {
 	opts     []broker.Option
 }
 
+// natsAckWait is how long JetStream waits for a consumer's
+// acknowledgement before it delivers the message again.
+const natsAckWait = 5 * time.Second
+
 // embeddedBroker is a broker this runtime runs: stopped and started again
 // by a broker-outage fault.
 type embeddedBroker interface {
@@ -69,10 +106,12 @@ func WithBrokers(addrs map[string][]string) Option {
 
 func newMessaging(topo *topology.Topology, syms *symbols) *messaging {
 	m := &messaging{
-		brokers:  map[string]*brokerRef{},
-		groups:   map[string][]consumerGroup{},
-		pubIndex: map[*topology.Publish]int{},
-		deadFrom: map[string]string{},
+		brokers:    map[string]*brokerRef{},
+		groups:     map[string][]consumerGroup{},
+		pubIndex:   map[*topology.Publish]int{},
+		deadFrom:   map[string]string{},
+		deliveries: map[uint64]int{},
+		paid:       map[uint64]bool{},
 	}
 	for _, s := range topo.Services {
 		for _, r := range s.Routes {
@@ -102,6 +141,12 @@ func (rt *Runtime) startBrokers(ctx context.Context) error {
 		opts, err := clientOptions(b, os.Getenv)
 		if err != nil {
 			return err
+		}
+		if b.Kind == topology.BrokerNATS {
+			// A delivery lost with a stopped server comes back after
+			// AckWait: short enough for a run's settle time, long enough
+			// for a consume route's work.
+			opts = append(opts, broker.WithAckWait(natsAckWait))
 		}
 		ref.opts = opts
 		switch {
