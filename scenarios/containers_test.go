@@ -319,3 +319,42 @@ func TestContainerOTLPEndpoint(t *testing.T) {
 		t.Errorf("backend report %+v", rep.Backend)
 	}
 }
+
+// TestContainerOrderEvents runs order-events in containers: the Kafka-
+// protocol broker in a container of its own (`tracerig broker`), checkout
+// publishing and billing and shipping consuming from theirs. Every message
+// reaches both groups, every consumer span links to its orders, and the
+// ledgers of the containers carry the messages to the host.
+func TestContainerOrderEvents(t *testing.T) {
+	requireDocker(t)
+	sc, err := Open("order-events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Runtime = topology.RuntimeContainers
+	rep, err := Run(t.Context(), sc, Options{TimeScale: 0.2, OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	passAll(t, rep)
+	m := verdict(t, rep, string(topology.ExpectMessaging))
+	for _, e := range []string{"checkout -> billing", "checkout -> shipping"} {
+		if m.Stats[e+" | processed"] < 100 || m.Stats[e+" | links_found"] == 0 || m.Stats[e+" | links_found"] != m.Stats[e+" | links_expected"] {
+			t.Errorf("%s: %v processed, links %v of %v", e, m.Stats[e+" | processed"], m.Stats[e+" | links_found"], m.Stats[e+" | links_expected"])
+		}
+	}
+}
+
+// TestContainerBrokerOutage stops the NATS server in its container for a
+// window through its control API: publishes fail inside it only, and the
+// consumers catch up after.
+func TestContainerBrokerOutage(t *testing.T) {
+	requireDocker(t)
+	sc := load(t, "testdata/faults/broker-outage-nats.yaml")
+	sc.Runtime = topology.RuntimeContainers
+	rep, err := Run(t.Context(), sc, Options{OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	passAll(t, rep)
+}

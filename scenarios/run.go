@@ -74,6 +74,9 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 		return nil, err
 	}
 	rt, snk, stop, remote := up.rt, up.snk, up.stop, up.remote
+	if up.owed == nil {
+		up.owed = rt.WaitMessages
+	}
 	if remote != nil {
 		defer remote.Close(context.Background())
 	}
@@ -107,7 +110,7 @@ func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Repo
 	// run still closes its servers, flushes its spans and writes a report.
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	awaitMessages(stopCtx, rt, ev)
+	awaitMessages(stopCtx, up.owed, ev)
 	shutErr := stop(stopCtx)
 	verdicts := verdictsOf(stopCtx, rt, snk, ver, faults, expects, opts, ev)
 	if err := errors.Join(loadErr, shutErr); err != nil {
@@ -135,6 +138,9 @@ type started struct {
 		Pull(context.Context) error
 		Close(context.Context) error
 	}
+	// owed waits for the consumers to process what was published and
+	// returns what they still owe; nil: rt's own (in process).
+	owed func(context.Context) int64
 }
 
 // startRuntime brings sc up in its runtime, with its backend.
@@ -145,7 +151,7 @@ func startRuntime(ctx context.Context, sc *topology.Scenario, seed uint64, loads
 		if err != nil {
 			return started{}, err
 		}
-		return started{rt: crt.Runtime, snk: snk, stop: crt.Shutdown, remote: crt}, nil
+		return started{rt: crt.Runtime, snk: snk, stop: crt.Shutdown, remote: crt, owed: crt.WaitMessages}, nil
 	case topology.RuntimeKubernetes:
 		krt, snk, err := startKubernetes(ctx, sc, seed, loads, opts)
 		if err != nil {
@@ -209,13 +215,13 @@ func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime,
 // load to process what was published (not long after an interrupted
 // run): a message still in its broker when the services stop is one its
 // group never processed.
-func awaitMessages(ctx context.Context, rt *simulator.Runtime, ev *report.Evidence) {
+func awaitMessages(ctx context.Context, wait func(context.Context) int64, ev *report.Evidence) {
 	if !ev.Scenario.Topology.HasAsync() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, settleLimit(ev))
 	defer cancel()
-	rt.WaitMessages(ctx)
+	wait(ctx)
 }
 
 // settle waits for the backend to hold what the services exported (not

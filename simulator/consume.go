@@ -215,8 +215,6 @@ func (it *delivered) poisoned(g consumerGroup, m *messaging) bool {
 	return it.env.poison&(1<<(g.index%64)) != 0 && m.deadFrom[g.route.Consume.Topic] == ""
 }
 
-
-
 // receive reads one delivery: its envelope, the headers as the network
 // between producer and this group left them (header faults on the edge),
 // and the context the consumer's propagators extract.

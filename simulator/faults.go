@@ -263,7 +263,7 @@ func (rt *Runtime) checkFault(f topology.Fault) error {
 		return fmt.Errorf("inject %s: service %q has %d instances, no instance %d", f.Kind, t.Service, len(rt.peers[t.Service]), t.Instance)
 	}
 	if f.Kind == topology.FaultBrokerOutage {
-		if ref := rt.msg.brokers[t.Broker]; ref == nil || (ref.embedded == nil && rt.cfg.applier == nil) {
+		if ref := rt.msg.brokers[t.Broker]; rt.cfg.applier == nil && (ref == nil || ref.embedded == nil) {
 			return fmt.Errorf("inject %s: broker %q is not one tracerig runs", f.Kind, t.Broker)
 		}
 	}

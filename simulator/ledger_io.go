@@ -29,6 +29,9 @@ type wireShard struct {
 	Recvs   []wireRecv
 	Orphans []wireOrphan
 	Answers []wireAnswer // none from a ledger written before they were recorded
+	// Msgs and Delivs are the records of messages through brokers.
+	Msgs   []wireMsg
+	Delivs []wireDeliv
 	// Failures are the shard's failed exports per service and reason;
 	// none from a ledger written before they were recorded.
 	Failures []wireFailure
@@ -86,6 +89,22 @@ type wireSend struct {
 	ClientSpan           bool
 	External             bool
 	State, Baggage       uint32
+	Async                bool // a message to a consumer group
+}
+
+type wireMsg struct {
+	Hop, Msg     uint64
+	At, Offset   int64
+	Topic, Group uint32
+	Partition    int32
+}
+
+type wireDeliv struct {
+	Hop           uint64
+	At            int64
+	ToInst, Batch uint16
+	Redelivery    uint8
+	Parent, Dead  bool
 }
 
 type wireRecv struct {
@@ -148,7 +167,13 @@ func (l *Ledger) wireLogs(lg *logs, failures []failureTally) wireShard {
 		w.Exports = append(w.Exports, wireExport{e.trace, e.id, e.ok(), at, fail})
 	}
 	for r := range lg.sends.all() {
-		w.Sends = append(w.Sends, wireSend{r.hop, r.parent, r.request, r.sentAt, r.sent, r.from, r.to, r.route, r.fromInst, r.toInst, r.headers, r.attempt, r.clientSpan, r.external, r.state, r.baggage})
+		w.Sends = append(w.Sends, wireSend{r.hop, r.parent, r.request, r.sentAt, r.sent, r.from, r.to, r.route, r.fromInst, r.toInst, r.headers, r.attempt, r.clientSpan, r.external, r.state, r.baggage, r.async})
+	}
+	for r := range lg.msgs.all() {
+		w.Msgs = append(w.Msgs, wireMsg{r.hop, r.msg, r.at, r.offset, r.topic, r.group, r.partition})
+	}
+	for r := range lg.delivs.all() {
+		w.Delivs = append(w.Delivs, wireDeliv{r.hop, r.at, r.toInst, r.batch, r.redelivery, r.parent, r.dead})
 	}
 	for r := range lg.recvs.all() {
 		w.Recvs = append(w.Recvs, r.wire())
@@ -218,7 +243,13 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 		s.sends.add(sendRec{hop: r.Hop, parent: r.Parent, request: r.Request, sentAt: r.SentAt, sent: r.Sent,
 			from: m(r.From), to: m(r.To), route: m(r.Route), fromInst: r.FromInst, toInst: r.ToInst,
 			headers: r.Headers, attempt: r.Attempt, clientSpan: r.ClientSpan, external: r.External,
-			state: mopt(m, r.State), baggage: mopt(m, r.Baggage)})
+			state: mopt(m, r.State), baggage: mopt(m, r.Baggage), async: r.Async})
+	}
+	for _, r := range w.Msgs {
+		s.msgs.add(msgRec{hop: r.Hop, msg: r.Msg, at: r.At, offset: r.Offset, topic: m(r.Topic), group: m(r.Group), partition: r.Partition})
+	}
+	for _, r := range w.Delivs {
+		s.delivs.add(delivRec{hop: r.Hop, at: r.At, toInst: r.ToInst, batch: r.Batch, redelivery: r.Redelivery, parent: r.Parent, dead: r.Dead})
 	}
 	for _, r := range w.Recvs {
 		s.recvs.add(r.rec(m))

@@ -133,8 +133,13 @@ func newMessaging(topo *topology.Topology, syms *symbols) *messaging {
 }
 
 // startBrokers starts the embedded brokers and makes every topic exist.
+// A runtime that hosts no instance (the host of a run in containers)
+// needs no broker: the brokers run beside the instances.
 func (rt *Runtime) startBrokers(ctx context.Context) error {
 	m := rt.msg
+	if rt.cfg.only != nil && rt.cfg.only.instance < 0 {
+		return nil
+	}
 	for _, b := range rt.topo.Brokers {
 		ref := &brokerRef{b: b}
 		m.brokers[b.Name] = ref
@@ -199,7 +204,14 @@ func (ref *brokerRef) dial(ctx context.Context) (broker.Client, error) {
 	if ref.b.Kind == topology.BrokerKafka {
 		c, err = broker.DialKafka(ctx, ref.addrs, ref.opts...)
 	} else {
-		c, err = broker.DialNATS(ctx, strings.Join(ref.addrs, ","), ref.opts...)
+		urls := make([]string, len(ref.addrs))
+		for i, a := range ref.addrs {
+			urls[i] = a
+			if !strings.Contains(a, "://") {
+				urls[i] = "nats://" + a
+			}
+		}
+		c, err = broker.DialNATS(ctx, strings.Join(urls, ","), ref.opts...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to broker %s: %w", ref.b.Name, err)
@@ -266,6 +278,12 @@ func (rt *Runtime) StartBroker(ctx context.Context, name string) error {
 	}
 	return ref.embedded.Start(ctx)
 }
+
+// MessagesOwed returns the deliveries this runtime's producers and
+// consumers leave owed: acknowledged publishes less the deliveries
+// processed or given up on. Processes of one run (containers) each hold
+// their share; the run owes their sum.
+func (rt *Runtime) MessagesOwed() int64 { return rt.msg.owed.Load() }
 
 // WaitMessages waits until every message the brokers acknowledged was
 // processed by each of its groups, or given up on (dead-lettered), or

@@ -1,7 +1,9 @@
 package simulator
 
 import (
+	"bytes"
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 // runAsync brings testdata/async.yaml up with its embedded brokers (the
 // NATS server and the Kafka-protocol broker), sends n orders, waits for
 // the consumers and returns the ledger and the exported spans.
-func runAsync(t *testing.T, n int) (Snapshot, tracetest.SpanStubs) {
+func runAsync(t *testing.T, n int) (*Ledger, tracetest.SpanStubs) {
 	t.Helper()
 	topo, err := topology.LoadTopology("testdata/async.yaml")
 	if err != nil {
@@ -51,12 +53,26 @@ func runAsync(t *testing.T, n int) (Snapshot, tracetest.SpanStubs) {
 	if owed != 0 {
 		t.Fatalf("%d deliveries still owed after 30s", owed)
 	}
-	return rt.Ledger().Snapshot(), exp.GetSpans()
+	return rt.Ledger(), exp.GetSpans()
 }
 
 func TestMessagingThroughEmbeddedBrokers(t *testing.T) {
 	const n = 60
-	snap, spans := runAsync(t, n)
+	led, spans := runAsync(t, n)
+	snap := led.Snapshot()
+	// The ledger of a process of its own (a container, a pod) reaches the
+	// host through Export and Merge: the messages with it.
+	var buf bytes.Buffer
+	if err := led.Export(&buf); err != nil {
+		t.Fatal(err)
+	}
+	merged := NewLedger()
+	if err := merged.Merge(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if got := merged.Snapshot().Hops; !reflect.DeepEqual(got, snap.Hops) {
+		t.Errorf("merged ledger's hops differ from the exported ones")
+	}
 
 	type groupKey struct{ topic, group string }
 	first := map[groupKey]int{}

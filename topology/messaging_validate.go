@@ -25,6 +25,9 @@ func (c *checker) brokersAndTopics(t *Topology) {
 			c.errorf(path, b.Pos, "broker %q is defined twice", b.Name)
 		}
 		seenBroker[b.Name] = true
+		if !serviceNameRE.MatchString(b.Name) {
+			c.errorf(path, b.Pos, "invalid broker name %q: want lowercase letters, digits, '-', '_' and '.', starting with a letter or digit", b.Name)
+		}
 		c.broker(b, path)
 		for _, tp := range b.Topics {
 			tpath := field(field(path, "topics"), tp.Name)

@@ -171,4 +171,7 @@ func (c *checker) kubernetes(s *Scenario) {
 	if s.Backend.Type == BackendCollector {
 		c.errorf(field("backend", "type"), s.Backend.Pos, "a collector backend runs on the host, which pods cannot reach: with runtime kubernetes use embedded, jaeger, or otlp with an endpoint the pods reach")
 	}
+	if s.Topology != nil && s.Topology.HasAsync() {
+		c.errorf("runtime", s.Pos, "topology %q has asynchronous edges, whose brokers runtime kubernetes does not run: use runtime process or containers", s.Topology.Name)
+	}
 }

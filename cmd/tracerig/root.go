@@ -96,6 +96,7 @@ func commands() []*cobra.Command {
 		newVersionCmd(),
 		newServeCmd(),
 		newRelayCmd(),
+		newBrokerCmd(),
 	}
 }
 

@@ -209,6 +209,7 @@ func serveRuntime(cfg *serveFlags, topo *topology.Topology, conn *otlpexport.Cli
 		simulator.WithSeed(cfg.Seed),
 		simulator.WithOnly(cfg.Service, cfg.Instance),
 		simulator.WithPeers(cfg.Peers),
+		simulator.WithBrokers(cfg.Brokers),
 		simulator.WithListen(cfg.Listen),
 		simulator.WithExporter(func(ctx context.Context) (sdktrace.SpanExporter, error) {
 			return otlpexport.New(conn, otlpexport.WithTimeout(conn.Config().Timeout), otlpexport.WithRetry(retry), retried), nil

@@ -10,9 +10,11 @@ import (
 // embeddedConfig is what the EmbeddedOptions of StartNATS and StartKafka
 // set.
 type embeddedConfig struct {
-	addr  string
-	tls   *tls.Config
-	users []embeddedUser
+	addr      string
+	advertise string
+	storeDir  string
+	tls       *tls.Config
+	users     []embeddedUser
 }
 
 // embeddedUser is a user an embedded broker accepts.
@@ -30,6 +32,22 @@ type EmbeddedOption func(*embeddedConfig)
 // 127.0.0.1.
 func WithListenAddr(hostport string) EmbeddedOption {
 	return func(c *embeddedConfig) { c.addr = hostport }
+}
+
+// WithAdvertisedAddr makes the embedded Kafka-protocol broker advertise
+// hostport to its clients in its metadata, instead of the address it
+// listens on: a name its clients resolve, like a container's network
+// alias, when it listens on every interface. NATS clients connect to the
+// URL they are given, so a NATS server ignores it.
+func WithAdvertisedAddr(hostport string) EmbeddedOption {
+	return func(c *embeddedConfig) { c.advertise = hostport }
+}
+
+// WithStoreDir makes an embedded NATS server keep its JetStream store in
+// a folder of its own under dir (made when missing) instead of under the
+// system's temporary folder, which an image built FROM scratch lacks.
+func WithStoreDir(dir string) EmbeddedOption {
+	return func(c *embeddedConfig) { c.storeDir = dir }
 }
 
 // WithServerTLS makes the broker accept only TLS, with c (cloned), which

@@ -47,6 +47,9 @@ func StartKafka(ctx context.Context, opts ...EmbeddedOption) (*KafkaCluster, err
 				return nil, errors.New("a second broker")
 			}
 			ln, err := listenSwitch(network, net.JoinHostPort(host, fmt.Sprint(port)))
+			if err == nil && cfg.advertise != "" {
+				ln.shown = hostPort(cfg.advertise)
+			}
 			k.ln = ln
 			return ln, err
 		}),

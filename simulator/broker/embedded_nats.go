@@ -44,7 +44,13 @@ func StartNATS(ctx context.Context, opts ...EmbeddedOption) (*NATSServer, error)
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	dir, err := os.MkdirTemp("", "tracerig-nats-")
+	parent := cfg.storeDir
+	if parent != "" {
+		if err := os.MkdirAll(parent, 0o700); err != nil {
+			return nil, fmt.Errorf("start nats: %w", err)
+		}
+	}
+	dir, err := os.MkdirTemp(parent, "tracerig-nats-")
 	if err != nil {
 		return nil, fmt.Errorf("start nats: %w", err)
 	}

@@ -12,6 +12,9 @@ import (
 // without shutting the broker down.
 type switchListener struct {
 	addr net.Addr // the same while off
+	// shown, when set, is the address Addr returns, which the broker
+	// advertises to its clients (WithAdvertisedAddr).
+	shown net.Addr
 
 	mu     sync.Mutex
 	ln     net.Listener  // nil while off
@@ -65,7 +68,18 @@ func (l *switchListener) Accept() (net.Conn, error) {
 }
 
 // Addr is the address listened on, also while off.
-func (l *switchListener) Addr() net.Addr { return l.addr }
+func (l *switchListener) Addr() net.Addr {
+	if l.shown != nil {
+		return l.shown
+	}
+	return l.addr
+}
+
+// hostPort is an address given as host:port, the host perhaps a name.
+type hostPort string
+
+func (h hostPort) Network() string { return "tcp" }
+func (h hostPort) String() string  { return string(h) }
 
 // Close closes the listener for good, and its connections.
 func (l *switchListener) Close() error {

@@ -27,6 +27,8 @@ func (r *Runtime) applyFault(f topology.Fault, _ time.Time) (func(), error) {
 		return r.crash(ctx, f.Target)
 	case topology.FaultPause:
 		return r.pause(ctx, f.Target)
+	case topology.FaultBrokerOutage:
+		return r.brokerOutage(ctx, f.Target.Broker)
 	case topology.FaultExporterOutage, topology.FaultSlowBackend:
 		// The host runtime plays them on the export pipe (Options.Pipe).
 		if r.opts.Pipe == nil {

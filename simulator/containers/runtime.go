@@ -36,6 +36,7 @@ import (
 	"github.com/tracerig/tracerig/internal/otlpconf"
 	"github.com/tracerig/tracerig/internal/tunnel"
 	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/simulator/control"
 	"github.com/tracerig/tracerig/simulator/remote"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -115,6 +116,9 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	insts map[string][]*instance
+	// brokers are the control APIs of the brokers run in containers, by
+	// name.
+	brokers map[string]*control.Client
 
 	// Startup is how long Start took, image build included; Image how long
 	// building (or finding) the image took.
@@ -138,7 +142,7 @@ type instance struct {
 func New(topo *topology.Topology, opts Options) *Runtime {
 	b := make([]byte, 4)
 	rand.Read(b)
-	return &Runtime{topo: topo, opts: opts, runID: hex.EncodeToString(b), insts: map[string][]*instance{}}
+	return &Runtime{topo: topo, opts: opts, runID: hex.EncodeToString(b), insts: map[string][]*instance{}, brokers: map[string]*control.Client{}}
 }
 
 // RunID is the value of the tracerig.run label of everything the run makes.
@@ -191,10 +195,15 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	brokers, err := r.startBrokers(ctx)
+	if err != nil {
+		return err
+	}
 	serve, err := r.planInstances(externalIn, endpoint)
 	if err != nil {
 		return err
 	}
+	serve.Brokers = brokers
 	if r.opts.HostEndpoint != "" && r.opts.Export.Endpoint != "" {
 		if r.export, err = r.exportTo(&serve, endpoint); err != nil {
 			return err

@@ -26,6 +26,7 @@ type fakeRuntime struct {
 	shutdowns int
 	ledger    *simulator.Ledger
 	peers     map[string]string // RemotePeers
+	owed      int64             // MessagesOwed
 }
 
 // planted is one fault InjectFault was given.
@@ -95,6 +96,8 @@ func (r *fakeRuntime) Err() error                { return r.err }
 func (r *fakeRuntime) Ledger() *simulator.Ledger { return r.ledger }
 
 func (r *fakeRuntime) RemotePeers() map[string]string { return r.peers }
+
+func (r *fakeRuntime) MessagesOwed() int64 { return r.owed }
 
 func (r *fakeRuntime) Shutdown(context.Context) error {
 	r.mu.Lock()

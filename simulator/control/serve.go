@@ -30,6 +30,9 @@ type ServeConfig struct {
 	Control string
 	// Peers is every other instance's address, by service and instance.
 	Peers map[string][]string
+	// Brokers are the addresses of the topology's brokers, by name (a
+	// broker's container in the run's network); the instance runs none.
+	Brokers map[string][]string
 	// OTLPEndpoint is the OTLP endpoint the instance exports to: host:port,
 	// or an http:// or https:// URL (https: TLS). The other export settings
 	// (protocol, headers, certificates, compression, timeout) are the
@@ -81,6 +84,7 @@ func (c *ServeConfig) Flags(fs *flag.FlagSet) (finish func() error) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "the instance's listen address")
 	fs.StringVar(&c.Control, "control", c.Control, "the control API's listen address")
 	peers := fs.String("peers", formatPeers(c.Peers), "every other instance: 'svc=host:port,host:port;svc2=host:port'")
+	brokers := fs.String("brokers", formatPeers(c.Brokers), "the topology's brokers: 'name=host:port,host:port;name2=host:port'")
 	fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "OTLP endpoint to export to: host:port, or an http:// or https:// URL (the other settings: the OTEL_EXPORTER_OTLP_* variables)")
 	fs.StringVar(&c.OTLPDial, "otlp-dial", c.OTLPDial, "connect to `HOST:PORT` (a relay) instead of the endpoint's address, speaking to the endpoint")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "the seed every decision derives from")
@@ -95,6 +99,9 @@ func (c *ServeConfig) Flags(fs *flag.FlagSet) (finish func() error) {
 			return fmt.Errorf("--peers: %w", err)
 		}
 		c.Peers = m
+		if c.Brokers, err = parsePeers(*brokers); err != nil {
+			return fmt.Errorf("--brokers: %w", err)
+		}
 		return nil
 	}
 }
@@ -110,6 +117,7 @@ func (c ServeConfig) Args() []string {
 	args = appendFlag(args, "listen", c.Listen, d.Listen)
 	args = appendFlag(args, "control", c.Control, d.Control)
 	args = appendFlag(args, "peers", formatPeers(c.Peers), formatPeers(d.Peers))
+	args = appendFlag(args, "brokers", formatPeers(c.Brokers), formatPeers(d.Brokers))
 	args = appendFlag(args, "otlp-endpoint", c.OTLPEndpoint, d.OTLPEndpoint)
 	args = appendFlag(args, "otlp-dial", c.OTLPDial, d.OTLPDial)
 	args = appendFlag(args, "seed", strconv.FormatUint(c.Seed, 10), strconv.FormatUint(d.Seed, 10))

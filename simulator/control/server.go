@@ -36,6 +36,7 @@ type Instance interface {
 	Ledger() *simulator.Ledger
 	Shutdown(ctx context.Context) error
 	RemotePeers() map[string]string
+	MessagesOwed() int64
 }
 
 // maxFault is the largest fault body the server reads.
@@ -82,6 +83,7 @@ func NewInstanceServer(in Instance, topo *topology.Topology) *Server {
 	s.mux.HandleFunc("POST "+takePath, s.take)
 	s.mux.HandleFunc("POST "+shutdownPath, s.shutdown)
 	s.mux.HandleFunc("GET "+peersPath, s.peers)
+	s.mux.HandleFunc("GET "+messagesPath, s.messagesOwed)
 	return s
 }
 

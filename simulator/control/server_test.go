@@ -413,3 +413,53 @@ func TestPeers(t *testing.T) {
 		})
 	}
 }
+
+// TestMessagesOwed: an instance's share of the deliveries owed comes back
+// through its control API; a run's API has no such route.
+func TestMessagesOwed(t *testing.T) {
+	rt := newFake()
+	rt.owed = -3 // a consumer that processed more than its process published
+	c := serve(t, newServer(t, rt, true))
+	if n, err := c.MessagesOwed(t.Context()); err != nil || n != -3 {
+		t.Errorf("MessagesOwed = %d, %v; want -3", n, err)
+	}
+	run := serve(t, newServer(t, newFake(), false))
+	var ae *AnswerError
+	if _, err := run.MessagesOwed(t.Context()); !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
+		t.Errorf("a run's API answered MessagesOwed with %v, want 404", err)
+	}
+}
+
+// TestBrokerControl: a broker's control API stops and starts it.
+func TestBrokerControl(t *testing.T) {
+	b := &fakeBroker{}
+	ts := httptest.NewServer(BrokerHandler(b))
+	defer ts.Close()
+	c := &Client{Addr: ts.Listener.Addr().String(), HTTP: ts.Client()}
+	if err := c.Health(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StopBroker(t.Context()); err != nil || b.stops != 1 {
+		t.Fatalf("StopBroker: %v, %d stops", err, b.stops)
+	}
+	b.startErr = errors.New("port taken")
+	if err := c.StartBroker(t.Context()); err == nil || !strings.Contains(err.Error(), "port taken") {
+		t.Errorf("StartBroker = %v, want the broker's error", err)
+	}
+	b.startErr = nil
+	if err := c.StartBroker(t.Context()); err != nil || b.starts != 2 {
+		t.Errorf("StartBroker: %v, %d starts", err, b.starts)
+	}
+}
+
+type fakeBroker struct {
+	stops, starts int
+	startErr      error
+}
+
+func (b *fakeBroker) Stop() { b.stops++ }
+
+func (b *fakeBroker) Start(context.Context) error {
+	b.starts++
+	return b.startErr
+}
