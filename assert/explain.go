@@ -89,6 +89,9 @@ func readsList(s *topology.Service) string {
 // the edge and the kind of break, so breaks group into few findings; the
 // IDs go into examples.
 func explainBreak(h *record.Hop, exp record.Context, caller, callee *topology.Service) string {
+	if m := h.Message; m != nil && h.Got.IsValid() {
+		return "consumer extracted another context than the producer put in the message"
+	}
 	if h.Got.IsValid() {
 		if h.Got.Trace != exp.Trace {
 			return "callee continued a different trace than the caller's"
@@ -96,8 +99,13 @@ func explainBreak(h *record.Hop, exp record.Context, caller, callee *topology.Se
 		return "wrong parent span: callee's parent is not the caller's span"
 	}
 	prefix := "callee started a new trace: "
-	if callee != nil && !callee.Instrumented {
+	switch {
+	case callee != nil && !callee.Instrumented:
 		prefix = "callee got no trace context: "
+	case h.Message != nil && h.Message.Parent:
+		prefix = "consumer started a new trace: "
+	case h.Message != nil:
+		prefix = "consumer span linked to nothing: "
 	}
 	sent, got := h.SentHeaders&traceHeaders, h.GotHeaders&traceHeaders
 	reads := readable(callee)
@@ -107,6 +115,8 @@ func explainBreak(h *record.Hop, exp record.Context, caller, callee *topology.Se
 	case sent == 0:
 		want := "expected " + (reads & injectedOr(caller, reads)).String()
 		return prefix + "caller sent no trace headers (" + want + ")"
+	case got == 0 && h.Message != nil:
+		return prefix + "trace headers lost between producer and consumer (sent " + sent.String() + " in the message, received none)"
 	case got == 0:
 		return prefix + "trace headers lost in transit (sent " + sent.String() + ", received none)"
 	case got&reads == 0 && sent&reads != 0:
