@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -165,7 +164,7 @@ func (in *instance) process(ctx context.Context, g consumerGroup, kind topology.
 	}
 	req := &inbound{hop: items[0].hop, request: items[0].env.request, route: g.route, instrumented: traced}
 	if !traced && forward {
-		req.forward = forwardableMsg(batch[0].Headers)
+		req.forward = forwardableFrom(msgHeaders{&batch[0].Headers}.Get)
 	}
 	sctx := withHop(ctx, items[0].hop)
 	span := trace.SpanFromContext(sctx)
@@ -283,20 +282,4 @@ func (in *instance) recordDeliveries(g consumerGroup, items []delivered, span tr
 		in.shard.addMessages(msgs)
 	}
 	in.shard.addDeliveries(delivs)
-}
-
-// forwardableMsg returns the trace headers of a message keyed in lower
-// case, for an uninstrumented consumer that passes them on.
-func forwardableMsg(hs []broker.Header) map[string]string {
-	h := msgHeaders{&hs}
-	var out map[string]string
-	for _, th := range traceHeaders {
-		if v := h.Get(th.name); v != "" {
-			if out == nil {
-				out = make(map[string]string, 4)
-			}
-			out[strings.ToLower(th.name)] = v
-		}
-	}
-	return out
 }

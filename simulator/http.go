@@ -104,10 +104,14 @@ func (in *instance) httpRoute(route *topology.Route, traced bool) http.Handler {
 }
 
 // forwardable returns the trace headers of h keyed in lower case.
-func forwardable(h http.Header) map[string]string {
+func forwardable(h http.Header) map[string]string { return forwardableFrom(h.Get) }
+
+// forwardableFrom returns the trace headers get finds, keyed in lower
+// case, for an uninstrumented service that passes them on.
+func forwardableFrom(get func(string) string) map[string]string {
 	var out map[string]string
 	for _, th := range traceHeaders {
-		if v := h.Get(th.name); v != "" {
+		if v := get(th.name); v != "" {
 			if out == nil {
 				out = make(map[string]string, 4)
 			}
