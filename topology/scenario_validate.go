@@ -1,5 +1,10 @@
 package topology
 
+import (
+	"net"
+	"strings"
+)
+
 // Validate checks the scenario and its topology, that every load drives a
 // defined http route, that every fault targets what the topology defines,
 // and that checks name defined faults and edges. It returns every problem found, joined.
@@ -36,6 +41,8 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 		}
 		if s.Runtime == RuntimeKubernetes {
 			c.kubernetes(s)
+		} else {
+			c.loopbackBrokers(s)
 		}
 	default:
 		c.errorf("runtime", s.Pos, "unknown runtime %q (want %s)", s.Runtime, orList(Runtimes))
@@ -174,4 +181,37 @@ func (c *checker) kubernetes(s *Scenario) {
 	if s.Topology != nil && s.Topology.HasAsync() {
 		c.errorf("runtime", s.Pos, "topology %q has asynchronous edges, whose brokers runtime kubernetes does not run: use runtime process or containers", s.Topology.Name)
 	}
+}
+
+// loopbackBrokers rejects, in a containers run, a broker of the user's on
+// the host's loopback, which the run's network cannot reach.
+func (c *checker) loopbackBrokers(s *Scenario) {
+	if s.Topology == nil {
+		return
+	}
+	for _, b := range s.Topology.Brokers {
+		for _, a := range b.Addresses {
+			if loopbackAddr(a) {
+				c.errorf("runtime", s.Pos, "broker %q is at %s, on the host's loopback, which containers cannot reach: give an address the run's network reaches, or use runtime inprocess", b.Name, a)
+				break
+			}
+		}
+	}
+}
+
+// loopbackAddr reports whether a broker address (host:port or a URL)
+// names the loopback.
+func loopbackAddr(a string) bool {
+	if i := strings.Index(a, "://"); i >= 0 {
+		a = a[i+3:]
+	}
+	host, _, err := net.SplitHostPort(a)
+	if err != nil {
+		host = a
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
