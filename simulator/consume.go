@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -138,6 +139,9 @@ type delivered struct {
 	// sealed says the hop's send is the consumer's to record, from the
 	// envelope: a redelivery, or a dead letter.
 	sealed bool
+	// foreign says the message carries no envelope: a producer outside
+	// the harness published it, and the ledger does not record it.
+	foreign bool
 }
 
 // process runs the consume route once for a batch: one consumer span that
@@ -182,7 +186,9 @@ func (in *instance) process(ctx context.Context, g consumerGroup, kind topology.
 		}
 		parent := sctx
 		if c.Mode == topology.ConsumeParent {
-			parent = withHop(trace.ContextWithRemoteSpanContext(sctx, trace.SpanContextFromContext(items[0].rctx)), items[0].hop)
+			// The producer's trace goes on, its baggage with it.
+			parent = baggage.ContextWithBaggage(sctx, baggage.FromContext(items[0].rctx))
+			parent = trace.ContextWithRemoteSpanContext(parent, trace.SpanContextFromContext(items[0].rctx))
 		} else {
 			opts = append(opts, trace.WithNewRoot())
 		}
@@ -220,16 +226,21 @@ func (it *delivered) poisoned(g consumerGroup, m *messaging) bool {
 func (in *instance) receive(d *broker.Delivery, g consumerGroup, prop propagation.TextMapPropagator) delivered {
 	hs := slices.Clone(d.Headers)
 	h := msgHeaders{&hs}
-	env, _ := parseEnvelope(h.Get(EnvelopeHeader))
+	env, sealed := parseEnvelope(h.Get(EnvelopeHeader))
 	h.Del(EnvelopeHeader)
-	topic := g.route.Consume.Topic
-	key := deliveryHop(env.msg, topic, g.index, 0)
-	n := in.rt.msg.delivery(key, d.Redelivery)
-	hop := deliveryHop(env.msg, topic, g.index, n)
-	it := delivered{d: d, env: env, key: key, n: n, hop: hop, from: env.from, sealed: n > 0}
-	if dlq := in.rt.msg.deadFrom[topic]; dlq != "" {
-		it.from, it.sealed = dlq, true
+	var it delivered
+	if !sealed {
+		it = delivered{d: d, hop: in.rt.externalHop(), foreign: true}
+	} else {
+		topic := g.route.Consume.Topic
+		key := deliveryHop(env.msg, topic, g.index, 0)
+		n := in.rt.msg.delivery(key, d.Redelivery)
+		it = delivered{d: d, env: env, key: key, n: n, hop: deliveryHop(env.msg, topic, g.index, n), from: env.from, sealed: n > 0}
+		if dlq := in.rt.msg.deadFrom[topic]; dlq != "" {
+			it.from, it.sealed = dlq, true
+		}
 	}
+	hop := it.hop
 	for _, a := range in.rt.headerFaults(it.from, in.svc.Name) {
 		applyHeaderFault(h, a.f, hop)
 	}
@@ -245,11 +256,14 @@ func (in *instance) receive(d *broker.Delivery, g consumerGroup, prop propagatio
 func (in *instance) recordDeliveries(g consumerGroup, items []delivered, span trace.SpanContext, errs []error, at int64) {
 	l := in.rt.ledger
 	c := g.route.Consume
-	delivs := make([]delivRec, len(items))
+	delivs := make([]delivRec, 0, len(items))
 	var msgs []msgRec
 	topic := l.syms.id(c.Topic)
 	for i := range items {
 		it := &items[i]
+		if it.foreign {
+			continue
+		}
 		if it.sealed {
 			// The producer recorded the first delivery's send; this one's
 			// comes from what it sealed in the message.
@@ -267,8 +281,8 @@ func (in *instance) recordDeliveries(g consumerGroup, items []delivered, span tr
 		it.rec.calleeError = err != nil
 		in.shard.addRecv(it.rec)
 		dead := err != nil && it.d.Redelivery+1 >= c.MaxDeliveries
-		delivs[i] = delivRec{hop: it.hop, at: at, toInst: uint16(in.index), batch: uint16(min(len(items), 65535)),
-			redelivery: uint8(min(it.n, 255)), parent: c.Mode == topology.ConsumeParent, dead: dead}
+		delivs = append(delivs, delivRec{hop: it.hop, at: at, toInst: uint16(in.index), batch: uint16(min(len(items), 65535)),
+			redelivery: uint8(min(it.n, 255)), parent: c.Mode == topology.ConsumeParent, dead: dead})
 		switch {
 		case err == nil:
 			in.rt.msg.pay(it.key, 0)

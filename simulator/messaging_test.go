@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/simulator/broker"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -197,4 +198,47 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			t.Errorf("parseEnvelope(%q) accepted it", bad)
 		}
 	}
+}
+
+// TestForeignMessage: a message without tracerig's envelope (a producer
+// outside the harness) is processed like any other, its consumer span
+// linking to the context its headers carry, and the ledger keeps no hop of
+// it nor any debt.
+func TestForeignMessage(t *testing.T) {
+	topo, err := topology.LoadTopology("testdata/async.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := tracetest.NewInMemoryExporter()
+	rt := New(topo, WithExporter(func(context.Context) (sdktrace.SpanExporter, error) { return &keepOpen{exp}, nil }))
+	if err := rt.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Shutdown(context.Background())
+	c, err := rt.msg.brokers["nats"].dial(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	if _, err := c.Publish(t.Context(), broker.Message{Topic: "audit", Headers: []broker.Header{{Key: "traceparent", Value: tp}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		// The consumer's span is exported within the batch timeout.
+		for _, s := range exp.GetSpans() {
+			if s.Name == "process audit" {
+				if len(s.Links) != 1 || s.Links[0].SpanContext.TraceID().String() != "0af7651916cd43dd8448eb211c80319c" {
+					t.Errorf("links %+v, want the foreign message's context", s.Links)
+				}
+				if hops := rt.Ledger().Snapshot().Hops; len(hops) != 0 || rt.MessagesOwed() != 0 {
+					t.Errorf("the ledger recorded %d hops, owes %d", len(hops), rt.MessagesOwed())
+				}
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the foreign message was never processed")
 }
