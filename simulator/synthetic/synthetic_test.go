@@ -90,7 +90,11 @@ func buildOne(g *Generator, seq uint64) []builtSpan {
 	b := g.NewBuilder()
 	b.Begin()
 	b.Add(seq, 1_700_000_000_000_000_000)
-	td := b.Traces()
+	return spansOf(b.Traces())
+}
+
+// spansOf returns the spans of td with their services.
+func spansOf(td ptrace.Traces) []builtSpan {
 	var out []builtSpan
 	for _, rs := range td.ResourceSpans().All() {
 		svc, _ := rs.Resource().Attributes().Get("service.name")
@@ -224,7 +228,7 @@ func TestSyntheticIDsReproducible(t *testing.T) {
 }
 
 func TestSyntheticEncoderMatchesPdata(t *testing.T) {
-	for _, name := range []string{"quickstart", "shop", "proxy"} {
+	for _, name := range []string{"quickstart", "shop", "proxy", "messaging"} {
 		g, _ := ForScenario(openScenario(t, name))
 		pb, enc := g.NewBuilder(), g.NewEncoder()
 		for batch := range 3 {
