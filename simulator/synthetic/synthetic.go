@@ -398,8 +398,9 @@ func (g *Generator) TraceID(seq uint64) record.TraceID {
 	return t
 }
 
-// SeqOf returns the sequence number of a trace ID this generator made, and
-// false for any other trace ID.
+// SeqOf returns the sequence number of a request's trace ID this generator
+// made, and false for any other trace ID, a consumer's own trace's
+// included.
 func (g *Generator) SeqOf(t record.TraceID) (uint64, bool) {
 	lo := binary.BigEndian.Uint64(t[8:])
 	seq := lo ^ g.loMask
