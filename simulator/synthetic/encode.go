@@ -3,6 +3,7 @@ package synthetic
 import (
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -76,10 +77,13 @@ func appendKVHex(dst []byte, field protowire.Number, key string, v uint64) []byt
 	dst = append(dst, tag(2, protowire.BytesType))
 	dst = pbwire.AppendVarint(dst, uint64(anyLen))
 	dst = append(dst, tag(1, protowire.BytesType), byte(n))
+	dst = slices.Grow(dst, n)
+	digits := dst[len(dst) : len(dst)+n]
 	for i := n - 1; i >= 0; i-- {
-		dst = append(dst, hexDigits[v>>(4*i)&15])
+		digits[i] = hexDigits[v&15]
+		v >>= 4
 	}
-	return dst
+	return dst[:len(dst)+n]
 }
 
 const hexDigits = "0123456789abcdef"
