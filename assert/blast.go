@@ -23,7 +23,10 @@ const rateReached = topology.DefaultLoadMin
 // BlastOutcome is what a synthetic run did, as its checks read it. Sent =
 // Delivered + Failed + Rejected.
 type BlastOutcome struct {
-	Traces                                            uint64
+	// Traces are the requests' traces; Linked the traces of their own that
+	// consumers in mode link started beside them. The run sent Traces +
+	// Linked traces.
+	Traces, Linked                                    uint64
 	Sent, Delivered, Failed, Rejected, FailedRequests int64
 	Elapsed                                           time.Duration
 	// Workers is the number of workers exporting, Busy the mean number
@@ -38,6 +41,9 @@ type BlastOutcome struct {
 	CPU   time.Duration
 	Cores int
 }
+
+// sentTraces returns the traces the run sent.
+func (o BlastOutcome) sentTraces() uint64 { return o.Traces + o.Linked }
 
 // undelivered returns the spans that did not reach the sink.
 func (o BlastOutcome) undelivered() int64 { return o.Failed + o.Rejected }
@@ -64,7 +70,8 @@ type SinkHeld struct {
 }
 
 // TraceSample counts the sampled traces of a read-back and those the sink
-// holds every span of.
+// holds every span of: requests' traces, and the traces of their own that
+// consumers started for them.
 type TraceSample struct{ Checked, Complete int }
 
 // Blast judges a synthetic run: every span delivered; the requested rate
@@ -150,7 +157,8 @@ func ratePercent(x float64) string {
 
 // ReadBack passes when the sink holds every span delivered and rejected
 // none; with a sample, and when every span was delivered, also when it
-// holds as many traces as were sent and every sampled trace whole.
+// holds as many traces as were sent (the requests' and the consumers'
+// own) and every sampled trace whole.
 func ReadBack(o BlastOutcome, h SinkHeld) Verdict {
 	v := Verdict{
 		Check: CheckReadBack, Status: StatusPass, Measured: "spans and traces the " + h.Holder + " holds",
@@ -162,10 +170,14 @@ func ReadBack(o BlastOutcome, h SinkHeld) Verdict {
 		return v
 	}
 	ok := h.Spans == o.Delivered && h.Rejected == 0
-	v.Observed = fmt.Sprintf("%s holds %d spans in %d traces (sent %d spans in %d traces)", h.Holder, h.Spans, h.Traces, o.Sent, o.Traces)
+	v.Observed = fmt.Sprintf("%s holds %d spans in %d traces (sent %d spans in %d traces", h.Holder, h.Spans, h.Traces, o.Sent, o.sentTraces())
+	if o.Linked > 0 {
+		v.Observed += fmt.Sprintf(": %d requests', %d that consumers started", o.Traces, o.Linked)
+	}
+	v.Observed += ")"
 	if s := h.Sample; s != nil {
 		v.Expected += "; every trace sent, each sampled one complete"
-		if o.undelivered() == 0 && (uint64(h.Traces) != o.Traces || s.Complete < s.Checked) {
+		if o.undelivered() == 0 && (uint64(h.Traces) != o.sentTraces() || s.Complete < s.Checked) {
 			ok = false
 		}
 		v.Observed += fmt.Sprintf("; %d of %d sampled traces complete", s.Complete, s.Checked)

@@ -69,6 +69,7 @@ func TestBlast(t *testing.T) {
 func TestReadBack(t *testing.T) {
 	sent := BlastOutcome{Traces: 100, Sent: 500, Delivered: 500}
 	lost := BlastOutcome{Traces: 100, Sent: 500, Delivered: 450, Failed: 50}
+	linked := BlastOutcome{Traces: 100, Linked: 25, Sent: 600, Delivered: 600}
 	for _, tc := range []struct {
 		name string
 		o    BlastOutcome
@@ -88,6 +89,12 @@ func TestReadBack(t *testing.T) {
 			"backend holds 500 spans in 99 traces"},
 		{"backend partial trace", sent, SinkHeld{Holder: "backend", Spans: 500, Traces: 100, Sample: &TraceSample{100, 99}}, false,
 			"; 99 of 100 sampled traces complete"},
+		{"consumers' traces held", linked, SinkHeld{Holder: "backend", Spans: 600, Traces: 125, Sample: &TraceSample{125, 125}}, true,
+			"backend holds 600 spans in 125 traces (sent 600 spans in 125 traces: 100 requests', 25 that consumers started); 125 of 125 sampled traces complete"},
+		{"consumers' traces missing", linked, SinkHeld{Holder: "backend", Spans: 600, Traces: 100, Sample: &TraceSample{125, 125}}, false,
+			"backend holds 600 spans in 100 traces (sent 600 spans in 125 traces"},
+		{"consumers' traces counted twice", linked, SinkHeld{Holder: "backend", Spans: 600, Traces: 150, Sample: &TraceSample{125, 125}}, false,
+			"backend holds 600 spans in 150 traces"},
 		{"backend after loss", lost, SinkHeld{Holder: "backend", Spans: 450, Traces: 95, Sample: &TraceSample{100, 90}}, true,
 			"backend holds 450 spans in 95 traces (sent 500 spans in 100 traces); 90 of 100 sampled traces complete"},
 	} {

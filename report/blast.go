@@ -63,7 +63,10 @@ type BlastSettings struct {
 
 // BlastTotals are what the run did. Sent = Delivered + Failed + Rejected.
 type BlastTotals struct {
+	// Traces are the requests' traces; LinkedTraces the traces of their
+	// own that consumers in mode link started beside them.
 	Traces         uint64        `json:"traces"`
+	LinkedTraces   uint64        `json:"linked_traces,omitempty"`
 	Sent           int64         `json:"sent"`
 	Delivered      int64         `json:"delivered"`
 	Failed         int64         `json:"failed"`
@@ -121,6 +124,7 @@ type BlastShard struct {
 	Name      string `json:"name"` // its pod
 	Index     int    `json:"index"`
 	Traces    uint64 `json:"traces"`
+	Linked    uint64 `json:"linked_traces,omitempty"` // as BlastTotals.LinkedTraces
 	Sent      int64  `json:"sent"`
 	Delivered int64  `json:"delivered"`
 	Failed    int64  `json:"failed"`
@@ -189,7 +193,7 @@ func NewBlast(r BlastRun) *Blast {
 // blastTotals sums up a measured run.
 func blastTotals(st synthetic.Stats, m synthetic.Measurement) BlastTotals {
 	return BlastTotals{
-		Traces: st.Traces, Sent: st.Sent, Delivered: st.Delivered, Failed: st.Failed, Rejected: st.Rejected,
+		Traces: st.Traces, LinkedTraces: st.Linked, Sent: st.Sent, Delivered: st.Delivered, Failed: st.Failed, Rejected: st.Rejected,
 		Requests: st.Requests, FailedRequests: st.FailedReq, Retries: st.Retries, FirstError: st.FirstErr,
 		Elapsed: st.Elapsed, AchievedRate: perSecond(st.Delivered, st.Elapsed),
 		Queued: st.Queued, QueueFull: st.QueueFull, Busy: st.Busy, ExportLatency: st.ExportLatency,
@@ -281,8 +285,8 @@ func (b *Blast) writeSummary(w io.Writer) {
 	s, t := b.Settings, b.Totals
 	secs := t.Elapsed.Seconds()
 	perTrace := 0.0
-	if t.Traces > 0 {
-		perTrace = float64(t.Sent) / float64(t.Traces)
+	if traces := t.Traces + t.LinkedTraces; traces > 0 {
+		perTrace = float64(t.Sent) / float64(traces)
 	}
 	fmt.Fprintf(w, "%s %s -> %s", b.Command, b.Scenario, b.Sink)
 	if s.RunID != "" {
@@ -291,7 +295,10 @@ func (b *Blast) writeSummary(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  workers %d, conns %d, batch %d spans, queue %d, retries %d, rate %s\n",
 		s.Workers, s.Conns, s.Batch, s.Queue, s.Retries, rateString(s.Rate))
-	fmt.Fprintf(w, "  sent       %d spans in %d traces (%.1f spans/trace), %d requests, %.2fs\n", t.Sent, t.Traces, perTrace, t.Requests, secs)
+	fmt.Fprintf(w, "  sent       %d spans in %d traces (%.1f spans/trace), %d requests, %.2fs\n", t.Sent, t.Traces+t.LinkedTraces, perTrace, t.Requests, secs)
+	if t.LinkedTraces > 0 {
+		fmt.Fprintf(w, "             of those traces, %d were started by consumers in mode link and link to the others\n", t.LinkedTraces)
+	}
 	fmt.Fprintf(w, "  delivered  %d spans = %.0f spans/s\n", t.Delivered, t.AchievedRate)
 	fmt.Fprintf(w, "  undelivered %d spans: %d in %d failed requests, %d rejected by the sink; %d retries\n",
 		t.Failed+t.Rejected, t.Failed, t.FailedRequests, t.Rejected, t.Retries)
@@ -321,7 +328,7 @@ func (b *Blast) writeShards(w io.Writer) {
 			continue
 		}
 		fmt.Fprintf(w, "  shard %-4d %s: sent %d spans in %d traces, delivered %d, failed %d, rejected %d\n",
-			s.Index, s.Name, s.Sent, s.Traces, s.Delivered, s.Failed, s.Rejected)
+			s.Index, s.Name, s.Sent, s.Traces+s.Linked, s.Delivered, s.Failed, s.Rejected)
 	}
 }
 

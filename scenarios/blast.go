@@ -155,7 +155,7 @@ func SinkName(p synthetic.Protocol, endpoint string) string {
 func BlastOutcome(m synthetic.Measurement) assert.BlastOutcome {
 	st := m.Stats
 	return assert.BlastOutcome{
-		Traces: st.Traces, Sent: st.Sent, Delivered: st.Delivered, Failed: st.Failed, Rejected: st.Rejected,
+		Traces: st.Traces, Linked: st.Linked, Sent: st.Sent, Delivered: st.Delivered, Failed: st.Failed, Rejected: st.Rejected,
 		FailedRequests: st.FailedReq, Elapsed: st.Elapsed, Workers: st.Workers, Busy: st.Busy, QueueFull: st.QueueFull,
 		ExportLatency: st.ExportLatency, CPU: m.CPU, Cores: runtime.GOMAXPROCS(0),
 	}
@@ -190,17 +190,16 @@ func embeddedSink(g *synthetic.Generator) *BlastSink {
 }
 
 // EmbeddedHeld reads back what the embedded backend b holds of a run of g
-// that sent traces traces: its counts, and a thousand or so of the traces,
-// spread evenly over the sequence numbers sent, each looked up whole.
+// that sent traces traces: its counts, and the traces of a thousand or so
+// requests (Generator.SampleSeqs), each looked up whole with the traces of
+// their own its consumers started (Generator.ExpectSent).
 func EmbeddedHeld(g *synthetic.Generator, b *embedded.Backend, traces uint64) assert.SinkHeld {
 	bs := b.Stats()
 	h := assert.SinkHeld{Holder: "backend", Spans: bs.Spans, Traces: int64(bs.Traces), Rejected: bs.Rejected, Sample: &assert.TraceSample{}}
-	if traces > 0 {
-		step := max(traces/1000, 1)
-		for seq := uint64(0); seq < traces; seq += step {
-			id, n := g.Expect(seq)
+	for _, seq := range g.SampleSeqs(synthetic.Shard{}, traces, 1000) {
+		for _, tr := range g.ExpectSent(seq, synthetic.Shard{}, seq == traces-1) {
 			h.Sample.Checked++
-			if len(b.Trace(id)) == n {
+			if len(b.Trace(tr.ID)) == tr.Spans {
 				h.Sample.Complete++
 			}
 		}

@@ -44,8 +44,10 @@ func mergeShards(t0 time.Time, outs []shardOutcome) (synthetic.Measurement, []re
 			continue
 		}
 		s := r.Stats
-		shards[i].Traces, shards[i].Sent, shards[i].Delivered, shards[i].Failed, shards[i].Rejected = s.Traces, s.Sent, s.Delivered, s.Failed, s.Rejected
+		shards[i].Traces, shards[i].Linked = s.Traces, s.Linked
+		shards[i].Sent, shards[i].Delivered, shards[i].Failed, shards[i].Rejected = s.Sent, s.Delivered, s.Failed, s.Rejected
 		st.Traces += s.Traces
+		st.Linked += s.Linked
 		st.Sent += s.Sent
 		st.Delivered += s.Delivered
 		st.Failed += s.Failed

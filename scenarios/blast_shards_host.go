@@ -271,19 +271,27 @@ func (h *shardHost) readBack(ctx context.Context, g *synthetic.Generator, n int,
 		return held
 	}
 	held.Spans, held.Traces, held.Rejected = st.Spans, st.Traces, st.Rejected
-	var seqs []uint64
+	var reqs []sampledRequest
 	for _, o := range outs {
 		if o.Result == nil {
 			continue
 		}
 		sh := synthetic.Shard{Index: o.Index, Count: n}
 		traces := o.Result.Stats.Traces
-		for k := uint64(0); k < traces; k += max(traces*uint64(n)/1000, 1) {
-			seqs = append(seqs, sh.Seq(k))
+		for _, seq := range g.SampleSeqs(sh, traces, max(1000/uint64(n), 1)) {
+			reqs = append(reqs, sampledRequest{seq: seq, shard: sh, last: seq == sh.Seq(traces-1)})
 		}
 	}
-	held.Sample = h.sample(ctx, g, seqs)
+	held.Sample = h.sample(ctx, g, reqs)
 	return held
+}
+
+// sampledRequest is a request of a shard whose traces a read-back looks
+// up; last says it was the last the shard sent.
+type sampledRequest struct {
+	seq   uint64
+	shard synthetic.Shard
+	last  bool
 }
 
 // backendCPU returns the CPU time the backend's pod used until after
@@ -306,26 +314,32 @@ func (h *shardHost) backendCPU(ctx context.Context, end time.Time) time.Duration
 	}
 }
 
-// sample looks the traces seqs up in the backend, a few at a time, and
-// counts those it holds whole.
-func (h *shardHost) sample(ctx context.Context, g *synthetic.Generator, seqs []uint64) *assert.TraceSample {
+// sample looks the traces of the requests reqs up in the backend, a few
+// requests at a time, and counts those it holds whole: each request's own
+// and those its consumers started.
+func (h *shardHost) sample(ctx context.Context, g *synthetic.Generator, reqs []sampledRequest) *assert.TraceSample {
 	var mu sync.Mutex
-	s := &assert.TraceSample{Checked: len(seqs)}
+	s := &assert.TraceSample{}
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
-	for _, seq := range seqs {
+	for _, rq := range reqs {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			id, want := g.Expect(seq)
-			var tr struct {
-				Spans []json.RawMessage `json:"spans"`
+			sent := g.ExpectSent(rq.seq, rq.shard, rq.last)
+			complete := 0
+			for _, tr := range sent {
+				var got struct {
+					Spans []json.RawMessage `json:"spans"`
+				}
+				if err := h.get(ctx, "/api/traces/"+tr.ID.String(), &got); err == nil && len(got.Spans) == tr.Spans {
+					complete++
+				}
 			}
-			if err := h.get(ctx, "/api/traces/"+id.String(), &tr); err == nil && len(tr.Spans) == want {
-				mu.Lock()
-				s.Complete++
-				mu.Unlock()
-			}
+			mu.Lock()
+			s.Checked += len(sent)
+			s.Complete += complete
+			mu.Unlock()
 		})
 	}
 	wg.Wait()

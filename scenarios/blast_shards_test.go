@@ -21,9 +21,16 @@ import (
 // reaching them, and waits at cleanup for every shard to return.
 func localShards(t *testing.T, b *embedded.Backend, n, dead int) (*shardHost, ShardsOptions, *synthetic.Generator) {
 	t.Helper()
-	sc := load(t, "quickstart.yaml")
-	o := ShardsOptions{Shards: n, Blast: BlastOptions{Command: "blast", Scenario: "quickstart", RunID: simulator.RunID(0x00f067aa0ba902b7),
-		Run: synthetic.RunOptions{Endpoint: b.GRPCAddr(), Duration: 400 * time.Millisecond, Rate: 20000, Workers: 2, Conns: 1, Batch: 256}}}
+	run := synthetic.RunOptions{Endpoint: b.GRPCAddr(), Duration: 400 * time.Millisecond, Rate: 20000, Workers: 2, Conns: 1, Batch: 256}
+	return localShardsOf(t, b, "quickstart", run, n, dead)
+}
+
+// localShardsOf is localShards for the library's scenario name, each shard
+// running as run says.
+func localShardsOf(t *testing.T, b *embedded.Backend, name string, run synthetic.RunOptions, n, dead int) (*shardHost, ShardsOptions, *synthetic.Generator) {
+	t.Helper()
+	sc := load(t, name+".yaml")
+	o := ShardsOptions{Shards: n, Blast: BlastOptions{Command: "blast", Scenario: name, RunID: simulator.RunID(0x00f067aa0ba902b7), Run: run}}
 	spec, err := NewShardSpec(sc, 0, uint64(o.Blast.RunID), false, n)
 	if err != nil {
 		t.Fatal(err)

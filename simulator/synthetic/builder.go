@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/tracerig/tracerig/internal/record"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -24,19 +25,32 @@ type Builder struct {
 	tid pcommon.TraceID
 	hi  uint64
 	n   int // spans so far in this trace (also the next span index)
+	m   int // messages published so far in this trace
+
+	// per Add
+	seq   uint64 // the request trace's
+	added int    // spans of every trace built for it
 
 	// per batch
-	mode  int // modeCount (Expect), modePdata or modeProto
-	td    ptrace.Traces
-	pb    protoBatch
-	ss    []ptrace.SpanSlice
-	have  []bool
-	spans int
+	mode   int // modeCount (Expect), modePdata or modeProto
+	td     ptrace.Traces
+	pb     protoBatch
+	ss     []ptrace.SpanSlice
+	have   []bool
+	spans  int
+	linked int // traces of their own that consumers started
+
+	// the batches of consumer groups (batch.go)
+	stride  uint64     // shards in the run: a batch is consecutive traces of one shard
+	acc     []batchAcc // per Generator.batched slot; nil: no batch is run
+	replays []*Builder // per slot, made on first use
+	onTrace func(id record.TraceID, spans int)
 }
 
 // NewBuilder returns a Builder for g.
 func (g *Generator) NewBuilder() *Builder {
-	b := &Builder{g: g, mode: modePdata, ss: make([]ptrace.SpanSlice, len(g.res)), have: make([]bool, len(g.res))}
+	b := &Builder{g: g, mode: modePdata, ss: make([]ptrace.SpanSlice, len(g.res)), have: make([]bool, len(g.res)),
+		stride: 1, acc: g.newAccs(nil)}
 	b.rng = rand.New(&b.pcg)
 	return b
 }
@@ -49,7 +63,14 @@ func (b *Builder) startTrace(seq uint64, _ int64) {
 	t := b.g.TraceID(seq)
 	b.tid = pcommon.TraceID(t)
 	b.hi = binary.BigEndian.Uint64(t[:8])
-	b.n = 0
+	b.n, b.m = 0, 0
+}
+
+// nextSpan returns the ID of the next span of the current trace.
+func (b *Builder) nextSpan() [8]byte {
+	id := spanID(b.hi, b.n)
+	b.n++
+	return id
 }
 
 func (b *Builder) entry() *routeInfo {
@@ -67,6 +88,7 @@ func (b *Builder) entry() *routeInfo {
 
 // Begin starts a new batch.
 func (b *Builder) Begin() {
+	b.linked = 0
 	if b.mode == modeProto {
 		b.pb.begin(len(b.g.res))
 		b.spans = 0
@@ -78,16 +100,29 @@ func (b *Builder) Begin() {
 }
 
 // Add appends trace seq to the batch, its root starting at startNanos
-// (unix), and returns its span count.
+// (unix), with the traces its messages start of their own and the runs of
+// the consumer batches seq completes, and returns their span count.
 func (b *Builder) Add(seq uint64, startNanos int64) int {
+	b.added, b.seq = 0, seq
+	if b.acc != nil {
+		b.prepare(seq)
+	}
 	b.startTrace(seq, startNanos)
 	b.serve(b.entry(), [8]byte{}, startNanos)
-	b.spans += b.n
-	return b.n
+	b.added += b.n
+	if b.acc != nil {
+		b.endBatches(seq, startNanos)
+	}
+	b.spans += b.added
+	return b.added
 }
 
 // Spans returns the spans in the current batch.
 func (b *Builder) Spans() int { return b.spans }
+
+// Linked returns the traces of their own that consumers in mode link
+// started in the current batch, beside one trace per request.
+func (b *Builder) Linked() int { return b.linked }
 
 // Traces returns the current batch; the Builder forgets it.
 func (b *Builder) Traces() ptrace.Traces {
@@ -113,22 +148,7 @@ func (b *Builder) slice(res int) ptrace.SpanSlice {
 // failed. Random draws happen in a fixed order whether or not spans are
 // built, so Expect and Add agree.
 func (b *Builder) serve(r *routeInfo, parent [8]byte, start int64) (end int64, failed bool) {
-	inst := 0
-	if r.svc.instances > 1 {
-		inst = b.rng.IntN(r.svc.instances)
-	}
-	var id [8]byte
-	ctxParent := parent
-	if r.svc.instr {
-		id = spanID(b.hi, b.n)
-		b.n++
-		ctxParent = id
-	}
-	lat := int64(r.latency.Draw(b.rng))
-	failed = r.errRate > 0 && b.rng.Float64() < r.errRate
-	t, callFailed := b.steps(r.steps, r.svc, r.svc.firstRes+inst, ctxParent, start+lat)
-	failed = failed || callFailed
-	end = t
+	res, id, end, failed := b.work(r, parent, start)
 	if r.svc.instr && b.mode != modeCount {
 		code := int64(200)
 		if r.svc.grpc {
@@ -140,9 +160,31 @@ func (b *Builder) serve(r *routeInfo, parent [8]byte, start int64) (end int64, f
 				code = r.errGRPC
 			}
 		}
-		b.emit(r.svc.firstRes+inst, id, parent, r.name, ptrace.SpanKindServer, start, end, r.attrs, r.enc, r.svc.grpc, code, failed)
+		b.emit(res, id, parent, r.name, ptrace.SpanKindServer, start, end, r.attrs, r.enc, r.svc.grpc, code, failed)
 	}
 	return end, failed
+}
+
+// work plays route r's own part of a request or a message received with
+// parent as the sender's span, starting at start: an instance, its span's
+// ID (zero when the service is not instrumented), its latency, its error
+// and its steps. It returns the instance's resource, the span's ID, when
+// the work ends and whether it failed.
+func (b *Builder) work(r *routeInfo, parent [8]byte, start int64) (res int, id [8]byte, end int64, failed bool) {
+	inst := 0
+	if r.svc.instances > 1 {
+		inst = b.rng.IntN(r.svc.instances)
+	}
+	ctxParent := parent
+	if r.svc.instr {
+		id = b.nextSpan()
+		ctxParent = id
+	}
+	lat := int64(r.latency.Draw(b.rng))
+	failed = r.errRate > 0 && b.rng.Float64() < r.errRate
+	res = r.svc.firstRes + inst
+	end, callFailed := b.steps(r.steps, r.svc, res, ctxParent, start+lat)
+	return res, id, end, failed || callFailed
 }
 
 const (
@@ -157,16 +199,7 @@ func (b *Builder) emit(res int, id, parent [8]byte, name string, kind ptrace.Spa
 		b.pb.span(res, b.tid, id, parent, name, kind, start, end, enc, grpc, code, failed)
 		return
 	}
-	sp := b.slice(res).AppendEmpty()
-	sp.SetTraceID(b.tid)
-	sp.SetSpanID(id)
-	if parent != ([8]byte{}) {
-		sp.SetParentSpanID(parent)
-	}
-	sp.SetName(name)
-	sp.SetKind(kind)
-	sp.SetStartTimestamp(pcommon.Timestamp(start))
-	sp.SetEndTimestamp(pcommon.Timestamp(end))
+	sp := b.pdataSpan(res, id, parent, name, kind, start, end)
 	attrs := sp.Attributes()
 	attrs.EnsureCapacity(len(static) + 1)
 	putAttrs(attrs, static)
@@ -178,6 +211,22 @@ func (b *Builder) emit(res int, id, parent [8]byte, name string, kind ptrace.Spa
 	if failed {
 		sp.Status().SetCode(ptrace.StatusCodeError)
 	}
+}
+
+// pdataSpan appends a span of the current trace to the batch, with its
+// IDs, name, kind and times.
+func (b *Builder) pdataSpan(res int, id, parent [8]byte, name string, kind ptrace.SpanKind, start, end int64) ptrace.Span {
+	sp := b.slice(res).AppendEmpty()
+	sp.SetTraceID(b.tid)
+	sp.SetSpanID(id)
+	if parent != ([8]byte{}) {
+		sp.SetParentSpanID(parent)
+	}
+	sp.SetName(name)
+	sp.SetKind(kind)
+	sp.SetStartTimestamp(pcommon.Timestamp(start))
+	sp.SetEndTimestamp(pcommon.Timestamp(end))
+	return sp
 }
 
 const (
@@ -223,6 +272,10 @@ func (b *Builder) step(st *step, caller *svcInfo, res int, parent [8]byte, t int
 			anyFailed = anyFailed || f
 		}
 		return end, anyFailed
+	case topology.StepPublish:
+		if st.topic != nil {
+			return b.publish(st.topic, caller, res, parent, t)
+		}
 	}
 	return t, false
 }
@@ -239,8 +292,7 @@ func (b *Builder) call(c *callInfo, caller *svcInfo, res int, parent [8]byte, t 
 		var id [8]byte
 		sub := parent
 		if caller.instr {
-			id = spanID(b.hi, b.n)
-			b.n++
+			id = b.nextSpan()
 			sub = id
 		}
 		start := t

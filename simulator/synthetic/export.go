@@ -115,10 +115,14 @@ const (
 // Stats count what a run sent and what became of it. Sent = Delivered +
 // Failed + Rejected: no span goes uncounted.
 type Stats struct {
-	// Traces are the traces built and handed to the exporter: seqs
-	// [0, Traces), or of a shard RunOptions.Shard.Seq(k) for k in
-	// [0, Traces).
-	Traces    uint64
+	// Traces are the requests whose traces were built and handed to the
+	// exporter: seqs [0, Traces), or of a shard RunOptions.Shard.Seq(k)
+	// for k in [0, Traces).
+	Traces uint64
+	// Linked are the traces of their own that consumers in mode link
+	// started beside them (Generator.ExpectSent lists them by request):
+	// the run sent Traces + Linked traces.
+	Linked    uint64
 	Sent      int64  // spans built and handed to the exporter
 	Delivered int64  // spans the sink accepted
 	Failed    int64  // spans of export requests that failed, retries included
@@ -166,7 +170,8 @@ type Sample struct {
 
 // counters are a run's running totals.
 type counters struct {
-	seq       atomic.Uint64
+	seq       atomic.Uint64 // traces claimed, in the shard's slice
+	linked    atomic.Uint64
 	sent      atomic.Int64
 	delivered atomic.Int64
 	failed    atomic.Int64
@@ -187,9 +192,10 @@ func (c *counters) noteErr(msg string) { c.errOnce.Do(func() { c.firstErr = msg 
 
 // batch is one encoded export request and the encoder that owns its bytes.
 type batch struct {
-	enc   *Builder
-	req   []byte
-	spans int
+	enc    *Builder
+	req    []byte
+	spans  int
+	linked int // traces of their own that consumers started
 }
 
 // run is one Run: builders encode batches into queue, workers export
@@ -207,11 +213,14 @@ type run struct {
 
 // Run builds traces and exports them to o.Endpoint until o.Duration has
 // passed, o.MaxTraces traces are built, or ctx ends. Builders (one per CPU,
-// at most o.Workers) encode batches of whole traces, paced to o.Rate when
+// at most o.Workers) claim consecutive traces of the shard (whole consumer
+// batches at once), encode batches of whole traces, paced to o.Rate when
 // it is set, into a queue of o.Queue batches; o.Workers workers take them
-// and export each, retrying transient failures. Batches built or in flight
-// when the run stops are still sent and counted. The error is for a run
-// that could not start; what the sink did is in Stats.
+// and export each, retrying transient failures. Traces claimed, and
+// batches built or in flight, when the run stops are still sent and
+// counted, and then the consumer batches the last trace left incomplete
+// (Builder.Flush). The error is for a run that could not start; what the
+// sink did is in Stats.
 func (g *Generator) Run(ctx context.Context, o RunOptions) (Stats, error) {
 	o = o.withDefaults()
 	if err := o.Shard.Validate(); err != nil {
@@ -226,7 +235,9 @@ func (g *Generator) Run(ctx context.Context, o RunOptions) (Stats, error) {
 	r := &run{g: g, o: o, ctx: ctx, snd: snd,
 		queue: make(chan *batch, o.Queue), free: make(chan *batch, o.Queue+o.Workers+nb)}
 	for range cap(r.free) {
-		r.free <- &batch{enc: g.NewEncoder()}
+		enc := g.NewEncoder()
+		enc.setStride(o.Shard.shards())
+		r.free <- &batch{enc: enc}
 	}
 
 	runCtx := ctx
@@ -248,6 +259,7 @@ func (g *Generator) Run(ctx context.Context, o RunOptions) (Stats, error) {
 		workers.Go(func() { r.work(w) })
 	}
 	builders.Wait()
+	r.flush(min(r.c.seq.Load(), maxTraces(o)))
 	close(r.queue)
 	workers.Wait()
 	close(done)
@@ -258,7 +270,7 @@ func (g *Generator) Run(ctx context.Context, o RunOptions) (Stats, error) {
 
 	c := &r.c
 	return Stats{
-		Traces: min(c.seq.Load(), maxTraces(o)), Sent: c.sent.Load(), Delivered: c.delivered.Load(),
+		Traces: min(c.seq.Load(), maxTraces(o)), Linked: c.linked.Load(), Sent: c.sent.Load(), Delivered: c.delivered.Load(),
 		Failed: c.failed.Load(), Rejected: c.rejected.Load(), Requests: c.requests.Load(),
 		FailedReq: c.failedReq.Load(), Retries: c.retries.Load(), FirstErr: c.firstErr,
 		Elapsed: end.Sub(r.start), Workers: o.Workers, QueueCap: o.Queue,
@@ -273,63 +285,6 @@ func maxTraces(o RunOptions) uint64 {
 		return ^uint64(0)
 	}
 	return o.MaxTraces
-}
-
-// build encodes batches into the queue until ctx ends or the traces run
-// out.
-func (r *run) build(ctx context.Context) {
-	limit := maxTraces(r.o)
-	for ctx.Err() == nil {
-		bt := <-r.free // never waits: there is one batch per builder, queue slot and worker
-		b := bt.enc
-		b.Begin()
-		now := time.Now().UnixNano()
-		for b.Spans() < r.o.Batch {
-			seq := r.c.seq.Add(1) - 1
-			if seq >= limit {
-				break
-			}
-			b.Add(r.o.Shard.Seq(seq), now)
-		}
-		bt.spans = b.Spans()
-		if bt.spans == 0 {
-			r.free <- bt
-			return
-		}
-		bt.req = b.Bytes()
-		if r.o.Rate > 0 && !r.pace(ctx, bt.spans) {
-			// The run is over, but these traces have their seqs: send
-			// them so that every seq below Stats.Traces was sent.
-			r.enqueue(bt)
-			return
-		}
-		r.enqueue(bt)
-	}
-}
-
-// pace waits until a batch of n spans is due at the target rate. It
-// returns false when ctx ended first.
-func (r *run) pace(ctx context.Context, n int) bool {
-	before := r.c.scheduled.Add(int64(n)) - int64(n)
-	due := r.start.Add(time.Duration(float64(before) / r.o.Shard.Rate(r.o.Rate) * float64(time.Second)))
-	d := time.Until(due)
-	if d <= 0 {
-		return true
-	}
-	return sleep(ctx, d)
-}
-
-// enqueue hands a batch to the workers, waiting for room in the queue.
-func (r *run) enqueue(bt *batch) {
-	r.c.sent.Add(int64(bt.spans))
-	select {
-	case r.queue <- bt:
-		return
-	default:
-	}
-	r.c.blocked.Add(1)
-	r.queue <- bt
-	r.c.blocked.Add(-1)
 }
 
 // work exports batches from the queue until it is closed and empty.

@@ -10,6 +10,16 @@
 // the trace's sequence number, so a read-back recomputes what was sent with
 // Expect instead of keeping a ledger. The generator retains no per-span or
 // per-trace state: memory stays flat over any run length.
+//
+// A topology's asynchronous edges are built as the in-process runtime's
+// spans are: a producer span per message published, and per consumer
+// group a consumer span that links to the message, under its producer
+// span (mode parent) or in a trace of its own (mode link), with the
+// consume route's work under it. A group that takes batches runs once per
+// batch of consecutive requests of a shard, with the batch's last request
+// (batch.go). The traces of their own that consumers start are functions
+// of (seed, seq, shard count) too; ExpectSent recomputes them. A builder
+// holds only the batch each group is filling.
 package synthetic
 
 import (
@@ -42,6 +52,12 @@ type Generator struct {
 	weights []float64 // cumulative, over entries
 	res     []pcommon.Resource
 	resEnc  [][]byte // res[i] encoded as ResourceSpans.resource (field 1, with tag)
+	// batched are the consumer groups that take batches, upstream first.
+	batched []*groupInfo
+	// chunk is how many consecutive traces of its shard a builder of Run
+	// claims at once: a multiple of every batch, when one is small enough,
+	// so that a builder holds the whole of each batch it completes.
+	chunk int
 }
 
 type svcInfo struct {
@@ -74,6 +90,7 @@ type routeInfo struct {
 type step struct {
 	kind  topology.StepKind
 	call  *callInfo
+	topic *topicInfo // StepPublish; nil when it closes a cycle
 	steps []step
 }
 
@@ -114,15 +131,18 @@ func New(t *topology.Topology, o Options) (*Generator, error) {
 	}
 	g := &Generator{seed: o.Seed, loMask: mix64(ids ^ 0x5bd1e9955bd1e995), hiSalt: mix64(ids + 0x9e3779b97f4a7c15)}
 	c := &routeCompiler{
-		t:      t,
-		extra:  o.ExtraAttrs,
-		svcs:   g.addServices(t, o.RunID),
-		routes: map[topology.RouteRef]*routeInfo{},
-		onPath: map[topology.RouteRef]bool{},
+		t:           t,
+		extra:       o.ExtraAttrs,
+		svcs:        g.addServices(t, o.RunID),
+		routes:      map[topology.RouteRef]*routeInfo{},
+		onPath:      map[topology.RouteRef]bool{},
+		topics:      map[string]*topicInfo{},
+		topicOnPath: map[string]bool{},
 	}
 	if err := g.addEntries(c, o.Entries); err != nil {
 		return nil, err
 	}
+	g.addBatched(c.groups)
 	return g, nil
 }
 
@@ -189,13 +209,16 @@ func (g *Generator) addEntries(c *routeCompiler, targets []topology.Target) erro
 }
 
 // routeCompiler compiles the routes of a topology, each once, with the
-// routes they call.
+// routes they call and the topics they publish to.
 type routeCompiler struct {
-	t      *topology.Topology
-	extra  int // constant attributes added to every span
-	svcs   map[string]*svcInfo
-	routes map[topology.RouteRef]*routeInfo
-	onPath map[topology.RouteRef]bool // the routes being compiled
+	t           *topology.Topology
+	extra       int // constant attributes added to every span
+	svcs        map[string]*svcInfo
+	routes      map[topology.RouteRef]*routeInfo
+	onPath      map[topology.RouteRef]bool // the routes being compiled
+	topics      map[string]*topicInfo
+	topicOnPath map[string]bool // the topics being compiled
+	groups      []*groupInfo    // every group, after those its runs publish to
 }
 
 // route returns the compiled route ref; nil when it names nothing or
@@ -240,6 +263,11 @@ func (c *routeCompiler) steps(in []topology.Step) []step {
 				continue
 			}
 			out = append(out, step{kind: topology.StepCall, call: c.call(st.Call)})
+		case topology.StepPublish:
+			if st.Publish == nil {
+				continue
+			}
+			out = append(out, step{kind: topology.StepPublish, topic: c.topic(st.Publish.Topic)})
 		default:
 			out = append(out, step{kind: st.Kind, steps: c.steps(st.Steps)})
 		}
@@ -370,8 +398,9 @@ func (g *Generator) TraceID(seq uint64) record.TraceID {
 	return t
 }
 
-// SeqOf returns the sequence number of a trace ID this generator made, and
-// false for any other trace ID.
+// SeqOf returns the sequence number of a request's trace ID this generator
+// made, and false for any other trace ID, a consumer's own trace's
+// included.
 func (g *Generator) SeqOf(t record.TraceID) (uint64, bool) {
 	lo := binary.BigEndian.Uint64(t[8:])
 	seq := lo ^ g.loMask
@@ -388,14 +417,4 @@ func spanID(hi uint64, i int) [8]byte {
 	var s [8]byte
 	binary.BigEndian.PutUint64(s[:], v)
 	return s
-}
-
-// Expect returns the trace ID of trace seq and the number of spans it has:
-// what a read-back must find for it. It builds nothing.
-func (g *Generator) Expect(seq uint64) (record.TraceID, int) {
-	var b Builder
-	b.g = g
-	b.startTrace(seq, 0)
-	b.serve(b.entry(), [8]byte{}, 0)
-	return g.TraceID(seq), b.n
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -66,9 +67,13 @@ func openScenario(t testing.TB, name string) *topology.Scenario {
 		}
 		return sc
 	}
-	// The library's files, read from disk: the scenarios package would
-	// pull in every backend.
-	sc, err := topology.LoadScenario("../../scenarios/" + name + ".yaml")
+	// The package's own scenarios, then the library's files, read from
+	// disk: the scenarios package would pull in every backend.
+	path := "testdata/" + name + ".yaml"
+	if _, err := os.Stat(path); err != nil {
+		path = "../../scenarios/" + name + ".yaml"
+	}
+	sc, err := topology.LoadScenario(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +90,11 @@ func buildOne(g *Generator, seq uint64) []builtSpan {
 	b := g.NewBuilder()
 	b.Begin()
 	b.Add(seq, 1_700_000_000_000_000_000)
-	td := b.Traces()
+	return spansOf(b.Traces())
+}
+
+// spansOf returns the spans of td with their services.
+func spansOf(td ptrace.Traces) []builtSpan {
 	var out []builtSpan
 	for _, rs := range td.ResourceSpans().All() {
 		svc, _ := rs.Resource().Attributes().Get("service.name")
@@ -219,7 +228,7 @@ func TestSyntheticIDsReproducible(t *testing.T) {
 }
 
 func TestSyntheticEncoderMatchesPdata(t *testing.T) {
-	for _, name := range []string{"quickstart", "shop", "proxy"} {
+	for _, name := range []string{"quickstart", "shop", "proxy", "messaging"} {
 		g, _ := ForScenario(openScenario(t, name))
 		pb, enc := g.NewBuilder(), g.NewEncoder()
 		for batch := range 3 {
@@ -314,7 +323,7 @@ func TestSyntheticRunCounts(t *testing.T) {
 // Benchmarks: ns/op, B/op and allocs/op of the Build benchmarks are per
 // span (b.N counts spans); the others report spans/s.
 
-func benchScenarios() []string { return []string{"quickstart", "shop"} }
+func benchScenarios() []string { return []string{"quickstart", "shop", "messaging"} }
 
 func BenchmarkBuild(b *testing.B) {
 	for _, name := range benchScenarios() {
