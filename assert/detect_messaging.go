@@ -21,13 +21,23 @@ func (d *detectGroup) brokerOutage() {
 			}
 		}
 	}
+	var pubs []*record.Hop
 	for i := range d.in.Hops {
 		h := &d.in.Hops[i]
-		m := h.Message
-		if m == nil || m.Redelivery > 0 || !topics[m.Topic] {
-			continue
+		if m := h.Message; m != nil && m.Redelivery == 0 && topics[m.Topic] {
+			pubs = append(pubs, h)
 		}
+	}
+	recovered := d.recovered(pubs)
+	for _, h := range pubs {
+		m := h.Message
 		z, w := d.zoneOf(h.SentAt, 0)
+		if z == zoneOut && h.SentAt < recovered[producer{h.From, h.FromInstance}] {
+			// The aftermath: the producer has not had a publish through
+			// promptly since the broker came back (a Kafka client waits
+			// out its reconnect backoff and a metadata refresh).
+			z = zoneGrace
+		}
 		what := "publish refused"
 		switch {
 		case m.PublishedAt == 0:
@@ -39,6 +49,34 @@ func (d *detectGroup) brokerOutage() {
 		}
 		d.c.t.add(d.effect(z, w, h.SentAt, nil, d.tgt.Broker, what, d.messageEx(h)), z, true)
 	}
+}
+
+// producer is one instance of a publishing service.
+type producer struct {
+	service  string
+	instance int
+}
+
+// recovered returns, per producer instance, when its first publish after
+// the last window closed went through promptly (acknowledged within a
+// tenth of the shortest window); until then its publishes are the
+// outage's aftermath.
+func (d *detectGroup) recovered(pubs []*record.Hop) map[producer]int64 {
+	var end int64
+	for _, w := range d.wins {
+		end = max(end, w.End)
+	}
+	out := map[producer]int64{}
+	for _, h := range pubs {
+		if h.SentAt <= end || h.Message.PublishedAt == 0 || h.AnsweredAt-h.SentAt >= d.held.floor {
+			continue
+		}
+		p := producer{h.From, h.FromInstance}
+		if at, ok := out[p]; !ok || h.SentAt < at {
+			out[p] = h.SentAt
+		}
+	}
+	return out
 }
 
 // poison counts, among the messages published over the edge, those its

@@ -125,7 +125,7 @@ func (d *detectTally) effectName() string {
 	case topology.FaultCrash, topology.FaultRestart:
 		return "spans of " + targetName(d.tgt) + " lost, and hops to it not received"
 	case topology.FaultBrokerOutage:
-		return "publishes to " + targetName(d.tgt) + "'s topics refused, or held a tenth of the shortest window or more before the broker acknowledged them, by when they were published"
+		return "publishes to " + targetName(d.tgt) + "'s topics refused, or held a tenth of the shortest window or more before the broker acknowledged them, by when they were published (after a window, a producer's publishes before its first prompt one are the aftermath, counted on neither side)"
 	case topology.FaultPoison:
 		return "messages over " + targetName(d.tgt) + " its consumer gave up on (dead-lettered after every delivery failed), by when they were published"
 	}
