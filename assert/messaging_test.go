@@ -89,9 +89,9 @@ func TestMessagingCheck(t *testing.T) {
 		status: StatusPass,
 		stats:  map[string]float64{"checkout -> billing | processed": 9, "checkout -> billing | dead_lettered": 1},
 	}, {
-		name: "a consumer span without its link",
-		exp:  topology.MessagingExpect{Delivered: 1},
-		change: unlinkFirst,
+		name:    "a consumer span without its link",
+		exp:     topology.MessagingExpect{Delivered: 1},
+		change:  unlinkFirst,
 		status:  StatusFail,
 		stats:   map[string]float64{"checkout -> billing | links_found": 9},
 		finding: "consumer spans lack links the consumer made",

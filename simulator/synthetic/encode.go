@@ -130,22 +130,7 @@ func (p *protoBatch) begin(resources int) {
 
 func (p *protoBatch) span(res int, tid pcommon.TraceID, id, parent [8]byte, name string, kind ptrace.SpanKind,
 	start, end int64, enc []byte, grpc bool, code int64, failed bool) {
-	// head and add written out: this is the path of most spans.
-	s := p.scratch[:0]
-	s = append(s, tag(1, protowire.BytesType), 16)
-	s = append(s, tid[:]...)
-	s = append(s, tag(2, protowire.BytesType), 8)
-	s = append(s, id[:]...)
-	if parent != ([8]byte{}) {
-		s = append(s, tag(4, protowire.BytesType), 8)
-		s = append(s, parent[:]...)
-	}
-	s = appendString(s, 5, name)
-	s = append(s, tag(6, protowire.VarintType), byte(kind))
-	s = append(s, tag(7, protowire.Fixed64Type))
-	s = protowire.AppendFixed64(s, uint64(start))
-	s = append(s, tag(8, protowire.Fixed64Type))
-	s = protowire.AppendFixed64(s, uint64(end))
+	s := p.head(tid, id, parent, name, kind, start, end)
 	s = append(s, enc...)
 	key := keyHTTPStatus
 	if grpc {
@@ -155,14 +140,7 @@ func (p *protoBatch) span(res int, tid pcommon.TraceID, id, parent [8]byte, name
 	if failed {
 		s = appendStatus(s)
 	}
-	p.scratch = s
-	buf := p.spans[res]
-	if len(buf) == 0 {
-		p.used = append(p.used, res)
-	}
-	buf = append(buf, tag(2, protowire.BytesType))
-	buf = pbwire.AppendVarint(buf, uint64(len(s)))
-	p.spans[res] = append(buf, s...)
+	p.add(res, s)
 }
 
 // msgSpan adds a messaging span: shape's attributes, then a, then a link
