@@ -71,8 +71,12 @@ type msgDeliveries struct {
 }
 
 func (t *msgTally) add(in *Input, idx *spanIndex, _ *faultSet) {
-	per := map[[2]uint64]*msgDeliveries{} // message ID, group hash → deliveries
-	var order [][2]uint64
+	type msgGroup struct {
+		id    uint64
+		group string
+	}
+	per := map[msgGroup]*msgDeliveries{}
+	var order []msgGroup
 	for i := range in.Hops {
 		h := &in.Hops[i]
 		m := h.Message
@@ -84,7 +88,7 @@ func (t *msgTally) add(in *Input, idx *spanIndex, _ *faultSet) {
 			continue
 		}
 		e := t.edge(k)
-		id := [2]uint64{m.ID, hashString(m.Group)}
+		id := msgGroup{m.ID, m.Group}
 		d := per[id]
 		if d == nil {
 			d = &msgDeliveries{key: k}
@@ -191,16 +195,6 @@ func (t *msgTally) settle(d *msgDeliveries) {
 			e.neither++
 		}
 	}
-}
-
-// hashString is FNV-1a of s.
-func hashString(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
 }
 
 func (t *msgTally) verdict() Verdict {
