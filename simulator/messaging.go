@@ -259,26 +259,6 @@ func (rt *Runtime) stopBrokers() error {
 	return errors.Join(errs...)
 }
 
-// StopBroker stops the embedded broker name, as an outage: clients fail
-// until StartBroker brings it back with what it stored.
-func (rt *Runtime) StopBroker(name string) error {
-	ref := rt.msg.brokers[name]
-	if ref == nil || ref.embedded == nil {
-		return fmt.Errorf("stop broker %s: not run by tracerig", name)
-	}
-	ref.embedded.Stop()
-	return nil
-}
-
-// StartBroker starts the embedded broker name again after StopBroker.
-func (rt *Runtime) StartBroker(ctx context.Context, name string) error {
-	ref := rt.msg.brokers[name]
-	if ref == nil || ref.embedded == nil {
-		return fmt.Errorf("start broker %s: not run by tracerig", name)
-	}
-	return ref.embedded.Start(ctx)
-}
-
 // MessagesOwed returns the deliveries this runtime's producers and
 // consumers leave owed: acknowledged publishes less the deliveries
 // processed or given up on. Processes of one run (containers) each hold
