@@ -17,6 +17,7 @@ const (
 	DefaultSeed               = 1
 	DefaultSettle             = 10 * time.Second
 	DefaultWorkers            = 10
+	DefaultWaitTimeout        = 60 * time.Second // a launched node's readiness
 
 	DefaultTracestateMembers = 33 // tracestate-overflow: one past the limit of 32
 	DefaultBaggageEntries    = 200

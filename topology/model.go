@@ -116,21 +116,79 @@ type Service struct {
 	// instances, sampler or propagators of tracerig's.
 	External   string
 	Downstream []*Call
+	// Launch, when set, makes this a service of the user's that tracerig
+	// starts itself (a container image or a command), on a port of the
+	// run's, and stops with the run. In every other way it is external:
+	// its routes only name what it serves, Downstream lists its calls,
+	// and the checks judge how it treated the trace.
+	Launch *Launch
 	// Port, when set, is the fixed loopback port of a simulated service's
 	// single instance, so a real service can be configured to call it.
 	Port int
 }
 
-// IsExternal reports whether s is an external service.
-func (s *Service) IsExternal() bool { return s.External != "" }
+// IsExternal reports whether s is a service of the user's, one tracerig
+// does not simulate: at a URL (External) or started by tracerig (Launch).
+func (s *Service) IsExternal() bool { return s.External != "" || s.Launch != nil }
 
-// ExternalAddr returns the host:port of an external service's URL, or "".
+// IsLaunched reports whether s is a service of the user's that tracerig
+// starts (an image or a command node).
+func (s *Service) IsLaunched() bool { return s.Launch != nil }
+
+// ExternalAddr returns the host:port of an external service's URL, or ""
+// for a launched service (its address is the run's) and for a URL that
+// holds environment references (see Topology.Expand).
 func (s *Service) ExternalAddr() string {
+	if s.Launch != nil || hasReference(s.External) {
+		return ""
+	}
 	u, err := url.Parse(s.External)
 	if err != nil {
 		return ""
 	}
 	return u.Host
+}
+
+// Launch says how tracerig starts a service of the user's.
+type Launch struct {
+	// Image is a container image (a local tag, or one the engine can
+	// pull); Command, with an image, replaces the image's command.
+	// Without an image, Command is the program and its arguments, run on
+	// this machine. In both, "{port}" in Command and in Env values is
+	// replaced by the port the node serves on.
+	Image   string
+	Command []string
+	// Env is added to the node's environment, in file order; values may
+	// hold ${VAR} references to tracerig's own environment.
+	Env []EnvVar
+	// Port is the port the node serves its protocol on: inside the
+	// container for an image (required); for a command, a fixed loopback
+	// port, or 0 for a free one picked for the run.
+	Port int
+	// Wait is how tracerig knows the node is ready.
+	Wait Wait
+	// CallsEnv names, per callee, a variable of the node's environment
+	// that receives the callee's address (beside TRACERIG_ADDR_<SERVICE>).
+	CallsEnv []EnvVar // Name: the callee service; Value: the variable's name
+	Pos      Pos
+}
+
+// IsImage reports whether l runs a container image.
+func (l *Launch) IsImage() bool { return l.Image != "" }
+
+// EnvVar is one NAME=VALUE pair.
+type EnvVar struct {
+	Name, Value string
+}
+
+// Wait is a launched node's readiness check. With none of HTTP, Port or
+// Log set, the node is ready when its service port accepts connections.
+type Wait struct {
+	HTTP    string        // a path that answers 2xx or 3xx on the service port
+	Port    int           // a port that accepts connections (inside the container, for an image)
+	Log     string        // a text that appears in the node's output
+	Timeout time.Duration // default DefaultWaitTimeout
+	Pos     Pos
 }
 
 // Route returns the route with the given name, or nil.

@@ -31,10 +31,10 @@ func (s *Scenario) check(skip, topoSkip []string) []error {
 	switch s.Runtime {
 	case RuntimeInProcess:
 	case RuntimeContainers, RuntimeKubernetes:
-		if s.Topology != nil {
+		if s.Topology != nil && s.Runtime == RuntimeKubernetes {
 			for _, svc := range s.Topology.Services {
 				if svc.IsExternal() {
-					c.errorf("runtime", s.Pos, "runtime %s does not support external services yet (service %q): use runtime inprocess", s.Runtime, svc.Name)
+					c.errorf("runtime", s.Pos, "runtime kubernetes does not support services of yours (external, image or command) yet (service %q): use runtime inprocess or containers", svc.Name)
 					break
 				}
 			}

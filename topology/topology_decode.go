@@ -100,16 +100,17 @@ func (d *decoder) service(k, v *yaml.Node) *Service {
 	}
 	d.str(m.take("external"), field(path, "external"), &s.External)
 	d.integer(m.take("port"), field(path, "port"), &s.Port)
+	d.launch(m, path, s)
 	if s.IsExternal() {
 		for _, k := range []string{"instances", "version", "instrumented", "forward-headers", "sampler", "propagators"} {
 			if kn := m.key(k); kn != nil {
-				d.errorf(kn, field(path, k), "is not valid on an external service: tracerig does not run it (its own team instruments and configures it)")
+				d.errorf(kn, field(path, k), "is not valid on a service of yours (external, image or command): tracerig does not simulate it (its own team instruments and configures it)")
 			}
 		}
 		s.Downstream = d.downstream(m.take("calls"), field(path, "calls"))
 	} else if kn := m.key("calls"); kn != nil {
 		m.take("calls")
-		d.errorf(kn, field(path, "calls"), "only an external service lists calls at service level; a simulated service's calls go under its routes")
+		d.errorf(kn, field(path, "calls"), "only a service of yours (external, image or command) lists calls at service level; a simulated service's calls go under its routes")
 	}
 	d.integer(m.take("instances"), field(path, "instances"), &s.Instances)
 	d.str(m.take("version"), field(path, "version"), &s.Version)
@@ -194,7 +195,7 @@ func (d *decoder) route(k, v *yaml.Node, path string, s *Service) *Route {
 		for _, key := range []string{"latency", "errors", "calls", "consume"} {
 			if kn := m.key(key); kn != nil {
 				m.take(key)
-				d.errorf(kn, field(path, key), "is not valid on a route of an external service: tracerig does not serve it (list the external service's downstream calls under its own calls:)")
+				d.errorf(kn, field(path, key), "is not valid on a route of a service of yours (external, image or command): tracerig does not serve it (list its downstream calls under the service's own calls:)")
 			}
 		}
 	}

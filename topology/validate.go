@@ -77,6 +77,9 @@ func (t *Topology) check(prefix string, skip []string) []error {
 		}
 		seen[s.Name] = true
 		c.service(s)
+		if s.IsLaunched() {
+			c.callsEnv(t, s)
+		}
 	}
 	c.ports(t)
 	c.references(t)
@@ -97,11 +100,16 @@ func (c *checker) service(s *Service) {
 	case isStepKeyword(s.Name) || isCallOption(s.Name):
 		c.errorf(path, s.Pos, "service name %q is reserved: it is a calls keyword", s.Name)
 	}
-	if s.IsExternal() {
+	switch {
+	case s.IsLaunched():
+		c.launch(s)
+	case s.IsExternal():
 		c.external(s)
 	}
 	if s.Port != 0 {
 		switch {
+		case s.IsLaunched():
+			c.errorf(field(path, "port"), s.Pos, "is not valid on a service tracerig starts: ports: {%s: N} gives the port it serves on", s.Protocol)
 		case s.IsExternal():
 			c.errorf(field(path, "port"), s.Pos, "is not valid on an external service: its port is the one in its external URL")
 		case s.Port < 1 || s.Port > 65535:
@@ -191,8 +199,24 @@ func quoteList(names []string) string {
 }
 
 // external checks an external service's URL: http, a loopback host, a port.
+// A URL that holds ${VAR} references is checked once they are expanded
+// (Topology.Expand); here only the references are.
 func (c *checker) external(s *Service) {
 	path := field(servicePath(s.Name), "external")
+	if hasReference(s.External) {
+		if _, err := references(s.External); err != nil {
+			c.errorf(path, s.Pos, "%v", err)
+		}
+		if s.Protocol != ProtocolHTTP {
+			c.errorf(field(servicePath(s.Name), "protocol"), s.Pos, "an external service speaks http only, got %q", s.Protocol)
+		}
+		return
+	}
+	c.externalURL(s, path)
+}
+
+// externalURL checks s.External as a URL an external service is called at.
+func (c *checker) externalURL(s *Service, path string) {
 	u, err := url.Parse(s.External)
 	if err != nil || u.Host == "" {
 		c.errorf(path, s.Pos, "invalid URL %q: want http://HOST:PORT, like http://127.0.0.1:9000", s.External)

@@ -152,7 +152,8 @@ var badFiles = map[string]bool{
 	"empty.bad.yaml":                            true,
 	"expect.scenario.bad.yaml":                  true,
 	"external.bad.yaml":                         true,
-	"external.scenario.bad.yaml":                false, // an external service with runtime containers or a fault on it
+	"external.scenario.bad.yaml":                false, // an external service with runtime kubernetes or a fault on it
+	"launch.bad.yaml":                           true,
 	"kubernetes.scenario.bad.yaml":              false, // a collector backend or pipeline faults with runtime kubernetes
 	"fanout.bad.yaml":                           false, // more spans per request than the limit
 	"fault-refs.scenario.bad.yaml":              true,

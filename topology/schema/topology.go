@@ -97,9 +97,9 @@ func topologyDefs() node {
 }
 
 func service() node {
-	return orNull(object("A simulated service, or with external a running service of yours.", node{
+	return orNull(object("A simulated service; with external a running service of yours; with image or command a service of yours that tracerig starts.", node{
 		"protocol":        enum("How the service is called. Default http.", topology.Protocols),
-		"external":        str("The URL of a running service tracerig does not start: http, loopback only."),
+		"external":        str("The URL of a running service tracerig does not start: http, loopback only; ${VAR} references are expanded when the run starts."),
 		"port":            integer("A fixed loopback port (one instance only)."),
 		"instances":       integer("How many instances run. Default 1."),
 		"version":         text("The resource's service.version. Default 1.0.0."),
@@ -108,7 +108,21 @@ func service() node {
 		"propagators":     listOf("The context formats the service injects and extracts. Default [tracecontext, baggage].", enum("A propagation format.", topology.Propagators)),
 		"sampler":         ref("sampler"),
 		"routes":          mapOf("The routes, by name: \"METHOD /path\" for http, \"package.Service/Method\" for grpc.", ref("route")),
-		"calls": listOf("The calls an external service is expected to make: edges out of it.", object("An expected call.", node{
+		"image":           str("A container image of yours that tracerig starts for the run (a local tag, or one the engine can pull)."),
+		"command":         listOf("With an image, its command; without, a program of yours tracerig starts for the run, with its arguments. {port} is replaced by the port it serves on.", str("An argument.")),
+		"env":             mapOf("Variables added to the started service's environment; values may hold ${VAR} references and {port}.", str("The value.")),
+		"ports": object("The port the started service serves on, by protocol: inside the container for an image; for a command, a fixed loopback port (left out: a free one).", node{
+			"http": integer("The http port."),
+			"grpc": integer("The grpc port."),
+		}),
+		"wait": object("How tracerig knows the started service is ready: one of http, port and log. Default: its port accepts connections.", node{
+			"http":    str("A path that answers 2xx or 3xx."),
+			"port":    integer("A port that accepts connections."),
+			"log":     str("A text that appears in its output."),
+			"timeout": duration("How long to wait. Default 60s."),
+		}),
+		"calls-env": mapOf("Per callee, a variable of the started service's environment that receives its address.", str("The variable's name.")),
+		"calls": listOf("The calls a service of yours (external, image or command) is expected to make: edges out of it.", object("An expected call.", node{
 			"service": str("The service called."),
 			"route":   str("The route called."),
 		}, "service", "route")),
