@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/simulator/launch"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -22,18 +23,7 @@ func HasExternal(t *topology.Topology) bool {
 // AddrVar is the environment variable that gives an external service the
 // address of a simulated one: TRACERIG_ADDR_INVENTORY for "inventory"
 // (upper case, every character but letters and digits an underscore).
-func AddrVar(service string) string {
-	var b strings.Builder
-	b.WriteString("TRACERIG_ADDR_")
-	for _, r := range strings.ToUpper(service) {
-		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
+func AddrVar(service string) string { return launch.AddrVar(service) }
 
 // externalEnv returns the NAME=VALUE lines an external service needs: the
 // address of every simulated service (its first instance;

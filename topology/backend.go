@@ -235,6 +235,12 @@ func expandHeaders(path string, hs []Header, getenv func(string) string) ([]otlp
 	return out, errors.Join(errs...)
 }
 
+// ExpandEnv replaces each ${NAME} in s with getenv(NAME), as expand does:
+// an unset variable is an error that names it and path.
+func ExpandEnv(path, s string, getenv func(string) string) (string, error) {
+	return expand(path, s, getenv)
+}
+
 // expand replaces each ${NAME} in the template s with getenv(NAME), in one
 // pass (a value holding "${...}" stays as it is). An unset or empty
 // variable is an error that names it and path; the value it would have
