@@ -95,6 +95,9 @@ type hooks struct {
 	// it goes, before the load: where a test in this package sees what it
 	// judged while the load ran.
 	verifying func(*verifier)
+	// plan is the run's started services (image and command nodes), set
+	// by Start before any runtime starts.
+	plan *nodePlan
 }
 
 // getenv is opts.Getenv, or os.Getenv.

@@ -4,7 +4,6 @@ package scenarios
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,73 +56,14 @@ func needsPipe(faults []topology.Fault) bool {
 // the report is marked interrupted. The error is non-nil only when the run
 // could not proceed; failed checks are in the report.
 func Run(ctx context.Context, sc *topology.Scenario, opts Options) (*report.Report, error) {
-	if opts.RunID == 0 {
-		id, err := simulator.NewRunID()
-		if err != nil {
-			return nil, &RuntimeError{err}
-		}
-		opts.RunID = id
-	}
-	ev := newEvidence(ctx, sc, opts)
-	seed, loads := ev.Seed, ev.Loads
-	faults := scaleFaults(sc.Faults, opts.TimeScale)
-	expects := scaleExpect(sc.Expect, opts.TimeScale)
-
-	up, err := startRuntime(ctx, sc, seed, loads, faults, opts)
+	s, err := Start(ctx, sc, opts)
 	if err != nil {
 		return nil, err
 	}
-	rt, snk, stop, remote := up.rt, up.snk, up.stop, up.remote
-	if up.owed == nil {
-		up.owed = rt.WaitMessages
-	}
-	if remote != nil {
-		defer remote.Close(context.Background())
-	}
-	ev.Backend = describeBackend(sc.Backend, snk)
-	defer snk.close(context.Background())
-	if err := announceExternal(sc.Topology, rt, snk.Endpoint(), opts); err != nil {
-		stop(context.WithoutCancel(ctx))
+	if err := s.Drive(ctx); err != nil {
 		return nil, err
 	}
-	if opts.started != nil {
-		opts.started(rt)
-	}
-	mem := startMemory(func() int64 { return int64(rt.Ledger().Totals().SpansEnded) })
-	ev.StartedAt = time.Now()
-	var pull func(context.Context) error
-	if remote != nil {
-		pull = remote.Pull
-	}
-	ver := verifyAsItGoes(sc, rt, pull, snk, loads, faults, expects, &opts, ev)
-	loadErr, err := playLoad(ctx, sc, rt, snk, faults, opts, ev)
-	if err != nil {
-		if ver != nil {
-			ver.abandon()
-		}
-		mem.stop(time.Now())
-		stop(context.WithoutCancel(ctx))
-		return nil, err
-	}
-
-	// Everything after the load runs on its own clock, so an interrupted
-	// run still closes its servers, flushes its spans and writes a report.
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	awaitMessages(stopCtx, up.owed, ev)
-	shutErr := stop(stopCtx)
-	verdicts := verdictsOf(stopCtx, rt, snk, ver, faults, expects, opts, ev)
-	if err := errors.Join(loadErr, shutErr); err != nil {
-		ev.Errors = append(ev.Errors, err.Error())
-	}
-	rep := judge(ev, verdicts, expects)
-	rep.SetMemory(mem.stop(ev.StartedAt))
-	if opts.OutDir != "" {
-		if err := rep.WriteFiles(opts.OutDir); err != nil {
-			return rep, &RuntimeError{err}
-		}
-	}
-	return rep, nil
+	return s.Finish(ctx)
 }
 
 // started is a topology brought up with its backend.

@@ -6,6 +6,7 @@ package simulator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -180,6 +181,18 @@ func (rt *Runtime) Endpoint(service string, instance int) string {
 		return ""
 	}
 	return ins[instance].addr()
+}
+
+// SetAddr sets where the runtime reaches a service of the user's (one
+// external to it: at a URL, or started for the run once the runtime was
+// up). It must be called before any load.
+func (rt *Runtime) SetAddr(service, addr string) error {
+	ps := rt.peers[service]
+	if len(ps) != 1 || ps[0].local != nil || !ps[0].svc.IsExternal() {
+		return fmt.Errorf("set address of %s: not a service of the user's in this runtime", service)
+	}
+	ps[0].address = addr
+	return nil
 }
 
 // Instances returns the number of running instances of service (hosted
