@@ -98,6 +98,10 @@ func (s *Session) OTLPEndpoint() string { return s.up.snk.Endpoint() }
 // references expanded).
 func (s *Session) Scenario() *topology.Scenario { return s.sc }
 
+// ChangeLoads hands change the loads Drive will play (as the options
+// overrode them), to adjust before Drive.
+func (s *Session) ChangeLoads(change func([]topology.Load)) { change(s.ev.Loads) }
+
 // Drive plays the scenario's load (with its fault timeline and control
 // API) until it ends or ctx is done. A session is driven once.
 func (s *Session) Drive(ctx context.Context) error {
