@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // extTally is what the propagation check keeps, across groups, of the
@@ -125,6 +126,18 @@ func (t *propTally) judgeExternal(out *propFindings) externalStats {
 		}
 	}
 	return st
+}
+
+// otherFormat counts the requests an external service sent the trace on
+// in a format its callee does not read.
+func (st externalStats) otherFormat() int {
+	n := 0
+	for r, c := range st.byReaction {
+		if strings.HasPrefix(r, "sent the trace as ") {
+			n += c
+		}
+	}
+	return n
 }
 
 // keys returns the request keys in a fixed order, so that examples do not

@@ -98,6 +98,10 @@ func reaction(h *record.Hop, sent map[record.TraceID]bool) string {
 	switch {
 	case h.GotHeaders&traceHeaders == 0:
 		return reactDropped
+	case !h.Got.IsValid() && h.GotHeaders&record.HeaderTraceparent == 0:
+		// A format the callee does not read: b3, say, to a callee that
+		// reads tracecontext.
+		return fmt.Sprintf("sent the trace as %s only, a format %s does not read", strings.Join((h.GotHeaders&traceHeaders).Names(), " and "), h.To)
 	case !h.Got.IsValid():
 		return reactMalformed
 	case sent[h.Got.Trace]:

@@ -22,6 +22,7 @@ func (t *propTally) verdict() Verdict {
 	stats["external_restarted"] = float64(ext.byReaction[reactRestarted])
 	stats["external_malformed"] = float64(ext.byReaction[reactMalformed])
 	stats["external_dropped"] = float64(ext.byReaction[reactDropped])
+	stats["external_other_format"] = float64(ext.otherFormat())
 	stats["external_connected"] = float64(ext.connected)
 	stats["external_disconnected"] = float64(ext.disconnected)
 	if t.readBack {
