@@ -191,17 +191,7 @@ func TestStartProcessFails(t *testing.T) {
 	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name   string
-		args   []string
-		argv   []string // replaces the program and args when set
-		wait   topology.Wait
-		cause  string   // in the StartError's cause
-		is     error    // errors.Is the error, when set
-		lines  []string // in its last lines
-		gone   int      // pids in the output, each gone
-		within time.Duration
-	}{
+	tests := []failure{
 		{
 			name:  "exits at once",
 			args:  []string{"-exit", "3"},
@@ -261,35 +251,54 @@ func TestStartProcessFails(t *testing.T) {
 				n.Stop(context.Background())
 				t.Fatal("started")
 			}
-			var se *StartError
-			if !errors.As(err, &se) {
-				t.Fatalf("want a *StartError, got %T: %v", err, err)
-			}
-			if tt.within != 0 && time.Since(began) > tt.within {
-				t.Errorf("took %s, want at most %s", time.Since(began), tt.within)
-			}
-			msg := err.Error()
-			if se.Node != "checkout" || se.Log != p.LogPath || !strings.HasPrefix(msg, "start checkout: ") {
-				t.Errorf("node %q, log %q, message %q", se.Node, se.Log, msg)
-			}
-			if !strings.Contains(se.Cause.Error(), tt.cause) {
-				t.Errorf("cause %q, want %q in it", se.Cause, tt.cause)
-			}
-			if tt.is != nil && !errors.Is(err, tt.is) {
-				t.Errorf("%v is not %v", err, tt.is)
-			}
-			for _, l := range tt.lines {
-				if !strings.Contains(strings.Join(se.Lines, "\n"), l) || !strings.Contains(msg, "\n\t"+l) {
-					t.Errorf("want line %q in the error:\n%s", l, msg)
-				}
-			}
-			if strings.Contains(msg, secret) {
-				t.Errorf("the error shows an env value: %s", msg)
-			}
-			if tt.gone > 0 {
-				requireGone(t, se.Lines, tt.gone)
-			}
+			tt.check(t, p, err, time.Since(began))
 		})
+	}
+}
+
+// failure is a node that does not come up, and how StartProcess says so.
+type failure struct {
+	name   string
+	args   []string
+	argv   []string // replaces the program and args when set
+	wait   topology.Wait
+	cause  string   // in the StartError's cause
+	is     error    // errors.Is the error, when set
+	lines  []string // in its last lines
+	gone   int      // pids in the output, each gone
+	within time.Duration
+}
+
+// check checks the error StartProcess returned for p after took.
+func (tt failure) check(t *testing.T, p Process, err error, took time.Duration) {
+	t.Helper()
+	var se *StartError
+	if !errors.As(err, &se) {
+		t.Fatalf("want a *StartError, got %T: %v", err, err)
+	}
+	if tt.within != 0 && took > tt.within {
+		t.Errorf("took %s, want at most %s", took, tt.within)
+	}
+	msg := err.Error()
+	if se.Node != "checkout" || se.Log != p.LogPath || !strings.HasPrefix(msg, "start checkout: ") {
+		t.Errorf("node %q, log %q, message %q", se.Node, se.Log, msg)
+	}
+	if !strings.Contains(se.Cause.Error(), tt.cause) {
+		t.Errorf("cause %q, want %q in it", se.Cause, tt.cause)
+	}
+	if tt.is != nil && !errors.Is(err, tt.is) {
+		t.Errorf("%v is not %v", err, tt.is)
+	}
+	for _, l := range tt.lines {
+		if !strings.Contains(strings.Join(se.Lines, "\n"), l) || !strings.Contains(msg, "\n\t"+l) {
+			t.Errorf("want line %q in the error:\n%s", l, msg)
+		}
+	}
+	if strings.Contains(msg, secret) {
+		t.Errorf("the error shows an env value: %s", msg)
+	}
+	if tt.gone > 0 {
+		requireGone(t, se.Lines, tt.gone)
 	}
 }
 
