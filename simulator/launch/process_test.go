@@ -101,6 +101,7 @@ func get(t *testing.T, url string) int {
 }
 
 func TestStartProcessWaits(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args []string
@@ -187,6 +188,7 @@ func TestStartProcessEnv(t *testing.T) {
 }
 
 func TestStartProcessFails(t *testing.T) {
+	t.Parallel()
 	notExec := filepath.Join(t.TempDir(), "not-executable")
 	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -305,6 +307,7 @@ func (tt failure) check(t *testing.T, p Process, err error, took time.Duration) 
 // TestStartProcessCancelled: a wait that ctx ends stops the node and
 // returns ctx's error.
 func TestStartProcessCancelled(t *testing.T) {
+	t.Parallel()
 	p := nodeProcess(t, "checkout", "-child")
 	p.Wait = topology.Wait{HTTP: "/healthz", Timeout: 20 * time.Second}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -340,6 +343,7 @@ func TestStartProcessCancelled(t *testing.T) {
 // TestStop: SIGTERM ends a node and its child; one that ignores it is
 // killed after its grace period, or when Stop's ctx ends first.
 func TestStop(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		args       []string
@@ -393,6 +397,7 @@ func TestStop(t *testing.T) {
 
 // TestExited: a node that dies during the run closes Exited.
 func TestExited(t *testing.T) {
+	t.Parallel()
 	n := mustStart(t, nodeProcess(t, "checkout", "-listen", "127.0.0.1:{port}"))
 	if err := n.ExitErr(); err != nil {
 		t.Fatalf("ExitErr before the end: %v", err)

@@ -40,6 +40,7 @@ func python(t *testing.T) string {
 // node would be, {port} substituted, and calls it: it reaches inventory
 // through INVENTORY_URL, forwarding traceparent unless told to drop it.
 func TestPythonCommandNode(t *testing.T) {
+	t.Parallel()
 	py := python(t)
 	script, err := filepath.Abs("testdata/forward.py")
 	if err != nil {
