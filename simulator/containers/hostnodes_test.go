@@ -147,7 +147,10 @@ func TestStartNodesFailures(t *testing.T) {
 			}
 			run := randomHex(8)
 			start := time.Now()
-			nodes, err := StartNodes(t.Context(), []NodeSpec{nodeSpec(topo, "checkout", run, t.TempDir(), tc.extra...)}, NodesOptions{RunID: run})
+			// A secret in the environment stays there: not in the error.
+			const secret = "s3cr3t-v4lue"
+			extra := append([]string{"API_TOKEN=" + secret}, tc.extra...)
+			nodes, err := StartNodes(t.Context(), []NodeSpec{nodeSpec(topo, "checkout", run, t.TempDir(), extra...)}, NodesOptions{RunID: run})
 			if err == nil {
 				nodes.Close(context.Background())
 				t.Fatal("the start succeeded")
@@ -156,6 +159,9 @@ func TestStartNodesFailures(t *testing.T) {
 			var se *launch.StartError
 			if !errors.As(err, &se) || se.Node != "checkout" || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v: want a *launch.StartError for checkout saying %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %v holds the secret", err)
 			}
 			if tc.lines && (se == nil || len(se.Lines) == 0 || se.Log == "") {
 				t.Errorf("error %v quotes none of the container's output", err)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,8 +201,9 @@ func startNodeOnce(ctx context.Context, run nodeRun, n *node) (*nodeWait, error)
 		ExposedPorts:   exposed,
 		Networks:       []string{run.net},
 		NetworkAliases: map[string][]string{run.net: {n.alias}},
-		Labels:         run.labels,
-		Name:           "tracerig-" + run.runID + "-node-" + n.alias,
+		Labels:         maps.Clone(run.labels), // testcontainers adds its own to the map
+
+		Name: "tracerig-" + run.runID + "-node-" + n.alias,
 		HostConfigModifier: func(hc *container.HostConfig) {
 			publish(hc, port, n.addr)
 			if n.waitAddr != "" {
