@@ -17,7 +17,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(RyukEnv) == "" && os.Getenv(ryukLeftOnEnv) == "" {
 		os.Setenv(RyukEnv, "true")
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeServiceImage()
+	os.Exit(code)
 }
 
 // TestRyukLeftOn: with Ryuk neither turned off nor asked for, Docker says

@@ -94,6 +94,17 @@ type Options struct {
 	ResourceAttributes string
 	// Log, when set, receives a line per step.
 	Log io.Writer
+	// Nodes are the topology's image nodes, one for each service with
+	// image:: each runs the user's image on the run's network, reached by
+	// the instances at its service name, and by the host at a port
+	// published on 127.0.0.1. They start once the instances are up.
+	Nodes []NodeSpec
+	// HostAddrs gives, by service, the host:port on the host's loopback
+	// of services of the user's that run on the host: command nodes, and
+	// external services (whose URL, when it came from the environment,
+	// may not say). The containers reach them through the relay. An entry
+	// wins over the service's URL.
+	HostAddrs map[string]string
 }
 
 // Runtime is a topology running in containers. Its embedded
@@ -116,6 +127,7 @@ type Runtime struct {
 
 	mu    sync.Mutex
 	insts map[string][]*instance
+	nodes []*node // the image nodes, as Options.Nodes
 	// brokers are the control APIs of the brokers run in containers, by
 	// name.
 	brokers map[string]*control.Client
@@ -182,10 +194,16 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 	}
 	r.Image = time.Since(start)
 	r.logf("image %s ready in %s", r.image, r.Image.Round(time.Millisecond))
+	if err := r.planNodes(ctx); err != nil {
+		return err
+	}
+	ports, externalIn, err := r.relayPorts()
+	if err != nil {
+		return err
+	}
 	if r.net, err = tcnetwork.New(ctx, tcnetwork.WithLabels(r.labels())); err != nil {
 		return fmt.Errorf("create the run's network: %w", err)
 	}
-	ports, externalIn := r.relayPorts()
 	if len(ports) > 0 {
 		if err := r.startRelay(ctx, ports); err != nil {
 			return err
@@ -210,6 +228,9 @@ func (r *Runtime) Start(ctx context.Context) (err error) {
 		}
 	}
 	if err := r.startInstances(ctx, serve); err != nil {
+		return err
+	}
+	if err := r.startImageNodes(ctx, externalIn, endpoint); err != nil {
 		return err
 	}
 	if err := r.startHost(ctx); err != nil {
@@ -253,6 +274,12 @@ func (r *Runtime) startHost(ctx context.Context) error {
 		for _, in := range r.insts[s.Name] {
 			peersHost[s.Name] = append(peersHost[s.Name], in.svcAddr)
 		}
+		if a, ok := r.opts.HostAddrs[s.Name]; ok && s.IsExternal() {
+			peersHost[s.Name] = []string{a}
+		}
+	}
+	for _, n := range r.nodes {
+		peersHost[n.name] = []string{n.addr}
 	}
 	r.Runtime = simulator.New(r.topo,
 		simulator.WithSeed(r.opts.Seed),
@@ -338,7 +365,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 		_, err = clean(ctx, r.cli, CleanOptions{Run: r.runID})
 	}
 	r.cli.Close()
-	return err
+	return errors.Join(err, r.closeNodeLogs())
 }
 
 // Containers lists the IDs of the run's containers still present.

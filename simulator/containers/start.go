@@ -158,22 +158,31 @@ func (r *Runtime) startRelay(ctx context.Context, ports []relayPort) error {
 const relayIdle = 8
 
 // relayPorts lists what the relay carries to the host's loopback: exports
-// to HostEndpoint, calls to external services; and the address each
-// external service has inside the network.
-func (r *Runtime) relayPorts() ([]relayPort, map[string]string) {
+// to HostEndpoint, calls to external services and command nodes (at
+// Options.HostAddrs, else their URL); and the address each of those
+// services has inside the network. Image nodes are on the network itself.
+func (r *Runtime) relayPorts() ([]relayPort, map[string]string, error) {
 	var ports []relayPort
 	if r.opts.HostEndpoint != "" {
 		ports = append(ports, relayPort{port: otlpPort, target: r.opts.HostEndpoint})
 	}
 	externalIn := map[string]string{}
 	for _, s := range r.topo.Services {
-		if s.IsExternal() {
-			port := strconv.Itoa(firstExternalPort + len(externalIn))
-			externalIn[s.Name] = relayAlias + ":" + port
-			ports = append(ports, relayPort{port: port, target: s.ExternalAddr()})
+		if !s.IsExternal() || isImageNode(s) {
+			continue
 		}
+		target, ok := r.opts.HostAddrs[s.Name]
+		if !ok {
+			target = s.ExternalAddr()
+		}
+		if target == "" {
+			return nil, nil, fmt.Errorf("start containers: service %s has no address on the host for the containers to reach it at", s.Name)
+		}
+		port := strconv.Itoa(firstExternalPort + len(externalIn))
+		externalIn[s.Name] = relayAlias + ":" + port
+		ports = append(ports, relayPort{port: port, target: target})
 	}
-	return ports, externalIn
+	return ports, externalIn, nil
 }
 
 // startExportTarget starts what the services export to, unless it is on
@@ -198,6 +207,10 @@ func (r *Runtime) startExportTarget(ctx context.Context) (string, error) {
 func (r *Runtime) planInstances(externalIn map[string]string, endpoint string) (control.ServeConfig, error) {
 	peers := map[string][]string{}
 	for _, s := range r.topo.Services {
+		if isImageNode(s) {
+			peers[s.Name] = []string{s.Name + ":" + strconv.Itoa(s.Launch.Port)}
+			continue
+		}
 		if s.IsExternal() {
 			peers[s.Name] = []string{externalIn[s.Name]}
 			continue
