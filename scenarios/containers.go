@@ -29,7 +29,8 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 	if err != nil {
 		return nil, nil, &RuntimeError{fmt.Errorf("runtime containers: %w", err)}
 	}
-	copts := containers.Options{Seed: seed, Source: src, Log: opts.Progress, ExportRetry: exportRetryFor(opts).MaxElapsedTime}
+	copts := containers.Options{Seed: seed, Source: src, Log: opts.Progress, ExportRetry: exportRetryFor(opts).MaxElapsedTime,
+		Nodes: opts.plan.imageSpecs(), HostAddrs: hostAddrs(sc.Topology, opts.plan)}
 	containerIdentity(sc, opts, &copts)
 	var (
 		snk       *sink
@@ -119,4 +120,20 @@ func scenarioSource(sc *topology.Scenario) ([]byte, error) {
 		return nil, fmt.Errorf("read %s for the containers: %w", name, err)
 	}
 	return b, nil
+}
+
+// hostAddrs returns where the containers reach the services of the
+// user's that run on this machine: the command nodes, and external
+// services (their URLs expanded).
+func hostAddrs(t *topology.Topology, plan *nodePlan) map[string]string {
+	out := plan.hostAddrs()
+	for _, s := range t.Services {
+		if s.IsExternal() && !s.IsLaunched() {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[s.Name] = s.ExternalAddr()
+		}
+	}
+	return out
 }

@@ -266,3 +266,33 @@ func runImage(ctx context.Context, cli *testcontainers.DockerClient, base, runID
 	}
 	return tag, nil
 }
+
+// BuildBinaryImage builds an image FROM scratch around the static binary
+// at bin (built with CGO_ENABLED=0), its entry point, tagged tag: a
+// service of the user's as a test builds it for an image node. It is
+// labelled as tracerig's; RemoveImage removes it.
+func BuildBinaryImage(ctx context.Context, tag, bin string) error {
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return fmt.Errorf("build image %s: %w", tag, err)
+	}
+	cli, err := Docker(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	return buildScratchImage(ctx, cli, tag, filepath.Base(bin), data)
+}
+
+// RemoveImage removes the image tagged tag, if it exists.
+func RemoveImage(ctx context.Context, tag string) error {
+	cli, err := Docker(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if _, err := cli.ImageRemove(ctx, tag, client.ImageRemoveOptions{Force: true}); err != nil && !strings.Contains(err.Error(), "No such image") {
+		return fmt.Errorf("remove image %s: %w", tag, err)
+	}
+	return nil
+}
