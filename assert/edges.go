@@ -31,6 +31,33 @@ func predictedEdges(t *topology.Topology) map[edge]bool {
 	return out
 }
 
+// throughExternal returns the edges a service of the user's makes when it
+// forwards the trace context it receives without a span of its own (a
+// proxy, or a service nobody instrumented): from each of its callers to
+// each callee it declares, with the service between.
+func throughExternal(t *topology.Topology) map[edge]string {
+	out := make(map[edge]string)
+	if t == nil {
+		return out
+	}
+	callers := make(map[string][]string) // external service → its callers
+	for e := range predictedEdges(t) {
+		if s := t.Service(e.to); s != nil && s.IsExternal() {
+			callers[e.to] = append(callers[e.to], e.from)
+		}
+	}
+	for ext, froms := range callers {
+		for _, c := range t.Service(ext).Downstream {
+			for _, from := range froms {
+				if from != c.Service {
+					out[edge{from, c.Service}] = ext
+				}
+			}
+		}
+	}
+	return out
+}
+
 // routeRef names one route of one service.
 type routeRef struct{ service, route string }
 

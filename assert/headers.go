@@ -174,9 +174,14 @@ func (g *propGroup) connectedThrough(h *record.Hop, ext string, sentSpans map[re
 		}
 		s := g.idx.span(j)
 		if s.Service != ext {
-			if depth == 0 {
+			switch {
+			case depth == 0 && sentSpans[s.ID]:
+				// The external service forwarded the context it was sent
+				// as it came, without a span of its own: the trace holds
+				// together through it.
+			case depth == 0:
 				msg = "callee's parent is a span of " + s.Service + ", not of the external service"
-			} else if !sentSpans[s.ID] {
+			case !sentSpans[s.ID]:
 				msg = "external service's spans hang off a " + s.Service + " span that did not call it"
 			}
 			break

@@ -40,12 +40,16 @@ type modelView struct {
 	top  *topology.Topology
 	svcs map[string]*topology.Service
 	pred map[edge]bool
+	// through are the edges that skip a service of the user's which
+	// forwards the context without a span of its own (a caller of it to a
+	// callee it declares): the service between, by edge.
+	through map[edge]string
 }
 
 // newExpectModel builds the model of top under the windows of faults.
 func newExpectModel(top *topology.Topology, faults []record.Fault) *expectModel {
 	m := &expectModel{
-		static: &modelView{top: top, svcs: services(top), pred: predictedEdges(top)},
+		static: &modelView{top: top, svcs: services(top), pred: predictedEdges(top), through: throughExternal(top)},
 		views:  make(map[string]*modelView),
 	}
 	for i := range faults {

@@ -83,6 +83,12 @@ func (g *propGroup) pair(pairs map[svcPair]*pairTally, k svcPair, parent, child 
 	example := func() string {
 		return fmt.Sprintf("trace %s span %s (%s) is a child of a %s span", child.Trace, child.ID, child.Name, from)
 	}
+	if ext, ok := g.model.static.through[edge{from, child.Service}]; ok {
+		// The service of the user's between forwarded the context as it
+		// came, without a span of its own: the trace holds together.
+		g.found.explained(edgeName(from, child.Service), fmt.Sprintf("%s forwarded the trace context without a span of its own (not instrumented, or a proxy)", ext), attrNone, ofRef{}, example)
+		return
+	}
 	if g.externalPart(from) || g.externalPart(child.Service) {
 		// A real service's own calls need not be declared: the edge is
 		// discovered and listed, not failed.
