@@ -145,6 +145,17 @@ func TestCommandNode(t *testing.T) {
 			t.Errorf("logs/checkout.log: %q, %v", log, err)
 		}
 	})
+	t.Run("containers", func(t *testing.T) {
+		// The simulated services in containers reach checkout, on this
+		// machine, through the relay; it reaches them at their published
+		// ports.
+		requireDocker(t)
+		rep, _, err := runLaunched(t, commandNode(bin), topology.RuntimeContainers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireKept(t, rep)
+	})
 	t.Run("b3 only", func(t *testing.T) {
 		rep, _, err := runLaunched(t, commandNode(bin, "OTEL_PROPAGATORS=b3"), topology.RuntimeInProcess)
 		if err != nil {
