@@ -20,6 +20,18 @@ func HasExternal(t *topology.Topology) bool {
 	return false
 }
 
+// HasRunningExternal reports whether the topology has an external service
+// at a URL: one the user starts and configures, who needs its environment
+// (see Options.ExternalEnv), unlike the services tracerig starts.
+func HasRunningExternal(t *topology.Topology) bool {
+	for _, s := range t.Services {
+		if s.IsExternal() && !s.IsLaunched() {
+			return true
+		}
+	}
+	return false
+}
+
 // AddrVar is the environment variable that gives an external service the
 // address of a simulated one: TRACERIG_ADDR_INVENTORY for "inventory"
 // (upper case, every character but letters and digits an underscore).

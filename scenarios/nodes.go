@@ -45,6 +45,19 @@ func planNodes(sc *topology.Scenario, opts Options) (*nodePlan, error) {
 	}
 	p := &nodePlan{topo: sc.Topology, ports: map[string]int{}, getenv: opts.getenv(),
 		id: launch.Identity{RunID: opts.RunID.String(), ResourceAttributes: otlpconf.FormatResourceAttributes(opts.ResourceAttributes)}}
+	// A ${VAR} in a node's env that is not set is a mistake in the
+	// scenario, found before anything starts.
+	var errs []error
+	for _, s := range launched {
+		for _, e := range s.Launch.Env {
+			if _, err := topology.ExpandEnv(fmt.Sprintf("services.%s.env.%s", s.Name, e.Name), e.Value, p.getenv); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
 	for _, s := range launched {
 		if s.Launch.IsImage() {
 			continue

@@ -145,7 +145,7 @@ func (f *runFlags) controlAddr() (string, error) {
 func (f *runFlags) wire(sc *topology.Scenario, controlAddr string, stderr io.Writer) scenarios.Options {
 	addrFile := *f.addrFile
 	opts := scenarios.Options{OutDir: *f.out, OTLPEndpoint: *f.otlp, Control: controlAddr, AddrFile: addrFile}
-	if scenarios.HasExternal(sc.Topology) {
+	if scenarios.HasRunningExternal(sc.Topology) {
 		opts.ExternalEnv = func(env []string) error {
 			fmt.Fprintf(stderr, "external services: give them this environment%s:\n", map[bool]string{true: " (also in " + addrFile + ")"}[addrFile != ""])
 			for _, line := range env {
