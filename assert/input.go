@@ -53,6 +53,7 @@ func Run(in Input, expects []topology.Expect) []Verdict {
 // evaluate judges in as a whole, as one group. The backend index and the
 // fault set are built once and shared by the checks.
 func evaluate(in Input, expects []topology.Expect) []Verdict {
+	traces := keepRunTraces(&in)
 	var idx *spanIndex
 	if in.ReadBack {
 		idx = newSpanIndex(in.Backend)
@@ -71,6 +72,7 @@ func evaluate(in Input, expects []topology.Expect) []Verdict {
 		t.add(&in, idx, faults)
 		out = append(out, t.verdict())
 	}
+	addTraceStats(out, traces)
 	for i := range out {
 		annotate(&out[i], in.Topology)
 	}
