@@ -164,10 +164,12 @@ func TestDeclaredEdges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRealRun(t)
 			tc.build(r)
-			vs := Run(r.in, []topology.Expect{
+			expects := []topology.Expect{
 				{Kind: topology.ExpectPropagation, Propagation: topology.PropagationExpect{Connected: true}},
 				{Kind: topology.ExpectCompleteness, Completeness: topology.CompletenessExpect{Min: 1}},
-			})
+			}
+			vs := Run(r.in, expects)
+			checkStreamed(t, r.in, expects)
 			prop, comp := vs[0], vs[1]
 			if prop.Status != tc.prop || comp.Status != tc.comp {
 				t.Errorf("propagation %s (want %s): %s; completeness %s (want %s): %s",

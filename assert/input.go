@@ -72,8 +72,8 @@ func evaluate(in Input, expects []topology.Expect) []Verdict {
 		t.add(&in, idx, faults)
 		out = append(out, t.verdict())
 	}
-	addTraceStats(out, traces)
 	for i := range out {
+		addTraceStats(&out[i], traces)
 		annotate(&out[i], in.Topology)
 	}
 	return out

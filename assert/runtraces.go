@@ -23,6 +23,13 @@ type traceCounts struct {
 	filtered  bool // the topology has services of the user's: the rest were left out
 }
 
+// add sums the counts of another group.
+func (c *traceCounts) add(o traceCounts) {
+	c.read += o.read
+	c.run += o.run
+	c.filtered = c.filtered || o.filtered
+}
+
 // keepRunTraces leaves in in.Backend only the run's traces when the
 // topology has services of the user's, and counts them.
 func keepRunTraces(in *Input) traceCounts {
@@ -90,20 +97,16 @@ func ledgerTraces(in *Input) map[record.TraceID]bool {
 	return out
 }
 
-// addTraceStats adds the counts to the stats of the checks that judge the
-// backend.
-func addTraceStats(vs []Verdict, c traceCounts) {
-	if !c.filtered {
+// addTraceStats adds the counts to the stats of v when it judges the
+// backend (propagation, completeness).
+func addTraceStats(v *Verdict, c traceCounts) {
+	if !c.filtered || v.Stats == nil ||
+		(v.Check != string(topology.ExpectPropagation) && v.Check != string(topology.ExpectCompleteness)) {
 		return
 	}
-	for i := range vs {
-		if vs[i].Stats == nil || (vs[i].Check != string(topology.ExpectPropagation) && vs[i].Check != string(topology.ExpectCompleteness)) {
-			continue
-		}
-		vs[i].Stats["backend_traces_read"] = float64(c.read)
-		vs[i].Stats["run_traces"] = float64(c.run)
-		if c.read > c.run {
-			vs[i].Measured += fmt.Sprintf(" (the run's %d of %d traces read back)", c.run, c.read)
-		}
+	v.Stats["backend_traces_read"] = float64(c.read)
+	v.Stats["run_traces"] = float64(c.run)
+	if c.read > c.run {
+		v.Measured += fmt.Sprintf(" (the run's %d of %d traces read back)", c.run, c.read)
 	}
 }
