@@ -44,6 +44,9 @@ type compTally struct {
 	losses, other *findings
 	faults        *faultSet // nil without faults
 	queryable     dist      // per trace, its delay until queryable (ns)
+	// real judges the traces the run started in external entries, for a
+	// run with no ledger inside them (see realTally).
+	real realTally
 }
 
 // newCompTally returns the completeness tally for a run with base's static
@@ -55,6 +58,7 @@ func newCompTally(exp topology.CompletenessExpect, base *Input) *compTally {
 		notRun:   noReadBack(*base),
 		endedBy:  make(map[string]int),
 		failed:   make(map[string]map[string]int),
+		real:     newRealTally(base.Topology),
 	}
 }
 
@@ -73,6 +77,7 @@ func (t *compTally) add(in *Input, idx *spanIndex, faults *faultSet) {
 	g.partial()
 	g.unexpected()
 	g.queryable()
+	t.real.add(in, idx, faults)
 	t.n.backendSpans += len(idx.ents)
 }
 
@@ -165,6 +170,10 @@ func (t *compTally) verdict() Verdict {
 	if q.folded() {
 		v.Measured += fmt.Sprintf("; time until queryable over %d traces, its quantiles within %s",
 			q.count(), percent(distError))
+	}
+	if n.ended == 0 && t.real.started > 0 {
+		t.real.verdict(&v, t.exp, n.backendSpans)
+		return v
 	}
 	if n.ended == 0 {
 		v.Status = StatusFail

@@ -53,6 +53,7 @@ func Run(in Input, expects []topology.Expect) []Verdict {
 // evaluate judges in as a whole, as one group. The backend index and the
 // fault set are built once and shared by the checks.
 func evaluate(in Input, expects []topology.Expect) []Verdict {
+	traces := keepRunTraces(&in)
 	var idx *spanIndex
 	if in.ReadBack {
 		idx = newSpanIndex(in.Backend)
@@ -72,6 +73,7 @@ func evaluate(in Input, expects []topology.Expect) []Verdict {
 		out = append(out, t.verdict())
 	}
 	for i := range out {
+		addTraceStats(&out[i], traces)
 		annotate(&out[i], in.Topology)
 	}
 	return out

@@ -66,6 +66,9 @@ type propTally struct {
 	// reports when no backend pair shows their edge.
 	unseen map[unseenKey]unseenHops
 	ext    extTally
+	// decl counts the edges declared into and out of the user's services,
+	// as the run's traces show them.
+	decl declTally
 }
 
 // propCounts are the propagation check's summed counters.
@@ -126,6 +129,7 @@ func newPropTally(exp topology.PropagationExpect, base *Input) *propTally {
 		pairs:      make(map[edge]*pairTally),
 		unseen:     make(map[unseenKey]unseenHops),
 		ext:        newExtTally(),
+		decl:       newDeclTally(),
 	}
 	return t
 }
@@ -166,6 +170,7 @@ func (t *propTally) add(in *Input, idx *spanIndex, faults *faultSet) {
 		led:       newHopLedger(in.Hops),
 		idx:       idx,
 		flagged:   make(map[spanRef]bool),
+		loads:     loadStarts(in.Hops),
 	}
 	g.ledgerBreaks()
 	g.headerChecks()
@@ -173,6 +178,7 @@ func (t *propTally) add(in *Input, idx *spanIndex, faults *faultSet) {
 	if idx != nil {
 		g.serverParents()
 		g.trees()
+		g.declaredEdges()
 	}
 }
 

@@ -34,6 +34,7 @@ const (
 	ofTraces                  // backend traces
 	ofService                 // distinct backend spans of service name
 	ofPredicted               // hops whose context should have shown edge e
+	ofDeclared                // traces in which edge e's caller took part
 )
 
 // ofRef is the total a finding is out of.

@@ -21,6 +21,8 @@ type propGroup struct {
 	// serverHop finds a server span's hop in the ledger; built when a
 	// pair first needs it.
 	serverHop map[spanRef]int32
+	// loads are the contexts the load sent external entries, by trace.
+	loads map[record.TraceID]loadStart
 }
 
 // ledgerBreaks attributes each ledger-level break to the physical edge where

@@ -74,7 +74,7 @@ func (t *propTally) verdict() Verdict {
 	v.Findings = merge(plantedF, out.breaks, out.info)
 	stats["unexplained"] = countUnexplained(v.Findings)
 	v.Observed += attributionSummary(t.faults, v.Findings)
-	if k := out.info.total(); k > 0 {
+	if k := out.info.total() - countConfirmed(out.info); k > 0 {
 		v.Observed += fmt.Sprintf("; %d %s explained by other checks", k, plural(k, "finding", "findings"))
 	}
 	if failing > 0 {
@@ -130,6 +130,8 @@ func (t *propTally) fillOf(out *propFindings) {
 				f.Of = t.n.traces
 			case ofService:
 				f.Of = t.perSvc[r.name]
+			case ofDeclared:
+				f.Of = t.decl.seen[r.e]
 			case ofPredicted:
 				if ev := t.evidence[r.e]; ev != nil {
 					f.Of = ev.hops

@@ -68,8 +68,10 @@ type Stream struct {
 	expects []topology.Expect
 	tallies []checkTally // per expect; nil for load and unknown checks
 	checked Checked
-	judged  Checked     // what the tallies have been given (held groups wait)
-	live    *liveFaults // nil without faults
+	// traces counts the traces read back and the run's among them.
+	traces traceCounts
+	judged Checked     // what the tallies have been given (held groups wait)
+	live   *liveFaults // nil without faults
 }
 
 // NewStream returns a Stream judging expects. base is the run's static
@@ -128,6 +130,7 @@ func (s *Stream) judge(g Group, faults *faultSet) {
 	if g.BackendLoss != "" {
 		in.BackendLoss = g.BackendLoss
 	}
+	s.traces.add(keepRunTraces(&in))
 	var idx *spanIndex
 	for _, t := range s.tallies {
 		if t == nil {
@@ -157,6 +160,7 @@ func (s *Stream) Verdicts() []Verdict {
 		case e.Kind == topology.ExpectLoad:
 		case s.tallies[i] != nil:
 			v := s.tallies[i].verdict()
+			addTraceStats(&v, s.traces)
 			annotate(&v, s.base.Topology)
 			out = append(out, v)
 		default:

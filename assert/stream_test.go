@@ -42,9 +42,11 @@ func streamed(in Input, expects []topology.Expect, seed uint64) []Verdict {
 			out = append(out, evaluate(in, []topology.Expect{e})...)
 			continue
 		}
+		var traces traceCounts
 		for _, g := range merged {
 			gin := in
 			gin.Hops, gin.Ended, gin.Backend = g.Hops, g.Ended, g.Backend
+			traces.add(keepRunTraces(&gin))
 			var idx *spanIndex
 			if gin.ReadBack {
 				idx = newSpanIndex(gin.Backend)
@@ -52,6 +54,7 @@ func streamed(in Input, expects []topology.Expect, seed uint64) []Verdict {
 			t.add(&gin, idx, faults)
 		}
 		v := t.verdict()
+		addTraceStats(&v, traces)
 		annotate(&v, in.Topology)
 		out = append(out, v)
 	}

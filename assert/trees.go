@@ -37,6 +37,10 @@ func (g *propGroup) trees() {
 				continue
 			}
 			p, ok := x.find(t, s.Parent)
+			if !ok && g.loadRoot(s) {
+				roots++ // the entry's span under the context the load sent
+				continue
+			}
 			if !ok {
 				orphans = append(orphans, e)
 				continue
@@ -153,6 +157,17 @@ func (t *propTally) externalPart(service string) bool {
 	return false
 }
 
+// loadRoot reports whether s is a child of the context the load sent an
+// external entry: its parent is no span, but the load's own request.
+func (g *propGroup) loadRoot(s *record.Span) bool {
+	ls, ok := g.loads[s.Trace]
+	return ok && s.Parent == ls.span
+}
+
+// isRoot reports whether s starts its trace: it has no parent, or its
+// parent is the load's context.
+func (g *propGroup) isRoot(s *record.Span) bool { return !s.Parent.IsValid() || g.loadRoot(s) }
+
 // multiRoot reports the roots of trace t beyond the earliest one and returns
 // how many there are.
 func (g *propGroup) multiRoot(t int32, roots int) int {
@@ -160,14 +175,14 @@ func (g *propGroup) multiRoot(t int32, roots int) int {
 	lo, hi := x.segment(t)
 	first := int32(-1)
 	for e := lo; e < hi; e++ {
-		if s := x.span(e); !s.Parent.IsValid() && (first < 0 || s.Start < x.span(first).Start) {
+		if s := x.span(e); g.isRoot(s) && (first < 0 || s.Start < x.span(first).Start) {
 			first = e
 		}
 	}
 	msg := fmt.Sprintf("trace has %d roots", roots)
 	for e := lo; e < hi; e++ {
 		s := x.span(e)
-		if e == first || s.Parent.IsValid() || g.flagged[spanRef{s.Trace, s.ID}] {
+		if e == first || !g.isRoot(s) || g.flagged[spanRef{s.Trace, s.ID}] {
 			continue
 		}
 		g.found.broke(s.Service, msg, g.faults.tree(s.Service, s.Start), at(s.Start), ofRef{kind: ofTraces}, func() string {
@@ -270,6 +285,9 @@ func (t *propTally) predicted(out *propFindings, stats map[string]float64) {
 	pred := t.model.union
 	exercised, unobserved := 0, 0
 	for e := range pred {
+		if t.decl.edges[e] {
+			continue // judged from the spans: see judgeDeclared
+		}
 		ev := t.evidence[e]
 		if ev == nil || ev.hops == 0 {
 			continue
@@ -281,16 +299,17 @@ func (t *propTally) predicted(out *propFindings, stats map[string]float64) {
 		unobserved++
 	}
 	for k, u := range t.unseen {
-		if !pred[k.e] || t.pairs[k.e] != nil {
+		if !pred[k.e] || t.pairs[k.e] != nil || t.decl.edges[k.e] {
 			continue
 		}
 		msg := "predicted edge never observed: no " + k.e.to + " span is a child of a " + k.e.from + " span"
 		out.brokeN(edgeName(k.e.from, k.e.to), msg, t.faults.treeEdge(k.e.from, k.e.to, u.at), k.inside, u.n, nil,
 			ofRef{kind: ofPredicted, e: k.e})
 	}
-	stats["predicted_edges"] = float64(len(pred))
-	stats["predicted_edges_exercised"] = float64(exercised)
-	stats["predicted_edges_unobserved"] = float64(unobserved)
+	d := t.judgeDeclared(out)
+	stats["predicted_edges"] = float64(len(pred) + d.loadEdges)
+	stats["predicted_edges_exercised"] = float64(exercised + d.exercised)
+	stats["predicted_edges_unobserved"] = float64(unobserved + d.unobserved)
 }
 
 // unexpected records how many pairs the topology did not predict.

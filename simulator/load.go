@@ -184,7 +184,9 @@ type entry struct {
 
 // targeter aims each request at an entry route (picked by weight from the
 // request's sequence number) and at its instances in turn, stamps it with the
-// harness header and records the load's side of the hop in the ledger.
+// harness header (and, to an external entry, the trace context that starts
+// the request's trace; see startExternal) and records the load's side of
+// the hop in the ledger.
 func (rt *Runtime) targeter(l topology.Load, seq *atomic.Uint64) (vegeta.Targeter, error) {
 	entries, err := rt.entries(l)
 	if err != nil {
@@ -200,10 +202,15 @@ func (rt *Runtime) targeter(l topology.Load, seq *atomic.Uint64) (vegeta.Targete
 		t.Method = e.method
 		t.URL = e.urls[to.index]
 		t.Header = http.Header{HopHeader: []string{formatHop(hop, n)}}
-		shard.addSend(sendRec{
-			hop: hop, request: n, sentAt: time.Now().UnixNano(),
+		rec := sendRec{
+			hop: hop, request: n,
 			from: from, to: to.svcSym, toInst: uint16(to.index), route: e.route,
-		})
+		}
+		if to.local == nil && to.svc.IsExternal() {
+			rt.startExternal(t.Header, &rec)
+		}
+		rec.sentAt = time.Now().UnixNano()
+		shard.addSend(rec)
 		return nil
 	}, nil
 }
