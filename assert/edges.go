@@ -33,8 +33,11 @@ func predictedEdges(t *topology.Topology) map[edge]bool {
 
 // throughExternal returns the edges a service of the user's makes when it
 // forwards the trace context it receives without a span of its own (a
-// proxy, or a service nobody instrumented): from each of its callers to
-// each callee it declares, with the service between.
+// proxy, or a service nobody instrumented): from each of its simulated
+// callers to each callee it declares, with the service between. A
+// simulated caller makes only the calls the topology gives it, so a span
+// of its parenting such a callee came through the service between; a
+// caller of the user's may call that callee itself (a discovered edge).
 func throughExternal(t *topology.Topology) map[edge]string {
 	out := make(map[edge]string)
 	if t == nil {
@@ -42,7 +45,8 @@ func throughExternal(t *topology.Topology) map[edge]string {
 	}
 	callers := make(map[string][]string) // external service → its callers
 	for e := range predictedEdges(t) {
-		if s := t.Service(e.to); s != nil && s.IsExternal() {
+		s, from := t.Service(e.to), t.Service(e.from)
+		if s != nil && s.IsExternal() && from != nil && !from.IsExternal() {
 			callers[e.to] = append(callers[e.to], e.from)
 		}
 	}
