@@ -177,7 +177,7 @@ func (g *propGroup) declaredEdges() {
 				continue
 			}
 			g.decl.seen[e]++
-			k := declKey{e: e, confirmed: sh.edges[e], period: g.periods.of(at)}
+			k := declKey{e: e, confirmed: sh.edges[e] || g.forwarded(sh, e), period: g.periods.of(at)}
 			if !k.confirmed && len(g.found.during) > 0 {
 				k.inside = g.found.duringWindow(when{lo: at, hi: at})
 			}
@@ -186,6 +186,18 @@ func (g *propGroup) declaredEdges() {
 			})
 		}
 	}
+}
+
+// forwarded reports whether the trace shows edge e into a service of the
+// user's as that service forwarding the context without a span of its
+// own: a span of a callee it declares is a child of e's caller's span.
+func (g *propGroup) forwarded(sh traceShape, e edge) bool {
+	for through, via := range g.model.static.through {
+		if via == e.to && through.from == e.from && sh.edges[through] {
+			return true
+		}
+	}
+	return false
 }
 
 // simulatedCalls returns, by trace, the calls simulated services made into
