@@ -51,10 +51,36 @@ func (t *propTally) judgeDeclared(out *propFindings) declStats {
 			b := t.decl.counts[k]
 			msg := fmt.Sprintf("declared edge missing: %s took part in the trace, no %s span is a child of a %s %s",
 				e.from, e.to, e.from, parentWords(e.from))
+			if hint := t.formatHint(e); hint != "" {
+				msg += "; " + hint
+			}
 			out.brokeN(name, msg, t.faults.treeEdge(e.from, e.to, b.at), k.inside, b.n, b.examples, of)
 		}
 	}
 	return st
+}
+
+// formatHint explains a missing edge into a service of the user's that
+// was seen sending the trace in a format its callees do not read: it most
+// likely reads only that format too, not the one its caller sends.
+func (t *propTally) formatHint(e edge) string {
+	for _, k := range t.ext.keys() {
+		if k.ext != e.to || !strings.HasPrefix(k.reaction, "sent the trace as ") {
+			continue
+		}
+		sends := "traceparent" // the load's
+		if s := t.model.static.svcs[e.from]; s != nil {
+			sends = strings.Join((injected(s) & traceHeaders).Names(), " and ")
+		}
+		format, _, _ := strings.Cut(strings.TrimPrefix(k.reaction, "sent the trace as "), " only")
+		from := e.from
+		if from == loadCaller {
+			from = "the load"
+		}
+		return fmt.Sprintf("%s sends the trace as %s only (seen at %s), so it likely reads only that format too, not the %s %s sends",
+			e.to, format, k.to, sends, from)
+	}
+	return ""
 }
 
 // keys returns the missing keys of e, in a fixed order.

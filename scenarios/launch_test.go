@@ -168,6 +168,9 @@ func TestCommandNode(t *testing.T) {
 		if !hasFinding(v, "checkout -> inventory", "sent the trace as b3 only, a format inventory does not read") {
 			t.Errorf("no finding says checkout sends b3 only: %+v", v.Findings)
 		}
+		if !hasFinding(v, "frontend -> checkout", "checkout sends the trace as b3 only (seen at inventory), so it likely reads only that format too, not the traceparent frontend sends") {
+			t.Errorf("no finding on frontend -> checkout explains the format: %+v", v.Findings)
+		}
 	})
 }
 
