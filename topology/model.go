@@ -152,7 +152,8 @@ func (s *Service) ExternalAddr() string {
 // Launch says how tracerig starts a service of the user's.
 type Launch struct {
 	// Image is a container image (a local tag, or one the engine can
-	// pull); Command, with an image, replaces the image's command.
+	// pull); Command, with an image, replaces the image's CMD (the
+	// arguments of its entrypoint, when it has one).
 	// Without an image, Command is the program and its arguments, run on
 	// this machine. In both, "{port}" in Command and in Env values is
 	// replaced by the port the node serves on.
