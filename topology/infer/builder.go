@@ -54,6 +54,7 @@ type Builder struct {
 	names   interner
 	pending map[record.TraceID]*pendingTrace
 	order   []record.TraceID // first sightings, oldest first; may hold finished ones
+	free    [][]span         // span slices of finished traces, for reuse
 	flush   flusher          // scratch reused across traces
 	agg     aggregates
 	unused  Summary
@@ -104,6 +105,9 @@ func (b *Builder) Add(s *record.Span) {
 	t := b.pending[s.Trace]
 	if t == nil {
 		t = &pendingTrace{}
+		if n := len(b.free); n > 0 {
+			t.spans, b.free = b.free[n-1], b.free[:n-1]
+		}
 		b.pending[s.Trace] = t
 		b.order = append(b.order, s.Trace)
 		b.evict()
@@ -136,6 +140,9 @@ func (b *Builder) FlushTrace(id record.TraceID) {
 	delete(b.pending, id)
 	b.traces++
 	b.flush.trace(b, t.spans)
+	if len(b.free) < 64 {
+		b.free = append(b.free, t.spans[:0])
+	}
 }
 
 // evict finishes the oldest pending traces while too many are pending, and
