@@ -1,0 +1,124 @@
+package infer
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// parallelShare is the share of the requests calling two callees in which
+// they must overlap to be written in parallel.
+const parallelShare = 0.5
+
+// breakCycles leaves out every written call that closes a cycle between
+// routes: the topology takes none (a recursion in the traces).
+func breakCycles(m *Model, routes map[uint64]*Route) {
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := map[*Route]int{}
+	var visit func(r *Route)
+	visit = func(r *Route) {
+		state[r] = onPath
+		for _, c := range r.Callees {
+			t := routes[c.key]
+			if !c.Written || t == nil {
+				continue
+			}
+			switch state[t] {
+			case unseen:
+				visit(t)
+			case onPath:
+				c.Written = false
+				c.Why = "closes a call cycle, which the topology does not take"
+			}
+		}
+		state[r] = done
+	}
+	for _, s := range m.Services {
+		for _, r := range s.Routes {
+			if state[r] == unseen {
+				visit(r)
+			}
+		}
+	}
+}
+
+// steps orders a route's written callees by their mean position and puts
+// neighbours that overlapped in most requests calling both in one
+// parallel group.
+func steps(r *Route, aggs map[uint64]*routeAgg) [][]*Callee {
+	var written []*Callee
+	for _, c := range r.Callees {
+		if c.Written {
+			written = append(written, c)
+		}
+	}
+	slices.SortFunc(written, func(x, y *Callee) int {
+		return cmp.Or(cmp.Compare(x.Order, y.Order), cmp.Compare(x.Service, y.Service), cmp.Compare(x.Route, y.Route))
+	})
+	ra := aggs[r.key]
+	var out [][]*Callee
+	for _, c := range written {
+		if n := len(out); n > 0 && parallelWithAll(ra, out[n-1], c) {
+			out[n-1] = append(out[n-1], c)
+			continue
+		}
+		out = append(out, []*Callee{c})
+	}
+	return out
+}
+
+func parallelWithAll(ra *routeAgg, group []*Callee, c *Callee) bool {
+	for _, g := range group {
+		p := ra.pairs[[2]uint64{min(g.key, c.key), max(g.key, c.key)}]
+		if p == nil || float64(p.overlap) <= parallelShare*float64(p.both) {
+			return false
+		}
+	}
+	return true
+}
+
+// maxSpans returns the most spans one request to any route is expected to
+// produce, as the topology counts them: a server span, and per written
+// call a client span and the callee's own; retries not counted.
+func maxSpans(m *Model, routes map[uint64]*Route) int {
+	memo := map[*Route]int{}
+	var count func(r *Route) int
+	count = func(r *Route) int {
+		if n, ok := memo[r]; ok {
+			return n
+		}
+		n := 1
+		for _, c := range r.Callees {
+			if t := routes[c.key]; c.Written && t != nil {
+				n = addSat(n, mulSat(c.Times, addSat(1, count(t))))
+			}
+		}
+		memo[r] = n
+		return n
+	}
+	most := 0
+	for _, s := range m.Services {
+		for _, r := range s.Routes {
+			most = max(most, count(r))
+		}
+	}
+	return most
+}
+
+func addSat(a, b int) int {
+	if a > math.MaxInt-b {
+		return math.MaxInt
+	}
+	return a + b
+}
+
+func mulSat(a, b int) int {
+	if a != 0 && b > math.MaxInt/a {
+		return math.MaxInt
+	}
+	return a * b
+}
