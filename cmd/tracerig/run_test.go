@@ -354,3 +354,31 @@ func startBackend(t *testing.T) *embedded.Backend {
 	})
 	return b
 }
+
+// TestRunNodeDoesNotComeUp: a command node that exits at once stops the
+// run with exit 3 and one error naming it, its exit status and its last
+// lines; an unset variable in its env is a config error (exit 2); the
+// secret its env names appears nowhere.
+func TestRunNodeDoesNotComeUp(t *testing.T) {
+	t.Setenv("SECRET_TOKEN", "hunter2-secret")
+	out := t.TempDir()
+	r := runCLI(t, "run", "--quiet", "--out", out, "testdata/command-node.yaml")
+	r.wantCode(t, exitRuntime)
+	for _, want := range []string{"tracerig run: start checkout: exited at once (exit status 4)", "\tlisten: bad address"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if log, err := os.ReadFile(filepath.Join(out, "logs", "checkout.log")); err != nil || !strings.Contains(string(log), "starting") {
+		t.Errorf("logs/checkout.log: %q, %v", log, err)
+	}
+	if strings.Contains(r.stderr+r.stdout, "hunter2-secret") {
+		t.Errorf("the secret reached the output:\n%s", r.stderr)
+	}
+	t.Setenv("SECRET_TOKEN", "")
+	r = runCLI(t, "run", "--quiet", "--out", t.TempDir(), "testdata/command-node.yaml")
+	r.wantCode(t, exitUsage)
+	if want := "services.checkout.env.API_TOKEN: environment variable SECRET_TOKEN is not set"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+}
