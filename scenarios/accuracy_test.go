@@ -49,6 +49,13 @@ func TestVerdictAccuracy(t *testing.T) {
 				}
 				t.Run(string(c.kind), func(t *testing.T) {
 					out := runCase(t, c)
+					if !out.ok() && saturated(out.rep) {
+						// The run says the machine did not keep up with
+						// its own load: its timing says nothing about the
+						// checks. Run the case once more.
+						t.Logf("%s: the machine did not keep up with the load; running the case again", c.kind)
+						out = runCase(t, c)
+					}
 					tab.add(c, out, !twinOK)
 					reportCase(t, c, out)
 				})
@@ -249,6 +256,20 @@ type accuracyOutcome struct {
 
 func (o *accuracyOutcome) ok() bool {
 	return len(o.missed)+len(o.misnamed)+len(o.falseAlarms) == 0
+}
+
+// saturated reports whether a run's load verdict says the load did not
+// reach its rate: this machine, shared and busy, did not keep up.
+func saturated(rep *report.Report) bool {
+	if rep == nil {
+		return false
+	}
+	for _, v := range rep.Verdicts {
+		if v.Check == string(topology.ExpectLoad) && v.Status != assert.StatusPass && strings.Contains(v.Observed, "rate not reached") {
+			return true
+		}
+	}
+	return false
 }
 
 // runCase runs a faulted case and judges its verdicts.
