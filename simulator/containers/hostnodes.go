@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"sync"
 
@@ -126,7 +127,7 @@ func (n *Nodes) startNetwork(ctx context.Context, ports []relayPort) (err error)
 // removeFailedStart removes what a failed StartNodes made.
 func (n *Nodes) removeFailedStart(ctx context.Context) {
 	n.rt.removeFailedStart(ctx)
-	n.closeLogs()
+	closeLogs(maps.Values(n.nodes))
 }
 
 // Addr is the 127.0.0.1:port published for the node's service port:
@@ -153,16 +154,7 @@ func (n *Nodes) Close(ctx context.Context) error {
 	n.closed = true
 	n.mu.Unlock()
 	err := n.rt.Close(ctx)
-	return errors.Join(err, n.closeLogs())
-}
-
-func (n *Nodes) closeLogs() error {
-	var errs []error
-	for _, nd := range n.nodes {
-		errs = append(errs, nd.log.close())
-		nd.log = nil
-	}
-	return errors.Join(errs...)
+	return errors.Join(err, closeLogs(maps.Values(n.nodes)))
 }
 
 // relayAddrs is where an image node beside the in-process runtime reaches

@@ -21,6 +21,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -365,7 +366,7 @@ func (r *Runtime) Close(ctx context.Context) error {
 		_, err = clean(ctx, r.cli, CleanOptions{Run: r.runID})
 	}
 	r.cli.Close()
-	return errors.Join(err, r.closeNodeLogs())
+	return errors.Join(err, closeLogs(slices.Values(r.nodes)))
 }
 
 // Containers lists the IDs of the run's containers still present.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/tracerig/tracerig/simulator/launch"
 	"github.com/tracerig/tracerig/topology"
@@ -93,11 +94,11 @@ func (r *Runtime) startImageNodes(ctx context.Context, externalIn map[string]str
 	return nil
 }
 
-// closeNodeLogs closes the image nodes' log files, once their containers
-// are gone.
-func (r *Runtime) closeNodeLogs() error {
+// closeLogs closes the image nodes' log files, once their containers are
+// gone.
+func closeLogs(nodes iter.Seq[*node]) error {
 	var errs []error
-	for _, n := range r.nodes {
+	for n := range nodes {
 		errs = append(errs, n.log.close())
 		n.log = nil
 	}
