@@ -118,15 +118,10 @@ func (d *declTally) declare(pred map[edge]bool, user func(string) bool) {
 
 // count counts one trace for e at time t.
 func (d *declTally) count(k declKey, t int64, example func() string) {
-	b := d.counts[k]
-	if b == nil {
-		b = &extBucket{at: t}
-		d.counts[k] = b
+	if k.confirmed {
+		example = nil // a confirmed edge is a count, without examples
 	}
-	b.n++
-	if !k.confirmed && len(b.examples) < maxExamples {
-		b.examples = append(b.examples, example())
-	}
+	countIn(d.counts, k, t, example)
 }
 
 // confirmed returns how many traces confirmed e.

@@ -69,13 +69,19 @@ func (x *extTally) sentInto(ext, from string) {
 
 // count counts one request at time t.
 func (x *extTally) count(k extKey, t int64, example func() string) {
-	b := x.reqs[k]
+	countIn(x.reqs, k, t, example)
+}
+
+// countIn counts one occurrence at time t in m's bucket for k, made at
+// the first, keeping up to maxExamples examples; example nil keeps none.
+func countIn[K comparable](m map[K]*extBucket, k K, t int64, example func() string) {
+	b := m[k]
 	if b == nil {
 		b = &extBucket{at: t}
-		x.reqs[k] = b
+		m[k] = b
 	}
 	b.n++
-	if len(b.examples) < maxExamples {
+	if example != nil && len(b.examples) < maxExamples {
 		b.examples = append(b.examples, example())
 	}
 }
