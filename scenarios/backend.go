@@ -94,7 +94,7 @@ func openOTLP(ctx context.Context, b topology.Backend, runID, endpoint string, g
 		return reached(ctx, exportOnly{endpoint: endpoint,
 			reason: fmt.Sprintf("backend otlp at %s has no query API configured (backend.query: {type: jaeger|tempo, url: ...})", endpoint)})
 	}
-	client, err := queryClient(b.Query, getenv)
+	client, err := QueryClient(b.Query, getenv)
 	if err != nil {
 		return nil, &RuntimeError{fmt.Errorf("backend %s query at %s: %w", b.Query.Type, httpclient.Redact(b.Query.URL), err)}
 	}
@@ -107,9 +107,10 @@ func openOTLP(ctx context.Context, b topology.Backend, runID, endpoint string, g
 // queryTimeout bounds each request to a query API.
 const queryTimeout = 60 * time.Second
 
-// queryClient returns the HTTP client of q's query API: its TLS settings,
-// and its headers and basic authentication expanded through getenv.
-func queryClient(q topology.BackendQuery, getenv func(string) string) (*http.Client, error) {
+// QueryClient returns the HTTP client of q's query API: its TLS settings,
+// and its headers and basic authentication expanded through getenv. An
+// unset variable is an error naming the field; no value is ever quoted.
+func QueryClient(q topology.BackendQuery, getenv func(string) string) (*http.Client, error) {
 	headers, basic, err := q.Credentials(getenv)
 	if err != nil {
 		return nil, err

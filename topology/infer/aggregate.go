@@ -36,6 +36,7 @@ const maxInstances = 64
 // routeAgg is what the requests of one route said.
 type routeAgg struct {
 	requests, roots int64
+	rootSpans       int64 // spans in the traces rooted at the route
 	ownErrors       int64 // failed with no failed call to explain it
 	clean           int64 // requests whose calls all succeeded
 	statuses        map[uint16]int64

@@ -64,6 +64,9 @@ func (f *flusher) trace(b *Builder, spans []span) {
 		}
 		b.agg.request(&spans[k], calls[:n])
 		calls = calls[n:]
+		if !spans[k].parent.IsValid() {
+			b.agg.routes[routeKey(spans[k].svc, spans[k].name)].rootSpans += int64(len(spans))
+		}
 	}
 }
 

@@ -72,7 +72,10 @@ type Callee struct {
 type Entry struct {
 	Service, Route string
 	Roots          int64
-	Loadable       bool // an http route (load drives http routes only)
+	// SpansPerTrace is the mean number of spans in the traces rooted at
+	// the route; a trace with two roots counts for each.
+	SpansPerTrace float64
+	Loadable      bool // an http route (load drives http routes only)
 }
 
 // model derives the Model from the aggregates.
@@ -94,7 +97,8 @@ func (b *Builder) model() *Model {
 		routes[key] = r
 		s.Routes = append(s.Routes, r)
 		if ra.roots > 0 {
-			m.Entries = append(m.Entries, Entry{Service: s.Name, Route: r.Name, Roots: ra.roots, Loadable: s.Protocol == topology.ProtocolHTTP})
+			m.Entries = append(m.Entries, Entry{Service: s.Name, Route: r.Name, Roots: ra.roots,
+				SpansPerTrace: float64(ra.rootSpans) / float64(ra.roots), Loadable: s.Protocol == topology.ProtocolHTTP})
 		}
 	}
 	slices.SortFunc(m.Services, func(x, y *Service) int { return cmp.Compare(x.Name, y.Name) })
