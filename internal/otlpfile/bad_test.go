@@ -1,0 +1,63 @@
+package otlpfile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/tracerig/tracerig/internal/record"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated testdata files")
+
+// TestBadInputs reads each bad file of testdata and requires the error to
+// start as the table says: what went wrong and where.
+func TestBadInputs(t *testing.T) {
+	if *update {
+		writeTruncated(t)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"empty.bad", "no spans: the input is empty"},
+		{"blank.bad", "no spans: the input holds only white space"},
+		{"garbage.bad", `not OTLP trace data at byte 0: want OTLP protobuf, OTLP/JSON or JSON lines, found "hello, this is n"`},
+		{"truncated.bad.pb", "otlp protobuf: truncated at byte 376: resource spans of 155 bytes at byte 223 is cut short"},
+		{"truncated.bad.pb.gz", "otlp protobuf: truncated at byte 376: resource spans of 155 bytes at byte 223 is cut short"},
+		{"line3.bad.jsonl", "otlp json lines: line 3: "},
+		{"nospans.bad.pb", "otlp protobuf: no spans in the input: 1 requests, 2 resources"},
+		{"nospans.bad.jsonl", "otlp json lines: no spans in the input: 2 requests, 1 resources"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			n := 0
+			_, err := Read(bytes.NewReader(readFile(t, "testdata/"+tc.file)), func(*record.Span) error {
+				n++
+				return nil
+			})
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant it to start %q", err, tc.want)
+			}
+			t.Logf("%s after %d spans", err, n)
+		})
+	}
+}
+
+// writeTruncated writes a protobuf file of two resources cut short in the
+// second, plain and gzipped.
+func writeTruncated(t *testing.T) {
+	var buf bytes.Buffer
+	if err := NewWriter(&buf).Write(roundTripCases()["every status"]); err != nil {
+		t.Fatal(err)
+	}
+	cut := buf.Bytes()[:buf.Len()-5]
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(cut)
+	zw.Close()
+	for name, b := range map[string][]byte{"truncated.bad.pb": cut, "truncated.bad.pb.gz": z.Bytes()} {
+		if err := os.WriteFile("testdata/"+name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
