@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
 )
 
 // Options tune a Builder. The zero value is usable.
@@ -177,7 +178,7 @@ func (b *Builder) compact(s *record.Span) span {
 	if s.Status == record.StatusError {
 		c.flags |= flagError
 	}
-	if v, ok := s.Attr("rpc.system"); ok && v == "grpc" {
+	if isGRPC(s) {
 		c.flags |= flagGRPC
 	}
 	c.status, c.flags = statusOf(s, c.flags)
@@ -190,9 +191,36 @@ func (b *Builder) compact(s *record.Span) span {
 	return c
 }
 
+// isGRPC reports whether the span is a gRPC call's, in the semantic
+// conventions before RPC's were stabilised (rpc.system) or after
+// (rpc.system.name).
+func isGRPC(s *record.Span) bool {
+	for _, key := range []string{"rpc.system.name", "rpc.system"} {
+		if v, ok := s.Attr(key); ok {
+			return v == "grpc"
+		}
+	}
+	return false
+}
+
 // statusOf reads the span's HTTP status or gRPC code, marking the span
 // failed when it says so.
 func statusOf(s *record.Span, flags uint8) (uint16, uint8) {
+	if v, ok := s.Attr("rpc.response.status_code"); ok {
+		// The stable RPC conventions: the code's canonical name.
+		n, ok := topology.GRPCCodeByName(v)
+		if !ok {
+			m, err := strconv.Atoi(v)
+			n, ok = uint32(m), err == nil && m >= 0 && m <= 16
+		}
+		if ok {
+			flags |= flagHasStatus
+			if n != 0 {
+				flags |= flagError
+			}
+			return uint16(n), flags
+		}
+	}
 	for _, key := range []string{"http.response.status_code", "http.status_code", "rpc.grpc.status_code"} {
 		v, ok := s.Attr(key)
 		if !ok {

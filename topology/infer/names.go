@@ -13,6 +13,10 @@ func routeName(s *record.Span, grpc bool) string {
 	if grpc {
 		svc, _ := s.Attr("rpc.service")
 		m, _ := s.Attr("rpc.method")
+		if svc == "" && strings.Contains(m, "/") {
+			// The stable RPC conventions: rpc.method is "service/method".
+			svc, m, _ = strings.Cut(m, "/")
+		}
 		if svc == "" || m == "" {
 			svc, m, _ = strings.Cut(strings.TrimPrefix(s.Name, "/"), "/")
 		}

@@ -62,7 +62,7 @@ func writeRoute(w *writer, s *Service, r *Route) {
 			if code < 1 || code > 16 {
 				code = 13
 			}
-			w.line(4, "errors: {rate: %s, code: %d}", rate(r.ErrorRate), code)
+			w.line(4, "errors: {rate: %s, code: %s}", rate(r.ErrorRate), topology.GRPCCodeName(uint32(code)))
 		} else {
 			status := r.Status
 			if status < 500 || status > 599 {
