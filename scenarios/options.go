@@ -79,6 +79,12 @@ type Options struct {
 	// the report's Evidence then holds, instead of verifying it as it goes
 	// and letting its records go (see verifier).
 	KeepRecords bool
+	// SaveSpans, when set, names a file that receives the spans that
+	// reached the backend, as OTLP protobuf (internal/otlpfile), as the run
+	// reads them back: group by group in a run verified as it goes, all at
+	// its end in one judged then. It is created before anything starts.
+	// A run whose backend is not read back saves none.
+	SaveSpans string
 
 	hooks
 }

@@ -204,6 +204,7 @@ func gather(rt *simulator.Runtime, snk *sink, planned []topology.Fault, ev *repo
 	var probeNote string
 	if in.ReadBack {
 		in.Backend = snk.spans()
+		snk.saved.save(in.Backend)
 		probeNote = snk.applyArrivals(in.Backend)
 	}
 	ev.BackendNotes = snk.notes(exportedTraces(snap.Ended))

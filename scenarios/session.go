@@ -57,11 +57,20 @@ func Start(ctx context.Context, sc *topology.Scenario, opts Options) (*Session, 
 	s := &Session{sc: sc, opts: opts, ev: newEvidence(ctx, sc, opts)}
 	s.faults = scaleFaults(sc.Faults, opts.TimeScale)
 	s.expects = scaleExpect(sc.Expect, opts.TimeScale)
+	var saved *spanFile
+	if opts.SaveSpans != "" {
+		if saved, err = createSpanFile(opts.SaveSpans); err != nil {
+			opts.plan.removeLogs()
+			return nil, &RuntimeError{err}
+		}
+	}
 	s.up, err = startRuntime(ctx, sc, s.ev.Seed, s.ev.Loads, s.faults, opts)
 	if err != nil {
+		saved.close()
 		opts.plan.removeLogs()
 		return nil, err
 	}
+	s.up.snk.saved = saved
 	if s.up.owed == nil {
 		s.up.owed = s.up.rt.WaitMessages
 	}
@@ -153,7 +162,11 @@ func (s *Session) Finish(ctx context.Context) (*report.Report, error) {
 	nodesErr := s.nodes.stop(stopCtx)
 	shutErr := s.up.stop(stopCtx)
 	verdicts := verdictsOf(stopCtx, s.up.rt, s.up.snk, s.ver, s.faults, s.expects, s.opts, ev)
-	if err := errors.Join(s.loadErr, nodesErr, shutErr); err != nil {
+	if saved := s.up.snk.saved; saved != nil {
+		ev.BackendNotes = append(ev.BackendNotes, saved.note())
+	}
+	saveErr := s.up.snk.saved.close()
+	if err := errors.Join(s.loadErr, nodesErr, shutErr, saveErr); err != nil {
 		ev.Errors = append(ev.Errors, err.Error())
 	}
 	rep := judge(ev, verdicts, s.expects)
@@ -199,5 +212,6 @@ func (s *Session) release() {
 			s.up.remote.Close(context.Background())
 		}
 		s.up.snk.close(context.Background())
+		s.up.snk.saved.close()
 	})
 }

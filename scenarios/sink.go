@@ -33,6 +33,8 @@ type sink struct {
 	export   otlpconf.Config
 	read     lastRead
 	arrivals arrivals
+	// saved receives the spans read back for judging; nil saves none.
+	saved *spanFile
 }
 
 // lastRead is the last read-back. A backend that cannot count its spans

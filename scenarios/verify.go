@@ -76,6 +76,9 @@ type verifier struct {
 	log    *report.DecisionLog
 	logErr error
 	quiet  time.Duration
+	// saved receives the backend spans of each group judged; nil saves
+	// none.
+	saved *spanFile
 
 	mu sync.Mutex // guards the stream, the series and the counts
 	// started and sampled count the traces the load started and kept,
@@ -144,6 +147,7 @@ func verifyAsItGoes(sc *topology.Scenario, rt *simulator.Runtime, pull func(cont
 		// another's written before them.
 		ver.quiet += verifyEvery
 	}
+	ver.saved = snk.saved
 	go ver.loop()
 	opts.verified = ver.summary
 	if rb, ok := src.(*readBack); ok && rb.held == nil {
@@ -279,6 +283,7 @@ func (v *verifier) take(groups []assert.Group) {
 func (v *verifier) add(g assert.Group) {
 	started, sampled := simulator.Snapshot{Hops: g.Hops}.Traces()
 	exported := exportedTraces(g.Ended)
+	v.saved.save(g.Backend)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.stream.Add(g)

@@ -22,6 +22,7 @@ import (
 // runFlags are run's flags.
 type runFlags struct {
 	out, rate, otlp, cpuprof, control, addrFile *string
+	saveSpans                                   *string
 	runID, runtime                              *string
 	kube                                        kubeFlags
 	seed                                        *uint64
@@ -80,6 +81,7 @@ func newRunCmd() *cobra.Command {
 	f.tscale = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows, expectation times such as spans.during) at this fraction of its length, in (0, 1]")
 	f.control = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --allow-remote")
 	f.addrFile = fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services")
+	f.saveSpans = fs.String("save-spans", "", "write the spans that reached the backend to `FILE` as OTLP protobuf as the run goes (input for 'tracerig infer')")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults")
 	fs.BoolVar(&f.allowRemote, "control-any", false, "the former name of --allow-remote")
 	deprecate(fs, "control-any", "use --allow-remote")
@@ -144,7 +146,7 @@ func (f *runFlags) controlAddr() (string, error) {
 // where the report goes, what external services and the user are told.
 func (f *runFlags) wire(sc *topology.Scenario, controlAddr string, stderr io.Writer) scenarios.Options {
 	addrFile := *f.addrFile
-	opts := scenarios.Options{OutDir: *f.out, OTLPEndpoint: *f.otlp, Control: controlAddr, AddrFile: addrFile}
+	opts := scenarios.Options{OutDir: *f.out, OTLPEndpoint: *f.otlp, Control: controlAddr, AddrFile: addrFile, SaveSpans: *f.saveSpans}
 	if scenarios.HasRunningExternal(sc.Topology) {
 		opts.ExternalEnv = func(env []string) error {
 			fmt.Fprintf(stderr, "external services: give them this environment%s:\n", map[bool]string{true: " (also in " + addrFile + ")"}[addrFile != ""])

@@ -3,6 +3,7 @@ package otlpfile
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"flag"
 	"os"
 	"strings"
@@ -26,6 +27,7 @@ func TestBadInputs(t *testing.T) {
 		{"truncated.bad.pb", "otlp protobuf: truncated at byte 376: resource spans of 155 bytes at byte 223 is cut short"},
 		{"truncated.bad.pb.gz", "otlp protobuf: truncated at byte 376: resource spans of 155 bytes at byte 223 is cut short"},
 		{"line3.bad.jsonl", "otlp json lines: line 3: "},
+		{"lengthprefixed.bad.pb", "not OTLP trace data at byte 0: length-prefixed protobuf messages, as the Collector's file exporter writes with format: proto, are not read"},
 		{"nospans.bad.pb", "otlp protobuf: no spans in the input: 1 requests, 2 resources"},
 		{"nospans.bad.jsonl", "otlp json lines: no spans in the input: 2 requests, 1 resources"},
 	} {
@@ -44,7 +46,7 @@ func TestBadInputs(t *testing.T) {
 }
 
 // writeTruncated writes a protobuf file of two resources cut short in the
-// second, plain and gzipped.
+// second, plain and gzipped, and the same file whole, length-prefixed.
 func writeTruncated(t *testing.T) {
 	var buf bytes.Buffer
 	if err := NewWriter(&buf).Write(roundTripCases()["every status"]); err != nil {
@@ -55,7 +57,11 @@ func writeTruncated(t *testing.T) {
 	zw := gzip.NewWriter(&z)
 	zw.Write(cut)
 	zw.Close()
-	for name, b := range map[string][]byte{"truncated.bad.pb": cut, "truncated.bad.pb.gz": z.Bytes()} {
+	// The Collector's file exporter with format: proto puts each message's
+	// length before it, in four bytes, big-endian.
+	prefixed := binary.BigEndian.AppendUint32(nil, uint32(buf.Len()))
+	prefixed = append(prefixed, buf.Bytes()...)
+	for name, b := range map[string][]byte{"truncated.bad.pb": cut, "truncated.bad.pb.gz": z.Bytes(), "lengthprefixed.bad.pb": prefixed} {
 		if err := os.WriteFile("testdata/"+name, b, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -109,6 +109,9 @@ func detect(br *bufio.Reader) (Format, error) {
 	if looksProto(head) {
 		return Protobuf, nil
 	}
+	if len(head) > 4 && looksProto(head[4:]) {
+		return 0, fmt.Errorf("not OTLP trace data at byte 0: length-prefixed protobuf messages, as the Collector's file exporter writes with format: proto, are not read; export with format: json")
+	}
 	for i, c := range head {
 		switch c {
 		case ' ', '\t', '\r', '\n':

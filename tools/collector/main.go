@@ -1,6 +1,6 @@
 // Program otelcol-tracerig is an OpenTelemetry Collector distribution for tracerig's collector
 // backend: the OTLP receiver and exporter, the batch processor, the debug exporter, the contrib
-// tail-sampling and probabilistic-sampler processors and the contrib bearer-token authenticator
+// file exporter (whose JSON lines tracerig reads as a span source), the contrib tail-sampling and probabilistic-sampler processors and the contrib bearer-token authenticator
 // (bearertokenauth), all of one collector release (core v0.161.0 /
 // v1.67.0, contrib v0.161.0). Build it with tools/collector/build.sh; it lands in bin/ at the
 // module root, where tracerig looks for it.
@@ -29,6 +29,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/probabilisticsamplerprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/tailsamplingprocessor"
@@ -43,7 +44,7 @@ const (
 func main() {
 	info := component.BuildInfo{
 		Command:     "otelcol-tracerig",
-		Description: "OpenTelemetry Collector for tracerig (OTLP, batch, debug, tail_sampling, probabilistic_sampler, bearertokenauth)",
+		Description: "OpenTelemetry Collector for tracerig (OTLP, batch, debug, file, tail_sampling, probabilistic_sampler, bearertokenauth)",
 		Version:     "0.161.0-tracerig",
 	}
 	set := otelcol.CollectorSettings{
@@ -95,12 +96,14 @@ func components() (otelcol.Factories, error) {
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
 		otlpexporter.NewFactory(),
 		debugexporter.NewFactory(),
+		fileexporter.NewFactory(),
 	); err != nil {
 		return otelcol.Factories{}, err
 	}
 	f.ExporterModules = map[component.Type]string{
 		otlpexporter.NewFactory().Type():  "go.opentelemetry.io/collector/exporter/otlpexporter " + coreRelease,
 		debugexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/debugexporter " + coreRelease,
+		fileexporter.NewFactory().Type():  "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter " + contribRelease,
 	}
 
 	// bearertokenauth guards a receiver with a bearer token (the authenticated-ingest tests).
