@@ -18,7 +18,7 @@ import (
 // testdata/help/<command>.golden.
 var helpCommands = [][]string{
 	{}, {"run"}, {"list"}, {"validate"}, {"graph"}, {"backend"}, {"blast"}, {"blast-shard"}, {"bench"},
-	{"conformance"}, {"clean"}, {"init"}, {"show"}, {"schema"}, {"version"}, {"serve"}, {"relay"}, {"broker"}, {"render"},
+	{"conformance"}, {"clean"}, {"infer"}, {"init"}, {"show"}, {"schema"}, {"version"}, {"serve"}, {"relay"}, {"broker"}, {"render"},
 	{"fault"}, {"fault", "add"}, {"fault", "list"}, {"fault", "clear"},
 }
 

@@ -82,6 +82,7 @@ func commands() []*cobra.Command {
 		newListCmd(),
 		newValidateCmd(),
 		newGraphCmd(),
+		newInferCmd(),
 		newFaultCmd(),
 		newBackendCmd(),
 		newBlastCmd(),
