@@ -27,6 +27,9 @@ type Service struct {
 	Protocol  topology.Protocol
 	Instances int
 	Routes    []*Route
+	// ServerSpans are the service's server spans, which say its
+	// protocol; a service that only consumes has none.
+	ServerSpans int64
 }
 
 // Route is one derived route.
@@ -160,7 +163,8 @@ func (b *Builder) serviceNames() map[uint32]string {
 
 func (b *Builder) service(id uint32, name string) *Service {
 	sa := b.agg.services[id]
-	s := &Service{Name: name, Protocol: topology.ProtocolHTTP, Instances: min(len(sa.instances), maxInstances)}
+	s := &Service{Name: name, Protocol: topology.ProtocolHTTP, Instances: min(len(sa.instances), maxInstances),
+		ServerSpans: sa.grpc + sa.http}
 	if sa.grpc > sa.http {
 		s.Protocol = topology.ProtocolGRPC
 	}

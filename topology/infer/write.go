@@ -48,7 +48,11 @@ func (b *Builder) topologyYAML(m *Model) []byte {
 			continue
 		}
 		w.line(1, "%s:", s.Name)
-		w.line(2, "# %s from the server spans' attributes; instances: distinct service.instance.id", s.Protocol)
+		if s.ServerSpans > 0 {
+			w.line(2, "# %s from the server spans' attributes; instances: distinct service.instance.id", s.Protocol)
+		} else {
+			w.line(2, "# %s, the default: no server spans, only consumer spans; instances: distinct service.instance.id", s.Protocol)
+		}
 		w.line(2, "protocol: %s", s.Protocol)
 		w.line(2, "instances: %d", max(s.Instances, 1))
 		w.line(2, "routes:")
