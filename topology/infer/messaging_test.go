@@ -112,3 +112,113 @@ func checkSteps(t *testing.T, topo *topology.Topology, svc, route string, want [
 		t.Errorf("%s %s steps %v, want %v", svc, route, got, want)
 	}
 }
+
+// msgAttrs are a messaging span's attributes: its system and topic ("":
+// none).
+func msgAttrs(system, topic string) []record.Attr {
+	a := []record.Attr{{Key: "messaging.system", Value: system}}
+	if topic != "" {
+		a = append(a, record.Attr{Key: "messaging.destination.name", Value: topic})
+	}
+	return a
+}
+
+func TestMessagingUnused(t *testing.T) {
+	root := sp(1, 1, 0, record.KindServer, "front", "POST /a", 0, 100)
+	tests := []struct {
+		name   string
+		spans  []record.Span
+		reason string
+		want   int64
+	}{
+		{"producer without a destination", []record.Span{root,
+			sp(1, 2, 1, record.KindProducer, "front", "send", 10, 11, msgAttrs("kafka", "")...)}, ReasonMessaging, 1},
+		{"consumer without a destination", []record.Span{root,
+			sp(2, 1, 0, record.KindConsumer, "back", "process", 20, 30, msgAttrs("nats", "")...)}, ReasonMessaging, 1},
+		{"producer and consumer without a destination, in parent mode", []record.Span{root,
+			sp(1, 2, 1, record.KindProducer, "front", "send", 10, 11, msgAttrs("kafka", "")...),
+			sp(1, 3, 2, record.KindConsumer, "back", "process", 20, 30, msgAttrs("kafka", "")...)}, ReasonMessaging, 2},
+		{"producer under no request", []record.Span{root, sp(1, 5, 0, record.KindInternal, "cron", "tick", 0, 5),
+			sp(1, 6, 5, record.KindProducer, "cron", "send jobs", 1, 2, msgAttrs("nats", "jobs")...)}, ReasonNoPublisher, 1},
+		{"a trace rooted at a consumer span is no orphan", []record.Span{root,
+			sp(1, 2, 1, record.KindProducer, "front", "send orders", 10, 11, msgAttrs("kafka", "orders")...),
+			sp(2, 1, 0, record.KindConsumer, "back", "process orders", 20, 30, msgAttrs("kafka", "orders")...),
+			sp(2, 2, 1, record.KindClient, "back", "GET /c", 21, 29),
+			sp(2, 3, 2, record.KindServer, "store", "GET /c", 22, 28)}, ReasonOrphan, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBuilder(Options{})
+			for i := range tc.spans {
+				b.Add(&tc.spans[i])
+			}
+			res, err := b.Result()
+			if err != nil {
+				t.Fatalf("Result: %v\n%s", err, res.Topology)
+			}
+			if got := res.Unused.Reasons[tc.reason]; got != tc.want {
+				t.Errorf("%q: %d spans, want %d; summary:\n%s", tc.reason, got, tc.want, res.Unused)
+			}
+		})
+	}
+}
+
+// TestMessagingOpenEnds leaves out a publish no consumer span answers and
+// a consume route no producer span feeds, as the topology requires both
+// ends of a topic, and keeps the rest.
+func TestMessagingOpenEnds(t *testing.T) {
+	front := func(trace byte) record.Span { return sp(trace, 1, 0, record.KindServer, "front", "POST /a", 0, 100) }
+	tests := []struct {
+		name  string
+		spans []record.Span
+		// routes are the written routes; topics the written topics
+		routes, topics []string
+	}{
+		{"a publish without a consumer", []record.Span{front(1),
+			sp(1, 2, 1, record.KindProducer, "front", "send orders", 10, 11, msgAttrs("kafka", "orders")...)},
+			[]string{"front POST /a"}, nil},
+		{"a consumer without a producer", []record.Span{front(1),
+			sp(2, 1, 0, record.KindConsumer, "back", "process orders", 20, 30, msgAttrs("kafka", "orders")...)},
+			[]string{"front POST /a"}, nil},
+		{"a consumer fed only by a consumer left out", []record.Span{front(1),
+			sp(2, 1, 0, record.KindConsumer, "back", "process orders", 20, 30, msgAttrs("kafka", "orders")...),
+			sp(2, 2, 1, record.KindProducer, "back", "send bills", 21, 22, msgAttrs("nats", "bills")...),
+			sp(2, 3, 2, record.KindConsumer, "mail", "process bills", 25, 30, msgAttrs("nats", "bills")...)},
+			[]string{"front POST /a"}, nil},
+		{"both ends", []record.Span{front(1),
+			sp(1, 2, 1, record.KindProducer, "front", "send orders", 10, 11, msgAttrs("kafka", "orders")...),
+			sp(2, 1, 0, record.KindConsumer, "back", "process orders", 20, 30, append(msgAttrs("kafka", "orders"),
+				record.Attr{Key: "messaging.consumer.group.name", Value: "back"})...)},
+			[]string{"back process orders", "front POST /a"}, []string{"orders"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBuilder(Options{})
+			for i := range tc.spans {
+				b.Add(&tc.spans[i])
+			}
+			res, err := b.Result()
+			if err != nil {
+				t.Fatalf("Result: %v\n%s", err, res.Topology)
+			}
+			topo, err := topology.ParseTopology("topology.yaml", res.Topology)
+			if err != nil {
+				t.Fatalf("ParseTopology: %v\n%s", err, res.Topology)
+			}
+			var routes, topics []string
+			for _, s := range topo.Services {
+				for _, r := range s.Routes {
+					routes = append(routes, s.Name+" "+r.Name)
+				}
+			}
+			for _, br := range topo.Brokers {
+				for _, tp := range br.Topics {
+					topics = append(topics, tp.Name)
+				}
+			}
+			if !slices.Equal(routes, tc.routes) || !slices.Equal(topics, tc.topics) {
+				t.Errorf("routes %q topics %q, want %q and %q\n%s", routes, topics, tc.routes, tc.topics, res.Topology)
+			}
+		})
+	}
+}

@@ -43,7 +43,7 @@ func (b *Builder) topologyYAML(m *Model) []byte {
 		if !written(s) {
 			w.line(1, "# not written: service %s, whose consume routes are all left out:", s.Name)
 			for _, r := range s.Routes {
-				w.line(1, "# %s %s", q(r.Name), r.Consume.Why)
+				w.line(1, "#   %s: %s", q(r.Name), r.Consume.Why)
 			}
 			continue
 		}
