@@ -154,6 +154,37 @@ func targetsOf(m *Model, routes map[uint64]*Route) func(c *Callee) []*Route {
 	}
 }
 
+// oneRoutePerGroup leaves out a consume route whose group already
+// consumes its topic in a route of more consumer spans (a service whose
+// consumer spans of one topic have two names): the topology takes one
+// route per group and topic.
+func oneRoutePerGroup(m *Model) {
+	kept := map[[2]string]*Route{}
+	for _, s := range m.Services {
+		for _, r := range s.Routes {
+			cs := r.Consume
+			if cs == nil {
+				continue
+			}
+			group := cs.Group
+			if cs.DefaultGroup {
+				group = s.Name
+			}
+			k := [2]string{cs.Topic, group}
+			other := kept[k]
+			if other == nil {
+				kept[k] = r
+				continue
+			}
+			if other.Requests < r.Requests {
+				kept[k], other, r = r, r, other
+			}
+			r.Consume.Written = false
+			r.Consume.Why = fmt.Sprintf("group %s consumes topic %s in route %q too, from more consumer spans: the topology takes one route per group and topic", group, cs.Topic, other.Name)
+		}
+	}
+}
+
 // closeTopics leaves out each publish to a topic no written route consumes
 // and each consume route of a topic no written route publishes to, until
 // every asynchronous edge has both ends, as the topology requires; then

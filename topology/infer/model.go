@@ -123,6 +123,7 @@ func (b *Builder) model() *Model {
 	})
 	targets := targetsOf(m, routes)
 	breakCycles(m, targets)
+	oneRoutePerGroup(m)
 	closeTopics(m, topics)
 	for _, s := range m.Services {
 		for _, r := range s.Routes {
