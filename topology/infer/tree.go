@@ -61,7 +61,8 @@ func steps(r *Route, aggs map[uint64]*routeAgg) [][]*Callee {
 		}
 	}
 	slices.SortFunc(written, func(x, y *Callee) int {
-		return cmp.Or(cmp.Compare(x.Order, y.Order), cmp.Compare(x.Service, y.Service), cmp.Compare(x.Route, y.Route))
+		return cmp.Or(cmp.Compare(x.Order, y.Order), cmp.Compare(x.Service, y.Service), cmp.Compare(x.Route, y.Route),
+			cmp.Compare(x.Topic, y.Topic))
 	})
 	ra := aggs[r.key]
 	var out [][]*Callee
