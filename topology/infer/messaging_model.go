@@ -40,6 +40,7 @@ type Consume struct {
 	// one. DefaultGroup says it is the service's name (or none), the
 	// topology's default, and is not written.
 	Group        string
+	GroupSpans   int64 // the consumer spans naming Group
 	DefaultGroup bool
 	// Batch is the most messages one consumer span carried (links or
 	// messaging.batch.message_count), at least 1; Batched the spans
@@ -111,8 +112,8 @@ func (b *Builder) consume(ca *consumeAgg, ra *routeAgg, svc string, topics map[u
 	topic, _ := b.mostID(ca.topics)
 	c := &Consume{Topic: topics[topic].Name, Batch: max(1, min(ca.maxBatch, maxBatch)), Batched: ca.batched,
 		Mode: topology.ConsumeLink, Spans: ra.requests, ParentSpans: ca.parent, Written: true}
-	if g, _ := b.most(ca.groups); g != "" {
-		c.Group = topicName(g)
+	if g, n := b.most(ca.groups); g != "" {
+		c.Group, c.GroupSpans = topicName(g), n
 	}
 	c.DefaultGroup = c.Group == "" || c.Group == svc
 	if 2*c.ParentSpans > c.Spans && c.Batch == 1 {

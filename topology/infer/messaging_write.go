@@ -46,9 +46,9 @@ func writeConsume(w *writer, c *Consume) {
 	case c.Group == "":
 		w.line(4, "# group: no consumer span names one (messaging.consumer.group.name): the default, the service's name")
 	case c.DefaultGroup:
-		w.line(4, "# group %s (messaging.consumer.group.name): the default, the service's name", c.Group)
+		w.line(4, "# group %s (messaging.consumer.group.name of %d of %d consumer spans): the default, the service's name", c.Group, c.GroupSpans, c.Spans)
 	default:
-		w.line(4, "# group: the most common messaging.consumer.group.name")
+		w.line(4, "# group: the most common messaging.consumer.group.name, of %d of %d consumer spans", c.GroupSpans, c.Spans)
 		b.WriteString(", group: " + q(c.Group))
 	}
 	if c.Batch > 1 {
