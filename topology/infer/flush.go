@@ -31,7 +31,7 @@ type call struct {
 
 // trace folds the finished trace's spans into b's aggregates. A request
 // is a server span or a consumer span: a consumer span runs its consume
-// route as a server span its route.
+// route as a server span runs its route.
 func (f *flusher) trace(b *Builder, spans []span) {
 	f.index(b, spans)
 	f.calls = f.calls[:0]

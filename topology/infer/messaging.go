@@ -15,7 +15,10 @@ const publishSvc = ^uint32(0)
 func publishKey(topic uint32) uint64 { return routeKey(publishSvc, topic) }
 
 // isPublish reports whether a callee key is a publish's.
-func isPublish(key uint64) bool { svc, _ := splitKey(key); return svc == publishSvc }
+func isPublish(key uint64) bool {
+	svc, _ := splitKey(key)
+	return svc == publishSvc
+}
 
 // topicAgg is what the messaging spans of one topic (destination) said,
 // read as they are added: none of it depends on the rest of the trace.
