@@ -3,6 +3,8 @@ package infer
 import (
 	"cmp"
 	"slices"
+
+	"github.com/tracerig/tracerig/internal/record"
 )
 
 // maxPairCallees bounds the distinct callees of one request whose pairs
@@ -13,7 +15,9 @@ const maxPairCallees = 64
 type aggregates struct {
 	routes    map[uint64]*routeAgg
 	services  map[uint32]*serviceAgg
-	peers     map[uint32]int64 // uninstrumented peers: client spans per peer name
+	peers     map[uint32]int64       // uninstrumented peers: client spans per peer name
+	topics    map[uint32]*topicAgg   // by interned destination
+	consumers map[uint64]*consumeAgg // by consume route key
 	firstRoot int64
 	lastRoot  int64
 	roots     int64
@@ -76,13 +80,15 @@ func (a *aggregates) init() {
 	a.routes = map[uint64]*routeAgg{}
 	a.services = map[uint32]*serviceAgg{}
 	a.peers = map[uint32]int64{}
+	a.topics = map[uint32]*topicAgg{}
+	a.consumers = map[uint64]*consumeAgg{}
 	a.seenCallee = map[uint64]int{}
 	a.last = map[uint64]int{}
 }
 
 func (a *aggregates) peer(name uint32) { a.peers[name]++ }
 
-// request folds one server span and its calls, sorted by start. An
+// request folds one request span (server or consumer) and its calls, sorted by start. An
 // orphan's route keeps its latency and calls; it is counted in Unused.
 func (a *aggregates) request(s *span, calls []call) {
 	a.service(s)
@@ -94,7 +100,7 @@ func (a *aggregates) request(s *span, calls []call) {
 		a.routes[key] = r
 	}
 	r.requests++
-	if !s.parent.IsValid() {
+	if !s.parent.IsValid() && s.kind == record.KindServer {
 		r.roots++
 		a.root(s.start)
 	}
@@ -117,9 +123,11 @@ func (a *aggregates) service(s *span) {
 		sv = &serviceAgg{instances: map[uint32]struct{}{}}
 		a.services[s.svc] = sv
 	}
-	if s.flags&flagGRPC != 0 {
+	switch {
+	case s.kind != record.KindServer: // a consumer span says nothing of the protocol
+	case s.flags&flagGRPC != 0:
 		sv.grpc++
-	} else {
+	default:
 		sv.http++
 	}
 	if len(sv.instances) <= maxInstances {

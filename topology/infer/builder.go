@@ -73,7 +73,7 @@ type span struct {
 	id, parent record.SpanID
 	start, end int64
 	svc        uint32 // interned service name
-	name       uint32 // interned route (server) or peer (client)
+	name       uint32 // interned route (server, consumer), peer (client) or topic (producer)
 	instance   uint32 // interned service.instance.id
 	kind       record.Kind
 	flags      uint8
@@ -125,7 +125,7 @@ func (b *Builder) invalid(s *record.Span) string {
 		return ReasonNoService
 	case s.End < s.Start:
 		return ReasonBadTimes
-	case s.Kind == record.KindProducer || s.Kind == record.KindConsumer:
+	case (s.Kind == record.KindProducer || s.Kind == record.KindConsumer) && destination(s) == "":
 		return ReasonMessaging
 	}
 	return ""
@@ -187,6 +187,8 @@ func (b *Builder) compact(s *record.Span) span {
 		c.name = b.names.id(routeName(s, c.flags&flagGRPC != 0))
 	case record.KindClient:
 		c.name = b.names.id(peerName(s))
+	case record.KindProducer, record.KindConsumer:
+		c.name = b.messaging(s, c.svc)
 	}
 	return c
 }

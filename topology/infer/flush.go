@@ -15,37 +15,43 @@ const noCallee = ^uint64(0)
 // every one before it.
 type flusher struct {
 	idx    map[record.SpanID]int32
-	owner  []int32 // nearest server span at or above each span; -1 none; -2 not yet known
+	owner  []int32 // nearest request span at or above each span; -1 none; -2 not yet known
 	callee []int32 // per client span, its first server child; -1 none
 	calls  []call
 }
 
-// call is one client span (or a server span called without one) under the
-// request of server span req.
+// call is one client span (or a server span called without one), or one
+// producer span, under the request of span req.
 type call struct {
 	req        int32
-	callee     uint64 // route key, or noCallee
+	callee     uint64 // route key, publishKey, or noCallee
 	start, end int64
 	failed     bool
 }
 
-// trace folds the finished trace's spans into b's aggregates.
+// trace folds the finished trace's spans into b's aggregates. A request
+// is a server span or a consumer span: a consumer span runs its consume
+// route as a server span runs its route.
 func (f *flusher) trace(b *Builder, spans []span) {
 	f.index(b, spans)
 	f.calls = f.calls[:0]
-	servers := 0
+	requests := 0
 	for k := range spans {
-		if spans[k].kind == record.KindServer {
-			servers++
+		switch spans[k].kind {
+		case record.KindServer:
+			requests++
 			f.link(b, spans, int32(k))
+		case record.KindConsumer:
+			requests++
 		}
 	}
-	if servers == 0 {
+	if requests == 0 {
 		b.unused.add(ReasonNoServerSpans, int64(len(spans)))
 		return
 	}
 	for p := range spans {
 		f.clientWithoutCallee(b, spans, int32(p))
+		f.publish(b, spans, int32(p))
 	}
 	slices.SortFunc(f.calls, func(x, y call) int {
 		if x.req != y.req {
@@ -55,20 +61,38 @@ func (f *flusher) trace(b *Builder, spans []span) {
 	})
 	calls := f.calls
 	for k := range spans {
-		if spans[k].kind != record.KindServer {
+		if !isRequest(spans[k].kind) {
 			continue
 		}
 		n := 0
 		for n < len(calls) && calls[n].req == int32(k) {
 			n++
 		}
-		b.agg.request(&spans[k], calls[:n])
+		f.request(b, spans, int32(k), calls[:n])
 		calls = calls[n:]
-		if !spans[k].parent.IsValid() {
-			b.agg.routes[routeKey(spans[k].svc, spans[k].name)].rootSpans += int64(len(spans))
-		}
 	}
 }
+
+// request folds request span k and its calls; a root server span counts
+// its trace's spans for its entry route, and a consumer span whether its
+// parent is a producer span (mode parent).
+func (f *flusher) request(b *Builder, spans []span, k int32, calls []call) {
+	s := &spans[k]
+	b.agg.request(s, calls)
+	key := routeKey(s.svc, s.name)
+	switch {
+	case s.kind == record.KindConsumer:
+		if p, ok := f.idx[s.parent]; ok && s.parent.IsValid() && spans[p].kind == record.KindProducer {
+			b.agg.consumers[key].parent++
+		}
+	case !s.parent.IsValid():
+		b.agg.routes[key].rootSpans += int64(len(spans))
+	}
+}
+
+// isRequest reports whether a span of kind k serves a request of its
+// route: a server span, or a consumer span running its consume route.
+func isRequest(k record.Kind) bool { return k == record.KindServer || k == record.KindConsumer }
 
 func sign(d int64) int64 {
 	switch {
@@ -111,7 +135,8 @@ func (f *flusher) isOrphan(spans []span, i int) bool {
 	return !ok
 }
 
-// ownerOf returns the nearest server span at or above span i, or -1.
+// ownerOf returns the nearest request span (server or consumer) at or
+// above span i, or -1.
 func (f *flusher) ownerOf(spans []span, i int32) int32 {
 	start := i
 	for steps := 0; steps <= len(spans); steps++ {
@@ -119,7 +144,7 @@ func (f *flusher) ownerOf(spans []span, i int32) int32 {
 			f.owner[start] = o
 			return o
 		}
-		if spans[i].kind == record.KindServer {
+		if isRequest(spans[i].kind) {
 			f.owner[i] = i
 			f.owner[start] = i
 			return i
@@ -182,6 +207,21 @@ func (f *flusher) clientWithoutCallee(b *Builder, spans []span, p int32) {
 	b.unused.add(ReasonUninstrumented, 1)
 	b.agg.peer(s.name)
 	f.calls = append(f.calls, call{req: o, callee: noCallee, start: s.start, end: s.end, failed: s.flags&flagError != 0})
+}
+
+// publish records producer span p as a publish of the request above it:
+// a step among its calls, keyed by the topic.
+func (f *flusher) publish(b *Builder, spans []span, p int32) {
+	s := &spans[p]
+	if s.kind != record.KindProducer {
+		return
+	}
+	o := f.ownerOf(spans, p)
+	if o < 0 {
+		b.unused.add(ReasonNoPublisher, 1)
+		return
+	}
+	f.calls = append(f.calls, call{req: o, callee: publishKey(s.name), start: s.start, end: s.end, failed: s.flags&flagError != 0})
 }
 
 // routeKey packs an interned service and route into one key.

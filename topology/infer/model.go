@@ -14,6 +14,7 @@ import (
 // observed, including those left out of the topology, with why.
 type Model struct {
 	Services []*Service
+	Brokers  []*Broker     // one per messaging system, by name
 	Entries  []Entry       // root server spans per route, most first
 	Window   time.Duration // the entry rates' denominator
 	// MaxSpans is the most spans one entry request is expected to produce.
@@ -26,13 +27,19 @@ type Service struct {
 	Protocol  topology.Protocol
 	Instances int
 	Routes    []*Route
+	// ServerSpans are the service's server spans, which say its
+	// protocol; a service that only consumes has none.
+	ServerSpans int64
 }
 
 // Route is one derived route.
 type Route struct {
 	Name     string
-	Requests int64 // server spans
-	Own      Fit
+	Requests int64 // server spans, or consumer spans of a consume route
+	// Consume, when set, makes the route a consume route: its requests
+	// are consumer spans.
+	Consume *Consume
+	Own     Fit
 	// ErrorRate is the share of requests that failed on their own (with
 	// every call succeeded), over Clean such requests; Status the most
 	// common status (HTTP) or code (gRPC) among them.
@@ -53,9 +60,11 @@ type Fit struct {
 	Samples  int64
 }
 
-// Callee is one callee of a route, as observed.
+// Callee is one callee of a route, as observed: a call, or a publish to
+// Topic (Service and Route empty).
 type Callee struct {
 	Service, Route string
+	Topic          string
 	Share          float64 // of the route's requests calling it
 	Times          int     // calls per request calling it, rounded
 	PerRequest     float64 // calls per request calling it
@@ -82,6 +91,7 @@ type Entry struct {
 func (b *Builder) model() *Model {
 	m := &Model{}
 	names := b.serviceNames()
+	topics := b.topics()
 	routes := map[uint64]*Route{}
 	bySvc := map[uint32]*Service{}
 	for key, ra := range b.agg.routes {
@@ -92,8 +102,11 @@ func (b *Builder) model() *Model {
 			bySvc[svcID] = s
 			m.Services = append(m.Services, s)
 		}
-		r := b.route(ra, routeID, names)
+		r := b.route(ra, routeID, names, topics)
 		r.key = key
+		if ca := b.agg.consumers[key]; ca != nil {
+			r.Consume = b.consume(ca, ra, s.Name, topics)
+		}
 		routes[key] = r
 		s.Routes = append(s.Routes, r)
 		if ra.roots > 0 {
@@ -108,13 +121,17 @@ func (b *Builder) model() *Model {
 	slices.SortFunc(m.Entries, func(x, y Entry) int {
 		return cmp.Or(cmp.Compare(y.Roots, x.Roots), cmp.Compare(x.Service, y.Service), cmp.Compare(x.Route, y.Route))
 	})
-	breakCycles(m, routes)
+	targets := targetsOf(m, routes)
+	breakCycles(m, targets)
+	oneRoutePerGroup(m)
+	closeTopics(m, topics)
 	for _, s := range m.Services {
 		for _, r := range s.Routes {
 			r.Steps = steps(r, b.agg.routes)
 		}
 	}
-	m.MaxSpans = maxSpans(m, routes)
+	m.Brokers = brokers(topics)
+	m.MaxSpans = maxSpans(m, targets)
 	m.Window = b.window()
 	return m
 }
@@ -147,7 +164,8 @@ func (b *Builder) serviceNames() map[uint32]string {
 
 func (b *Builder) service(id uint32, name string) *Service {
 	sa := b.agg.services[id]
-	s := &Service{Name: name, Protocol: topology.ProtocolHTTP, Instances: min(len(sa.instances), maxInstances)}
+	s := &Service{Name: name, Protocol: topology.ProtocolHTTP, Instances: min(len(sa.instances), maxInstances),
+		ServerSpans: sa.grpc + sa.http}
 	if sa.grpc > sa.http {
 		s.Protocol = topology.ProtocolGRPC
 	}
@@ -156,7 +174,7 @@ func (b *Builder) service(id uint32, name string) *Service {
 
 // route derives one route: its own latency and errors, and its callees
 // with their shares (which are written is decided later).
-func (b *Builder) route(ra *routeAgg, routeID uint32, names map[uint32]string) *Route {
+func (b *Builder) route(ra *routeAgg, routeID uint32, names map[uint32]string, topics map[uint32]*Topic) *Route {
 	f := ra.own.lognormal()
 	r := &Route{Name: b.names.str(routeID), Requests: ra.requests, Clean: ra.clean,
 		Own: Fit{P50: roundNs(f.p50), P99: roundNs(f.p99), Error: f.err, Samples: f.n}}
@@ -171,11 +189,16 @@ func (b *Builder) route(ra *routeAgg, routeID uint32, names map[uint32]string) *
 	}
 	for key, ca := range ra.callees {
 		svc, route := splitKey(key)
-		c := &Callee{Service: names[svc], Route: b.names.str(route), key: key,
+		c := &Callee{key: key,
 			Share:      float64(ca.requests) / float64(ra.requests),
 			PerRequest: float64(ca.logical) / float64(ca.requests),
 			Order:      ca.orderSum / float64(ca.requests),
 			Retries:    min(ca.maxAttempts-1, 10),
+		}
+		if isPublish(key) {
+			c.Topic = topics[route].Name
+		} else {
+			c.Service, c.Route = names[svc], b.names.str(route)
 		}
 		c.Times = max(1, int(math.Round(c.PerRequest)))
 		c.RetriedShare = float64(ca.retried) / float64(ca.logical)
@@ -185,12 +208,16 @@ func (b *Builder) route(ra *routeAgg, routeID uint32, names map[uint32]string) *
 		r.Callees = append(r.Callees, c)
 	}
 	slices.SortFunc(r.Callees, func(x, y *Callee) int {
-		return cmp.Or(cmp.Compare(y.Share, x.Share), cmp.Compare(x.Service, y.Service), cmp.Compare(x.Route, y.Route))
+		return cmp.Or(cmp.Compare(y.Share, x.Share), cmp.Compare(x.Service, y.Service), cmp.Compare(x.Route, y.Route), cmp.Compare(x.Topic, y.Topic))
 	})
 	for i, c := range r.Callees {
+		verb := "called"
+		if c.Topic != "" {
+			verb = "published to"
+		}
 		switch {
 		case c.Share < 0.5:
-			c.Why = fmt.Sprintf("called in %.0f%% of requests: the topology has no probability on a call, so a share under 50%% rounds to never", 100*c.Share)
+			c.Why = fmt.Sprintf("%s in %.0f%% of requests: the topology has no probability on a call, so a share under 50%% rounds to never", verb, 100*c.Share)
 		case i >= b.opts.MaxFanout:
 			c.Why = fmt.Sprintf("over the fan-out limit of %d callees per route (MaxFanout)", b.opts.MaxFanout)
 		default:

@@ -10,9 +10,10 @@ import (
 // they must overlap to be written in parallel.
 const parallelShare = 0.5
 
-// breakCycles leaves out every written call that closes a cycle between
-// routes: the topology takes none (a recursion in the traces).
-func breakCycles(m *Model, routes map[uint64]*Route) {
+// breakCycles leaves out every written call or publish that closes a
+// cycle between routes: the topology takes none (a recursion in the
+// traces, or a message that leads back to its own route).
+func breakCycles(m *Model, targets func(c *Callee) []*Route) {
 	const (
 		unseen = iota
 		onPath
@@ -23,16 +24,19 @@ func breakCycles(m *Model, routes map[uint64]*Route) {
 	visit = func(r *Route) {
 		state[r] = onPath
 		for _, c := range r.Callees {
-			t := routes[c.key]
-			if !c.Written || t == nil {
+			if !c.Written {
 				continue
 			}
-			switch state[t] {
-			case unseen:
-				visit(t)
-			case onPath:
-				c.Written = false
-				c.Why = "closes a call cycle, which the topology does not take"
+			for _, t := range targets(c) {
+				switch state[t] {
+				case unseen:
+					visit(t)
+				case onPath:
+					if c.Written {
+						c.Written = false
+						c.Why = "closes a cycle, which the topology does not take"
+					}
+				}
 			}
 		}
 		state[r] = done
@@ -57,7 +61,8 @@ func steps(r *Route, aggs map[uint64]*routeAgg) [][]*Callee {
 		}
 	}
 	slices.SortFunc(written, func(x, y *Callee) int {
-		return cmp.Or(cmp.Compare(x.Order, y.Order), cmp.Compare(x.Service, y.Service), cmp.Compare(x.Route, y.Route))
+		return cmp.Or(cmp.Compare(x.Order, y.Order), cmp.Compare(x.Service, y.Service), cmp.Compare(x.Route, y.Route),
+			cmp.Compare(x.Topic, y.Topic))
 	})
 	ra := aggs[r.key]
 	var out [][]*Callee
@@ -82,9 +87,11 @@ func parallelWithAll(ra *routeAgg, group []*Callee, c *Callee) bool {
 }
 
 // maxSpans returns the most spans one request to any route is expected to
-// produce, as the topology counts them: a server span, and per written
-// call a client span and the callee's own; retries not counted.
-func maxSpans(m *Model, routes map[uint64]*Route) int {
+// produce, as the topology counts them: a server span, per written call a
+// client span and the callee's own, and per written publish a producer
+// span and the spans of each consume route of its topic; retries not
+// counted.
+func maxSpans(m *Model, targets func(c *Callee) []*Route) int {
 	memo := map[*Route]int{}
 	var count func(r *Route) int
 	count = func(r *Route) int {
@@ -93,9 +100,15 @@ func maxSpans(m *Model, routes map[uint64]*Route) int {
 		}
 		n := 1
 		for _, c := range r.Callees {
-			if t := routes[c.key]; c.Written && t != nil {
-				n = addSat(n, mulSat(c.Times, addSat(1, count(t))))
+			ts := targets(c)
+			if !c.Written || len(ts) == 0 {
+				continue
 			}
+			each := 1
+			for _, t := range ts {
+				each = addSat(each, count(t))
+			}
+			n = addSat(n, mulSat(c.Times, each))
 		}
 		memo[r] = n
 		return n

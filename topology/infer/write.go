@@ -37,10 +37,22 @@ func (b *Builder) topologyYAML(m *Model) []byte {
 		w.line(0, "limits:")
 		w.line(1, "max-spans-per-request: %d", m.MaxSpans)
 	}
+	writeBrokers(&w, m)
 	w.line(0, "services:")
 	for _, s := range m.Services {
+		if !written(s) {
+			w.line(1, "# not written: service %s, whose consume routes are all left out:", s.Name)
+			for _, r := range s.Routes {
+				w.line(1, "#   %s: %s", q(r.Name), r.Consume.Why)
+			}
+			continue
+		}
 		w.line(1, "%s:", s.Name)
-		w.line(2, "# %s from the server spans' attributes; instances: distinct service.instance.id", s.Protocol)
+		if s.ServerSpans > 0 {
+			w.line(2, "# %s from the server spans' attributes; instances: distinct service.instance.id", s.Protocol)
+		} else {
+			w.line(2, "# %s, the default: no server spans, only consumer spans; instances: distinct service.instance.id", s.Protocol)
+		}
 		w.line(2, "protocol: %s", s.Protocol)
 		w.line(2, "instances: %d", max(s.Instances, 1))
 		w.line(2, "routes:")
@@ -52,8 +64,18 @@ func (b *Builder) topologyYAML(m *Model) []byte {
 }
 
 func writeRoute(w *writer, s *Service, r *Route) {
-	w.line(3, "%s:", q(r.Name))
-	w.line(4, "# %d server spans", r.Requests)
+	switch {
+	case r.Consume == nil:
+		w.line(3, "%s:", q(r.Name))
+		w.line(4, "# %d server spans", r.Requests)
+	case !r.Consume.Written:
+		w.line(3, "# not written: route %s, %s", q(r.Name), r.Consume.Why)
+		return
+	default:
+		w.line(3, "%s:", q(r.Name))
+		w.line(4, "# %d consumer spans, each a run of the route", r.Requests)
+		writeConsume(w, r.Consume)
+	}
 	writeLatency(w, r.Own)
 	if r.ErrorRate > 0 {
 		w.line(4, "# own errors: %.4g%% of the %d requests whose calls all succeeded (status error, HTTP >= 500 or a gRPC code)", 100*r.ErrorRate, r.Clean)
@@ -86,7 +108,11 @@ func writeRoute(w *writer, s *Service, r *Route) {
 		}
 	}
 	for _, c := range r.Callees {
-		if !c.Written {
+		switch {
+		case c.Written:
+		case c.Topic != "":
+			w.line(4, "# not written: publish to %s, %s", c.Topic, c.Why)
+		default:
 			w.line(4, "# not written: %s %s, %s", c.Service, c.Route, c.Why)
 		}
 	}
@@ -108,6 +134,10 @@ func writeLatency(w *writer, f Fit) {
 // writeCall writes one call item at indent (the dash's), once per time it
 // is made in a request.
 func writeCall(w *writer, indent int, c *Callee) {
+	if c.Topic != "" {
+		writePublish(w, indent, c)
+		return
+	}
 	w.line(indent, "# in %.0f%% of requests, %.2f per request calling it", 100*c.Share, c.PerRequest)
 	if c.Retries > 0 {
 		w.line(indent, "# %.1f%% of calls retried, at most %d retry(s), %s apart on average", 100*c.RetriedShare, c.Retries, c.Backoff)
