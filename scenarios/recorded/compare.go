@@ -124,7 +124,9 @@ func Compare(src, run *infer.Model) *Fidelity {
 
 // Tree writes the shape of a route's written call tree on one line: steps
 // in order separated by "; ", a parallel group in braces, each call as
-// "service route", with "×N" for repeated calls. Retries are left out: they
+// "service route" (a publish as "publish topic"), with "×N" for repeated
+// calls; a consume route's tree begins with its topic and mode. Retries
+// are left out: they
 // show only where an attempt failed, which a sample may not hold.
 func Tree(r *infer.Route) string {
 	var steps []string
@@ -132,6 +134,9 @@ func Tree(r *infer.Route) string {
 		calls := make([]string, 0, len(group))
 		for _, c := range group {
 			s := c.Service + " " + c.Route
+			if c.Topic != "" {
+				s = "publish " + c.Topic
+			}
 			if c.Times > 1 {
 				s += fmt.Sprintf(" ×%d", c.Times)
 			}
@@ -143,6 +148,15 @@ func Tree(r *infer.Route) string {
 		} else {
 			steps = append(steps, calls...)
 		}
+	}
+	if c := r.Consume; c != nil {
+		// A batch's size is a maximum, which a sample reaches or not:
+		// the shape says whether the route takes batches.
+		batch := ""
+		if c.Batch > 1 {
+			batch = ", batches"
+		}
+		steps = append([]string{fmt.Sprintf("consume %s (%s%s)", c.Topic, c.Mode, batch)}, steps...)
 	}
 	if len(steps) == 0 {
 		return "(no calls)"

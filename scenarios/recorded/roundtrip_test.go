@@ -33,9 +33,9 @@ const latencyScale = 10
 // topology (a fixed point).
 func TestRoundTrip(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two scenarios twice")
+		t.Skip("runs three scenarios twice")
 	}
-	for _, name := range []string{"shop", "quickstart"} {
+	for _, name := range []string{"shop", "quickstart", "order-events"} {
 		t.Run(name, func(t *testing.T) {
 			sc, err := topology.LoadScenario(filepath.Join("..", name+".yaml"))
 			if err != nil {
@@ -169,7 +169,15 @@ func sameAsTopology(t *testing.T, topo *topology.Topology, m *infer.Model) [2]ti
 				t.Errorf("%s: not inferred", key)
 				continue
 			}
-			if want, have := topologyTree(topo, route.Calls), Tree(r); want != have {
+			want := topologyTree(topo, route.Calls)
+			if c := route.Consume; c != nil {
+				batch := ""
+				if c.Batch > 1 {
+					batch = ", batches"
+				}
+				want = fmt.Sprintf("consume %s (%s%s)", c.Topic, c.Mode, batch) + strings.TrimPrefix("; "+want, "; (no calls)")
+			}
+			if have := Tree(r); want != have {
 				t.Errorf("%s: call tree %q, want %q", key, have, want)
 			}
 			for i, q := range []float64{0.5, 0.99} {
@@ -179,7 +187,11 @@ func sameAsTopology(t *testing.T, topo *topology.Topology, m *infer.Model) [2]ti
 					t.Errorf("%s: own latency p%g %s, want %s (slack %s)", key, 100*q, have, want, sl)
 				}
 			}
-			if want := route.Errors.Rate; math.Abs(r.ErrorRate-want) > 3.29*math.Sqrt(want*(1-want)/float64(max(r.Clean, 1)))+1e-9 {
+			// A route declared without errors may still see a request
+			// its caller gave up on (a 504, as when a consumer stops at
+			// the run's end with a message in hand): under 1% of them.
+			if want := route.Errors.Rate; want == 0 && r.ErrorRate >= 0.01 ||
+				want > 0 && math.Abs(r.ErrorRate-want) > 3.29*math.Sqrt(want*(1-want)/float64(max(r.Clean, 1))) {
 				t.Errorf("%s: error rate %.4f over %d requests, want %.4f", key, r.ErrorRate, r.Clean, want)
 			}
 		}
