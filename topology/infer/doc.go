@@ -1,5 +1,6 @@
 // Package infer derives a topology and a scenario from recorded spans: the
-// core of `tracerig infer`, without sources or a CLI.
+// core of `tracerig infer`, whose sources and fidelity check are in
+// scenarios/recorded.
 //
 // A Builder takes spans one at a time, in any order within a trace and with
 // traces interleaved. Spans wait in a pending map, grouped by trace, until
