@@ -30,6 +30,8 @@ func (b *Builder) topologyYAML(m *Model) []byte {
 	var w writer
 	w.line(0, "# Inferred by tracerig infer from %d spans in %d traces; the numbers below", b.unused.Spans, b.unused.Traces)
 	w.line(0, "# say what they were derived from and from how many samples.")
+	w.line(0, "# Propagators and samplers do not show in spans: every service has the defaults")
+	w.line(0, "# (W3C trace context and baggage; every trace sampled).")
 	w.line(0, "name: %s", b.opts.Name)
 	if m.MaxSpans > b.opts.MaxSpansPerRequest {
 		w.line(0, "# The traces' largest request is expected to produce %d spans, more than the limit", m.MaxSpans)
@@ -172,6 +174,7 @@ func (b *Builder) scenarioYAML(m *Model) ([]byte, error) {
 	w.line(0, "topology: %s", q(b.opts.TopologyFile))
 	w.line(0, "load:")
 	w.line(1, "# %d root server spans over %s: %.4g requests/s; weights: root spans per route", total, window, float64(total)/window.Seconds())
+	w.line(1, "# (the traces that reached the backend: what head sampling dropped does not show)")
 	if len(loadable) == 1 {
 		w.line(1, "- route: %s", q(loadable[0].Service+" "+loadable[0].Route))
 	} else {
