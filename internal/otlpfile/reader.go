@@ -59,9 +59,11 @@ const peekSize = 64 << 10
 
 // Read reads OTLP trace data from r in any of the formats the package
 // doc names, gzip-compressed or not, and calls fn with each span, in the
-// order of the input. fn's span is reused for the next: fn copies it to
-// keep it (its slices are its own). An error from fn stops the read and is
-// returned as it is. Input that holds no span is an error.
+// order of the input. fn's span is reused for the next: fn copies *s to
+// keep it. The slices a span holds are not reused; the spans of one
+// resource share Resource, which must not be changed. An error from fn
+// stops the read and is returned as it is. Input that holds no span is an
+// error.
 func Read(r io.Reader, fn func(*record.Span) error) (Stats, error) {
 	var st Stats
 	br := bufio.NewReaderSize(r, peekSize)
