@@ -60,6 +60,7 @@ type calleeAgg struct {
 	orderSum    float64 // sum over requests of its first group's position
 	backoffSum  int64   // ns from a failed attempt's end to the next start
 	backoffN    int64
+	timeouts    *hist // durations of attempts the caller gave up on; nil until one
 }
 
 // pairAgg counts, for two callees of a route, the requests calling both
@@ -107,7 +108,8 @@ func (a *aggregates) request(s *span, calls []call) {
 	failedCall := a.fold(r, calls)
 	r.own.add(ownLatency(s, a.waits(calls)))
 	switch {
-	case failedCall:
+	case failedCall, s.flags&flagAbandoned != 0:
+		// A failure its calls or its caller explain is not its own.
 	case s.flags&flagError != 0:
 		r.ownErrors++
 		r.clean++
@@ -143,6 +145,25 @@ func (a *aggregates) root(start int64) {
 		a.lastRoot = start
 	}
 	a.roots++
+}
+
+// timeouts records the attempts the caller gave up on, by callee: their
+// client spans' durations are the caller's patience.
+func (a *aggregates) timeouts(r *routeAgg, calls []call) {
+	for _, c := range calls {
+		if !c.timedOut {
+			continue
+		}
+		ca := r.callees[c.callee]
+		if ca == nil {
+			ca = &calleeAgg{}
+			r.callees[c.callee] = ca
+		}
+		if ca.timeouts == nil {
+			ca.timeouts = &hist{}
+		}
+		ca.timeouts.add(c.end - c.start)
+	}
 }
 
 // waits returns the intervals the request waited on, sorted by start: each
@@ -194,6 +215,7 @@ func ownLatency(s *span, calls []call) int64 {
 // fold counts one request's calls into r, and reports whether a call
 // failed after its retries.
 func (a *aggregates) fold(r *routeAgg, calls []call) bool {
+	a.timeouts(r, calls)
 	lc := a.logicalCalls(calls)
 	failed := false
 	clear(a.seenCallee)

@@ -85,6 +85,7 @@ const (
 	flagError uint8 = 1 << iota // status error, http >= 500, grpc code != 0
 	flagGRPC                    // a grpc span
 	flagHasStatus
+	flagAbandoned // its caller gave up on it before it ended
 )
 
 // NewBuilder returns a Builder with opts, defaults filled in.

@@ -37,6 +37,11 @@
 //     another service's span is a call too, without a client span;
 //   - retries: client spans to one callee following a failed one, in
 //     sequence, are attempts of one call;
+//   - timeouts, where evident: an attempt that failed while its callee's
+//     span went on past it is one its caller gave up on; with at least
+//     three of them, the call's timeout is their median length (three
+//     significant digits), and the callee's failures they explain are not
+//     its own errors;
 //   - sequence or parallel: calls whose intervals overlap run in parallel;
 //     across requests, two callees are parallel when they overlap in most
 //     of the requests that call both, and callees are ordered by their

@@ -27,6 +27,9 @@ type call struct {
 	callee     uint64 // route key, publishKey, or noCallee
 	start, end int64
 	failed     bool
+	// timedOut: the attempt failed while its callee went on (the
+	// callee's span ended after the client span): the caller gave up.
+	timedOut bool
 }
 
 // trace folds the finished trace's spans into b's aggregates. A request
@@ -178,8 +181,12 @@ func (f *flusher) link(b *Builder, spans []span, k int32) {
 			b.unused.add(ReasonSkew, 1)
 		}
 		if o := f.ownerOf(spans, p); o >= 0 {
+			failed := ps.flags&flagError != 0 || s.flags&flagError != 0
+			if failed && s.end > ps.end {
+				s.flags |= flagAbandoned
+			}
 			f.calls = append(f.calls, call{req: o, callee: key, start: ps.start, end: ps.end,
-				failed: ps.flags&flagError != 0 || s.flags&flagError != 0})
+				failed: failed, timedOut: failed && s.end > ps.end})
 		}
 		return
 	}

@@ -71,11 +71,20 @@ type Callee struct {
 	Retries        int     // most retries of one call
 	RetriedShare   float64 // of calls retried
 	Backoff        time.Duration
-	Order          float64 // mean position of its first call
-	Written        bool
-	Why            string // why it is not written
-	key            uint64
+	// Timeout is the caller's patience, where evident: the median length
+	// of TimedOut attempts that failed while their callee went on (at
+	// least minTimeouts of them); 0 otherwise.
+	Timeout  time.Duration
+	TimedOut int64
+	Order    float64 // mean position of its first call
+	Written  bool
+	Why      string // why it is not written
+	key      uint64
 }
+
+// minTimeouts is how many attempts must have been given up on, their
+// callee going on, before a timeout is written.
+const minTimeouts = 3
 
 // Entry is an entry route: where root server spans were served.
 type Entry struct {
@@ -205,6 +214,10 @@ func (b *Builder) route(ra *routeAgg, routeID uint32, names map[uint32]string, t
 		if ca.backoffN > 0 {
 			c.Backoff = roundNs(float64(ca.backoffSum) / float64(ca.backoffN))
 		}
+		if ca.timeouts != nil && ca.timeouts.n >= minTimeouts {
+			c.TimedOut = ca.timeouts.n
+			c.Timeout = roundSig(ca.timeouts.quantiles(0.5)[0])
+		}
 		r.Callees = append(r.Callees, c)
 	}
 	slices.SortFunc(r.Callees, func(x, y *Callee) int {
@@ -228,6 +241,16 @@ func (b *Builder) route(ra *routeAgg, routeID uint32, names map[uint32]string, t
 }
 
 // roundNs rounds a duration in ns to the microsecond (10ns under one).
+// roundSig rounds ns to three significant digits: a histogram's median
+// is known to 1%, and a timeout is a round number.
+func roundSig(ns float64) time.Duration {
+	if ns <= 0 {
+		return 0
+	}
+	unit := math.Pow(10, math.Floor(math.Log10(ns))-2)
+	return time.Duration(math.Round(ns/unit) * unit)
+}
+
 func roundNs(ns float64) time.Duration {
 	d := time.Duration(ns)
 	if d >= time.Microsecond {

@@ -144,8 +144,14 @@ func writeCall(w *writer, indent int, c *Callee) {
 	if c.Retries > 0 {
 		w.line(indent, "# %.1f%% of calls retried, at most %d retry(s), %s apart on average", 100*c.RetriedShare, c.Retries, c.Backoff)
 	}
+	if c.Timeout > 0 {
+		w.line(indent, "# timeout: %d attempts failed after %s (median) while the callee went on", c.TimedOut, c.Timeout)
+	}
 	for range c.Times {
 		w.line(indent, "- %s: %s", c.Service, q(c.Route))
+		if c.Timeout > 0 {
+			w.line(indent+1, "timeout: %s", c.Timeout)
+		}
 		if c.Retries > 0 {
 			w.line(indent+1, "retries: %d", c.Retries)
 			w.line(indent+1, "backoff: %s", max(c.Backoff, time.Microsecond))
