@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tracerig/tracerig/internal/record"
@@ -48,4 +49,39 @@ func attrs(kv ...string) []record.Attr {
 		out = append(out, record.Attr{Key: kv[i], Value: kv[i+1]})
 	}
 	return out
+}
+
+// TestGRPCEntries: a gRPC entry route is listed in the scenario as not
+// loaded (load drives HTTP routes); a source whose only entries are gRPC
+// gives no scenario, and says why.
+func TestGRPCEntries(t *testing.T) {
+	grpcRoot := func(n byte) record.Span {
+		return record.Span{Trace: record.TraceID{n, 1}, ID: record.SpanID{n, 1}, Start: int64(n) * 1e9, End: int64(n)*1e9 + 1e6,
+			Service: "pay", Name: "shop.Pay/Charge", Kind: record.KindServer, Attrs: attrs("rpc.system.name", "grpc", "rpc.method", "shop.Pay/Charge")}
+	}
+	httpRoot := func(n byte) record.Span {
+		return record.Span{Trace: record.TraceID{n, 2}, ID: record.SpanID{n, 2}, Start: int64(n) * 1e9, End: int64(n)*1e9 + 1e6,
+			Service: "web", Name: "GET /", Kind: record.KindServer, Attrs: attrs("http.request.method", "GET", "http.route", "/")}
+	}
+	b := NewBuilder(Options{})
+	for n := byte(1); n <= 4; n++ {
+		g, h := grpcRoot(n), httpRoot(n)
+		b.Add(&g)
+		b.Add(&h)
+	}
+	res, err := b.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(res.Scenario), "# not loaded: pay shop.Pay/Charge, 4 root spans: a grpc entry route") {
+		t.Errorf("the scenario does not list the gRPC entry:\n%s", res.Scenario)
+	}
+	only := NewBuilder(Options{})
+	for n := byte(1); n <= 4; n++ {
+		g := grpcRoot(n)
+		only.Add(&g)
+	}
+	if _, err := only.Result(); err == nil || !strings.Contains(err.Error(), "no http entry route") {
+		t.Errorf("err = %v, want one saying there is no http entry route", err)
+	}
 }
