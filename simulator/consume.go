@@ -181,8 +181,11 @@ func (in *instance) process(ctx context.Context, g consumerGroup, kind topology.
 		if len(batch) > 1 {
 			opts = append(opts, trace.WithAttributes(semconv.MessagingBatchMessageCount(len(batch))))
 		} else {
-			opts = append(opts, trace.WithAttributes(semconv.MessagingMessageID(strconv.FormatUint(items[0].env.msg, 16)),
-				semconv.MessagingDestinationPartitionID(strconv.Itoa(int(batch[0].Partition)))))
+			opts = append(opts, trace.WithAttributes(semconv.MessagingMessageID(strconv.FormatUint(items[0].env.msg, 16))))
+			if kind == topology.BrokerKafka {
+				// A NATS stream has no partitions.
+				opts = append(opts, trace.WithAttributes(semconv.MessagingDestinationPartitionID(strconv.Itoa(int(batch[0].Partition)))))
+			}
 		}
 		parent := sctx
 		if c.Mode == topology.ConsumeParent {
