@@ -195,7 +195,7 @@ func (in *instance) process(ctx context.Context, g consumerGroup, kind topology.
 		} else {
 			opts = append(opts, trace.WithNewRoot())
 		}
-		sctx, span = in.tracer.Tracer(tracerName).Start(parent, "process "+c.Topic, opts...)
+		sctx, span = in.tracer.Tracer(tracerName).Start(parent, c.SpanName(), opts...)
 	}
 	err := in.handle(sctx, req)
 	// A failed run fails every message of the batch; a poison message
