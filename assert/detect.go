@@ -63,6 +63,7 @@ type detectTally struct {
 	n          int
 	plan       *topology.Fault // nil when exp names no planned fault
 	tgt        topology.FaultTarget
+	route      routeSpans // the spans of the target's route
 	// faults and wins come with the first group, and wins again whenever
 	// the fault set's windows change (version); until then they are the
 	// run's static windows, without the ledger's recoveries.
@@ -93,6 +94,7 @@ func newDetectTally(exp topology.DetectExpect, base *Input) *detectTally {
 		t.plan = &base.Planned[exp.Fault-1]
 		t.tgt = t.plan.Target
 	}
+	t.route = targetRouteSpans(base.Topology, t.tgt)
 	static := *base
 	static.Hops, static.Ended, static.Backend = nil, nil, nil
 	t.setFaults(newFaultSet(static))
@@ -428,7 +430,7 @@ func (d *detectTally) hopEx(h *record.Hop, what string) func() string {
 func (d *detectTally) targetServer(s *record.Span) bool {
 	// A consume route's run is a consumer span, its server span.
 	return (s.Kind == record.KindServer || s.Kind == record.KindConsumer) && s.Service == d.tgt.Service &&
-		(d.tgt.Route == "" || s.Name == d.tgt.Route) && d.instanceOK(s.Instance)
+		d.route.match(s) && d.instanceOK(s.Instance)
 }
 
 // instanceOK reports whether a span instance matches the target's.

@@ -1,11 +1,53 @@
 package assert
 
-// This file holds the detect rules of the faults on asynchronous edges:
-// a broker's outage and poison messages.
+// This file holds the detect rules of the faults on asynchronous edges
+// (a broker's outage and poison messages) and how the spans of a consume
+// route are told apart.
 
 import (
 	"github.com/tracerig/tracerig/internal/record"
+	"github.com/tracerig/tracerig/topology"
 )
+
+// routeSpans tells the server spans of a fault's target route from the
+// others of its service: by name, and for a consume route, whose spans are
+// named after the topic (two routes of a service may consume one topic in
+// two groups), by consumer group as well.
+type routeSpans struct {
+	name  string // "": every route
+	group string // "": not a consume route
+}
+
+// targetRouteSpans are the spans of tgt's route, as the topology names
+// them; without a topology, those named after the route.
+func targetRouteSpans(topo *topology.Topology, tgt topology.FaultTarget) routeSpans {
+	rs := routeSpans{name: tgt.Route}
+	if topo == nil || tgt.Route == "" {
+		return rs
+	}
+	if s := topo.Service(tgt.Service); s != nil {
+		if r := s.Route(tgt.Route); r != nil && r.Consume != nil {
+			rs = routeSpans{name: r.Consume.SpanName(), group: r.Consume.Group}
+		}
+	}
+	return rs
+}
+
+// match reports whether s is a span of the route. A consumer span without
+// its group attribute (a backend that keeps none) is taken by its name.
+func (rs routeSpans) match(s *record.Span) bool {
+	if rs.name == "" {
+		return true
+	}
+	if s.Name != rs.name {
+		return false
+	}
+	g, ok := s.Attr(consumerGroupKey)
+	return rs.group == "" || !ok || g == rs.group
+}
+
+// consumerGroupKey is the attribute naming a consumer span's group.
+const consumerGroupKey = "messaging.consumer.group.name"
 
 // brokerOutage counts, among the messages published to the broker's
 // topics (first deliveries, one per message and group), those the broker

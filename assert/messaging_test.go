@@ -12,19 +12,28 @@ import (
 // msgRun builds the records of n orders published by checkout to billing
 // (mode link: each consumer span a root of its own) and shipping (mode
 // parent), every one processed and every consumer span in the backend with
-// its link; change edits the records before the check.
+// its link; change edits the records before the check. Every other
+// producer's trace is sampled, every billing consumer's.
 func msgRun(n int, change func(hops []record.Hop, backend []record.Span) []record.Span) Input {
+	return msgRunSampled(n, func(i int) (bool, bool) { return i%2 == 0, true }, change)
+}
+
+// msgRunSampled is msgRun with the head sampling decisions of kept: of the
+// producer's trace of order i (which shipping, its child, follows) and of
+// billing's trace of its own.
+func msgRunSampled(n int, kept func(i int) (producer, billing bool), change func(hops []record.Hop, backend []record.Span) []record.Span) Input {
 	var in Input
 	base := int64(1_700_000_000_000_000_000)
 	for i := range n {
-		prod := record.Context{Trace: record.TraceID{1, byte(i)}, Span: record.SpanID{2, byte(i)}, Sampled: i%2 == 0}
+		prodKept, billingKept := kept(i)
+		prod := record.Context{Trace: record.TraceID{1, byte(i)}, Span: record.SpanID{2, byte(i)}, Sampled: prodKept}
 		sent := base + int64(i)*int64(time.Millisecond)
 		if prod.Sampled {
 			in.Backend = append(in.Backend, record.Span{Trace: prod.Trace, ID: prod.Span, Service: "checkout", Name: "send orders",
 				Kind: record.KindProducer, Start: sent, End: sent + 5})
 		}
 		for g, group := range []string{"billing", "shipping"} {
-			cons := record.Context{Trace: record.TraceID{3, byte(i), byte(g)}, Span: record.SpanID{4, byte(i), byte(g)}, Sampled: true}
+			cons := record.Context{Trace: record.TraceID{3, byte(i), byte(g)}, Span: record.SpanID{4, byte(i), byte(g)}, Sampled: billingKept}
 			parent := group == "shipping"
 			if parent {
 				cons.Trace, cons.Sampled = prod.Trace, prod.Sampled

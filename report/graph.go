@@ -296,8 +296,9 @@ func graphEdges(t *topology.Topology, hops []record.Hop, verdicts []assert.Verdi
 		default:
 			e.colour = edgeUnchecked
 		}
-		if e.topic != "" && e.label == "" {
-			e.label = "topic " + e.topic
+		if e.topic != "" {
+			// An asynchronous edge names its topic, broken or not.
+			e.label = strings.TrimSuffix("topic "+e.topic+": "+e.label, ": ")
 		}
 	}
 	return out

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,7 @@ func TestEveryFaultKind(t *testing.T) {
 				checkRetriesIn(t, rep, rep.Faults[0])
 			}
 			checkFailureReasons(t, rep)
+			checkRedelivered(t, rep, sc)
 		})
 	}
 	for _, k := range topology.FaultKinds {
@@ -55,6 +57,28 @@ func TestEveryFaultKind(t *testing.T) {
 			t.Errorf("no test plants %s", k)
 		}
 	}
+}
+
+// checkRedelivered requires the messaging check of a scenario whose errors
+// fault hits a consumer to count redeliveries into that consumer: the broker
+// must have redelivered what the failed runs did not acknowledge.
+func checkRedelivered(t *testing.T, rep *report.Report, sc *topology.Scenario) {
+	t.Helper()
+	f := sc.Faults[0]
+	if f.Kind != topology.FaultErrors || !slices.ContainsFunc(sc.Expect, func(e topology.Expect) bool { return e.Kind == topology.ExpectMessaging }) {
+		return
+	}
+	v := verdict(t, rep, string(topology.ExpectMessaging))
+	n := 0.0
+	for k, x := range v.Stats {
+		if strings.HasSuffix(k, " -> "+f.Target.Service+" | redelivered") {
+			n += x
+		}
+	}
+	if n == 0 {
+		t.Errorf("no redelivery to %s counted by the messaging check, whose stats are %v", f.Target.Service, v.Stats)
+	}
+	t.Logf("%g redeliveries to %s", n, f.Target.Service)
 }
 
 // checkRetriesIn requires the exporters to have retried during an exporter

@@ -181,8 +181,11 @@ func (in *instance) process(ctx context.Context, g consumerGroup, kind topology.
 		if len(batch) > 1 {
 			opts = append(opts, trace.WithAttributes(semconv.MessagingBatchMessageCount(len(batch))))
 		} else {
-			opts = append(opts, trace.WithAttributes(semconv.MessagingMessageID(strconv.FormatUint(items[0].env.msg, 16)),
-				semconv.MessagingDestinationPartitionID(strconv.Itoa(int(batch[0].Partition)))))
+			opts = append(opts, trace.WithAttributes(semconv.MessagingMessageID(strconv.FormatUint(items[0].env.msg, 16))))
+			if kind == topology.BrokerKafka {
+				// A NATS stream has no partitions.
+				opts = append(opts, trace.WithAttributes(semconv.MessagingDestinationPartitionID(strconv.Itoa(int(batch[0].Partition)))))
+			}
 		}
 		parent := sctx
 		if c.Mode == topology.ConsumeParent {
@@ -192,7 +195,7 @@ func (in *instance) process(ctx context.Context, g consumerGroup, kind topology.
 		} else {
 			opts = append(opts, trace.WithNewRoot())
 		}
-		sctx, span = in.tracer.Tracer(tracerName).Start(parent, "process "+c.Topic, opts...)
+		sctx, span = in.tracer.Tracer(tracerName).Start(parent, c.SpanName(), opts...)
 	}
 	err := in.handle(sctx, req)
 	// A failed run fails every message of the batch; a poison message

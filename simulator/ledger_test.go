@@ -7,8 +7,8 @@ import (
 	"github.com/tracerig/tracerig/internal/record"
 )
 
-// TestLedgerRecordSizes pins the ledger's per-span and per-hop cost, which
-// the README states.
+// TestLedgerRecordSizes pins the ledger's per-span, per-hop and per-message
+// cost, which the README states.
 func TestLedgerRecordSizes(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
@@ -19,6 +19,8 @@ func TestLedgerRecordSizes(t *testing.T) {
 		{"send record", unsafe.Sizeof(sendRec{}), 96},
 		{"receive record", unsafe.Sizeof(recvRec{}), 80},
 		{"answer record", unsafe.Sizeof(answerRec{}), 24},
+		{"message record", unsafe.Sizeof(msgRec{}), 48},
+		{"delivery record", unsafe.Sizeof(delivRec{}), 24},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s is %d bytes, want %d", tt.name, tt.got, tt.want)

@@ -197,6 +197,7 @@ func TestMessagingThroughEmbeddedBrokers(t *testing.T) {
 	if batched == 0 {
 		t.Error("no consumer span processed a batch of more than one message")
 	}
+	checkMessagingSpans(t, spans)
 	t.Logf("%d producer spans, %d consumer spans (%d batches), %d redeliveries, %d poisoned, %d dead letters", producers, consumers, batched, redelivered, len(poisoned), len(dead))
 }
 

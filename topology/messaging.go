@@ -124,6 +124,11 @@ type Consume struct {
 	Pos        Pos
 }
 
+// SpanName is the name of the consumer span of each run of the route:
+// the topic's, as the messaging conventions name a process span, not the
+// route's.
+func (c *Consume) SpanName() string { return "process " + c.Topic }
+
 // Broker returns the broker with the given name, or nil.
 func (t *Topology) Broker(name string) *Broker {
 	for _, b := range t.Brokers {

@@ -126,7 +126,7 @@ func (c *routeCompiler) group(kind topology.BrokerKind, cons topology.Consumer) 
 	}
 	attrs := append(messagingAttrs(kind, cs.Topic, "process"), attr{key: string(semconv.MessagingConsumerGroupNameKey), str: cs.Group})
 	gi := &groupInfo{
-		shape: newShape("process "+cs.Topic, ptrace.SpanKindConsumer, append(attrs, extra(c.extra)...)),
+		shape: newShape(cs.SpanName(), ptrace.SpanKindConsumer, append(attrs, extra(c.extra)...)),
 		key:   mix64(hashName(cs.Topic) ^ mix64(hashName(cs.Group))),
 		batch: max(cs.Batch, 1), parent: cs.Mode == topology.ConsumeParent, route: ri, slot: -1,
 	}
