@@ -36,7 +36,13 @@ func TestRoundTrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs three scenarios twice")
 	}
-	for _, name := range []string{"shop", "quickstart", "order-events"} {
+	names := []string{"shop", "quickstart", "order-events"}
+	if raceEnabled {
+		// The detector slows a 12-service shop at its pace into timeouts
+		// on a busy machine; the code it watches is the same for one.
+		names = []string{"quickstart"}
+	}
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			sc, err := topology.LoadScenario(filepath.Join("..", name+".yaml"))
 			if err != nil {
