@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/internal/buildinfo"
 	"github.com/tracerig/tracerig/report"
+	"github.com/tracerig/tracerig/report/metrics"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 	"github.com/tracerig/tracerig/topology"
@@ -41,6 +43,17 @@ type BlastOptions struct {
 	// Profile, when set, starts a CPU profile just before the generator
 	// runs; the func it returns stops it right after.
 	Profile func() (stop func(), err error)
+	// Metrics, when set, serves the run's metrics (package report/metrics)
+	// on this address, at /metrics, from just before the generator runs
+	// until the sink is read back.
+	Metrics string
+	// MetricsReady, when set, is called with the metrics' address once it
+	// listens.
+	MetricsReady func(addr string)
+	// metricsClosing, when set, is called with the metrics' address just
+	// before they stop being served: where a test scrapes the final
+	// figures.
+	metricsClosing func(addr string)
 }
 
 // BlastSink is the sink of a synthetic run that Blast starts, names, reads
@@ -92,11 +105,46 @@ func Blast(ctx context.Context, sc *topology.Scenario, opts BlastOptions) (_ *re
 			defer sink.Stop()
 		}
 	}
+	stopMetrics, err := serveBlastMetrics(&run, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer stopMetrics()
 	m, err := measure(ctx, g, run, opts.Profile)
 	if err != nil {
 		return nil, err
 	}
 	return blastReport(ctx, g, opts, run, sink, m), nil
+}
+
+// serveBlastMetrics serves the metrics of a synthetic run on
+// opts.Metrics, counting run's samples ("" serves nothing). The returned
+// stop closes the server.
+func serveBlastMetrics(run *synthetic.RunOptions, opts BlastOptions) (stop func(), err error) {
+	if opts.Metrics == "" {
+		return func() {}, nil
+	}
+	b := metrics.NewBlast(run.QueueCap())
+	srv, err := metrics.Listen(opts.Metrics, b)
+	if err != nil {
+		return nil, &RuntimeError{fmt.Errorf("%w; pick another --metrics address", err)}
+	}
+	if next := run.OnSample; next != nil {
+		run.OnSample = func(s synthetic.Sample) { b.Add(s); next(s) }
+	} else {
+		run.OnSample = b.Add
+	}
+	if opts.MetricsReady != nil {
+		opts.MetricsReady(srv.Addr())
+	}
+	return func() {
+		if opts.metricsClosing != nil {
+			opts.metricsClosing(srv.Addr())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	}, nil
 }
 
 // blastReport reads the sink back, stops it, and judges the run.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/report/metrics"
+	"github.com/tracerig/tracerig/simulator/synthetic"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -274,5 +275,66 @@ func TestAsked(t *testing.T) {
 				t.Errorf("asked = %g, want %g", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBlastMetricsEqualTotals scrapes a blast's metrics while it sends to
+// the embedded backend, with a progress of its own beside them: its
+// counters only grow, and at the end they equal the report's totals.
+func TestBlastMetricsEqualTotals(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		scr      *scraper
+		final    map[string]float64
+		ferr     error
+		progress int
+	)
+	opts := BlastOptions{
+		Command: "blast", Scenario: "quickstart", Metrics: "127.0.0.1:0",
+		Run: synthetic.RunOptions{Duration: 600 * time.Millisecond, Rate: 20000, Workers: 2, Conns: 1, Batch: 256,
+			SampleEvery: 100 * time.Millisecond, OnSample: func(synthetic.Sample) { progress++ }},
+		MetricsReady: func(addr string) { scr = startScraper(addr) },
+	}
+	opts.metricsClosing = func(addr string) {
+		mu.Lock()
+		defer mu.Unlock()
+		scr.halt()
+		final, ferr = scrape(addr)
+	}
+	rep, err := Blast(context.Background(), load(t, "quickstart.yaml"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ferr != nil || scr.err != nil {
+		t.Fatalf("scrape: %v, %v", ferr, scr.err)
+	}
+	if len(scr.scrapes) < 5 || progress == 0 {
+		t.Errorf("%d scrapes during the run, %d samples to the progress; want at least 5 and 1", len(scr.scrapes), progress)
+	}
+	prev := 0.0
+	for _, m := range append(scr.scrapes, final) {
+		if v := m["tracerig_blast_spans_delivered_total"]; v < prev {
+			t.Errorf("delivered went down from %g to %g", prev, v)
+		} else {
+			prev = v
+		}
+	}
+	tot := rep.Totals
+	for name, want := range map[string]int64{
+		"tracerig_blast_spans_sent_total":      tot.Sent,
+		"tracerig_blast_spans_delivered_total": tot.Delivered,
+		"tracerig_blast_spans_failed_total":    tot.Failed,
+		"tracerig_blast_spans_rejected_total":  tot.Rejected,
+		"tracerig_blast_export_requests_total": tot.Requests,
+		"tracerig_blast_export_retries_total":  tot.Retries,
+	} {
+		if got := final[name]; got != float64(want) {
+			t.Errorf("at the end %s = %g, the report says %d", name, got, want)
+		}
+	}
+	if tot.Delivered == 0 || final["tracerig_blast_export_queue_capacity_batches"] != 2 {
+		t.Errorf("delivered %d, queue capacity %g; want some, and 2 (the workers)", tot.Delivered, final["tracerig_blast_export_queue_capacity_batches"])
 	}
 }
