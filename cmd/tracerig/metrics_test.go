@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -84,5 +85,37 @@ func TestRunMetrics(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "control API on http://"+addr) {
 		t.Errorf("the control API is not announced on the metrics' address %s:\n%s", addr, stderr.String())
+	}
+}
+
+// TestMetricsPortTaken: a --metrics address in use is a runtime failure
+// (exit 3) that names it, in run and blast.
+func TestMetricsPortTaken(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	addr := lis.Addr().String()
+	for _, args := range [][]string{
+		{"run", "--quiet", "--out", t.TempDir(), "--metrics", addr, "testdata/tiny.yaml"},
+		{"blast", "--quiet", "--duration", "1s", "--metrics", addr, "quickstart"},
+	} {
+		r := runCLI(t, args...)
+		r.wantCode(t, exitRuntime)
+		if want := "listen for metrics on " + addr; !strings.Contains(r.stderr, want) {
+			t.Errorf("%s: stderr lacks %q:\n%s", args[0], want, r.stderr)
+		}
+	}
+}
+
+// TestBenchMetrics: bench announces where it serves the generator's
+// metrics, and runs as without them.
+func TestBenchMetrics(t *testing.T) {
+	t.Setenv(execMainEnv, "1") // the child sink is this test binary re-executed into main
+	r := runCLI(t, "bench", "--sink", "count", "--duration", "1s", "--workers", "2", "--metrics", "127.0.0.1:0", "quickstart")
+	r.wantCode(t, exitOK)
+	if !regexp.MustCompile(`metrics on http://127\.0\.0\.1:\d+/metrics`).MatchString(r.stderr) {
+		t.Errorf("bench does not announce its metrics:\n%s", r.stderr)
 	}
 }
