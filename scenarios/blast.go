@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -50,6 +49,10 @@ type BlastOptions struct {
 	// MetricsReady, when set, is called with the metrics' address once it
 	// listens.
 	MetricsReady func(addr string)
+	// MetricsOTLP, when set, pushes the same metrics over OTLP/gRPC to this
+	// endpoint (host:port, or an http:// or https:// URL) every
+	// metrics.PushEvery and once more when the sink has been read back.
+	MetricsOTLP string
 	// metricsClosing, when set, is called with the metrics' address just
 	// before they stop being served: where a test scrapes the final
 	// figures.
@@ -105,11 +108,11 @@ func Blast(ctx context.Context, sc *topology.Scenario, opts BlastOptions) (_ *re
 			defer sink.Stop()
 		}
 	}
-	stopMetrics, err := serveBlastMetrics(&run, opts)
+	stopTelemetry, err := serveBlastMetrics(ctx, &run, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer stopMetrics()
+	defer stopTelemetry()
 	m, err := measure(ctx, g, run, opts.Profile)
 	if err != nil {
 		return nil, err
@@ -118,33 +121,27 @@ func Blast(ctx context.Context, sc *topology.Scenario, opts BlastOptions) (_ *re
 }
 
 // serveBlastMetrics serves the metrics of a synthetic run on
-// opts.Metrics, counting run's samples ("" serves nothing). The returned
-// stop closes the server.
-func serveBlastMetrics(run *synthetic.RunOptions, opts BlastOptions) (stop func(), err error) {
-	if opts.Metrics == "" {
+// opts.Metrics and pushes them to opts.MetricsOTLP, counting run's
+// samples (neither set: nothing). The returned stop pushes the last
+// figures and closes the server.
+func serveBlastMetrics(ctx context.Context, run *synthetic.RunOptions, opts BlastOptions) (stop func(), err error) {
+	if opts.Metrics == "" && opts.MetricsOTLP == "" {
 		return func() {}, nil
 	}
 	b := metrics.NewBlast(run.QueueCap())
-	srv, err := metrics.Listen(opts.Metrics, b)
+	srv, push, err := serveMetrics(ctx, opts.Metrics, opts.MetricsOTLP, b)
 	if err != nil {
-		return nil, &RuntimeError{fmt.Errorf("%w; pick another --metrics address", err)}
+		return nil, &RuntimeError{err}
 	}
 	if next := run.OnSample; next != nil {
 		run.OnSample = func(s synthetic.Sample) { b.Add(s); next(s) }
 	} else {
 		run.OnSample = b.Add
 	}
-	if opts.MetricsReady != nil {
+	if srv != nil && opts.MetricsReady != nil {
 		opts.MetricsReady(srv.Addr())
 	}
-	return func() {
-		if opts.metricsClosing != nil {
-			opts.metricsClosing(srv.Addr())
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Close(ctx)
-	}, nil
+	return func() { stopMetrics(srv, push, opts.metricsClosing) }, nil
 }
 
 // blastReport reads the sink back, stops it, and judges the run.

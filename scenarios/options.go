@@ -63,6 +63,10 @@ type Options struct {
 	// MetricsReady, when set, is called with the metrics' address once it
 	// listens.
 	MetricsReady func(addr string)
+	// MetricsOTLP, when set, pushes the same metrics over OTLP/gRPC to this
+	// endpoint (host:port, or an http:// or https:// URL) every
+	// metrics.PushEvery and once more when the report is made.
+	MetricsOTLP string
 	// AddrFile, when set, receives (before any load) one NAME=VALUE line
 	// per simulated service instance, TRACERIG_ADDR_<SERVICE>=http://HOST:PORT,
 	// and the OTEL_* variables that export to the run's backend: the

@@ -66,7 +66,7 @@ func Start(ctx context.Context, sc *topology.Scenario, opts Options) (*Session, 
 	if s.up.owed == nil {
 		s.up.owed = s.up.rt.WaitMessages
 	}
-	if s.tel, err = startTelemetry(opts.Metrics, s.up.rt, sc.Topology, opts); err != nil {
+	if s.tel, err = startTelemetry(ctx, s.up.rt, sc.Topology, opts); err != nil {
 		s.abort(ctx)
 		opts.plan.removeLogs()
 		return nil, &RuntimeError{err}

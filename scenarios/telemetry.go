@@ -6,18 +6,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tracerig/tracerig/assert"
 	"github.com/tracerig/tracerig/report/metrics"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
 
-// telemetry serves a run's metrics (Options.Metrics) from its start until
-// its report is made. Its figures are read at each scrape from the ledger,
-// the runtime's fault windows and the verifier, never counted apart.
+// telemetry serves a run's metrics (Options.Metrics), or pushes them over
+// OTLP (Options.MetricsOTLP), from its start until its report is made. Its
+// figures are read at each scrape or push from the ledger, the runtime's
+// fault windows and the verifier, never counted apart.
 type telemetry struct {
-	srv *metrics.Server
-	rt  *simulator.Runtime
+	srv  *metrics.Server // nil without Options.Metrics
+	push *metrics.Pusher // nil without Options.MetricsOTLP
+	rt   *simulator.Runtime
 	// asked is the address as given (":0" and the like), bound the one
 	// the server listens on.
 	asked, bound string
@@ -33,27 +37,73 @@ type telemetry struct {
 	ver   *verifier // nil before load, and for a run judged at its end
 }
 
-// startTelemetry serves the metrics of rt, running topo, on addr; nil for
-// addr "". ready, when set, is called with the address it listens on.
-func startTelemetry(addr string, rt *simulator.Runtime, topo *topology.Topology, opts Options) (*telemetry, error) {
-	if addr == "" {
+// startTelemetry serves the metrics of rt, running topo, on opts.Metrics
+// and pushes them to opts.MetricsOTLP; nil when neither is set.
+// opts.MetricsReady, when set, is called with the address it listens on.
+func startTelemetry(ctx context.Context, rt *simulator.Runtime, topo *topology.Topology, opts Options) (*telemetry, error) {
+	if opts.Metrics == "" && opts.MetricsOTLP == "" {
 		return nil, nil
 	}
-	t := &telemetry{rt: rt, asked: addr, closing: opts.metricsClosing}
+	t := &telemetry{rt: rt, asked: opts.Metrics, closing: opts.metricsClosing}
 	for _, s := range topo.Services {
 		if !s.IsExternal() {
 			t.capacity += rt.Instances(s.Name) * rt.QueueSize()
 		}
 	}
-	srv, err := metrics.Listen(addr, metrics.NewRunCollector(t.figures))
+	c := metrics.NewRunCollector(t.figures)
+	srv, push, err := serveMetrics(ctx, opts.Metrics, opts.MetricsOTLP, c)
 	if err != nil {
-		return nil, fmt.Errorf("%w; pick another --metrics address", err)
+		return nil, err
 	}
-	t.srv, t.bound = srv, srv.Addr()
-	if opts.MetricsReady != nil {
-		opts.MetricsReady(srv.Addr())
+	t.srv, t.push = srv, push
+	if srv != nil {
+		t.bound = srv.Addr()
+		if opts.MetricsReady != nil {
+			opts.MetricsReady(srv.Addr())
+		}
 	}
 	return t, nil
+}
+
+// serveMetrics serves c on addr and pushes it over OTLP to endpoint, each
+// when set.
+func serveMetrics(ctx context.Context, addr, endpoint string, c prometheus.Collector) (*metrics.Server, *metrics.Pusher, error) {
+	var srv *metrics.Server
+	if addr != "" {
+		var err error
+		if srv, err = metrics.Listen(addr, c); err != nil {
+			return nil, nil, fmt.Errorf("%w; pick another --metrics address", err)
+		}
+	}
+	if endpoint == "" {
+		return srv, nil, nil
+	}
+	push, err := metrics.PushOTLP(ctx, endpoint, metrics.PushEvery, c)
+	if err != nil {
+		if srv != nil {
+			srv.Close(context.Background())
+		}
+		return nil, nil, err
+	}
+	return srv, push, nil
+}
+
+// stopMetrics pushes the last figures and stops pushing, then stops
+// serving, each if started; closing, when set, is called with the
+// address first.
+func stopMetrics(srv *metrics.Server, push *metrics.Pusher, closing func(addr string)) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if push != nil {
+		push.Shutdown(ctx)
+	}
+	if srv == nil {
+		return
+	}
+	if closing != nil {
+		closing(srv.Addr())
+	}
+	srv.Close(ctx)
 }
 
 // driving records that load began at start with loads, verified as it
@@ -70,23 +120,18 @@ func (t *telemetry) driving(start time.Time, loads []topology.Load, ver *verifie
 // shared returns the server to serve the control API on addr beside the
 // metrics, when they name the same address; nil otherwise.
 func (t *telemetry) shared(addr string) *metrics.Server {
-	if t == nil || addr == "" || addr != t.asked && addr != t.bound {
+	if t == nil || t.srv == nil || addr == "" || addr != t.asked && addr != t.bound {
 		return nil
 	}
 	return t.srv
 }
 
-// close stops serving, after the closing hook.
+// close pushes the last figures and stops serving, after the closing
+// hook.
 func (t *telemetry) close() {
-	if t == nil {
-		return
+	if t != nil {
+		stopMetrics(t.srv, t.push, t.closing)
 	}
-	if t.closing != nil {
-		t.closing(t.srv.Addr())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	t.srv.Close(ctx)
 }
 
 // figures are the run's figures as they stand.
