@@ -29,8 +29,7 @@ func benchHops(ctx context.Context, fs *pflag.FlagSet, scenario string, f *blast
 	if err := checkHopsFlags(fs); err != nil {
 		return err
 	}
-	var err error
-	if f.metricsAt, err = f.metricsAddr(); err != nil {
+	if err := f.checkMetrics(); err != nil {
 		return err
 	}
 	sc, err := loadScenario(scenario)
@@ -46,7 +45,7 @@ func benchHops(ctx context.Context, fs *pflag.FlagSet, scenario string, f *blast
 		defer child.stop()
 		endpoint = child.grpcAddr
 	}
-	opts := scenarios.Options{OTLPEndpoint: endpoint, Duration: f.duration, Metrics: f.metricsAt}
+	opts := scenarios.Options{OTLPEndpoint: endpoint, Duration: f.duration, Metrics: f.metricsAt, MetricsOTLP: f.metricsOTLPAt}
 	if f.metricsAt != "" && f.stderr != nil {
 		opts.MetricsReady = metricsReady(f.stderr)
 	}

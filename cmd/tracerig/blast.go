@@ -39,14 +39,15 @@ type blastFlags struct {
 	quiet      *bool
 	output     *string
 	metrics    *string
+	otlpPush   *string // --metrics-otlp-endpoint
 	// allowRemote lets --metrics listen elsewhere than on loopback.
 	allowRemote *bool
 	fs          *pflag.FlagSet
 	progress    io.Writer // where the progress lines go; nil for none
 	stderr      io.Writer // where notes go
-	// metricsAt is where the metrics are served, as check found it; ""
-	// for nowhere.
-	metricsAt string
+	// metricsAt is where the metrics are served, metricsOTLPAt where they
+	// are pushed, as check found them; "" for nowhere.
+	metricsAt, metricsOTLPAt string
 }
 
 // progressTo sends the progress lines to w, unless --quiet, and notes to
@@ -63,18 +64,25 @@ func (f *blastFlags) progressTo(w io.Writer) {
 func (f *blastFlags) addMetrics() {
 	f.metrics = addMetricsFlag(f.fs, "the generator's", "")
 	f.allowRemote = f.fs.Bool("allow-remote", false, "let --metrics listen on an address other than loopback")
+	f.otlpPush = addMetricsOTLPFlag(f.fs, "the generator's")
 }
 
-// metricsAddr checks --metrics and --allow-remote, and returns the address
-// the metrics are served on; "" without --metrics (or without the flags).
-func (f *blastFlags) metricsAddr() (string, error) {
+// checkMetrics checks --metrics, --allow-remote and
+// --metrics-otlp-endpoint, and sets where the metrics are served and
+// pushed; nowhere without the flags.
+func (f *blastFlags) checkMetrics() error {
 	if f.metrics == nil {
-		return "", nil
+		return nil
 	}
 	if *f.allowRemote && !f.fs.Changed("metrics") {
-		return "", usageError("--allow-remote needs --metrics")
+		return usageError("--allow-remote needs --metrics")
 	}
-	return metricsListenAddr(f.fs, *f.metrics, *f.allowRemote)
+	var err error
+	if f.metricsAt, err = metricsListenAddr(f.fs, *f.metrics, *f.allowRemote); err != nil {
+		return err
+	}
+	f.metricsOTLPAt, err = metricsOTLPEndpoint(*f.otlpPush)
+	return err
 }
 
 // addBlastFlags defines blast's flags on fs, --duration defaulting to
@@ -181,8 +189,7 @@ func (f *blastFlags) check(x blastExport) error {
 	if err := checkOutputFormat(*f.output); err != nil {
 		return err
 	}
-	var err error
-	if f.metricsAt, err = f.metricsAddr(); err != nil {
+	if err := f.checkMetrics(); err != nil {
 		return err
 	}
 	switch {
@@ -248,7 +255,7 @@ func runBlast(ctx context.Context, command, arg string, f *blastFlags, run synth
 	opts := scenarios.BlastOptions{
 		Command: command, Scenario: arg, Seed: *f.seed, RunID: runID, Run: run, Sink: sink, CommandLine: commandLine(ctx),
 		Profile: func() (func(), error) { return startCPUProfile(*f.cpuprofile) },
-		Metrics: f.metricsAt,
+		Metrics: f.metricsAt, MetricsOTLP: f.metricsOTLPAt,
 	}
 	if f.metricsAt != "" && f.stderr != nil {
 		opts.MetricsReady = metricsReady(f.stderr)

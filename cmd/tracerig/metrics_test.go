@@ -26,7 +26,11 @@ func TestMetricsFlag(t *testing.T) {
 		{"blast, allow-remote alone", []string{"blast", "--allow-remote", "quickstart"}, "--allow-remote needs --metrics"},
 		{"bench, bad port", []string{"bench", "--metrics", "127.0.0.1:nope"}, `--metrics: bad port in "127.0.0.1:nope"`},
 		{"bench hops, not loopback", []string{"bench", "--hops", "--metrics", "0.0.0.0:9464"}, "--metrics: 0.0.0.0 is not a loopback address"},
-		{"blast on kubernetes", []string{"blast", "--kubernetes", "--kube-image", "tracerig:dev", "--metrics", "127.0.0.1:0", "quickstart"}, "--metrics serves this process's generator"},
+		{"blast on kubernetes", []string{"blast", "--kubernetes", "--kube-image", "tracerig:dev", "--metrics", "127.0.0.1:0", "quickstart"}, "--metrics and --metrics-otlp-endpoint serve this process's generator"},
+		{"run, bad OTLP endpoint", []string{"run", "--metrics-otlp-endpoint", "ftp://collector:21", "testdata/tiny.yaml"}, `--metrics-otlp-endpoint: metrics endpoint "ftp://collector:21": not HOST:PORT nor an http:// or https:// URL`},
+		{"blast, OTLP endpoint without a port", []string{"blast", "--metrics-otlp-endpoint", "collector", "quickstart"}, "--metrics-otlp-endpoint: metrics endpoint \"collector\""},
+		{"bench hops, bad OTLP endpoint", []string{"bench", "--hops", "--metrics-otlp-endpoint", "https://"}, "--metrics-otlp-endpoint: metrics endpoint"},
+		{"blast on kubernetes, OTLP", []string{"blast", "--kubernetes", "--kube-image", "tracerig:dev", "--metrics-otlp-endpoint", "127.0.0.1:4317", "quickstart"}, "--metrics and --metrics-otlp-endpoint serve this process's generator"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

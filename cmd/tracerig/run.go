@@ -22,7 +22,7 @@ import (
 // runFlags are run's flags.
 type runFlags struct {
 	out, rate, otlp, cpuprof, control, addrFile *string
-	metrics                                     *string
+	metrics, metricsOTLP                        *string
 	runID, runtime                              *string
 	kube                                        kubeFlags
 	seed                                        *uint64
@@ -83,6 +83,7 @@ func newRunCmd() *cobra.Command {
 	f.control = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --allow-remote")
 	f.addrFile = fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services")
 	f.metrics = addMetricsFlag(fs, "the run's", "; --control's address serves both")
+	f.metricsOTLP = addMetricsOTLPFlag(fs, "the run's")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "let --control and --metrics listen on an address other than loopback: anyone who reaches the control API can inject faults")
 	fs.BoolVar(&f.allowRemote, "control-any", false, "the former name of --allow-remote")
 	deprecate(fs, "control-any", "use --allow-remote")
@@ -102,6 +103,10 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	metricsOTLP, err := metricsOTLPEndpoint(*f.metricsOTLP)
+	if err != nil {
+		return err
+	}
 	sc, err := loadScenario(arg)
 	if err != nil {
 		return &exitError{code: exitUsage, err: configError(err)}
@@ -118,7 +123,7 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 		}
 	}
 	opts := f.wire(sc, controlAddr, stderr)
-	opts.Metrics = metricsAddr
+	opts.Metrics, opts.MetricsOTLP = metricsAddr, metricsOTLP
 	if metricsAddr != "" {
 		opts.MetricsReady = metricsReady(stderr)
 	}

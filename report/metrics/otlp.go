@@ -3,6 +3,8 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -34,16 +36,33 @@ func PushOTLP(ctx context.Context, endpoint string, every time.Duration, cs ...p
 			return nil, fmt.Errorf("register metrics for OTLP: %w", err)
 		}
 	}
-	if !strings.HasPrefix(endpoint, "http://") && !strings.HasPrefix(endpoint, "https://") {
-		endpoint = "http://" + endpoint
+	u, err := OTLPEndpointURL(endpoint)
+	if err != nil {
+		return nil, err
 	}
-	exp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpointURL(endpoint))
+	exp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpointURL(u))
 	if err != nil {
 		return nil, fmt.Errorf("export metrics to %s: %w", endpoint, err)
 	}
 	reader := sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(every),
 		sdkmetric.WithProducer(promBridge.NewMetricProducer(promBridge.WithGatherer(reg))))
 	return &Pusher{mp: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))}, nil
+}
+
+// OTLPEndpointURL returns the URL of a metrics endpoint given as HOST:PORT
+// (plaintext: http://HOST:PORT) or as an http:// or https:// URL.
+func OTLPEndpointURL(endpoint string) (string, error) {
+	if !strings.Contains(endpoint, "://") {
+		if _, _, err := net.SplitHostPort(endpoint); err != nil {
+			return "", fmt.Errorf("metrics endpoint %q: not HOST:PORT nor an http:// or https:// URL", endpoint)
+		}
+		return "http://" + endpoint, nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("metrics endpoint %q: not HOST:PORT nor an http:// or https:// URL", endpoint)
+	}
+	return endpoint, nil
 }
 
 // Shutdown exports the metrics once more and stops, within ctx.

@@ -111,3 +111,26 @@ func TestPushOTLP(t *testing.T) {
 		})
 	}
 }
+
+func TestOTLPEndpointURL(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"127.0.0.1:4317", "http://127.0.0.1:4317", true},
+		{"collector.example:4317", "http://collector.example:4317", true},
+		{"https://collector.example:4317", "https://collector.example:4317", true},
+		{"http://127.0.0.1:4317", "http://127.0.0.1:4317", true},
+		{"127.0.0.1", "", false},
+		{"ftp://collector.example:21", "", false},
+		{"https://", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := OTLPEndpointURL(tt.in)
+			if got != tt.want || (err == nil) != tt.ok {
+				t.Errorf("OTLPEndpointURL(%q) = %q, %v; want %q, ok %v", tt.in, got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}
