@@ -42,7 +42,7 @@ func PushOTLP(ctx context.Context, endpoint string, every time.Duration, cs ...p
 	}
 	exp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpointURL(u))
 	if err != nil {
-		return nil, fmt.Errorf("export metrics to %s: %w", endpoint, err)
+		return nil, fmt.Errorf("export metrics to %s: %w", redact(endpoint), err)
 	}
 	reader := sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(every),
 		sdkmetric.WithProducer(promBridge.NewMetricProducer(promBridge.WithGatherer(reg))))
@@ -52,17 +52,32 @@ func PushOTLP(ctx context.Context, endpoint string, every time.Duration, cs ...p
 // OTLPEndpointURL returns the URL of a metrics endpoint given as HOST:PORT
 // (plaintext: http://HOST:PORT) or as an http:// or https:// URL.
 func OTLPEndpointURL(endpoint string) (string, error) {
+	bad := fmt.Errorf("metrics endpoint %q: not HOST:PORT nor an http:// or https:// URL", redact(endpoint))
 	if !strings.Contains(endpoint, "://") {
 		if _, _, err := net.SplitHostPort(endpoint); err != nil {
-			return "", fmt.Errorf("metrics endpoint %q: not HOST:PORT nor an http:// or https:// URL", endpoint)
+			return "", bad
 		}
 		return "http://" + endpoint, nil
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("metrics endpoint %q: not HOST:PORT nor an http:// or https:// URL", endpoint)
+		return "", bad
 	}
 	return endpoint, nil
+}
+
+// redact masks the credentials an endpoint may carry before its host
+// (user:password@), so that no error shows them.
+func redact(endpoint string) string {
+	at := strings.LastIndexByte(endpoint, '@')
+	if at < 0 {
+		return endpoint
+	}
+	start := 0
+	if i := strings.Index(endpoint, "://"); i >= 0 && i < at {
+		start = i + 3
+	}
+	return endpoint[:start] + "***" + endpoint[at:]
 }
 
 // Shutdown exports the metrics once more and stops, within ctx.

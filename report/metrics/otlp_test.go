@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,12 +125,17 @@ func TestOTLPEndpointURL(t *testing.T) {
 		{"127.0.0.1", "", false},
 		{"ftp://collector.example:21", "", false},
 		{"https://", "", false},
+		{"user:secret@collector:4317:1", "", false},
+		{"ftp://user:secret@collector", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := OTLPEndpointURL(tt.in)
 			if got != tt.want || (err == nil) != tt.ok {
 				t.Errorf("OTLPEndpointURL(%q) = %q, %v; want %q, ok %v", tt.in, got, err, tt.want, tt.ok)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Errorf("the error shows the endpoint's password: %v", err)
 			}
 		})
 	}
