@@ -1,6 +1,7 @@
 // Package metrics is a run's own telemetry in the Prometheus exposition
 // format: what tracerig run, blast and bench have sent and what became of
-// it so far, served on /metrics while they run.
+// it so far, served on /metrics while they run (Listen), and pushed over
+// OTLP/gRPC through the OpenTelemetry Prometheus bridge (PushOTLP).
 //
 // Its collectors keep no counts of their own. Each reads, at scrape time,
 // the figures its caller hands it a func for (the ledger's totals, the
