@@ -59,8 +59,8 @@ func (f *blastFlags) progressTo(w io.Writer) {
 	}
 }
 
-// addMetrics defines --metrics and --allow-remote on f's flags: blast's and
-// bench's, not a shard's.
+// addMetrics defines --metrics, --allow-remote and --metrics-otlp-endpoint
+// on f's flags: blast's and bench's, not a shard's.
 func (f *blastFlags) addMetrics() {
 	f.metrics = addMetricsFlag(f.fs, "the generator's", "")
 	f.allowRemote = f.fs.Bool("allow-remote", false, "let --metrics listen on an address other than loopback")
