@@ -84,7 +84,9 @@ func TestRunMetrics(t *testing.T) {
 	if resp != nil {
 		resp.Body.Close()
 	}
-	if code := <-done; code != exitOK {
+	// A check may fail on a busy machine (the load short of its rate):
+	// the metrics are what this test is about.
+	if code := <-done; code != exitOK && code != exitCheckFailed {
 		t.Errorf("exit %d\n%s", code, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "control API on http://"+addr) {
