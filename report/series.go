@@ -114,6 +114,21 @@ func (s *Series) Spans() int { return s.spans }
 // BackendSpans returns how many backend spans were added.
 func (s *Series) BackendSpans() int { return s.backendSpans }
 
+// Lost returns how many of the spans added were not delivered, by why:
+// dropped in the SDK queue (no export outcome), export failed, exported
+// and missing from the backend.
+func (s *Series) Lost() (queue, failed, missing int) {
+	return sum(s.queue), sum(s.failed), sum(s.missing)
+}
+
+func sum(c []uint32) int {
+	n := 0
+	for _, v := range c {
+		n += int(v)
+	}
+	return n
+}
+
 // buckets sums the slices of c into the plot buckets of ax. A bucket is a
 // whole number of slices, so the middle of a slice says its bucket.
 func (s *Series) buckets(c []uint32, ax timeAxes) []float64 {

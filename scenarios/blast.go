@@ -10,6 +10,7 @@ import (
 	"github.com/tracerig/tracerig/fixtures/embedded"
 	"github.com/tracerig/tracerig/internal/buildinfo"
 	"github.com/tracerig/tracerig/report"
+	"github.com/tracerig/tracerig/report/metrics"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/simulator/synthetic"
 	"github.com/tracerig/tracerig/topology"
@@ -41,6 +42,21 @@ type BlastOptions struct {
 	// Profile, when set, starts a CPU profile just before the generator
 	// runs; the func it returns stops it right after.
 	Profile func() (stop func(), err error)
+	// Metrics, when set, serves the run's metrics (package report/metrics)
+	// on this address, at /metrics, from just before the generator runs
+	// until the sink is read back.
+	Metrics string
+	// MetricsReady, when set, is called with the metrics' address once it
+	// listens.
+	MetricsReady func(addr string)
+	// MetricsOTLP, when set, pushes the same metrics over OTLP/gRPC to this
+	// endpoint (host:port, or an http:// or https:// URL) every
+	// metrics.PushEvery and once more when the sink has been read back.
+	MetricsOTLP string
+	// metricsClosing, when set, is called with the metrics' address just
+	// before they stop being served: where a test scrapes the final
+	// figures.
+	metricsClosing func(addr string)
 }
 
 // BlastSink is the sink of a synthetic run that Blast starts, names, reads
@@ -92,11 +108,40 @@ func Blast(ctx context.Context, sc *topology.Scenario, opts BlastOptions) (_ *re
 			defer sink.Stop()
 		}
 	}
+	stopTelemetry, err := serveBlastMetrics(ctx, &run, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer stopTelemetry()
 	m, err := measure(ctx, g, run, opts.Profile)
 	if err != nil {
 		return nil, err
 	}
 	return blastReport(ctx, g, opts, run, sink, m), nil
+}
+
+// serveBlastMetrics serves the metrics of a synthetic run on
+// opts.Metrics and pushes them to opts.MetricsOTLP, counting run's
+// samples (neither set: nothing). The returned stop pushes the last
+// figures and closes the server.
+func serveBlastMetrics(ctx context.Context, run *synthetic.RunOptions, opts BlastOptions) (stop func(), err error) {
+	if opts.Metrics == "" && opts.MetricsOTLP == "" {
+		return func() {}, nil
+	}
+	b := metrics.NewBlast(run.QueueCap())
+	srv, push, err := serveMetrics(ctx, opts.Metrics, opts.MetricsOTLP, b)
+	if err != nil {
+		return nil, &RuntimeError{err}
+	}
+	if next := run.OnSample; next != nil {
+		run.OnSample = func(s synthetic.Sample) { b.Add(s); next(s) }
+	} else {
+		run.OnSample = b.Add
+	}
+	if srv != nil && opts.MetricsReady != nil {
+		opts.MetricsReady(srv.Addr())
+	}
+	return func() { stopMetrics(srv, push, opts.metricsClosing) }, nil
 }
 
 // blastReport reads the sink back, stops it, and judges the run.

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/tracerig/tracerig/report/metrics"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
 )
@@ -54,6 +55,18 @@ type Options struct {
 	// ControlReady, when set, is called with the control API's address once
 	// it listens.
 	ControlReady func(addr string)
+	// Metrics, when set, serves the run's metrics (package report/metrics)
+	// on this address, at /metrics, from the start of the run until its
+	// report is made. Given the same address as Control, one listener
+	// serves both.
+	Metrics string
+	// MetricsReady, when set, is called with the metrics' address once it
+	// listens.
+	MetricsReady func(addr string)
+	// MetricsOTLP, when set, pushes the same metrics over OTLP/gRPC to this
+	// endpoint (host:port, or an http:// or https:// URL) every
+	// metrics.PushEvery and once more when the report is made.
+	MetricsOTLP string
 	// AddrFile, when set, receives (before any load) one NAME=VALUE line
 	// per simulated service instance, TRACERIG_ADDR_<SERVICE>=http://HOST:PORT,
 	// and the OTEL_* variables that export to the run's backend: the
@@ -104,6 +117,13 @@ type hooks struct {
 	// plan is the run's started services (image and command nodes), set
 	// by Start before any runtime starts.
 	plan *nodePlan
+	// metricsClosing, when set, is called with the metrics' address just
+	// before they stop being served, the report made: where a test scrapes
+	// the run's final figures.
+	metricsClosing func(addr string)
+	// controlOn, set by Start, is the metrics' server when the control API
+	// shares its address.
+	controlOn *metrics.Server
 }
 
 // getenv is opts.Getenv, or os.Getenv.

@@ -132,7 +132,7 @@ func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime,
 
 	loadCtx, endLoad := context.WithCancel(ctx)
 	waitFaults := rt.PlayFaults(loadCtx, faults, started)
-	stopControl, err := serveControl(opts.Control, rt, sc, opts.ControlReady)
+	stopControl, err := serveControl(opts.Control, rt, sc, opts.ControlReady, opts.controlOn)
 	if err != nil {
 		endLoad()
 		waitFaults()

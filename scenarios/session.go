@@ -27,6 +27,7 @@ type Session struct {
 	nodes *nodes // the services of the user's the run started
 	mem   *memory
 	ver   *verifier
+	tel   *telemetry // nil without Options.Metrics
 
 	driven   bool
 	loadErr  error
@@ -74,6 +75,12 @@ func Start(ctx context.Context, sc *topology.Scenario, opts Options) (*Session, 
 	if s.up.owed == nil {
 		s.up.owed = s.up.rt.WaitMessages
 	}
+	if s.tel, err = startTelemetry(ctx, s.up.rt, sc.Topology, opts); err != nil {
+		s.abort(ctx)
+		opts.plan.removeLogs()
+		return nil, &RuntimeError{err}
+	}
+	s.opts.controlOn = s.tel.shared(opts.Control)
 	s.ev.Backend = describeBackend(sc.Backend, s.up.snk)
 	if s.nodes, err = startNodes(ctx, sc, opts.plan, s.up); err == nil {
 		err = announceExternal(sc.Topology, s.up.rt, s.up.snk.Endpoint(), opts)
@@ -126,6 +133,7 @@ func (s *Session) Drive(ctx context.Context) error {
 		pull = s.up.remote.Pull
 	}
 	s.ver = verifyAsItGoes(s.sc, rt, pull, s.up.snk, s.ev.Loads, s.faults, s.expects, &s.opts, s.ev)
+	s.tel.driving(s.ev.StartedAt, s.ev.Loads, s.ver)
 	loadErr, err := playLoad(ctx, s.sc, rt, s.up.snk, s.faults, s.opts, s.ev)
 	if err != nil {
 		if s.ver != nil {
@@ -205,9 +213,11 @@ func (s *Session) abort(ctx context.Context) {
 	s.release()
 }
 
-// release closes the backend and a remote runtime, once.
+// release stops serving the metrics and closes the backend and a remote
+// runtime, once.
 func (s *Session) release() {
 	s.once.Do(func() {
+		s.tel.close()
 		if s.up.remote != nil {
 			s.up.remote.Close(context.Background())
 		}

@@ -469,5 +469,8 @@ func gatherStream(ctx context.Context, rt *simulator.Runtime, snk *sink, v *veri
 	if v.pullErr != nil {
 		ev.Errors = append(ev.Errors, v.pullErr.Error())
 	}
+	// A scrape of the run's metrics may read the verdicts meanwhile.
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	return v.stream.Verdicts()
 }

@@ -58,6 +58,7 @@ func newBenchCmd() *cobra.Command {
 	fs := cmd.Flags()
 	b.fs = fs
 	b.blastFlags = addBlastFlags(fs, 10*time.Second)
+	b.addMetrics()
 	b.sink = fs.String("sink", "backend", "the child sink without --otlp-endpoint: backend (tracerig backend, stores every span) or count (an OTLP/gRPC and OTLP/HTTP receiver that decodes and counts)")
 	b.serveCount = fs.Bool("serve-counting-sink", false, "be the counting sink (bench starts itself with it)")
 	b.hops = fs.Bool("hops", false, "measure real-hop mode instead: run the scenario (default throughput) as 'tracerig run' does, exporting to the sink, and report CPU per 1M spans exported")

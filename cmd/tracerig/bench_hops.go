@@ -29,6 +29,9 @@ func benchHops(ctx context.Context, fs *pflag.FlagSet, scenario string, f *blast
 	if err := checkHopsFlags(fs); err != nil {
 		return err
 	}
+	if err := f.checkMetrics(); err != nil {
+		return err
+	}
 	sc, err := loadScenario(scenario)
 	if err != nil {
 		return &exitError{code: exitUsage, err: configError(err)}
@@ -42,7 +45,10 @@ func benchHops(ctx context.Context, fs *pflag.FlagSet, scenario string, f *blast
 		defer child.stop()
 		endpoint = child.grpcAddr
 	}
-	opts := scenarios.Options{OTLPEndpoint: endpoint, Duration: f.duration}
+	opts := scenarios.Options{OTLPEndpoint: endpoint, Duration: f.duration, Metrics: f.metricsAt, MetricsOTLP: f.metricsOTLPAt}
+	if f.metricsAt != "" && f.stderr != nil {
+		opts.MetricsReady = metricsReady(f.stderr)
+	}
 	if *f.seed != 0 {
 		opts.Seed = f.seed
 	}

@@ -38,14 +38,51 @@ type blastFlags struct {
 	cpuprofile *string
 	quiet      *bool
 	output     *string
-	progress   io.Writer // where the progress lines go; nil for none
+	metrics    *string
+	otlpPush   *string // --metrics-otlp-endpoint
+	// allowRemote lets --metrics listen elsewhere than on loopback.
+	allowRemote *bool
+	fs          *pflag.FlagSet
+	progress    io.Writer // where the progress lines go; nil for none
+	stderr      io.Writer // where notes go
+	// metricsAt is where the metrics are served, metricsOTLPAt where they
+	// are pushed, as check found them; "" for nowhere.
+	metricsAt, metricsOTLPAt string
 }
 
-// progressTo sends the progress lines to w, unless --quiet.
+// progressTo sends the progress lines to w, unless --quiet, and notes to
+// w in any case.
 func (f *blastFlags) progressTo(w io.Writer) {
+	f.stderr = w
 	if !*f.quiet {
 		f.progress = w
 	}
+}
+
+// addMetrics defines --metrics, --allow-remote and --metrics-otlp-endpoint
+// on f's flags: blast's and bench's, not a shard's.
+func (f *blastFlags) addMetrics() {
+	f.metrics = addMetricsFlag(f.fs, "the generator's", "")
+	f.allowRemote = f.fs.Bool("allow-remote", false, "let --metrics listen on an address other than loopback")
+	f.otlpPush = addMetricsOTLPFlag(f.fs, "the generator's")
+}
+
+// checkMetrics checks --metrics, --allow-remote and
+// --metrics-otlp-endpoint, and sets where the metrics are served and
+// pushed; nowhere without the flags.
+func (f *blastFlags) checkMetrics() error {
+	if f.metrics == nil {
+		return nil
+	}
+	if *f.allowRemote && !f.fs.Changed("metrics") {
+		return usageError("--allow-remote needs --metrics")
+	}
+	var err error
+	if f.metricsAt, err = metricsListenAddr(f.fs, *f.metrics, *f.allowRemote); err != nil {
+		return err
+	}
+	f.metricsOTLPAt, err = metricsOTLPEndpoint(*f.otlpPush)
+	return err
 }
 
 // addBlastFlags defines blast's flags on fs, --duration defaulting to
@@ -68,6 +105,7 @@ func addBlastFlags(fs *pflag.FlagSet, duration time.Duration) *blastFlags {
 		quiet:      fs.BoolP("quiet", "q", false, "no progress line on stderr"),
 	}
 	f.output = fs.StringP("output", "o", outputText, "`FORMAT` of the summary on stdout: text or json (json: blast.json's content)")
+	f.fs = fs
 	fs.Var(f.rate, "rate", "target `SPANS/s`, e.g. 50000/s, 3000/100ms or a bare 50000 (spans per second, not requests); 0 = flat out")
 	return f
 }
@@ -117,6 +155,7 @@ func newBlastCmd() *cobra.Command {
 		}),
 	}
 	f = addBlastFlags(cmd.Flags(), 10*time.Second)
+	f.addMetrics()
 	k = addBlastKubeFlags(cmd.Flags())
 	cmd.RegisterFlagCompletionFunc("protocol", fixedValues("grpc", "http"))
 	return cmd
@@ -148,6 +187,9 @@ func blastCmd(ctx context.Context, f *blastFlags, scenario string, stdout io.Wri
 // endpoint that is not one.
 func (f *blastFlags) check(x blastExport) error {
 	if err := checkOutputFormat(*f.output); err != nil {
+		return err
+	}
+	if err := f.checkMetrics(); err != nil {
 		return err
 	}
 	switch {
@@ -210,10 +252,15 @@ func runBlast(ctx context.Context, command, arg string, f *blastFlags, run synth
 			return nil, usageError("--run-id: %v", err)
 		}
 	}
-	rep, err := scenarios.Blast(ctx, sc, scenarios.BlastOptions{
+	opts := scenarios.BlastOptions{
 		Command: command, Scenario: arg, Seed: *f.seed, RunID: runID, Run: run, Sink: sink, CommandLine: commandLine(ctx),
 		Profile: func() (func(), error) { return startCPUProfile(*f.cpuprofile) },
-	})
+		Metrics: f.metricsAt, MetricsOTLP: f.metricsOTLPAt,
+	}
+	if f.metricsAt != "" && f.stderr != nil {
+		opts.MetricsReady = metricsReady(f.stderr)
+	}
+	rep, err := scenarios.Blast(ctx, sc, opts)
 	var ee *exitError
 	var rerr *scenarios.RuntimeError
 	switch {

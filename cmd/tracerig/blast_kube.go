@@ -52,6 +52,8 @@ func (k *blastKubeFlags) check(fs *pflag.FlagSet, f *blastFlags) error {
 		return usageError("--kube-jaeger-image is not used by blast: the shards send to the embedded backend or --otlp-endpoint")
 	case *f.cpuprofile != "":
 		return usageError("--cpuprofile profiles this process, and with --kubernetes the shards send from their pods")
+	case fs.Changed("metrics"), fs.Changed("metrics-otlp-endpoint"):
+		return usageError("--metrics and --metrics-otlp-endpoint serve this process's generator, and with --kubernetes the shards send from their pods")
 	}
 	return nil
 }

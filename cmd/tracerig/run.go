@@ -22,6 +22,7 @@ import (
 // runFlags are run's flags.
 type runFlags struct {
 	out, rate, otlp, cpuprof, control, addrFile *string
+	metrics, metricsOTLP                        *string
 	saveSpans                                   *string
 	runID, runtime                              *string
 	kube                                        kubeFlags
@@ -49,6 +50,7 @@ const runExample = `  tracerig run quickstart
   tracerig run --duration 30s --rate 200/s scenario.yaml
   tracerig run --otlp-endpoint https://ingest.example:4317 --quiet shop
   tracerig run --control 127.0.0.1:7000 payment-brownout   # then: tracerig fault add ...
+  tracerig run --metrics 127.0.0.1:9464 soak               # Prometheus scrapes /metrics
   tracerig run --seed 42 --run-id 00f067aa0ba902b7 shop   # replay a run`
 
 // newRunCmd returns the run command.
@@ -81,8 +83,10 @@ func newRunCmd() *cobra.Command {
 	f.tscale = fs.Float64("time-scale", 1, "play the scenario's timeline (load durations, fault windows, expectation times such as spans.during) at this fraction of its length, in (0, 1]")
 	f.control = fs.String("control", "", "serve the live fault API on `HOST:PORT` while load runs (see 'tracerig fault'); loopback only without --allow-remote")
 	f.addrFile = fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services")
+	f.metrics = addMetricsFlag(fs, "the run's", "; --control's address serves both")
+	f.metricsOTLP = addMetricsOTLPFlag(fs, "the run's")
 	f.saveSpans = fs.String("save-spans", "", "write the spans that reached the backend to `FILE` as OTLP protobuf as the run goes (input for 'tracerig infer')")
-	fs.BoolVar(&f.allowRemote, "allow-remote", false, "let --control listen on an address other than loopback: anyone who reaches it can inject faults")
+	fs.BoolVar(&f.allowRemote, "allow-remote", false, "let --control and --metrics listen on an address other than loopback: anyone who reaches the control API can inject faults")
 	fs.BoolVar(&f.allowRemote, "control-any", false, "the former name of --allow-remote")
 	deprecate(fs, "control-any", "use --allow-remote")
 	return cmd
@@ -94,6 +98,14 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 		return err
 	}
 	controlAddr, err := f.controlAddr()
+	if err != nil {
+		return err
+	}
+	metricsAddr, err := metricsListenAddr(f.fs, *f.metrics, f.allowRemote)
+	if err != nil {
+		return err
+	}
+	metricsOTLP, err := metricsOTLPEndpoint(*f.metricsOTLP)
 	if err != nil {
 		return err
 	}
@@ -113,6 +125,10 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 		}
 	}
 	opts := f.wire(sc, controlAddr, stderr)
+	opts.Metrics, opts.MetricsOTLP = metricsAddr, metricsOTLP
+	if metricsAddr != "" {
+		opts.MetricsReady = metricsReady(stderr)
+	}
 	if opts.Kubernetes, err = f.kube.options(); err != nil {
 		return err
 	}
@@ -130,8 +146,8 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 // the control API listens on; "" without --control.
 func (f *runFlags) controlAddr() (string, error) {
 	if !f.fs.Changed("control") {
-		if f.allowRemote {
-			return "", usageError("--allow-remote needs --control")
+		if f.allowRemote && !f.fs.Changed("metrics") {
+			return "", usageError("--allow-remote needs --control or --metrics")
 		}
 		return "", nil
 	}
@@ -252,16 +268,22 @@ func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Opti
 	return nil
 }
 
-// controlListenAddr checks the --control address. A host left out (":7000")
-// means loopback; a host that is not a loopback address (or localhost) needs
-// --allow-remote, with which an empty host listens on every interface.
+// controlListenAddr checks the --control address (see listenAddr).
 func controlListenAddr(addr string, allowAny bool) (string, error) {
+	return listenAddr("control", addr, allowAny, "the control API lets anyone who reaches it inject faults")
+}
+
+// listenAddr checks the address of the listen flag --name. A host left out
+// (":7000") means loopback; a host that is not a loopback address (or
+// localhost) needs --allow-remote, with which an empty host listens on
+// every interface. risk says what a listener elsewhere exposes.
+func listenAddr(name, addr string, allowAny bool, risk string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("--control: %q is not HOST:PORT (e.g. 127.0.0.1:7000, or 127.0.0.1:0 for a free port)", addr)
+		return "", fmt.Errorf("--%s: %q is not HOST:PORT (e.g. 127.0.0.1:7000, or 127.0.0.1:0 for a free port)", name, addr)
 	}
 	if _, err := net.LookupPort("tcp", port); err != nil {
-		return "", fmt.Errorf("--control: bad port in %q", addr)
+		return "", fmt.Errorf("--%s: bad port in %q", name, addr)
 	}
 	switch {
 	case host == "" && !allowAny:
@@ -269,7 +291,7 @@ func controlListenAddr(addr string, allowAny bool) (string, error) {
 	case host == "", allowAny, isLoopback(host):
 		return addr, nil
 	}
-	return "", fmt.Errorf("--control: %s is not a loopback address; the control API lets anyone who reaches it inject faults, so pass --allow-remote to listen there", host)
+	return "", fmt.Errorf("--%s: %s is not a loopback address; %s, so pass --allow-remote to listen there", name, host, risk)
 }
 
 func isLoopback(host string) bool {

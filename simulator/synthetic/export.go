@@ -75,6 +75,10 @@ type RunOptions struct {
 	OnSample func(Sample)
 }
 
+// QueueCap returns how many built batches the run's queue holds: Queue,
+// or its default.
+func (o RunOptions) QueueCap() int { return o.withDefaults().Queue }
+
 func (o RunOptions) withDefaults() RunOptions {
 	if o.Protocol == "" {
 		o.Protocol = ProtocolGRPC
