@@ -55,8 +55,8 @@ func convert(sp *record.Span, s ptrace.Span) {
 		Start:      int64(s.StartTimestamp()),
 		End:        int64(s.EndTimestamp()),
 		Name:       s.Name(),
-		Kind:       kindOf(s.Kind()),
-		Status:     statusOf(s.Status().Code()),
+		Kind:       Kind(s.Kind()),
+		Status:     Status(s.Status().Code()),
 		TraceState: s.TraceState().AsRaw(),
 	}
 	if m := s.Attributes(); m.Len() > 0 {
@@ -140,8 +140,8 @@ func kindCode(k record.Kind) ptrace.SpanKind {
 	return ptrace.SpanKindUnspecified
 }
 
-// kindOf maps pdata's span kind to record's.
-func kindOf(k ptrace.SpanKind) record.Kind {
+// Kind maps pdata's span kind to record's; an unknown kind is unspecified.
+func Kind(k ptrace.SpanKind) record.Kind {
 	switch k {
 	case ptrace.SpanKindInternal:
 		return record.KindInternal
@@ -157,9 +157,9 @@ func kindOf(k ptrace.SpanKind) record.Kind {
 	return record.KindUnspecified
 }
 
-// statusOf maps pdata's status code (Unset, Ok, Error) to record's (Unset,
+// Status maps pdata's status code (Unset, Ok, Error) to record's (Unset,
 // Error, OK), which numbers them the other way round.
-func statusOf(c ptrace.StatusCode) record.Status {
+func Status(c ptrace.StatusCode) record.Status {
 	switch c {
 	case ptrace.StatusCodeOk:
 		return record.StatusOK
