@@ -15,9 +15,12 @@ type interval struct {
 	start, end, skew int64
 }
 
-// callsTrace writes a request of front GET /f, 100 µs long, calling a
-// GET /a and b GET /b over the given intervals.
-func callsTrace(n uint64, a, b interval) []record.Span {
+// us is a microsecond in the unix nanoseconds of span times.
+const us = 1000
+
+// requestIDs returns hand-made request n's trace ID, a span ID maker for
+// it, and its start: second n.
+func requestIDs(n uint64) (record.TraceID, func(k uint64) record.SpanID, int64) {
 	var tr record.TraceID
 	binary.BigEndian.PutUint64(tr[:], n)
 	id := func(k uint64) record.SpanID {
@@ -25,8 +28,13 @@ func callsTrace(n uint64, a, b interval) []record.Span {
 		binary.BigEndian.PutUint64(s[:], n<<8|k)
 		return s
 	}
-	const us = 1000
-	base := int64(n) * 1_000_000_000
+	return tr, id, int64(n) * 1_000_000_000
+}
+
+// callsTrace writes a request of front GET /f, 100 µs long, calling a
+// GET /a and b GET /b over the given intervals.
+func callsTrace(n uint64, a, b interval) []record.Span {
+	tr, id, base := requestIDs(n)
 	spans := []record.Span{{Trace: tr, ID: id(1), Start: base, End: base + 100*us, Service: "front", Name: "GET /f", Kind: record.KindServer}}
 	for k, c := range []struct {
 		svc, route string

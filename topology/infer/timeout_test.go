@@ -2,7 +2,6 @@ package infer
 
 import (
 	"bytes"
-	"encoding/binary"
 	"testing"
 	"time"
 
@@ -13,15 +12,7 @@ import (
 // client span lasts client µs, the callee's span callee µs; failed marks
 // both as failed.
 func slowTrace(n uint64, client, callee int64, failed bool) []record.Span {
-	var tr record.TraceID
-	binary.BigEndian.PutUint64(tr[:], n)
-	id := func(k uint64) record.SpanID {
-		var s record.SpanID
-		binary.BigEndian.PutUint64(s[:], n<<8|k)
-		return s
-	}
-	const us = 1000
-	base := int64(n) * 1_000_000_000
+	tr, id, base := requestIDs(n)
 	status := record.StatusUnset
 	if failed {
 		status = record.StatusError
