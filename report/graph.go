@@ -50,6 +50,19 @@ const (
 // top, every other service one layer below its deepest caller, each edge
 // coloured by the propagation verdict.
 func topologySVG(t *topology.Topology, hops []record.Hop, verdicts []assert.Verdict) string {
+	return drawTopology(t, hops, verdicts, false)
+}
+
+// LiveTopologySVG draws t as the report does, in the same layout, before
+// anything crossed it: every edge not yet seen, each edge's path and label
+// marked with data-from, data-to and data-topic (and the classes edge and
+// edge-label, the label empty) for a live page to colour and fill.
+func LiveTopologySVG(t *topology.Topology) string {
+	return drawTopology(t, nil, nil, true)
+}
+
+// drawTopology draws t; live marks the edges for a live page.
+func drawTopology(t *topology.Topology, hops []record.Hop, verdicts []assert.Verdict, live bool) string {
 	nodes, byName := layoutNodes(t, hops)
 	edges := graphEdges(t, hops, verdicts)
 	if len(nodes) == 0 {
@@ -80,7 +93,7 @@ func topologySVG(t *topology.Topology, hops []record.Hop, verdicts []assert.Verd
 	var labels strings.Builder
 	for _, e := range edges {
 		if a, z := byName[e.from], byName[e.to]; a != nil && z != nil {
-			drawEdge(&b, &labels, e, a, z, width)
+			drawEdge(&b, &labels, e, a, z, width, live)
 		}
 	}
 	for _, n := range nodes {
@@ -93,8 +106,9 @@ func topologySVG(t *topology.Topology, hops []record.Hop, verdicts []assert.Verd
 }
 
 // drawEdge draws an edge from a to z, with its hops and breaks in its
-// title, and its label (the breaks) into labels.
-func drawEdge(b, labels *strings.Builder, e *graphEdge, a, z *graphNode, width float64) {
+// title, and its label (the breaks) into labels. A live edge carries its
+// ends and topic as data attributes and always has a label, empty.
+func drawEdge(b, labels *strings.Builder, e *graphEdge, a, z *graphNode, width float64, live bool) {
 	d, lx, ly := edgePath(a, z, width)
 	dash := ""
 	switch {
@@ -113,6 +127,15 @@ func drawEdge(b, labels *strings.Builder, e *graphEdge, a, z *graphNode, width f
 	}
 	if e.broken > 0 {
 		title += fmt.Sprintf(", %s broken", countOf(assert.Finding{Count: e.broken, Of: e.of}))
+	}
+	if live {
+		data := fmt.Sprintf(` data-from="%s" data-to="%s" data-topic="%s"`,
+			html.EscapeString(e.from), html.EscapeString(e.to), html.EscapeString(e.topic))
+		fmt.Fprintf(b, `<path class="edge" d="%s" fill="none" stroke="%s" stroke-width="%.1f"%s%s marker-end="url(#arrow-%s)"><title>%s -> %s</title></path>`+"\n",
+			d, e.colour, sw, dash, data, e.colour[1:], html.EscapeString(e.from), html.EscapeString(e.to))
+		fmt.Fprintf(labels, `<g class="edge-label"%s transform="translate(%.1f,%.1f)"><rect x="0" y="-9" width="0" height="17" rx="3" fill="#fff" stroke="%s"/><text x="0" y="4" text-anchor="middle" font-size="11" fill="#222"></text></g>`+"\n",
+			data, lx, ly, e.colour)
+		return
 	}
 	fmt.Fprintf(b, `<path d="%s" fill="none" stroke="%s" stroke-width="%.1f"%s marker-end="url(#arrow-%s)"><title>%s</title></path>`+"\n",
 		d, e.colour, sw, dash, e.colour[1:], html.EscapeString(title))
