@@ -144,6 +144,9 @@ func (in *instance) attempt(ctx context.Context, req *inbound, c *topology.Call,
 	} else {
 		err = in.sendHTTP(ctx, out)
 	}
+	if err != nil {
+		in.shard.callFailed(hop)
+	}
 	in.shard.addAnswer(hop, time.Now().UnixNano(), out.idleSince.Load())
 	return err
 }

@@ -34,6 +34,10 @@ type Ledger struct {
 	// drainMu serializes Drain and DrainAll, which alone use pending.
 	drainMu sync.Mutex
 	pending pending
+
+	// meter, when set (Runtime.MeterEdges), follows every hop's records
+	// as they are added.
+	meter atomic.Pointer[EdgeMeter]
 }
 
 // ExportRetry is an export sent again after a transient failure.
@@ -242,6 +246,9 @@ func (s *shard) addSend(r sendRec) {
 	s.mu.Lock()
 	s.sends.add(r)
 	s.mu.Unlock()
+	if m := s.l.meter.Load(); m != nil {
+		m.send(&r)
+	}
 }
 
 // addAnswer records that the caller of hop got its answer (or gave up) at
@@ -250,6 +257,9 @@ func (s *shard) addAnswer(hop uint64, at, idleSince int64) {
 	s.mu.Lock()
 	s.answers.add(answerRec{hop: hop, at: at, idleSince: idleSince})
 	s.mu.Unlock()
+	if m := s.l.meter.Load(); m != nil {
+		m.answer(hop, at)
+	}
 }
 
 func (s *shard) addOrphan(r orphanRec) {
@@ -262,6 +272,17 @@ func (s *shard) addRecv(r recvRec) {
 	s.mu.Lock()
 	s.recvs.add(r)
 	s.mu.Unlock()
+	if m := s.l.meter.Load(); m != nil {
+		m.recv(&r)
+	}
+}
+
+// callFailed tells the edge meter, if any, that the caller of hop got an
+// error or gave up; the ledger itself learns it from the callee's side.
+func (s *shard) callFailed(hop uint64) {
+	if m := s.l.meter.Load(); m != nil {
+		m.failed(hop)
+	}
 }
 
 // Totals are the ledger's counts so far.

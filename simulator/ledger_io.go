@@ -215,6 +215,9 @@ func decodeLedger(r io.Reader) (wireLedger, error) {
 }
 
 func (s *shard) add(w wireShard, m func(uint32) uint32) {
+	if meter := s.l.meter.Load(); meter != nil {
+		defer meterWire(meter, w, m) // after the lock is let go
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range w.Ended {
@@ -240,10 +243,7 @@ func (s *shard) add(w wireShard, m func(uint32) uint32) {
 		i = j
 	}
 	for _, r := range w.Sends {
-		s.sends.add(sendRec{hop: r.Hop, parent: r.Parent, request: r.Request, sentAt: r.SentAt, sent: r.Sent,
-			from: m(r.From), to: m(r.To), route: m(r.Route), fromInst: r.FromInst, toInst: r.ToInst,
-			headers: r.Headers, attempt: r.Attempt, clientSpan: r.ClientSpan, external: r.External,
-			state: mopt(m, r.State), baggage: mopt(m, r.Baggage), async: r.Async})
+		s.sends.add(r.rec(m))
 	}
 	for _, r := range w.Msgs {
 		s.msgs.add(msgRec{hop: r.Hop, msg: r.Msg, at: r.At, offset: r.Offset, topic: m(r.Topic), group: m(r.Group), partition: r.Partition})
@@ -272,6 +272,28 @@ func failMark(e wireExport, marks []uint8) uint8 {
 		return failUnknown
 	}
 	return marks[e.Fail-1]
+}
+
+func (r wireSend) rec(m func(uint32) uint32) sendRec {
+	return sendRec{hop: r.Hop, parent: r.Parent, request: r.Request, sentAt: r.SentAt, sent: r.Sent,
+		from: m(r.From), to: m(r.To), route: m(r.Route), fromInst: r.FromInst, toInst: r.ToInst,
+		headers: r.Headers, attempt: r.Attempt, clientSpan: r.ClientSpan, external: r.External,
+		state: mopt(m, r.State), baggage: mopt(m, r.Baggage), async: r.Async}
+}
+
+// meterWire hands the hop records of a merged shard to the edge meter.
+func meterWire(meter *EdgeMeter, w wireShard, m func(uint32) uint32) {
+	for _, r := range w.Sends {
+		rec := r.rec(m)
+		meter.send(&rec)
+	}
+	for _, r := range w.Recvs {
+		rec := r.rec(m)
+		meter.recv(&rec)
+	}
+	for _, a := range w.Answers {
+		meter.answer(a.Hop, a.At)
+	}
 }
 
 func (r recvRec) wire() wireRecv {
