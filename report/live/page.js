@@ -1,0 +1,194 @@
+(function () {
+  'use strict';
+  var $ = function (id) { return document.getElementById(id); };
+  var SVGNS = 'http://www.w3.org/2000/svg';
+  var COLOUR = { breaking: '#c62828', continuing: '#2e8540', unseen: '#a0a6b0', unchecked: '#5a6b8c' };
+  var setup = null, points = [], windows = [], phase = '', now = 0, edges = null, catalog = {};
+
+  function el(tag, attrs, text) {
+    var e = tag.indexOf('svg:') === 0 ? document.createElementNS(SVGNS, tag.slice(4)) : document.createElement(tag);
+    for (var k in attrs || {}) { e.setAttribute(k, attrs[k]); }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+
+  // Topology ------------------------------------------------------------
+  function edgeKey(from, to, topic) { return from + '\u0000' + to + '\u0000' + (topic || ''); }
+
+  function findEdges() {
+    edges = {};
+    document.querySelectorAll('#topology path.edge').forEach(function (p) {
+      var k = edgeKey(p.dataset.from, p.dataset.to, p.dataset.topic);
+      edges[k] = { path: p, label: null };
+    });
+    document.querySelectorAll('#topology g.edge-label').forEach(function (g) {
+      var e = edges[edgeKey(g.dataset.from, g.dataset.to, g.dataset.topic)];
+      if (e) { e.label = g; }
+    });
+  }
+
+  function fmtNum(v) { return v >= 100 ? Math.round(v).toString() : v >= 10 ? v.toFixed(1).replace(/\.0$/, '') : v.toFixed(1); }
+  function fmtMs(ms) { return ms >= 1000 ? (ms / 1000).toFixed(ms >= 10000 ? 0 : 1) + 's' : Math.round(ms) + 'ms'; }
+
+  function edgeText(st) {
+    if (st.state === 'unseen') { return ''; }
+    var s = fmtNum(st.rate) + '/s · ' + Math.round(st.errors * 100) + '% err';
+    if (st.p99_ms > 0) { s += ' · p99 ' + fmtMs(st.p99_ms); }
+    return s;
+  }
+
+  function paintEdge(e, st) {
+    var c = COLOUR[st.state] || COLOUR.unseen, p = e.path;
+    p.setAttribute('stroke', c);
+    p.setAttribute('stroke-width', st.state === 'breaking' ? '2.8' : '1.6');
+    p.setAttribute('marker-end', 'url(#arrow-' + c.slice(1) + ')');
+    if (!p.dataset.topic) {
+      if (st.state === 'unseen') { p.setAttribute('stroke-dasharray', '5,4'); } else { p.removeAttribute('stroke-dasharray'); }
+    }
+    p.setAttribute('data-state', st.state);
+    if (!e.label) { return; }
+    var text = e.label.querySelector('text'), rect = e.label.querySelector('rect');
+    text.textContent = edgeText(st);
+    text.setAttribute('fill', st.state === 'breaking' ? c : '#222');
+    var w = text.textContent ? text.getComputedTextLength() + 10 : 0;
+    rect.setAttribute('x', (-w / 2).toFixed(1));
+    rect.setAttribute('width', w.toFixed(1));
+    rect.setAttribute('stroke', c);
+    rect.style.display = w ? '' : 'none';
+  }
+
+  function paintEdges(states) {
+    if (!edges) { findEdges(); }
+    (states || []).forEach(function (st) {
+      var e = edges[edgeKey(st.from, st.to, st.topic)];
+      if (e) { paintEdge(e, st); }
+    });
+  }
+
+  // Series --------------------------------------------------------------
+  var CHARTS = [
+    { id: 'series-requests', title: 'requests/s', lines: [{ k: 'asked', c: '#8a94a6', dash: '6,4' }, { k: 'sent', c: '#1f5fbf' }] },
+    { id: 'series-spans', title: 'spans/s', lines: [{ k: 'ended', c: '#1f5fbf' }, { k: 'arrived', c: '#2e8540' }] },
+    { id: 'series-queue', title: 'export queue (spans)', lines: [{ k: 'queue', c: '#8a5a00' }] },
+    { id: 'series-loss', title: 'lost spans/s', lines: [{ k: 'lost', c: '#c62828' }] }
+  ];
+
+  function niceMax(v) {
+    if (!(v > 0)) { return 1; }
+    var p = Math.pow(10, Math.floor(Math.log10(v))), m = v / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+  }
+
+  function drawChart(def) {
+    var svg = $(def.id);
+    var W = svg.clientWidth || 400, H = svg.clientHeight || 130;
+    var L = 46, R = 10, T = 22, B = 20, pw = W - L - R, ph = H - T - B;
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+    while (svg.firstChild) { svg.removeChild(svg.firstChild); }
+    var tmax = Math.max(10, now, points.length ? points[points.length - 1].t : 0);
+    var ymax = 0;
+    points.forEach(function (p) { def.lines.forEach(function (l) { ymax = Math.max(ymax, p[l.k]); }); });
+    ymax = niceMax(ymax);
+    var x = function (t) { return L + pw * t / tmax; }, y = function (v) { return T + ph - ph * v / ymax; };
+    windows.forEach(function (f) {
+      var x0 = x(Math.max(0, f.start)), x1 = x(Math.max(f.start, f.open ? Math.max(f.end, now) : f.end));
+      svg.appendChild(el('svg:rect', { x: x0.toFixed(1), y: T, width: Math.max(2, x1 - x0).toFixed(1), height: ph, fill: 'rgba(198,40,40,0.14)', 'class': 'band' }));
+      svg.appendChild(el('svg:text', { x: (x0 + 3).toFixed(1), y: T + 13, fill: '#8e1b1b' }, f.number ? '#' + f.number : 'live ' + f.id));
+    });
+    svg.appendChild(el('svg:line', { x1: L, y1: T + ph, x2: L + pw, y2: T + ph, stroke: '#8a94a6' }));
+    svg.appendChild(el('svg:line', { x1: L, y1: T, x2: L, y2: T + ph, stroke: '#8a94a6' }));
+    [0, ymax / 2, ymax].forEach(function (v) {
+      svg.appendChild(el('svg:text', { x: L - 4, y: y(v) + 4, 'text-anchor': 'end' }, fmtNum(v)));
+      if (v > 0) { svg.appendChild(el('svg:line', { x1: L, y1: y(v), x2: L + pw, y2: y(v), stroke: '#e3e7ee' })); }
+    });
+    [0, tmax / 2, tmax].forEach(function (t, i) {
+      svg.appendChild(el('svg:text', { x: x(t), y: H - 5, 'text-anchor': ['start', 'middle', 'end'][i] }, Math.round(t) + 's'));
+    });
+    var lx = L + 6;
+    var ttl = el('svg:text', { x: lx, y: 15, 'class': 'ttl' }, def.title);
+    svg.appendChild(ttl);
+    def.lines.forEach(function (l) {
+      var pts = points.filter(function (p) { return !(l.k === 'asked' && p.asked < 0); });
+      var attrs = { fill: 'none', stroke: l.c, 'stroke-width': 2, 'data-points': pts.length, 'data-series': l.k,
+        points: pts.map(function (p) { return x(p.t).toFixed(1) + ',' + y(p[l.k]).toFixed(1); }).join(' ') };
+      if (l.dash) { attrs['stroke-dasharray'] = l.dash; }
+      svg.appendChild(el('svg:polyline', attrs));
+      if (def.lines.length > 1) {
+        var k = el('svg:text', { x: W - R, y: 15, 'text-anchor': 'end', fill: l.c }, l.k);
+        svg.appendChild(k);
+        var kw = k.getComputedTextLength ? k.getComputedTextLength() : 40;
+        k.setAttribute('x', W - R - (l.k === def.lines[0].k ? kw + 12 : 0));
+      }
+    });
+  }
+
+  function drawCharts() { CHARTS.forEach(drawChart); }
+  window.addEventListener('resize', drawCharts);
+
+  // Header --------------------------------------------------------------
+  function setPhase(p) {
+    phase = p;
+    var b = $('phase');
+    b.textContent = p === 'load' ? 'load running' : p === 'settling' ? 'settling: spans arriving' : p === 'done' ? 'done' : p;
+    b.className = 'badge ' + p;
+    var stop = $('stop-load');
+    if (stop && p !== 'load') { stop.disabled = true; }
+  }
+
+  function setElapsed(t) {
+    var s = Math.max(0, Math.floor(t));
+    $('elapsed').textContent = Math.floor(s / 60) + ':' + ('0' + (s % 60)).slice(-2);
+  }
+
+  function setConn(up) {
+    var c = $('conn');
+    c.textContent = up ? 'live' : 'disconnected';
+    c.className = 'badge ' + (up ? 'up' : 'down');
+  }
+
+  if ($('stop-load')) {
+    $('stop-load').addEventListener('click', function () {
+      var b = $('stop-load');
+      b.disabled = true;
+      fetch('api/stop', { method: 'POST' }).then(function (r) { b.textContent = r.ok ? 'Stopping…' : 'Cannot stop'; });
+    });
+  }
+
+  // Events --------------------------------------------------------------
+  function onFrame(f) {
+    now = f.t;
+    points.push(f.point);
+    windows = f.faults || [];
+    setPhase(f.phase);
+    setElapsed(f.t);
+    paintEdges(f.edges);
+    drawCharts();
+  }
+
+  function connect() {
+    var es = new EventSource('events');
+    es.addEventListener('setup', function (e) { onSetup(JSON.parse(e.data)); });
+    es.addEventListener('history', function (e) {
+      var h = JSON.parse(e.data);
+      points = h.points || [];
+      windows = h.faults || [];
+      if (points.length) { now = points[points.length - 1].t; setElapsed(now); }
+      drawCharts();
+    });
+    es.addEventListener('frame', function (e) { onFrame(JSON.parse(e.data)); });
+    es.addEventListener('reveal', function (e) { window.tracerigReveal(JSON.parse(e.data)); });
+    es.onopen = function () { setConn(true); };
+    es.onerror = function () { setConn(false); };
+  }
+
+  function onSetup(s) {
+    var first = setup === null;
+    setup = s;
+    catalog = {};
+    (s.catalog || []).forEach(function (k) { catalog[k.kind] = k; });
+    if (first) { window.tracerigFaults(s, catalog); }
+  }
+
+  window.tracerigPhase = function () { return phase; };
+  window.addEventListener('load', function () { drawCharts(); connect(); });
+})();
