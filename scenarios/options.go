@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/report/metrics"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
@@ -67,6 +68,27 @@ type Options struct {
 	// endpoint (host:port, or an http:// or https:// URL) every
 	// metrics.PushEvery and once more when the report is made.
 	MetricsOTLP string
+	// UI, when set, serves the run's live page (package report/live) on
+	// this address from the start of the run until its report is made
+	// (and while UIWait runs): the topology with each edge's live state,
+	// the run's figures second by second, a fault panel over the control
+	// API, and the verdicts at the end.
+	UI string
+	// UIReady, when set, is called with the live page's address once it
+	// listens.
+	UIReady func(addr string)
+	// UIWait, when set, is called once the report is made (and written)
+	// and its verdicts are on the live page, which is served until it
+	// returns; closed is closed when a viewer presses Close on the page.
+	UIWait func(rep *report.Report, closed <-chan struct{})
+	// UntilStopped runs every load until the run is stopped (Stop, the
+	// live page's Stop load, or ctx), whatever its duration or request
+	// count says.
+	UntilStopped bool
+	// Stop, when closed, ends the load as its end would: the run is
+	// judged on what it did and is not marked interrupted, and the loads'
+	// durations become the time they ran.
+	Stop <-chan struct{}
 	// AddrFile, when set, receives (before any load) one NAME=VALUE line
 	// per simulated service instance, TRACERIG_ADDR_<SERVICE>=http://HOST:PORT,
 	// and the OTEL_* variables that export to the run's backend: the
@@ -124,6 +146,9 @@ type hooks struct {
 	// controlOn, set by Start, is the metrics' server when the control API
 	// shares its address.
 	controlOn *metrics.Server
+	// live, set by Start, is the run's live page (Options.UI); nil
+	// without one.
+	live *liveRun
 }
 
 // getenv is opts.Getenv, or os.Getenv.

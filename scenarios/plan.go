@@ -17,6 +17,10 @@ func overrideLoads(loads []topology.Load, opts Options) []topology.Load {
 		if opts.Rate != nil {
 			out[i].Rate = *opts.Rate
 		}
+		if opts.UntilStopped {
+			out[i].Duration, out[i].Requests = untilStopped, 0
+			continue
+		}
 		if s := opts.TimeScale; s > 0 && s < 1 {
 			out[i].Duration = scale(out[i].Duration, s)
 		}

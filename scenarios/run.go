@@ -138,6 +138,8 @@ func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime,
 		waitFaults()
 		return nil, &RuntimeError{err}
 	}
+	loadOver := opts.live.loading(started, rt, sc.Topology)
+	stopped := watchStop(loadCtx, endLoad, opts.Stop, opts.live.stopped())
 	results, samples, loadErr := drive(loadCtx, rt, ev.Loads, ev.Seed, opts)
 	if opts.LoadDone != nil {
 		opts.LoadDone()
@@ -145,6 +147,10 @@ func playLoad(ctx context.Context, sc *topology.Scenario, rt *simulator.Runtime,
 	endLoad()
 	waitFaults()
 	stopControl()
+	loadOver()
+	if stopped() && ctx.Err() == nil {
+		ranFor(ev.Loads, time.Since(started))
+	}
 	ev.Input.Faults = rt.FaultWindows()
 	ev.LoadResults, ev.Samples, ev.SamplesOf, ev.SamplesNote = results, samples.samples, samples.of, samples.note
 	ev.Interrupted = ev.Interrupted || ctx.Err() != nil

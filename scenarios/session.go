@@ -27,7 +27,8 @@ type Session struct {
 	nodes *nodes // the services of the user's the run started
 	mem   *memory
 	ver   *verifier
-	tel   *telemetry // nil without Options.Metrics
+	tel   *telemetry // nil without Options.Metrics and Options.UI
+	live  *liveRun   // nil without Options.UI
 
 	driven   bool
 	loadErr  error
@@ -81,6 +82,12 @@ func Start(ctx context.Context, sc *topology.Scenario, opts Options) (*Session, 
 		return nil, &RuntimeError{err}
 	}
 	s.opts.controlOn = s.tel.shared(opts.Control)
+	if s.live, err = startLive(sc, s.up.rt, s.tel, opts); err != nil {
+		s.abort(ctx)
+		opts.plan.removeLogs()
+		return nil, &RuntimeError{err}
+	}
+	s.opts.live = s.live
 	s.ev.Backend = describeBackend(sc.Backend, s.up.snk)
 	if s.nodes, err = startNodes(ctx, sc, opts.plan, s.up); err == nil {
 		err = announceExternal(sc.Topology, s.up.rt, s.up.snk.Endpoint(), opts)
@@ -184,6 +191,10 @@ func (s *Session) Finish(ctx context.Context) (*report.Report, error) {
 			return rep, &RuntimeError{err}
 		}
 	}
+	s.live.reveal(rep, s.opts.OutDir)
+	if s.opts.UIWait != nil && s.live != nil {
+		s.opts.UIWait(rep, s.live.view.Done())
+	}
 	return rep, nil
 }
 
@@ -217,6 +228,7 @@ func (s *Session) abort(ctx context.Context) {
 // runtime, once.
 func (s *Session) release() {
 	s.once.Do(func() {
+		s.live.close()
 		s.tel.close()
 		if s.up.remote != nil {
 			s.up.remote.Close(context.Background())

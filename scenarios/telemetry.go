@@ -38,10 +38,11 @@ type telemetry struct {
 }
 
 // startTelemetry serves the metrics of rt, running topo, on opts.Metrics
-// and pushes them to opts.MetricsOTLP; nil when neither is set.
+// and pushes them to opts.MetricsOTLP; nil when neither is set and no live
+// page (opts.UI) reads them.
 // opts.MetricsReady, when set, is called with the address it listens on.
 func startTelemetry(ctx context.Context, rt *simulator.Runtime, topo *topology.Topology, opts Options) (*telemetry, error) {
-	if opts.Metrics == "" && opts.MetricsOTLP == "" {
+	if opts.Metrics == "" && opts.MetricsOTLP == "" && opts.UI == "" {
 		return nil, nil
 	}
 	t := &telemetry{rt: rt, asked: opts.Metrics, closing: opts.metricsClosing}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tracerig/tracerig/internal/otlpconf"
+	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/scenarios"
 	"github.com/tracerig/tracerig/simulator"
 	"github.com/tracerig/tracerig/topology"
@@ -24,6 +25,7 @@ type runFlags struct {
 	out, rate, otlp, cpuprof, control, addrFile *string
 	metrics, metricsOTLP                        *string
 	saveSpans                                   *string
+	ui                                          uiFlags
 	runID, runtime                              *string
 	kube                                        kubeFlags
 	seed                                        *uint64
@@ -51,6 +53,7 @@ const runExample = `  tracerig run quickstart
   tracerig run --otlp-endpoint https://ingest.example:4317 --quiet shop
   tracerig run --control 127.0.0.1:7000 payment-brownout   # then: tracerig fault add ...
   tracerig run --metrics 127.0.0.1:9464 soak               # Prometheus scrapes /metrics
+  tracerig run --ui 127.0.0.1:8080 --until-stopped shop    # a live demo: open http://127.0.0.1:8080/
   tracerig run --seed 42 --run-id 00f067aa0ba902b7 shop   # replay a run`
 
 // newRunCmd returns the run command.
@@ -85,8 +88,9 @@ func newRunCmd() *cobra.Command {
 	f.addrFile = fs.String("addr-file", "", "write the simulated services' addresses (TRACERIG_ADDR_<SERVICE>=http://HOST:PORT) and the backend's OTEL_* variables to `PATH` before load, for external services")
 	f.metrics = addMetricsFlag(fs, "the run's", "; --control's address serves both")
 	f.metricsOTLP = addMetricsOTLPFlag(fs, "the run's")
+	f.ui.add(fs)
 	f.saveSpans = fs.String("save-spans", "", "write the spans that reached the backend to `FILE` as OTLP protobuf as the run goes (input for 'tracerig infer')")
-	fs.BoolVar(&f.allowRemote, "allow-remote", false, "let --control and --metrics listen on an address other than loopback: anyone who reaches the control API can inject faults")
+	fs.BoolVar(&f.allowRemote, "allow-remote", false, "let --control, --metrics and --ui listen on an address other than loopback: anyone who reaches the control API or the live page can inject faults")
 	fs.BoolVar(&f.allowRemote, "control-any", false, "the former name of --allow-remote")
 	deprecate(fs, "control-any", "use --allow-remote")
 	return cmd
@@ -139,15 +143,22 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 	if opts.ResourceAttributes, err = otlpconf.ParseResourceAttributes(os.Getenv("OTEL_RESOURCE_ATTRIBUTES")); err != nil {
 		return usageError("OTEL_RESOURCE_ATTRIBUTES: %v", err)
 	}
-	return runScenario(ctx, sc, opts, *f.cpuprof, *f.output, stdout, stderr)
+	uiAddr, err := uiListenAddr(f.fs, *f.ui.addr, f.allowRemote)
+	if err != nil {
+		return err
+	}
+	p := &reportPrinter{output: *f.output, outDir: opts.OutDir, stdout: stdout, stderr: stderr}
+	ctx, release := wireUI(ctx, &opts, uiAddr, *f.ui.untilStopped, stderr, p.print)
+	defer release()
+	return runScenario(ctx, sc, opts, *f.cpuprof, p)
 }
 
 // controlAddr checks --control and --allow-remote and returns the address
 // the control API listens on; "" without --control.
 func (f *runFlags) controlAddr() (string, error) {
 	if !f.fs.Changed("control") {
-		if f.allowRemote && !f.fs.Changed("metrics") {
-			return "", usageError("--allow-remote needs --control or --metrics")
+		if f.allowRemote && !f.fs.Changed("metrics") && !f.fs.Changed("ui") {
+			return "", usageError("--allow-remote needs --control, --metrics or --ui")
 		}
 		return "", nil
 	}
@@ -226,8 +237,9 @@ func (f *runFlags) overrides(opts *scenarios.Options) error {
 }
 
 // runScenario runs sc with opts under the CPU profile, prints its report
-// and turns its outcome into the exit code.
-func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Options, cpuprof, output string, stdout, stderr io.Writer) error {
+// with p (unless the live page's wait printed it) and turns its outcome
+// into the exit code.
+func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Options, cpuprof string, p *reportPrinter) error {
 	restoreGC, _ := tuneGC()
 	defer restoreGC()
 	stopProfile, err := startCPUProfile(cpuprof)
@@ -249,15 +261,8 @@ func runScenario(ctx context.Context, sc *topology.Scenario, opts scenarios.Opti
 		// Not a failure of the run itself: a bad file or setting.
 		return &exitError{code: exitUsage, err: err}
 	}
-	write := rep.WriteText
-	if output == outputJSON {
-		write = func(w io.Writer) error { return writeJSON(w, rep) }
-	}
-	if err := write(stdout); err != nil {
+	if err := p.print(rep); err != nil {
 		return err
-	}
-	if opts.OutDir != "" {
-		fmt.Fprintf(stderr, "report written to %s/report.json (also junit.xml, report.html, results.bin, decisions.tsv)\n", opts.OutDir)
 	}
 	switch {
 	case rep.Interrupted:
@@ -313,4 +318,30 @@ func clientAddr(addr string) string {
 		return net.JoinHostPort("127.0.0.1", port)
 	}
 	return addr
+}
+
+// reportPrinter prints a run's report once: as text or JSON on stdout,
+// and where its files went on stderr.
+type reportPrinter struct {
+	output, outDir string
+	stdout, stderr io.Writer
+	printed        bool
+}
+
+func (p *reportPrinter) print(rep *report.Report) error {
+	if p.printed {
+		return nil
+	}
+	p.printed = true
+	write := rep.WriteText
+	if p.output == outputJSON {
+		write = func(w io.Writer) error { return writeJSON(w, rep) }
+	}
+	if err := write(p.stdout); err != nil {
+		return err
+	}
+	if p.outDir != "" {
+		fmt.Fprintf(p.stderr, "report written to %s/report.json (also junit.xml, report.html, results.bin, decisions.tsv)\n", p.outDir)
+	}
+	return nil
 }
