@@ -49,7 +49,7 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 			}
 			copts.Export = snk.export
 		}
-		if needsPipe(faults) || opts.Control != "" {
+		if needsPipe(faults) || opts.faultsLive() {
 			if snk.pipe, err = simulator.NewPipe(snk.Endpoint()); err != nil {
 				snk.close(context.Background())
 				return nil, nil, &RuntimeError{err}
@@ -98,7 +98,7 @@ func startContainers(ctx context.Context, sc *topology.Scenario, seed uint64, lo
 func hostExport(sc *topology.Scenario, faults []topology.Fault, opts Options) bool {
 	b := sc.Backend
 	return opts.OTLPEndpoint != "" || b.Type == topology.BackendCollector || b.Type == topology.BackendOTLP ||
-		needsPipe(faults) || opts.Control != "" || HasExternal(sc.Topology) || verifiedInContainers(sc, opts)
+		needsPipe(faults) || opts.faultsLive() || HasExternal(sc.Topology) || verifiedInContainers(sc, opts)
 }
 
 // scenarioSource returns the file the containers read their topology from:

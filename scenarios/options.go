@@ -158,3 +158,7 @@ func (opts Options) getenv() func(string) string {
 	}
 	return os.Getenv
 }
+
+// faultsLive reports whether faults may be planted while the run goes:
+// through the control API or the live page.
+func (opts Options) faultsLive() bool { return opts.Control != "" || opts.UI != "" }

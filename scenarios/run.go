@@ -259,7 +259,7 @@ func startInProcess(ctx context.Context, sc *topology.Scenario, seed uint64, loa
 			snk.close(context.Background())
 		}
 	}()
-	if needsPipe(faults) || opts.Control != "" {
+	if needsPipe(faults) || opts.faultsLive() {
 		if snk.pipe, err = simulator.NewPipe(snk.Endpoint()); err != nil {
 			return nil, nil, &RuntimeError{err}
 		}

@@ -137,7 +137,7 @@ func verifyAsItGoes(sc *topology.Scenario, rt *simulator.Runtime, pull func(cont
 		return nil
 	}
 	var windows func() []record.Fault
-	if len(faults) > 0 || opts.Control != "" {
+	if len(faults) > 0 || opts.faultsLive() {
 		windows = rt.FaultWindows
 	}
 	ver := newVerifier(rt.Ledger(), src, staticInput(sc, snk, faults, ev), expects, windows, ev.StartedAt, opts.OutDir)
