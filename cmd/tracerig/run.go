@@ -113,6 +113,10 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	uiAddr, err := uiListenAddr(f.fs, *f.ui.addr, f.allowRemote)
+	if err != nil {
+		return err
+	}
 	sc, err := loadScenario(arg)
 	if err != nil {
 		return &exitError{code: exitUsage, err: configError(err)}
@@ -142,10 +146,6 @@ func runCmd(ctx context.Context, f *runFlags, arg string, stdout, stderr io.Writ
 	}
 	if opts.ResourceAttributes, err = otlpconf.ParseResourceAttributes(os.Getenv("OTEL_RESOURCE_ATTRIBUTES")); err != nil {
 		return usageError("OTEL_RESOURCE_ATTRIBUTES: %v", err)
-	}
-	uiAddr, err := uiListenAddr(f.fs, *f.ui.addr, f.allowRemote)
-	if err != nil {
-		return err
 	}
 	p := &reportPrinter{output: *f.output, outDir: opts.OutDir, stdout: stdout, stderr: stderr}
 	ctx, release := wireUI(ctx, &opts, uiAddr, *f.ui.untilStopped, stderr, p.print)
