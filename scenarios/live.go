@@ -37,6 +37,10 @@ type liveRun struct {
 	rt    *simulator.Runtime
 	edges []topology.Edge // the topology's edges, one per from, to and topic
 	tel   *telemetry
+	// pull, when set, takes the records of instances that run elsewhere
+	// into rt's ledger before each frame of the load: a run in containers
+	// or pods that no verifier pulls as it goes.
+	pull func(context.Context) error
 
 	stop     chan struct{} // closed when a viewer (or Options.Stop) stops the load
 	stopOnce sync.Once
@@ -82,6 +86,14 @@ func startLive(sc *topology.Scenario, rt *simulator.Runtime, tel *telemetry, opt
 		opts.UIReady(addr)
 	}
 	return l, nil
+}
+
+// pullWith makes the frames of the load take the records of instances
+// elsewhere with pull first.
+func (l *liveRun) pullWith(pull func(context.Context) error) {
+	if l != nil {
+		l.pull = pull
+	}
 }
 
 // stopLoad ends the load as its end would, once.
@@ -130,11 +142,27 @@ func (l *liveRun) sample() {
 	for {
 		select {
 		case <-tick.C:
+			l.pullRecords()
 			l.view.Publish(l.frame(time.Now()))
 		case <-l.done:
 			return
 		}
 	}
+}
+
+// pullRecords takes the records of instances elsewhere while the load
+// runs, when a frame needs them; a failure leaves their edges as they
+// were (the run's end takes what is left, and says what failed).
+func (l *liveRun) pullRecords() {
+	l.mu.Lock()
+	load := l.phase == "load"
+	l.mu.Unlock()
+	if l.pull == nil || !load {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), liveEvery)
+	defer cancel()
+	l.pull(ctx)
 }
 
 // frame is the run as it stands at now.

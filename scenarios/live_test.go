@@ -15,6 +15,7 @@ import (
 	"github.com/tracerig/tracerig/report"
 	"github.com/tracerig/tracerig/report/live"
 	"github.com/tracerig/tracerig/simulator"
+	"github.com/tracerig/tracerig/topology"
 )
 
 // sseEvent is one server-sent event of the live page.
@@ -293,5 +294,58 @@ func TestUntilStopped(t *testing.T) {
 	}
 	if d := rep.Load[0].Duration; d < 2*time.Second || d > 20*time.Second {
 		t.Errorf("load duration %s, want about 3s", d)
+	}
+}
+
+// TestContainerLiveView runs order-events in containers with its live
+// page: the records the frames need are taken from the containers as the
+// load runs (no verifier takes them in a run with messaging edges), so the
+// asynchronous edges and the calls show their traffic live.
+func TestContainerLiveView(t *testing.T) {
+	requireDocker(t)
+	sc, err := Open("order-events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Runtime = topology.RuntimeContainers
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	addrs := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, sc, Options{TimeScale: 0.2, UI: "127.0.0.1:0", UIReady: func(a string) { addrs <- a }})
+		done <- err
+	}()
+	var addr string
+	select {
+	case addr = <-addrs:
+	case err := <-done:
+		t.Fatalf("the run ended before its page listened: %v", err)
+	}
+	seen := map[string]live.EdgeState{}
+	for ev := range liveEvents(ctx, t, addr) {
+		if ev.name == "reveal" {
+			break
+		}
+		var f live.Frame
+		if ev.name != "frame" || json.Unmarshal(ev.data, &f) != nil || f.Phase != "load" {
+			continue
+		}
+		for _, e := range f.Edges {
+			if e.State == "continuing" && e.Rate > 0 {
+				seen[e.From+" -> "+e.To+" "+e.Topic] = e
+			}
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"checkout -> billing orders", "checkout -> shipping orders"} {
+		e, ok := seen[want]
+		if !ok {
+			t.Errorf("%s never continuing with traffic during the load; seen %v", want, seen)
+			continue
+		}
+		t.Logf("%s: %.1f/s, p99 %.1fms, %d hops", want, e.Rate, e.P99, e.Hops)
 	}
 }

@@ -140,6 +140,9 @@ func (s *Session) Drive(ctx context.Context) error {
 		pull = s.up.remote.Pull
 	}
 	s.ver = verifyAsItGoes(s.sc, rt, pull, s.up.snk, s.ev.Loads, s.faults, s.expects, &s.opts, s.ev)
+	if s.ver == nil && pull != nil {
+		s.live.pullWith(pull)
+	}
 	s.tel.driving(s.ev.StartedAt, s.ev.Loads, s.ver)
 	loadErr, err := playLoad(ctx, s.sc, rt, s.up.snk, s.faults, s.opts, s.ev)
 	if err != nil {
