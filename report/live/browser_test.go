@@ -111,6 +111,7 @@ type feeder struct {
 	v     *View
 	mu    sync.Mutex
 	state string
+	once  sync.Once
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -153,7 +154,7 @@ func (f *feeder) run() {
 }
 
 func (f *feeder) halt() {
-	close(f.stop)
+	f.once.Do(func() { close(f.stop) })
 	<-f.done
 }
 
@@ -257,7 +258,9 @@ func TestBrowser(t *testing.T) {
 	ctx := browser(t)
 	sc := loadScenario(t, "shop")
 	faults := &fakeFaults{}
-	v := New(Config{Title: sc.Name, SVG: report.LiveTopologySVG(sc.Topology), Targets: TargetsOf(sc.Topology), Stop: func() {}, Demo: true})
+	stopped := make(chan struct{})
+	v := New(Config{Title: sc.Name, SVG: report.LiveTopologySVG(sc.Topology), Targets: TargetsOf(sc.Topology),
+		Stop: func() { close(stopped) }, Demo: true})
 	v.SetFaults(faults)
 	addr, err := v.Listen("127.0.0.1:0")
 	if err != nil {
@@ -296,12 +299,36 @@ func TestBrowser(t *testing.T) {
 	}
 	plantAndClear(t, ctx, faults)
 	screenshot(t, ctx, "live-running.png")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("stop-load"))); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	waitFor(t, "Stop", func() bool { return isClosed(stopped) })
 	reveal(t, ctx, v)
 	screenshot(t, ctx, "live-reveal.png")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("reveal-close"))); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	waitFor(t, "Done", func() bool { return isClosed(v.Done()) })
 	if sw := eval[int](t, ctx, `document.documentElement.scrollWidth`); sw > 1280 {
 		t.Errorf("the page is %d px wide at 1280", sw)
 	}
 	reqs.check(t, origin)
+	f.halt()
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := v.Close(cctx); err != nil {
+		t.Fatalf("close the view: %v", err)
+	}
+	waitPage(t, ctx, "the page to say disconnected", `document.getElementById('conn').textContent === 'disconnected'`, 5*time.Second)
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // plantAndClear fills the fault form, plants, and clears the fault from
