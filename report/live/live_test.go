@@ -404,3 +404,16 @@ func TestSubscriberDropsOldFrames(t *testing.T) {
 		t.Errorf("taken twice: %q %q", frames, reveal)
 	}
 }
+
+func TestKeepalive(t *testing.T) {
+	v := New(Config{Title: "shop"})
+	v.keepalive = 20 * time.Millisecond
+	srv := serve(t, v)
+	tb := openTab(t, srv.URL)
+	tb.expect("setup", nil)
+	tb.expect("history", nil)
+	line, err := tb.br.ReadString('\n')
+	if err != nil || line != ": keepalive\n" {
+		t.Errorf("read %q, %v; want a keepalive comment", line, err)
+	}
+}
