@@ -65,7 +65,7 @@ func Catalog() []Kind {
 
 func catalogKind(k topology.FaultKind) Kind {
 	kind := Kind{Kind: string(k), Target: targetOf(k), Params: []Param{}}
-	if e, ok := kinds[k]; ok {
+	if e, ok := kindEntries()[k]; ok {
 		kind.Help = e.help
 		for _, p := range e.params {
 			p.Options = slices.Clone(p.Options)
@@ -120,63 +120,65 @@ func optional(name, input, def, help string, options ...string) Param {
 	return Param{Name: name, Input: input, Default: def, Value: def, Help: help, Options: options}
 }
 
-// kinds describes every kind's parameters, their defaults as
+// kindEntries describes every kind's parameters, their defaults as
 // topology.ParseFault applies them.
-var kinds = map[topology.FaultKind]entry{
-	topology.FaultLatency: {"add to, or multiply, the route's latency", []Param{
-		{Name: "add", Input: "duration", Value: "300ms", Help: "added to every answer"},
-		optional("multiply", "number", "", "scales the drawn latency"),
-	}},
-	topology.FaultErrors: {"answers fail at a rate", []Param{
-		needed("rate", "number", "0.5", "the share of requests to fail, 0 to 1"),
-		optional("status", "number", itoa(topology.DefaultHTTPStatus), "HTTP status (http services)"),
-		optional("code", "number", itoa(topology.DefaultGRPCCode), "gRPC code (grpc services)"),
-	}},
-	topology.FaultTimeout: {"the caller's timeout, retries and backoff on the edge", []Param{
-		needed("timeout", "duration", "50ms", "the caller's timeout"),
-		optional("retries", "number", "", "empty: the topology's"),
-		optional("backoff", "duration", "", "between retries"),
-	}},
-	topology.FaultStripHeaders: {"trace headers removed in transit", []Param{
-		optional("headers", "list", strings.Join(topology.TraceHeaders, ","), "the headers to strip", topology.TraceHeaders...),
-	}},
-	topology.FaultCorruptTraceparent: {"traceparent rewritten in transit", []Param{
-		needed("mode", "select", string(topology.CorruptVersion), "how it is broken", names(topology.Corruptions)...),
-	}},
-	topology.FaultDuplicateHeader: {"a trace header sent twice, the copy different", []Param{
-		optional("header", "select", topology.HeaderTraceparent, "", topology.TraceHeaders...),
-	}},
-	topology.FaultTracestateOverflow: {"tracestate past its limits", []Param{
-		optional("members", "number", itoa(topology.DefaultTracestateMembers), "list members (limit 32)"),
-		optional("bytes", "number", "", "length in bytes (limit 512)"),
-	}},
-	topology.FaultBaggageOverflow: {"baggage past its limits", []Param{
-		optional("entries", "number", itoa(topology.DefaultBaggageEntries), "entries (limit 180)"),
-		optional("bytes", "number", "", "length in bytes (limit 8192)"),
-	}},
-	topology.FaultPropagatorSwitch: {"the service reads and writes other formats", []Param{
-		needed("propagators", "list", string(topology.PropB3), "the formats it switches to", names(topology.Propagators)...),
-	}},
-	topology.FaultUninstrument: {"no spans from the service", []Param{
-		optional("forward-headers", "bool", "true", "forward trace headers"),
-	}},
-	topology.FaultClockSkew: {"the service's span timestamps shifted", []Param{
-		{Name: "offset", Input: "duration", Value: "2s", Help: "added to every timestamp"},
-		optional("drift", "duration", "", "more for every second"),
-	}},
-	topology.FaultExporterOutage: {"the backend unreachable", nil},
-	topology.FaultSlowBackend: {"every export acknowledged late", []Param{
-		needed("delay", "duration", "500ms", "added to every export"),
-	}},
-	topology.FaultQueueOverflow: {"a small SDK queue that drops spans", []Param{
-		optional("queue", "number", itoa(topology.DefaultFaultQueue), "queue size"),
-	}},
-	topology.FaultCrash:   {"the instance down; unsent spans lost", nil},
-	topology.FaultRestart: {"the instance down and straight back", nil},
-	topology.FaultPause:   {"requests accepted, not answered", nil},
-	topology.FaultPartition: {"connections refused or black-holed", []Param{
-		optional("mode", "select", string(topology.PartitionRefuse), "", names(topology.PartitionModes)...),
-	}},
-	topology.FaultBrokerOutage: {"the broker stopped, then started again", nil},
-	topology.FaultPoison:       {"messages the consumer fails on every delivery", nil},
+func kindEntries() map[topology.FaultKind]entry {
+	return map[topology.FaultKind]entry{
+		topology.FaultLatency: {"add to, or multiply, the route's latency", []Param{
+			{Name: "add", Input: "duration", Value: "300ms", Help: "added to every answer"},
+			optional("multiply", "number", "", "scales the drawn latency"),
+		}},
+		topology.FaultErrors: {"answers fail at a rate", []Param{
+			needed("rate", "number", "0.5", "the share of requests to fail, 0 to 1"),
+			optional("status", "number", itoa(topology.DefaultHTTPStatus), "HTTP status (http services)"),
+			optional("code", "number", itoa(topology.DefaultGRPCCode), "gRPC code (grpc services)"),
+		}},
+		topology.FaultTimeout: {"the caller's timeout, retries and backoff on the edge", []Param{
+			needed("timeout", "duration", "50ms", "the caller's timeout"),
+			optional("retries", "number", "", "empty: the topology's"),
+			optional("backoff", "duration", "", "between retries"),
+		}},
+		topology.FaultStripHeaders: {"trace headers removed in transit", []Param{
+			optional("headers", "list", strings.Join(topology.TraceHeaders, ","), "the headers to strip", topology.TraceHeaders...),
+		}},
+		topology.FaultCorruptTraceparent: {"traceparent rewritten in transit", []Param{
+			needed("mode", "select", string(topology.CorruptVersion), "how it is broken", names(topology.Corruptions)...),
+		}},
+		topology.FaultDuplicateHeader: {"a trace header sent twice, the copy different", []Param{
+			optional("header", "select", topology.HeaderTraceparent, "", topology.TraceHeaders...),
+		}},
+		topology.FaultTracestateOverflow: {"tracestate past its limits", []Param{
+			optional("members", "number", itoa(topology.DefaultTracestateMembers), "list members (limit 32)"),
+			optional("bytes", "number", "", "length in bytes (limit 512)"),
+		}},
+		topology.FaultBaggageOverflow: {"baggage past its limits", []Param{
+			optional("entries", "number", itoa(topology.DefaultBaggageEntries), "entries (limit 180)"),
+			optional("bytes", "number", "", "length in bytes (limit 8192)"),
+		}},
+		topology.FaultPropagatorSwitch: {"the service reads and writes other formats", []Param{
+			needed("propagators", "list", string(topology.PropB3), "the formats it switches to", names(topology.Propagators)...),
+		}},
+		topology.FaultUninstrument: {"no spans from the service", []Param{
+			optional("forward-headers", "bool", "true", "forward trace headers"),
+		}},
+		topology.FaultClockSkew: {"the service's span timestamps shifted", []Param{
+			{Name: "offset", Input: "duration", Value: "2s", Help: "added to every timestamp"},
+			optional("drift", "duration", "", "more for every second"),
+		}},
+		topology.FaultExporterOutage: {"the backend unreachable", nil},
+		topology.FaultSlowBackend: {"every export acknowledged late", []Param{
+			needed("delay", "duration", "500ms", "added to every export"),
+		}},
+		topology.FaultQueueOverflow: {"a small SDK queue that drops spans", []Param{
+			optional("queue", "number", itoa(topology.DefaultFaultQueue), "queue size"),
+		}},
+		topology.FaultCrash:   {"the instance down; unsent spans lost", nil},
+		topology.FaultRestart: {"the instance down and straight back", nil},
+		topology.FaultPause:   {"requests accepted, not answered", nil},
+		topology.FaultPartition: {"connections refused or black-holed", []Param{
+			optional("mode", "select", string(topology.PartitionRefuse), "", names(topology.PartitionModes)...),
+		}},
+		topology.FaultBrokerOutage: {"the broker stopped, then started again", nil},
+		topology.FaultPoison:       {"messages the consumer fails on every delivery", nil},
+	}
 }

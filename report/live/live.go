@@ -82,6 +82,8 @@ type View struct {
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close: every stream ends
 
+	keepalive time.Duration // how often an idle stream gets a comment
+
 	srv    *http.Server
 	addr   string
 	served chan struct{} // closed when srv stops serving
@@ -95,10 +97,11 @@ const keepalive = 15 * time.Second
 // once, here; a page that cannot be rendered shows the error instead.
 func New(cfg Config) *View {
 	v := &View{
-		cfg:     cfg,
-		mux:     http.NewServeMux(),
-		done:    make(chan struct{}),
-		closing: make(chan struct{}),
+		cfg:       cfg,
+		mux:       http.NewServeMux(),
+		done:      make(chan struct{}),
+		closing:   make(chan struct{}),
+		keepalive: keepalive,
 	}
 	v.hub.init()
 	page, err := renderPage(cfg)

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -193,6 +194,7 @@ func TestPublishDoesNotWait(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("10000 frames took %s", d)
 	}
+	// A tab with frames still to write has the reveal still to write too.
 	v.hub.mu.Lock()
 	for s := range v.hub.subs {
 		s.mu.Lock()
@@ -236,8 +238,9 @@ func TestPage(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"http://", "https://", "//cdn", "@import"} {
-		if strings.Contains(body, bad) && !strings.Contains(body, "http://www.w3.org/") {
+	own := strings.ReplaceAll(body, "http://www.w3.org/2000/svg", "")
+	for _, bad := range []string{"http://", "https://", "//cdn", "@import", "url(http", "src=\"//"} {
+		if strings.Contains(own, bad) {
 			t.Errorf("page names another origin: %q", bad)
 		}
 	}
@@ -376,5 +379,41 @@ func TestReports(t *testing.T) {
 				t.Errorf("%d %q, want %d %q", status, body, tt.status, tt.body)
 			}
 		})
+	}
+}
+
+// TestSubscriberDropsOldFrames requires a tab that does not read to keep
+// the latest frames and the reveal.
+func TestSubscriberDropsOldFrames(t *testing.T) {
+	s := &subscriber{wake: make(chan struct{}, 1)}
+	for i := range 100 {
+		s.push([]byte(strconv.Itoa(i)), nil)
+	}
+	s.push(nil, []byte("reveal"))
+	for i := 100; i < 200; i++ {
+		s.push([]byte(strconv.Itoa(i)), nil)
+	}
+	frames, reveal := s.take()
+	if len(frames) != subBuffer || string(frames[0]) != strconv.Itoa(200-subBuffer) || string(frames[subBuffer-1]) != "199" {
+		t.Errorf("kept %q", frames)
+	}
+	if string(reveal) != "reveal" {
+		t.Errorf("reveal %q", reveal)
+	}
+	if frames, reveal := s.take(); frames != nil || reveal != nil {
+		t.Errorf("taken twice: %q %q", frames, reveal)
+	}
+}
+
+func TestKeepalive(t *testing.T) {
+	v := New(Config{Title: "shop"})
+	v.keepalive = 20 * time.Millisecond
+	srv := serve(t, v)
+	tb := openTab(t, srv.URL)
+	tb.expect("setup", nil)
+	tb.expect("history", nil)
+	line, err := tb.br.ReadString('\n')
+	if err != nil || line != ": keepalive\n" {
+		t.Errorf("read %q, %v; want a keepalive comment", line, err)
 	}
 }

@@ -35,8 +35,12 @@
     return d;
   }
 
+  var shown = '';
+
   window.tracerigReveal = function (r) {
-    var box = $('reveal');
+    var box = $('reveal'), key = JSON.stringify(r);
+    if (key === shown) { return; } // a reconnected stream sends it again
+    shown = key;
     while (box.firstChild) { box.removeChild(box.firstChild); }
     box.appendChild(el('p', 'verdict-head ' + (r.passed ? 'pass' : 'fail'), r.passed ? 'PASSED' : 'FAILED'));
     box.appendChild(el('p', '', r.summary || ''));
@@ -64,5 +68,8 @@
 
   window.addEventListener('load', function () {
     $('show-reveal').addEventListener('click', function () { $('reveal').hidden = false; $('show-reveal').hidden = true; });
+    document.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape' && shown && !$('reveal').hidden) { $('reveal').hidden = true; $('show-reveal').hidden = false; }
+    });
   });
 })();

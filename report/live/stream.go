@@ -185,7 +185,7 @@ func (v *View) events(w http.ResponseWriter, r *http.Request) {
 // stream writes s's events as they come, and a keepalive comment when
 // idle.
 func (v *View) stream(w http.ResponseWriter, fl http.Flusher, r *http.Request, s *subscriber) {
-	tick := time.NewTicker(keepalive)
+	tick := time.NewTicker(v.keepalive)
 	defer tick.Stop()
 	for {
 		select {
