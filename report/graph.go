@@ -56,7 +56,8 @@ func topologySVG(t *topology.Topology, hops []record.Hop, verdicts []assert.Verd
 // LiveTopologySVG draws t as the report does, in the same layout, before
 // anything crossed it: every edge not yet seen, each edge's path and label
 // marked with data-from, data-to and data-topic (and the classes edge and
-// edge-label, the label empty) for a live page to colour and fill.
+// edge-label, the label empty) for a live page to colour and fill, and no
+// legend: the page has its own.
 func LiveTopologySVG(t *topology.Topology) string {
 	return drawTopology(t, nil, nil, true)
 }
@@ -76,9 +77,14 @@ func drawTopology(t *topology.Topology, hops []record.Hop, verdicts []assert.Ver
 	// Room on the right for edges that go back up or along a layer, and for
 	// the legend below.
 	async := t.HasAsync()
-	width = max(width+60, legendWidth(async))
 	legendY := height + 8
-	height += 40
+	if live {
+		// The live page draws its own legend of the edges' states.
+		width += 60
+	} else {
+		width = max(width+60, legendWidth(async))
+		height += 40
+	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="topology" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="topology %s">`+"\n",
@@ -100,7 +106,9 @@ func drawTopology(t *topology.Topology, hops []record.Hop, verdicts []assert.Ver
 		drawNode(&b, n)
 	}
 	b.WriteString(labels.String())
-	drawGraphLegend(&b, legendY, async)
+	if !live {
+		drawGraphLegend(&b, legendY, async)
+	}
 	b.WriteString("</g>\n</svg>")
 	return b.String()
 }

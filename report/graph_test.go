@@ -1,6 +1,8 @@
 package report
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,4 +67,41 @@ func edgeLine(t *testing.T, svg, title string) string {
 	}
 	t.Fatalf("no edge titled %q in\n%s", title, svg)
 	return ""
+}
+
+// TestLiveTopologySVG: the live picture places every service where the
+// report's does, marks every edge's path and label with its ends and
+// topic, draws every edge as not yet seen, and has no legend of its own.
+func TestLiveTopologySVG(t *testing.T) {
+	topo, err := topology.LoadTopology("testdata/graph/messaging.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := LiveTopologySVG(topo)
+	nodes := regexp.MustCompile(`<g><title>[^<]*</title><rect [^>]*>`)
+	if got, want := nodes.FindAllString(svg, -1), nodes.FindAllString(topologySVG(topo, nil, nil), -1); len(got) == 0 || !slices.Equal(got, want) {
+		t.Errorf("live nodes %q, want the report's %q", got, want)
+	}
+	for _, e := range topo.Edges() {
+		data := `data-from="` + e.From + `" data-to="` + e.To + `" data-topic="` + e.Topic + `"`
+		path := regexp.MustCompile(`<path class="edge" [^>]*` + regexp.QuoteMeta(data) + `[^>]*>`).FindString(svg)
+		if path == "" {
+			t.Errorf("no path marked %s", data)
+			continue
+		}
+		if !strings.Contains(path, `stroke="`+edgeUnseen+`"`) {
+			t.Errorf("%s: %s, want the unseen colour", data, path)
+		}
+		if e.Topic != "" && !strings.Contains(path, `stroke-dasharray="`+asyncDash+`"`) {
+			t.Errorf("%s: %s, want the asynchronous dash", data, path)
+		}
+		if !strings.Contains(svg, `<g class="edge-label" `+data) {
+			t.Errorf("no label marked %s", data)
+		}
+	}
+	for _, l := range graphLegend {
+		if strings.Contains(svg, l.s) {
+			t.Errorf("the live picture has the report's legend (%q)", l.s)
+		}
+	}
 }

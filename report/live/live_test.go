@@ -124,6 +124,10 @@ func TestTabsGetSetupHistoryAndFrames(t *testing.T) {
 		if len(h.Points) != 1 {
 			t.Errorf("tab %d: history has %d points, want 1", i, len(h.Points))
 		}
+		var f Frame
+		if tb.expect("frame", &f); f.T != 1 {
+			t.Errorf("tab %d: first frame at %gs, want the latest, at 1s", i, f.T)
+		}
 	}
 	v.Publish(frameAt(2))
 	v.Publish(frameAt(3))
@@ -164,6 +168,11 @@ func TestLateTabGetsHistoryAndReveal(t *testing.T) {
 	tb.expect("history", &h)
 	if len(h.Points) != 30 || h.Points[29].T != 30 || len(h.Faults) != 1 || h.Faults[0].End != 30 {
 		t.Errorf("history: %d points, faults %+v", len(h.Points), h.Faults)
+	}
+	var f Frame
+	tb.expect("frame", &f)
+	if f.T != 30 {
+		t.Errorf("a late tab's first frame is at %gs, want the latest, at 30s", f.T)
 	}
 	var r Reveal
 	tb.expect("reveal", &r)

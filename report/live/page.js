@@ -157,7 +157,8 @@
   // Events --------------------------------------------------------------
   function onFrame(f) {
     now = f.t;
-    points.push(f.point);
+    var last = points[points.length - 1];
+    if (!last || f.point.t > last.t) points.push(f.point);
     windows = f.faults || [];
     setPhase(f.phase);
     setElapsed(f.t);

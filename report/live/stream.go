@@ -17,6 +17,7 @@ type hub struct {
 	mu     sync.Mutex
 	points []Point
 	faults []FaultWindow // the latest frame's
+	last   []byte        // the latest frame event's data, for a stream that opens later
 	reveal []byte        // the reveal event's data, once revealed
 	subs   map[*subscriber]struct{}
 }
@@ -66,7 +67,9 @@ type history struct {
 }
 
 // subscribe adds a stream and returns it with the history so far and the
-// reveal, if any: later events go to the stream, none twice.
+// reveal to write after it, if any; the latest frame, if any, and then the
+// reveal are queued on the stream instead. Later events go to the stream,
+// none twice.
 func (h *hub) subscribe() (*subscriber, []byte, []byte, error) {
 	s := &subscriber{wake: make(chan struct{}, 1)}
 	h.mu.Lock()
@@ -76,7 +79,13 @@ func (h *hub) subscribe() (*subscriber, []byte, []byte, error) {
 		return nil, nil, nil, fmt.Errorf("encode the history: %w", err)
 	}
 	h.subs[s] = struct{}{}
-	return s, data, h.reveal, nil
+	if h.last == nil {
+		return s, data, h.reveal, nil
+	}
+	// A late page draws the edges as they stand, not grey until the next
+	// frame (or forever, after the run), then the reveal: both queued.
+	s.push(h.last, h.reveal)
+	return s, data, nil, nil
 }
 
 func (h *hub) unsubscribe(s *subscriber) {
@@ -111,7 +120,7 @@ func (v *View) Publish(f Frame) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.points = append(h.points, f.Point)
-	h.faults = f.Faults
+	h.faults, h.last = f.Faults, data
 	for s := range h.subs {
 		s.push(data, nil)
 	}
