@@ -324,7 +324,8 @@ func TestContainerOTLPEndpoint(t *testing.T) {
 // protocol broker in a container of its own (`tracerig broker`), checkout
 // publishing and billing and shipping consuming from theirs. Every message
 // reaches both groups, every consumer span links to its orders, and the
-// ledgers of the containers carry the messages to the host.
+// ledgers of the containers carry the messages to the host, while the load
+// runs too: its live page shows the edges with their traffic.
 func TestContainerOrderEvents(t *testing.T) {
 	requireDocker(t)
 	sc, err := Open("order-events")
@@ -332,9 +333,16 @@ func TestContainerOrderEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.Runtime = topology.RuntimeContainers
-	rep, err := Run(t.Context(), sc, Options{TimeScale: 0.2, OutDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
+	// With its live page: no verifier takes the containers' records as the
+	// load goes in a run with messaging edges, so the page's frames take
+	// them, and the edges show their traffic live.
+	rep, seen := liveEdges(t, t.Context(), sc, Options{TimeScale: 0.2, OutDir: t.TempDir()})
+	for _, want := range []string{"checkout -> billing orders", "checkout -> shipping orders"} {
+		if e, ok := seen[want]; ok {
+			t.Logf("live: %s: %.1f/s, p99 %.1fms, %d hops", want, e.Rate, e.P99, e.Hops)
+		} else {
+			t.Errorf("live: %s never continuing with traffic during the load; seen %v", want, seen)
+		}
 	}
 	passAll(t, rep)
 	m := verdict(t, rep, string(topology.ExpectMessaging))

@@ -9,10 +9,11 @@ import (
 )
 
 // EdgeMeter follows each edge of a running topology as the ledger records
-// its hops: how many cross it, how many fail, how long they take, and
+// its hops: how many cross it, how many fail, how long they take (a call
+// until its answer, a message until its consumer processed it), and
 // whether the callee continued the trace the caller sent. It reads the
-// send, receive and answer records of each hop as they are added, in this
-// process or merged from instances elsewhere, and keeps a few seconds of
+// send, receive, answer and delivery records of each hop as they are
+// added, in this process or merged from instances elsewhere, and keeps a few seconds of
 // per-second tallies per edge: what a live view shows, never what a check
 // judges. Runtime.MeterEdges attaches one to a runtime's ledger.
 type EdgeMeter struct {
@@ -54,7 +55,7 @@ type meterShard struct {
 type meterHop struct {
 	key          meterKey
 	seen         time.Time // when its first record was
-	sentAt, done int64     // done: answered at (calls), received at (messages)
+	sentAt, done int64     // done: answered at (calls), processed at (messages)
 	sent, got    record.Context
 	have         uint8
 	external     bool
@@ -66,6 +67,7 @@ const (
 	haveSend = 1 << iota
 	haveRecv
 	haveAnswer
+	haveDeliv // a message's delivery to its consumer
 )
 
 // edgeTally is one edge's per-second tallies, a ring indexed by unix
@@ -142,7 +144,8 @@ func (m *EdgeMeter) hop(id uint64, fn func(h *meterHop)) {
 		s.hops[id] = h
 	}
 	fn(h)
-	whole := h.have&haveSend != 0 && h.have&haveAnswer != 0 && (h.have&haveRecv != 0 || h.external)
+	whole := h.have&haveSend != 0 && h.have&haveAnswer != 0 &&
+		(h.external || h.have&haveRecv != 0 && (!h.key.async || h.have&haveDeliv != 0))
 	if whole {
 		delete(s.hops, id)
 	}
@@ -161,22 +164,26 @@ func (m *EdgeMeter) send(r *sendRec) {
 }
 
 func (m *EdgeMeter) recv(r *recvRec) {
-	now := m.now().UnixNano()
 	m.hop(r.hop, func(h *meterHop) {
 		h.have |= haveRecv
 		h.got = r.got
 		h.failed = h.failed || r.calleeError
-		if h.key.async || h.have&haveSend == 0 {
-			h.done = now
-		}
+	})
+}
+
+// delivered records when a message's consumer processed it.
+func (m *EdgeMeter) delivered(hop uint64, at int64) {
+	m.hop(hop, func(h *meterHop) {
+		h.have |= haveDeliv
+		h.done = at
 	})
 }
 
 func (m *EdgeMeter) answer(hop uint64, at int64) {
 	m.hop(hop, func(h *meterHop) {
 		h.have |= haveAnswer
-		if !h.key.async && h.have&haveSend != 0 {
-			h.done = at
+		if h.have&haveDeliv == 0 {
+			h.done = at // a message's processing, when it comes, wins
 		}
 	})
 }

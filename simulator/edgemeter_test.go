@@ -186,3 +186,32 @@ func TestLatBucket(t *testing.T) {
 		}
 	}
 }
+
+// TestEdgeMeterMessage meters a message: its latency runs from the
+// publish to its processing, whatever order the records come in.
+func TestEdgeMeterMessage(t *testing.T) {
+	for _, order := range [][]string{{"send", "answer", "recv", "deliv"}, {"recv", "deliv", "send", "answer"}} {
+		l, m, clock := newTestMeter(t)
+		producer, consumer := l.newShard(), l.newShard()
+		at := clock.t.UnixNano()
+		add := map[string]func(){
+			"send": func() {
+				producer.addSend(sendRec{hop: 5, from: l.syms.id("checkout"), to: l.syms.id("billing"), sentAt: at, sent: meterCtx(1, 2), async: true})
+			},
+			"answer": func() { producer.addAnswer(5, at+int64(time.Millisecond), 0) },
+			"recv":   func() { consumer.addRecv(recvRec{hop: 5, got: meterCtx(1, 2)}) },
+			"deliv":  func() { consumer.addDeliveries([]delivRec{{hop: 5, at: at + int64(40*time.Millisecond)}}) },
+		}
+		for _, rec := range order {
+			add[rec]()
+		}
+		clock.t = clock.t.Add(time.Second)
+		s := statOf(t, m.Read(5*time.Second), "checkout", "billing")
+		if !s.Async || s.State != EdgeContinuing || s.P99 < 40*time.Millisecond || s.P99 > 48*time.Millisecond {
+			t.Errorf("%v: %+v, want a continuing message edge, p99 in 40ms's bucket", order, s)
+		}
+		if n := m.inFlight(); n != 0 {
+			t.Errorf("%v: %d hops still in flight", order, n)
+		}
+	}
+}

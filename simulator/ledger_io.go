@@ -294,6 +294,9 @@ func meterWire(meter *EdgeMeter, w wireShard, m func(uint32) uint32) {
 	for _, a := range w.Answers {
 		meter.answer(a.Hop, a.At)
 	}
+	for _, d := range w.Delivs {
+		meter.delivered(d.Hop, d.At)
+	}
 }
 
 func (r recvRec) wire() wireRecv {

@@ -49,6 +49,11 @@ func (s *shard) addDeliveries(rs []delivRec) {
 	s.mu.Lock()
 	s.delivs.addAll(rs)
 	s.mu.Unlock()
+	if m := s.l.meter.Load(); m != nil {
+		for _, r := range rs {
+			m.delivered(r.hop, r.at)
+		}
+	}
 }
 
 // messageRecs indexes the message records of a ledger by hop.
