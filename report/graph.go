@@ -117,7 +117,13 @@ func drawTopology(t *topology.Topology, hops []record.Hop, verdicts []assert.Ver
 // title, and its label (the breaks) into labels. A live edge carries its
 // ends and topic as data attributes and always has a label, empty.
 func drawEdge(b, labels *strings.Builder, e *graphEdge, a, z *graphNode, width float64, live bool) {
-	d, lx, ly := edgePath(a, z, width)
+	// A live label sits nearer the callee still: the labels of a fan-out
+	// are there as far apart as the callees.
+	at := 0.6
+	if live {
+		at = 0.82
+	}
+	d, lx, ly := edgePath(a, z, width, at)
 	dash := ""
 	switch {
 	case e.topic != "":
@@ -228,17 +234,17 @@ func legendWidth(async bool) float64 {
 	return w
 }
 
-// edgePath returns an SVG path from a to z and a point for its label. A
-// downward edge leaves a's bottom for z's top; an edge along or up the
+// edgePath returns an SVG path from a to z and a point for its label (at
+// that fraction of a downward edge's curve). A downward edge leaves a's bottom for z's top; an edge along or up the
 // layers loops around the right.
-func edgePath(a, z *graphNode, width float64) (d string, lx, ly float64) {
+func edgePath(a, z *graphNode, width, at float64) (d string, lx, ly float64) {
 	if z.layer > a.layer {
 		x0, y0 := a.x, a.y+nodeH
 		x1, y1 := z.x, z.y
 		dy := (y1 - y0) / 2
 		// The label sits where the curve is, nearer the callee, so labels
 		// of edges fanning out of one caller do not overlap.
-		lx, ly = bezier(0.6, x0, y0, x0, y0+dy, x1, y1-dy, x1, y1)
+		lx, ly = bezier(at, x0, y0, x0, y0+dy, x1, y1-dy, x1, y1)
 		return fmt.Sprintf("M%.1f,%.1f C%.1f,%.1f %.1f,%.1f %.1f,%.1f", x0, y0, x0, y0+dy, x1, y1-dy, x1, y1), lx, ly
 	}
 	if a == z {

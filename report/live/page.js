@@ -27,12 +27,15 @@
     });
   }
 
-  function fmtNum(v) { return v >= 100 ? Math.round(v).toString() : v >= 10 ? v.toFixed(1).replace(/\.0$/, '') : v.toFixed(1); }
+  function fmtNum(v) { return v >= 10 ? Math.round(v).toString() : v.toFixed(1); }
   function fmtMs(ms) { return ms >= 1000 ? (ms / 1000).toFixed(ms >= 10000 ? 0 : 1) + 's' : Math.round(ms) + 'ms'; }
 
   function edgeText(st) {
     if (st.state === 'unseen') { return ''; }
-    var s = fmtNum(st.rate) + '/s · ' + Math.round(st.errors * 100) + '% err';
+    // Short enough for the labels of a fan-out to sit side by side: the
+    // error share only when there are errors.
+    var s = fmtNum(st.rate) + '/s';
+    if (st.errors > 0) { s += ' · ' + Math.max(1, Math.round(st.errors * 100)) + '% err'; }
     if (st.p99_ms > 0) { s += ' · p99 ' + fmtMs(st.p99_ms); }
     return s;
   }
@@ -46,6 +49,12 @@
       if (st.state === 'unseen') { p.setAttribute('stroke-dasharray', '5,4'); } else { p.removeAttribute('stroke-dasharray'); }
     }
     p.setAttribute('data-state', st.state);
+    var tip = p.querySelector('title');
+    if (tip) {
+      tip.textContent = st.from + ' -> ' + st.to + (st.topic ? ' (topic ' + st.topic + ')' : '') + ': ' + st.state +
+        (st.state === 'unseen' ? '' : ', ' + st.rate.toFixed(1) + '/s, ' + (st.errors * 100).toFixed(1) + '% errors' +
+          (st.p99_ms > 0 ? ', p99 ' + fmtMs(st.p99_ms) : '') + ', ' + st.hops + ' hops in all');
+    }
     if (!e.label) { return; }
     var text = e.label.querySelector('text'), rect = e.label.querySelector('rect');
     text.textContent = edgeText(st);
@@ -55,6 +64,9 @@
     rect.setAttribute('width', w.toFixed(1));
     rect.setAttribute('stroke', c);
     rect.style.display = w ? '' : 'none';
+    if (st.state === 'breaking' && e.label.nextSibling) {
+      e.label.parentNode.appendChild(e.label); // on top of the labels it may touch
+    }
   }
 
   function paintEdges(states) {
@@ -132,7 +144,10 @@
     b.textContent = p === 'load' ? 'load running' : p === 'settling' ? 'settling: spans arriving' : p === 'done' ? 'done' : p;
     b.className = 'badge ' + p;
     var stop = $('stop-load');
-    if (stop && p !== 'load') { stop.disabled = true; }
+    if (stop && p !== 'load') {
+      stop.disabled = true;
+      stop.textContent = 'Load stopped';
+    }
   }
 
   function setElapsed(t) {
