@@ -336,12 +336,12 @@ func TestContainerOrderEvents(t *testing.T) {
 	// With its live page: no verifier takes the containers' records as the
 	// load goes in a run with messaging edges, so the page's frames take
 	// them, and the edges show their traffic live.
-	rep, seen := liveEdges(t, t.Context(), sc, Options{TimeScale: 0.2, OutDir: t.TempDir()})
+	rep, seen := watchLive(t, t.Context(), sc, Options{TimeScale: 0.2, OutDir: t.TempDir()})
 	for _, want := range []string{"checkout -> billing orders", "checkout -> shipping orders"} {
-		if e, ok := seen[want]; ok {
+		if e, ok := seen.flowing[want]; ok {
 			t.Logf("live: %s: %.1f/s, p99 %.1fms, %d hops", want, e.Rate, e.P99, e.Hops)
 		} else {
-			t.Errorf("live: %s never continuing with traffic during the load; seen %v", want, seen)
+			t.Errorf("live: %s never continuing with traffic during the load; seen %v", want, seen.states)
 		}
 	}
 	passAll(t, rep)

@@ -124,6 +124,8 @@ func (l *liveRun) loading(start time.Time, rt *simulator.Runtime, topo *topology
 	return func() {
 		l.view.SetFaults(nil)
 		faults.Close(context.Background())
+		// The load as it ended, however short it was.
+		l.view.Publish(l.frame(time.Now()))
 		l.setPhase("settling")
 	}
 }

@@ -297,10 +297,21 @@ func TestUntilStopped(t *testing.T) {
 	}
 }
 
-// liveEdges runs sc with a live page and returns its report and, by
-// "from -> to topic", the last state of every edge a frame of the load
-// showed continuing with traffic.
-func liveEdges(t *testing.T, ctx context.Context, sc *topology.Scenario, opts Options) (*report.Report, map[string]live.EdgeState) {
+// watched is what a tab saw of a run's live page: by edge ("from -> to
+// topic"), every state a frame of the load showed it in, and the last
+// state it showed continuing with traffic; the fault windows by
+// description; the frames of the load; and the reveal.
+type watched struct {
+	states  map[string]map[string]bool
+	flowing map[string]live.EdgeState
+	faults  map[string]bool
+	frames  int
+	reveal  *live.Reveal
+}
+
+// watchLive runs sc with a live page, watched by a tab from its start to
+// its reveal, and returns the report and what the tab saw.
+func watchLive(t *testing.T, ctx context.Context, sc *topology.Scenario, opts Options) (*report.Report, watched) {
 	t.Helper()
 	addrs := make(chan string, 1)
 	type result struct {
@@ -313,30 +324,61 @@ func liveEdges(t *testing.T, ctx context.Context, sc *topology.Scenario, opts Op
 		rep, err := Run(ctx, sc, opts)
 		done <- result{rep, err}
 	}()
-	var addr string
+	w := watched{states: map[string]map[string]bool{}, flowing: map[string]live.EdgeState{}, faults: map[string]bool{}}
+	revealed := make(chan struct{})
+	opts.UIWait = func(*report.Report, <-chan struct{}) {
+		select { // the page stays until the tab has the reveal
+		case <-revealed:
+		case <-time.After(30 * time.Second):
+		}
+	}
 	select {
-	case addr = <-addrs:
+	case addr := <-addrs:
+		w.watch(t, liveEvents(ctx, t, addr))
+		close(revealed)
 	case r := <-done:
 		t.Fatalf("the run ended before its page listened: %v", r.err)
-	}
-	seen := map[string]live.EdgeState{}
-	for ev := range liveEvents(ctx, t, addr) {
-		if ev.name == "reveal" {
-			break
-		}
-		var f live.Frame
-		if ev.name != "frame" || json.Unmarshal(ev.data, &f) != nil || f.Phase != "load" {
-			continue
-		}
-		for _, e := range f.Edges {
-			if e.State == "continuing" && e.Rate > 0 {
-				seen[strings.TrimSpace(e.From+" -> "+e.To+" "+e.Topic)] = e
-			}
-		}
 	}
 	r := <-done
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	return r.rep, seen
+	return r.rep, w
+}
+
+// watch reads events until the reveal.
+func (w *watched) watch(t *testing.T, events <-chan sseEvent) {
+	t.Helper()
+	for ev := range events {
+		switch ev.name {
+		case "reveal":
+			w.reveal = new(live.Reveal)
+			if err := json.Unmarshal(ev.data, w.reveal); err != nil {
+				t.Fatalf("reveal: %v", err)
+			}
+			return
+		case "frame":
+			var f live.Frame
+			if err := json.Unmarshal(ev.data, &f); err != nil {
+				t.Fatalf("frame: %v", err)
+			}
+			for _, fw := range f.Faults {
+				w.faults[fw.Desc] = true
+			}
+			if f.Phase != "load" {
+				continue
+			}
+			w.frames++
+			for _, e := range f.Edges {
+				k := strings.TrimSpace(e.From + " -> " + e.To + " " + e.Topic)
+				if w.states[k] == nil {
+					w.states[k] = map[string]bool{}
+				}
+				w.states[k][e.State] = true
+				if e.State == "continuing" && e.Rate > 0 {
+					w.flowing[k] = e
+				}
+			}
+		}
+	}
 }
