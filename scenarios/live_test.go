@@ -124,14 +124,21 @@ func runLive(t *testing.T, ctx context.Context, name string, opts Options, fn fu
 	sc := load(t, name)
 	addrs := make(chan string, 1)
 	var waited *report.Report
+	// A test that fails in fn ends the run, and waits for it, before it
+	// ends itself.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	closedIn := make(chan bool, 1)
 	opts.UI = "127.0.0.1:0"
 	opts.UIReady = func(a string) { addrs <- a }
 	opts.UIWait = func(rep *report.Report, closed <-chan struct{}) {
 		waited = rep
 		select {
 		case <-closed:
+			closedIn <- true
+		case <-ctx.Done():
 		case <-time.After(30 * time.Second):
-			t.Error("the page's Close did not end the wait")
+			closedIn <- false
 		}
 	}
 	type result struct {
@@ -143,13 +150,22 @@ func runLive(t *testing.T, ctx context.Context, name string, opts Options, fn fu
 		rep, err := Run(ctx, sc, opts)
 		done <- result{rep, err}
 	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
 	select {
 	case a := <-addrs:
 		fn(a)
 	case r := <-done:
+		done <- r
 		t.Fatalf("the run ended before its page listened: %v", r.err)
 	}
+	if !<-closedIn {
+		t.Error("the page's Close did not end the wait")
+	}
 	r := <-done
+	done <- r // for the deferred wait
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -164,8 +180,8 @@ func runLive(t *testing.T, ctx context.Context, name string, opts Options, fn fu
 func TestLiveView(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	long := 5 * time.Minute
-	rep, waited := runLive(t, ctx, "shop.yaml", Options{Duration: &long, OutDir: t.TempDir()}, func(addr string) {
+	long, rate := 5*time.Minute, topology.Rate{Freq: 50, Per: time.Second}
+	rep, waited := runLive(t, ctx, "shop.yaml", Options{Duration: &long, Rate: &rate, OutDir: t.TempDir()}, func(addr string) {
 		events := liveEvents(ctx, t, addr)
 		awaitEdge(t, events, "cart", "inventory", "continuing", 10*time.Second)
 		code, body := pagePost(t, http.MethodPost, addr, "/faults", `{"strip-headers": {"from": "cart", "to": "inventory"}}`)
@@ -320,11 +336,6 @@ func watchLive(t *testing.T, ctx context.Context, sc *topology.Scenario, opts Op
 	}
 	done := make(chan result, 1)
 	opts.UI, opts.UIReady = "127.0.0.1:0", func(a string) { addrs <- a }
-	go func() {
-		rep, err := Run(ctx, sc, opts)
-		done <- result{rep, err}
-	}()
-	w := watched{states: map[string]map[string]bool{}, flowing: map[string]live.EdgeState{}, faults: map[string]bool{}}
 	revealed := make(chan struct{})
 	opts.UIWait = func(*report.Report, <-chan struct{}) {
 		select { // the page stays until the tab has the reveal
@@ -332,6 +343,11 @@ func watchLive(t *testing.T, ctx context.Context, sc *topology.Scenario, opts Op
 		case <-time.After(30 * time.Second):
 		}
 	}
+	go func() {
+		rep, err := Run(ctx, sc, opts)
+		done <- result{rep, err}
+	}()
+	w := watched{states: map[string]map[string]bool{}, flowing: map[string]live.EdgeState{}, faults: map[string]bool{}}
 	select {
 	case addr := <-addrs:
 		w.watch(t, liveEvents(ctx, t, addr))

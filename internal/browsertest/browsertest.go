@@ -193,3 +193,35 @@ func EdgeIs(from, to, state, colour string) string {
 	return fmt.Sprintf(`(() => { const p = document.querySelector('path.edge[data-from=%q][data-to=%q]');
 		return !!p && p.getAttribute('data-state') === %q && p.getAttribute('stroke') === %q; })()`, from, to, state, colour)
 }
+
+// Timer measures, in the page's own clock, the time from a click on the
+// element with the id clickID to the moment the expression cond turns
+// true after it: what a viewer sees, whatever the test's round trips to
+// the browser cost. Start it before the click; Wait returns the time.
+type Timer struct {
+	name string
+}
+
+// StartTimer installs a Timer called name (a JavaScript identifier).
+func StartTimer(t *testing.T, ctx context.Context, name, clickID, cond string) *Timer {
+	t.Helper()
+	Eval[bool](t, ctx, fmt.Sprintf(`(() => {
+		const m = (window.__timers = window.__timers || {})[%[1]q] = {};
+		document.addEventListener('click', (e) => {
+			if (m.start === undefined && e.target.closest('#' + %[2]q)) { m.start = performance.now(); }
+		}, {capture: true});
+		const check = () => { if (m.start !== undefined && m.end === undefined && (%[3]s)) { m.end = performance.now(); } };
+		new MutationObserver(check).observe(document.body, {attributes: true, childList: true, subtree: true, characterData: true});
+		return true; })()`, name, clickID, cond))
+	return &Timer{name: name}
+}
+
+// Wait waits up to limit (test time) for the condition and returns the
+// time the page measured from the click to it.
+func (tm *Timer) Wait(t *testing.T, ctx context.Context, limit time.Duration) time.Duration {
+	t.Helper()
+	m := fmt.Sprintf(`window.__timers[%q]`, tm.name)
+	Wait(t, ctx, tm.name, m+`.end !== undefined`, limit)
+	ms := Eval[float64](t, ctx, m+`.end - `+m+`.start`)
+	return time.Duration(ms * float64(time.Millisecond))
+}
