@@ -3,8 +3,6 @@ package report
 import (
 	"bytes"
 	"context"
-	"image"
-	"image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -15,6 +13,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/tracerig/tracerig/internal/browsertest"
 	"github.com/tracerig/tracerig/topology"
 )
 
@@ -165,50 +164,16 @@ func TestHTMLReportChromium(t *testing.T) {
 		t.Fatalf("chromium: %v\n%s", err, b)
 	}
 	t.Logf("chromium took %s", time.Since(start).Round(time.Millisecond))
-	checkScreenshot(t, shot, 1400, 2400)
+	data, err := os.ReadFile(shot)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	browsertest.CheckPNG(t, "report.png", data, 1400, 2400)
 	if dir := os.Getenv("TRACERIG_REPORT_KEEP"); dir != "" {
 		if b, err := os.ReadFile(shot); err == nil {
 			_ = os.WriteFile(filepath.Join(dir, "report.png"), b, 0o644)
 		}
 	}
-}
-
-// checkScreenshot requires a PNG of the window's size with real content:
-// many colours, and no single colour covering nearly all of it.
-func checkScreenshot(t *testing.T, path string, w, h int) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("screenshot is not a PNG: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
-		t.Errorf("screenshot is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
-	}
-	colours, top := histogram(img)
-	total := img.Bounds().Dx() * img.Bounds().Dy()
-	if len(colours) < 32 || top > total*97/100 {
-		t.Errorf("screenshot looks blank: %d colours, the commonest covers %d of %d pixels", len(colours), top, total)
-	}
-}
-
-func histogram(img image.Image) (map[uint32]int, int) {
-	counts := map[uint32]int{}
-	top := 0
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, a := img.At(x, y).RGBA()
-			k := r>>8<<24 | g>>8<<16 | bl>>8<<8 | a>>8
-			counts[k]++
-			top = max(top, counts[k])
-		}
-	}
-	return counts, top
 }
 
 // TestHTMLReportInterrupted requires the page of an interrupted run to say

@@ -158,12 +158,19 @@ func Screenshot(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	CheckPNG(t, name, data, Width, Height)
+}
+
+// CheckPNG requires data, the screenshot called name, to be a PNG of w x h
+// with real content: many colours, none covering nearly all of it.
+func CheckPNG(t *testing.T, name string, data []byte, w, h int) {
+	t.Helper()
 	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("screenshot %s is not a PNG: %v", name, err)
 	}
-	if b := img.Bounds(); b.Dx() != Width || b.Dy() != Height {
-		t.Errorf("screenshot %s is %dx%d, want %dx%d", name, b.Dx(), b.Dy(), Width, Height)
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Errorf("screenshot %s is %dx%d, want %dx%d", name, b.Dx(), b.Dy(), w, h)
 	}
 	colours, top := histogram(img)
 	total := img.Bounds().Dx() * img.Bounds().Dy()
