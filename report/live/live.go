@@ -17,7 +17,9 @@
 //	POST   /api/close      a viewer is done: closes Done
 //	GET    /report/{file}  the run's report files (ServeReports)
 //
-// Every error answer is {"error": "message"}.
+// Every error answer is {"error": "message"}. A request that changes
+// something from a page of another origin (its Origin header) is refused
+// with 403.
 package live
 
 import (
@@ -27,6 +29,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,10 +114,10 @@ func New(cfg Config) *View {
 	v.page = page
 	v.mux.HandleFunc("GET /{$}", v.index)
 	v.mux.HandleFunc("GET /events", v.events)
-	v.mux.HandleFunc("/faults", v.forwardFaults)
-	v.mux.HandleFunc("/faults/{id}", v.forwardFaults)
-	v.mux.HandleFunc("POST /api/stop", v.stop)
-	v.mux.HandleFunc("POST /api/close", v.closeDone)
+	v.mux.Handle("/faults", sameOrigin(v.forwardFaults))
+	v.mux.Handle("/faults/{id}", sameOrigin(v.forwardFaults))
+	v.mux.Handle("POST /api/stop", sameOrigin(v.stop))
+	v.mux.Handle("POST /api/close", sameOrigin(v.closeDone))
 	v.mux.HandleFunc("GET /report/{file...}", v.report)
 	return v
 }
@@ -214,6 +217,25 @@ func (v *View) stop(w http.ResponseWriter, _ *http.Request) {
 func (v *View) closeDone(w http.ResponseWriter, _ *http.Request) {
 	v.doneOnce.Do(func() { close(v.done) })
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// sameOrigin refuses (403) a request that changes something when a
+// browser sent it from a page of another origin: a site the viewer has
+// open must not plant faults or stop the run through the viewer's
+// browser. Requests without an Origin (tracerig fault, curl) pass.
+func sameOrigin(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if o := r.Header.Get("Origin"); o != "" {
+				u, err := url.Parse(o)
+				if err != nil || u.Host != r.Host {
+					writeError(w, http.StatusForbidden, fmt.Errorf("origin %s is not the live page's own (%s)", o, r.Host))
+					return
+				}
+			}
+		}
+		next(w, r)
+	})
 }
 
 // writeError answers status with {"error": err}.

@@ -426,3 +426,43 @@ func TestKeepalive(t *testing.T) {
 		t.Errorf("read %q, %v; want a keepalive comment", line, err)
 	}
 }
+
+// TestOtherOrigins: a page of another origin cannot plant faults, stop
+// the run or close the view through a viewer's browser; the page's own
+// origin, and clients that send no Origin, can.
+func TestOtherOrigins(t *testing.T) {
+	var stops atomic.Int32
+	v := New(Config{Stop: func() { stops.Add(1) }})
+	v.SetFaults(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) }))
+	tests := []struct {
+		method, path, origin string
+		want                 int
+	}{
+		{"POST", "/faults", "http://evil.example", http.StatusForbidden},
+		{"DELETE", "/faults/1", "http://127.0.0.1:9999", http.StatusForbidden},
+		{"POST", "/api/stop", "null", http.StatusForbidden},
+		{"POST", "/api/close", "http://evil.example", http.StatusForbidden},
+		{"POST", "/faults", "http://example.com", http.StatusCreated}, // httptest's host
+		{"POST", "/faults", "", http.StatusCreated},
+		{"GET", "/faults", "http://evil.example", http.StatusCreated}, // reads change nothing
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(tt.method, tt.path, strings.NewReader("{}"))
+		if tt.origin != "" {
+			req.Header.Set("Origin", tt.origin)
+		}
+		rec := httptest.NewRecorder()
+		v.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("%s %s from %q: %d, want %d (%s)", tt.method, tt.path, tt.origin, rec.Code, tt.want, rec.Body)
+		}
+	}
+	if n := stops.Load(); n != 0 {
+		t.Errorf("stopped %d times from another origin", n)
+	}
+	select {
+	case <-v.Done():
+		t.Error("closed from another origin")
+	default:
+	}
+}
