@@ -215,3 +215,34 @@ func TestEdgeMeterMessage(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEdgeMeterHop is what a live page costs a hop: its send, receive
+// and answer records added to the ledger with and without an edge meter
+// attached, and read once a second as the page does.
+func BenchmarkEdgeMeterHop(b *testing.B) {
+	for _, metered := range []bool{false, true} {
+		b.Run(map[bool]string{false: "ledger", true: "ledger+meter"}[metered], func(b *testing.B) {
+			l := NewLedger()
+			var m *EdgeMeter
+			if metered {
+				m = newEdgeMeter(&l.syms)
+				l.meter.Store(m)
+			}
+			caller, callee := l.newShard(), l.newShard()
+			a, c := l.syms.id("cart"), l.syms.id("inventory")
+			sent := meterCtx(1, 2)
+			b.ReportAllocs()
+			hop := uint64(0)
+			for b.Loop() {
+				hop++
+				now := time.Now().UnixNano()
+				caller.addSend(sendRec{hop: hop, from: a, to: c, sentAt: now, sent: sent})
+				callee.addRecv(recvRec{hop: hop, got: sent})
+				caller.addAnswer(hop, now+int64(time.Millisecond), 0)
+				if m != nil && hop%100_000 == 0 {
+					m.Read(5 * time.Second)
+				}
+			}
+		})
+	}
+}

@@ -312,8 +312,8 @@ func TestRunControlAddress(t *testing.T) {
 		{"a host name", []string{"--control", "example.com:7000"}, "--control: example.com is not a loopback address"},
 		{"no port", []string{"--control", "127.0.0.1"}, `--control: "127.0.0.1" is not HOST:PORT`},
 		{"bad port", []string{"--control", "127.0.0.1:http-ish"}, `--control: bad port in "127.0.0.1:http-ish"`},
-		{"allow-remote alone", []string{"--allow-remote"}, "--allow-remote needs --control or --metrics"},
-		{"control-any alone", []string{"--control-any"}, "--allow-remote needs --control or --metrics"},
+		{"allow-remote alone", []string{"--allow-remote"}, "--allow-remote needs --control, --metrics or --ui"},
+		{"control-any alone", []string{"--control-any"}, "--allow-remote needs --control, --metrics or --ui"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
