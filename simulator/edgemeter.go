@@ -123,7 +123,8 @@ func newEdgeMeter(syms *symbols) *EdgeMeter {
 }
 
 // MeterEdges attaches an edge meter to the runtime's ledger and returns
-// it; a second call returns the same one. It is called before Start.
+// it; a second call returns the same one. It meters the hops whose records
+// are added from then on: attached before the load, every hop of it.
 func (rt *Runtime) MeterEdges() *EdgeMeter {
 	if m := rt.ledger.meter.Load(); m != nil {
 		return m
