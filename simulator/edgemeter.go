@@ -130,7 +130,9 @@ func (rt *Runtime) MeterEdges() *EdgeMeter {
 		return m
 	}
 	m := newEdgeMeter(&rt.ledger.syms)
-	rt.ledger.meter.Store(m)
+	if !rt.ledger.meter.CompareAndSwap(nil, m) {
+		return rt.ledger.meter.Load() // attached meanwhile
+	}
 	return m
 }
 
