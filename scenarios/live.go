@@ -34,7 +34,6 @@ const untilStopped = 10_000 * time.Hour
 type liveRun struct {
 	view  *live.View
 	meter *simulator.EdgeMeter
-	rt    *simulator.Runtime
 	edges []topology.Edge // the topology's edges, one per from, to and topic
 	tel   *telemetry
 	// pull, when set, takes the records of instances that run elsewhere
@@ -62,7 +61,7 @@ func startLive(sc *topology.Scenario, rt *simulator.Runtime, tel *telemetry, opt
 	if opts.UI == "" {
 		return nil, nil
 	}
-	l := &liveRun{rt: rt, meter: rt.MeterEdges(), tel: tel, stop: make(chan struct{}), done: make(chan struct{}), phase: "load"}
+	l := &liveRun{meter: rt.MeterEdges(), tel: tel, stop: make(chan struct{}), done: make(chan struct{}), phase: "load"}
 	seen := map[[3]string]bool{}
 	for _, e := range sc.Topology.Edges() {
 		k := [3]string{e.From, e.To, e.Topic}

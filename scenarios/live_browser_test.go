@@ -30,7 +30,7 @@ func TestLiveViewInBrowser(t *testing.T) {
 	// and the browser shares the machine with the run (and the race
 	// detector).
 	long, rate := 10*time.Minute, topology.Rate{Freq: 50, Per: time.Second}
-	rep, _ := runLive(t, ctx, "shop.yaml", Options{Duration: &long, Rate: &rate, OutDir: t.TempDir()}, func(addr string) {
+	rep, _ := runLive(t, ctx, load(t, "shop.yaml"), Options{Duration: &long, Rate: &rate, OutDir: t.TempDir()}, func(addr string) {
 		origin := "http://" + addr
 		var reqs browsertest.Requests
 		browsertest.Open(t, ctx, origin+"/", &reqs)

@@ -119,9 +119,8 @@ func awaitEdge(t *testing.T, events <-chan sseEvent, from, to, state string, lim
 
 // runLive runs sc with opts and a live page, handing fn the page's
 // address once it listens; it returns the report and what UIWait saw.
-func runLive(t *testing.T, ctx context.Context, name string, opts Options, fn func(addr string)) (*report.Report, *report.Report) {
+func runLive(t *testing.T, ctx context.Context, sc *topology.Scenario, opts Options, fn func(addr string)) (*report.Report, *report.Report) {
 	t.Helper()
-	sc := load(t, name)
 	addrs := make(chan string, 1)
 	var waited *report.Report
 	// A test that fails in fn ends the run, and waits for it, before it
@@ -181,7 +180,7 @@ func TestLiveView(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	long, rate := 5*time.Minute, topology.Rate{Freq: 50, Per: time.Second}
-	rep, waited := runLive(t, ctx, "shop.yaml", Options{Duration: &long, Rate: &rate, OutDir: t.TempDir()}, func(addr string) {
+	rep, waited := runLive(t, ctx, load(t, "shop.yaml"), Options{Duration: &long, Rate: &rate, OutDir: t.TempDir()}, func(addr string) {
 		events := liveEvents(ctx, t, addr)
 		awaitEdge(t, events, "cart", "inventory", "continuing", 10*time.Second)
 		code, body := pagePost(t, http.MethodPost, addr, "/faults", `{"strip-headers": {"from": "cart", "to": "inventory"}}`)
@@ -326,40 +325,18 @@ type watched struct {
 }
 
 // watchLive runs sc with a live page, watched by a tab from its start to
-// its reveal, and returns the report and what the tab saw.
+// its reveal, which then closes the page, and returns the report and what
+// the tab saw.
 func watchLive(t *testing.T, ctx context.Context, sc *topology.Scenario, opts Options) (*report.Report, watched) {
 	t.Helper()
-	addrs := make(chan string, 1)
-	type result struct {
-		rep *report.Report
-		err error
-	}
-	done := make(chan result, 1)
-	opts.UI, opts.UIReady = "127.0.0.1:0", func(a string) { addrs <- a }
-	revealed := make(chan struct{})
-	opts.UIWait = func(*report.Report, <-chan struct{}) {
-		select { // the page stays until the tab has the reveal
-		case <-revealed:
-		case <-time.After(30 * time.Second):
-		}
-	}
-	go func() {
-		rep, err := Run(ctx, sc, opts)
-		done <- result{rep, err}
-	}()
 	w := watched{states: map[string]map[string]bool{}, flowing: map[string]live.EdgeState{}, faults: map[string]bool{}}
-	select {
-	case addr := <-addrs:
+	rep, _ := runLive(t, ctx, sc, opts, func(addr string) {
 		w.watch(t, liveEvents(ctx, t, addr))
-		close(revealed)
-	case r := <-done:
-		t.Fatalf("the run ended before its page listened: %v", r.err)
-	}
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	return r.rep, w
+		if code, body := pagePost(t, http.MethodPost, addr, "/api/close", ""); code >= 300 {
+			t.Fatalf("close: %d %s", code, body)
+		}
+	})
+	return rep, w
 }
 
 // watch reads events until the reveal.

@@ -95,14 +95,6 @@ func Click(t *testing.T, ctx context.Context, id string) {
 	}
 }
 
-// Type types text into the element with the id.
-func Type(t *testing.T, ctx context.Context, id, text string) {
-	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID(id), text)); err != nil {
-		t.Fatalf("type into #%s: %v", id, err)
-	}
-}
-
 // Requests records the URL of every request a page makes.
 type Requests struct {
 	mu   sync.Mutex
