@@ -250,3 +250,56 @@ func reveal(t *testing.T, ctx context.Context, v *View) {
 		t.Errorf("report link %q", href)
 	}
 }
+
+// TestBrowserThinsLikeTheView feeds a page more points than it keeps: the
+// page that saw every frame thins its series as the view does, so it
+// draws exactly what a page opened afterwards is given.
+func TestBrowserThinsLikeTheView(t *testing.T) {
+	ctx := browsertest.Start(t, 90*time.Second)
+	sc := loadScenario(t, "shop")
+	v := New(Config{Title: sc.Name, SVG: report.LiveTopologySVG(sc.Topology), Targets: TargetsOf(sc.Topology)})
+	const limit, seconds = 40, 130
+	v.hub.limit = limit
+	addr, err := v.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		v.Close(cctx)
+	})
+	url := "http://" + addr + "/"
+	browsertest.Open(t, ctx, url, nil)
+	waitFor(t, "the page's event stream", func() bool { return v.subscribers() == 1 })
+	clock := func(s int) string { return fmt.Sprintf(`document.getElementById('elapsed').textContent === '%d:%02d'`, s/60, s%60) }
+	for s := 1; s <= seconds; s++ {
+		p := second(s)
+		if s > 33 {
+			p.Asked = -1 // the load ended: the merged stretch across it too
+		}
+		v.Publish(Frame{T: float64(s), Phase: "load", Point: p})
+		// Fewer frames at a time than a stream holds: the page sees every one.
+		if s%8 == 0 || s == seconds {
+			browsertest.Wait(t, ctx, fmt.Sprintf("frame %d", s), clock(s), 5*time.Second)
+		}
+	}
+	v.hub.mu.Lock()
+	kept := len(v.hub.points)
+	v.hub.mu.Unlock()
+	if kept > limit || kept < limit/2 {
+		t.Fatalf("the view keeps %d points of %d, limit %d", kept, seconds, limit)
+	}
+	if n := browsertest.Eval[int](t, ctx, pointsOf); n != kept {
+		t.Errorf("the page draws %d points, the view keeps %d", n, kept)
+	}
+	const lines = `Array.from(document.querySelectorAll('svg polyline[data-series]')).map(p => p.dataset.series + ' ' + p.getAttribute('points')).join('\n')`
+	early := browsertest.Eval[string](t, ctx, lines)
+	late, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	browsertest.Open(t, late, url, nil)
+	browsertest.Wait(t, late, "the history", clock(seconds), 5*time.Second)
+	if got := browsertest.Eval[string](t, late, lines); got != early {
+		t.Errorf("a page opened late draws\n%s\nthe page that saw every frame\n%s", got, early)
+	}
+}

@@ -3,7 +3,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var SVGNS = 'http://www.w3.org/2000/svg';
   var COLOUR = { breaking: '#c62828', continuing: '#2e8540', unseen: '#a0a6b0', unchecked: '#5a6b8c' };
-  var setup = null, points = [], windows = [], phase = '', now = 0, edges = null, catalog = {};
+  var setup = null, points = [], windows = [], phase = '', now = 0, edges = null, catalog = {}, limit = 1200;
 
   function el(tag, attrs, text) {
     var e = tag.indexOf('svg:') === 0 ? document.createElementNS(SVGNS, tag.slice(4)) : document.createElement(tag);
@@ -91,6 +91,31 @@
     return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
   }
 
+  // thin merges the older half of the series in pairs past limit points,
+  // exactly as the run's view does (series.go), so this page draws what a
+  // page opened later is given.
+  function thin(pts, lim) {
+    if (pts.length <= lim || lim < 2) { return pts; }
+    var half = Math.floor(lim / 2);
+    half -= half % 2;
+    var out = [];
+    for (var i = 0; i < half; i += 2) {
+      var prev = i > 0 ? pts[i - 1].t : 0;
+      out.push(merge(pts[i], pts[i + 1], pts[i].t - prev, pts[i + 1].t - pts[i].t));
+    }
+    return out.concat(pts.slice(half));
+  }
+
+  function merge(a, b, wa, wb) {
+    wa = Math.max(wa, 0); wb = Math.max(wb, 0);
+    if (wa + wb === 0) { wa = 1; wb = 1; }
+    var mean = function (x, y) { return (x * wa + y * wb) / (wa + wb); };
+    var p = { t: b.t, asked: -1, sent: mean(a.sent, b.sent), ended: mean(a.ended, b.ended),
+      arrived: mean(a.arrived, b.arrived), queue: Math.max(a.queue, b.queue), lost: mean(a.lost, b.lost) };
+    if (a.asked >= 0 || b.asked >= 0) { p.asked = mean(Math.max(a.asked, 0), Math.max(b.asked, 0)); }
+    return p;
+  }
+
   function drawChart(def) {
     var svg = $(def.id);
     var W = svg.clientWidth || 400, H = svg.clientHeight || 130;
@@ -173,7 +198,7 @@
   function onFrame(f) {
     now = f.t;
     var last = points[points.length - 1];
-    if (!last || f.point.t > last.t) points.push(f.point);
+    if (!last || f.point.t > last.t) { points.push(f.point); points = thin(points, limit); }
     windows = f.faults || [];
     setPhase(f.phase);
     setElapsed(f.t);
@@ -200,6 +225,7 @@
   function onSetup(s) {
     var first = setup === null;
     setup = s;
+    if (s.points >= 2) { limit = s.points; }
     catalog = {};
     (s.catalog || []).forEach(function (k) { catalog[k.kind] = k; });
     if (first) { window.tracerigFaults(s, catalog); }

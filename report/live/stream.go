@@ -15,14 +15,15 @@ const subBuffer = 16
 // hub keeps the run's history and the open event streams.
 type hub struct {
 	mu     sync.Mutex
-	points []Point
+	points []Point       // thinned past limit
+	limit  int           // how many points to keep: maxPoints
 	faults []FaultWindow // the latest frame's
 	last   []byte        // the latest frame event's data, for a stream that opens later
 	reveal []byte        // the reveal event's data, once revealed
 	subs   map[*subscriber]struct{}
 }
 
-func (h *hub) init() { h.subs = map[*subscriber]struct{}{} }
+func (h *hub) init() { h.subs, h.limit = map[*subscriber]struct{}{}, maxPoints }
 
 // subscriber is one open event stream: the events it has yet to write.
 type subscriber struct {
@@ -119,7 +120,7 @@ func (v *View) Publish(f Frame) {
 	h := &v.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.points = append(h.points, f.Point)
+	h.points = thin(append(h.points, f.Point), h.limit)
 	h.faults, h.last = f.Faults, data
 	for s := range h.subs {
 		s.push(data, nil)
@@ -154,6 +155,7 @@ type setup struct {
 	Catalog []Kind  `json:"catalog"`
 	Demo    bool    `json:"demo"`
 	Stop    bool    `json:"stop"`
+	Points  int     `json:"points"` // how many points of the series the page keeps
 }
 
 // events streams the run to one page until the page goes away or the view
@@ -166,7 +168,7 @@ func (v *View) events(w http.ResponseWriter, r *http.Request) {
 	}
 	cfgData, err := json.Marshal(setup{
 		Title: v.cfg.Title, Targets: v.cfg.Targets, Catalog: Catalog(),
-		Demo: v.cfg.Demo, Stop: v.cfg.Stop != nil,
+		Demo: v.cfg.Demo, Stop: v.cfg.Stop != nil, Points: v.hub.limit,
 	})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("encode the setup: %w", err))
