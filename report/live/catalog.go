@@ -27,7 +27,9 @@ type Kind struct {
 type Param struct {
 	Name string `json:"name"` // its key in the kind's mapping
 	// Input is the form's input: "duration" ("300ms"), "number", "text",
-	// "select" (one of Options), "bool" or "list" (some of Options).
+	// "select" (one of Options), "bool", "list" (some of Options) or
+	// "latency" (a latency as a route writes it: "40ms", or a
+	// distribution's fields as pairs, "p50=20ms p99=200ms").
 	Input   string   `json:"input"`
 	Options []string `json:"options,omitempty"`
 	// Default is what the topology applies when the parameter is left
@@ -124,9 +126,11 @@ func optional(name, input, def, help string, options ...string) Param {
 // topology.ParseFault applies them.
 func kindEntries() map[topology.FaultKind]entry {
 	return map[topology.FaultKind]entry{
-		topology.FaultLatency: {"add to, or multiply, the route's latency", []Param{
+		topology.FaultLatency: {"add to, multiply or replace the route's latency", []Param{
 			{Name: "add", Input: "duration", Value: "300ms", Help: "added to every answer"},
 			optional("multiply", "number", "", "scales the drawn latency"),
+			optional("replace", "latency", "", "a latency drawn instead, as routes write it: 40ms, p50=20ms p99=200ms, "+
+				"min=5ms max=50ms, mean=20ms stddev=5ms or dist=pareto min=1ms alpha=1.5"),
 		}},
 		topology.FaultErrors: {"answers fail at a rate", []Param{
 			needed("rate", "number", "0.5", "the share of requests to fail, 0 to 1"),

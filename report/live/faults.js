@@ -78,7 +78,7 @@
         input.type = p.input === 'number' ? 'number' : 'text';
         if (p.input === 'number') { input.step = 'any'; }
         input.value = p.value;
-        input.placeholder = p.input === 'duration' ? 'e.g. 300ms' : '';
+        input.placeholder = p.input === 'duration' ? 'e.g. 300ms' : p.input === 'latency' ? 'e.g. 40ms or p50=20ms p99=200ms' : '';
       }
       wrap.appendChild(input);
     }
@@ -109,8 +109,24 @@
       case 'number': return Number(v);
       case 'bool': return v === 'true';
       case 'list': return v ? v.split(',') : [];
+      case 'latency': return latency(v);
     }
     return v;
+  }
+
+  // latency reads a latency as a route writes it: a duration ("40ms"), or
+  // a distribution's fields as key=value (or key: value) pairs
+  // ("p50=20ms p99=200ms", "dist=pareto min=1ms alpha=1.5"). What it cannot
+  // read goes as it is, for the fault API to say what is wrong with it.
+  function latency(v) {
+    if (!/[=:]/.test(v)) { return v; }
+    var out = {};
+    v.replace(/\s*[=:]\s*/g, '=').split(/[\s,]+/).forEach(function (kv) {
+      if (!kv) { return; }
+      var i = kv.indexOf('='), k = i < 0 ? kv : kv.slice(0, i), val = i < 0 ? '' : kv.slice(i + 1);
+      out[k] = val !== '' && isFinite(val) ? Number(val) : val;
+    });
+    return out;
   }
 
   // body returns the fault as a scenario's faults list item writes it:
