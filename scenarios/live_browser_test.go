@@ -53,6 +53,10 @@ func TestLiveViewInBrowser(t *testing.T) {
 		browsertest.Wait(t, ctx, "the fault in the list", `!!document.getElementById('fault-clear-1')`, 15*time.Second)
 		browsertest.Wait(t, ctx, "the fault's window on the charts", `document.querySelectorAll('#series-requests rect.band').length > 0`, 15*time.Second)
 		browsertest.Screenshot(t, ctx, "live-breaking.png")
+		browsertest.Wait(t, ctx, "every edge labelled", `Array.from(document.querySelectorAll('#topology g.edge-label text')).every(t => t.textContent !== '')`, 15*time.Second)
+		if o := browsertest.Eval[string](t, ctx, labelOverlaps); o != "" {
+			t.Errorf("edge labels cover each other or a service: %s", o)
+		}
 
 		timer = browsertest.StartTimer(t, ctx, "clear", "fault-clear-1", browsertest.EdgeIs("cart", "inventory", "continuing", liveGreen))
 		browsertest.Click(t, ctx, "fault-clear-1")
@@ -104,3 +108,24 @@ func checkPropagationExplained(t *testing.T, rep *report.Report) {
 	}
 	t.Error("no finding on cart -> inventory explained by live fault 1")
 }
+
+// labelOverlaps lists, in the page, the edge labels that cover another
+// label or a service, as "label ~ other; ...": "" when none do.
+const labelOverlaps = `(() => {
+	const name = r => { const g = r.closest('g.edge-label'); return g ? g.dataset.from + ' -> ' + g.dataset.to : 'service ' + r.parentNode.textContent; };
+	const labels = [], all = [];
+	document.querySelectorAll('#topology rect').forEach(r => {
+		const b = r.getBoundingClientRect();
+		if (b.width === 0) { return; }
+		const box = {name: name(r), b: b};
+		all.push(box);
+		if (r.closest('g.edge-label')) { labels.push(box); }
+	});
+	const out = [];
+	labels.forEach(l => all.forEach(o => {
+		if (o === l || (labels.includes(o) && labels.indexOf(o) < labels.indexOf(l))) { return; }
+		const a = l.b, b = o.b;
+		if (a.right > b.left + 0.5 && b.right > a.left + 0.5 && a.bottom > b.top + 0.5 && b.bottom > a.top + 0.5) { out.push(l.name + ' ~ ' + o.name); }
+	}));
+	return out.join('; ');
+})()`

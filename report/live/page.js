@@ -23,7 +23,50 @@
     });
     document.querySelectorAll('#topology g.edge-label').forEach(function (g) {
       var e = edges[edgeKey(g.dataset.from, g.dataset.to, g.dataset.topic)];
-      if (e) { e.label = g; }
+      if (!e) { return; }
+      e.label = g;
+      var m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute('transform') || '');
+      e.home = m ? { x: Number(m[1]), y: Number(m[2]) } : null;
+      e.width = 0;
+    });
+  }
+
+  // placeLabels keeps the edges' labels from covering each other: each sits
+  // where the drawing put it, near its callee, unless a label placed before
+  // it or a service is there, when it moves back along its edge towards the
+  // caller to the first free spot. Breaking edges are placed first.
+  var LABEL_AT = [0.7, 0.58, 0.46, 0.34];
+  function nodeBoxes() {
+    var out = [];
+    document.querySelectorAll('#topology rect').forEach(function (r) {
+      if (r.closest('g.edge-label')) { return; }
+      var x = Number(r.getAttribute('x')), y = Number(r.getAttribute('y'));
+      out.push({ x0: x, x1: x + Number(r.getAttribute('width')), y0: y, y1: y + Number(r.getAttribute('height')) });
+    });
+    return out;
+  }
+
+  function placeLabels() {
+    var nodes = nodeBoxes(), placed = [], list = [];
+    for (var k in edges) {
+      var e = edges[k];
+      if (e.label && e.home && e.width > 0) { list.push(e); }
+    }
+    list.sort(function (a, b) { return (b.path.dataset.state === 'breaking') - (a.path.dataset.state === 'breaking'); });
+    list.forEach(function (e) {
+      var spots = [e.home], len = e.path.getTotalLength ? e.path.getTotalLength() : 0;
+      if (len > 0) { LABEL_AT.forEach(function (f) { spots.push(e.path.getPointAtLength(len * f)); }); }
+      var box = function (p) { return { x0: p.x - e.width / 2 - 2, x1: p.x + e.width / 2 + 2, y0: p.y - 10, y1: p.y + 10 }; };
+      var apart = function (b) {
+        return function (o) { return b.x1 <= o.x0 || o.x1 <= b.x0 || b.y1 <= o.y0 || o.y1 <= b.y0; };
+      };
+      var free = function (b) { return placed.every(apart(b)) && nodes.every(apart(b)); };
+      var at = spots[0];
+      for (var i = 0; i < spots.length; i++) {
+        if (free(box(spots[i]))) { at = spots[i]; break; }
+      }
+      placed.push(box(at));
+      e.label.setAttribute('transform', 'translate(' + at.x.toFixed(1) + ',' + at.y.toFixed(1) + ')');
     });
   }
 
@@ -60,6 +103,7 @@
     text.textContent = edgeText(st);
     text.setAttribute('fill', st.state === 'breaking' ? c : '#222');
     var w = text.textContent ? text.getComputedTextLength() + 10 : 0;
+    e.width = w;
     rect.setAttribute('x', (-w / 2).toFixed(1));
     rect.setAttribute('width', w.toFixed(1));
     rect.setAttribute('stroke', c);
@@ -75,6 +119,7 @@
       var e = edges[edgeKey(st.from, st.to, st.topic)];
       if (e) { paintEdge(e, st); }
     });
+    placeLabels();
   }
 
   // Series --------------------------------------------------------------
