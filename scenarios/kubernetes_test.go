@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,8 +33,10 @@ func onKubernetes(t *testing.T, sc *topology.Scenario) Options {
 	return opts
 }
 
-// TestKubernetesLibrary runs library scenarios on the cluster: every span
-// delivered, every verdict as in-process.
+// TestKubernetesLibrary runs library scenarios on the cluster, each with
+// its live page watched: every span delivered, every verdict as
+// in-process, and every edge of the topology shown on the page with its
+// traffic, continuing, while the load runs.
 func TestKubernetesLibrary(t *testing.T) {
 	for _, name := range []string{"quickstart", "shop"} {
 		t.Run(name, func(t *testing.T) {
@@ -48,13 +51,19 @@ func TestKubernetesLibrary(t *testing.T) {
 				sc.Expect[i].Completeness.Within = 0
 			}
 			opts := onKubernetes(t, sc)
-			rep, err := Run(t.Context(), sc, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep, seen := watchLive(t, t.Context(), sc, opts)
 			t.Logf("ledger %+v, backend %d spans, errors %q", rep.Ledger, rep.BackendSpans, rep.Errors)
 			passAll(t, rep)
 			wholeOnKubernetes(t, rep)
+			checkWatched(t, rep, seen)
+			for _, e := range sc.Topology.Edges() {
+				k := strings.TrimSpace(e.From + " -> " + e.To + " " + e.Topic)
+				if f, ok := seen.flowing[k]; ok {
+					t.Logf("live: %s: %.1f/s, p99 %.1fms, %d hops", k, f.Rate, f.P99, f.Hops)
+				} else {
+					t.Errorf("live: %s never continuing with traffic during the load; seen %v", k, seen.states)
+				}
+			}
 		})
 	}
 }

@@ -37,9 +37,13 @@ type liveRun struct {
 	edges []topology.Edge // the topology's edges, one per from, to and topic
 	tel   *telemetry
 	// pull, when set, takes the records of instances that run elsewhere
-	// into rt's ledger before each frame of the load: a run in containers
-	// or pods that no verifier pulls as it goes.
-	pull func(context.Context) error
+	// into rt's ledger about once a second while the load runs: a run in
+	// containers or pods that no verifier pulls as it goes. pullErr is its
+	// first failure; pullStop ends the puller, which closes pullDone.
+	pull     func(context.Context) error
+	pullErr  error
+	pullStop chan struct{}
+	pullDone chan struct{}
 
 	stop     chan struct{} // closed when a viewer (or Options.Stop) stops the load
 	stopOnce sync.Once
@@ -87,8 +91,8 @@ func startLive(sc *topology.Scenario, rt *simulator.Runtime, tel *telemetry, opt
 	return l, nil
 }
 
-// pullWith makes the frames of the load take the records of instances
-// elsewhere with pull first.
+// pullWith makes the live page take the records of instances elsewhere
+// with pull while the load runs (see pulling).
 func (l *liveRun) pullWith(pull func(context.Context) error) {
 	if l != nil {
 		l.pull = pull
@@ -118,11 +122,21 @@ func (l *liveRun) loading(start time.Time, rt *simulator.Runtime, topo *topology
 	l.mu.Unlock()
 	faults := control.NewServer(rt, topo)
 	l.view.SetFaults(faults)
+	if l.pull != nil {
+		l.pullStop, l.pullDone = make(chan struct{}), make(chan struct{})
+		go l.pulling()
+	}
 	l.wg.Add(1)
 	go l.sample()
 	return func() {
 		l.view.SetFaults(nil)
 		faults.Close(context.Background())
+		if l.pull != nil {
+			// No take under way once the load is over: the run's end
+			// takes the rest.
+			close(l.pullStop)
+			<-l.pullDone
+		}
 		// The load as it ended, however short it was.
 		l.view.Publish(l.frame(time.Now()))
 		l.setPhase("settling")
@@ -143,7 +157,6 @@ func (l *liveRun) sample() {
 	for {
 		select {
 		case <-tick.C:
-			l.pullRecords()
 			l.view.Publish(l.frame(time.Now()))
 		case <-l.done:
 			return
@@ -151,19 +164,43 @@ func (l *liveRun) sample() {
 	}
 }
 
-// pullRecords takes the records of instances elsewhere while the load
-// runs, when a frame needs them; a failure leaves their edges as they
-// were (the run's end takes what is left, and says what failed).
-func (l *liveRun) pullRecords() {
-	l.mu.Lock()
-	load := l.phase == "load"
-	l.mu.Unlock()
-	if l.pull == nil || !load {
-		return
+// pulling takes the records of instances elsewhere about once a second
+// until pullStop, so that the frames show their edges while the load runs.
+// A take empties the instance's records as it answers: it is given the
+// verifier's patience (pullTimeout), never a frame's, so that a slow
+// answer is waited for rather than cut off and its records lost. The
+// frames go on meanwhile.
+func (l *liveRun) pulling() {
+	defer close(l.pullDone)
+	for {
+		began := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), pullTimeout)
+		err := l.pull(ctx)
+		cancel()
+		if err != nil {
+			l.mu.Lock()
+			if l.pullErr == nil {
+				l.pullErr = fmt.Errorf("take the instances' records for the live page: %w", err)
+			}
+			l.mu.Unlock()
+		}
+		select {
+		case <-l.pullStop:
+			return
+		case <-time.After(max(0, liveEvery-time.Since(began))):
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), liveEvery)
-	defer cancel()
-	l.pull(ctx)
+}
+
+// pullError returns the first failure to take the instances' records
+// while the load ran; nil without a live page.
+func (l *liveRun) pullError() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pullErr
 }
 
 // frame is the run as it stands at now.

@@ -184,7 +184,7 @@ func (s *Session) Finish(ctx context.Context) (*report.Report, error) {
 		ev.BackendNotes = append(ev.BackendNotes, saved.note())
 	}
 	saveErr := s.up.snk.saved.close()
-	if err := errors.Join(s.loadErr, nodesErr, shutErr, saveErr); err != nil {
+	if err := errors.Join(s.loadErr, s.live.pullError(), nodesErr, shutErr, saveErr); err != nil {
 		ev.Errors = append(ev.Errors, err.Error())
 	}
 	rep := judge(ev, verdicts, s.expects)
