@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -106,12 +107,28 @@ func (c *Client) Ledger(ctx context.Context) ([]byte, error) {
 	return c.expect(ctx, http.MethodGet, ledgerPath, nil, nil, http.StatusOK, -1)
 }
 
-// TakeLedger takes the records the instance wrote since the last take (all
-// of them, the first time) out of its ledger, for a simulator.Merger that
-// merges every take of the instance: a record is handed over once, so a
-// take whose answer is lost loses its records.
-func (c *Client) TakeLedger(ctx context.Context) ([]byte, error) {
-	return c.expect(ctx, http.MethodPost, takePath, nil, nil, http.StatusOK, -1)
+// TakeLedger takes a batch of the instance's records, for a
+// simulator.Merger that merges the takes: those written since the batch
+// ack names (every record, the first time, with ack ""), or, when ack is
+// not the last batch the instance answered with, that batch again. It
+// returns the batch's ID, which the next take passes as ack once the batch
+// is merged: an answer cut off on its way, or a merge that failed, is so
+// answered again rather than lost.
+func (c *Client) TakeLedger(ctx context.Context, ack string) (id string, batch []byte, err error) {
+	path := takePath
+	if ack != "" {
+		path += "?" + url.Values{ackParam: {ack}}.Encode()
+	}
+	h := http.Header{}
+	batch, err = c.expect(ctx, http.MethodPost, path, nil, nil, http.StatusOK, -1, h)
+	if err != nil {
+		return "", nil, err
+	}
+	id = h.Get(takeHeader)
+	if id == "" {
+		return "", nil, fmt.Errorf("take the ledger of %s: the answer names no batch (%s)", c.Addr, takeHeader)
+	}
+	return id, batch, nil
 }
 
 // Shutdown stops the instance and flushes its spans; its ledger stays
@@ -179,7 +196,10 @@ func (c *Client) ClearAll(ctx context.Context) error {
 // expect sends one request and returns the answer's body, or an
 // *AnswerError when its status is not want. It reads at most limit bytes
 // (limit < 0: all).
-func (c *Client) expect(ctx context.Context, method, path string, h http.Header, body []byte, want int, limit int64) ([]byte, error) {
+// expect sends a request with the headers h and body, and returns the
+// answer's body when its status is want, read up to limit bytes (-1: all);
+// the answer's headers go into got when given.
+func (c *Client) expect(ctx context.Context, method, path string, h http.Header, body []byte, want int, limit int64, got ...http.Header) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.Addr+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("control API request %s %s: %w", method, path, err)
@@ -206,6 +226,9 @@ func (c *Client) expect(ctx context.Context, method, path string, h http.Header,
 	}
 	if resp.StatusCode != want {
 		return nil, c.answerError(method, path, resp.StatusCode, answer)
+	}
+	for _, g := range got {
+		maps.Copy(g, resp.Header)
 	}
 	return answer, nil
 }

@@ -1,7 +1,9 @@
 package control
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +58,13 @@ type Server struct {
 	shutOnce sync.Once
 	shutErr  error
 
+	// takeMu serialises takes; the fields below are the batch of records
+	// the last take answered with, kept until a take acknowledges it.
+	takeMu    sync.Mutex
+	takeNonce string // this process's, so a restarted instance's batches are told apart
+	takeSeq   uint64 // the number of the last batch
+	pending   []byte // that batch, until acknowledged; nil then
+
 	srv  *http.Server
 	addr string
 	done chan struct{} // closed when srv stops serving
@@ -78,6 +87,7 @@ func NewServer(rt Runtime, topo *topology.Topology) *Server {
 func NewInstanceServer(in Instance, topo *topology.Topology) *Server {
 	s := NewServer(in, topo)
 	s.inst = in
+	s.takeNonce = rand.Text()[:12]
 	s.mux.HandleFunc("GET "+HealthPath, s.health)
 	s.mux.HandleFunc("GET "+ledgerPath, s.ledger)
 	s.mux.HandleFunc("POST "+takePath, s.take)
@@ -156,13 +166,33 @@ func (s *Server) ledger(w http.ResponseWriter, _ *http.Request) {
 
 // take hands over the records written since the last take, which leave
 // the instance's ledger (simulator.Ledger.ExportTaken).
-func (s *Server) take(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/octet-stream")
-	if err := s.inst.Ledger().ExportTaken(w); err != nil {
-		// An encoding failure has written nothing yet.
-		writeError(w, http.StatusInternalServerError, err)
+// take answers with the records the instance wrote since the last batch,
+// as a new batch, once the host acknowledges that batch (ack=ID, the ID
+// of its header); until then it answers with that batch again. A take the
+// host gave up on mid-answer so loses nothing: the next one gets it.
+func (s *Server) take(w http.ResponseWriter, r *http.Request) {
+	s.takeMu.Lock()
+	defer s.takeMu.Unlock()
+	if s.pending != nil && r.URL.Query().Get(ackParam) == s.batchID() {
+		s.pending = nil
 	}
+	if s.pending == nil {
+		var buf bytes.Buffer
+		if err := s.inst.Ledger().ExportTaken(&buf); err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		s.takeSeq++
+		s.pending = buf.Bytes()
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(takeHeader, s.batchID())
+	w.Write(s.pending)
 }
+
+// batchID names the last batch a take answered with. The caller holds
+// takeMu.
+func (s *Server) batchID() string { return s.takeNonce + "." + strconv.FormatUint(s.takeSeq, 10) }
 
 func (s *Server) shutdown(w http.ResponseWriter, r *http.Request) {
 	if err := s.Shutdown(r.Context()); err != nil {

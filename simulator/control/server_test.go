@@ -145,7 +145,7 @@ func clearFault(id int) func(*Client, context.Context) error {
 
 func ledger(c *Client, ctx context.Context) error { _, err := c.Ledger(ctx); return err }
 
-func takeLedger(c *Client, ctx context.Context) error { _, err := c.TakeLedger(ctx); return err }
+func takeLedger(c *Client, ctx context.Context) error { _, _, err := c.TakeLedger(ctx, ""); return err }
 
 func refuseFaults(r *fakeRuntime) { r.injectErr = errBroken }
 
@@ -285,14 +285,16 @@ func TestTakeLedger(t *testing.T) {
 	c := serve(t, NewInstanceServer(rt, testTopo(t)))
 	host := simulator.NewLedger()
 	m := host.Merger()
+	ack := ""
 	for i, retries := range []int{2, 0, 3} {
 		for range retries {
 			rt.ledger.ExportRetried(1)
 		}
-		b, err := c.TakeLedger(t.Context())
+		id, b, err := c.TakeLedger(t.Context(), ack)
 		if err != nil {
 			t.Fatal(err)
 		}
+		ack = id
 		before := host.Totals().ExportRetries
 		if err := m.Merge(bytes.NewReader(b)); err != nil {
 			t.Fatal(err)
@@ -303,6 +305,49 @@ func TestTakeLedger(t *testing.T) {
 	}
 	if got, want := host.ExportRetries(), rt.ledger.ExportRetries(); len(got) != len(want) {
 		t.Errorf("the takes merged %d retries, the instance recorded %d", len(got), len(want))
+	}
+}
+
+// TestTakeUntilAcknowledged: a take answers with its last batch again
+// until a take acknowledges it, then with what was recorded since; a
+// batch of another process (a restarted instance's) acknowledges nothing.
+func TestTakeUntilAcknowledged(t *testing.T) {
+	rt := newFake()
+	c := serve(t, NewInstanceServer(rt, testTopo(t)))
+	take := func(ack string) (string, []byte) {
+		t.Helper()
+		id, b, err := c.TakeLedger(t.Context(), ack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, b
+	}
+	rt.ledger.ExportRetried(1)
+	id1, b1 := take("")
+	rt.ledger.ExportRetried(1)
+	if id, b := take(""); id != id1 || !bytes.Equal(b, b1) {
+		t.Errorf("a take that acknowledges nothing answered batch %s, want %s again", id, id1)
+	}
+	other, _, err := serve(t, NewInstanceServer(newFake(), testTopo(t))).TakeLedger(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := take(other); id != id1 {
+		t.Errorf("acknowledged with another process's batch %s: answered %s, want %s again", other, id, id1)
+	}
+	id2, b2 := take(id1)
+	if id2 == id1 || id2 == "" {
+		t.Fatalf("acknowledged %s: answered batch %q, want a new one", id1, id2)
+	}
+	host := simulator.NewLedger()
+	m := host.Merger()
+	for _, b := range [][]byte{b1, b2} {
+		if err := m.Merge(bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := host.Totals().ExportRetries; got != 2 {
+		t.Errorf("the two batches hold %d retries, want the 2 recorded", got)
 	}
 }
 

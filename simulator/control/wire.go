@@ -21,6 +21,12 @@ const (
 	peersPath    = "/peers"
 	faultsPath   = "/faults"
 
+	// takeHeader names the batch a take answers with ("NONCE.SEQ"), and
+	// ackParam the batch the host has merged: a take answers the batch it
+	// answered last again until the next take acknowledges it.
+	takeHeader = "X-Tracerig-Take"
+	ackParam   = "ack"
+
 	faultHeader = "X-Tracerig-Fault"
 	faultStruct = "struct" // the header's value: the body is a JSON topology.Fault
 	numberParam = "number"

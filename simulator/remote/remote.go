@@ -35,14 +35,20 @@ type Instance struct {
 	merger *simulator.Merger
 	// down says a fault stopped it (killed, deleted, paused): Pull skips it.
 	down bool
+	// merged is the ID of the last batch of its records merged, which the
+	// next take acknowledges.
+	merged string
 }
 
 // take takes the records the instance wrote since its last take into l.
 // The caller holds in.mu.
 func (in *Instance) take(ctx context.Context, l *simulator.Ledger) error {
-	b, err := in.Control.TakeLedger(ctx)
+	id, b, err := in.Control.TakeLedger(ctx, in.merged)
 	if err != nil {
 		return fmt.Errorf("take the ledger of %s: %w", in.Name, err)
+	}
+	if id == in.merged {
+		return nil // merged already
 	}
 	if in.merger == nil {
 		in.merger = l.Merger()
@@ -50,6 +56,7 @@ func (in *Instance) take(ctx context.Context, l *simulator.Ledger) error {
 	if err := in.merger.Merge(bytes.NewReader(b)); err != nil {
 		return fmt.Errorf("merge the ledger of %s: %w", in.Name, err)
 	}
+	in.merged = id
 	return nil
 }
 
