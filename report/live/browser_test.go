@@ -272,7 +272,9 @@ func TestBrowserThinsLikeTheView(t *testing.T) {
 	url := "http://" + addr + "/"
 	browsertest.Open(t, ctx, url, nil)
 	waitFor(t, "the page's event stream", func() bool { return v.subscribers() == 1 })
-	clock := func(s int) string { return fmt.Sprintf(`document.getElementById('elapsed').textContent === '%d:%02d'`, s/60, s%60) }
+	clock := func(s int) string {
+		return fmt.Sprintf(`document.getElementById('elapsed').textContent === '%d:%02d'`, s/60, s%60)
+	}
 	for s := 1; s <= seconds; s++ {
 		p := second(s)
 		if s > 33 {
