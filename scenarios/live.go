@@ -166,9 +166,8 @@ func (l *liveRun) sample() {
 
 // pulling takes the records of instances elsewhere about once a second
 // until pullStop, so that the frames show their edges while the load runs.
-// A take empties the instance's records as it answers: it is given the
-// verifier's patience (pullTimeout), never a frame's, so that a slow
-// answer is waited for rather than cut off and its records lost. The
+// A take is given the verifier's patience (pullTimeout), not a frame's: a
+// slow answer is waited for rather than cut off and asked for again. The
 // frames go on meanwhile.
 func (l *liveRun) pulling() {
 	defer close(l.pullDone)
