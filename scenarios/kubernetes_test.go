@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,7 +56,7 @@ func TestKubernetesLibrary(t *testing.T) {
 			wholeOnKubernetes(t, rep)
 			checkWatched(t, rep, seen)
 			for _, e := range sc.Topology.Edges() {
-				k := strings.TrimSpace(e.From + " -> " + e.To + " " + e.Topic)
+				k := liveKey(e.From, e.To, e.Topic)
 				if f, ok := seen.flowing[k]; ok {
 					t.Logf("live: %s: %.1f/s, p99 %.1fms, %d hops", k, f.Rate, f.P99, f.Hops)
 				} else {

@@ -324,6 +324,11 @@ type watched struct {
 	reveal  *live.Reveal
 }
 
+// liveKey is how watched names an edge: "from -> to topic".
+func liveKey(from, to, topic string) string {
+	return strings.TrimSpace(from + " -> " + to + " " + topic)
+}
+
 // watchLive runs sc with a live page, watched by a tab from its start to
 // its reveal, which then closes the page, and returns the report and what
 // the tab saw.
@@ -363,7 +368,7 @@ func (w *watched) watch(t *testing.T, events <-chan sseEvent) {
 			}
 			w.frames++
 			for _, e := range f.Edges {
-				k := strings.TrimSpace(e.From + " -> " + e.To + " " + e.Topic)
+				k := liveKey(e.From, e.To, e.Topic)
 				if w.states[k] == nil {
 					w.states[k] = map[string]bool{}
 				}

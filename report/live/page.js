@@ -17,6 +17,7 @@
 
   function findEdges() {
     edges = {};
+    nodes = nodeBoxes();
     document.querySelectorAll('#topology path.edge').forEach(function (p) {
       var k = edgeKey(p.dataset.from, p.dataset.to, p.dataset.topic);
       edges[k] = { path: p, label: null };
@@ -31,11 +32,8 @@
     });
   }
 
-  // placeLabels keeps the edges' labels from covering each other: each sits
-  // where the drawing put it, near its callee, unless a label placed before
-  // it or a service is there, when it moves back along its edge towards the
-  // caller to the first free spot. Breaking edges are placed first.
-  var LABEL_AT = [0.7, 0.58, 0.46, 0.34];
+  // LABEL_AT are where along its edge a label tries after its own spot.
+  var LABEL_AT = [0.7, 0.58, 0.46, 0.34], nodes = [];
   function nodeBoxes() {
     var out = [];
     document.querySelectorAll('#topology rect').forEach(function (r) {
@@ -46,8 +44,12 @@
     return out;
   }
 
+  // placeLabels keeps the edges' labels from covering each other: each sits
+  // where the drawing put it, near its callee, unless a label placed before
+  // it or a service is there, when it moves back along its edge towards the
+  // caller to the first free spot. Breaking edges are placed first.
   function placeLabels() {
-    var nodes = nodeBoxes(), placed = [], list = [];
+    var placed = [], list = [];
     for (var k in edges) {
       var e = edges[k];
       if (e.label && e.home && e.width > 0) { list.push(e); }

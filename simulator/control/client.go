@@ -193,12 +193,10 @@ func (c *Client) ClearAll(ctx context.Context) error {
 	return err
 }
 
-// expect sends one request and returns the answer's body, or an
-// *AnswerError when its status is not want. It reads at most limit bytes
-// (limit < 0: all).
-// expect sends a request with the headers h and body, and returns the
-// answer's body when its status is want, read up to limit bytes (-1: all);
-// the answer's headers go into got when given.
+// expect sends one request with the headers h and body, and returns the
+// answer's body, or an *AnswerError when its status is not want. It reads
+// at most limit bytes (limit < 0: all); the answer's headers go into got
+// when given.
 func (c *Client) expect(ctx context.Context, method, path string, h http.Header, body []byte, want int, limit int64, got ...http.Header) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.Addr+path, bytes.NewReader(body))
 	if err != nil {

@@ -164,11 +164,10 @@ func (s *Server) ledger(w http.ResponseWriter, _ *http.Request) {
 	s.inst.Ledger().Export(w)
 }
 
-// take hands over the records written since the last take, which leave
-// the instance's ledger (simulator.Ledger.ExportTaken).
-// take answers with the records the instance wrote since the last batch,
-// as a new batch, once the host acknowledges that batch (ack=ID, the ID
-// of its header); until then it answers with that batch again. A take the
+// take answers with the records the instance wrote since the last batch
+// (simulator.Ledger.ExportTaken), as a new batch, once the host
+// acknowledges that batch (ack=ID, the ID of its header); until then it
+// answers with that batch again. A take the
 // host gave up on mid-answer so loses nothing: the next one gets it.
 func (s *Server) take(w http.ResponseWriter, r *http.Request) {
 	s.takeMu.Lock()

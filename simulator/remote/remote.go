@@ -47,9 +47,6 @@ func (in *Instance) take(ctx context.Context, l *simulator.Ledger) error {
 	if err != nil {
 		return fmt.Errorf("take the ledger of %s: %w", in.Name, err)
 	}
-	if id == in.merged {
-		return nil // merged already
-	}
 	if in.merger == nil {
 		in.merger = l.Merger()
 	}
